@@ -1,0 +1,66 @@
+//! The access log: every read of a citizen's personal data by staff or a partner, which the
+//! citizen can read back. Rows hold who read and what, never the data read.
+
+use crate::{now_ms, Result, Store};
+use serde::Serialize;
+use sqlx::Row;
+
+pub const ACCESS_PAGE_MAX: i64 = 200;
+
+/// Who is reading.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// `staff` or `partner`.
+    pub kind: &'static str,
+    pub id: String,
+    /// What the citizen sees: the staff member's display name and role, or the partner's name.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessEntry {
+    pub actor_kind: String,
+    pub actor_label: String,
+    pub action: String,
+    pub at: i64,
+}
+
+impl Store {
+    pub async fn record_access(&self, citizen_ids: &[&str], actor: &Actor, action: &str) -> Result<()> {
+        if citizen_ids.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        for cid in citizen_ids {
+            sqlx::query("INSERT INTO access_log (id, citizen_id, actor_kind, actor_id, actor_label, action, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(domain::new_id())
+                .bind(*cid)
+                .bind(actor.kind)
+                .bind(&actor.id)
+                .bind(&actor.label)
+                .bind(action)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Newest first, entries strictly older than `before` (ms), at most `limit`.
+    pub async fn access_log(&self, citizen_id: &str, before: i64, limit: i64) -> Result<Vec<AccessEntry>> {
+        let rows = sqlx::query(
+            "SELECT actor_kind, actor_label, action, at FROM access_log WHERE citizen_id = $1 AND at < $2 \
+             ORDER BY at DESC, id DESC LIMIT $3",
+        )
+        .bind(citizen_id)
+        .bind(before)
+        .bind(limit.clamp(1, ACCESS_PAGE_MAX))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(AccessEntry { actor_kind: r.try_get("actor_kind")?, actor_label: r.try_get("actor_label")?, action: r.try_get("action")?, at: r.try_get("at")? }))
+            .collect()
+    }
+}

@@ -1,0 +1,503 @@
+//! Households, citizens, consents, household invites, export and withdrawal.
+
+use crate::vault::{random_bytes, token_hash};
+use crate::{now_ms, Result, Store, StoreError};
+use domain::{ConsentVersion, PersonName, Phone, ResidentId};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// How long a household invite stays valid.
+pub const INVITE_TTL_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Debug, Clone)]
+pub enum HouseholdChoice {
+    New,
+    /// Join the household whose head issued this invite code (the head's confirmation).
+    Join { invite_code: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCitizen {
+    pub name: PersonName,
+    pub resident_id: ResidentId,
+    pub phone: Phone,
+    pub village_id: String,
+    pub household: HouseholdChoice,
+    pub consent: ConsentVersion,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Enrolled {
+    pub citizen_id: String,
+    pub household_id: String,
+    pub consent_version: String,
+    pub enrolled_at: i64,
+}
+
+/// A whole citizen record, decrypted. Only for the person themself and the admin.
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    pub id: String,
+    pub village_id: String,
+    pub household_id: String,
+    pub is_head: bool,
+    pub name: PersonName,
+    pub resident_id: ResidentId,
+    pub phone: Phone,
+    pub enrolled_at: i64,
+}
+
+/// What a list shows: masked fields only.
+#[derive(Debug, Clone, Serialize)]
+pub struct CitizenSummary {
+    pub id: String,
+    pub village_id: String,
+    pub village_name: String,
+    pub household_id: String,
+    pub name_masked: String,
+    pub resident_id_masked: String,
+    pub phone_masked: String,
+    pub enrolled_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HouseholdMember {
+    pub citizen_id: String,
+    pub name_masked: String,
+    pub is_head: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Consent {
+    pub purpose: String,
+    pub version: String,
+    pub granted_at: i64,
+    pub withdrawn_at: Option<i64>,
+}
+
+/// Which citizens a reader may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    City,
+    Town(String),
+    Village(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CitizenQuery {
+    pub resident_id: Option<ResidentId>,
+    pub phone: Option<Phone>,
+    pub name: Option<PersonName>,
+    /// Narrow to one village (within the scope).
+    pub village_id: Option<String>,
+}
+
+pub const SEARCH_LIMIT_MAX: i64 = 50;
+
+const SUMMARY: &str = "SELECT c.id, c.village_id, r.name_zh AS village_name, c.household_id, c.name_masked, \
+     c.resident_id_masked, c.phone_masked, c.enrolled_at FROM citizens c JOIN regions r ON r.id = c.village_id";
+
+fn summary(row: &AnyRow) -> Result<CitizenSummary> {
+    Ok(CitizenSummary {
+        id: row.try_get("id")?,
+        village_id: row.try_get("village_id")?,
+        village_name: row.try_get("village_name")?,
+        household_id: row.try_get("household_id")?,
+        name_masked: row.try_get("name_masked")?,
+        resident_id_masked: row.try_get("resident_id_masked")?,
+        phone_masked: row.try_get("phone_masked")?,
+        enrolled_at: row.try_get("enrolled_at")?,
+    })
+}
+
+/// The sealed and hashed columns of one citizen, computed before any transaction opens.
+pub(crate) struct SealedCitizen {
+    pub key_id: String,
+    pub name_enc: Vec<u8>,
+    pub name_hmac: Vec<u8>,
+    pub name_masked: String,
+    pub resident_id_enc: Vec<u8>,
+    pub resident_id_hmac: Vec<u8>,
+    pub resident_id_masked: String,
+    pub phone_enc: Vec<u8>,
+    pub phone_hmac: Vec<u8>,
+    pub phone_masked: String,
+}
+
+pub(crate) fn aad(field: &str, citizen_id: &str) -> String {
+    format!("{field}:{citizen_id}")
+}
+
+impl Store {
+    pub(crate) fn seal_citizen(
+        &self,
+        id: &str,
+        name: &PersonName,
+        rid: &ResidentId,
+        phone: &Phone,
+    ) -> Result<SealedCitizen> {
+        let v = &self.vault;
+        Ok(SealedCitizen {
+            key_id: v.current_key_id().to_string(),
+            name_enc: v.seal(&aad("name", id), name.as_str())?,
+            name_hmac: v.lookup_hash("name", name.as_str()),
+            name_masked: name.masked(),
+            resident_id_enc: v.seal(&aad("resident_id", id), rid.as_str())?,
+            resident_id_hmac: v.lookup_hash("resident_id", rid.as_str()),
+            resident_id_masked: rid.masked(),
+            phone_enc: v.seal(&aad("phone", id), phone.as_str())?,
+            phone_hmac: v.lookup_hash("phone", phone.as_str()),
+            phone_masked: phone.masked(),
+        })
+    }
+
+    /// Enrol a resident: checks, household, citizen and consent in one transaction. Any
+    /// refusal changes nothing.
+    pub async fn enrol(&self, new: &NewCitizen) -> Result<Enrolled> {
+        let id = domain::new_id();
+        let sealed = self.seal_citizen(&id, &new.name, &new.resident_id, &new.phone)?;
+        let now = now_ms();
+        let mut tx = self.write.begin().await?;
+
+        let village: Option<String> = sqlx::query("SELECT level FROM regions WHERE id = $1")
+            .bind(&new.village_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("level"))
+            .transpose()?;
+        if village.as_deref() != Some("village") {
+            return Err(StoreError::invalid("village_id", "unknown_village", "is not a village or community we know"));
+        }
+        let by_rid = sqlx::query("SELECT id FROM citizens WHERE resident_id_hmac = $1").bind(sealed.resident_id_hmac.clone());
+        if by_rid.fetch_optional(&mut *tx).await?.is_some() {
+            return Err(StoreError::conflict("resident_id", "already_enrolled", "a resident with this ID number is already enrolled"));
+        }
+        let by_phone = sqlx::query("SELECT id FROM citizens WHERE phone_hmac = $1").bind(sealed.phone_hmac.clone());
+        if by_phone.fetch_optional(&mut *tx).await?.is_some() {
+            return Err(StoreError::conflict("phone", "phone_in_use", "this phone number is already used by an enrolled resident"));
+        }
+
+        let household_id = match &new.household {
+            HouseholdChoice::New => {
+                let hid = domain::new_id();
+                sqlx::query("INSERT INTO households (id, village_id, head_citizen_id, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(&hid)
+                    .bind(&new.village_id)
+                    .bind(&id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                hid
+            }
+            HouseholdChoice::Join { invite_code } => {
+                let code = invite_code.trim().to_ascii_uppercase();
+                if code.is_empty() {
+                    return Err(StoreError::invalid("household_invite", "household_confirmation_missing", "joining a household needs the invite code its head created"));
+                }
+                let row = sqlx::query(
+                    "SELECT i.household_id, i.expires_at, i.used_at, h.village_id FROM household_invites i \
+                     JOIN households h ON h.id = i.household_id WHERE i.code_hash = $1",
+                )
+                .bind(token_hash(&code))
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    return Err(StoreError::invalid("household_invite", "household_invite_unknown", "this invite code is not valid; ask the household head for a new one"));
+                };
+                let used: Option<i64> = row.try_get("used_at")?;
+                let expires: i64 = row.try_get("expires_at")?;
+                if used.is_some() || expires < now {
+                    return Err(StoreError::invalid("household_invite", "household_invite_expired", "this invite code has been used or has expired; ask the household head for a new one"));
+                }
+                let hv: String = row.try_get("village_id")?;
+                if hv != new.village_id {
+                    return Err(StoreError::invalid("village_id", "household_other_village", "the household belongs to another village; choose the household's village"));
+                }
+                sqlx::query("UPDATE household_invites SET used_at = $1 WHERE code_hash = $2")
+                    .bind(now)
+                    .bind(token_hash(&code))
+                    .execute(&mut *tx)
+                    .await?;
+                row.try_get("household_id")?
+            }
+        };
+        insert_citizen(&mut tx, &id, &new.village_id, &household_id, &sealed, now).await?;
+        sqlx::query("INSERT INTO consents (id, citizen_id, purpose, version, granted_at) VALUES ($1, $2, 'enrolment', $3, $4)")
+            .bind(domain::new_id())
+            .bind(&id)
+            .bind(new.consent.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Enrolled { citizen_id: id, household_id, consent_version: new.consent.as_str().to_string(), enrolled_at: now })
+    }
+
+    /// The household head creates a one-time code a new member enters when enrolling.
+    pub async fn create_household_invite(&self, head_citizen_id: &str) -> Result<String> {
+        let row = sqlx::query("SELECT id FROM households WHERE head_citizen_id = $1")
+            .bind(head_citizen_id)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::invalid("household", "not_household_head", "only the household head can invite members"));
+        };
+        let hid: String = row.try_get("id")?;
+        // 10 characters of an unambiguous alphabet: ~50 bits, single use, 24 hours.
+        const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+        let code: String = random_bytes(10).iter().map(|b| char::from(ALPHABET[usize::from(*b) % 32])).collect();
+        let now = now_ms();
+        sqlx::query("INSERT INTO household_invites (code_hash, household_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(token_hash(&code))
+            .bind(&hid)
+            .bind(head_citizen_id)
+            .bind(now)
+            .bind(now + INVITE_TTL_MS)
+            .execute(&self.write)
+            .await?;
+        Ok(code)
+    }
+
+    pub async fn citizen_id_by_phone(&self, phone: &Phone) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT id FROM citizens WHERE phone_hmac = $1")
+            .bind(self.vault.lookup_hash("phone", phone.as_str()))
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
+    /// The decrypted record, or `None` when there is no such (or a withdrawn) citizen.
+    pub async fn citizen(&self, id: &str) -> Result<Option<Citizen>> {
+        let row = sqlx::query(
+            "SELECT c.*, h.head_citizen_id FROM citizens c JOIN households h ON h.id = c.household_id WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let kid: String = row.try_get("key_id")?;
+        let open = |field: &str| -> Result<String> {
+            let sealed: Vec<u8> = row.try_get(format!("{field}_enc").as_str())?;
+            self.vault.open(&kid, &aad(field, id), &sealed)
+        };
+        let bad = |_| StoreError::Crypto("stored value no longer parses");
+        let head: Option<String> = row.try_get("head_citizen_id")?;
+        Ok(Some(Citizen {
+            id: id.to_string(),
+            village_id: row.try_get("village_id")?,
+            household_id: row.try_get("household_id")?,
+            is_head: head.as_deref() == Some(id),
+            name: PersonName::parse(&open("name")?).map_err(bad)?,
+            resident_id: ResidentId::parse(&open("resident_id")?).map_err(bad)?,
+            phone: Phone::parse(&open("phone")?).map_err(bad)?,
+            enrolled_at: row.try_get("enrolled_at")?,
+        }))
+    }
+
+    pub async fn citizen_summary(&self, id: &str) -> Result<Option<CitizenSummary>> {
+        let row = sqlx::query(&format!("{SUMMARY} WHERE c.id = $1")).bind(id).fetch_optional(&self.read).await?;
+        row.as_ref().map(summary).transpose()
+    }
+
+    /// Is this citizen inside the scope (city, a town, a village)?
+    pub async fn citizen_in_scope(&self, id: &str, scope: &Scope) -> Result<bool> {
+        let Some(s) = self.citizen_summary(id).await? else { return Ok(false) };
+        Ok(match scope {
+            Scope::City => true,
+            Scope::Village(v) => &s.village_id == v,
+            Scope::Town(t) => self.region(&s.village_id).await?.and_then(|r| r.parent_id).as_deref() == Some(t),
+        })
+    }
+
+    pub async fn household_members(&self, household_id: &str) -> Result<Vec<HouseholdMember>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.name_masked, h.head_citizen_id FROM citizens c JOIN households h ON h.id = c.household_id \
+             WHERE c.household_id = $1 ORDER BY c.enrolled_at",
+        )
+        .bind(household_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                let head: Option<String> = r.try_get("head_citizen_id")?;
+                Ok(HouseholdMember { is_head: head.as_deref() == Some(id.as_str()), citizen_id: id, name_masked: r.try_get("name_masked")? })
+            })
+            .collect()
+    }
+
+    pub async fn consents(&self, citizen_id: &str) -> Result<Vec<Consent>> {
+        let rows = sqlx::query("SELECT purpose, version, granted_at, withdrawn_at FROM consents WHERE citizen_id = $1 ORDER BY granted_at")
+            .bind(citizen_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(Consent { purpose: r.try_get("purpose")?, version: r.try_get("version")?, granted_at: r.try_get("granted_at")?, withdrawn_at: r.try_get("withdrawn_at")? }))
+            .collect()
+    }
+
+    /// Find citizens by exact ID number, phone or full name (all through keyed hashes), inside
+    /// a scope; without any criterion, list the scope's most recent enrolments.
+    pub async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope, limit: i64) -> Result<Vec<CitizenSummary>> {
+        let mut sql = format!("{SUMMARY} WHERE 1 = 1");
+        let mut binds: Vec<Vec<u8>> = Vec::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if let Some(rid) = &q.resident_id {
+            sql += &format!(" AND c.resident_id_hmac = {}", next());
+            binds.push(self.vault.lookup_hash("resident_id", rid.as_str()));
+        }
+        if let Some(p) = &q.phone {
+            sql += &format!(" AND c.phone_hmac = {}", next());
+            binds.push(self.vault.lookup_hash("phone", p.as_str()));
+        }
+        if let Some(name) = &q.name {
+            sql += &format!(" AND c.name_hmac = {}", next());
+            binds.push(self.vault.lookup_hash("name", name.as_str()));
+        }
+        match scope {
+            Scope::City => {}
+            Scope::Village(v) => {
+                sql += &format!(" AND c.village_id = {}", next());
+                texts.push(v.clone());
+            }
+            Scope::Town(t) => {
+                sql += &format!(" AND r.parent_id = {}", next());
+                texts.push(t.clone());
+            }
+        }
+        if let Some(v) = &q.village_id {
+            sql += &format!(" AND c.village_id = {}", next());
+            texts.push(v.clone());
+        }
+        sql += &format!(" ORDER BY c.enrolled_at DESC, c.id DESC LIMIT {}", limit.clamp(1, SEARCH_LIMIT_MAX));
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            query = query.bind(b);
+        }
+        for t in texts {
+            query = query.bind(t);
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter().map(summary).collect()
+    }
+
+    pub async fn count_citizens(&self) -> Result<(i64, i64)> {
+        let c: i64 = sqlx::query("SELECT COUNT(*) AS n FROM citizens").fetch_one(&self.read).await?.try_get("n")?;
+        let h: i64 = sqlx::query("SELECT COUNT(*) AS n FROM households").fetch_one(&self.read).await?.try_get("n")?;
+        Ok((c, h))
+    }
+
+    /// Everything we hold about a citizen, decrypted, as one JSON document.
+    pub async fn export_citizen(&self, id: &str) -> Result<serde_json::Value> {
+        let c = self.citizen(id).await?.ok_or(StoreError::NotFound { what: "citizen" })?;
+        let village = self.region(&c.village_id).await?;
+        Ok(serde_json::json!({
+            "format": "moralbank-export-v1",
+            "exported_at": now_ms(),
+            "citizen": {
+                "id": c.id,
+                "name": c.name.as_str(),
+                "resident_id": c.resident_id.as_str(),
+                "phone": c.phone.as_str(),
+                "village": village.map(|v| serde_json::json!({"id": v.id, "code": v.code, "name_zh": v.name_zh, "name_en": v.name_en})),
+                "household_id": c.household_id,
+                "household_head": c.is_head,
+                "enrolled_at": c.enrolled_at,
+            },
+            "household_members": self.household_members(&c.household_id).await?,
+            "consents": self.consents(id).await?,
+            "access_log": self.access_log(id, i64::MAX, crate::access::ACCESS_PAGE_MAX).await?,
+        }))
+    }
+
+    /// Withdraw: delete every row of personal data in one transaction and keep only the fact
+    /// that this (random, meaningless) id withdrew. A household head who withdraws hands the
+    /// household to the longest-enrolled remaining member; an empty household is removed.
+    pub async fn withdraw(&self, id: &str) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT household_id FROM citizens WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+        let Some(row) = row else { return Err(StoreError::NotFound { what: "citizen" }) };
+        let hid: String = row.try_get("household_id")?;
+        for sql in [
+            "DELETE FROM citizens WHERE id = $1",
+            "DELETE FROM consents WHERE citizen_id = $1",
+            "DELETE FROM access_log WHERE citizen_id = $1",
+            "DELETE FROM sessions WHERE subject_id = $1",
+            "DELETE FROM household_invites WHERE created_by = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        }
+        let next_head = sqlx::query("SELECT id FROM citizens WHERE household_id = $1 ORDER BY enrolled_at, id LIMIT 1")
+            .bind(&hid)
+            .fetch_optional(&mut *tx)
+            .await?;
+        match next_head {
+            None => {
+                sqlx::query("DELETE FROM households WHERE id = $1").bind(&hid).execute(&mut *tx).await?;
+            }
+            Some(r) => {
+                let next: String = r.try_get("id")?;
+                sqlx::query("UPDATE households SET head_citizen_id = $1 WHERE id = $2 AND head_citizen_id = $3")
+                    .bind(&next)
+                    .bind(&hid)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        sqlx::query("INSERT INTO withdrawals (citizen_id, withdrawn_at) VALUES ($1, $2)").bind(id).bind(now_ms()).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub(crate) async fn insert_citizen(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    village_id: &str,
+    household_id: &str,
+    s: &SealedCitizen,
+    now: i64,
+) -> Result<()> {
+    let res = sqlx::query(
+        "INSERT INTO citizens (id, village_id, household_id, key_id, name_enc, name_hmac, name_masked, \
+         resident_id_enc, resident_id_hmac, resident_id_masked, phone_enc, phone_hmac, phone_masked, enrolled_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(id)
+    .bind(village_id)
+    .bind(household_id)
+    .bind(&s.key_id)
+    .bind(s.name_enc.clone())
+    .bind(s.name_hmac.clone())
+    .bind(&s.name_masked)
+    .bind(s.resident_id_enc.clone())
+    .bind(s.resident_id_hmac.clone())
+    .bind(&s.resident_id_masked)
+    .bind(s.phone_enc.clone())
+    .bind(s.phone_hmac.clone())
+    .bind(&s.phone_masked)
+    .bind(now)
+    .execute(&mut **tx)
+    .await;
+    match res {
+        Ok(_) => Ok(()),
+        // A concurrent enrolment won the race after our pre-check: same answer as the pre-check.
+        Err(e) if StoreError::is_unique_violation(&e) => {
+            let msg = e.to_string();
+            Err(if msg.contains("phone") {
+                StoreError::conflict("phone", "phone_in_use", "this phone number is already used by an enrolled resident")
+            } else {
+                StoreError::conflict("resident_id", "already_enrolled", "a resident with this ID number is already enrolled")
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+

@@ -1,0 +1,78 @@
+//! Embedded migrations, one folder per backend, applied in order inside a transaction each.
+//! A released migration is never edited: add a new file instead.
+
+use crate::{now_ms, Backend, Result, Store, StoreError};
+use sqlx::Row;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+pub const MIGRATIONS_LATEST: i64 = 1;
+
+const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+impl Store {
+    /// Apply every migration not yet applied; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize> {
+        sqlx::query(BOOKKEEPING).execute(&self.write).await?;
+        let current = self.schema_version().await?;
+        if current > MIGRATIONS_LATEST {
+            return Err(StoreError::Migration(format!(
+                "database is at version {current}, newer than this binary ({MIGRATIONS_LATEST})"
+            )));
+        }
+        let mut ran = 0;
+        for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+            let sql = match self.backend {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
+            let mut tx = self.write.begin().await?;
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|e| {
+                StoreError::Migration(format!("{:04}_{}: {e}", m.version, m.name))
+            })?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(version = m.version, name = m.name, "migration applied");
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// The highest applied migration, 0 for an empty database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let exists = match self.backend {
+            Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            Backend::Postgres => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
+        };
+        let n: i64 = sqlx::query(exists).fetch_one(&self.read).await?.try_get("n")?;
+        if n == 0 {
+            return Ok(0);
+        }
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get("v")?)
+    }
+
+    pub async fn migrations_current(&self) -> Result<bool> {
+        Ok(self.schema_version().await? == MIGRATIONS_LATEST)
+    }
+}

@@ -1,0 +1,72 @@
+//! A fresh, migrated database per test, on SQLite (a temp file) or PostgreSQL (a new database
+//! on the server named by `MORALBANK_TEST_PG_URL`, default the local `test` database), so tests
+//! run in parallel without sharing state. With `CI=true` a missing PostgreSQL server is a test
+//! failure, never a silent skip.
+
+use crate::{ConnectOptions, Store, Vault};
+
+pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let mut opts = ConnectOptions::new(&url);
+        opts.create_if_missing = true;
+        let store = Store::connect(&opts, Vault::random()).await.expect("open SQLite");
+        store.migrate().await.expect("migrate SQLite");
+        TestDb { store, url, _dir: Some(dir) }
+    }
+
+    /// `None` (with a note on stderr) when no server answers and we are not in CI.
+    pub async fn postgres() -> Option<TestDb> {
+        sqlx::any::install_default_drivers();
+        let admin_url = std::env::var("MORALBANK_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
+        let admin = match sqlx::AnyPool::connect(&admin_url).await {
+            Ok(p) => p,
+            Err(e) => {
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    panic!("CI=true but PostgreSQL at {admin_url} is unreachable: {e}");
+                }
+                eprintln!("skipping PostgreSQL test: {admin_url} unreachable ({e})");
+                return None;
+            }
+        };
+        let name = format!("mbt_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create test database");
+        admin.close().await;
+        let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+        let url = format!("{base}/{name}");
+        let store = Store::connect(&ConnectOptions::new(&url), Vault::random()).await.expect("open PostgreSQL");
+        store.migrate().await.expect("migrate PostgreSQL");
+        Some(TestDb { store, url, _dir: None })
+    }
+}
+
+/// Run each listed `async fn(Store)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = $crate::testing::TestDb::sqlite().await;
+                super::$name(db.store.clone()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(db) = $crate::testing::TestDb::postgres().await else { return };
+                super::$name(db.store.clone()).await;
+                db.store.close().await;
+            })*
+        }
+    };
+}
