@@ -28,7 +28,7 @@ pub use citizens::{
 pub use error::StoreError;
 pub use migrate::MIGRATIONS_LATEST;
 pub use regions::{NewRegion, Region};
-pub use staff::{ApiKey, ApiPrincipal, NewStaff, Partner, Staff, API_SCOPES};
+pub use staff::{ApiKey, ApiPrincipal, NewStaff, Partner, Staff, API_SCOPES, PARTNER_KINDS};
 pub use vault::Vault;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

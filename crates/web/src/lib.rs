@@ -1,1 +1,36 @@
+//! The HTTP layer of Moral Bank: server-rendered pages for residents and staff, the JSON API
+//! under `/api/v1` for partners, health, readiness and metrics.
+//!
+//! It owns authentication (cookie sessions with CSRF tokens for pages, bearer tokens and API
+//! keys for the API), the route × role authorisation rules ([`authz`]), the mapping of every
+//! error to RFC 9457 problem details ([`error`]) and the translations ([`i18n`]). It must not
+//! contain SQL: storage is asked through `moralbank_store::Store`.
 
+pub mod authz;
+pub mod api;
+mod auth;
+pub mod error;
+pub mod i18n;
+mod metrics;
+mod otp;
+mod pages;
+mod state;
+mod views;
+
+pub use otp::{DevSender, OtpSender};
+pub use state::{AppState, WebConfig};
+
+use axum::Router;
+
+/// The whole application: pages, API, health and metrics, with limits and request metrics.
+/// Shared by `moralbank serve`, `moralbank demo` and the tests.
+pub fn app(state: AppState) -> Router {
+    let body_max = state.config.body_bytes_max;
+    Router::new()
+        .merge(pages::router())
+        .nest("/api/v1", api::router())
+        .merge(metrics::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
+        .with_state(state)
+}

@@ -1,0 +1,86 @@
+//! Authorisation: which principal may take which action. Every handler calls [`require`] with
+//! its action before it touches data, and citizen reads are further narrowed by [`citizen_scope`]
+//! (an evaluator sees only their village, a town reviewer only their town). The route × role
+//! matrix test walks every route with every kind of caller against this table.
+
+use crate::auth::Principal;
+use crate::error::AppError;
+use domain::Role;
+use moralbank_store::Scope;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A resident's own record, export, withdrawal, household invites.
+    OwnRecord,
+    /// The staff console's landing page.
+    StaffConsole,
+    /// Find and view citizens (masked for all but the admin), within the caller's scope.
+    ReadCitizens,
+    /// See the region tree in the console.
+    ViewRegions,
+    /// Change the region tree.
+    ManageRegions,
+    /// Staff accounts and roles.
+    ManageStaff,
+    /// Partner organisations and API keys.
+    ManagePartners,
+    /// The region list over the API.
+    ReadRegionsApi,
+    /// A partner reading its own organisation.
+    PartnerSelf,
+}
+
+fn staff_may(role: Role, action: Action) -> bool {
+    use Action::*;
+    match action {
+        OwnRecord | PartnerSelf => false,
+        StaffConsole | ReadRegionsApi => true,
+        ReadCitizens => matches!(role, Role::Admin | Role::Evaluator | Role::TownReviewer),
+        ViewRegions => matches!(role, Role::Admin | Role::Auditor),
+        ManageRegions | ManageStaff | ManagePartners => role == Role::Admin,
+    }
+}
+
+fn partner_scope(action: Action) -> Option<&'static str> {
+    match action {
+        Action::ReadRegionsApi => Some("regions:read"),
+        Action::PartnerSelf => Some("partner:read"),
+        _ => None,
+    }
+}
+
+pub fn allowed(principal: &Principal, action: Action) -> bool {
+    match principal {
+        Principal::Anonymous => false,
+        Principal::Citizen { .. } => matches!(action, Action::OwnRecord | Action::ReadRegionsApi),
+        Principal::Staff(s) => s.active && staff_may(s.role, action),
+        Principal::Partner(p) => partner_scope(action).is_some_and(|scope| p.scopes.iter().any(|s| s == scope)),
+    }
+}
+
+/// `Unauthorized` for nobody, `Forbidden` for somebody who may not.
+pub fn require(principal: &Principal, action: Action) -> Result<(), AppError> {
+    if allowed(principal, action) {
+        Ok(())
+    } else if matches!(principal, Principal::Anonymous) {
+        Err(AppError::Unauthorized)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Which citizens a staff member may read; `None` means none at all.
+pub fn citizen_scope(principal: &Principal) -> Option<Scope> {
+    let s = principal.staff()?;
+    match (s.role, &s.region_id) {
+        (Role::Admin, _) => Some(Scope::City),
+        (Role::Evaluator, Some(v)) => Some(Scope::Village(v.clone())),
+        (Role::TownReviewer, Some(t)) => Some(Scope::Town(t.clone())),
+        _ => None,
+    }
+}
+
+/// Only the person themself and the admin see names unmasked.
+pub fn sees_full_names(principal: &Principal) -> bool {
+    principal.staff().is_some_and(|s| s.role == Role::Admin)
+}

@@ -1,0 +1,92 @@
+//! Prometheus metrics at `/metrics`: requests by route and status, latency histograms by route,
+//! and the database pool. Routes are the matched patterns (`/console/citizens/{id}`), never
+//! raw paths, so no identifier reaches a label.
+
+use crate::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::time::Instant;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    pool_size: Gauge,
+    pool_idle: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("moralbank");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5].into_iter())
+        });
+        let (pool_size, pool_idle) = (Gauge::default(), Gauge::default());
+        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
+        registry.register("db_pool_connections", "Open database connections", pool_size.clone());
+        registry.register("db_pool_idle_connections", "Idle database connections", pool_idle.clone());
+        Metrics { registry, requests, latency, pool_size, pool_idle }
+    }
+}
+
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let res = next.run(req).await;
+    let m = &state.metrics;
+    m.requests.get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status: res.status().as_u16() }).inc();
+    m.latency.get_or_create(&RouteLabels { method, route }).observe(started.elapsed().as_secs_f64());
+    res
+}
+
+async fn render(State(state): State<AppState>) -> Response {
+    let (size, idle) = state.store.pool_stats();
+    state.metrics.pool_size.set(i64::from(size));
+    state.metrics.pool_idle.set(idle as i64);
+    let mut out = String::new();
+    if prometheus_client::encoding::text::encode(&mut out, &state.metrics.registry).is_err() {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], out).into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match (state.store.ping().await, state.store.migrations_current().await) {
+        (Ok(()), Ok(true)) => "ready".into_response(),
+        (Ok(()), Ok(false)) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response(),
+        _ => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/metrics", get(render)).route("/healthz", get(healthz)).route("/readyz", get(readyz))
+}

@@ -1,0 +1,58 @@
+use crate::{i18n::Catalog, metrics::Metrics, otp::OtpSender};
+use moralbank_store::Store;
+use std::sync::Arc;
+
+/// Settings of the HTTP layer (the `[web]` table of the configuration).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Demo mode shows one-time codes on the sign-in page. Never on in production.
+    pub demo_mode: bool,
+    /// Mark cookies `Secure` (on behind HTTPS; off for plain http://127.0.0.1 development).
+    pub cookie_secure: bool,
+    /// How long a sign-in lasts.
+    pub session_ttl_s: u64,
+    /// Largest request body accepted.
+    pub body_bytes_max: usize,
+    /// Password or code attempts per client address and per account in one minute.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            demo_mode: false,
+            cookie_secure: true,
+            session_ttl_s: 8 * 3600,
+            body_bytes_max: 64 * 1024,
+            login_attempts_per_minute: 10,
+        }
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+    pub(crate) sender: Arc<dyn OtpSender>,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) templates: Arc<minijinja::Environment<'static>>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) limiter: Arc<crate::auth::RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: WebConfig, sender: Arc<dyn OtpSender>) -> AppState {
+        let catalog = Arc::new(Catalog::load());
+        AppState {
+            store,
+            sender,
+            templates: Arc::new(crate::views::environment(catalog.clone())),
+            catalog,
+            metrics: Arc::new(Metrics::new()),
+            limiter: Arc::new(crate::auth::RateLimiter::new(config.login_attempts_per_minute)),
+            config: Arc::new(config),
+        }
+    }
+}

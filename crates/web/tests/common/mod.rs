@@ -1,0 +1,193 @@
+//! A seeded city behind the real router, with one account of every kind, for HTTP tests.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use domain::{OtpCode, Password, Phone, Role, Username};
+use http_body_util::BodyExt;
+use moralbank_store::seed::SeedReport;
+use moralbank_store::testing::TestDb;
+use moralbank_store::{NewStaff, Store, SubjectKind};
+use moralbank_web::{app, AppState, OtpSender, WebConfig};
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+/// Keeps the last code sent to each phone, as a phone would.
+#[derive(Default)]
+pub struct Inbox(pub Mutex<Vec<(String, String)>>);
+
+impl OtpSender for Inbox {
+    fn send(&self, phone: &Phone, code: &OtpCode) -> Result<(), String> {
+        self.0.lock().expect("inbox").push((phone.as_str().to_string(), code.as_str().to_string()));
+        Ok(())
+    }
+}
+
+impl Inbox {
+    pub fn last_for(&self, phone: &str) -> Option<String> {
+        self.0.lock().expect("inbox").iter().rev().find(|(p, _)| p == phone).map(|(_, c)| c.clone())
+    }
+}
+
+pub struct Account {
+    pub id: String,
+    pub token: String,
+    pub csrf: String,
+}
+
+pub struct World {
+    pub db: TestDb,
+    pub store: Store,
+    pub app: Router,
+    pub inbox: Arc<Inbox>,
+    pub city: SeedReport,
+    pub partner_id: String,
+    pub api_key: String,
+    pub staff: Vec<(Role, Account)>,
+    /// A seeded citizen in the first village (citizen 0) and one elsewhere.
+    pub citizen: Account,
+    pub citizen_phone: String,
+    pub far_citizen_id: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl World {
+    pub async fn sqlite() -> World {
+        World::build(TestDb::sqlite().await).await
+    }
+
+    pub async fn postgres() -> Option<World> {
+        Some(World::build(TestDb::postgres().await?).await)
+    }
+
+    pub async fn build(db: TestDb) -> World {
+        let store = db.store.clone();
+        let city = store.seed_city(200, 11).await.expect("seed");
+        store.ensure_consent_text("enrolment", domain::ENROLMENT_CONSENT_VERSION).await.expect("consent text");
+        let partner = store.create_partner("余姚市图书馆", "library").await.expect("partner");
+        let (_, api_key) = store.create_api_key(&partner.id, &["regions:read".into(), "partner:read".into()], "test").await.expect("key");
+        let mut staff = Vec::new();
+        for role in Role::ALL {
+            let (region, partner_id) = match role {
+                Role::Evaluator => (Some(city.first_village_id.clone()), None),
+                Role::TownReviewer => (Some(city.first_town_id.clone()), None),
+                Role::PartnerOperator => (None, Some(partner.id.clone())),
+                _ => (None, None),
+            };
+            let s = store
+                .create_staff(&NewStaff {
+                    username: Username::parse(role.as_str().replace('_', "-").as_str()).expect("username"),
+                    display_name: format!("{} 测试", role.as_str()),
+                    password: Password::parse(PASSWORD).expect("password"),
+                    role,
+                    region_id: region,
+                    partner_id,
+                })
+                .await
+                .expect("staff");
+            let (token, session) = store.create_session(SubjectKind::Staff, &s.id, 3_600_000).await.expect("session");
+            staff.push((role, Account { id: s.id, token, csrf: session.csrf_token }));
+        }
+        let (phone, _) = moralbank_store::seed::demo_identity(0);
+        let cid = store.citizen_id_by_phone(&phone).await.expect("lookup").expect("citizen 0");
+        let (token, session) = store.create_session(SubjectKind::Citizen, &cid, 3_600_000).await.expect("session");
+        // Someone outside the first town, to test scope.
+        let mut far_citizen_id = String::new();
+        for i in 1..200 {
+            let (p, _) = moralbank_store::seed::demo_identity(i);
+            let id = store.citizen_id_by_phone(&p).await.expect("lookup").expect("seeded");
+            if !store.citizen_in_scope(&id, &moralbank_store::Scope::Town(city.first_town_id.clone())).await.expect("scope") {
+                far_citizen_id = id;
+                break;
+            }
+        }
+        assert!(!far_citizen_id.is_empty());
+        let inbox = Arc::new(Inbox::default());
+        let config = WebConfig { cookie_secure: false, login_attempts_per_minute: 1000, ..WebConfig::default() };
+        let app = app(AppState::new(store.clone(), config, inbox.clone()));
+        World {
+            db,
+            store,
+            app,
+            inbox,
+            city,
+            partner_id: partner.id,
+            api_key,
+            staff,
+            citizen: Account { id: cid, token, csrf: session.csrf_token },
+            citizen_phone: phone.as_str().to_string(),
+            far_citizen_id,
+        }
+    }
+
+    pub fn staff(&self, role: Role) -> &Account {
+        &self.staff.iter().find(|(r, _)| *r == role).expect("role").1
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let res = self.app.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    pub async fn api(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<serde_json::Value>) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::builder().method(method).uri(format!("/api/v1{path}"));
+        if let Some(b) = bearer {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {b}"));
+        }
+        let req = match body {
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .expect("request");
+        let (status, headers, text) = self.send(req).await;
+        if status.is_client_error() || status.is_server_error() {
+            assert_eq!(headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("")), Some("application/problem+json"), "{method} {path}: {status} {text}");
+        }
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A page request with a session cookie (and CSRF token for forms).
+    pub async fn page(&self, method: &str, path: &str, session: Option<&Account>, form: &[(&str, &str)]) -> (StatusCode, axum::http::HeaderMap, String) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(a) = session {
+            req = req.header(header::COOKIE, format!("mb_session={}", a.token));
+        }
+        let body = if method == "POST" {
+            let mut pairs: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            if let Some(a) = session {
+                if !form.iter().any(|(k, _)| *k == "csrf") {
+                    pairs.push(("csrf".into(), a.csrf.clone()));
+                }
+            }
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(serde_urlencoded_pairs(&pairs))
+        } else {
+            Body::empty()
+        };
+        self.send(req.body(body).expect("request")).await
+    }
+}
+
+fn serde_urlencoded_pairs(pairs: &[(String, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A valid resident ID number that the seeded city does not use.
+pub fn fresh_identity(n: u64) -> (String, String) {
+    let (p, r) = moralbank_store::seed::demo_identity(500_000 + n);
+    (p.as_str().to_string(), r.as_str().to_string())
+}
