@@ -1,0 +1,120 @@
+//! Walks every protected route with every kind of caller and fails on any unexpected allow (or
+//! unexpected refusal). The expectations are written out here, independently of `authz.rs`.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::World;
+use domain::Role;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    Citizen,
+    Staff(Role),
+    PartnerKey,
+}
+
+const EVERYONE: [Who; 8] = [
+    Who::Anonymous, Who::Citizen, Who::Staff(Role::Admin), Who::Staff(Role::Auditor), Who::Staff(Role::Evaluator),
+    Who::Staff(Role::TownReviewer), Who::Staff(Role::PartnerOperator), Who::PartnerKey,
+];
+
+const A: Who = Who::Staff(Role::Admin);
+const AU: Who = Who::Staff(Role::Auditor);
+const EV: Who = Who::Staff(Role::Evaluator);
+const TR: Who = Who::Staff(Role::TownReviewer);
+const PO: Who = Who::Staff(Role::PartnerOperator);
+const C: Who = Who::Citizen;
+const K: Who = Who::PartnerKey;
+
+async fn call(w: &World, who: Who, method: &str, path: &str, body: &str) -> StatusCode {
+    let api = path.starts_with("/api/");
+    let mut req = Request::builder().method(method).uri(path);
+    let account = match who {
+        Who::Citizen => Some(&w.citizen),
+        Who::Staff(r) => Some(w.staff(r)),
+        _ => None,
+    };
+    if let Some(a) = account {
+        req = if api { req.header(header::AUTHORIZATION, format!("Bearer {}", a.token)) } else { req.header(header::COOKIE, format!("mb_session={}", a.token)) };
+    }
+    if who == Who::PartnerKey {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {}", w.api_key));
+    }
+    let body = if api {
+        req = req.header(header::CONTENT_TYPE, "application/json");
+        body.to_string()
+    } else {
+        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let csrf = account.map(|a| a.csrf.clone()).unwrap_or_default();
+        if method == "POST" { format!("csrf={csrf}&{body}") } else { String::new() }
+    };
+    let (status, headers, _) = w.send(req.body(Body::from(body)).expect("request")).await;
+    let to_login = status == StatusCode::SEE_OTHER
+        && headers.get(header::LOCATION).and_then(|l| l.to_str().ok()).is_some_and(|l| l.ends_with("/login"));
+    if to_login { StatusCode::UNAUTHORIZED } else { status }
+}
+
+async fn every_route_admits_exactly_the_roles_it_should(w: World) {
+    let cid = w.citizen.id.clone();
+    let pid = w.partner_id.clone();
+    // (method, path, body that is harmless or invalid, who may)
+    let routes: Vec<(&str, String, &str, Vec<Who>)> = vec![
+        ("GET", "/me".into(), "", vec![C]),
+        ("POST", "/me/invite".into(), "", vec![C]),
+        ("GET", "/me/export".into(), "", vec![C]),
+        ("POST", "/me/withdraw".into(), "confirm=no", vec![C]),
+        ("GET", "/console".into(), "", vec![A, AU, EV, TR, PO]),
+        ("GET", "/console/citizens".into(), "", vec![A, EV, TR]),
+        ("GET", format!("/console/citizens/{cid}"), "", vec![A, EV, TR]),
+        ("GET", "/console/regions".into(), "", vec![A, AU]),
+        ("POST", "/console/regions".into(), "code=&name_zh=&name_en=", vec![A]),
+        ("GET", "/console/staff".into(), "", vec![A]),
+        ("POST", "/console/staff".into(), "username=", vec![A]),
+        ("GET", "/console/partners".into(), "", vec![A]),
+        ("POST", "/console/partners".into(), "name=&kind=x", vec![A]),
+        ("POST", format!("/console/partners/{pid}/keys"), "label=x", vec![A]),
+        ("POST", format!("/console/partners/{pid}/keys/{}/revoke", domain::new_id()), "", vec![A]),
+        ("GET", "/api/v1/me".into(), "", vec![C]),
+        ("GET", "/api/v1/me/access-log".into(), "", vec![C]),
+        ("GET", "/api/v1/me/export".into(), "", vec![C]),
+        ("POST", "/api/v1/me/withdraw".into(), "{\"confirm\": false}", vec![C]),
+        ("GET", "/api/v1/regions".into(), "", vec![C, A, AU, EV, TR, PO, K]),
+        ("POST", "/api/v1/regions".into(), "{\"code\": \"\", \"name_zh\": \"\", \"name_en\": \"\"}", vec![A]),
+        ("GET", "/api/v1/citizens".into(), "", vec![A, EV, TR]),
+        ("GET", format!("/api/v1/citizens/{cid}"), "", vec![A, EV, TR]),
+        ("POST", "/api/v1/staff".into(), "{\"username\": \"\", \"display_name\": \"\", \"password\": \"\", \"role\": \"\"}", vec![A]),
+        ("POST", "/api/v1/partners".into(), "{\"name\": \"\", \"kind\": \"\"}", vec![A]),
+        ("POST", format!("/api/v1/partners/{pid}/api-keys"), "{\"scopes\": []}", vec![A]),
+        ("GET", "/api/v1/partner".into(), "", vec![K]),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, body, allowed) in &routes {
+        for who in EVERYONE {
+            let status = call(&w, who, method, path, body).await;
+            let denied = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
+            let expected_allow = allowed.contains(&who);
+            if denied == expected_allow {
+                failures.push(format!("{method} {path} as {who:?}: {status} (expected {})", if expected_allow { "allowed" } else { "denied" }));
+            }
+            if !expected_allow && who == Who::Anonymous && status != StatusCode::UNAUTHORIZED {
+                failures.push(format!("{method} {path} anonymously: {status}, expected 401 / sign-in redirect"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorisation matrix:\n{}", failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorisation_matrix_on_sqlite() {
+    every_route_admits_exactly_the_roles_it_should(World::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorisation_matrix_on_postgres() {
+    if let Some(w) = World::postgres().await {
+        every_route_admits_exactly_the_roles_it_should(w).await;
+    }
+}
