@@ -1,1 +1,228 @@
-fn main() {}
+//! `moralbank`: the one binary of Moral Bank — serve the app, run the demo city, migrate the
+//! database, manage staff from the shell, print the configuration, make keys, benchmark.
+//!
+//! This crate only wires the layers together (configuration → store → web). It holds no
+//! business rules and no SQL. Output meant for people goes to stdout; logs go to stderr.
+
+mod admin;
+mod bench;
+mod config;
+mod demo;
+mod error;
+mod keys;
+mod server;
+
+use clap::{Parser, Subcommand};
+use config::{Config, Overrides};
+use error::{CliError, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "moralbank",
+    version,
+    about = "Moral Bank (道德银行): moral points, evaluation and the moral code for a city"
+)]
+struct Cli {
+    /// Configuration file (TOML); see `moralbank config default`.
+    #[arg(long, global = true, env = "MORALBANK_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (overrides database_url).
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (overrides listen).
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Folder for the key file and the demo database (overrides data_dir).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app and the API (migrates the database first).
+    Serve,
+    /// Bring the database schema up to date.
+    Migrate {
+        /// Create the SQLite file when it does not exist.
+        #[arg(long)]
+        create: bool,
+    },
+    /// Create, seed and serve a demo city on SQLite in the data folder.
+    Demo {
+        /// Citizens to seed on the first run.
+        #[arg(long, default_value_t = 20_000)]
+        citizens: u64,
+        /// Delete the demo database and logins first (the keys are kept).
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Staff accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff account. The password comes from stdin (--password-stdin) or MORALBANK_NEW_PASSWORD.
+    CreateStaff {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// admin, auditor, evaluator, town_reviewer or partner_operator.
+        #[arg(long)]
+        role: String,
+        /// The village of an evaluator or the town of a town reviewer.
+        #[arg(long)]
+        region_id: Option<String>,
+        /// The partner organisation of a partner operator.
+        #[arg(long)]
+        partner_id: Option<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for a staff account and sign out its sessions.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the default configuration as commented TOML.
+    Default,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Write a new key file (mode 0600); refuses to overwrite one.
+    Generate {
+        /// Where to write it [default: DATA_DIR/keys.toml].
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Seed a city into an empty database and print the timing as one JSON line.
+    Seed {
+        #[arg(long, default_value_t = 20_000)]
+        citizens: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("moralbank: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    if let Command::Config(ConfigCommand::Default) = cli.command {
+        print!("{}", config::default_toml());
+        return Ok(());
+    }
+    let flags = Overrides {
+        database_url: cli.database_url.clone(),
+        listen: cli.listen,
+        data_dir: cli.data_dir.clone(),
+    };
+    // Variables that are not valid Unicode cannot be configuration; skip them instead of panicking.
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let config = Config::load(cli.config.as_deref(), env, &flags)?;
+    init_logging(&config.log)?;
+
+    match cli.command {
+        Command::Config(ConfigCommand::Default) => Ok(()),
+        Command::Keys(KeysCommand::Generate { out }) => {
+            let path = out.unwrap_or_else(|| keys::key_file_path(&config));
+            keys::write_private_file(&path, &keys::generate_key_file(), false)?;
+            println!("wrote new keys to {} (mode 0600); keep it secret and backed up", path.display());
+            Ok(())
+        }
+        Command::Demo { .. } if cli.database_url.is_some() => Err(CliError::Usage(
+            "demo always uses DATA_DIR/demo.db; choose the folder with --data-dir instead of --database-url".into(),
+        )),
+        command => runtime()?.block_on(run_async(command, config, cli.database_url.is_some())),
+    }
+}
+
+async fn run_async(command: Command, config: Config, url_given: bool) -> Result<()> {
+    match command {
+        Command::Serve => server::serve(config).await,
+        Command::Migrate { create } => server::migrate(config, create).await,
+        Command::Demo { citizens, fresh } => {
+            demo::run(config, demo::DemoOptions { citizens, fresh }).await
+        }
+        Command::Admin(AdminCommand::CreateStaff {
+            username,
+            display_name,
+            role,
+            region_id,
+            partner_id,
+            password_stdin,
+        }) => {
+            let account = admin::NewAccount {
+                username,
+                display_name,
+                role,
+                region_id,
+                partner_id,
+                password_stdin,
+            };
+            admin::create_staff(config, account).await
+        }
+        Command::Admin(AdminCommand::ResetPassword {
+            username,
+            password_stdin,
+        }) => admin::reset_password(config, &username, password_stdin).await,
+        Command::Bench(BenchCommand::Seed { citizens }) => {
+            bench::seed(config, citizens, url_given).await
+        }
+        Command::Config(_) | Command::Keys(_) => Ok(()),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::io("starting the async runtime"))
+}
+
+fn init_logging(filter: &str) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .map_err(|e| CliError::Config(format!("log: '{filter}' is not a valid filter: {e}")))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init()
+        .map_err(|e| CliError::Config(format!("log: {e}")))
+}

@@ -12,7 +12,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { field: field.into(), code, detail: detail.into() }
+        Self {
+            field: field.into(),
+            code,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -42,7 +46,11 @@ impl FieldErrors {
     }
 
     pub fn into_result(self) -> Result<(), FieldErrors> {
-        if self.0.is_empty() { Ok(()) } else { Err(self) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
     }
 }
 

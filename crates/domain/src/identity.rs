@@ -17,7 +17,11 @@ impl ResidentId {
         const F: &str = "resident_id";
         let s: String = raw.trim().to_ascii_uppercase();
         if s.len() != 18 || !s.is_ascii() {
-            return Err(FieldError::new(F, "resident_id_length", "must be 18 characters"));
+            return Err(FieldError::new(
+                F,
+                "resident_id_length",
+                "must be 18 characters",
+            ));
         }
         let bytes = s.as_bytes();
         if !bytes[..17].iter().all(u8::is_ascii_digit)
@@ -30,17 +34,29 @@ impl ResidentId {
             ));
         }
         if bytes[0] == b'0' {
-            return Err(FieldError::new(F, "resident_id_region", "region code cannot start with 0"));
+            return Err(FieldError::new(
+                F,
+                "resident_id_region",
+                "region code cannot start with 0",
+            ));
         }
         let digit = |i: usize| u32::from(bytes[i] - b'0');
         let number = |range: std::ops::Range<usize>| range.fold(0u32, |acc, i| acc * 10 + digit(i));
         let (year, month, day) = (number(6..10), number(10..12), number(12..14));
         if !(1900..=2100).contains(&year) || !valid_date(year, month, day) {
-            return Err(FieldError::new(F, "resident_id_birth_date", "birth date is not a real date"));
+            return Err(FieldError::new(
+                F,
+                "resident_id_birth_date",
+                "birth date is not a real date",
+            ));
         }
         let sum: u32 = (0..17).map(|i| digit(i) * ID_WEIGHTS[i]).sum();
         if ID_CHECK[(sum % 11) as usize] != bytes[17] {
-            return Err(FieldError::new(F, "resident_id_checksum", "check digit does not match"));
+            return Err(FieldError::new(
+                F,
+                "resident_id_checksum",
+                "check digit does not match",
+            ));
         }
         Ok(Self(s))
     }
@@ -51,7 +67,9 @@ impl ResidentId {
         if b.len() != 17 || !b.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        let sum: u32 = (0..17).map(|i| u32::from(b[i] - b'0') * ID_WEIGHTS[i]).sum();
+        let sum: u32 = (0..17)
+            .map(|i| u32::from(b[i] - b'0') * ID_WEIGHTS[i])
+            .sum();
         Some(char::from(ID_CHECK[(sum % 11) as usize]))
     }
 
@@ -72,7 +90,7 @@ impl ResidentId {
 }
 
 fn valid_date(year: u32, month: u32, day: u32) -> bool {
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -104,7 +122,11 @@ impl Phone {
         }
         let b = s.as_bytes();
         if b.len() != 11 || !b.iter().all(u8::is_ascii_digit) {
-            return Err(FieldError::new("phone", "phone_format", "must be an 11-digit mobile number"));
+            return Err(FieldError::new(
+                "phone",
+                "phone_format",
+                "must be an 11-digit mobile number",
+            ));
         }
         if b[0] != b'1' || !(b'3'..=b'9').contains(&b[1]) {
             return Err(FieldError::new(
@@ -145,10 +167,20 @@ impl PersonName {
             return Err(FieldError::new("name", "name_missing", "is required"));
         }
         if s.chars().count() > NAME_CHARS_MAX {
-            return Err(FieldError::new("name", "name_too_long", "must be at most 40 characters"));
+            return Err(FieldError::new(
+                "name",
+                "name_too_long",
+                "must be at most 40 characters",
+            ));
         }
-        if s.chars().any(|c| c.is_control() || matches!(c, '<' | '>' | '"' | '\\')) {
-            return Err(FieldError::new("name", "name_characters", "contains characters a name cannot have"));
+        if s.chars()
+            .any(|c| c.is_control() || matches!(c, '<' | '>' | '"' | '\\'))
+        {
+            return Err(FieldError::new(
+                "name",
+                "name_characters",
+                "contains characters a name cannot have",
+            ));
         }
         Ok(Self(s.split_whitespace().collect::<Vec<_>>().join(" ")))
     }
@@ -183,7 +215,9 @@ impl Username {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let s = raw.trim().to_ascii_lowercase();
         if !(3..=32).contains(&s.len())
-            || !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         {
             return Err(FieldError::new(
                 "username",
@@ -209,10 +243,18 @@ pub const PASSWORD_BYTES_MAX: usize = 256;
 impl Password {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         if raw.chars().count() < PASSWORD_CHARS_MIN {
-            return Err(FieldError::new("password", "password_too_short", "must be at least 10 characters"));
+            return Err(FieldError::new(
+                "password",
+                "password_too_short",
+                "must be at least 10 characters",
+            ));
         }
         if raw.len() > PASSWORD_BYTES_MAX {
-            return Err(FieldError::new("password", "password_too_long", "must be at most 256 bytes"));
+            return Err(FieldError::new(
+                "password",
+                "password_too_long",
+                "must be at most 256 bytes",
+            ));
         }
         Ok(Self(raw.to_string()))
     }
@@ -236,7 +278,11 @@ impl OtpCode {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let s = raw.trim();
         if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(FieldError::new("code", "otp_format", "must be the 6 digits we sent you"));
+            return Err(FieldError::new(
+                "code",
+                "otp_format",
+                "must be the 6 digits we sent you",
+            ));
         }
         Ok(Self(s.to_string()))
     }
@@ -261,7 +307,11 @@ impl ConsentVersion {
     pub fn parse_current(raw: &str, current: &str) -> Result<Self, FieldError> {
         let s = raw.trim();
         if s.is_empty() {
-            return Err(FieldError::new("consent", "consent_missing", "you must read and agree to the consent text"));
+            return Err(FieldError::new(
+                "consent",
+                "consent_missing",
+                "you must read and agree to the consent text",
+            ));
         }
         if s != current {
             return Err(FieldError::new(
@@ -283,7 +333,10 @@ mod tests {
     use super::*;
 
     fn id_with_check(first17: &str) -> String {
-        format!("{first17}{}", ResidentId::check_char(first17).expect("17 digits"))
+        format!(
+            "{first17}{}",
+            ResidentId::check_char(first17).expect("17 digits")
+        )
     }
 
     #[test]
@@ -307,8 +360,14 @@ mod tests {
             ("3302811990010112", "resident_id_length"),
             ("33028119900101123A", "resident_id_characters"),
             (&*id_with_check("03028119900101123"), "resident_id_region"),
-            (&*id_with_check("33028119900230123"), "resident_id_birth_date"),
-            (&*id_with_check("33028118990101123"), "resident_id_birth_date"),
+            (
+                &*id_with_check("33028119900230123"),
+                "resident_id_birth_date",
+            ),
+            (
+                &*id_with_check("33028118990101123"),
+                "resident_id_birth_date",
+            ),
             (&*wrong_check, "resident_id_checksum"),
         ];
         for (raw, code) in cases {
@@ -325,10 +384,19 @@ mod tests {
 
     #[test]
     fn phones_are_normalised_and_checked() {
-        assert_eq!(Phone::parse("+86 138-0013-8000").expect("ok").as_str(), "13800138000");
-        assert_eq!(Phone::parse("13800138000").expect("ok").masked(), "138****8000");
+        assert_eq!(
+            Phone::parse("+86 138-0013-8000").expect("ok").as_str(),
+            "13800138000"
+        );
+        assert_eq!(
+            Phone::parse("13800138000").expect("ok").masked(),
+            "138****8000"
+        );
         assert_eq!(Phone::parse("1380013800").unwrap_err().code, "phone_format");
-        assert_eq!(Phone::parse("12800138000").unwrap_err().code, "phone_prefix");
+        assert_eq!(
+            Phone::parse("12800138000").unwrap_err().code,
+            "phone_prefix"
+        );
         assert_eq!(Phone::parse("abc").unwrap_err().code, "phone_format");
     }
 
@@ -339,16 +407,28 @@ mod tests {
         assert_eq!(m("张三"), "张*");
         assert_eq!(m("欧阳娜娜"), "欧**娜");
         assert_eq!(PersonName::parse("  ").unwrap_err().code, "name_missing");
-        assert_eq!(PersonName::parse("<b>").unwrap_err().code, "name_characters");
-        assert_eq!(PersonName::parse(&"长".repeat(41)).unwrap_err().code, "name_too_long");
+        assert_eq!(
+            PersonName::parse("<b>").unwrap_err().code,
+            "name_characters"
+        );
+        assert_eq!(
+            PersonName::parse(&"长".repeat(41)).unwrap_err().code,
+            "name_too_long"
+        );
     }
 
     #[test]
     fn usernames_passwords_and_codes_have_limits() {
         assert!(Username::parse("Admin.One").is_ok());
         assert!(Username::parse("a b").is_err());
-        assert_eq!(Password::parse("short").unwrap_err().code, "password_too_short");
-        assert_eq!(Password::parse(&"x".repeat(300)).unwrap_err().code, "password_too_long");
+        assert_eq!(
+            Password::parse("short").unwrap_err().code,
+            "password_too_short"
+        );
+        assert_eq!(
+            Password::parse(&"x".repeat(300)).unwrap_err().code,
+            "password_too_long"
+        );
         assert!(OtpCode::parse("123456").is_ok());
         assert!(OtpCode::parse("12345a").is_err());
     }
@@ -356,7 +436,13 @@ mod tests {
     #[test]
     fn only_the_current_consent_version_is_accepted() {
         assert!(ConsentVersion::parse_current("v2", "v2").is_ok());
-        assert_eq!(ConsentVersion::parse_current("v1", "v2").unwrap_err().code, "consent_outdated");
-        assert_eq!(ConsentVersion::parse_current("", "v2").unwrap_err().code, "consent_missing");
+        assert_eq!(
+            ConsentVersion::parse_current("v1", "v2").unwrap_err().code,
+            "consent_outdated"
+        );
+        assert_eq!(
+            ConsentVersion::parse_current("", "v2").unwrap_err().code,
+            "consent_missing"
+        );
     }
 }

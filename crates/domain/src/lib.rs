@@ -11,7 +11,9 @@ mod region;
 mod role;
 
 pub use error::{FieldError, FieldErrors};
-pub use identity::{ConsentVersion, OtpCode, Password, PersonName, Phone, ResidentId, Username, PASSWORD_BYTES_MAX};
+pub use identity::{
+    ConsentVersion, OtpCode, Password, PersonName, Phone, ResidentId, Username, PASSWORD_BYTES_MAX,
+};
 pub use region::RegionLevel;
 pub use role::Role;
 

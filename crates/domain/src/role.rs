@@ -18,8 +18,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] =
-        [Role::Admin, Role::Auditor, Role::Evaluator, Role::TownReviewer, Role::PartnerOperator];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Auditor,
+        Role::Evaluator,
+        Role::TownReviewer,
+        Role::PartnerOperator,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,13 +37,16 @@ impl Role {
     }
 
     pub fn parse(raw: &str) -> Result<Role, crate::FieldError> {
-        Role::ALL.into_iter().find(|r| r.as_str() == raw.trim()).ok_or_else(|| {
-            crate::FieldError::new(
-                "role",
-                "unknown_role",
-                "must be one of admin, auditor, evaluator, town_reviewer, partner_operator",
-            )
-        })
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == raw.trim())
+            .ok_or_else(|| {
+                crate::FieldError::new(
+                    "role",
+                    "unknown_role",
+                    "must be one of admin, auditor, evaluator, town_reviewer, partner_operator",
+                )
+            })
     }
 
     /// The region level this role is scoped to, if any.

@@ -26,7 +26,12 @@ pub struct AccessEntry {
 }
 
 impl Store {
-    pub async fn record_access(&self, citizen_ids: &[&str], actor: &Actor, action: &str) -> Result<()> {
+    pub async fn record_access(
+        &self,
+        citizen_ids: &[&str],
+        actor: &Actor,
+        action: &str,
+    ) -> Result<()> {
         if citizen_ids.is_empty() {
             return Ok(());
         }
@@ -49,7 +54,12 @@ impl Store {
     }
 
     /// Newest first, entries strictly older than `before` (ms), at most `limit`.
-    pub async fn access_log(&self, citizen_id: &str, before: i64, limit: i64) -> Result<Vec<AccessEntry>> {
+    pub async fn access_log(
+        &self,
+        citizen_id: &str,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<AccessEntry>> {
         let rows = sqlx::query(
             "SELECT actor_kind, actor_label, action, at FROM access_log WHERE citizen_id = $1 AND at < $2 \
              ORDER BY at DESC, id DESC LIMIT $3",
@@ -60,7 +70,14 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter()
-            .map(|r| Ok(AccessEntry { actor_kind: r.try_get("actor_kind")?, actor_label: r.try_get("actor_label")?, action: r.try_get("action")?, at: r.try_get("at")? }))
+            .map(|r| {
+                Ok(AccessEntry {
+                    actor_kind: r.try_get("actor_kind")?,
+                    actor_label: r.try_get("actor_label")?,
+                    action: r.try_get("action")?,
+                    at: r.try_get("at")?,
+                })
+            })
             .collect()
     }
 }

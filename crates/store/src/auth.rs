@@ -45,7 +45,12 @@ pub struct OtpIssued {
 
 impl Store {
     /// Returns the bearer token (for the cookie or `Authorization` header) and the session.
-    pub async fn create_session(&self, kind: SubjectKind, subject_id: &str, ttl_ms: i64) -> Result<(String, Session)> {
+    pub async fn create_session(
+        &self,
+        kind: SubjectKind,
+        subject_id: &str,
+        ttl_ms: i64,
+    ) -> Result<(String, Session)> {
         let token = random_token();
         let csrf = random_token();
         let now = now_ms();
@@ -58,7 +63,15 @@ impl Store {
             .bind(now + ttl_ms)
             .execute(&self.write)
             .await?;
-        Ok((token, Session { kind, subject_id: subject_id.to_string(), csrf_token: csrf, expires_at: now + ttl_ms }))
+        Ok((
+            token,
+            Session {
+                kind,
+                subject_id: subject_id.to_string(),
+                csrf_token: csrf,
+                expires_at: now + ttl_ms,
+            },
+        ))
     }
 
     /// The live session for a token; expired and unknown tokens are `None`.
@@ -71,7 +84,11 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let kind: String = row.try_get("subject_kind")?;
         Ok(Some(Session {
-            kind: if kind == "staff" { SubjectKind::Staff } else { SubjectKind::Citizen },
+            kind: if kind == "staff" {
+                SubjectKind::Staff
+            } else {
+                SubjectKind::Citizen
+            },
             subject_id: row.try_get("subject_id")?,
             csrf_token: row.try_get("csrf_token")?,
             expires_at: row.try_get("expires_at")?,
@@ -79,12 +96,16 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(&self.write).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 
     fn otp_hash(&self, phone: &Phone, code: &OtpCode) -> Vec<u8> {
-        self.vault.lookup_hash("otp", &format!("{}:{}", phone.as_str(), code.as_str()))
+        self.vault
+            .lookup_hash("otp", &format!("{}:{}", phone.as_str(), code.as_str()))
     }
 
     /// Issue a code for a phone, within the send limits. The caller decides whether to send it
@@ -99,13 +120,20 @@ impl Store {
             .await?;
         let (n, last): (i64, i64) = (row.try_get("n")?, row.try_get("last")?);
         if n >= OTP_PER_HOUR_MAX {
-            return Err(StoreError::RateLimited { retry_after_s: 3600 });
+            return Err(StoreError::RateLimited {
+                retry_after_s: 3600,
+            });
         }
         if last + OTP_RESEND_GAP_MS > now {
-            return Err(StoreError::RateLimited { retry_after_s: ((last + OTP_RESEND_GAP_MS - now) / 1000 + 1) as u64 });
+            return Err(StoreError::RateLimited {
+                retry_after_s: ((last + OTP_RESEND_GAP_MS - now) / 1000 + 1) as u64,
+            });
         }
-        let code = OtpCode::parse(&format!("{:06}", rand::thread_rng().gen_range(0..1_000_000)))
-            .map_err(|_| StoreError::Crypto("code generation"))?;
+        let code = OtpCode::parse(&format!(
+            "{:06}",
+            rand::thread_rng().gen_range(0..1_000_000)
+        ))
+        .map_err(|_| StoreError::Crypto("code generation"))?;
         sqlx::query("INSERT INTO otp_codes (id, phone_hmac, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(domain::new_id())
             .bind(ph)
@@ -114,7 +142,10 @@ impl Store {
             .bind(now + OTP_TTL_MS)
             .execute(&self.write)
             .await?;
-        Ok(OtpIssued { code, expires_at: now + OTP_TTL_MS })
+        Ok(OtpIssued {
+            code,
+            expires_at: now + OTP_TTL_MS,
+        })
     }
 
     /// Check a code against the newest live code for the phone; a match uses it up, a miss
@@ -131,22 +162,41 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return Err(StoreError::invalid("code", "otp_expired", "no valid code for this phone; request a new one"));
+            return Err(StoreError::invalid(
+                "code",
+                "otp_expired",
+                "no valid code for this phone; request a new one",
+            ));
         };
         let id: String = row.try_get("id")?;
         let attempts: i64 = row.try_get("attempts")?;
         if attempts >= OTP_ATTEMPTS_MAX {
-            return Err(StoreError::invalid("code", "otp_attempts", "too many wrong codes; request a new one"));
+            return Err(StoreError::invalid(
+                "code",
+                "otp_attempts",
+                "too many wrong codes; request a new one",
+            ));
         }
         let stored: Vec<u8> = row.try_get("code_hash")?;
         if ct_eq(&stored, &self.otp_hash(phone, code)) {
-            sqlx::query("UPDATE otp_codes SET used_at = $1 WHERE id = $2").bind(now).bind(&id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE otp_codes SET used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         } else {
-            sqlx::query("UPDATE otp_codes SET attempts = attempts + 1 WHERE id = $1").bind(&id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE otp_codes SET attempts = attempts + 1 WHERE id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
-            Err(StoreError::invalid("code", "otp_wrong", "this code is not right; check the message and try again"))
+            Err(StoreError::invalid(
+                "code",
+                "otp_wrong",
+                "this code is not right; check the message and try again",
+            ))
         }
     }
 }

@@ -14,7 +14,9 @@ pub const INVITE_TTL_MS: i64 = 24 * 3600 * 1000;
 pub enum HouseholdChoice {
     New,
     /// Join the household whose head issued this invite code (the head's confirmation).
-    Join { invite_code: String },
+    Join {
+        invite_code: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -167,15 +169,29 @@ impl Store {
             .map(|r| r.try_get("level"))
             .transpose()?;
         if village.as_deref() != Some("village") {
-            return Err(StoreError::invalid("village_id", "unknown_village", "is not a village or community we know"));
+            return Err(StoreError::invalid(
+                "village_id",
+                "unknown_village",
+                "is not a village or community we know",
+            ));
         }
-        let by_rid = sqlx::query("SELECT id FROM citizens WHERE resident_id_hmac = $1").bind(sealed.resident_id_hmac.clone());
+        let by_rid = sqlx::query("SELECT id FROM citizens WHERE resident_id_hmac = $1")
+            .bind(sealed.resident_id_hmac.clone());
         if by_rid.fetch_optional(&mut *tx).await?.is_some() {
-            return Err(StoreError::conflict("resident_id", "already_enrolled", "a resident with this ID number is already enrolled"));
+            return Err(StoreError::conflict(
+                "resident_id",
+                "already_enrolled",
+                "a resident with this ID number is already enrolled",
+            ));
         }
-        let by_phone = sqlx::query("SELECT id FROM citizens WHERE phone_hmac = $1").bind(sealed.phone_hmac.clone());
+        let by_phone = sqlx::query("SELECT id FROM citizens WHERE phone_hmac = $1")
+            .bind(sealed.phone_hmac.clone());
         if by_phone.fetch_optional(&mut *tx).await?.is_some() {
-            return Err(StoreError::conflict("phone", "phone_in_use", "this phone number is already used by an enrolled resident"));
+            return Err(StoreError::conflict(
+                "phone",
+                "phone_in_use",
+                "this phone number is already used by an enrolled resident",
+            ));
         }
 
         let household_id = match &new.household {
@@ -193,7 +209,11 @@ impl Store {
             HouseholdChoice::Join { invite_code } => {
                 let code = invite_code.trim().to_ascii_uppercase();
                 if code.is_empty() {
-                    return Err(StoreError::invalid("household_invite", "household_confirmation_missing", "joining a household needs the invite code its head created"));
+                    return Err(StoreError::invalid(
+                        "household_invite",
+                        "household_confirmation_missing",
+                        "joining a household needs the invite code its head created",
+                    ));
                 }
                 let row = sqlx::query(
                     "SELECT i.household_id, i.expires_at, i.used_at, h.village_id FROM household_invites i \
@@ -203,7 +223,11 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some(row) = row else {
-                    return Err(StoreError::invalid("household_invite", "household_invite_unknown", "this invite code is not valid; ask the household head for a new one"));
+                    return Err(StoreError::invalid(
+                        "household_invite",
+                        "household_invite_unknown",
+                        "this invite code is not valid; ask the household head for a new one",
+                    ));
                 };
                 let used: Option<i64> = row.try_get("used_at")?;
                 let expires: i64 = row.try_get("expires_at")?;
@@ -212,7 +236,11 @@ impl Store {
                 }
                 let hv: String = row.try_get("village_id")?;
                 if hv != new.village_id {
-                    return Err(StoreError::invalid("village_id", "household_other_village", "the household belongs to another village; choose the household's village"));
+                    return Err(StoreError::invalid(
+                        "village_id",
+                        "household_other_village",
+                        "the household belongs to another village; choose the household's village",
+                    ));
                 }
                 sqlx::query("UPDATE household_invites SET used_at = $1 WHERE code_hash = $2")
                     .bind(now)
@@ -231,7 +259,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Enrolled { citizen_id: id, household_id, consent_version: new.consent.as_str().to_string(), enrolled_at: now })
+        Ok(Enrolled {
+            citizen_id: id,
+            household_id,
+            consent_version: new.consent.as_str().to_string(),
+            enrolled_at: now,
+        })
     }
 
     /// The household head creates a one-time code a new member enters when enrolling.
@@ -241,12 +274,19 @@ impl Store {
             .fetch_optional(&self.read)
             .await?;
         let Some(row) = row else {
-            return Err(StoreError::invalid("household", "not_household_head", "only the household head can invite members"));
+            return Err(StoreError::invalid(
+                "household",
+                "not_household_head",
+                "only the household head can invite members",
+            ));
         };
         let hid: String = row.try_get("id")?;
         // 10 characters of an unambiguous alphabet: ~50 bits, single use, 24 hours.
         const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-        let code: String = random_bytes(10).iter().map(|b| char::from(ALPHABET[usize::from(*b) % 32])).collect();
+        let code: String = random_bytes(10)
+            .iter()
+            .map(|b| char::from(ALPHABET[usize::from(*b) % 32]))
+            .collect();
         let now = now_ms();
         sqlx::query("INSERT INTO household_invites (code_hash, household_id, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(token_hash(&code))
@@ -296,17 +336,28 @@ impl Store {
     }
 
     pub async fn citizen_summary(&self, id: &str) -> Result<Option<CitizenSummary>> {
-        let row = sqlx::query(&format!("{SUMMARY} WHERE c.id = $1")).bind(id).fetch_optional(&self.read).await?;
+        let row = sqlx::query(&format!("{SUMMARY} WHERE c.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(summary).transpose()
     }
 
     /// Is this citizen inside the scope (city, a town, a village)?
     pub async fn citizen_in_scope(&self, id: &str, scope: &Scope) -> Result<bool> {
-        let Some(s) = self.citizen_summary(id).await? else { return Ok(false) };
+        let Some(s) = self.citizen_summary(id).await? else {
+            return Ok(false);
+        };
         Ok(match scope {
             Scope::City => true,
             Scope::Village(v) => &s.village_id == v,
-            Scope::Town(t) => self.region(&s.village_id).await?.and_then(|r| r.parent_id).as_deref() == Some(t),
+            Scope::Town(t) => {
+                self.region(&s.village_id)
+                    .await?
+                    .and_then(|r| r.parent_id)
+                    .as_deref()
+                    == Some(t)
+            }
         })
     }
 
@@ -322,7 +373,11 @@ impl Store {
             .map(|r| {
                 let id: String = r.try_get("id")?;
                 let head: Option<String> = r.try_get("head_citizen_id")?;
-                Ok(HouseholdMember { is_head: head.as_deref() == Some(id.as_str()), citizen_id: id, name_masked: r.try_get("name_masked")? })
+                Ok(HouseholdMember {
+                    is_head: head.as_deref() == Some(id.as_str()),
+                    citizen_id: id,
+                    name_masked: r.try_get("name_masked")?,
+                })
             })
             .collect()
     }
@@ -333,13 +388,25 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         rows.iter()
-            .map(|r| Ok(Consent { purpose: r.try_get("purpose")?, version: r.try_get("version")?, granted_at: r.try_get("granted_at")?, withdrawn_at: r.try_get("withdrawn_at")? }))
+            .map(|r| {
+                Ok(Consent {
+                    purpose: r.try_get("purpose")?,
+                    version: r.try_get("version")?,
+                    granted_at: r.try_get("granted_at")?,
+                    withdrawn_at: r.try_get("withdrawn_at")?,
+                })
+            })
             .collect()
     }
 
     /// Find citizens by exact ID number, phone or full name (all through keyed hashes), inside
     /// a scope; without any criterion, list the scope's most recent enrolments.
-    pub async fn search_citizens(&self, q: &CitizenQuery, scope: &Scope, limit: i64) -> Result<Vec<CitizenSummary>> {
+    pub async fn search_citizens(
+        &self,
+        q: &CitizenQuery,
+        scope: &Scope,
+        limit: i64,
+    ) -> Result<Vec<CitizenSummary>> {
         let mut sql = format!("{SUMMARY} WHERE 1 = 1");
         let mut binds: Vec<Vec<u8>> = Vec::new();
         let mut texts: Vec<String> = Vec::new();
@@ -375,7 +442,10 @@ impl Store {
             sql += &format!(" AND c.village_id = {}", next());
             texts.push(v.clone());
         }
-        sql += &format!(" ORDER BY c.enrolled_at DESC, c.id DESC LIMIT {}", limit.clamp(1, SEARCH_LIMIT_MAX));
+        sql += &format!(
+            " ORDER BY c.enrolled_at DESC, c.id DESC LIMIT {}",
+            limit.clamp(1, SEARCH_LIMIT_MAX)
+        );
         let mut query = sqlx::query(&sql);
         for b in binds {
             query = query.bind(b);
@@ -388,14 +458,23 @@ impl Store {
     }
 
     pub async fn count_citizens(&self) -> Result<(i64, i64)> {
-        let c: i64 = sqlx::query("SELECT COUNT(*) AS n FROM citizens").fetch_one(&self.read).await?.try_get("n")?;
-        let h: i64 = sqlx::query("SELECT COUNT(*) AS n FROM households").fetch_one(&self.read).await?.try_get("n")?;
+        let c: i64 = sqlx::query("SELECT COUNT(*) AS n FROM citizens")
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?;
+        let h: i64 = sqlx::query("SELECT COUNT(*) AS n FROM households")
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?;
         Ok((c, h))
     }
 
     /// Everything we hold about a citizen, decrypted, as one JSON document.
     pub async fn export_citizen(&self, id: &str) -> Result<serde_json::Value> {
-        let c = self.citizen(id).await?.ok_or(StoreError::NotFound { what: "citizen" })?;
+        let c = self
+            .citizen(id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "citizen" })?;
         let village = self.region(&c.village_id).await?;
         Ok(serde_json::json!({
             "format": "moralbank-export-v1",
@@ -421,8 +500,13 @@ impl Store {
     /// household to the longest-enrolled remaining member; an empty household is removed.
     pub async fn withdraw(&self, id: &str) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let row = sqlx::query("SELECT household_id FROM citizens WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
-        let Some(row) = row else { return Err(StoreError::NotFound { what: "citizen" }) };
+        let row = sqlx::query("SELECT household_id FROM citizens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound { what: "citizen" });
+        };
         let hid: String = row.try_get("household_id")?;
         for sql in [
             "DELETE FROM citizens WHERE id = $1",
@@ -433,13 +517,18 @@ impl Store {
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
-        let next_head = sqlx::query("SELECT id FROM citizens WHERE household_id = $1 ORDER BY enrolled_at, id LIMIT 1")
-            .bind(&hid)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let next_head = sqlx::query(
+            "SELECT id FROM citizens WHERE household_id = $1 ORDER BY enrolled_at, id LIMIT 1",
+        )
+        .bind(&hid)
+        .fetch_optional(&mut *tx)
+        .await?;
         match next_head {
             None => {
-                sqlx::query("DELETE FROM households WHERE id = $1").bind(&hid).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM households WHERE id = $1")
+                    .bind(&hid)
+                    .execute(&mut *tx)
+                    .await?;
             }
             Some(r) => {
                 let next: String = r.try_get("id")?;
@@ -451,7 +540,11 @@ impl Store {
                     .await?;
             }
         }
-        sqlx::query("INSERT INTO withdrawals (citizen_id, withdrawn_at) VALUES ($1, $2)").bind(id).bind(now_ms()).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO withdrawals (citizen_id, withdrawn_at) VALUES ($1, $2)")
+            .bind(id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -492,12 +585,19 @@ pub(crate) async fn insert_citizen(
         Err(e) if StoreError::is_unique_violation(&e) => {
             let msg = e.to_string();
             Err(if msg.contains("phone") {
-                StoreError::conflict("phone", "phone_in_use", "this phone number is already used by an enrolled resident")
+                StoreError::conflict(
+                    "phone",
+                    "phone_in_use",
+                    "this phone number is already used by an enrolled resident",
+                )
             } else {
-                StoreError::conflict("resident_id", "already_enrolled", "a resident with this ID number is already enrolled")
+                StoreError::conflict(
+                    "resident_id",
+                    "already_enrolled",
+                    "a resident with this ID number is already enrolled",
+                )
             })
         }
         Err(e) => Err(e.into()),
     }
 }
-

@@ -56,7 +56,12 @@ pub struct ConnectOptions {
 
 impl ConnectOptions {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), create_if_missing: false, max_connections: 8, busy_timeout_ms: 5_000 }
+        Self {
+            url: url.into(),
+            create_if_missing: false,
+            max_connections: 8,
+            busy_timeout_ms: 5_000,
+        }
     }
 }
 
@@ -99,7 +104,12 @@ impl Store {
             Backend::Sqlite => pool(1).connect(&url).await?,
             Backend::Postgres => read.clone(),
         };
-        Ok(Store { read, write, backend, vault })
+        Ok(Store {
+            read,
+            write,
+            backend,
+            vault,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -140,7 +150,9 @@ fn parse_url(opts: &ConnectOptions) -> Result<(Backend, String)> {
     };
     let (file, query) = path.split_once('?').unwrap_or((path, ""));
     if file.is_empty() || file == ":memory:" {
-        return Err(StoreError::Config("database_url: sqlite:// needs a file path".into()));
+        return Err(StoreError::Config(
+            "database_url: sqlite:// needs a file path".into(),
+        ));
     }
     if !opts.create_if_missing && !std::path::Path::new(file).exists() {
         return Err(StoreError::Config(format!(
@@ -150,7 +162,10 @@ fn parse_url(opts: &ConnectOptions) -> Result<(Backend, String)> {
     }
     let mode = if opts.create_if_missing { "rwc" } else { "rw" };
     let sep = if query.is_empty() { "" } else { "&" };
-    Ok((Backend::Sqlite, format!("sqlite://{file}?{query}{sep}mode={mode}")))
+    Ok((
+        Backend::Sqlite,
+        format!("sqlite://{file}?{query}{sep}mode={mode}"),
+    ))
 }
 
 /// Unix time in milliseconds.
@@ -177,6 +192,9 @@ mod tests {
         assert!(e.to_string().contains("does not exist"), "{e}");
         let mut create = ConnectOptions::new("sqlite:///tmp/x.db");
         create.create_if_missing = true;
-        assert_eq!(parse_url(&create).expect("ok").1, "sqlite:///tmp/x.db?mode=rwc");
+        assert_eq!(
+            parse_url(&create).expect("ok").1,
+            "sqlite:///tmp/x.db?mode=rwc"
+        );
     }
 }

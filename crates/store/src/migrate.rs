@@ -40,15 +40,18 @@ impl Store {
                 Backend::Postgres => m.postgres,
             };
             let mut tx = self.write.begin().await?;
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(|e| {
-                StoreError::Migration(format!("{:04}_{}: {e}", m.version, m.name))
-            })?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(now_ms())
+            sqlx::raw_sql(sql)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(|e| StoreError::Migration(format!("{:04}_{}: {e}", m.version, m.name)))?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             tracing::info!(version = m.version, name = m.name, "migration applied");
             ran += 1;
@@ -62,7 +65,10 @@ impl Store {
             Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
             Backend::Postgres => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
         };
-        let n: i64 = sqlx::query(exists).fetch_one(&self.read).await?.try_get("n")?;
+        let n: i64 = sqlx::query(exists)
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?;
         if n == 0 {
             return Ok(0);
         }

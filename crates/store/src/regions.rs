@@ -31,7 +31,8 @@ fn region(row: &AnyRow) -> Result<Region> {
     Ok(Region {
         id: row.try_get("id")?,
         parent_id: opt_str(row, "parent_id")?,
-        level: RegionLevel::parse(&level).ok_or(StoreError::Crypto("unknown region level in database"))?,
+        level: RegionLevel::parse(&level)
+            .ok_or(StoreError::Crypto("unknown region level in database"))?,
         code: row.try_get("code")?,
         name_zh: row.try_get("name_zh")?,
         name_en: row.try_get("name_en")?,
@@ -47,34 +48,55 @@ impl Store {
         let mut errors = domain::FieldErrors::default();
         let code = new.code.trim();
         if code.is_empty() || code.len() > 16 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            errors.push(domain::FieldError::new("code", "region_code_format", "must be 1 to 16 digits"));
+            errors.push(domain::FieldError::new(
+                "code",
+                "region_code_format",
+                "must be 1 to 16 digits",
+            ));
         }
         for (field, name) in [("name_zh", &new.name_zh), ("name_en", &new.name_en)] {
             let n = name.trim().chars().count();
             if n == 0 || n > REGION_NAME_CHARS_MAX {
-                errors.push(domain::FieldError::new(field, "region_name_length", "must be 1 to 64 characters"));
+                errors.push(domain::FieldError::new(
+                    field,
+                    "region_name_length",
+                    "must be 1 to 64 characters",
+                ));
             }
         }
         let level = match &new.parent_id {
             None => {
-                let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM regions WHERE parent_id IS NULL")
-                    .fetch_one(&self.read)
-                    .await?
-                    .try_get("n")?;
+                let n: i64 =
+                    sqlx::query("SELECT COUNT(*) AS n FROM regions WHERE parent_id IS NULL")
+                        .fetch_one(&self.read)
+                        .await?
+                        .try_get("n")?;
                 if n > 0 {
-                    errors.push(domain::FieldError::new("parent_id", "region_parent_missing", "a town or village needs a parent region"));
+                    errors.push(domain::FieldError::new(
+                        "parent_id",
+                        "region_parent_missing",
+                        "a town or village needs a parent region",
+                    ));
                 }
                 RegionLevel::City
             }
             Some(pid) => match self.region(pid).await? {
                 None => {
-                    errors.push(domain::FieldError::new("parent_id", "region_parent_unknown", "no such region"));
+                    errors.push(domain::FieldError::new(
+                        "parent_id",
+                        "region_parent_unknown",
+                        "no such region",
+                    ));
                     RegionLevel::Village
                 }
                 Some(parent) => match parent.level.child() {
                     Some(level) => level,
                     None => {
-                        errors.push(domain::FieldError::new("parent_id", "region_parent_village", "a village cannot contain regions"));
+                        errors.push(domain::FieldError::new(
+                            "parent_id",
+                            "region_parent_village",
+                            "a village cannot contain regions",
+                        ));
                         RegionLevel::Village
                     }
                 },
@@ -104,9 +126,11 @@ impl Store {
         .execute(&self.write)
         .await;
         match res {
-            Err(e) if StoreError::is_unique_violation(&e) => {
-                Err(StoreError::conflict("code", "region_code_taken", "another region already has this code"))
-            }
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::conflict(
+                "code",
+                "region_code_taken",
+                "another region already has this code",
+            )),
             other => other.map(|_| r).map_err(Into::into),
         }
     }
@@ -120,18 +144,22 @@ impl Store {
     }
 
     pub async fn city(&self) -> Result<Option<Region>> {
-        let row = sqlx::query(&format!("SELECT {COLS} FROM regions WHERE parent_id IS NULL"))
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM regions WHERE parent_id IS NULL"
+        ))
+        .fetch_optional(&self.read)
+        .await?;
         row.as_ref().map(region).transpose()
     }
 
     /// Children of a region ordered by code; the city's towns when `parent` is the city.
     pub async fn region_children(&self, parent_id: &str) -> Result<Vec<Region>> {
-        let rows = sqlx::query(&format!("SELECT {COLS} FROM regions WHERE parent_id = $1 ORDER BY code"))
-            .bind(parent_id)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM regions WHERE parent_id = $1 ORDER BY code"
+        ))
+        .bind(parent_id)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(region).collect()
     }
 
@@ -143,7 +171,9 @@ impl Store {
         )
         .fetch_all(&self.read)
         .await?;
-        rows.iter().map(|r| Ok((region(r)?, r.try_get("town_zh")?))).collect()
+        rows.iter()
+            .map(|r| Ok((region(r)?, r.try_get("town_zh")?)))
+            .collect()
     }
 
     pub async fn region_counts(&self) -> Result<(i64, i64)> {

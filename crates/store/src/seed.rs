@@ -13,26 +13,71 @@ pub const CITY_CODE: &str = "330281";
 
 /// (Chinese, English) names of Yuyao's 6 streets (街道) and 15 towns (镇/乡).
 pub const TOWNS: [(&str, &str); 21] = [
-    ("阳明街道", "Yangming Street"), ("梨洲街道", "Lizhou Street"), ("凤山街道", "Fengshan Street"),
-    ("兰江街道", "Lanjiang Street"), ("低塘街道", "Ditang Street"), ("朗霞街道", "Langxia Street"),
-    ("马渚镇", "Mazhu Town"), ("牟山镇", "Moushan Town"), ("丈亭镇", "Zhangting Town"),
-    ("三七市镇", "Sanqishi Town"), ("河姆渡镇", "Hemudu Town"), ("大隐镇", "Dayin Town"),
-    ("陆埠镇", "Lubu Town"), ("梁弄镇", "Liangnong Town"), ("大岚镇", "Dalan Town"),
-    ("四明山镇", "Siming Mountain Town"), ("鹿亭乡", "Luting Township"), ("泗门镇", "Simen Town"),
-    ("小曹娥镇", "Xiaocao'e Town"), ("黄家埠镇", "Huangjiabu Town"), ("临山镇", "Linshan Town"),
+    ("阳明街道", "Yangming Street"),
+    ("梨洲街道", "Lizhou Street"),
+    ("凤山街道", "Fengshan Street"),
+    ("兰江街道", "Lanjiang Street"),
+    ("低塘街道", "Ditang Street"),
+    ("朗霞街道", "Langxia Street"),
+    ("马渚镇", "Mazhu Town"),
+    ("牟山镇", "Moushan Town"),
+    ("丈亭镇", "Zhangting Town"),
+    ("三七市镇", "Sanqishi Town"),
+    ("河姆渡镇", "Hemudu Town"),
+    ("大隐镇", "Dayin Town"),
+    ("陆埠镇", "Lubu Town"),
+    ("梁弄镇", "Liangnong Town"),
+    ("大岚镇", "Dalan Town"),
+    ("四明山镇", "Siming Mountain Town"),
+    ("鹿亭乡", "Luting Township"),
+    ("泗门镇", "Simen Town"),
+    ("小曹娥镇", "Xiaocao'e Town"),
+    ("黄家埠镇", "Huangjiabu Town"),
+    ("临山镇", "Linshan Town"),
 ];
 pub const VILLAGES: usize = 305;
 
 const FIRST: [(&str, &str); 24] = [
-    ("东", "Dong"), ("西", "Xi"), ("南", "Nan"), ("北", "Bei"), ("新", "Xin"), ("上", "Shang"),
-    ("下", "Xia"), ("前", "Qian"), ("后", "Hou"), ("马", "Ma"), ("黄", "Huang"), ("青", "Qing"),
-    ("金", "Jin"), ("石", "Shi"), ("荷", "He"), ("桃", "Tao"), ("梅", "Mei"), ("竹", "Zhu"),
-    ("湖", "Hu"), ("江", "Jiang"), ("云", "Yun"), ("龙", "Long"), ("凤", "Feng"), ("姚", "Yao"),
+    ("东", "Dong"),
+    ("西", "Xi"),
+    ("南", "Nan"),
+    ("北", "Bei"),
+    ("新", "Xin"),
+    ("上", "Shang"),
+    ("下", "Xia"),
+    ("前", "Qian"),
+    ("后", "Hou"),
+    ("马", "Ma"),
+    ("黄", "Huang"),
+    ("青", "Qing"),
+    ("金", "Jin"),
+    ("石", "Shi"),
+    ("荷", "He"),
+    ("桃", "Tao"),
+    ("梅", "Mei"),
+    ("竹", "Zhu"),
+    ("湖", "Hu"),
+    ("江", "Jiang"),
+    ("云", "Yun"),
+    ("龙", "Long"),
+    ("凤", "Feng"),
+    ("姚", "Yao"),
 ];
 const SECOND: [(&str, &str); 14] = [
-    ("山", "shan"), ("桥", "qiao"), ("湖", "hu"), ("塘", "tang"), ("岙", "ao"), ("浦", "pu"),
-    ("溪", "xi"), ("园", "yuan"), ("林", "lin"), ("湾", "wan"), ("港", "gang"), ("家", "jia"),
-    ("庄", "zhuang"), ("岭", "ling"),
+    ("山", "shan"),
+    ("桥", "qiao"),
+    ("湖", "hu"),
+    ("塘", "tang"),
+    ("岙", "ao"),
+    ("浦", "pu"),
+    ("溪", "xi"),
+    ("园", "yuan"),
+    ("林", "lin"),
+    ("湾", "wan"),
+    ("港", "gang"),
+    ("家", "jia"),
+    ("庄", "zhuang"),
+    ("岭", "ling"),
 ];
 const SURNAMES: [&str; 30] = [
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
@@ -66,8 +111,10 @@ pub fn demo_identity(i: u64) -> (Phone, ResidentId) {
     let (y, m, d) = civil_from_days(-10_958 + day as i64); // from 1940-01-01
     let first17 = format!("{CITY_CODE}{y:04}{m:02}{d:02}{seq:03}");
     let check = ResidentId::check_char(&first17).unwrap_or('0');
-    let rid = ResidentId::parse(&format!("{first17}{check}")).expect("demo ids are valid by construction");
-    let phone = Phone::parse(&format!("139{:08}", i % 100_000_000)).expect("demo phones are valid by construction");
+    let rid = ResidentId::parse(&format!("{first17}{check}"))
+        .expect("demo ids are valid by construction");
+    let phone = Phone::parse(&format!("139{:08}", i % 100_000_000))
+        .expect("demo phones are valid by construction");
     (phone, rid)
 }
 
@@ -98,34 +145,71 @@ impl Store {
     pub async fn seed_city(&self, citizens: u64, rng_seed: u64) -> Result<SeedReport> {
         let started = Instant::now();
         if self.city().await?.is_some() {
-            return Err(crate::StoreError::Config("the database already holds a city; seed an empty database".into()));
+            return Err(crate::StoreError::Config(
+                "the database already holds a city; seed an empty database".into(),
+            ));
         }
         let now = now_ms();
         let city_id = domain::new_id();
-        let mut regions: Vec<(String, Option<String>, &str, String, String, String)> =
-            vec![(city_id.clone(), None, "city", CITY_CODE.into(), "余姚市".into(), "Yuyao City".into())];
+        let mut regions: Vec<RegionRow> = vec![(
+            city_id.clone(),
+            None,
+            "city",
+            CITY_CODE.into(),
+            "余姚市".into(),
+            "Yuyao City".into(),
+        )];
         let mut villages = Vec::with_capacity(VILLAGES);
         for (t, (zh, en)) in TOWNS.iter().enumerate() {
             let tid = domain::new_id();
-            regions.push((tid.clone(), Some(city_id.clone()), "town", format!("{CITY_CODE}{:03}", t + 1), zh.to_string(), en.to_string()));
+            regions.push((
+                tid.clone(),
+                Some(city_id.clone()),
+                "town",
+                format!("{CITY_CODE}{:03}", t + 1),
+                zh.to_string(),
+                en.to_string(),
+            ));
             let count = VILLAGES / TOWNS.len() + usize::from(t < VILLAGES % TOWNS.len());
             let street = zh.ends_with("街道");
             for v in 0..count {
                 let k = t * 17 + v * 5;
                 let (a, ae) = FIRST[k % FIRST.len()];
                 let (b, be) = SECOND[(k / FIRST.len() + v) % SECOND.len()];
-                let (kind_zh, kind_en) = if street { ("社区", "Community") } else { ("村", "Village") };
+                let (kind_zh, kind_en) = if street {
+                    ("社区", "Community")
+                } else {
+                    ("村", "Village")
+                };
                 let vid = domain::new_id();
-                regions.push((vid.clone(), Some(tid.clone()), "village", format!("{CITY_CODE}{:03}{:03}", t + 1, v + 1), format!("{a}{b}{kind_zh}"), format!("{ae}{be} {kind_en}")));
+                regions.push((
+                    vid.clone(),
+                    Some(tid.clone()),
+                    "village",
+                    format!("{CITY_CODE}{:03}{:03}", t + 1, v + 1),
+                    format!("{a}{b}{kind_zh}"),
+                    format!("{ae}{be} {kind_en}"),
+                ));
                 villages.push(vid);
             }
         }
         let mut tx = self.write.begin().await?;
         for chunk in regions.chunks(SEED_BATCH_ROWS) {
-            let sql = multi_insert("INSERT INTO regions (id, parent_id, level, code, name_zh, name_en, created_at)", 7, chunk.len());
+            let sql = multi_insert(
+                "INSERT INTO regions (id, parent_id, level, code, name_zh, name_en, created_at)",
+                7,
+                chunk.len(),
+            );
             let mut q = sqlx::query(&sql);
             for r in chunk {
-                q = q.bind(r.0.clone()).bind(r.1.clone()).bind(r.2).bind(r.3.clone()).bind(r.4.clone()).bind(r.5.clone()).bind(now);
+                q = q
+                    .bind(r.0.clone())
+                    .bind(r.1.clone())
+                    .bind(r.2)
+                    .bind(r.3.clone())
+                    .bind(r.4.clone())
+                    .bind(r.5.clone())
+                    .bind(now);
             }
             q.execute(&mut *tx).await?;
         }
@@ -136,7 +220,9 @@ impl Store {
             .execute(&self.write)
             .await?;
 
-        let households = self.seed_citizens(&villages, citizens, rng_seed, now).await?;
+        let households = self
+            .seed_citizens(&villages, citizens, rng_seed, now)
+            .await?;
         Ok(SeedReport {
             towns: TOWNS.len(),
             villages: villages.len(),
@@ -151,7 +237,13 @@ impl Store {
 
     /// Sealing (AES-GCM + HMAC) runs on a blocking thread one batch ahead of the inserts, so
     /// both cores work: one encrypts, one writes.
-    async fn seed_citizens(&self, villages: &[String], citizens: u64, rng_seed: u64, now: i64) -> Result<u64> {
+    async fn seed_citizens(
+        &self,
+        villages: &[String],
+        citizens: u64,
+        rng_seed: u64,
+        now: i64,
+    ) -> Result<u64> {
         let (tx_rows, mut rx_rows) = tokio::sync::mpsc::channel::<Result<Batch>>(2);
         let store = self.clone();
         let villages = villages.to_vec();
@@ -165,21 +257,34 @@ impl Store {
                     let size = rng.gen_range(1..=5u64).min(citizens - i);
                     let hid = domain::new_id();
                     // Citizen 0 lives in the first village so the demo login is easy to find.
-                    let village = if i == 0 { villages[0].clone() } else { villages[rng.gen_range(0..villages.len())].clone() };
+                    let village = if i == 0 {
+                        villages[0].clone()
+                    } else {
+                        villages[rng.gen_range(0..villages.len())].clone()
+                    };
                     let head = domain::new_id();
-                    batch.households.push((hid.clone(), village.clone(), head.clone()));
+                    batch
+                        .households
+                        .push((hid.clone(), village.clone(), head.clone()));
                     households += 1;
                     for m in 0..size {
-                        let cid = if m == 0 { head.clone() } else { domain::new_id() };
-                        let (phone, rid) = demo_identity(i);
-                        let sealed = match store.seal_citizen(&cid, &demo_name(&mut rng), &rid, &phone) {
-                            Ok(s) => s,
-                            Err(e) => {
-                                let _ = tx_rows.blocking_send(Err(e));
-                                return households;
-                            }
+                        let cid = if m == 0 {
+                            head.clone()
+                        } else {
+                            domain::new_id()
                         };
-                        batch.citizens.push((cid, village.clone(), hid.clone(), sealed));
+                        let (phone, rid) = demo_identity(i);
+                        let sealed =
+                            match store.seal_citizen(&cid, &demo_name(&mut rng), &rid, &phone) {
+                                Ok(s) => s,
+                                Err(e) => {
+                                    let _ = tx_rows.blocking_send(Err(e));
+                                    return households;
+                                }
+                            };
+                        batch
+                            .citizens
+                            .push((cid, village.clone(), hid.clone(), sealed));
                         i += 1;
                     }
                 }
@@ -192,15 +297,25 @@ impl Store {
         while let Some(batch) = rx_rows.recv().await {
             self.insert_batch(&batch?, now).await?;
         }
-        producer.await.map_err(|_| crate::StoreError::Config("seeding thread panicked".into()))
+        producer
+            .await
+            .map_err(|_| crate::StoreError::Config("seeding thread panicked".into()))
     }
 
     async fn insert_batch(&self, b: &Batch, now: i64) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        let sql = multi_insert("INSERT INTO households (id, village_id, head_citizen_id, created_at)", 4, b.households.len());
+        let sql = multi_insert(
+            "INSERT INTO households (id, village_id, head_citizen_id, created_at)",
+            4,
+            b.households.len(),
+        );
         let mut q = sqlx::query(&sql);
         for (id, v, head) in &b.households {
-            q = q.bind(id.as_str()).bind(v.as_str()).bind(head.as_str()).bind(now);
+            q = q
+                .bind(id.as_str())
+                .bind(v.as_str())
+                .bind(head.as_str())
+                .bind(now);
         }
         q.execute(&mut *tx).await?;
         let sql = multi_insert(
@@ -212,17 +327,35 @@ impl Store {
         let mut q = sqlx::query(&sql);
         for (id, v, h, s) in &b.citizens {
             q = q
-                .bind(id.as_str()).bind(v.as_str()).bind(h.as_str()).bind(s.key_id.as_str())
-                .bind(s.name_enc.clone()).bind(s.name_hmac.clone()).bind(s.name_masked.as_str())
-                .bind(s.resident_id_enc.clone()).bind(s.resident_id_hmac.clone()).bind(s.resident_id_masked.as_str())
-                .bind(s.phone_enc.clone()).bind(s.phone_hmac.clone()).bind(s.phone_masked.as_str())
+                .bind(id.as_str())
+                .bind(v.as_str())
+                .bind(h.as_str())
+                .bind(s.key_id.as_str())
+                .bind(s.name_enc.clone())
+                .bind(s.name_hmac.clone())
+                .bind(s.name_masked.as_str())
+                .bind(s.resident_id_enc.clone())
+                .bind(s.resident_id_hmac.clone())
+                .bind(s.resident_id_masked.as_str())
+                .bind(s.phone_enc.clone())
+                .bind(s.phone_hmac.clone())
+                .bind(s.phone_masked.as_str())
                 .bind(now);
         }
         q.execute(&mut *tx).await?;
-        let sql = multi_insert("INSERT INTO consents (id, citizen_id, purpose, version, granted_at)", 5, b.citizens.len());
+        let sql = multi_insert(
+            "INSERT INTO consents (id, citizen_id, purpose, version, granted_at)",
+            5,
+            b.citizens.len(),
+        );
         let mut q = sqlx::query(&sql);
         for (id, ..) in &b.citizens {
-            q = q.bind(domain::new_id()).bind(id.as_str()).bind("enrolment").bind(ENROLMENT_CONSENT_VERSION).bind(now);
+            q = q
+                .bind(domain::new_id())
+                .bind(id.as_str())
+                .bind("enrolment")
+                .bind(ENROLMENT_CONSENT_VERSION)
+                .bind(now);
         }
         q.execute(&mut *tx).await?;
         tx.commit().await?;
@@ -231,18 +364,23 @@ impl Store {
 
     /// Make sure the consent text in force is recorded (for databases not made by the seeder).
     pub async fn ensure_consent_text(&self, purpose: &str, version: &str) -> Result<()> {
-        let res = sqlx::query("INSERT INTO consent_texts (purpose, version, published_at) VALUES ($1, $2, $3)")
-            .bind(purpose)
-            .bind(version)
-            .bind(now_ms())
-            .execute(&self.write)
-            .await;
+        let res = sqlx::query(
+            "INSERT INTO consent_texts (purpose, version, published_at) VALUES ($1, $2, $3)",
+        )
+        .bind(purpose)
+        .bind(version)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await;
         match res {
             Err(e) if crate::StoreError::is_unique_violation(&e) => Ok(()),
             other => other.map(|_| ()).map_err(Into::into),
         }
     }
 }
+
+/// id, parent id, level, code, Chinese name, English name.
+type RegionRow = (String, Option<String>, &'static str, String, String, String);
 
 #[derive(Default)]
 struct Batch {
@@ -291,8 +429,13 @@ mod tests {
 
     #[test]
     fn the_city_has_21_towns_and_305_villages() {
-        let per_town: usize = (0..TOWNS.len()).map(|t| VILLAGES / TOWNS.len() + usize::from(t < VILLAGES % TOWNS.len())).sum();
+        let per_town: usize = (0..TOWNS.len())
+            .map(|t| VILLAGES / TOWNS.len() + usize::from(t < VILLAGES % TOWNS.len()))
+            .sum();
         assert_eq!(per_town, 305);
-        assert_eq!(multi_insert("INSERT INTO t (a, b)", 2, 2), "INSERT INTO t (a, b) VALUES ($1,$2),($3,$4)");
+        assert_eq!(
+            multi_insert("INSERT INTO t (a, b)", 2, 2),
+            "INSERT INTO t (a, b) VALUES ($1,$2),($3,$4)"
+        );
     }
 }

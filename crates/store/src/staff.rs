@@ -9,7 +9,16 @@ use sqlx::Row;
 
 /// Scopes an API key can carry. Later capabilities add theirs here.
 pub const API_SCOPES: &[&str] = &["regions:read", "partner:read"];
-pub const PARTNER_KINDS: &[&str] = &["hospital", "library", "transport", "scenic", "rental", "volunteer_alliance", "bank", "other"];
+pub const PARTNER_KINDS: &[&str] = &[
+    "hospital",
+    "library",
+    "transport",
+    "scenic",
+    "rental",
+    "volunteer_alliance",
+    "bank",
+    "other",
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Staff {
@@ -72,7 +81,11 @@ fn staff(row: &AnyRow) -> Result<Staff> {
 }
 
 fn partner(row: &AnyRow) -> Result<Partner> {
-    Ok(Partner { id: row.try_get("id")?, name: row.try_get("name")?, kind: row.try_get("kind")? })
+    Ok(Partner {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        kind: row.try_get("kind")?,
+    })
 }
 
 const STAFF_COLS: &str = "id, username, display_name, role, region_id, partner_id, active";
@@ -86,7 +99,11 @@ impl Store {
         let mut errors = FieldErrors::default();
         let display = new.display_name.trim();
         if display.is_empty() || display.chars().count() > 64 {
-            errors.push(FieldError::new("display_name", "display_name_length", "must be 1 to 64 characters"));
+            errors.push(FieldError::new(
+                "display_name",
+                "display_name_length",
+                "must be 1 to 64 characters",
+            ));
         }
         match (new.role.scope_level(), &new.region_id) {
             (Some(level), Some(rid)) => match self.region(rid).await? {
@@ -94,19 +111,43 @@ impl Store {
                 _ => errors.push(FieldError::new(
                     "region_id",
                     "staff_region_level",
-                    if level == RegionLevel::Village { "an evaluator belongs to a village committee: choose a village" } else { "a town reviewer belongs to a town committee: choose a town" },
+                    if level == RegionLevel::Village {
+                        "an evaluator belongs to a village committee: choose a village"
+                    } else {
+                        "a town reviewer belongs to a town committee: choose a town"
+                    },
                 )),
             },
-            (Some(_), None) => errors.push(FieldError::new("region_id", "staff_region_missing", "this role needs a region")),
-            (None, Some(_)) => errors.push(FieldError::new("region_id", "staff_region_unexpected", "this role is city-wide and takes no region")),
+            (Some(_), None) => errors.push(FieldError::new(
+                "region_id",
+                "staff_region_missing",
+                "this role needs a region",
+            )),
+            (None, Some(_)) => errors.push(FieldError::new(
+                "region_id",
+                "staff_region_unexpected",
+                "this role is city-wide and takes no region",
+            )),
             (None, None) => {}
         }
         match (new.role.needs_partner(), &new.partner_id) {
             (true, Some(pid)) if self.partner(pid).await?.is_none() => {
-                errors.push(FieldError::new("partner_id", "partner_unknown", "no such partner organisation"))
+                errors.push(FieldError::new(
+                    "partner_id",
+                    "partner_unknown",
+                    "no such partner organisation",
+                ))
             }
-            (true, None) => errors.push(FieldError::new("partner_id", "staff_partner_missing", "a partner operator belongs to a partner organisation")),
-            (false, Some(_)) => errors.push(FieldError::new("partner_id", "staff_partner_unexpected", "only partner operators belong to a partner")),
+            (true, None) => errors.push(FieldError::new(
+                "partner_id",
+                "staff_partner_missing",
+                "a partner operator belongs to a partner organisation",
+            )),
+            (false, Some(_)) => errors.push(FieldError::new(
+                "partner_id",
+                "staff_partner_unexpected",
+                "only partner operators belong to a partner",
+            )),
             _ => {}
         }
         errors.clone().into_result().map_err(StoreError::Invalid)?;
@@ -135,39 +176,66 @@ impl Store {
             .execute(&self.write)
             .await;
         match res {
-            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::conflict("username", "username_taken", "another account already has this username")),
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::conflict(
+                "username",
+                "username_taken",
+                "another account already has this username",
+            )),
             other => other.map(|_| s).map_err(Into::into),
         }
     }
 
     pub async fn staff(&self, id: &str) -> Result<Option<Staff>> {
-        let row = sqlx::query(&format!("SELECT {STAFF_COLS} FROM staff WHERE id = $1")).bind(id).fetch_optional(&self.read).await?;
+        let row = sqlx::query(&format!("SELECT {STAFF_COLS} FROM staff WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(staff).transpose()
     }
 
     pub async fn staff_by_username(&self, username: &str) -> Result<Option<Staff>> {
-        let row = sqlx::query(&format!("SELECT {STAFF_COLS} FROM staff WHERE username = $1")).bind(username).fetch_optional(&self.read).await?;
+        let row = sqlx::query(&format!(
+            "SELECT {STAFF_COLS} FROM staff WHERE username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&self.read)
+        .await?;
         row.as_ref().map(staff).transpose()
     }
 
     pub async fn list_staff(&self) -> Result<Vec<Staff>> {
-        let rows = sqlx::query(&format!("SELECT {STAFF_COLS} FROM staff ORDER BY role, username LIMIT 1000")).fetch_all(&self.read).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {STAFF_COLS} FROM staff ORDER BY role, username LIMIT 1000"
+        ))
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(staff).collect()
     }
 
     /// The account when the password matches an active account; `None` otherwise, after the
     /// same amount of hashing work either way.
     pub async fn staff_login(&self, username: &str, password: &str) -> Result<Option<Staff>> {
-        let row = sqlx::query(&format!("SELECT {STAFF_COLS}, password_hash FROM staff WHERE username = $1"))
-            .bind(username.trim().to_ascii_lowercase())
-            .fetch_optional(&self.read)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {STAFF_COLS}, password_hash FROM staff WHERE username = $1"
+        ))
+        .bind(username.trim().to_ascii_lowercase())
+        .fetch_optional(&self.read)
+        .await?;
         let (found, hash) = match &row {
             Some(r) => (Some(staff(r)?), r.try_get::<String, _>("password_hash")?),
-            None => (None, DUMMY_HASH.get_or_init(|| hash_password(&hex::encode(random_bytes(16))).unwrap_or_default()).clone()),
+            None => (
+                None,
+                DUMMY_HASH
+                    .get_or_init(|| {
+                        hash_password(&hex::encode(random_bytes(16))).unwrap_or_default()
+                    })
+                    .clone(),
+            ),
         };
         let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash)).await.unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &hash))
+            .await
+            .unwrap_or(false);
         Ok(found.filter(|s| ok && s.active))
     }
 
@@ -183,7 +251,9 @@ impl Store {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound { what: "staff account" });
+            return Err(StoreError::NotFound {
+                what: "staff account",
+            });
         }
         // A reset ends every session of that account.
         sqlx::query("DELETE FROM sessions WHERE subject_kind = 'staff' AND subject_id IN (SELECT id FROM staff WHERE username = $1)")
@@ -197,52 +267,96 @@ impl Store {
         let mut errors = FieldErrors::default();
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 80 {
-            errors.push(FieldError::new("name", "partner_name_length", "must be 1 to 80 characters"));
+            errors.push(FieldError::new(
+                "name",
+                "partner_name_length",
+                "must be 1 to 80 characters",
+            ));
         }
         if !PARTNER_KINDS.contains(&kind) {
             errors.push(FieldError::new("kind", "partner_kind_unknown", "must be one of hospital, library, transport, scenic, rental, volunteer_alliance, bank, other"));
         }
         errors.into_result().map_err(StoreError::Invalid)?;
-        let p = Partner { id: domain::new_id(), name: name.to_string(), kind: kind.to_string() };
-        let res = sqlx::query("INSERT INTO partners (id, name, kind, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&p.id)
-            .bind(&p.name)
-            .bind(&p.kind)
-            .bind(now_ms())
-            .execute(&self.write)
-            .await;
+        let p = Partner {
+            id: domain::new_id(),
+            name: name.to_string(),
+            kind: kind.to_string(),
+        };
+        let res = sqlx::query(
+            "INSERT INTO partners (id, name, kind, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&p.id)
+        .bind(&p.name)
+        .bind(&p.kind)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await;
         match res {
-            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::conflict("name", "partner_name_taken", "another partner already has this name")),
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::conflict(
+                "name",
+                "partner_name_taken",
+                "another partner already has this name",
+            )),
             other => other.map(|_| p).map_err(Into::into),
         }
     }
 
     pub async fn partner(&self, id: &str) -> Result<Option<Partner>> {
-        let row = sqlx::query("SELECT id, name, kind FROM partners WHERE id = $1").bind(id).fetch_optional(&self.read).await?;
+        let row = sqlx::query("SELECT id, name, kind FROM partners WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
         row.as_ref().map(partner).transpose()
     }
 
     pub async fn list_partners(&self) -> Result<Vec<Partner>> {
-        let rows = sqlx::query("SELECT id, name, kind FROM partners ORDER BY kind, name LIMIT 1000").fetch_all(&self.read).await?;
+        let rows =
+            sqlx::query("SELECT id, name, kind FROM partners ORDER BY kind, name LIMIT 1000")
+                .fetch_all(&self.read)
+                .await?;
         rows.iter().map(partner).collect()
     }
 
     /// Create a key; the returned secret is shown once and only its hash is kept.
     /// Format: `mbk_<prefix>_<secret>`: the prefix finds the row, the secret proves possession.
-    pub async fn create_api_key(&self, partner_id: &str, scopes: &[String], label: &str) -> Result<(ApiKey, String)> {
+    pub async fn create_api_key(
+        &self,
+        partner_id: &str,
+        scopes: &[String],
+        label: &str,
+    ) -> Result<(ApiKey, String)> {
         let mut errors = FieldErrors::default();
         if self.partner(partner_id).await?.is_none() {
-            errors.push(FieldError::new("partner_id", "partner_unknown", "no such partner organisation"));
+            errors.push(FieldError::new(
+                "partner_id",
+                "partner_unknown",
+                "no such partner organisation",
+            ));
         }
         if scopes.is_empty() {
-            errors.push(FieldError::new("scopes", "scopes_missing", "choose at least one scope"));
+            errors.push(FieldError::new(
+                "scopes",
+                "scopes_missing",
+                "choose at least one scope",
+            ));
         }
         if let Some(bad) = scopes.iter().find(|s| !API_SCOPES.contains(&s.as_str())) {
-            errors.push(FieldError::new("scopes", "scope_unknown", format!("unknown scope '{}'", bad.chars().take(40).collect::<String>())));
+            errors.push(FieldError::new(
+                "scopes",
+                "scope_unknown",
+                format!(
+                    "unknown scope '{}'",
+                    bad.chars().take(40).collect::<String>()
+                ),
+            ));
         }
         let label = label.trim();
         if label.chars().count() > 80 {
-            errors.push(FieldError::new("label", "label_too_long", "must be at most 80 characters"));
+            errors.push(FieldError::new(
+                "label",
+                "label_too_long",
+                "must be at most 80 characters",
+            ));
         }
         errors.into_result().map_err(StoreError::Invalid)?;
         let prefix = hex::encode(random_bytes(6));
@@ -299,7 +413,9 @@ impl Store {
             .await?
             .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound { what: "active API key" });
+            return Err(StoreError::NotFound {
+                what: "active API key",
+            });
         }
         Ok(())
     }
@@ -308,7 +424,8 @@ impl Store {
     /// its secret matches (compared in constant time).
     pub async fn authenticate_api_key(&self, presented: &str) -> Result<Option<ApiPrincipal>> {
         let mut parts = presented.splitn(3, '_');
-        let (Some("mbk"), Some(prefix), Some(secret)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some("mbk"), Some(prefix), Some(secret)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Ok(None);
         };
         if prefix.len() != 12 || secret.len() > 128 {
@@ -327,6 +444,10 @@ impl Store {
             return Ok(None);
         }
         let scopes: String = row.try_get("scopes")?;
-        Ok(Some(ApiPrincipal { key_id: row.try_get("key_id")?, partner: partner(&row)?, scopes: scopes.split_whitespace().map(String::from).collect() }))
+        Ok(Some(ApiPrincipal {
+            key_id: row.try_get("key_id")?,
+            partner: partner(&row)?,
+            scopes: scopes.split_whitespace().map(String::from).collect(),
+        }))
     }
 }

@@ -19,15 +19,22 @@ impl TestDb {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let mut opts = ConnectOptions::new(&url);
         opts.create_if_missing = true;
-        let store = Store::connect(&opts, Vault::random()).await.expect("open SQLite");
+        let store = Store::connect(&opts, Vault::random())
+            .await
+            .expect("open SQLite");
         store.migrate().await.expect("migrate SQLite");
-        TestDb { store, url, _dir: Some(dir) }
+        TestDb {
+            store,
+            url,
+            _dir: Some(dir),
+        }
     }
 
     /// `None` (with a note on stderr) when no server answers and we are not in CI.
     pub async fn postgres() -> Option<TestDb> {
         sqlx::any::install_default_drivers();
-        let admin_url = std::env::var("MORALBANK_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
+        let admin_url =
+            std::env::var("MORALBANK_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_string());
         let admin = match sqlx::AnyPool::connect(&admin_url).await {
             Ok(p) => p,
             Err(e) => {
@@ -39,13 +46,22 @@ impl TestDb {
             }
         };
         let name = format!("mbt_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create test database");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create test database");
         admin.close().await;
         let (base, _) = admin_url.rsplit_once('/').expect("database URL has a path");
         let url = format!("{base}/{name}");
-        let store = Store::connect(&ConnectOptions::new(&url), Vault::random()).await.expect("open PostgreSQL");
+        let store = Store::connect(&ConnectOptions::new(&url), Vault::random())
+            .await
+            .expect("open PostgreSQL");
         store.migrate().await.expect("migrate PostgreSQL");
-        Some(TestDb { store, url, _dir: None })
+        Some(TestDb {
+            store,
+            url,
+            _dir: None,
+        })
     }
 }
 

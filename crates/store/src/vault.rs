@@ -33,7 +33,12 @@ struct Inner {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Vault(current key {}, {} keys)", self.0.current, self.0.ciphers.len())
+        write!(
+            f,
+            "Vault(current key {}, {} keys)",
+            self.0.current,
+            self.0.ciphers.len()
+        )
     }
 }
 
@@ -41,7 +46,9 @@ impl Vault {
     /// `keys` maps key id → 32-byte key; `current` names the one new values are sealed with.
     pub fn new(current: &str, keys: &BTreeMap<String, Vec<u8>>, hmac_key: &[u8]) -> Result<Vault> {
         if hmac_key.len() < 32 {
-            return Err(StoreError::Config("hmac_key must be at least 32 bytes".into()));
+            return Err(StoreError::Config(
+                "hmac_key must be at least 32 bytes".into(),
+            ));
         }
         let mut ciphers = BTreeMap::new();
         for (kid, key) in keys {
@@ -51,7 +58,9 @@ impl Vault {
             ciphers.insert(kid.clone(), cipher);
         }
         if !ciphers.contains_key(current) {
-            return Err(StoreError::Config(format!("current encryption key '{current}' is not configured")));
+            return Err(StoreError::Config(format!(
+                "current encryption key '{current}' is not configured"
+            )));
         }
         Ok(Vault(Arc::new(Inner {
             current: current.to_string(),
@@ -76,7 +85,13 @@ impl Vault {
         let mut nonce = [0u8; 12];
         rand::thread_rng().fill_bytes(&mut nonce);
         let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| StoreError::Crypto("encryption failed"))?;
         let mut out = Vec::with_capacity(12 + ct.len());
         out.extend_from_slice(&nonce);
@@ -85,13 +100,23 @@ impl Vault {
     }
 
     pub fn open(&self, key_id: &str, aad: &str, sealed: &[u8]) -> Result<String> {
-        let cipher = self.0.ciphers.get(key_id).ok_or(StoreError::Crypto("unknown key id"))?;
+        let cipher = self
+            .0
+            .ciphers
+            .get(key_id)
+            .ok_or(StoreError::Crypto("unknown key id"))?;
         if sealed.len() < 12 + 16 {
             return Err(StoreError::Crypto("ciphertext too short"));
         }
         let (nonce, ct) = sealed.split_at(12);
         let pt = cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: aad.as_bytes(),
+                },
+            )
             .map_err(|_| StoreError::Crypto("authentication failed"))?;
         String::from_utf8(pt).map_err(|_| StoreError::Crypto("not UTF-8"))
     }
@@ -139,7 +164,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -152,7 +181,10 @@ mod tests {
         let v = Vault::random();
         let sealed = v.seal("phone:c1", "13800138000").expect("seal");
         assert!(!sealed.windows(11).any(|w| w == b"13800138000"));
-        assert_eq!(v.open("k1", "phone:c1", &sealed).expect("open"), "13800138000");
+        assert_eq!(
+            v.open("k1", "phone:c1", &sealed).expect("open"),
+            "13800138000"
+        );
         assert!(v.open("k1", "phone:c2", &sealed).is_err());
         assert!(v.open("k9", "phone:c1", &sealed).is_err());
         let mut flipped = sealed.clone();

@@ -1,8 +1,18 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::cloned_ref_to_slice_refs,
+    clippy::bool_assert_comparison
+)]
 //! The storage contract: every behaviour here runs on SQLite and on PostgreSQL.
 
-use domain::{ConsentVersion, OtpCode, Password, PersonName, Phone, Role, Username, ENROLMENT_CONSENT_VERSION};
+use domain::{
+    ConsentVersion, OtpCode, Password, PersonName, Phone, Role, Username, ENROLMENT_CONSENT_VERSION,
+};
 use moralbank_store::seed::demo_identity;
-use moralbank_store::{Actor, CitizenQuery, HouseholdChoice, NewCitizen, NewRegion, NewStaff, Scope, Store, StoreError, SubjectKind};
+use moralbank_store::{
+    Actor, CitizenQuery, HouseholdChoice, NewCitizen, NewRegion, NewStaff, Scope, Store,
+    StoreError, SubjectKind,
+};
 
 async fn small_city(store: &Store) -> moralbank_store::seed::SeedReport {
     store.seed_city(30, 7).await.expect("seed")
@@ -17,37 +27,69 @@ fn newcomer(village_id: &str, n: u64, household: HouseholdChoice) -> NewCitizen 
         phone,
         village_id: village_id.to_string(),
         household,
-        consent: ConsentVersion::parse_current(ENROLMENT_CONSENT_VERSION, ENROLMENT_CONSENT_VERSION).expect("consent"),
+        consent: ConsentVersion::parse_current(
+            ENROLMENT_CONSENT_VERSION,
+            ENROLMENT_CONSENT_VERSION,
+        )
+        .expect("consent"),
     }
 }
 
 async fn migrations_are_idempotent_and_current(store: Store) {
     assert!(store.migrations_current().await.expect("version"));
     assert_eq!(store.migrate().await.expect("second run"), 0);
-    assert_eq!(store.schema_version().await.expect("v"), moralbank_store::MIGRATIONS_LATEST);
+    assert_eq!(
+        store.schema_version().await.expect("v"),
+        moralbank_store::MIGRATIONS_LATEST
+    );
 }
 
 async fn seeded_city_has_the_shape_of_yuyao(store: Store) {
     let r = small_city(&store).await;
     assert_eq!(store.region_counts().await.expect("counts"), (21, 305));
     assert_eq!(store.count_citizens().await.expect("count").0, 30);
-    assert_eq!(store.region_children(&r.city_id).await.expect("towns").len(), 21);
+    assert_eq!(
+        store
+            .region_children(&r.city_id)
+            .await
+            .expect("towns")
+            .len(),
+        21
+    );
     // Seeded residents decrypt to exactly what was generated.
     let (phone, rid) = demo_identity(0);
-    let id = store.citizen_id_by_phone(&phone).await.expect("lookup").expect("citizen 0");
+    let id = store
+        .citizen_id_by_phone(&phone)
+        .await
+        .expect("lookup")
+        .expect("citizen 0");
     let c = store.citizen(&id).await.expect("read").expect("exists");
     assert_eq!(c.resident_id, rid);
     assert_eq!(c.village_id, r.first_village_id);
-    assert!(matches!(store.seed_city(1, 1).await, Err(StoreError::Config(_))), "seeding twice is refused");
+    assert!(
+        matches!(store.seed_city(1, 1).await, Err(StoreError::Config(_))),
+        "seeding twice is refused"
+    );
 }
 
 async fn enrolment_is_stored_encrypted_and_read_back_whole(store: Store) {
     let r = small_city(&store).await;
     let new = newcomer(&r.first_village_id, 1, HouseholdChoice::New);
     let e = store.enrol(&new).await.expect("enrol");
-    let c = store.citizen(&e.citizen_id).await.expect("read").expect("exists");
-    assert_eq!((c.name.as_str(), &c.phone, &c.resident_id, c.is_head), ("张三明", &new.phone, &new.resident_id, true));
-    let s = store.citizen_summary(&e.citizen_id).await.expect("summary").expect("exists");
+    let c = store
+        .citizen(&e.citizen_id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        (c.name.as_str(), &c.phone, &c.resident_id, c.is_head),
+        ("张三明", &new.phone, &new.resident_id, true)
+    );
+    let s = store
+        .citizen_summary(&e.citizen_id)
+        .await
+        .expect("summary")
+        .expect("exists");
     assert_eq!(s.name_masked, "张*明");
     assert_eq!(s.phone_masked, new.phone.masked());
     let consents = store.consents(&e.citizen_id).await.expect("consents");
@@ -57,14 +99,26 @@ async fn enrolment_is_stored_encrypted_and_read_back_whole(store: Store) {
 
 async fn duplicate_enrolment_is_a_conflict_that_changes_nothing(store: Store) {
     let r = small_city(&store).await;
-    store.enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New)).await.expect("first");
+    store
+        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+        .await
+        .expect("first");
     let before = store.count_citizens().await.expect("count");
-    let same_id = store.enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New)).await.unwrap_err();
-    assert!(matches!(&same_id, StoreError::Conflict(f) if f.field == "resident_id" && f.code == "already_enrolled"), "{same_id:?}");
+    let same_id = store
+        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&same_id, StoreError::Conflict(f) if f.field == "resident_id" && f.code == "already_enrolled"),
+        "{same_id:?}"
+    );
     let mut other = newcomer(&r.first_village_id, 2, HouseholdChoice::New);
     other.phone = newcomer(&r.first_village_id, 1, HouseholdChoice::New).phone;
     let same_phone = store.enrol(&other).await.unwrap_err();
-    assert!(matches!(&same_phone, StoreError::Conflict(f) if f.field == "phone"), "{same_phone:?}");
+    assert!(
+        matches!(&same_phone, StoreError::Conflict(f) if f.field == "phone"),
+        "{same_phone:?}"
+    );
     assert_eq!(store.count_citizens().await.expect("count"), before);
 }
 
@@ -72,29 +126,84 @@ async fn unknown_village_is_refused(store: Store) {
     let r = small_city(&store).await;
     let before = store.count_citizens().await.expect("count");
     for village in [domain::new_id(), r.first_town_id.clone()] {
-        let e = store.enrol(&newcomer(&village, 1, HouseholdChoice::New)).await.unwrap_err();
-        assert!(matches!(&e, StoreError::Invalid(f) if f.0[0].code == "unknown_village"), "{e:?}");
+        let e = store
+            .enrol(&newcomer(&village, 1, HouseholdChoice::New))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Invalid(f) if f.0[0].code == "unknown_village"),
+            "{e:?}"
+        );
     }
     assert_eq!(store.count_citizens().await.expect("count"), before);
 }
 
 async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
     let r = small_city(&store).await;
-    let head = store.enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New)).await.expect("head");
+    let head = store
+        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+        .await
+        .expect("head");
     let before = store.count_citizens().await.expect("count");
-    for (code, expected) in [("", "household_confirmation_missing"), ("NOTACODE12", "household_invite_unknown")] {
-        let e = store.enrol(&newcomer(&r.first_village_id, 2, HouseholdChoice::Join { invite_code: code.into() })).await.unwrap_err();
-        assert!(matches!(&e, StoreError::Invalid(f) if f.0[0].code == expected), "{e:?}");
+    for (code, expected) in [
+        ("", "household_confirmation_missing"),
+        ("NOTACODE12", "household_invite_unknown"),
+    ] {
+        let e = store
+            .enrol(&newcomer(
+                &r.first_village_id,
+                2,
+                HouseholdChoice::Join {
+                    invite_code: code.into(),
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Invalid(f) if f.0[0].code == expected),
+            "{e:?}"
+        );
     }
     assert_eq!(store.count_citizens().await.expect("count"), before);
-    let code = store.create_household_invite(&head.citizen_id).await.expect("invite");
-    let member = store.enrol(&newcomer(&r.first_village_id, 2, HouseholdChoice::Join { invite_code: code.to_lowercase() })).await.expect("join");
+    let code = store
+        .create_household_invite(&head.citizen_id)
+        .await
+        .expect("invite");
+    let member = store
+        .enrol(&newcomer(
+            &r.first_village_id,
+            2,
+            HouseholdChoice::Join {
+                invite_code: code.to_lowercase(),
+            },
+        ))
+        .await
+        .expect("join");
     assert_eq!(member.household_id, head.household_id);
-    let members = store.household_members(&head.household_id).await.expect("members");
-    assert_eq!(members.iter().map(|m| m.is_head).collect::<Vec<_>>(), [true, false]);
-    let again = store.enrol(&newcomer(&r.first_village_id, 3, HouseholdChoice::Join { invite_code: code })).await.unwrap_err();
-    assert!(matches!(&again, StoreError::Invalid(f) if f.0[0].code == "household_invite_expired"), "{again:?}");
-    let not_head = store.create_household_invite(&member.citizen_id).await.unwrap_err();
+    let members = store
+        .household_members(&head.household_id)
+        .await
+        .expect("members");
+    assert_eq!(
+        members.iter().map(|m| m.is_head).collect::<Vec<_>>(),
+        [true, false]
+    );
+    let again = store
+        .enrol(&newcomer(
+            &r.first_village_id,
+            3,
+            HouseholdChoice::Join { invite_code: code },
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&again, StoreError::Invalid(f) if f.0[0].code == "household_invite_expired"),
+        "{again:?}"
+    );
+    let not_head = store
+        .create_household_invite(&member.citizen_id)
+        .await
+        .unwrap_err();
     assert!(matches!(not_head, StoreError::Invalid(_)));
 }
 
@@ -104,27 +213,86 @@ async fn search_finds_by_keyed_hash_only_inside_the_scope(store: Store) {
     let e = store.enrol(&new).await.expect("enrol");
     let by = |q: CitizenQuery, scope: Scope| {
         let store = store.clone();
-        async move { store.search_citizens(&q, &scope, 10).await.expect("search").into_iter().map(|s| s.id).collect::<Vec<_>>() }
+        async move {
+            store
+                .search_citizens(&q, &scope, 10)
+                .await
+                .expect("search")
+                .into_iter()
+                .map(|s| s.id)
+                .collect::<Vec<_>>()
+        }
     };
-    let q_id = CitizenQuery { resident_id: Some(new.resident_id.clone()), ..Default::default() };
+    let q_id = CitizenQuery {
+        resident_id: Some(new.resident_id.clone()),
+        ..Default::default()
+    };
     assert_eq!(by(q_id.clone(), Scope::City).await, [e.citizen_id.clone()]);
-    assert_eq!(by(CitizenQuery { phone: Some(new.phone.clone()), ..Default::default() }, Scope::City).await, [e.citizen_id.clone()]);
-    assert!(by(CitizenQuery { name: Some(new.name.clone()), ..Default::default() }, Scope::City).await.contains(&e.citizen_id));
-    assert_eq!(by(q_id.clone(), Scope::Village(r.first_village_id.clone())).await, [e.citizen_id.clone()]);
-    assert_eq!(by(q_id.clone(), Scope::Town(r.first_town_id.clone())).await, [e.citizen_id.clone()]);
-    let other_town = store.region_children(&r.city_id).await.expect("towns")[5].id.clone();
+    assert_eq!(
+        by(
+            CitizenQuery {
+                phone: Some(new.phone.clone()),
+                ..Default::default()
+            },
+            Scope::City
+        )
+        .await,
+        [e.citizen_id.clone()]
+    );
+    assert!(by(
+        CitizenQuery {
+            name: Some(new.name.clone()),
+            ..Default::default()
+        },
+        Scope::City
+    )
+    .await
+    .contains(&e.citizen_id));
+    assert_eq!(
+        by(q_id.clone(), Scope::Village(r.first_village_id.clone())).await,
+        [e.citizen_id.clone()]
+    );
+    assert_eq!(
+        by(q_id.clone(), Scope::Town(r.first_town_id.clone())).await,
+        [e.citizen_id.clone()]
+    );
+    let other_town = store.region_children(&r.city_id).await.expect("towns")[5]
+        .id
+        .clone();
     assert!(by(q_id, Scope::Town(other_town.clone())).await.is_empty());
-    assert!(!store.citizen_in_scope(&e.citizen_id, &Scope::Town(other_town)).await.expect("scope"));
-    assert!(store.citizen_in_scope(&e.citizen_id, &Scope::Town(r.first_town_id)).await.expect("scope"));
+    assert!(!store
+        .citizen_in_scope(&e.citizen_id, &Scope::Town(other_town))
+        .await
+        .expect("scope"));
+    assert!(store
+        .citizen_in_scope(&e.citizen_id, &Scope::Town(r.first_town_id))
+        .await
+        .expect("scope"));
 }
 
 async fn access_log_and_export_show_who_read_what(store: Store) {
     let r = small_city(&store).await;
-    let e = store.enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New)).await.expect("enrol");
-    let actor = Actor { kind: "staff", id: domain::new_id(), label: "管理员 (admin)".into() };
-    store.record_access(&[&e.citizen_id], &actor, "search").await.expect("log");
-    store.record_access(&[&e.citizen_id], &actor, "view").await.expect("log");
-    let log = store.access_log(&e.citizen_id, i64::MAX, 10).await.expect("read");
+    let e = store
+        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+        .await
+        .expect("enrol");
+    let actor = Actor {
+        kind: "staff",
+        id: domain::new_id(),
+        label: "管理员 (admin)".into(),
+    };
+    store
+        .record_access(&[&e.citizen_id], &actor, "search")
+        .await
+        .expect("log");
+    store
+        .record_access(&[&e.citizen_id], &actor, "view")
+        .await
+        .expect("log");
+    let log = store
+        .access_log(&e.citizen_id, i64::MAX, 10)
+        .await
+        .expect("read");
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].actor_label, "管理员 (admin)");
     let export = store.export_citizen(&e.citizen_id).await.expect("export");
@@ -137,16 +305,51 @@ async fn withdrawal_deletes_personal_data_and_hands_over_the_household(store: St
     let r = small_city(&store).await;
     let head_new = newcomer(&r.first_village_id, 1, HouseholdChoice::New);
     let head = store.enrol(&head_new).await.expect("head");
-    let code = store.create_household_invite(&head.citizen_id).await.expect("invite");
-    let member = store.enrol(&newcomer(&r.first_village_id, 2, HouseholdChoice::Join { invite_code: code })).await.expect("member");
-    let (token, _) = store.create_session(SubjectKind::Citizen, &head.citizen_id, 60_000).await.expect("session");
+    let code = store
+        .create_household_invite(&head.citizen_id)
+        .await
+        .expect("invite");
+    let member = store
+        .enrol(&newcomer(
+            &r.first_village_id,
+            2,
+            HouseholdChoice::Join { invite_code: code },
+        ))
+        .await
+        .expect("member");
+    let (token, _) = store
+        .create_session(SubjectKind::Citizen, &head.citizen_id, 60_000)
+        .await
+        .expect("session");
     store.withdraw(&head.citizen_id).await.expect("withdraw");
-    assert!(store.citizen(&head.citizen_id).await.expect("read").is_none());
-    assert!(store.consents(&head.citizen_id).await.expect("consents").is_empty());
+    assert!(store
+        .citizen(&head.citizen_id)
+        .await
+        .expect("read")
+        .is_none());
+    assert!(store
+        .consents(&head.citizen_id)
+        .await
+        .expect("consents")
+        .is_empty());
     assert!(store.session(&token).await.expect("session").is_none());
-    assert!(store.citizen_id_by_phone(&head_new.phone).await.expect("lookup").is_none());
-    assert!(store.citizen(&member.citizen_id).await.expect("read").expect("member stays").is_head);
-    assert!(matches!(store.withdraw(&head.citizen_id).await, Err(StoreError::NotFound { .. })));
+    assert!(store
+        .citizen_id_by_phone(&head_new.phone)
+        .await
+        .expect("lookup")
+        .is_none());
+    assert!(
+        store
+            .citizen(&member.citizen_id)
+            .await
+            .expect("read")
+            .expect("member stays")
+            .is_head
+    );
+    assert!(matches!(
+        store.withdraw(&head.citizen_id).await,
+        Err(StoreError::NotFound { .. })
+    ));
     // The same person may enrol again later.
     store.enrol(&head_new).await.expect("re-enrol");
 }
@@ -154,22 +357,50 @@ async fn withdrawal_deletes_personal_data_and_hands_over_the_household(store: St
 async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store) {
     let phone = Phone::parse("13912345678").expect("phone");
     let issued = store.issue_otp(&phone).await.expect("issue");
-    assert!(matches!(store.issue_otp(&phone).await, Err(StoreError::RateLimited { .. })), "resend gap");
-    let wrong = OtpCode::parse(if issued.code.as_str() == "000000" { "111111" } else { "000000" }).expect("code");
+    assert!(
+        matches!(
+            store.issue_otp(&phone).await,
+            Err(StoreError::RateLimited { .. })
+        ),
+        "resend gap"
+    );
+    let wrong = OtpCode::parse(if issued.code.as_str() == "000000" {
+        "111111"
+    } else {
+        "000000"
+    })
+    .expect("code");
     let e = store.verify_otp(&phone, &wrong).await.unwrap_err();
-    assert!(matches!(&e, StoreError::Invalid(f) if f.0[0].code == "otp_wrong"), "{e:?}");
-    store.verify_otp(&phone, &issued.code).await.expect("right code");
+    assert!(
+        matches!(&e, StoreError::Invalid(f) if f.0[0].code == "otp_wrong"),
+        "{e:?}"
+    );
+    store
+        .verify_otp(&phone, &issued.code)
+        .await
+        .expect("right code");
     let e = store.verify_otp(&phone, &issued.code).await.unwrap_err();
-    assert!(matches!(&e, StoreError::Invalid(f) if f.0[0].code == "otp_expired"), "single use: {e:?}");
+    assert!(
+        matches!(&e, StoreError::Invalid(f) if f.0[0].code == "otp_expired"),
+        "single use: {e:?}"
+    );
 
     let other = Phone::parse("13912345679").expect("phone");
     let issued = store.issue_otp(&other).await.expect("issue");
-    let wrong = OtpCode::parse(if issued.code.as_str() == "000000" { "111111" } else { "000000" }).expect("code");
+    let wrong = OtpCode::parse(if issued.code.as_str() == "000000" {
+        "111111"
+    } else {
+        "000000"
+    })
+    .expect("code");
     for _ in 0..5 {
         assert!(store.verify_otp(&other, &wrong).await.is_err());
     }
     let e = store.verify_otp(&other, &issued.code).await.unwrap_err();
-    assert!(matches!(&e, StoreError::Invalid(f) if f.0[0].code == "otp_attempts"), "locked after 5 misses: {e:?}");
+    assert!(
+        matches!(&e, StoreError::Invalid(f) if f.0[0].code == "otp_attempts"),
+        "locked after 5 misses: {e:?}"
+    );
 }
 
 async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: Store) {
@@ -182,46 +413,169 @@ async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: St
         region_id: region.map(String::from),
         partner_id: partner.map(String::from),
     };
-    let e = store.create_staff(&new("eva", Role::Evaluator, Some(&r.first_town_id), None)).await.unwrap_err();
-    assert!(matches!(&e, StoreError::Invalid(f) if f.0[0].code == "staff_region_level"), "{e:?}");
-    let e = store.create_staff(&new("oper", Role::PartnerOperator, None, None)).await.unwrap_err();
-    assert!(matches!(&e, StoreError::Invalid(f) if f.0[0].field == "partner_id"), "{e:?}");
-    let s = store.create_staff(&new("eva", Role::Evaluator, Some(&r.first_village_id), None)).await.expect("evaluator");
-    let e = store.create_staff(&new("eva", Role::Admin, None, None)).await.unwrap_err();
-    assert!(matches!(&e, StoreError::Conflict(f) if f.field == "username"), "{e:?}");
-    assert_eq!(store.staff_login("EVA", "a long password").await.expect("login").map(|s| s.id), Some(s.id.clone()));
-    assert!(store.staff_login("eva", "a long passworD").await.expect("login").is_none());
-    assert!(store.staff_login("nobody", "a long password").await.expect("login").is_none());
-    store.set_staff_password(&Username::parse("eva").expect("u"), &Password::parse("another long one").expect("p")).await.expect("reset");
-    assert!(store.staff_login("eva", "another long one").await.expect("login").is_some());
+    let e = store
+        .create_staff(&new("eva", Role::Evaluator, Some(&r.first_town_id), None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(f) if f.0[0].code == "staff_region_level"),
+        "{e:?}"
+    );
+    let e = store
+        .create_staff(&new("oper", Role::PartnerOperator, None, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(f) if f.0[0].field == "partner_id"),
+        "{e:?}"
+    );
+    let s = store
+        .create_staff(&new(
+            "eva",
+            Role::Evaluator,
+            Some(&r.first_village_id),
+            None,
+        ))
+        .await
+        .expect("evaluator");
+    let e = store
+        .create_staff(&new("eva", Role::Admin, None, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Conflict(f) if f.field == "username"),
+        "{e:?}"
+    );
+    assert_eq!(
+        store
+            .staff_login("EVA", "a long password")
+            .await
+            .expect("login")
+            .map(|s| s.id),
+        Some(s.id.clone())
+    );
+    assert!(store
+        .staff_login("eva", "a long passworD")
+        .await
+        .expect("login")
+        .is_none());
+    assert!(store
+        .staff_login("nobody", "a long password")
+        .await
+        .expect("login")
+        .is_none());
+    store
+        .set_staff_password(
+            &Username::parse("eva").expect("u"),
+            &Password::parse("another long one").expect("p"),
+        )
+        .await
+        .expect("reset");
+    assert!(store
+        .staff_login("eva", "another long one")
+        .await
+        .expect("login")
+        .is_some());
 }
 
 async fn api_keys_are_shown_once_stored_hashed_and_revocable(store: Store) {
-    let p = store.create_partner("余姚市图书馆", "library").await.expect("partner");
-    assert!(matches!(store.create_partner("余姚市图书馆", "library").await, Err(StoreError::Conflict(_))));
-    assert!(matches!(store.create_partner("x", "casino").await, Err(StoreError::Invalid(_))));
-    let e = store.create_api_key(&p.id, &["citizens:delete".into()], "x").await.unwrap_err();
-    assert!(matches!(&e, StoreError::Invalid(f) if f.0[0].code == "scope_unknown"), "{e:?}");
-    let (key, secret) = store.create_api_key(&p.id, &["regions:read".into()], "front desk").await.expect("key");
-    let who = store.authenticate_api_key(&secret).await.expect("auth").expect("valid");
-    assert_eq!((who.partner.id.as_str(), who.scopes.as_slice()), (p.id.as_str(), ["regions:read".to_string()].as_slice()));
+    let p = store
+        .create_partner("余姚市图书馆", "library")
+        .await
+        .expect("partner");
+    assert!(matches!(
+        store.create_partner("余姚市图书馆", "library").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.create_partner("x", "casino").await,
+        Err(StoreError::Invalid(_))
+    ));
+    let e = store
+        .create_api_key(&p.id, &["citizens:delete".into()], "x")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(f) if f.0[0].code == "scope_unknown"),
+        "{e:?}"
+    );
+    let (key, secret) = store
+        .create_api_key(&p.id, &["regions:read".into()], "front desk")
+        .await
+        .expect("key");
+    let who = store
+        .authenticate_api_key(&secret)
+        .await
+        .expect("auth")
+        .expect("valid");
+    assert_eq!(
+        (who.partner.id.as_str(), who.scopes.as_slice()),
+        (p.id.as_str(), ["regions:read".to_string()].as_slice())
+    );
     let mut tampered = secret.clone();
     tampered.pop();
     tampered.push('z');
-    assert!(store.authenticate_api_key(&tampered).await.expect("auth").is_none());
-    assert!(store.authenticate_api_key("garbage").await.expect("auth").is_none());
+    assert!(store
+        .authenticate_api_key(&tampered)
+        .await
+        .expect("auth")
+        .is_none());
+    assert!(store
+        .authenticate_api_key("garbage")
+        .await
+        .expect("auth")
+        .is_none());
     store.revoke_api_key(&p.id, &key.id).await.expect("revoke");
-    assert!(store.authenticate_api_key(&secret).await.expect("auth").is_none());
-    assert_eq!(store.list_api_keys(&p.id).await.expect("list")[0].revoked_at.is_some(), true);
+    assert!(store
+        .authenticate_api_key(&secret)
+        .await
+        .expect("auth")
+        .is_none());
+    assert_eq!(
+        store.list_api_keys(&p.id).await.expect("list")[0]
+            .revoked_at
+            .is_some(),
+        true
+    );
 }
 
 async fn regions_follow_the_tree_rules(store: Store) {
     let r = small_city(&store).await;
-    let e = store.create_region(&NewRegion { parent_id: Some(r.first_village_id.clone()), code: "1".into(), name_zh: "x".into(), name_en: "x".into() }).await.unwrap_err();
-    assert!(matches!(&e, StoreError::Invalid(f) if f.0[0].code == "region_parent_village"), "{e:?}");
-    let e = store.create_region(&NewRegion { parent_id: Some(r.first_town_id.clone()), code: "330281001001".into(), name_zh: "重复".into(), name_en: "Dup".into() }).await.unwrap_err();
-    assert!(matches!(&e, StoreError::Conflict(f) if f.field == "code"), "{e:?}");
-    let v = store.create_region(&NewRegion { parent_id: Some(r.first_town_id.clone()), code: "330281001099".into(), name_zh: "新村".into(), name_en: "New Village".into() }).await.expect("village");
+    let e = store
+        .create_region(&NewRegion {
+            parent_id: Some(r.first_village_id.clone()),
+            code: "1".into(),
+            name_zh: "x".into(),
+            name_en: "x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(f) if f.0[0].code == "region_parent_village"),
+        "{e:?}"
+    );
+    let e = store
+        .create_region(&NewRegion {
+            parent_id: Some(r.first_town_id.clone()),
+            code: "330281001001".into(),
+            name_zh: "重复".into(),
+            name_en: "Dup".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Conflict(f) if f.field == "code"),
+        "{e:?}"
+    );
+    let v = store
+        .create_region(&NewRegion {
+            parent_id: Some(r.first_town_id.clone()),
+            code: "330281001099".into(),
+            name_zh: "新村".into(),
+            name_en: "New Village".into(),
+        })
+        .await
+        .expect("village");
     assert_eq!(v.level, domain::RegionLevel::Village);
 }
 

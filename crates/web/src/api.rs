@@ -62,7 +62,11 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn openapi() -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 /// `/api/docs`: the OpenAPI document rendered as a page, server-side (nothing to download).
@@ -83,7 +87,12 @@ pub async fn docs_page(State(state): State<AppState>, ctx: crate::auth::PageCtx)
         }
     }
     let schemas = serde_json::to_string_pretty(&doc["components"]["schemas"]).unwrap_or_default();
-    match crate::views::render(&state, &ctx, "api_docs.html", context! { ops => ops, schemas => schemas, title => doc["info"]["title"].as_str() }) {
+    match crate::views::render(
+        &state,
+        &ctx,
+        "api_docs.html",
+        context! { ops => ops, schemas => schemas, title => doc["info"]["title"].as_str() },
+    ) {
         Ok(h) => h.into_response(),
         Err(e) => e.into_response(),
     }
@@ -101,13 +110,27 @@ struct EnrolBody {
     consent_version: String,
 }
 
-async fn enrol(State(state): State<AppState>, caller: ApiCaller, ApiJson(b): ApiJson<EnrolBody>) -> Result<Response, AppError> {
-    state.limiter.check(&[limit_key("enrol-ip", &caller.client)])?;
+async fn enrol(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<EnrolBody>,
+) -> Result<Response, AppError> {
+    state
+        .limiter
+        .check(&[limit_key("enrol-ip", &caller.client)])?;
     let (household, invite) = match &b.household_invite {
         Some(code) => ("join", code.as_str()),
         None => ("new", ""),
     };
-    let new = parse_enrolment(&b.name, &b.resident_id, &b.phone, &b.village_id, household, invite, &b.consent_version)?;
+    let new = parse_enrolment(
+        &b.name,
+        &b.resident_id,
+        &b.phone,
+        &b.village_id,
+        household,
+        invite,
+        &b.consent_version,
+    )?;
     let e = state.store.enrol(&new).await?;
     tracing::info!(citizen = %e.citizen_id, "resident enrolled");
     Ok((StatusCode::CREATED, Json(e)).into_response())
@@ -119,15 +142,29 @@ struct OtpBody {
     phone: String,
 }
 
-async fn otp_request(State(state): State<AppState>, caller: ApiCaller, ApiJson(b): ApiJson<OtpBody>) -> Result<Response, AppError> {
+async fn otp_request(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<OtpBody>,
+) -> Result<Response, AppError> {
     let phone = Phone::parse(&b.phone)?;
-    state.limiter.check(&[limit_key("login-ip", &caller.client), limit_key("login-phone", phone.as_str())])?;
+    state.limiter.check(&[
+        limit_key("login-ip", &caller.client),
+        limit_key("login-phone", phone.as_str()),
+    ])?;
     if state.store.citizen_id_by_phone(&phone).await?.is_some() {
         let issued = state.store.issue_otp(&phone).await?;
-        state.sender.send(&phone, &issued.code).map_err(|e| AppError::Internal(format!("code sender: {e}")))?;
+        state
+            .sender
+            .send(&phone, &issued.code)
+            .map_err(|e| AppError::Internal(format!("code sender: {e}")))?;
     }
     // The same answer whether or not the phone is enrolled.
-    Ok((StatusCode::ACCEPTED, Json(json!({ "status": "sent_if_enrolled" }))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "status": "sent_if_enrolled" })),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -137,13 +174,37 @@ struct OtpVerifyBody {
     code: String,
 }
 
-async fn otp_verify(State(state): State<AppState>, caller: ApiCaller, ApiJson(b): ApiJson<OtpVerifyBody>) -> Result<Response, AppError> {
+async fn otp_verify(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<OtpVerifyBody>,
+) -> Result<Response, AppError> {
     let phone = Phone::parse(&b.phone)?;
     let code = OtpCode::parse(&b.code)?;
-    state.limiter.check(&[limit_key("login-ip", &caller.client), limit_key("login-phone", phone.as_str())])?;
+    state.limiter.check(&[
+        limit_key("login-ip", &caller.client),
+        limit_key("login-phone", phone.as_str()),
+    ])?;
     state.store.verify_otp(&phone, &code).await?;
-    let cid = state.store.citizen_id_by_phone(&phone).await?.ok_or_else(|| AppError::invalid("code", "otp_expired", "no valid code for this phone; request a new one"))?;
-    let (token, s) = state.store.create_session(SubjectKind::Citizen, &cid, state.config.session_ttl_s as i64 * 1000).await?;
+    let cid = state
+        .store
+        .citizen_id_by_phone(&phone)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "code",
+                "otp_expired",
+                "no valid code for this phone; request a new one",
+            )
+        })?;
+    let (token, s) = state
+        .store
+        .create_session(
+            SubjectKind::Citizen,
+            &cid,
+            state.config.session_ttl_s as i64 * 1000,
+        )
+        .await?;
     Ok(Json(json!({ "token": token, "expires_at": s.expires_at })).into_response())
 }
 
@@ -154,14 +215,39 @@ struct StaffLoginBody {
     password: String,
 }
 
-async fn staff_login(State(state): State<AppState>, caller: ApiCaller, ApiJson(b): ApiJson<StaffLoginBody>) -> Result<Response, AppError> {
-    state.limiter.check(&[limit_key("staff-ip", &caller.client), limit_key("staff-user", &b.username.to_ascii_lowercase())])?;
+async fn staff_login(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<StaffLoginBody>,
+) -> Result<Response, AppError> {
+    state.limiter.check(&[
+        limit_key("staff-ip", &caller.client),
+        limit_key("staff-user", &b.username.to_ascii_lowercase()),
+    ])?;
     if b.password.len() > domain::PASSWORD_BYTES_MAX {
-        return Err(AppError::invalid("password", "password_too_long", "must be at most 256 bytes"));
+        return Err(AppError::invalid(
+            "password",
+            "password_too_long",
+            "must be at most 256 bytes",
+        ));
     }
-    let staff = state.store.staff_login(&b.username, &b.password).await?.ok_or(AppError::Unauthorized)?;
-    let (token, s) = state.store.create_session(SubjectKind::Staff, &staff.id, state.config.session_ttl_s as i64 * 1000).await?;
-    Ok(Json(json!({ "token": token, "expires_at": s.expires_at, "role": staff.role })).into_response())
+    let staff = state
+        .store
+        .staff_login(&b.username, &b.password)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let (token, s) = state
+        .store
+        .create_session(
+            SubjectKind::Staff,
+            &staff.id,
+            state.config.session_ttl_s as i64 * 1000,
+        )
+        .await?;
+    Ok(
+        Json(json!({ "token": token, "expires_at": s.expires_at, "role": staff.role }))
+            .into_response(),
+    )
 }
 
 fn own_id(caller: &ApiCaller) -> Result<&str, AppError> {
@@ -171,7 +257,11 @@ fn own_id(caller: &ApiCaller) -> Result<&str, AppError> {
 
 async fn me(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
-    let c = state.store.citizen(id).await?.ok_or(AppError::Unauthorized)?;
+    let c = state
+        .store
+        .citizen(id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     Ok(Json(json!({
         "id": c.id, "name": c.name.as_str(), "resident_id_masked": c.resident_id.masked(), "phone_masked": c.phone.masked(),
         "village_id": c.village_id, "household_id": c.household_id, "household_head": c.is_head, "enrolled_at": c.enrolled_at,
@@ -187,14 +277,29 @@ struct Page {
     limit: Option<i64>,
 }
 
-async fn me_access_log(State(state): State<AppState>, caller: ApiCaller, Query(p): Query<Page>) -> Result<Response, AppError> {
+async fn me_access_log(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(p): Query<Page>,
+) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
     let limit = p.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(AppError::invalid("limit", "limit_range", "must be between 1 and 200"));
+        return Err(AppError::invalid(
+            "limit",
+            "limit_range",
+            "must be between 1 and 200",
+        ));
     }
-    let items = state.store.access_log(id, p.before.unwrap_or(i64::MAX), limit).await?;
-    let next = if items.len() as i64 == limit { items.last().map(|e| e.at) } else { None };
+    let items = state
+        .store
+        .access_log(id, p.before.unwrap_or(i64::MAX), limit)
+        .await?;
+    let next = if items.len() as i64 == limit {
+        items.last().map(|e| e.at)
+    } else {
+        None
+    };
     Ok(Json(json!({ "items": items, "next_before": next })).into_response())
 }
 
@@ -209,10 +314,18 @@ struct WithdrawBody {
     confirm: bool,
 }
 
-async fn me_withdraw(State(state): State<AppState>, caller: ApiCaller, ApiJson(b): ApiJson<WithdrawBody>) -> Result<Response, AppError> {
+async fn me_withdraw(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<WithdrawBody>,
+) -> Result<Response, AppError> {
     let id = own_id(&caller)?.to_string();
     if !b.confirm {
-        return Err(AppError::invalid("confirm", "withdraw_unconfirmed", "set confirm to true: your personal data will be deleted"));
+        return Err(AppError::invalid(
+            "confirm",
+            "withdraw_unconfirmed",
+            "set confirm to true: your personal data will be deleted",
+        ));
     }
     state.store.withdraw(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -223,10 +336,19 @@ struct RegionsQuery {
     parent_id: Option<String>,
 }
 
-async fn regions(State(state): State<AppState>, caller: ApiCaller, Query(q): Query<RegionsQuery>) -> Result<Response, AppError> {
+async fn regions(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(q): Query<RegionsQuery>,
+) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadRegionsApi)?;
     let items = match q.parent_id {
-        Some(p) => state.store.region_children(&domain::parse_id("parent_id", &p)?).await?,
+        Some(p) => {
+            state
+                .store
+                .region_children(&domain::parse_id("parent_id", &p)?)
+                .await?
+        }
         None => state.store.city().await?.into_iter().collect(),
     };
     Ok(Json(json!({ "items": items })).into_response())
@@ -241,38 +363,83 @@ struct RegionBody {
     name_en: String,
 }
 
-async fn region_create(State(state): State<AppState>, caller: ApiCaller, ApiJson(b): ApiJson<RegionBody>) -> Result<Response, AppError> {
+async fn region_create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<RegionBody>,
+) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageRegions)?;
-    let parent_id = b.parent_id.map(|p| domain::parse_id("parent_id", &p)).transpose()?;
-    let r = state.store.create_region(&NewRegion { parent_id, code: b.code, name_zh: b.name_zh, name_en: b.name_en }).await?;
+    let parent_id = b
+        .parent_id
+        .map(|p| domain::parse_id("parent_id", &p))
+        .transpose()?;
+    let r = state
+        .store
+        .create_region(&NewRegion {
+            parent_id,
+            code: b.code,
+            name_zh: b.name_zh,
+            name_en: b.name_en,
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
 fn actor(caller: &ApiCaller) -> Result<Actor, AppError> {
     let s = caller.principal.staff().ok_or(AppError::Forbidden)?;
-    Ok(Actor { kind: "staff", id: s.id.clone(), label: format!("{} ({})", s.display_name, s.role.as_str()) })
+    Ok(Actor {
+        kind: "staff",
+        id: s.id.clone(),
+        label: format!("{} ({})", s.display_name, s.role.as_str()),
+    })
 }
 
-async fn citizens(State(state): State<AppState>, caller: ApiCaller, Query(p): Query<SearchParams>) -> Result<Response, AppError> {
+async fn citizens(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Query(p): Query<SearchParams>,
+) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadCitizens)?;
     let scope = authz::citizen_scope(&caller.principal).ok_or(AppError::Forbidden)?;
     let q = parse_search(&p)?;
     let found = state.store.search_citizens(&q, &scope, 20).await?;
     let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
-    state.store.record_access(&ids, &actor(&caller)?, "search").await?;
+    state
+        .store
+        .record_access(&ids, &actor(&caller)?, "search")
+        .await?;
     Ok(Json(json!({ "items": found })).into_response())
 }
 
-async fn citizen(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>) -> Result<Response, AppError> {
+async fn citizen(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadCitizens)?;
     let scope = authz::citizen_scope(&caller.principal).ok_or(AppError::Forbidden)?;
     let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("citizen"))?;
     if !state.store.citizen_in_scope(&id, &scope).await? {
         return Err(AppError::NotFound("citizen"));
     }
-    let s = state.store.citizen_summary(&id).await?.ok_or(AppError::NotFound("citizen"))?;
-    let name = if authz::sees_full_names(&caller.principal) { state.store.citizen(&id).await?.map(|c| c.name.as_str().to_string()) } else { None };
-    state.store.record_access(&[&id], &actor(&caller)?, "view").await?;
+    let s = state
+        .store
+        .citizen_summary(&id)
+        .await?
+        .ok_or(AppError::NotFound("citizen"))?;
+    let name = if authz::sees_full_names(&caller.principal) {
+        state
+            .store
+            .citizen(&id)
+            .await?
+            .map(|c| c.name.as_str().to_string())
+    } else {
+        None
+    };
+    state
+        .store
+        .record_access(&[&id], &actor(&caller)?, "view")
+        .await?;
     let mut v = serde_json::to_value(&s).map_err(|e| AppError::Internal(e.to_string()))?;
     v["name"] = json!(name);
     Ok(Json(v).into_response())
@@ -289,9 +456,20 @@ struct StaffBody {
     partner_id: Option<String>,
 }
 
-async fn staff_create(State(state): State<AppState>, caller: ApiCaller, ApiJson(b): ApiJson<StaffBody>) -> Result<Response, AppError> {
+async fn staff_create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<StaffBody>,
+) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageStaff)?;
-    let new = parse_new_staff(&b.username, &b.display_name, &b.password, &b.role, b.region_id.as_deref().unwrap_or(""), b.partner_id.as_deref().unwrap_or(""))?;
+    let new = parse_new_staff(
+        &b.username,
+        &b.display_name,
+        &b.password,
+        &b.role,
+        b.region_id.as_deref().unwrap_or(""),
+        b.partner_id.as_deref().unwrap_or(""),
+    )?;
     let s = state.store.create_staff(&new).await?;
     Ok((StatusCode::CREATED, Json(s)).into_response())
 }
@@ -303,7 +481,11 @@ struct PartnerBody {
     kind: String,
 }
 
-async fn partner_create(State(state): State<AppState>, caller: ApiCaller, ApiJson(b): ApiJson<PartnerBody>) -> Result<Response, AppError> {
+async fn partner_create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<PartnerBody>,
+) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManagePartners)?;
     let p = state.store.create_partner(&b.name, &b.kind).await?;
     Ok((StatusCode::CREATED, Json(p)).into_response())
@@ -317,20 +499,36 @@ struct ApiKeyBody {
     label: String,
 }
 
-async fn api_key_create(State(state): State<AppState>, caller: ApiCaller, Path(id): Path<String>, ApiJson(b): ApiJson<ApiKeyBody>) -> Result<Response, AppError> {
+async fn api_key_create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ApiKeyBody>,
+) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManagePartners)?;
     if b.scopes.len() > 16 {
-        return Err(AppError::invalid("scopes", "scopes_too_many", "at most 16 scopes"));
+        return Err(AppError::invalid(
+            "scopes",
+            "scopes_too_many",
+            "at most 16 scopes",
+        ));
     }
     let id = domain::parse_id("partner_id", &id).map_err(|_| AppError::NotFound("partner"))?;
     let (key, secret) = state.store.create_api_key(&id, &b.scopes, &b.label).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "key": key, "secret": secret, "note": "shown once; store it now" }))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "key": key, "secret": secret, "note": "shown once; store it now" })),
+    )
+        .into_response())
 }
 
 async fn partner_self(caller: ApiCaller) -> Result<Response, AppError> {
     require(&caller.principal, Action::PartnerSelf)?;
     match &caller.principal {
-        crate::auth::Principal::Partner(p) => Ok(Json(json!({ "partner": p.partner, "scopes": p.scopes, "key_id": p.key_id })).into_response()),
+        crate::auth::Principal::Partner(p) => Ok(Json(
+            json!({ "partner": p.partner, "scopes": p.scopes, "key_id": p.key_id }),
+        )
+        .into_response()),
         _ => Err(AppError::Forbidden),
     }
 }

@@ -4,8 +4,8 @@
 use crate::error::AppError;
 use crate::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use moralbank_store::{ApiPrincipal, Session, Staff, SubjectKind};
 use std::collections::HashMap;
@@ -54,7 +54,9 @@ pub struct PageCtx {
 
 impl PageCtx {
     pub fn check_csrf(&self, presented: &str) -> Result<(), AppError> {
-        if !self.csrf.is_empty() && moralbank_store::vault::ct_eq(self.csrf.as_bytes(), presented.as_bytes()) {
+        if !self.csrf.is_empty()
+            && moralbank_store::vault::ct_eq(self.csrf.as_bytes(), presented.as_bytes())
+        {
             Ok(())
         } else {
             Err(AppError::Csrf)
@@ -63,12 +65,18 @@ impl PageCtx {
 }
 
 fn client_addr(parts: &Parts) -> String {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "local".into())
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into())
 }
 
 async fn principal_for_session(state: &AppState, session: &Session) -> Result<Principal, AppError> {
     Ok(match session.kind {
-        SubjectKind::Citizen => Principal::Citizen { id: session.subject_id.clone() },
+        SubjectKind::Citizen => Principal::Citizen {
+            id: session.subject_id.clone(),
+        },
         SubjectKind::Staff => match state.store.staff(&session.subject_id).await? {
             Some(s) if s.active => Principal::Staff(s),
             _ => Principal::Anonymous,
@@ -79,14 +87,20 @@ async fn principal_for_session(state: &AppState, session: &Session) -> Result<Pr
 impl FromRequestParts<AppState> for PageCtx {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         let lang = match jar.get(LANG_COOKIE).map(Cookie::value) {
             Some("en") => "en",
             _ => "zh",
         };
         let mut principal = Principal::Anonymous;
-        let mut csrf = jar.get(CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+        let mut csrf = jar
+            .get(CSRF_COOKIE)
+            .map(|c| c.value().to_string())
+            .unwrap_or_default();
         let mut session_token = None;
         if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
             if token.len() <= 128 {
@@ -97,7 +111,14 @@ impl FromRequestParts<AppState> for PageCtx {
                 }
             }
         }
-        Ok(PageCtx { principal, lang, csrf, jar, session_token, client: client_addr(parts) })
+        Ok(PageCtx {
+            principal,
+            lang,
+            csrf,
+            jar,
+            session_token,
+            client: client_addr(parts),
+        })
     }
 }
 
@@ -110,10 +131,16 @@ pub struct ApiCaller {
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let client = client_addr(parts);
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(ApiCaller { principal: Principal::Anonymous, client });
+            return Ok(ApiCaller {
+                principal: Principal::Anonymous,
+                client,
+            });
         };
         let token = value
             .to_str()
@@ -123,7 +150,11 @@ impl FromRequestParts<AppState> for ApiCaller {
             .filter(|t| !t.is_empty() && t.len() <= 200)
             .ok_or(AppError::Unauthorized)?;
         let principal = if token.starts_with("mbk_") {
-            state.store.authenticate_api_key(token).await?.map(Principal::Partner)
+            state
+                .store
+                .authenticate_api_key(token)
+                .await?
+                .map(Principal::Partner)
         } else {
             match state.store.session(token).await? {
                 Some(s) => Some(principal_for_session(state, &s).await?),
@@ -133,7 +164,10 @@ impl FromRequestParts<AppState> for ApiCaller {
         // A token that was presented but is wrong is an error, never a silent downgrade.
         match principal {
             Some(Principal::Anonymous) | None => Err(AppError::Unauthorized),
-            Some(p) => Ok(ApiCaller { principal: p, client }),
+            Some(p) => Ok(ApiCaller {
+                principal: p,
+                client,
+            }),
         }
     }
 }
@@ -149,7 +183,12 @@ pub fn session_cookie(token: String, secure: bool, ttl_s: u64) -> Cookie<'static
 }
 
 pub fn csrf_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((CSRF_COOKIE, token)).http_only(true).secure(secure).same_site(SameSite::Strict).path("/").build()
+    Cookie::build((CSRF_COOKIE, token))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .build()
 }
 
 pub fn removal(name: &'static str) -> Cookie<'static> {
@@ -170,7 +209,10 @@ const LIMITER_KEYS_MAX: usize = 100_000;
 
 impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute: per_minute.max(1), windows: Mutex::new(HashMap::new()) }
+        Self {
+            per_minute: per_minute.max(1),
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Count one attempt for each key; refuse when any key is over its limit.
@@ -192,12 +234,21 @@ impl RateLimiter {
                 retry = retry.max(60 - now.duration_since(entry.0).as_secs());
             }
         }
-        if retry > 0 { Err(AppError::RateLimited { retry_after_s: retry.max(1) }) } else { Ok(()) }
+        if retry > 0 {
+            Err(AppError::RateLimited {
+                retry_after_s: retry.max(1),
+            })
+        } else {
+            Ok(())
+        }
     }
 }
 
 /// A rate-limit key that does not keep the raw value (phones, usernames) in memory.
 pub fn limit_key(kind: &str, value: &str) -> String {
     use sha2::Digest;
-    format!("{kind}:{}", hex::encode(&sha2::Sha256::digest(value.as_bytes())[..12]))
+    format!(
+        "{kind}:{}",
+        hex::encode(&sha2::Sha256::digest(value.as_bytes())[..12])
+    )
 }

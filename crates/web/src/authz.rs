@@ -54,7 +54,9 @@ pub fn allowed(principal: &Principal, action: Action) -> bool {
         Principal::Anonymous => false,
         Principal::Citizen { .. } => matches!(action, Action::OwnRecord | Action::ReadRegionsApi),
         Principal::Staff(s) => s.active && staff_may(s.role, action),
-        Principal::Partner(p) => partner_scope(action).is_some_and(|scope| p.scopes.iter().any(|s| s == scope)),
+        Principal::Partner(p) => {
+            partner_scope(action).is_some_and(|scope| p.scopes.iter().any(|s| s == scope))
+        }
     }
 }
 

@@ -87,21 +87,55 @@ impl AppError {
             AppError::Invalid(e) => ("Invalid input", summarize(&e.0), e.0.clone()),
             AppError::Conflict(e) => ("Conflict", e.to_string(), vec![e.clone()]),
             AppError::NotFound(what) => ("Not found", format!("{what} not found"), vec![]),
-            AppError::Unauthorized => ("Sign-in required", "sign in, or send a valid bearer token or API key".into(), vec![]),
+            AppError::Unauthorized => (
+                "Sign-in required",
+                "sign in, or send a valid bearer token or API key".into(),
+                vec![],
+            ),
             AppError::Forbidden => ("Forbidden", "your role may not do this here".into(), vec![]),
-            AppError::Csrf => ("Form expired", "the form expired or did not come from this site; reload and try again".into(), vec![]),
-            AppError::RateLimited { retry_after_s } => ("Too many requests", format!("too many attempts; try again in {retry_after_s} s"), vec![]),
+            AppError::Csrf => (
+                "Form expired",
+                "the form expired or did not come from this site; reload and try again".into(),
+                vec![],
+            ),
+            AppError::RateLimited { retry_after_s } => (
+                "Too many requests",
+                format!("too many attempts; try again in {retry_after_s} s"),
+                vec![],
+            ),
             AppError::BadRequest(d) => ("Bad request", d.clone(), vec![]),
-            AppError::TooLarge => ("Request too large", "the request body is larger than this endpoint accepts".into(), vec![]),
-            AppError::Unavailable => ("Unavailable", "the service cannot reach its database".into(), vec![]),
-            AppError::Internal(_) => ("Internal error", "something went wrong on our side; it has been logged".into(), vec![]),
+            AppError::TooLarge => (
+                "Request too large",
+                "the request body is larger than this endpoint accepts".into(),
+                vec![],
+            ),
+            AppError::Unavailable => (
+                "Unavailable",
+                "the service cannot reach its database".into(),
+                vec![],
+            ),
+            AppError::Internal(_) => (
+                "Internal error",
+                "something went wrong on our side; it has been logged".into(),
+                vec![],
+            ),
         };
-        Problem { type_: format!("/problems/{}", self.slug()), title, status: self.status().as_u16(), detail, errors }
+        Problem {
+            type_: format!("/problems/{}", self.slug()),
+            title,
+            status: self.status().as_u16(),
+            detail,
+            errors,
+        }
     }
 }
 
 fn summarize(errors: &[FieldError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl From<StoreError> for AppError {
@@ -136,7 +170,10 @@ impl IntoResponse for AppError {
         }
         let problem = self.problem();
         let mut res = (self.status(), axum::Json(problem)).into_response();
-        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let AppError::RateLimited { retry_after_s } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -161,11 +198,16 @@ where
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(JsonRejection::JsonDataError(e)) => Err(AppError::Invalid(
-                FieldError::new(data_error_field(&e.body_text()), "json_field", e.body_text()).into(),
+                FieldError::new(
+                    data_error_field(&e.body_text()),
+                    "json_field",
+                    e.body_text(),
+                )
+                .into(),
             )),
-            Err(JsonRejection::MissingJsonContentType(_)) => {
-                Err(AppError::BadRequest("send the body as JSON with Content-Type: application/json".into()))
-            }
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest(
+                "send the body as JSON with Content-Type: application/json".into(),
+            )),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::TooLarge),
             Err(e) => Err(AppError::BadRequest(e.body_text())),
         }
@@ -178,5 +220,10 @@ fn data_error_field(text: &str) -> String {
         let rest = &text[i + 15..];
         return rest.split('`').next().unwrap_or("body").to_string();
     }
-    text.split(": ").nth(1).and_then(|p| p.split(':').next()).filter(|p| !p.contains(' ')).unwrap_or("body").to_string()
+    text.split(": ")
+        .nth(1)
+        .and_then(|p| p.split(':').next())
+        .filter(|p| !p.contains(' '))
+        .unwrap_or("body")
+        .to_string()
 }

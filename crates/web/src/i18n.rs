@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 pub const LANGS: [&str; 2] = ["zh", "en"];
 
-const SOURCES: [(&str, &str); 2] = [("zh", include_str!("../i18n/zh.toml")), ("en", include_str!("../i18n/en.toml"))];
+const SOURCES: [(&str, &str); 2] = [
+    ("zh", include_str!("../i18n/zh.toml")),
+    ("en", include_str!("../i18n/en.toml")),
+];
 
 pub struct Catalog {
     texts: HashMap<&'static str, HashMap<String, String>>,
@@ -18,7 +21,8 @@ impl Catalog {
         let texts = SOURCES
             .iter()
             .map(|(lang, src)| {
-                let table: HashMap<String, String> = toml::from_str(src).expect("translation file parses");
+                let table: HashMap<String, String> =
+                    toml::from_str(src).expect("translation file parses");
                 (*lang, table)
             })
             .collect();
@@ -27,7 +31,11 @@ impl Catalog {
 
     /// The text for `key`; the key itself when missing (visible, and caught by tests).
     pub fn get(&self, lang: &str, key: &str) -> String {
-        self.texts.get(lang).and_then(|t| t.get(key)).cloned().unwrap_or_else(|| key.to_string())
+        self.texts
+            .get(lang)
+            .and_then(|t| t.get(key))
+            .cloned()
+            .unwrap_or_else(|| key.to_string())
     }
 
     pub fn has(&self, lang: &str, key: &str) -> bool {
@@ -35,7 +43,11 @@ impl Catalog {
     }
 
     pub fn keys(&self, lang: &str) -> Vec<String> {
-        let mut k: Vec<String> = self.texts.get(lang).map(|t| t.keys().cloned().collect()).unwrap_or_default();
+        let mut k: Vec<String> = self
+            .texts
+            .get(lang)
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
         k.sort();
         k
     }
@@ -44,7 +56,11 @@ impl Catalog {
     /// English detail.
     pub fn field_error(&self, lang: &str, e: &domain::FieldError) -> String {
         let key = format!("error.{}", e.code);
-        if self.has(lang, &key) { self.get(lang, &key) } else { e.detail.clone() }
+        if self.has(lang, &key) {
+            self.get(lang, &key)
+        } else {
+            e.detail.clone()
+        }
     }
 }
 
@@ -66,7 +82,10 @@ mod tests {
             for part in src.split("t(\"").skip(1) {
                 let key = part.split('"').next().unwrap_or_default();
                 for lang in LANGS {
-                    assert!(c.has(lang, key), "{name}: key '{key}' missing in {lang}.toml");
+                    assert!(
+                        c.has(lang, key),
+                        "{name}: key '{key}' missing in {lang}.toml"
+                    );
                 }
             }
         }
@@ -76,7 +95,11 @@ mod tests {
     fn templates_hold_no_hard_coded_chinese_text() {
         for (name, src) in crate::views::TEMPLATES {
             let han = src.chars().find(|c| ('\u{4e00}'..='\u{9fff}').contains(c));
-            assert!(han.is_none(), "{name} contains '{}'; put it in i18n/*.toml", han.unwrap_or(' '));
+            assert!(
+                han.is_none(),
+                "{name} contains '{}'; put it in i18n/*.toml",
+                han.unwrap_or(' ')
+            );
         }
     }
 }

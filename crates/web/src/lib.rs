@@ -6,9 +6,9 @@
 //! error to RFC 9457 problem details ([`error`]) and the translations ([`i18n`]). It must not
 //! contain SQL: storage is asked through `moralbank_store::Store`.
 
-pub mod authz;
 pub mod api;
 mod auth;
+pub mod authz;
 pub mod error;
 pub mod i18n;
 mod metrics;
@@ -30,7 +30,10 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         .nest("/api/v1", api::router())
         .merge(metrics::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
         .with_state(state)
 }

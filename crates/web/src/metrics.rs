@@ -42,25 +42,61 @@ impl Metrics {
         let mut registry = Registry::with_prefix("moralbank");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5].into_iter())
+            Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
         });
         let (pool_size, pool_idle) = (Gauge::default(), Gauge::default());
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
-        registry.register("db_pool_connections", "Open database connections", pool_size.clone());
-        registry.register("db_pool_idle_connections", "Idle database connections", pool_idle.clone());
-        Metrics { registry, requests, latency, pool_size, pool_idle }
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            latency.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            pool_size.clone(),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections",
+            pool_idle.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            pool_size,
+            pool_idle,
+        }
     }
 }
 
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let res = next.run(req).await;
     let m = &state.metrics;
-    m.requests.get_or_create(&RequestLabels { method: method.clone(), route: route.clone(), status: res.status().as_u16() }).inc();
-    m.latency.get_or_create(&RouteLabels { method, route }).observe(started.elapsed().as_secs_f64());
+    m.requests
+        .get_or_create(&RequestLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status: res.status().as_u16(),
+        })
+        .inc();
+    m.latency
+        .get_or_create(&RouteLabels { method, route })
+        .observe(started.elapsed().as_secs_f64());
     res
 }
 
@@ -72,7 +108,14 @@ async fn render(State(state): State<AppState>) -> Response {
     if prometheus_client::encoding::text::encode(&mut out, &state.metrics.registry).is_err() {
         return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], out).into_response()
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -80,13 +123,27 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match (state.store.ping().await, state.store.migrations_current().await) {
+    match (
+        state.store.ping().await,
+        state.store.migrations_current().await,
+    ) {
         (Ok(()), Ok(true)) => "ready".into_response(),
-        (Ok(()), Ok(false)) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "migrations pending").into_response(),
-        _ => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+        (Ok(()), Ok(false)) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "migrations pending",
+        )
+            .into_response(),
+        _ => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable",
+        )
+            .into_response(),
     }
 }
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(render)).route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/metrics", get(render))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }

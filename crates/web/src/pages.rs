@@ -11,9 +11,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use domain::{FieldError, FieldErrors, OtpCode, Password, PersonName, Phone, ResidentId, Role, Username};
+use domain::{
+    FieldError, FieldErrors, OtpCode, Password, PersonName, Phone, ResidentId, Role, Username,
+};
 use minijinja::context;
-use moralbank_store::{Actor, CitizenQuery, HouseholdChoice, NewCitizen, NewRegion, NewStaff, SubjectKind};
+use moralbank_store::{
+    Actor, CitizenQuery, HouseholdChoice, NewCitizen, NewRegion, NewStaff, SubjectKind,
+};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -28,7 +32,10 @@ pub fn router() -> Router<AppState> {
         .route("/me/invite", post(me_invite))
         .route("/me/export", get(me_export))
         .route("/me/withdraw", post(me_withdraw))
-        .route("/staff/login", get(staff_login_form).post(staff_login_submit))
+        .route(
+            "/staff/login",
+            get(staff_login_form).post(staff_login_submit),
+        )
         .route("/console", get(console))
         .route("/console/citizens", get(citizens))
         .route("/console/citizens/{id}", get(citizen))
@@ -47,7 +54,9 @@ type Page = Result<Response, AppError>;
 fn finish(state: &AppState, ctx: &PageCtx, staff_area: bool, result: Page) -> Response {
     match result {
         Ok(r) => r,
-        Err(AppError::Unauthorized) => Redirect::to(if staff_area { "/staff/login" } else { "/login" }).into_response(),
+        Err(AppError::Unauthorized) => {
+            Redirect::to(if staff_area { "/staff/login" } else { "/login" }).into_response()
+        }
         Err(e) => {
             let status = e.status();
             if let AppError::Internal(cause) = &e {
@@ -55,7 +64,12 @@ fn finish(state: &AppState, ctx: &PageCtx, staff_area: bool, result: Page) -> Re
             }
             let problem = e.problem();
             let message = ctx_text(state, ctx, &format!("problem.{}", e.slug()));
-            match render(state, ctx, "error.html", context! { status => status.as_u16(), message => message, detail => problem.detail }) {
+            match render(
+                state,
+                ctx,
+                "error.html",
+                context! { status => status.as_u16(), message => message, detail => problem.detail },
+            ) {
                 Ok(html) => (status, html).into_response(),
                 Err(_) => status.into_response(),
             }
@@ -68,21 +82,40 @@ fn ctx_text(state: &AppState, ctx: &PageCtx, key: &str) -> String {
 }
 
 /// Field errors keyed by field, translated, for a form to show next to each field.
-fn field_messages(state: &AppState, ctx: &PageCtx, errors: &[FieldError]) -> HashMap<String, String> {
-    errors.iter().map(|e| (e.field.clone(), state.catalog.field_error(ctx.lang, e))).collect()
+fn field_messages(
+    state: &AppState,
+    ctx: &PageCtx,
+    errors: &[FieldError],
+) -> HashMap<String, String> {
+    errors
+        .iter()
+        .map(|e| (e.field.clone(), state.catalog.field_error(ctx.lang, e)))
+        .collect()
 }
 
 /// Give an anonymous visitor a double-submit CSRF cookie so their first form works.
-fn with_csrf_cookie(state: &AppState, ctx: &mut PageCtx) -> Option<axum_extra::extract::cookie::Cookie<'static>> {
+fn with_csrf_cookie(
+    state: &AppState,
+    ctx: &mut PageCtx,
+) -> Option<axum_extra::extract::cookie::Cookie<'static>> {
     if ctx.csrf.is_empty() {
         ctx.csrf = moralbank_store::vault::random_token();
-        Some(auth::csrf_cookie(ctx.csrf.clone(), state.config.cookie_secure))
+        Some(auth::csrf_cookie(
+            ctx.csrf.clone(),
+            state.config.cookie_secure,
+        ))
     } else {
         None
     }
 }
 
-fn html_with_cookie(state: &AppState, mut ctx: PageCtx, name: &str, page: minijinja::Value, status: StatusCode) -> Page {
+fn html_with_cookie(
+    state: &AppState,
+    mut ctx: PageCtx,
+    name: &str,
+    page: minijinja::Value,
+    status: StatusCode,
+) -> Page {
     let cookie = with_csrf_cookie(state, &mut ctx);
     let html = render(state, &ctx, name, page)?;
     let jar = match cookie {
@@ -102,7 +135,12 @@ struct Back {
     back: Option<String>,
 }
 
-async fn set_lang(State(state): State<AppState>, ctx: PageCtx, Path(lang): Path<String>, Query(q): Query<Back>) -> Response {
+async fn set_lang(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(lang): Path<String>,
+    Query(q): Query<Back>,
+) -> Response {
     let lang = if lang == "en" { "en" } else { "zh" };
     let cookie = axum_extra::extract::cookie::Cookie::build((auth::LANG_COOKIE, lang))
         .path("/")
@@ -111,7 +149,10 @@ async fn set_lang(State(state): State<AppState>, ctx: PageCtx, Path(lang): Path<
         .max_age(time::Duration::days(365))
         .build();
     // Only local paths: never an open redirect.
-    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//")).unwrap_or_else(|| "/".into());
+    let back = q
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
     (ctx.jar.add(cookie), Redirect::to(&back)).into_response()
 }
 
@@ -137,11 +178,21 @@ struct EnrolForm {
     consent: String,
 }
 
-async fn enrol_page(state: &AppState, ctx: PageCtx, form: &EnrolForm, errors: &[FieldError], status: StatusCode) -> Page {
+async fn enrol_page(
+    state: &AppState,
+    ctx: PageCtx,
+    form: &EnrolForm,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
     let villages = state.store.villages().await?;
     let mut towns: Vec<(String, Vec<minijinja::Value>)> = Vec::new();
     for (v, town) in villages {
-        let name = if ctx.lang == "en" { v.name_en.clone() } else { v.name_zh.clone() };
+        let name = if ctx.lang == "en" {
+            v.name_en.clone()
+        } else {
+            v.name_zh.clone()
+        };
         let item = context! { id => v.id, name => name };
         match towns.last_mut() {
             Some((t, items)) if *t == town => items.push(item),
@@ -157,7 +208,10 @@ async fn enrol_page(state: &AppState, ctx: PageCtx, form: &EnrolForm, errors: &[
 }
 
 async fn enrol_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let form = EnrolForm { household: "new".into(), ..Default::default() };
+    let form = EnrolForm {
+        household: "new".into(),
+        ..Default::default()
+    };
     match enrol_page(&state, ctx, &form, &[], StatusCode::OK).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -179,41 +233,90 @@ pub(crate) fn parse_enrolment(
     let rid = errors.take(ResidentId::parse(resident_id));
     let phone = errors.take(Phone::parse(phone));
     let village = errors.take(domain::parse_id("village_id", village_id).map_err(|_| {
-        FieldError::new("village_id", "village_missing", "choose your village or community")
+        FieldError::new(
+            "village_id",
+            "village_missing",
+            "choose your village or community",
+        )
     }));
     let household = match household {
         "new" | "" => Some(HouseholdChoice::New),
-        "join" => Some(HouseholdChoice::Join { invite_code: invite.chars().take(32).collect() }),
+        "join" => Some(HouseholdChoice::Join {
+            invite_code: invite.chars().take(32).collect(),
+        }),
         _ => {
-            errors.push(FieldError::new("household", "household_choice", "choose a new household or joining one"));
+            errors.push(FieldError::new(
+                "household",
+                "household_choice",
+                "choose a new household or joining one",
+            ));
             None
         }
     };
-    let consent = errors.take(domain::ConsentVersion::parse_current(consent, domain::ENROLMENT_CONSENT_VERSION));
+    let consent = errors.take(domain::ConsentVersion::parse_current(
+        consent,
+        domain::ENROLMENT_CONSENT_VERSION,
+    ));
     match (name, rid, phone, village, household, consent) {
-        (Some(name), Some(resident_id), Some(phone), Some(village_id), Some(household), Some(consent)) if errors.is_empty() => {
-            Ok(NewCitizen { name, resident_id, phone, village_id, household, consent })
-        }
+        (
+            Some(name),
+            Some(resident_id),
+            Some(phone),
+            Some(village_id),
+            Some(household),
+            Some(consent),
+        ) if errors.is_empty() => Ok(NewCitizen {
+            name,
+            resident_id,
+            phone,
+            village_id,
+            household,
+            consent,
+        }),
         _ => Err(errors),
     }
 }
 
-async fn enrol_submit(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<EnrolForm>) -> Response {
+async fn enrol_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<EnrolForm>,
+) -> Response {
     let result = async {
         ctx.check_csrf(&f.csrf)?;
         state.limiter.check(&[limit_key("enrol-ip", &ctx.client)])?;
-        let new = match parse_enrolment(&f.name, &f.resident_id, &f.phone, &f.village_id, &f.household, &f.household_invite, &f.consent) {
+        let new = match parse_enrolment(
+            &f.name,
+            &f.resident_id,
+            &f.phone,
+            &f.village_id,
+            &f.household,
+            &f.household_invite,
+            &f.consent,
+        ) {
             Ok(n) => n,
             Err(errors) => return Err(AppError::Invalid(errors)),
         };
         let enrolled = state.store.enrol(&new).await?;
         tracing::info!(citizen = %enrolled.citizen_id, "resident enrolled");
-        Ok(render(&state, &ctx, "enrolled.html", context! { phone_masked => new.phone.masked() })?.into_response())
+        Ok(render(
+            &state,
+            &ctx,
+            "enrolled.html",
+            context! { phone_masked => new.phone.masked() },
+        )?
+        .into_response())
     }
     .await;
     match result {
-        Err(AppError::Invalid(errors)) => enrol_page(&state, ctx, &f, &errors.0, StatusCode::UNPROCESSABLE_ENTITY).await.unwrap_or_else(|e| e.into_response()),
-        Err(AppError::Conflict(e)) => enrol_page(&state, ctx, &f, &[e], StatusCode::CONFLICT).await.unwrap_or_else(|e| e.into_response()),
+        Err(AppError::Invalid(errors)) => {
+            enrol_page(&state, ctx, &f, &errors.0, StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+                .unwrap_or_else(|e| e.into_response())
+        }
+        Err(AppError::Conflict(e)) => enrol_page(&state, ctx, &f, &[e], StatusCode::CONFLICT)
+            .await
+            .unwrap_or_else(|e| e.into_response()),
         other => finish(&state, &ctx, false, other),
     }
 }
@@ -231,11 +334,21 @@ struct LoginForm {
 }
 
 async fn login_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    html_with_cookie(&state, ctx, "login.html", context! { step => "phone", form => LoginForm::default() }, StatusCode::OK)
-        .unwrap_or_else(|e| e.into_response())
+    html_with_cookie(
+        &state,
+        ctx,
+        "login.html",
+        context! { step => "phone", form => LoginForm::default() },
+        StatusCode::OK,
+    )
+    .unwrap_or_else(|e| e.into_response())
 }
 
-async fn login_submit(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<LoginForm>) -> Response {
+async fn login_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let step_phone = f.code.trim().is_empty();
     let result: Result<Result<Response, Vec<FieldError>>, AppError> = async {
         ctx.check_csrf(&f.csrf)?;
@@ -282,7 +395,11 @@ async fn login_submit(State(state): State<AppState>, ctx: PageCtx, Form(f): Form
         Ok(Ok(r)) => r,
         Ok(Err(errors)) => {
             let messages = field_messages(&state, &ctx, &errors);
-            let step = if step_phone || errors.iter().any(|e| e.field == "phone") { "phone" } else { "code" };
+            let step = if step_phone || errors.iter().any(|e| e.field == "phone") {
+                "phone"
+            } else {
+                "code"
+            };
             let page = context! { step => step, form => LoginForm { code: String::new(), ..f }, errors => messages };
             match render(&state, &ctx, "login.html", page) {
                 Ok(html) => (StatusCode::UNPROCESSABLE_ENTITY, html).into_response(),
@@ -305,7 +422,11 @@ async fn logout(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CsrfO
         if let Some(token) = &ctx.session_token {
             state.store.delete_session(token).await?;
         }
-        Ok((ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)), Redirect::to("/")).into_response())
+        Ok((
+            ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)),
+            Redirect::to("/"),
+        )
+            .into_response())
     }
     .await;
     finish(&state, &ctx, false, result)
@@ -316,13 +437,26 @@ async fn logout(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CsrfO
 async fn me_page(state: &AppState, ctx: &PageCtx, invite_code: Option<String>) -> Page {
     require(&ctx.principal, Action::OwnRecord)?;
     let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-    let c = state.store.citizen(id).await?.ok_or(AppError::Unauthorized)?;
+    let c = state
+        .store
+        .citizen(id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     let village = state.store.region(&c.village_id).await?;
     let town = match village.as_ref().and_then(|v| v.parent_id.clone()) {
         Some(t) => state.store.region(&t).await?,
         None => None,
     };
-    let place = |r: Option<moralbank_store::Region>| r.map(|r| if ctx.lang == "en" { r.name_en } else { r.name_zh }).unwrap_or_default();
+    let place = |r: Option<moralbank_store::Region>| {
+        r.map(|r| {
+            if ctx.lang == "en" {
+                r.name_en
+            } else {
+                r.name_zh
+            }
+        })
+        .unwrap_or_default()
+    };
     let page = context! {
         citizen => context! {
             name => c.name.as_str(), resident_id => c.resident_id.masked(), phone => c.phone.masked(),
@@ -341,7 +475,11 @@ async fn me(State(state): State<AppState>, ctx: PageCtx) -> Response {
     finish(&state, &ctx, false, r)
 }
 
-async fn me_invite(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CsrfOnly>) -> Response {
+async fn me_invite(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
     let result = async {
         require(&ctx.principal, Action::OwnRecord)?;
         ctx.check_csrf(&f.csrf)?;
@@ -358,11 +496,15 @@ async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> Response {
         require(&ctx.principal, Action::OwnRecord)?;
         let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
         let doc = state.store.export_citizen(id).await?;
-        let body = serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
+        let body =
+            serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok((
             [
                 (header::CONTENT_TYPE, "application/json; charset=utf-8"),
-                (header::CONTENT_DISPOSITION, "attachment; filename=\"moralbank-export.json\""),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"moralbank-export.json\"",
+                ),
                 (header::CACHE_CONTROL, "no-store"),
             ],
             body,
@@ -381,7 +523,11 @@ struct WithdrawForm {
     confirm: String,
 }
 
-async fn me_withdraw(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<WithdrawForm>) -> Response {
+async fn me_withdraw(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<WithdrawForm>,
+) -> Response {
     let result = async {
         require(&ctx.principal, Action::OwnRecord)?;
         ctx.check_csrf(&f.csrf)?;
@@ -414,24 +560,54 @@ struct StaffLoginForm {
 }
 
 async fn staff_login_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    html_with_cookie(&state, ctx, "staff_login.html", context! { form => StaffLoginForm::default() }, StatusCode::OK)
-        .unwrap_or_else(|e| e.into_response())
+    html_with_cookie(
+        &state,
+        ctx,
+        "staff_login.html",
+        context! { form => StaffLoginForm::default() },
+        StatusCode::OK,
+    )
+    .unwrap_or_else(|e| e.into_response())
 }
 
-async fn staff_login_submit(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<StaffLoginForm>) -> Response {
+async fn staff_login_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<StaffLoginForm>,
+) -> Response {
     let result = async {
         ctx.check_csrf(&f.csrf)?;
-        state.limiter.check(&[limit_key("staff-ip", &ctx.client), limit_key("staff-user", &f.username.to_ascii_lowercase())])?;
+        state.limiter.check(&[
+            limit_key("staff-ip", &ctx.client),
+            limit_key("staff-user", &f.username.to_ascii_lowercase()),
+        ])?;
         if f.password.len() > domain::PASSWORD_BYTES_MAX {
-            return Err(AppError::invalid("password", "password_too_long", "must be at most 256 bytes"));
+            return Err(AppError::invalid(
+                "password",
+                "password_too_long",
+                "must be at most 256 bytes",
+            ));
         }
         let Some(staff) = state.store.staff_login(&f.username, &f.password).await? else {
-            return Err(AppError::invalid("password", "login_failed", "username or password is wrong"));
+            return Err(AppError::invalid(
+                "password",
+                "login_failed",
+                "username or password is wrong",
+            ));
         };
         tracing::info!(staff = %staff.id, role = staff.role.as_str(), "staff signed in");
         let ttl = state.config.session_ttl_s;
-        let (token, _) = state.store.create_session(SubjectKind::Staff, &staff.id, ttl as i64 * 1000).await?;
-        Ok((ctx.jar.clone().add(auth::session_cookie(token, state.config.cookie_secure, ttl)), Redirect::to("/console")).into_response())
+        let (token, _) = state
+            .store
+            .create_session(SubjectKind::Staff, &staff.id, ttl as i64 * 1000)
+            .await?;
+        Ok((
+            ctx.jar
+                .clone()
+                .add(auth::session_cookie(token, state.config.cookie_secure, ttl)),
+            Redirect::to("/console"),
+        )
+            .into_response())
     }
     .await;
     match result {
@@ -467,7 +643,11 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
 
 fn staff_actor(ctx: &PageCtx) -> Result<Actor, AppError> {
     let s = ctx.principal.staff().ok_or(AppError::Unauthorized)?;
-    Ok(Actor { kind: "staff", id: s.id.clone(), label: format!("{} ({})", s.display_name, s.role.as_str()) })
+    Ok(Actor {
+        kind: "staff",
+        id: s.id.clone(),
+        label: format!("{} ({})", s.display_name, s.role.as_str()),
+    })
 }
 
 #[derive(Deserialize, Default, serde::Serialize)]
@@ -482,7 +662,13 @@ pub(crate) struct SearchParams {
 
 pub(crate) fn parse_search(p: &SearchParams) -> Result<CitizenQuery, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let opt = |s: &str| if s.trim().is_empty() { None } else { Some(s.to_string()) };
+    let opt = |s: &str| {
+        if s.trim().is_empty() {
+            None
+        } else {
+            Some(s.to_string())
+        }
+    };
     let q = CitizenQuery {
         resident_id: opt(&p.resident_id).and_then(|s| errors.take(ResidentId::parse(&s))),
         phone: opt(&p.phone).and_then(|s| errors.take(Phone::parse(&s))),
@@ -492,7 +678,11 @@ pub(crate) fn parse_search(p: &SearchParams) -> Result<CitizenQuery, FieldErrors
     errors.into_result().map(|_| q)
 }
 
-async fn citizens(State(state): State<AppState>, ctx: PageCtx, Query(p): Query<SearchParams>) -> Response {
+async fn citizens(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(p): Query<SearchParams>,
+) -> Response {
     let result = async {
         require(&ctx.principal, Action::ReadCitizens)?;
         let scope = authz::citizen_scope(&ctx.principal).ok_or(AppError::Forbidden)?;
@@ -501,7 +691,10 @@ async fn citizens(State(state): State<AppState>, ctx: PageCtx, Query(p): Query<S
             Ok(q) => {
                 let found = state.store.search_citizens(&q, &scope, 20).await?;
                 let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
-                state.store.record_access(&ids, &staff_actor(&ctx)?, "search").await?;
+                state
+                    .store
+                    .record_access(&ids, &staff_actor(&ctx)?, "search")
+                    .await?;
                 (found, HashMap::new())
             }
             Err(e) => (vec![], field_messages(&state, &ctx, &e.0)),
@@ -522,13 +715,24 @@ async fn citizen(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<Str
         if !state.store.citizen_in_scope(&id, &scope).await? {
             return Err(AppError::NotFound("citizen"));
         }
-        let s = state.store.citizen_summary(&id).await?.ok_or(AppError::NotFound("citizen"))?;
+        let s = state
+            .store
+            .citizen_summary(&id)
+            .await?
+            .ok_or(AppError::NotFound("citizen"))?;
         let full_name = if authz::sees_full_names(&ctx.principal) {
-            state.store.citizen(&id).await?.map(|c| c.name.as_str().to_string())
+            state
+                .store
+                .citizen(&id)
+                .await?
+                .map(|c| c.name.as_str().to_string())
         } else {
             None
         };
-        state.store.record_access(&[&id], &staff_actor(&ctx)?, "view").await?;
+        state
+            .store
+            .record_access(&[&id], &staff_actor(&ctx)?, "view")
+            .await?;
         let members = state.store.household_members(&s.household_id).await?;
         let page = context! { c => s, full_name => full_name, members => members };
         Ok(render(&state, &ctx, "citizen.html", page)?.into_response())
@@ -558,7 +762,14 @@ struct RegionForm {
     name_en: String,
 }
 
-async fn regions_page(state: &AppState, ctx: &PageCtx, town: Option<String>, form: RegionForm, errors: &[FieldError], status: StatusCode) -> Page {
+async fn regions_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    town: Option<String>,
+    form: RegionForm,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
     require(&ctx.principal, Action::ViewRegions)?;
     let city = state.store.city().await?;
     let towns = match &city {
@@ -578,29 +789,83 @@ async fn regions_page(state: &AppState, ctx: &PageCtx, town: Option<String>, for
     Ok((status, render(state, ctx, "regions.html", page)?).into_response())
 }
 
-async fn regions(State(state): State<AppState>, ctx: PageCtx, Query(q): Query<RegionsQuery>) -> Response {
-    let r = regions_page(&state, &ctx, q.town, RegionForm::default(), &[], StatusCode::OK).await;
+async fn regions(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<RegionsQuery>,
+) -> Response {
+    let r = regions_page(
+        &state,
+        &ctx,
+        q.town,
+        RegionForm::default(),
+        &[],
+        StatusCode::OK,
+    )
+    .await;
     finish(&state, &ctx, true, r)
 }
 
-async fn region_create(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<RegionForm>) -> Response {
+async fn region_create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<RegionForm>,
+) -> Response {
     let result = async {
         require(&ctx.principal, Action::ManageRegions)?;
         ctx.check_csrf(&f.csrf)?;
-        let parent = if f.parent_id.is_empty() { None } else { Some(domain::parse_id("parent_id", &f.parent_id)?) };
-        let r = state.store.create_region(&NewRegion { parent_id: parent, code: f.code.clone(), name_zh: f.name_zh.clone(), name_en: f.name_en.clone() }).await?;
-        let town = if r.level == domain::RegionLevel::Village { r.parent_id } else { Some(r.id) };
-        Ok(Redirect::to(&format!("/console/regions?town={}", town.unwrap_or_default())).into_response())
+        let parent = if f.parent_id.is_empty() {
+            None
+        } else {
+            Some(domain::parse_id("parent_id", &f.parent_id)?)
+        };
+        let r = state
+            .store
+            .create_region(&NewRegion {
+                parent_id: parent,
+                code: f.code.clone(),
+                name_zh: f.name_zh.clone(),
+                name_en: f.name_en.clone(),
+            })
+            .await?;
+        let town = if r.level == domain::RegionLevel::Village {
+            r.parent_id
+        } else {
+            Some(r.id)
+        };
+        Ok(Redirect::to(&format!(
+            "/console/regions?town={}",
+            town.unwrap_or_default()
+        ))
+        .into_response())
     }
     .await;
     match result {
         Err(AppError::Invalid(e)) => {
             let town = Some(f.parent_id.clone()).filter(|s| !s.is_empty());
-            finish(&state, &ctx, true, regions_page(&state, &ctx, town, f, &e.0, StatusCode::UNPROCESSABLE_ENTITY).await)
+            finish(
+                &state,
+                &ctx,
+                true,
+                regions_page(
+                    &state,
+                    &ctx,
+                    town,
+                    f,
+                    &e.0,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await,
+            )
         }
         Err(AppError::Conflict(e)) => {
             let town = Some(f.parent_id.clone()).filter(|s| !s.is_empty());
-            finish(&state, &ctx, true, regions_page(&state, &ctx, town, f, &[e], StatusCode::CONFLICT).await)
+            finish(
+                &state,
+                &ctx,
+                true,
+                regions_page(&state, &ctx, town, f, &[e], StatusCode::CONFLICT).await,
+            )
         }
         other => finish(&state, &ctx, true, other),
     }
@@ -624,7 +889,14 @@ struct StaffForm {
     partner_id: String,
 }
 
-async fn staff_page(state: &AppState, ctx: &PageCtx, form: StaffForm, errors: &[FieldError], status: StatusCode, created: Option<String>) -> Page {
+async fn staff_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: StaffForm,
+    errors: &[FieldError],
+    status: StatusCode,
+    created: Option<String>,
+) -> Page {
     require(&ctx.principal, Action::ManageStaff)?;
     let staff = state.store.list_staff().await?;
     let partners = state.store.list_partners().await?;
@@ -633,7 +905,13 @@ async fn staff_page(state: &AppState, ctx: &PageCtx, form: StaffForm, errors: &[
         Some(c) => state.store.region_children(&c.id).await?,
         None => vec![],
     };
-    let villages = state.store.villages().await?.into_iter().map(|(v, _)| v).collect::<Vec<_>>();
+    let villages = state
+        .store
+        .villages()
+        .await?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect::<Vec<_>>();
     let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
     let page = context! {
         staff => staff, partners => partners, towns => towns, villages => villages, roles => roles,
@@ -643,14 +921,33 @@ async fn staff_page(state: &AppState, ctx: &PageCtx, form: StaffForm, errors: &[
 }
 
 async fn staff_list(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = staff_page(&state, &ctx, StaffForm::default(), &[], StatusCode::OK, None).await;
+    let r = staff_page(
+        &state,
+        &ctx,
+        StaffForm::default(),
+        &[],
+        StatusCode::OK,
+        None,
+    )
+    .await;
     finish(&state, &ctx, true, r)
 }
 
-pub(crate) fn parse_new_staff(username: &str, display: &str, password: &str, role: &str, region: &str, partner: &str) -> Result<NewStaff, FieldErrors> {
+pub(crate) fn parse_new_staff(
+    username: &str,
+    display: &str,
+    password: &str,
+    role: &str,
+    region: &str,
+    partner: &str,
+) -> Result<NewStaff, FieldErrors> {
     let mut errors = FieldErrors::default();
     let opt_id = |field: &'static str, s: &str, errors: &mut FieldErrors| {
-        if s.trim().is_empty() { None } else { errors.take(domain::parse_id(field, s)) }
+        if s.trim().is_empty() {
+            None
+        } else {
+            errors.take(domain::parse_id(field, s))
+        }
     };
     let username = errors.take(Username::parse(username));
     let password = errors.take(Password::parse(password));
@@ -658,26 +955,68 @@ pub(crate) fn parse_new_staff(username: &str, display: &str, password: &str, rol
     let region_id = opt_id("region_id", region, &mut errors);
     let partner_id = opt_id("partner_id", partner, &mut errors);
     match (username, password, role) {
-        (Some(username), Some(password), Some(role)) if errors.is_empty() => {
-            Ok(NewStaff { username, display_name: display.to_string(), password, role, region_id, partner_id })
-        }
+        (Some(username), Some(password), Some(role)) if errors.is_empty() => Ok(NewStaff {
+            username,
+            display_name: display.to_string(),
+            password,
+            role,
+            region_id,
+            partner_id,
+        }),
         _ => Err(errors),
     }
 }
 
-async fn staff_create(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<StaffForm>) -> Response {
+async fn staff_create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<StaffForm>,
+) -> Response {
     let result = async {
         require(&ctx.principal, Action::ManageStaff)?;
         ctx.check_csrf(&f.csrf)?;
-        let new = parse_new_staff(&f.username, &f.display_name, &f.password, &f.role, &f.region_id, &f.partner_id)?;
+        let new = parse_new_staff(
+            &f.username,
+            &f.display_name,
+            &f.password,
+            &f.role,
+            &f.region_id,
+            &f.partner_id,
+        )?;
         let s = state.store.create_staff(&new).await?;
         tracing::info!(staff = %s.id, role = s.role.as_str(), "staff account created");
-        staff_page(&state, &ctx, StaffForm::default(), &[], StatusCode::OK, Some(s.username)).await
+        staff_page(
+            &state,
+            &ctx,
+            StaffForm::default(),
+            &[],
+            StatusCode::OK,
+            Some(s.username),
+        )
+        .await
     }
     .await;
     match result {
-        Err(AppError::Invalid(e)) => finish(&state, &ctx, true, staff_page(&state, &ctx, f, &e.0, StatusCode::UNPROCESSABLE_ENTITY, None).await),
-        Err(AppError::Conflict(e)) => finish(&state, &ctx, true, staff_page(&state, &ctx, f, &[e], StatusCode::CONFLICT, None).await),
+        Err(AppError::Invalid(e)) => finish(
+            &state,
+            &ctx,
+            true,
+            staff_page(
+                &state,
+                &ctx,
+                f,
+                &e.0,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await,
+        ),
+        Err(AppError::Conflict(e)) => finish(
+            &state,
+            &ctx,
+            true,
+            staff_page(&state, &ctx, f, &[e], StatusCode::CONFLICT, None).await,
+        ),
         other => finish(&state, &ctx, true, other),
     }
 }
@@ -692,7 +1031,14 @@ struct PartnerForm {
     kind: String,
 }
 
-async fn partners_page(state: &AppState, ctx: &PageCtx, form: PartnerForm, errors: &[FieldError], status: StatusCode, new_key: Option<minijinja::Value>) -> Page {
+async fn partners_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: PartnerForm,
+    errors: &[FieldError],
+    status: StatusCode,
+    new_key: Option<minijinja::Value>,
+) -> Page {
     require(&ctx.principal, Action::ManagePartners)?;
     let mut rows = Vec::new();
     for p in state.store.list_partners().await? {
@@ -707,11 +1053,23 @@ async fn partners_page(state: &AppState, ctx: &PageCtx, form: PartnerForm, error
 }
 
 async fn partners(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = partners_page(&state, &ctx, PartnerForm::default(), &[], StatusCode::OK, None).await;
+    let r = partners_page(
+        &state,
+        &ctx,
+        PartnerForm::default(),
+        &[],
+        StatusCode::OK,
+        None,
+    )
+    .await;
     finish(&state, &ctx, true, r)
 }
 
-async fn partner_create(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<PartnerForm>) -> Response {
+async fn partner_create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<PartnerForm>,
+) -> Response {
     let result = async {
         require(&ctx.principal, Action::ManagePartners)?;
         ctx.check_csrf(&f.csrf)?;
@@ -720,31 +1078,93 @@ async fn partner_create(State(state): State<AppState>, ctx: PageCtx, Form(f): Fo
     }
     .await;
     match result {
-        Err(AppError::Invalid(e)) => finish(&state, &ctx, true, partners_page(&state, &ctx, f, &e.0, StatusCode::UNPROCESSABLE_ENTITY, None).await),
-        Err(AppError::Conflict(e)) => finish(&state, &ctx, true, partners_page(&state, &ctx, f, &[e], StatusCode::CONFLICT, None).await),
+        Err(AppError::Invalid(e)) => finish(
+            &state,
+            &ctx,
+            true,
+            partners_page(
+                &state,
+                &ctx,
+                f,
+                &e.0,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await,
+        ),
+        Err(AppError::Conflict(e)) => finish(
+            &state,
+            &ctx,
+            true,
+            partners_page(&state, &ctx, f, &[e], StatusCode::CONFLICT, None).await,
+        ),
         other => finish(&state, &ctx, true, other),
     }
 }
 
-async fn key_create(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>, Form(f): Form<Vec<(String, String)>>) -> Response {
+async fn key_create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
     let result = async {
         require(&ctx.principal, Action::ManagePartners)?;
-        let field = |name: &str| f.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let field = |name: &str| {
+            f.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
         ctx.check_csrf(&field("csrf"))?;
-        let scopes: Vec<String> = f.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.clone()).take(16).collect();
+        let scopes: Vec<String> = f
+            .iter()
+            .filter(|(k, _)| k == "scope")
+            .map(|(_, v)| v.clone())
+            .take(16)
+            .collect();
         let id = domain::parse_id("partner_id", &id).map_err(|_| AppError::NotFound("partner"))?;
-        let (key, secret) = state.store.create_api_key(&id, &scopes, &field("label")).await?;
+        let (key, secret) = state
+            .store
+            .create_api_key(&id, &scopes, &field("label"))
+            .await?;
         tracing::info!(partner = %id, key = %key.id, "API key created");
-        partners_page(&state, &ctx, PartnerForm::default(), &[], StatusCode::OK, Some(context! { partner_id => id, secret => secret })).await
+        partners_page(
+            &state,
+            &ctx,
+            PartnerForm::default(),
+            &[],
+            StatusCode::OK,
+            Some(context! { partner_id => id, secret => secret }),
+        )
+        .await
     }
     .await;
     match result {
-        Err(AppError::Invalid(e)) => finish(&state, &ctx, true, partners_page(&state, &ctx, PartnerForm::default(), &e.0, StatusCode::UNPROCESSABLE_ENTITY, None).await),
+        Err(AppError::Invalid(e)) => finish(
+            &state,
+            &ctx,
+            true,
+            partners_page(
+                &state,
+                &ctx,
+                PartnerForm::default(),
+                &e.0,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await,
+        ),
         other => finish(&state, &ctx, true, other),
     }
 }
 
-async fn key_revoke(State(state): State<AppState>, ctx: PageCtx, Path((id, key)): Path<(String, String)>, Form(f): Form<CsrfOnly>) -> Response {
+async fn key_revoke(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((id, key)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
     let result = async {
         require(&ctx.principal, Action::ManagePartners)?;
         ctx.check_csrf(&f.csrf)?;

@@ -51,7 +51,9 @@ impl AppState {
             templates: Arc::new(crate::views::environment(catalog.clone())),
             catalog,
             metrics: Arc::new(Metrics::new()),
-            limiter: Arc::new(crate::auth::RateLimiter::new(config.login_attempts_per_minute)),
+            limiter: Arc::new(crate::auth::RateLimiter::new(
+                config.login_attempts_per_minute,
+            )),
             config: Arc::new(config),
         }
     }

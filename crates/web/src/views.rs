@@ -15,19 +15,35 @@ macro_rules! templates {
 }
 
 templates!(
-    "base.html", "index.html", "enrol.html", "enrolled.html", "login.html", "me.html", "staff_login.html",
-    "console.html", "citizens.html", "citizen.html", "regions.html", "staff.html", "partners.html",
-    "error.html", "api_docs.html",
+    "base.html",
+    "index.html",
+    "enrol.html",
+    "enrolled.html",
+    "login.html",
+    "me.html",
+    "staff_login.html",
+    "console.html",
+    "citizens.html",
+    "citizen.html",
+    "regions.html",
+    "staff.html",
+    "partners.html",
+    "error.html",
+    "api_docs.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
     for (name, src) in TEMPLATES {
-        env.add_template(name, src).expect("embedded templates parse");
+        env.add_template(name, src)
+            .expect("embedded templates parse");
     }
     env.add_function("t", move |state: &State, key: &str| -> String {
-        let lang = state.lookup("lang").and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| "zh".into());
+        let lang = state
+            .lookup("lang")
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_else(|| "zh".into());
         catalog.get(&lang, key)
     });
     env.add_filter("datetime", |ms: i64| -> String { format_ms(ms) });
@@ -39,17 +55,33 @@ pub fn format_ms(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .to_offset(time::macros::offset!(+8));
-    t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]")).unwrap_or_default()
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]"
+    ))
+    .unwrap_or_default()
 }
 
 /// Render `name` with the page's common context (language, CSRF token, who is signed in).
-pub fn render(state: &AppState, ctx: &PageCtx, name: &str, page: Value) -> Result<Html<String>, AppError> {
+pub fn render(
+    state: &AppState,
+    ctx: &PageCtx,
+    name: &str,
+    page: Value,
+) -> Result<Html<String>, AppError> {
     let who = match &ctx.principal {
         Principal::Anonymous | Principal::Partner(_) => context! { kind => "anonymous" },
         Principal::Citizen { .. } => context! { kind => "citizen" },
-        Principal::Staff(s) => context! { kind => "staff", name => s.display_name, role => s.role.as_str() },
+        Principal::Staff(s) => {
+            context! { kind => "staff", name => s.display_name, role => s.role.as_str() }
+        }
     };
-    let base = context! { lang => ctx.lang, csrf => ctx.csrf, who => who, demo => state.config.demo_mode };
-    let tmpl = state.templates.get_template(name).map_err(|e| AppError::Internal(format!("template {name}: {e}")))?;
-    tmpl.render(context! { ..page, ..base }).map(Html).map_err(|e| AppError::Internal(format!("template {name}: {e:#}")))
+    let base =
+        context! { lang => ctx.lang, csrf => ctx.csrf, who => who, demo => state.config.demo_mode };
+    let tmpl = state
+        .templates
+        .get_template(name)
+        .map_err(|e| AppError::Internal(format!("template {name}: {e}")))?;
+    tmpl.render(context! { ..page, ..base })
+        .map(Html)
+        .map_err(|e| AppError::Internal(format!("template {name}: {e:#}")))
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Walks every protected route with every kind of caller and fails on any unexpected allow (or
 //! unexpected refusal). The expectations are written out here, independently of `authz.rs`.
 
@@ -17,8 +18,14 @@ enum Who {
 }
 
 const EVERYONE: [Who; 8] = [
-    Who::Anonymous, Who::Citizen, Who::Staff(Role::Admin), Who::Staff(Role::Auditor), Who::Staff(Role::Evaluator),
-    Who::Staff(Role::TownReviewer), Who::Staff(Role::PartnerOperator), Who::PartnerKey,
+    Who::Anonymous,
+    Who::Citizen,
+    Who::Staff(Role::Admin),
+    Who::Staff(Role::Auditor),
+    Who::Staff(Role::Evaluator),
+    Who::Staff(Role::TownReviewer),
+    Who::Staff(Role::PartnerOperator),
+    Who::PartnerKey,
 ];
 
 const A: Who = Who::Staff(Role::Admin);
@@ -38,7 +45,11 @@ async fn call(w: &World, who: Who, method: &str, path: &str, body: &str) -> Stat
         _ => None,
     };
     if let Some(a) = account {
-        req = if api { req.header(header::AUTHORIZATION, format!("Bearer {}", a.token)) } else { req.header(header::COOKIE, format!("mb_session={}", a.token)) };
+        req = if api {
+            req.header(header::AUTHORIZATION, format!("Bearer {}", a.token))
+        } else {
+            req.header(header::COOKIE, format!("mb_session={}", a.token))
+        };
     }
     if who == Who::PartnerKey {
         req = req.header(header::AUTHORIZATION, format!("Bearer {}", w.api_key));
@@ -49,12 +60,23 @@ async fn call(w: &World, who: Who, method: &str, path: &str, body: &str) -> Stat
     } else {
         req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         let csrf = account.map(|a| a.csrf.clone()).unwrap_or_default();
-        if method == "POST" { format!("csrf={csrf}&{body}") } else { String::new() }
+        if method == "POST" {
+            format!("csrf={csrf}&{body}")
+        } else {
+            String::new()
+        }
     };
     let (status, headers, _) = w.send(req.body(Body::from(body)).expect("request")).await;
     let to_login = status == StatusCode::SEE_OTHER
-        && headers.get(header::LOCATION).and_then(|l| l.to_str().ok()).is_some_and(|l| l.ends_with("/login"));
-    if to_login { StatusCode::UNAUTHORIZED } else { status }
+        && headers
+            .get(header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .is_some_and(|l| l.ends_with("/login"));
+    if to_login {
+        StatusCode::UNAUTHORIZED
+    } else {
+        status
+    }
 }
 
 async fn every_route_admits_exactly_the_roles_it_should(w: World) {
@@ -68,26 +90,81 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ("POST", "/me/withdraw".into(), "confirm=no", vec![C]),
         ("GET", "/console".into(), "", vec![A, AU, EV, TR, PO]),
         ("GET", "/console/citizens".into(), "", vec![A, EV, TR]),
-        ("GET", format!("/console/citizens/{cid}"), "", vec![A, EV, TR]),
+        (
+            "GET",
+            format!("/console/citizens/{cid}"),
+            "",
+            vec![A, EV, TR],
+        ),
         ("GET", "/console/regions".into(), "", vec![A, AU]),
-        ("POST", "/console/regions".into(), "code=&name_zh=&name_en=", vec![A]),
+        (
+            "POST",
+            "/console/regions".into(),
+            "code=&name_zh=&name_en=",
+            vec![A],
+        ),
         ("GET", "/console/staff".into(), "", vec![A]),
         ("POST", "/console/staff".into(), "username=", vec![A]),
         ("GET", "/console/partners".into(), "", vec![A]),
         ("POST", "/console/partners".into(), "name=&kind=x", vec![A]),
-        ("POST", format!("/console/partners/{pid}/keys"), "label=x", vec![A]),
-        ("POST", format!("/console/partners/{pid}/keys/{}/revoke", domain::new_id()), "", vec![A]),
+        (
+            "POST",
+            format!("/console/partners/{pid}/keys"),
+            "label=x",
+            vec![A],
+        ),
+        (
+            "POST",
+            format!("/console/partners/{pid}/keys/{}/revoke", domain::new_id()),
+            "",
+            vec![A],
+        ),
         ("GET", "/api/v1/me".into(), "", vec![C]),
         ("GET", "/api/v1/me/access-log".into(), "", vec![C]),
         ("GET", "/api/v1/me/export".into(), "", vec![C]),
-        ("POST", "/api/v1/me/withdraw".into(), "{\"confirm\": false}", vec![C]),
-        ("GET", "/api/v1/regions".into(), "", vec![C, A, AU, EV, TR, PO, K]),
-        ("POST", "/api/v1/regions".into(), "{\"code\": \"\", \"name_zh\": \"\", \"name_en\": \"\"}", vec![A]),
+        (
+            "POST",
+            "/api/v1/me/withdraw".into(),
+            "{\"confirm\": false}",
+            vec![C],
+        ),
+        (
+            "GET",
+            "/api/v1/regions".into(),
+            "",
+            vec![C, A, AU, EV, TR, PO, K],
+        ),
+        (
+            "POST",
+            "/api/v1/regions".into(),
+            "{\"code\": \"\", \"name_zh\": \"\", \"name_en\": \"\"}",
+            vec![A],
+        ),
         ("GET", "/api/v1/citizens".into(), "", vec![A, EV, TR]),
-        ("GET", format!("/api/v1/citizens/{cid}"), "", vec![A, EV, TR]),
-        ("POST", "/api/v1/staff".into(), "{\"username\": \"\", \"display_name\": \"\", \"password\": \"\", \"role\": \"\"}", vec![A]),
-        ("POST", "/api/v1/partners".into(), "{\"name\": \"\", \"kind\": \"\"}", vec![A]),
-        ("POST", format!("/api/v1/partners/{pid}/api-keys"), "{\"scopes\": []}", vec![A]),
+        (
+            "GET",
+            format!("/api/v1/citizens/{cid}"),
+            "",
+            vec![A, EV, TR],
+        ),
+        (
+            "POST",
+            "/api/v1/staff".into(),
+            "{\"username\": \"\", \"display_name\": \"\", \"password\": \"\", \"role\": \"\"}",
+            vec![A],
+        ),
+        (
+            "POST",
+            "/api/v1/partners".into(),
+            "{\"name\": \"\", \"kind\": \"\"}",
+            vec![A],
+        ),
+        (
+            "POST",
+            format!("/api/v1/partners/{pid}/api-keys"),
+            "{\"scopes\": []}",
+            vec![A],
+        ),
         ("GET", "/api/v1/partner".into(), "", vec![K]),
     ];
     let mut failures = Vec::new();
@@ -97,14 +174,23 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
             let denied = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
             let expected_allow = allowed.contains(&who);
             if denied == expected_allow {
-                failures.push(format!("{method} {path} as {who:?}: {status} (expected {})", if expected_allow { "allowed" } else { "denied" }));
+                failures.push(format!(
+                    "{method} {path} as {who:?}: {status} (expected {})",
+                    if expected_allow { "allowed" } else { "denied" }
+                ));
             }
             if !expected_allow && who == Who::Anonymous && status != StatusCode::UNAUTHORIZED {
-                failures.push(format!("{method} {path} anonymously: {status}, expected 401 / sign-in redirect"));
+                failures.push(format!(
+                    "{method} {path} anonymously: {status}, expected 401 / sign-in redirect"
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "authorisation matrix:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "authorisation matrix:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

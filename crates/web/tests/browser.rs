@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! End to end in headless Chromium (Debian's chromium + chromium-driver): a resident enrols,
 //! signs in with the one-time code, sees their home page and empty access log; an admin signs in
 //! and finds that resident; the resident's access log then shows the admin. Screenshots are
@@ -29,19 +30,34 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// Start chromedriver, or `None` (skip) when the browser is not installed outside CI.
 fn start_driver() -> Option<Driver> {
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but {CHROMIUM} or {CHROMEDRIVER} is missing");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but {CHROMIUM} or {CHROMEDRIVER} is missing"
+        );
         eprintln!("skipping browser test: chromium/chromedriver not installed");
         return None;
     }
     let port = free_port();
-    let child = Command::new(CHROMEDRIVER).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start chromedriver");
-    Some(Driver { child, port, _profile: tempfile::tempdir().expect("profile dir") })
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    Some(Driver {
+        child,
+        port,
+        _profile: tempfile::tempdir().expect("profile dir"),
+    })
 }
 
 async fn browser(driver: &Driver, name: &str) -> Client {
@@ -59,7 +75,11 @@ async fn browser(driver: &Driver, name: &str) -> Client {
     // chromedriver needs a moment to listen: retry the connection, bounded, instead of sleeping.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match ClientBuilder::native().capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{}", driver.port)).await {
+        match ClientBuilder::native()
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+        {
             Ok(c) => return c,
             Err(e) if Instant::now() < deadline => {
                 let _ = e;
@@ -78,11 +98,21 @@ async fn shot(c: &Client, name: &str) {
 }
 
 async fn fill(c: &Client, css: &str, text: &str) {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).send_keys(text).await.expect("type");
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .expect("type");
 }
 
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).click().await.expect("click");
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .expect("click");
 }
 
 /// The text of the first match, polling (bounded) while a form submission navigates.
@@ -95,8 +125,13 @@ async fn text(c: &Client, css: &str) -> String {
         };
         match found {
             Some(t) => return t,
-            None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
-            None => panic!("{css} never appeared on {:?}", c.current_url().await.map(|u| u.to_string())),
+            None if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            None => panic!(
+                "{css} never appeared on {:?}",
+                c.current_url().await.map(|u| u.to_string())
+            ),
         }
     }
 }
@@ -104,7 +139,14 @@ async fn text(c: &Client, css: &str) -> String {
 /// Wait until the browser is on `path`.
 async fn on_path(c: &Client, path: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
-    while c.current_url().await.map(|u| u.path().to_string()).ok().as_deref() != Some(path) {
+    while c
+        .current_url()
+        .await
+        .map(|u| u.path().to_string())
+        .ok()
+        .as_deref()
+        != Some(path)
+    {
         assert!(Instant::now() < deadline, "never reached {path}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -114,26 +156,52 @@ async fn on_path(c: &Client, path: &str) {
 async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_access_log() {
     let Some(driver) = start_driver() else { return };
     let w = World::sqlite().await;
-    let config = WebConfig { demo_mode: true, cookie_secure: false, ..WebConfig::default() };
-    let router = app(AppState::new(w.store.clone(), config, Arc::new(moralbank_web::DevSender)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let config = WebConfig {
+        demo_mode: true,
+        cookie_secure: false,
+        ..WebConfig::default()
+    };
+    let router = app(AppState::new(
+        w.store.clone(),
+        config,
+        Arc::new(moralbank_web::DevSender),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
 
     let (phone, rid) = common::fresh_identity(77);
     let resident = browser(&driver, "resident").await;
-    resident.goto(&format!("{base}/enrol")).await.expect("open enrol");
+    resident
+        .goto(&format!("{base}/enrol"))
+        .await
+        .expect("open enrol");
     shot(&resident, "01-enrol-form").await;
     fill(&resident, "#name", "王晓明").await;
     fill(&resident, "#resident_id", &rid).await;
     fill(&resident, "#phone", &phone).await;
-    click(&resident, &format!("#village_id option[value='{}']", w.city.first_village_id)).await;
+    click(
+        &resident,
+        &format!("#village_id option[value='{}']", w.city.first_village_id),
+    )
+    .await;
     click(&resident, "#consent").await;
     click(&resident, "main form button[type=submit]").await;
     assert!(text(&resident, ".success h1").await.contains("登记成功"));
     shot(&resident, "02-enrolled").await;
 
-    resident.goto(&format!("{base}/login")).await.expect("open login");
+    resident
+        .goto(&format!("{base}/login"))
+        .await
+        .expect("open login");
     fill(&resident, "#phone", &phone).await;
     click(&resident, "main form button[type=submit]").await;
     let code = text(&resident, "#demo-code strong").await;
@@ -143,16 +211,25 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     click(&resident, "main form button[type=submit]").await;
     on_path(&resident, "/me").await;
     assert_eq!(text(&resident, "#my-name").await, "王晓明");
-    assert!(!text(&resident, "#access-log-empty").await.is_empty(), "nobody has read the data yet");
+    assert!(
+        !text(&resident, "#access-log-empty").await.is_empty(),
+        "nobody has read the data yet"
+    );
     shot(&resident, "04-home").await;
 
     let admin = browser(&driver, "admin").await;
-    admin.goto(&format!("{base}/staff/login")).await.expect("open staff login");
+    admin
+        .goto(&format!("{base}/staff/login"))
+        .await
+        .expect("open staff login");
     fill(&admin, "#username", "admin").await;
     fill(&admin, "#password", common::PASSWORD).await;
     click(&admin, "main form button[type=submit]").await;
     on_path(&admin, "/console").await;
-    admin.goto(&format!("{base}/console/citizens")).await.expect("open search");
+    admin
+        .goto(&format!("{base}/console/citizens"))
+        .await
+        .expect("open search");
     fill(&admin, "#resident_id", &rid).await;
     click(&admin, "main form button[type=submit]").await;
     let row = text(&admin, "#results tbody tr").await;
@@ -160,7 +237,11 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     assert!(!row.contains(&rid), "the ID number is shown masked");
     shot(&admin, "05-admin-search").await;
     click(&admin, "#results tbody a").await;
-    assert_eq!(text(&admin, "#citizen-name").await, "王晓明", "the admin sees the full name");
+    assert_eq!(
+        text(&admin, "#citizen-name").await,
+        "王晓明",
+        "the admin sees the full name"
+    );
 
     resident.refresh().await.expect("reload");
     on_path(&resident, "/me").await;
@@ -169,7 +250,10 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     assert!(log.contains("检索") && log.contains("查看详情"), "{log}");
     shot(&resident, "06-access-log").await;
 
-    resident.goto(&format!("{base}/lang/en?back=/me")).await.expect("switch");
+    resident
+        .goto(&format!("{base}/lang/en?back=/me"))
+        .await
+        .expect("switch");
     on_path(&resident, "/me").await;
     assert!(text(&resident, "h1").await.contains("My Moral Bank"));
     shot(&resident, "07-home-en").await;

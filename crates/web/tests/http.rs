@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The HTTP surface through the real router: enrolment, sign-in, the resident's record and
 //! access log, staff search, problem details, limits, health and the OpenAPI document.
 
@@ -20,25 +21,47 @@ async fn resident_enrols_signs_in_and_sees_who_read_their_data(w: World) {
     assert_eq!(status, StatusCode::CREATED, "{enrolled}");
     let phone = body["phone"].as_str().expect("phone");
 
-    let (status, _) = w.api("POST", "/auth/otp", None, Some(json!({ "phone": phone }))).await;
+    let (status, _) = w
+        .api("POST", "/auth/otp", None, Some(json!({ "phone": phone })))
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let code = w.inbox.last_for(phone).expect("a code was sent");
     let (status, wrong) = w.api("POST", "/auth/otp/verify", None, Some(json!({ "phone": phone, "code": if code == "000000" { "111111" } else { "000000" } }))).await;
-    assert_eq!((status, wrong["errors"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("otp_wrong")));
-    let (status, session) = w.api("POST", "/auth/otp/verify", None, Some(json!({ "phone": phone, "code": code }))).await;
+    assert_eq!(
+        (status, wrong["errors"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("otp_wrong"))
+    );
+    let (status, session) = w
+        .api(
+            "POST",
+            "/auth/otp/verify",
+            None,
+            Some(json!({ "phone": phone, "code": code })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     let token = session["token"].as_str().expect("token").to_string();
 
     let (_, me) = w.api("GET", "/me", Some(&token), None).await;
     assert_eq!(me["name"], "李小红");
-    assert_eq!(me["consents"][0]["version"], domain::ENROLMENT_CONSENT_VERSION);
+    assert_eq!(
+        me["consents"][0]["version"],
+        domain::ENROLMENT_CONSENT_VERSION
+    );
     let (_, log) = w.api("GET", "/me/access-log", Some(&token), None).await;
     assert_eq!(log["items"].as_array().map(Vec::len), Some(0));
 
     // The admin finds the resident by ID number; that read lands in the resident's log.
     let admin = w.staff(Role::Admin);
     let rid = body["resident_id"].as_str().expect("rid");
-    let (status, found) = w.api("GET", &format!("/citizens?resident_id={rid}"), Some(&admin.token), None).await;
+    let (status, found) = w
+        .api(
+            "GET",
+            &format!("/citizens?resident_id={rid}"),
+            Some(&admin.token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(found["items"][0]["id"], enrolled["citizen_id"]);
     assert_eq!(found["items"][0]["name_masked"], "李*红");
@@ -48,16 +71,36 @@ async fn resident_enrols_signs_in_and_sees_who_read_their_data(w: World) {
 
     let (_, export) = w.api("GET", "/me/export", Some(&token), None).await;
     assert_eq!(export["citizen"]["resident_id"], rid);
-    let (status, _) = w.api("POST", "/me/withdraw", Some(&token), Some(json!({ "confirm": false }))).await;
+    let (status, _) = w
+        .api(
+            "POST",
+            "/me/withdraw",
+            Some(&token),
+            Some(json!({ "confirm": false })),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = w.api("POST", "/me/withdraw", Some(&token), Some(json!({ "confirm": true }))).await;
+    let (status, _) = w
+        .api(
+            "POST",
+            "/me/withdraw",
+            Some(&token),
+            Some(json!({ "confirm": true })),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = w.api("GET", "/me", Some(&token), None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session ends with the withdrawal");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the session ends with the withdrawal"
+    );
 }
 
 async fn each_bad_enrolment_gets_its_own_problem_and_changes_nothing(w: World) {
-    let (status, _) = w.api("POST", "/enrolments", None, Some(enrolment(&w, 1))).await;
+    let (status, _) = w
+        .api("POST", "/enrolments", None, Some(enrolment(&w, 1)))
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let before = w.store.count_citizens().await.expect("count");
     let with = |patch: serde_json::Value| {
@@ -68,59 +111,185 @@ async fn each_bad_enrolment_gets_its_own_problem_and_changes_nothing(w: World) {
         b
     };
     let cases = [
-        (enrolment(&w, 1), StatusCode::CONFLICT, "resident_id", "already_enrolled"),
-        (with(json!({ "phone": enrolment(&w, 1)["phone"] })), StatusCode::CONFLICT, "phone", "phone_in_use"),
-        (with(json!({ "village_id": domain::new_id() })), StatusCode::UNPROCESSABLE_ENTITY, "village_id", "unknown_village"),
-        (with(json!({ "village_id": w.city.first_town_id })), StatusCode::UNPROCESSABLE_ENTITY, "village_id", "unknown_village"),
-        (with(json!({ "resident_id": "330281199001011234" })), StatusCode::UNPROCESSABLE_ENTITY, "resident_id", "resident_id_checksum"),
-        (with(json!({ "phone": "12345" })), StatusCode::UNPROCESSABLE_ENTITY, "phone", "phone_format"),
-        (with(json!({ "household_invite": "" })), StatusCode::UNPROCESSABLE_ENTITY, "household_invite", "household_confirmation_missing"),
-        (with(json!({ "household_invite": "ABCDEFGHJK" })), StatusCode::UNPROCESSABLE_ENTITY, "household_invite", "household_invite_unknown"),
-        (with(json!({ "consent_version": "enrolment-2020-01" })), StatusCode::UNPROCESSABLE_ENTITY, "consent", "consent_outdated"),
-        (with(json!({ "name": 42 })), StatusCode::UNPROCESSABLE_ENTITY, "name", "json_field"),
+        (
+            enrolment(&w, 1),
+            StatusCode::CONFLICT,
+            "resident_id",
+            "already_enrolled",
+        ),
+        (
+            with(json!({ "phone": enrolment(&w, 1)["phone"] })),
+            StatusCode::CONFLICT,
+            "phone",
+            "phone_in_use",
+        ),
+        (
+            with(json!({ "village_id": domain::new_id() })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "village_id",
+            "unknown_village",
+        ),
+        (
+            with(json!({ "village_id": w.city.first_town_id })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "village_id",
+            "unknown_village",
+        ),
+        (
+            with(json!({ "resident_id": "330281199001011234" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "resident_id",
+            "resident_id_checksum",
+        ),
+        (
+            with(json!({ "phone": "12345" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "phone",
+            "phone_format",
+        ),
+        (
+            with(json!({ "household_invite": "" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "household_invite",
+            "household_confirmation_missing",
+        ),
+        (
+            with(json!({ "household_invite": "ABCDEFGHJK" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "household_invite",
+            "household_invite_unknown",
+        ),
+        (
+            with(json!({ "consent_version": "enrolment-2020-01" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "consent",
+            "consent_outdated",
+        ),
+        (
+            with(json!({ "name": 42 })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "name",
+            "json_field",
+        ),
     ];
     for (body, status, field, code) in cases {
         let (got, problem) = w.api("POST", "/enrolments", None, Some(body)).await;
         assert_eq!(got, status, "{problem}");
-        assert_eq!(problem["type"], if status == StatusCode::CONFLICT { "/problems/conflict" } else { "/problems/validation" });
-        assert_eq!((problem["errors"][0]["field"].as_str(), problem["errors"][0]["code"].as_str()), (Some(field), Some(code)), "{problem}");
+        assert_eq!(
+            problem["type"],
+            if status == StatusCode::CONFLICT {
+                "/problems/conflict"
+            } else {
+                "/problems/validation"
+            }
+        );
+        assert_eq!(
+            (
+                problem["errors"][0]["field"].as_str(),
+                problem["errors"][0]["code"].as_str()
+            ),
+            (Some(field), Some(code)),
+            "{problem}"
+        );
         assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
     }
-    let (got, problem) = w.api("POST", "/enrolments", None, Some(json!({ "name": "x" }))).await;
-    assert_eq!((got, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("resident_id")), "{problem}");
+    let (got, problem) = w
+        .api("POST", "/enrolments", None, Some(json!({ "name": "x" })))
+        .await;
+    assert_eq!(
+        (got, problem["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("resident_id")),
+        "{problem}"
+    );
     let big = json!({ "name": "x".repeat(200_000) });
     let (got, problem) = w.api("POST", "/enrolments", None, Some(big)).await;
-    assert_eq!((got, problem["type"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("/problems/too-large")));
+    assert_eq!(
+        (got, problem["type"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("/problems/too-large"))
+    );
     assert_eq!(w.store.count_citizens().await.expect("count"), before);
 }
 
 async fn staff_sign_in_with_password_and_search_only_inside_their_scope(w: World) {
-    let (status, session) = w.api("POST", "/auth/staff", None, Some(json!({ "username": "evaluator", "password": common::PASSWORD }))).await;
+    let (status, session) = w
+        .api(
+            "POST",
+            "/auth/staff",
+            None,
+            Some(json!({ "username": "evaluator", "password": common::PASSWORD })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let token = session["token"].as_str().expect("token");
-    let (status, _) = w.api("POST", "/auth/staff", None, Some(json!({ "username": "evaluator", "password": "wrong password!" }))).await;
+    let (status, _) = w
+        .api(
+            "POST",
+            "/auth/staff",
+            None,
+            Some(json!({ "username": "evaluator", "password": "wrong password!" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Inside the village: visible, masked.
-    let (status, c) = w.api("GET", &format!("/citizens/{}", w.citizen.id), Some(token), None).await;
+    let (status, c) = w
+        .api(
+            "GET",
+            &format!("/citizens/{}", w.citizen.id),
+            Some(token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(c["name"].is_null(), "evaluators see masked names only");
     // Outside: indistinguishable from absent.
-    let (status, _) = w.api("GET", &format!("/citizens/{}", w.far_citizen_id), Some(token), None).await;
+    let (status, _) = w
+        .api(
+            "GET",
+            &format!("/citizens/{}", w.far_citizen_id),
+            Some(token),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let admin = w.staff(Role::Admin);
-    let (_, c) = w.api("GET", &format!("/citizens/{}", w.far_citizen_id), Some(&admin.token), None).await;
-    assert!(c["name"].as_str().is_some_and(|n| !n.contains('*')), "the admin sees the full name: {c}");
+    let (_, c) = w
+        .api(
+            "GET",
+            &format!("/citizens/{}", w.far_citizen_id),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert!(
+        c["name"].as_str().is_some_and(|n| !n.contains('*')),
+        "the admin sees the full name: {c}"
+    );
 }
 
 async fn partner_api_keys_authenticate_and_carry_scopes(w: World) {
     let (status, me) = w.api("GET", "/partner", Some(&w.api_key), None).await;
-    assert_eq!((status, me["partner"]["id"].as_str()), (StatusCode::OK, Some(w.partner_id.as_str())));
+    assert_eq!(
+        (status, me["partner"]["id"].as_str()),
+        (StatusCode::OK, Some(w.partner_id.as_str()))
+    );
     let (status, regions) = w.api("GET", "/regions", Some(&w.api_key), None).await;
-    assert_eq!((status, regions["items"][0]["level"].as_str()), (StatusCode::OK, Some("city")));
-    let (status, _) = w.api("GET", "/partner", Some("mbk_000000000000_nope"), None).await;
+    assert_eq!(
+        (status, regions["items"][0]["level"].as_str()),
+        (StatusCode::OK, Some("city"))
+    );
+    let (status, _) = w
+        .api("GET", "/partner", Some("mbk_000000000000_nope"), None)
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let admin = w.staff(Role::Admin);
-    let (status, created) = w.api("POST", &format!("/partners/{}/api-keys", w.partner_id), Some(&admin.token), Some(json!({ "scopes": ["regions:read"] }))).await;
+    let (status, created) = w
+        .api(
+            "POST",
+            &format!("/partners/{}/api-keys", w.partner_id),
+            Some(&admin.token),
+            Some(json!({ "scopes": ["regions:read"] })),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let narrow = created["secret"].as_str().expect("secret");
     let (status, _) = w.api("GET", "/partner", Some(narrow), None).await;
@@ -129,25 +298,68 @@ async fn partner_api_keys_authenticate_and_carry_scopes(w: World) {
 
 async fn pages_refuse_forms_without_the_csrf_token(w: World) {
     let admin = w.staff(Role::Admin);
-    let (status, _, _) = w.page("POST", "/console/partners", Some(admin), &[("csrf", "forged"), ("name", "x"), ("kind", "other")]).await;
+    let (status, _, _) = w
+        .page(
+            "POST",
+            "/console/partners",
+            Some(admin),
+            &[("csrf", "forged"), ("name", "x"), ("kind", "other")],
+        )
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = w.page("POST", "/console/partners", Some(admin), &[("name", "新合作单位"), ("kind", "other")]).await;
+    let (status, _, _) = w
+        .page(
+            "POST",
+            "/console/partners",
+            Some(admin),
+            &[("name", "新合作单位"), ("kind", "other")],
+        )
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(w.store.list_partners().await.expect("list").iter().any(|p| p.name == "新合作单位"));
+    assert!(w
+        .store
+        .list_partners()
+        .await
+        .expect("list")
+        .iter()
+        .any(|p| p.name == "新合作单位"));
 }
 
 async fn enrolment_page_shows_each_error_next_to_its_field(w: World) {
     let (status, headers, html) = w.page("GET", "/enrol", None, &[]).await;
     assert_eq!(status, StatusCode::OK);
-    let cookie = headers.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).expect("csrf cookie").to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
-    let csrf = cookie.split(';').next().and_then(|c| c.strip_prefix("mb_csrf=")).expect("value").to_string();
+    let cookie = headers
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("csrf cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let csrf = cookie
+        .split(';')
+        .next()
+        .and_then(|c| c.strip_prefix("mb_csrf="))
+        .expect("value")
+        .to_string();
     assert!(html.contains(&csrf));
     let form = format!("csrf={csrf}&name=&resident_id=123&phone=123&village_id=&household=new");
-    let req = Request::builder().method("POST").uri("/enrol").header(header::COOKIE, format!("mb_csrf={csrf}")).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(form)).expect("req");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/enrol")
+        .header(header::COOKIE, format!("mb_csrf={csrf}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .expect("req");
     let (status, _, html) = w.send(req).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    for (id, text) in [("name-error", "请填写姓名"), ("resident_id-error", "身份证号应为18位"), ("phone-error", "手机号应为11位数字"), ("village_id-error", "请选择所在村")] {
+    for (id, text) in [
+        ("name-error", "请填写姓名"),
+        ("resident_id-error", "身份证号应为18位"),
+        ("phone-error", "手机号应为11位数字"),
+        ("village_id-error", "请选择所在村"),
+    ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "missing {id}");
         assert!(html.contains(text), "missing text {text}");
     }
@@ -155,14 +367,24 @@ async fn enrolment_page_shows_each_error_next_to_its_field(w: World) {
 }
 
 async fn english_switch_translates_the_pages(w: World) {
-    let req = Request::builder().uri("/login").header(header::COOKIE, "mb_lang=en").body(Body::empty()).expect("req");
+    let req = Request::builder()
+        .uri("/login")
+        .header(header::COOKIE, "mb_lang=en")
+        .body(Body::empty())
+        .expect("req");
     let (_, _, html) = w.send(req).await;
     assert!(html.contains("Sign in with a phone code"));
     let (_, _, html) = w.page("GET", "/login", None, &[]).await;
     assert!(html.contains("手机验证码登录"));
-    let (status, headers, _) = w.page("GET", "/lang/en?back=//evil.example", None, &[]).await;
+    let (status, headers, _) = w
+        .page("GET", "/lang/en?back=//evil.example", None, &[])
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(headers.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/"), "no open redirect");
+    assert_eq!(
+        headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+        Some("/"),
+        "no open redirect"
+    );
 }
 
 async fn health_readiness_and_metrics_answer(w: World) {
@@ -172,7 +394,12 @@ async fn health_readiness_and_metrics_answer(w: World) {
     assert_eq!((s, body.as_str()), (StatusCode::OK, "ready"));
     let (s, _, body) = w.page("GET", "/metrics", None, &[]).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(body.contains("moralbank_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"), "{body}");
+    assert!(
+        body.contains(
+            "moralbank_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"
+        ),
+        "{body}"
+    );
     assert!(body.contains("moralbank_http_request_duration_seconds_bucket"));
     assert!(body.contains("moralbank_db_pool_connections"));
     w.store.close().await;
@@ -200,15 +427,24 @@ on_both!(
 
 #[test]
 fn every_api_route_is_in_the_openapi_document_and_nothing_else_is() {
-    let doc: serde_json::Value = serde_json::from_str(moralbank_web::api::OPENAPI).expect("valid JSON");
+    let doc: serde_json::Value =
+        serde_json::from_str(moralbank_web::api::OPENAPI).expect("valid JSON");
     assert_eq!(doc["openapi"], "3.1.0");
     let mut documented: Vec<(String, String)> = doc["paths"]
         .as_object()
         .expect("paths")
         .iter()
-        .flat_map(|(p, item)| item.as_object().expect("item").keys().map(move |m| (m.clone(), p.clone())))
+        .flat_map(|(p, item)| {
+            item.as_object()
+                .expect("item")
+                .keys()
+                .map(move |m| (m.clone(), p.clone()))
+        })
         .collect();
-    let mut routed: Vec<(String, String)> = moralbank_web::api::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut routed: Vec<(String, String)> = moralbank_web::api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     documented.sort();
     routed.sort();
     assert_eq!(documented, routed);

@@ -19,14 +19,23 @@ pub struct Inbox(pub Mutex<Vec<(String, String)>>);
 
 impl OtpSender for Inbox {
     fn send(&self, phone: &Phone, code: &OtpCode) -> Result<(), String> {
-        self.0.lock().expect("inbox").push((phone.as_str().to_string(), code.as_str().to_string()));
+        self.0
+            .lock()
+            .expect("inbox")
+            .push((phone.as_str().to_string(), code.as_str().to_string()));
         Ok(())
     }
 }
 
 impl Inbox {
     pub fn last_for(&self, phone: &str) -> Option<String> {
-        self.0.lock().expect("inbox").iter().rev().find(|(p, _)| p == phone).map(|(_, c)| c.clone())
+        self.0
+            .lock()
+            .expect("inbox")
+            .iter()
+            .rev()
+            .find(|(p, _)| p == phone)
+            .map(|(_, c)| c.clone())
     }
 }
 
@@ -65,9 +74,22 @@ impl World {
     pub async fn build(db: TestDb) -> World {
         let store = db.store.clone();
         let city = store.seed_city(200, 11).await.expect("seed");
-        store.ensure_consent_text("enrolment", domain::ENROLMENT_CONSENT_VERSION).await.expect("consent text");
-        let partner = store.create_partner("余姚市图书馆", "library").await.expect("partner");
-        let (_, api_key) = store.create_api_key(&partner.id, &["regions:read".into(), "partner:read".into()], "test").await.expect("key");
+        store
+            .ensure_consent_text("enrolment", domain::ENROLMENT_CONSENT_VERSION)
+            .await
+            .expect("consent text");
+        let partner = store
+            .create_partner("余姚市图书馆", "library")
+            .await
+            .expect("partner");
+        let (_, api_key) = store
+            .create_api_key(
+                &partner.id,
+                &["regions:read".into(), "partner:read".into()],
+                "test",
+            )
+            .await
+            .expect("key");
         let mut staff = Vec::new();
         for role in Role::ALL {
             let (region, partner_id) = match role {
@@ -78,7 +100,8 @@ impl World {
             };
             let s = store
                 .create_staff(&NewStaff {
-                    username: Username::parse(role.as_str().replace('_', "-").as_str()).expect("username"),
+                    username: Username::parse(role.as_str().replace('_', "-").as_str())
+                        .expect("username"),
                     display_name: format!("{} 测试", role.as_str()),
                     password: Password::parse(PASSWORD).expect("password"),
                     role,
@@ -87,25 +110,57 @@ impl World {
                 })
                 .await
                 .expect("staff");
-            let (token, session) = store.create_session(SubjectKind::Staff, &s.id, 3_600_000).await.expect("session");
-            staff.push((role, Account { id: s.id, token, csrf: session.csrf_token }));
+            let (token, session) = store
+                .create_session(SubjectKind::Staff, &s.id, 3_600_000)
+                .await
+                .expect("session");
+            staff.push((
+                role,
+                Account {
+                    id: s.id,
+                    token,
+                    csrf: session.csrf_token,
+                },
+            ));
         }
         let (phone, _) = moralbank_store::seed::demo_identity(0);
-        let cid = store.citizen_id_by_phone(&phone).await.expect("lookup").expect("citizen 0");
-        let (token, session) = store.create_session(SubjectKind::Citizen, &cid, 3_600_000).await.expect("session");
+        let cid = store
+            .citizen_id_by_phone(&phone)
+            .await
+            .expect("lookup")
+            .expect("citizen 0");
+        let (token, session) = store
+            .create_session(SubjectKind::Citizen, &cid, 3_600_000)
+            .await
+            .expect("session");
         // Someone outside the first town, to test scope.
         let mut far_citizen_id = String::new();
         for i in 1..200 {
             let (p, _) = moralbank_store::seed::demo_identity(i);
-            let id = store.citizen_id_by_phone(&p).await.expect("lookup").expect("seeded");
-            if !store.citizen_in_scope(&id, &moralbank_store::Scope::Town(city.first_town_id.clone())).await.expect("scope") {
+            let id = store
+                .citizen_id_by_phone(&p)
+                .await
+                .expect("lookup")
+                .expect("seeded");
+            if !store
+                .citizen_in_scope(
+                    &id,
+                    &moralbank_store::Scope::Town(city.first_town_id.clone()),
+                )
+                .await
+                .expect("scope")
+            {
                 far_citizen_id = id;
                 break;
             }
         }
         assert!(!far_citizen_id.is_empty());
         let inbox = Arc::new(Inbox::default());
-        let config = WebConfig { cookie_secure: false, login_attempts_per_minute: 1000, ..WebConfig::default() };
+        let config = WebConfig {
+            cookie_secure: false,
+            login_attempts_per_minute: 1000,
+            ..WebConfig::default()
+        };
         let app = app(AppState::new(store.clone(), config, inbox.clone()));
         World {
             db,
@@ -116,7 +171,11 @@ impl World {
             partner_id: partner.id,
             api_key,
             staff,
-            citizen: Account { id: cid, token, csrf: session.csrf_token },
+            citizen: Account {
+                id: cid,
+                token,
+                csrf: session.csrf_token,
+            },
             citizen_phone: phone.as_str().to_string(),
             far_citizen_id,
         }
@@ -134,31 +193,59 @@ impl World {
         (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 
-    pub async fn api(&self, method: &str, path: &str, bearer: Option<&str>, body: Option<serde_json::Value>) -> (StatusCode, serde_json::Value) {
-        let mut req = Request::builder().method(method).uri(format!("/api/v1{path}"));
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("/api/v1{path}"));
         if let Some(b) = bearer {
             req = req.header(header::AUTHORIZATION, format!("Bearer {b}"));
         }
         let req = match body {
-            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         }
         .expect("request");
         let (status, headers, text) = self.send(req).await;
         if status.is_client_error() || status.is_server_error() {
-            assert_eq!(headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("")), Some("application/problem+json"), "{method} {path}: {status} {text}");
+            assert_eq!(
+                headers
+                    .get(header::CONTENT_TYPE)
+                    .map(|v| v.to_str().unwrap_or("")),
+                Some("application/problem+json"),
+                "{method} {path}: {status} {text}"
+            );
         }
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// A page request with a session cookie (and CSRF token for forms).
-    pub async fn page(&self, method: &str, path: &str, session: Option<&Account>, form: &[(&str, &str)]) -> (StatusCode, axum::http::HeaderMap, String) {
+    pub async fn page(
+        &self,
+        method: &str,
+        path: &str,
+        session: Option<&Account>,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(a) = session {
             req = req.header(header::COOKIE, format!("mb_session={}", a.token));
         }
         let body = if method == "POST" {
-            let mut pairs: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let mut pairs: Vec<(String, String)> = form
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             if let Some(a) = session {
                 if !form.iter().any(|(k, _)| *k == "csrf") {
                     pairs.push(("csrf".into(), a.csrf.clone()));
@@ -174,13 +261,19 @@ impl World {
 }
 
 fn serde_urlencoded_pairs(pairs: &[(String, String)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

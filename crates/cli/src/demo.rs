@@ -1,0 +1,311 @@
+//! `moralbank demo`: a seeded demo city on SQLite in the data folder, its logins, and the web
+//! app in demo mode. Every step can be re-run: an existing database is reused, never re-seeded.
+
+use crate::config::Config;
+use crate::error::{CliError, Result};
+use crate::{keys, server};
+use domain::{Password, Role, Username, ENROLMENT_CONSENT_VERSION};
+use moralbank_store::seed::{demo_identity, SeedReport};
+use moralbank_store::{NewStaff, Region, Store};
+use moralbank_web::WebConfig;
+use rand::distributions::{Alphanumeric, DistString};
+use std::fmt::Write as _;
+use std::path::Path;
+
+pub const DEMO_DB_FILE: &str = "demo.db";
+pub const LOGINS_FILE: &str = "demo-logins.txt";
+/// Fixed, so that two demo cities of the same size have the same names and households.
+const SEED_RNG: u64 = 20_260_101;
+const PASSWORD_CHARS: usize = 16;
+
+/// Yuyao's real partner institutions, one per service scene plus the alliance and the bank.
+const PARTNERS: [(&str, &str); 7] = [
+    ("余姚市人民医院", "hospital"),
+    ("余姚市图书馆", "library"),
+    ("余姚公交", "transport"),
+    ("四明山景区", "scenic"),
+    ("阳明公共自行车", "rental"),
+    ("余姚市志愿者联合会", "volunteer_alliance"),
+    ("余姚农村商业银行", "bank"),
+];
+const LIBRARY: &str = "余姚市图书馆";
+
+pub struct DemoOptions {
+    pub citizens: u64,
+    pub fresh: bool,
+}
+
+pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
+    let dir = config.data_dir.clone();
+    std::fs::create_dir_all(&dir).map_err(CliError::io(format!("creating {}", dir.display())))?;
+    let db = dir.join(DEMO_DB_FILE);
+    let logins = dir.join(LOGINS_FILE);
+    if opts.fresh {
+        for file in [
+            db.clone(),
+            dir.join("demo.db-wal"),
+            dir.join("demo.db-shm"),
+            logins.clone(),
+        ] {
+            remove_if_present(&file)?;
+        }
+    }
+    config.database_url = format!("sqlite://{}", db.display());
+    let (vault, new_keys) = keys::load_or_create_vault(&config)?;
+    if let Some(path) = new_keys {
+        println!(
+            "Generated encryption keys in {} (the demo database cannot be read without them).",
+            path.display()
+        );
+    }
+    let store = server::open(&config, vault, true).await?;
+    let seeded = store.city().await?.is_some();
+    let set_up = store.staff_by_username("admin").await?.is_some();
+    if seeded && set_up {
+        println!(
+            "{} is already seeded; not seeding again (--fresh starts over).",
+            db.display()
+        );
+        println!("The demo logins are in {}.", logins.display());
+    } else {
+        if !seeded {
+            println!("Seeding a demo city with {} citizens…", opts.citizens);
+            let report = store.seed_city(opts.citizens, SEED_RNG).await?;
+            println!("{}", seed_summary(&report));
+        }
+        // After seeding: the seeder records the consent text itself and refuses a duplicate.
+        store
+            .ensure_consent_text("enrolment", ENROLMENT_CONSENT_VERSION)
+            .await?;
+        let text = create_accounts(&store, &config).await?;
+        keys::write_private_file(&logins, &text, true)?;
+        println!("{text}");
+        println!("(These logins are also in {}.)", logins.display());
+    }
+    let web = WebConfig {
+        demo_mode: true,
+        cookie_secure: false,
+        ..config.web.clone()
+    };
+    server::run(store, web, config.listen).await
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CliError::Io {
+            context: format!("removing {}", path.display()),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Rows written by the seeder: the region tree, households, citizens and their consents.
+pub fn seeded_rows(r: &SeedReport) -> u64 {
+    1 + r.towns as u64 + r.villages as u64 + r.households + 2 * r.citizens
+}
+
+pub fn seed_summary(r: &SeedReport) -> String {
+    let rows = seeded_rows(r);
+    format!(
+        "Seeded {} towns, {} villages, {} households and {} citizens ({rows} rows) in {:.1} s: {:.0} rows/s.",
+        r.towns,
+        r.villages,
+        r.households,
+        r.citizens,
+        r.seconds,
+        rows as f64 / r.seconds.max(1e-9)
+    )
+}
+
+struct Account {
+    username: &'static str,
+    display_name: &'static str,
+    role: Role,
+    region_id: Option<String>,
+    partner_id: Option<String>,
+}
+
+/// Partners, staff (fresh random passwords), and the library's API key; returns the logins
+/// block. Safe to re-run after an interruption: existing partners are reused and existing
+/// accounts get new passwords. `admin` is made last, so its presence means the set-up finished.
+async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
+    let (town, village) = first_town_and_village(store).await?;
+    let existing = store.list_partners().await?;
+    let mut library = None;
+    for (name, kind) in PARTNERS {
+        let partner = match existing.iter().find(|p| p.name == name) {
+            Some(p) => p.clone(),
+            None => store.create_partner(name, kind).await?,
+        };
+        if name == LIBRARY {
+            library = Some(partner);
+        }
+    }
+    let library =
+        library.ok_or_else(|| CliError::Config("the library partner was not created".into()))?;
+    let accounts = [
+        Account {
+            username: "auditor",
+            display_name: "审计员",
+            role: Role::Auditor,
+            region_id: None,
+            partner_id: None,
+        },
+        Account {
+            username: "evaluator",
+            display_name: "村道德评议员",
+            role: Role::Evaluator,
+            region_id: Some(village.id.clone()),
+            partner_id: None,
+        },
+        Account {
+            username: "reviewer",
+            display_name: "镇复核员",
+            role: Role::TownReviewer,
+            region_id: Some(town.id.clone()),
+            partner_id: None,
+        },
+        Account {
+            username: "library",
+            display_name: "图书馆操作员",
+            role: Role::PartnerOperator,
+            region_id: None,
+            partner_id: Some(library.id.clone()),
+        },
+        Account {
+            username: "admin",
+            display_name: "文明办管理员",
+            role: Role::Admin,
+            region_id: None,
+            partner_id: None,
+        },
+    ];
+    let mut staff = Vec::new();
+    for a in accounts {
+        let password = Alphanumeric.sample_string(&mut rand::thread_rng(), PASSWORD_CHARS);
+        upsert_staff(store, &a, &password).await?;
+        let scope = match a.role {
+            Role::Evaluator => format!("{} ({})", village.name_zh, village.name_en),
+            Role::TownReviewer => format!("{} ({})", town.name_zh, town.name_en),
+            Role::PartnerOperator => library.name.clone(),
+            _ => "city-wide".to_string(),
+        };
+        staff.push((a.role.as_str(), a.username, password, scope));
+    }
+    // Created last, listed first.
+    staff.rotate_right(1);
+    let scopes: Vec<String> = moralbank_store::API_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (_key, secret) = store.create_api_key(&library.id, &scopes, "demo").await?;
+    let (phone, _) = demo_identity(0);
+    Ok(logins_block(
+        config,
+        &staff,
+        &library.name,
+        &scopes,
+        &secret,
+        phone.as_str(),
+        &village,
+    ))
+}
+
+async fn upsert_staff(store: &Store, a: &Account, password: &str) -> Result<()> {
+    let username = Username::parse(a.username).map_err(|e| CliError::Usage(e.to_string()))?;
+    let password = Password::parse(password).map_err(|e| CliError::Usage(e.to_string()))?;
+    if store.staff_by_username(a.username).await?.is_some() {
+        store.set_staff_password(&username, &password).await?;
+        return Ok(());
+    }
+    store
+        .create_staff(&NewStaff {
+            username,
+            display_name: a.display_name.to_string(),
+            password,
+            role: a.role,
+            region_id: a.region_id.clone(),
+            partner_id: a.partner_id.clone(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// The first town and its first village: where the seeder puts citizen 0.
+async fn first_town_and_village(store: &Store) -> Result<(Region, Region)> {
+    let missing = || {
+        CliError::Config(
+            "the demo database has no region tree; run `moralbank demo --fresh`".into(),
+        )
+    };
+    let city = store.city().await?.ok_or_else(missing)?;
+    let town = store
+        .region_children(&city.id)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(missing)?;
+    let village = store
+        .region_children(&town.id)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(missing)?;
+    Ok((town, village))
+}
+
+fn logins_block(
+    config: &Config,
+    staff: &[(&str, &str, String, String)],
+    partner: &str,
+    scopes: &[String],
+    api_key: &str,
+    phone: &str,
+    village: &Region,
+) -> String {
+    let base = format!("http://{}", config.listen);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "==================== Moral Bank demo logins ===================="
+    );
+    let _ = writeln!(
+        s,
+        "Web app: {base}/   (demo data only: every name, phone and ID number is made up)"
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Staff, password sign-in at {base}/staff/login");
+    let _ = writeln!(
+        s,
+        "  {:<18} {:<10} {:<18} scope",
+        "role", "username", "password"
+    );
+    for (role, username, password, scope) in staff {
+        let _ = writeln!(s, "  {role:<18} {username:<10} {password:<18} {scope}");
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "Resident, one-time code sign-in at {base}/login (the code is shown on the page in demo mode)");
+    let _ = writeln!(
+        s,
+        "  phone {phone}   citizen 0, a household head in {} ({})",
+        village.name_zh, village.name_en
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "Partner API key of {partner} (scopes: {}), shown only here:",
+        scopes.join(", ")
+    );
+    let _ = writeln!(s, "  {api_key}");
+    let _ = writeln!(
+        s,
+        "  curl -H 'Authorization: Bearer {api_key}' {base}/api/v1/partner"
+    );
+    let _ = writeln!(s, "API documentation: {base}/api/docs");
+    let _ = write!(
+        s,
+        "================================================================="
+    );
+    s
+}

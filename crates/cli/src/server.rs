@@ -1,0 +1,136 @@
+//! Opening the database and serving the web app: shared by `serve`, `migrate` and `demo`.
+
+use crate::config::Config;
+use crate::error::{CliError, Result};
+use crate::keys;
+use domain::ENROLMENT_CONSENT_VERSION;
+use moralbank_store::{ConnectOptions, Store, StoreError, Vault};
+use moralbank_web::{AppState, DevSender, WebConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `moralbank serve`: refuses to start without keys or without an existing database.
+pub async fn serve(config: Config) -> Result<()> {
+    let vault = keys::load_vault(&config)?;
+    let store = open(&config, vault, false).await?;
+    // Enrolment needs the consent text in force; a seeded database has it already.
+    store
+        .ensure_consent_text("enrolment", ENROLMENT_CONSENT_VERSION)
+        .await?;
+    run(store, config.web.clone(), config.listen).await
+}
+
+/// `moralbank migrate [--create]`.
+pub async fn migrate(config: Config, create: bool) -> Result<()> {
+    // Migrations never seal or open personal data, so they need no keys: an operator can
+    // prepare a database before the keys are provisioned.
+    let store = connect(&config, Vault::random(), create).await?;
+    let ran = store.migrate().await?;
+    let version = store.schema_version().await?;
+    store.close().await;
+    if ran == 0 {
+        println!("database is up to date (schema version {version})");
+    } else {
+        println!("applied {ran} migration(s); schema version is now {version}");
+    }
+    Ok(())
+}
+
+pub fn connect_options(config: &Config, create: bool) -> ConnectOptions {
+    ConnectOptions {
+        url: config.database_url.clone(),
+        create_if_missing: create,
+        max_connections: config.max_connections,
+        busy_timeout_ms: config.busy_timeout_ms,
+    }
+}
+
+/// Connect; with `create`, also make the folder a new SQLite file goes into.
+pub async fn connect(config: &Config, vault: Vault, create: bool) -> Result<Store> {
+    if create {
+        if let Some(dir) = sqlite_path(&config.database_url)
+            .as_deref()
+            .and_then(|p| p.parent())
+        {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .map_err(CliError::io(format!("creating {}", dir.display())))?;
+            }
+        }
+    }
+    let store = Store::connect(&connect_options(config, create), vault)
+        .await
+        .map_err(|e| match e {
+            // Say what was being attempted; the URL itself may hold a password, so it is not shown.
+            StoreError::Database(e) => {
+                CliError::Config(format!("cannot connect to the database: {e}"))
+            }
+            other => other.into(),
+        })?;
+    // The URL may hold a password: log only which backend it is.
+    tracing::info!(backend = ?store.backend(), "database connected");
+    Ok(store)
+}
+
+/// Connect and bring the schema up to date, as every start of the server does.
+pub async fn open(config: &Config, vault: Vault, create: bool) -> Result<Store> {
+    let store = connect(config, vault, create).await?;
+    let ran = store.migrate().await?;
+    if ran > 0 {
+        tracing::info!(migrations = ran, "database migrated");
+    }
+    Ok(store)
+}
+
+/// The file of a `sqlite://` URL, `None` for other schemes.
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.trim().strip_prefix("sqlite://")?;
+    let file = rest.split('?').next().unwrap_or(rest);
+    (!file.is_empty()).then(|| PathBuf::from(file))
+}
+
+/// Serve the app until Ctrl-C or SIGTERM, then finish the requests in flight and close the pool.
+pub async fn run(store: Store, web: WebConfig, listen: SocketAddr) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(CliError::io(format!("listening on {listen}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(CliError::io("reading the listening address"))?;
+    let state = AppState::new(store.clone(), web, Arc::new(DevSender));
+    let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    tracing::info!(%addr, "serving");
+    println!("Moral Bank is serving on http://{addr}  (Ctrl-C to stop)");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(CliError::io("serving HTTP"))?;
+    tracing::info!("shut down");
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}
