@@ -19,6 +19,7 @@ pub struct Actor {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AccessEntry {
+    pub id: String,
     pub actor_kind: String,
     pub actor_label: String,
     pub action: String,
@@ -53,25 +54,43 @@ impl Store {
         Ok(())
     }
 
-    /// Newest first, entries strictly older than `before` (ms), at most `limit`.
+    /// Newest first, at most `limit`, continuing after `after` (the `(at, id)` of the last
+    /// entry of the previous page) when given. Ordering by both keeps entries made in the same
+    /// millisecond from being skipped or repeated between pages.
     pub async fn access_log(
         &self,
         citizen_id: &str,
-        before: i64,
+        after: Option<(i64, &str)>,
         limit: i64,
     ) -> Result<Vec<AccessEntry>> {
-        let rows = sqlx::query(
-            "SELECT actor_kind, actor_label, action, at FROM access_log WHERE citizen_id = $1 AND at < $2 \
-             ORDER BY at DESC, id DESC LIMIT $3",
-        )
-        .bind(citizen_id)
-        .bind(before)
-        .bind(limit.clamp(1, ACCESS_PAGE_MAX))
-        .fetch_all(&self.read)
-        .await?;
+        const COLS: &str =
+            "SELECT id, actor_kind, actor_label, action, at FROM access_log WHERE citizen_id = $1";
+        const ORDER: &str = "ORDER BY at DESC, id DESC";
+        let limit = limit.clamp(1, ACCESS_PAGE_MAX);
+        let rows = match after {
+            None => {
+                sqlx::query(&format!("{COLS} {ORDER} LIMIT $2"))
+                    .bind(citizen_id)
+                    .bind(limit)
+                    .fetch_all(&self.read)
+                    .await?
+            }
+            Some((at, id)) => {
+                sqlx::query(&format!(
+                    "{COLS} AND (at < $2 OR (at = $2 AND id < $3)) {ORDER} LIMIT $4"
+                ))
+                .bind(citizen_id)
+                .bind(at)
+                .bind(id)
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?
+            }
+        };
         rows.iter()
             .map(|r| {
                 Ok(AccessEntry {
+                    id: r.try_get("id")?,
                     actor_kind: r.try_get("actor_kind")?,
                     actor_label: r.try_get("actor_label")?,
                     action: r.try_get("action")?,

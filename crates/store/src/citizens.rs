@@ -491,8 +491,24 @@ impl Store {
             },
             "household_members": self.household_members(&c.household_id).await?,
             "consents": self.consents(id).await?,
-            "access_log": self.access_log(id, i64::MAX, crate::access::ACCESS_PAGE_MAX).await?,
+            "access_log": self.whole_access_log(id).await?,
         }))
+    }
+
+    /// Every access-log entry of a citizen, page by page.
+    async fn whole_access_log(&self, id: &str) -> Result<Vec<crate::AccessEntry>> {
+        let mut all: Vec<crate::AccessEntry> = Vec::new();
+        loop {
+            let after = all.last().map(|e| (e.at, e.id.as_str()));
+            let page = self
+                .access_log(id, after, crate::access::ACCESS_PAGE_MAX)
+                .await?;
+            let done = (page.len() as i64) < crate::access::ACCESS_PAGE_MAX;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
+        }
     }
 
     /// Withdraw: delete every row of personal data in one transaction and keep only the fact

@@ -26,16 +26,27 @@ pub struct NewRegion {
 
 const COLS: &str = "id, parent_id, level, code, name_zh, name_en";
 
+const VILLAGE_AND_TOWN: &str = "SELECT v.id, v.parent_id, v.level, v.code, v.name_zh, v.name_en, \
+     t.id AS t_id, t.parent_id AS t_parent_id, t.level AS t_level, t.code AS t_code, \
+     t.name_zh AS t_name_zh, t.name_en AS t_name_en \
+     FROM regions v JOIN regions t ON t.id = v.parent_id";
+
 fn region(row: &AnyRow) -> Result<Region> {
-    let level: String = row.try_get("level")?;
+    region_at(row, "")
+}
+
+/// A region from columns named `{prefix}id`, `{prefix}level`, … (for joins that read two).
+fn region_at(row: &AnyRow, prefix: &str) -> Result<Region> {
+    let col = |c: &str| format!("{prefix}{c}");
+    let level: String = row.try_get(col("level").as_str())?;
     Ok(Region {
-        id: row.try_get("id")?,
-        parent_id: opt_str(row, "parent_id")?,
+        id: row.try_get(col("id").as_str())?,
+        parent_id: opt_str(row, &col("parent_id"))?,
         level: RegionLevel::parse(&level)
             .ok_or(StoreError::Crypto("unknown region level in database"))?,
-        code: row.try_get("code")?,
-        name_zh: row.try_get("name_zh")?,
-        name_en: row.try_get("name_en")?,
+        code: row.try_get(col("code").as_str())?,
+        name_zh: row.try_get(col("name_zh").as_str())?,
+        name_en: row.try_get(col("name_en").as_str())?,
     })
 }
 
@@ -164,16 +175,27 @@ impl Store {
     }
 
     /// Every village with its town, ordered by code: the enrolment form's choices.
-    pub async fn villages(&self) -> Result<Vec<(Region, String)>> {
-        let rows = sqlx::query(
-            "SELECT v.id, v.parent_id, v.level, v.code, v.name_zh, v.name_en, t.name_zh AS town_zh \
-             FROM regions v JOIN regions t ON t.id = v.parent_id WHERE v.level = 'village' ORDER BY v.code",
-        )
+    pub async fn villages(&self) -> Result<Vec<(Region, Region)>> {
+        let rows = sqlx::query(&format!(
+            "{VILLAGE_AND_TOWN} WHERE v.level = 'village' ORDER BY v.code"
+        ))
         .fetch_all(&self.read)
         .await?;
         rows.iter()
-            .map(|r| Ok((region(r)?, r.try_get("town_zh")?)))
+            .map(|r| Ok((region(r)?, region_at(r, "t_")?)))
             .collect()
+    }
+
+    /// A village and the town it belongs to, in one query.
+    pub async fn village_and_town(&self, village_id: &str) -> Result<(Region, Region)> {
+        let row = sqlx::query(&format!(
+            "{VILLAGE_AND_TOWN} WHERE v.id = $1 AND v.level = 'village'"
+        ))
+        .bind(village_id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound { what: "village" })?;
+        Ok((region(&row)?, region_at(&row, "t_")?))
     }
 
     pub async fn region_counts(&self) -> Result<(i64, i64)> {

@@ -290,7 +290,7 @@ async fn access_log_and_export_show_who_read_what(store: Store) {
         .await
         .expect("log");
     let log = store
-        .access_log(&e.citizen_id, i64::MAX, 10)
+        .access_log(&e.citizen_id, None, 10)
         .await
         .expect("read");
     assert_eq!(log.len(), 2);
@@ -299,6 +299,45 @@ async fn access_log_and_export_show_who_read_what(store: Store) {
     assert_eq!(export["citizen"]["name"], "张三明");
     assert_eq!(export["access_log"].as_array().map(Vec::len), Some(2));
     assert_eq!(export["consents"][0]["purpose"], "enrolment");
+}
+
+async fn access_log_pages_never_skip_entries_made_in_the_same_millisecond(store: Store) {
+    let r = small_city(&store).await;
+    let e = store
+        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+        .await
+        .expect("enrol");
+    let actor = Actor {
+        kind: "staff",
+        id: domain::new_id(),
+        label: "x".into(),
+    };
+    // One call stamps all five entries with the same time.
+    let same = [e.citizen_id.as_str(); 5];
+    store
+        .record_access(&same, &actor, "search")
+        .await
+        .expect("log");
+    let mut seen = Vec::new();
+    loop {
+        let after = seen
+            .last()
+            .map(|x: &moralbank_store::AccessEntry| (x.at, x.id.as_str()));
+        let page = store
+            .access_log(&e.citizen_id, after, 2)
+            .await
+            .expect("page");
+        if page.is_empty() {
+            break;
+        }
+        seen.extend(page);
+    }
+    let mut ids: Vec<&str> = seen.iter().map(|x| x.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((seen.len(), ids.len()), (5, 5));
+    let export = store.export_citizen(&e.citizen_id).await.expect("export");
+    assert_eq!(export["access_log"].as_array().map(Vec::len), Some(5));
 }
 
 async fn withdrawal_deletes_personal_data_and_hands_over_the_household(store: Store) {
@@ -609,6 +648,7 @@ moralbank_store::on_both_backends!(
     joining_a_household_needs_the_heads_invite_once,
     search_finds_by_keyed_hash_only_inside_the_scope,
     access_log_and_export_show_who_read_what,
+    access_log_pages_never_skip_entries_made_in_the_same_millisecond,
     withdrawal_deletes_personal_data_and_hands_over_the_household,
     one_time_codes_are_single_use_limited_and_expire_on_misuse,
     staff_accounts_follow_role_scope_rules_and_log_in_with_argon2,

@@ -1,10 +1,10 @@
 //! The JSON API under `/api/v1`, described by `openapi.json` (OpenAPI 3.1) which is served at
 //! `/api/v1/openapi.json` and rendered at `/api/docs`. Errors are problem details.
 
-use crate::auth::{limit_key, ApiCaller};
-use crate::authz::{self, require, Action};
+use crate::auth::ApiCaller;
+use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
-use crate::pages::{parse_enrolment, parse_new_staff, parse_search, SearchParams};
+use crate::flows::{self, SearchParams};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::{OtpCode, Phone};
 use minijinja::context;
-use moralbank_store::{Actor, NewRegion, SubjectKind};
+use moralbank_store::NewRegion;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -115,14 +115,11 @@ async fn enrol(
     caller: ApiCaller,
     ApiJson(b): ApiJson<EnrolBody>,
 ) -> Result<Response, AppError> {
-    state
-        .limiter
-        .check(&[limit_key("enrol-ip", &caller.client)])?;
     let (household, invite) = match &b.household_invite {
         Some(code) => ("join", code.as_str()),
         None => ("new", ""),
     };
-    let new = parse_enrolment(
+    let new = flows::parse_enrolment(
         &b.name,
         &b.resident_id,
         &b.phone,
@@ -131,9 +128,8 @@ async fn enrol(
         invite,
         &b.consent_version,
     )?;
-    let e = state.store.enrol(&new).await?;
-    tracing::info!(citizen = %e.citizen_id, "resident enrolled");
-    Ok((StatusCode::CREATED, Json(e)).into_response())
+    let enrolled = flows::enrol(&state, &caller.client, &new).await?;
+    Ok((StatusCode::CREATED, Json(enrolled)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -148,17 +144,7 @@ async fn otp_request(
     ApiJson(b): ApiJson<OtpBody>,
 ) -> Result<Response, AppError> {
     let phone = Phone::parse(&b.phone)?;
-    state.limiter.check(&[
-        limit_key("login-ip", &caller.client),
-        limit_key("login-phone", phone.as_str()),
-    ])?;
-    if state.store.citizen_id_by_phone(&phone).await?.is_some() {
-        let issued = state.store.issue_otp(&phone).await?;
-        state
-            .sender
-            .send(&phone, &issued.code)
-            .map_err(|e| AppError::Internal(format!("code sender: {e}")))?;
-    }
+    flows::request_code(&state, &caller.client, &phone).await?;
     // The same answer whether or not the phone is enrolled.
     Ok((
         StatusCode::ACCEPTED,
@@ -181,31 +167,8 @@ async fn otp_verify(
 ) -> Result<Response, AppError> {
     let phone = Phone::parse(&b.phone)?;
     let code = OtpCode::parse(&b.code)?;
-    state.limiter.check(&[
-        limit_key("login-ip", &caller.client),
-        limit_key("login-phone", phone.as_str()),
-    ])?;
-    state.store.verify_otp(&phone, &code).await?;
-    let cid = state
-        .store
-        .citizen_id_by_phone(&phone)
-        .await?
-        .ok_or_else(|| {
-            AppError::invalid(
-                "code",
-                "otp_expired",
-                "no valid code for this phone; request a new one",
-            )
-        })?;
-    let (token, s) = state
-        .store
-        .create_session(
-            SubjectKind::Citizen,
-            &cid,
-            state.config.session_ttl_s as i64 * 1000,
-        )
-        .await?;
-    Ok(Json(json!({ "token": token, "expires_at": s.expires_at })).into_response())
+    let (token, session) = flows::sign_in_citizen(&state, &caller.client, &phone, &code).await?;
+    Ok(Json(json!({ "token": token, "expires_at": session.expires_at })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -220,32 +183,12 @@ async fn staff_login(
     caller: ApiCaller,
     ApiJson(b): ApiJson<StaffLoginBody>,
 ) -> Result<Response, AppError> {
-    state.limiter.check(&[
-        limit_key("staff-ip", &caller.client),
-        limit_key("staff-user", &b.username.to_ascii_lowercase()),
-    ])?;
-    if b.password.len() > domain::PASSWORD_BYTES_MAX {
-        return Err(AppError::invalid(
-            "password",
-            "password_too_long",
-            "must be at most 256 bytes",
-        ));
-    }
-    let staff = state
-        .store
-        .staff_login(&b.username, &b.password)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    let (token, s) = state
-        .store
-        .create_session(
-            SubjectKind::Staff,
-            &staff.id,
-            state.config.session_ttl_s as i64 * 1000,
-        )
-        .await?;
+    let (token, session, staff) =
+        flows::sign_in_staff(&state, &caller.client, &b.username, &b.password)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
     Ok(
-        Json(json!({ "token": token, "expires_at": s.expires_at, "role": staff.role }))
+        Json(json!({ "token": token, "expires_at": session.expires_at, "role": staff.role }))
             .into_response(),
     )
 }
@@ -272,35 +215,49 @@ async fn me(State(state): State<AppState>, caller: ApiCaller) -> Result<Response
 }
 
 #[derive(Deserialize)]
-struct Page {
-    before: Option<i64>,
+struct LogPage {
+    cursor: Option<String>,
     limit: Option<i64>,
 }
+
+const ACCESS_PAGE_MAX: i64 = 200;
 
 async fn me_access_log(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(p): Query<Page>,
+    Query(p): Query<LogPage>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
     let limit = p.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
+    if !(1..=ACCESS_PAGE_MAX).contains(&limit) {
         return Err(AppError::invalid(
             "limit",
             "limit_range",
             "must be between 1 and 200",
         ));
     }
-    let items = state
-        .store
-        .access_log(id, p.before.unwrap_or(i64::MAX), limit)
-        .await?;
-    let next = if items.len() as i64 == limit {
-        items.last().map(|e| e.at)
-    } else {
-        None
+    let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
+    let items = state.store.access_log(id, after, limit).await?;
+    let next = match items.last() {
+        Some(e) if items.len() as i64 == limit => Some(format!("{}_{}", e.at, e.id)),
+        _ => None,
     };
-    Ok(Json(json!({ "items": items, "next_before": next })).into_response())
+    Ok(Json(json!({ "items": items, "next_cursor": next })).into_response())
+}
+
+/// `<at>_<id>` of the last entry of the previous page.
+fn parse_cursor(raw: &str) -> Result<(i64, &str), AppError> {
+    let bad = || {
+        AppError::invalid(
+            "cursor",
+            "cursor_format",
+            "use the next_cursor of the previous page unchanged",
+        )
+    };
+    let (at, id) = raw.split_once('_').ok_or_else(bad)?;
+    let at = at.parse::<i64>().map_err(|_| bad())?;
+    domain::parse_id("cursor", id).map_err(|_| bad())?;
+    Ok((at, id))
 }
 
 async fn me_export(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
@@ -385,29 +342,14 @@ async fn region_create(
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
-fn actor(caller: &ApiCaller) -> Result<Actor, AppError> {
-    let s = caller.principal.staff().ok_or(AppError::Forbidden)?;
-    Ok(Actor {
-        kind: "staff",
-        id: s.id.clone(),
-        label: format!("{} ({})", s.display_name, s.role.as_str()),
-    })
-}
-
 async fn citizens(
     State(state): State<AppState>,
     caller: ApiCaller,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadCitizens)?;
-    let scope = authz::citizen_scope(&caller.principal).ok_or(AppError::Forbidden)?;
-    let q = parse_search(&p)?;
-    let found = state.store.search_citizens(&q, &scope, 20).await?;
-    let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
-    state
-        .store
-        .record_access(&ids, &actor(&caller)?, "search")
-        .await?;
+    let found =
+        flows::search_citizens(&state, &caller.principal, &flows::parse_search(&p)?).await?;
     Ok(Json(json!({ "items": found })).into_response())
 }
 
@@ -416,33 +358,11 @@ async fn citizen(
     caller: ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    require(&caller.principal, Action::ReadCitizens)?;
-    let scope = authz::citizen_scope(&caller.principal).ok_or(AppError::Forbidden)?;
-    let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("citizen"))?;
-    if !state.store.citizen_in_scope(&id, &scope).await? {
-        return Err(AppError::NotFound("citizen"));
-    }
-    let s = state
-        .store
-        .citizen_summary(&id)
-        .await?
-        .ok_or(AppError::NotFound("citizen"))?;
-    let name = if authz::sees_full_names(&caller.principal) {
-        state
-            .store
-            .citizen(&id)
-            .await?
-            .map(|c| c.name.as_str().to_string())
-    } else {
-        None
-    };
-    state
-        .store
-        .record_access(&[&id], &actor(&caller)?, "view")
-        .await?;
-    let mut v = serde_json::to_value(&s).map_err(|e| AppError::Internal(e.to_string()))?;
-    v["name"] = json!(name);
-    Ok(Json(v).into_response())
+    let v = flows::view_citizen(&state, &caller.principal, &id).await?;
+    let mut body =
+        serde_json::to_value(&v.summary).map_err(|e| AppError::Internal(e.to_string()))?;
+    body["name"] = json!(v.full_name);
+    Ok(Json(body).into_response())
 }
 
 #[derive(Deserialize)]
@@ -462,7 +382,7 @@ async fn staff_create(
     ApiJson(b): ApiJson<StaffBody>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageStaff)?;
-    let new = parse_new_staff(
+    let new = flows::parse_new_staff(
         &b.username,
         &b.display_name,
         &b.password,

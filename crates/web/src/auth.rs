@@ -42,6 +42,7 @@ impl Principal {
 }
 
 /// The caller of a page: principal, language, CSRF token, cookie jar.
+#[derive(Clone)]
 pub struct PageCtx {
     pub principal: Principal,
     pub lang: &'static str,

@@ -50,6 +50,16 @@ impl AppError {
         AppError::Invalid(FieldError::new(field, code, detail).into())
     }
 
+    /// The field errors a form shows next to its fields (invalid input, 422, or a clash with
+    /// an existing record, 409) with that status; any other error comes back unchanged.
+    pub fn into_field_errors(self) -> Result<(Vec<FieldError>, StatusCode), AppError> {
+        match self {
+            AppError::Invalid(e) => Ok((e.0, StatusCode::UNPROCESSABLE_ENTITY)),
+            AppError::Conflict(e) => Ok((vec![e], StatusCode::CONFLICT)),
+            other => Err(other),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -10,6 +10,7 @@ pub mod api;
 mod auth;
 pub mod authz;
 pub mod error;
+mod flows;
 pub mod i18n;
 mod metrics;
 mod otp;

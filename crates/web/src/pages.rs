@@ -1,9 +1,12 @@
 //! Server-rendered pages: mobile-first for residents, a desktop console for staff. Every
-//! state-changing form carries a CSRF token; every handler states its action to `authz` first.
+//! state-changing form carries a CSRF token; every handler states its action to `authz` first
+//! (directly or through `flows`). A refused submission shows the form again with each error
+//! next to its field.
 
-use crate::auth::{self, limit_key, PageCtx, Principal};
+use crate::auth::{self, PageCtx, Principal};
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
+use crate::flows::{self, SearchParams};
 use crate::views::render;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -11,14 +14,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use domain::{
-    FieldError, FieldErrors, OtpCode, Password, PersonName, Phone, ResidentId, Role, Username,
-};
-use minijinja::context;
-use moralbank_store::{
-    Actor, CitizenQuery, HouseholdChoice, NewCitizen, NewRegion, NewStaff, SubjectKind,
-};
-use serde::Deserialize;
+use domain::{FieldError, OtpCode, Phone, Role};
+use minijinja::{context, Value};
+use moralbank_store::NewRegion;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 pub fn router() -> Router<AppState> {
@@ -49,36 +48,54 @@ pub fn router() -> Router<AppState> {
 
 type Page = Result<Response, AppError>;
 
-/// Turn a handler's error into a page in the reader's language; sign-in errors go to the
-/// right sign-in page.
-fn finish(state: &AppState, ctx: &PageCtx, staff_area: bool, result: Page) -> Response {
-    match result {
-        Ok(r) => r,
+/// Where a page belongs: sign-in errors send residents and staff to their own sign-in page.
+#[derive(Clone, Copy)]
+enum Area {
+    Resident,
+    Staff,
+}
+
+/// Turn a handler's outcome into a response: errors become a page in the reader's language.
+fn finish(state: &AppState, ctx: &PageCtx, area: Area, result: Page) -> Response {
+    let e = match result {
+        Ok(r) => return r,
         Err(AppError::Unauthorized) => {
-            Redirect::to(if staff_area { "/staff/login" } else { "/login" }).into_response()
+            let login = match area {
+                Area::Resident => "/login",
+                Area::Staff => "/staff/login",
+            };
+            return Redirect::to(login).into_response();
         }
-        Err(e) => {
-            let status = e.status();
-            if let AppError::Internal(cause) = &e {
-                tracing::error!(error = %cause, "page failed");
-            }
-            let problem = e.problem();
-            let message = ctx_text(state, ctx, &format!("problem.{}", e.slug()));
-            match render(
-                state,
-                ctx,
-                "error.html",
-                context! { status => status.as_u16(), message => message, detail => problem.detail },
-            ) {
-                Ok(html) => (status, html).into_response(),
-                Err(_) => status.into_response(),
-            }
-        }
+        Err(e) => e,
+    };
+    let status = e.status();
+    if let AppError::Internal(cause) = &e {
+        tracing::error!(error = %cause, "page failed");
+    }
+    let message = state
+        .catalog
+        .get(ctx.lang, &format!("problem.{}", e.slug()));
+    let page =
+        context! { status => status.as_u16(), message => message, detail => e.problem().detail };
+    match render(state, ctx, "error.html", page) {
+        Ok(html) => (status, html).into_response(),
+        Err(_) => status.into_response(),
     }
 }
 
-fn ctx_text(state: &AppState, ctx: &PageCtx, key: &str) -> String {
-    state.catalog.get(ctx.lang, key)
+/// When `result` refused the input field by field (422 or 409), show the form again through
+/// `redo` with those errors and that status; pass any other outcome on unchanged.
+async fn or_redo(
+    result: Page,
+    redo: impl AsyncFnOnce(Vec<FieldError>, StatusCode) -> Page,
+) -> Page {
+    match result {
+        Err(e) => match e.into_field_errors() {
+            Ok((errors, status)) => redo(errors, status).await,
+            Err(e) => Err(e),
+        },
+        ok => ok,
+    }
 }
 
 /// Field errors keyed by field, translated, for a form to show next to each field.
@@ -93,41 +110,34 @@ fn field_messages(
         .collect()
 }
 
-/// Give an anonymous visitor a double-submit CSRF cookie so their first form works.
-fn with_csrf_cookie(
-    state: &AppState,
-    ctx: &mut PageCtx,
-) -> Option<axum_extra::extract::cookie::Cookie<'static>> {
-    if ctx.csrf.is_empty() {
-        ctx.csrf = moralbank_store::vault::random_token();
-        Some(auth::csrf_cookie(
-            ctx.csrf.clone(),
-            state.config.cookie_secure,
-        ))
-    } else {
-        None
+/// Render a page; an anonymous visitor without a CSRF cookie gets one, so their first form works.
+fn page(state: &AppState, ctx: &PageCtx, name: &str, page: Value, status: StatusCode) -> Page {
+    if !ctx.csrf.is_empty() {
+        return Ok((status, render(state, ctx, name, page)?).into_response());
     }
-}
-
-fn html_with_cookie(
-    state: &AppState,
-    mut ctx: PageCtx,
-    name: &str,
-    page: minijinja::Value,
-    status: StatusCode,
-) -> Page {
-    let cookie = with_csrf_cookie(state, &mut ctx);
-    let html = render(state, &ctx, name, page)?;
-    let jar = match cookie {
-        Some(c) => ctx.jar.add(c),
-        None => ctx.jar,
+    let ctx = PageCtx {
+        csrf: moralbank_store::vault::random_token(),
+        ..ctx.clone()
     };
+    let html = render(state, &ctx, name, page)?;
+    let jar = ctx.jar.clone().add(auth::csrf_cookie(
+        ctx.csrf.clone(),
+        state.config.cookie_secure,
+    ));
     Ok((status, jar, html).into_response())
 }
 
+fn region_name(ctx: &PageCtx, r: &moralbank_store::Region) -> String {
+    if ctx.lang == "en" {
+        r.name_en.clone()
+    } else {
+        r.name_zh.clone()
+    }
+}
+
 async fn index(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = html_with_cookie(&state, ctx, "index.html", context! {}, StatusCode::OK);
-    r.unwrap_or_else(|e| e.into_response())
+    let r = page(&state, &ctx, "index.html", context! {}, StatusCode::OK);
+    finish(&state, &ctx, Area::Resident, r)
 }
 
 #[derive(Deserialize)]
@@ -156,55 +166,51 @@ async fn set_lang(
     (ctx.jar.add(cookie), Redirect::to(&back)).into_response()
 }
 
-// ---------- enrolment ----------
-
-#[derive(Deserialize, Default, serde::Serialize)]
-struct EnrolForm {
+#[derive(Deserialize)]
+struct CsrfOnly {
     #[serde(default)]
     csrf: String,
-    #[serde(default)]
+}
+
+// ---------- enrolment ----------
+
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
+struct EnrolForm {
+    csrf: String,
     name: String,
-    #[serde(default)]
     resident_id: String,
-    #[serde(default)]
     phone: String,
-    #[serde(default)]
     village_id: String,
-    #[serde(default)]
     household: String,
-    #[serde(default)]
     household_invite: String,
-    #[serde(default)]
     consent: String,
 }
 
 async fn enrol_page(
     state: &AppState,
-    ctx: PageCtx,
+    ctx: &PageCtx,
     form: &EnrolForm,
     errors: &[FieldError],
     status: StatusCode,
 ) -> Page {
-    let villages = state.store.villages().await?;
-    let mut towns: Vec<(String, Vec<minijinja::Value>)> = Vec::new();
-    for (v, town) in villages {
-        let name = if ctx.lang == "en" {
-            v.name_en.clone()
-        } else {
-            v.name_zh.clone()
-        };
-        let item = context! { id => v.id, name => name };
+    let mut towns: Vec<(String, Vec<Value>)> = Vec::new();
+    for (village, town) in state.store.villages().await? {
+        let item = context! { id => village.id, name => region_name(ctx, &village) };
+        let town = region_name(ctx, &town);
         match towns.last_mut() {
             Some((t, items)) if *t == town => items.push(item),
             _ => towns.push((town, vec![item])),
         }
     }
-    let messages = field_messages(state, &ctx, errors);
-    let page = context! {
-        towns => towns.into_iter().map(|(t, v)| context! { name => t, villages => v }).collect::<Vec<_>>(),
-        form => form, errors => messages, consent_version => domain::ENROLMENT_CONSENT_VERSION,
+    let towns: Vec<Value> = towns
+        .into_iter()
+        .map(|(t, v)| context! { name => t, villages => v })
+        .collect();
+    let view = context! {
+        towns, form, errors => field_messages(state, ctx, errors), consent_version => domain::ENROLMENT_CONSENT_VERSION,
     };
-    html_with_cookie(state, ctx, "enrol.html", page, status)
+    page(state, ctx, "enrol.html", view, status)
 }
 
 async fn enrol_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
@@ -212,69 +218,8 @@ async fn enrol_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
         household: "new".into(),
         ..Default::default()
     };
-    match enrol_page(&state, ctx, &form, &[], StatusCode::OK).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    }
-}
-
-/// Parse an enrolment from raw fields, collecting every field error at once.
-pub(crate) fn parse_enrolment(
-    name: &str,
-    resident_id: &str,
-    phone: &str,
-    village_id: &str,
-    household: &str,
-    invite: &str,
-    consent: &str,
-) -> Result<NewCitizen, FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let name = errors.take(PersonName::parse(name));
-    let rid = errors.take(ResidentId::parse(resident_id));
-    let phone = errors.take(Phone::parse(phone));
-    let village = errors.take(domain::parse_id("village_id", village_id).map_err(|_| {
-        FieldError::new(
-            "village_id",
-            "village_missing",
-            "choose your village or community",
-        )
-    }));
-    let household = match household {
-        "new" | "" => Some(HouseholdChoice::New),
-        "join" => Some(HouseholdChoice::Join {
-            invite_code: invite.chars().take(32).collect(),
-        }),
-        _ => {
-            errors.push(FieldError::new(
-                "household",
-                "household_choice",
-                "choose a new household or joining one",
-            ));
-            None
-        }
-    };
-    let consent = errors.take(domain::ConsentVersion::parse_current(
-        consent,
-        domain::ENROLMENT_CONSENT_VERSION,
-    ));
-    match (name, rid, phone, village, household, consent) {
-        (
-            Some(name),
-            Some(resident_id),
-            Some(phone),
-            Some(village_id),
-            Some(household),
-            Some(consent),
-        ) if errors.is_empty() => Ok(NewCitizen {
-            name,
-            resident_id,
-            phone,
-            village_id,
-            household,
-            consent,
-        }),
-        _ => Err(errors),
-    }
+    let r = enrol_page(&state, &ctx, &form, &[], StatusCode::OK).await;
+    finish(&state, &ctx, Area::Resident, r)
 }
 
 async fn enrol_submit(
@@ -284,8 +229,7 @@ async fn enrol_submit(
 ) -> Response {
     let result = async {
         ctx.check_csrf(&f.csrf)?;
-        state.limiter.check(&[limit_key("enrol-ip", &ctx.client)])?;
-        let new = match parse_enrolment(
+        let new = flows::parse_enrolment(
             &f.name,
             &f.resident_id,
             &f.phone,
@@ -293,127 +237,83 @@ async fn enrol_submit(
             &f.household,
             &f.household_invite,
             &f.consent,
-        ) {
-            Ok(n) => n,
-            Err(errors) => return Err(AppError::Invalid(errors)),
-        };
-        let enrolled = state.store.enrol(&new).await?;
-        tracing::info!(citizen = %enrolled.citizen_id, "resident enrolled");
-        Ok(render(
-            &state,
-            &ctx,
-            "enrolled.html",
-            context! { phone_masked => new.phone.masked() },
-        )?
-        .into_response())
+        )?;
+        flows::enrol(&state, &ctx.client, &new).await?;
+        let view = context! { phone_masked => new.phone.masked() };
+        Ok(render(&state, &ctx, "enrolled.html", view)?.into_response())
     }
     .await;
-    match result {
-        Err(AppError::Invalid(errors)) => {
-            enrol_page(&state, ctx, &f, &errors.0, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-                .unwrap_or_else(|e| e.into_response())
-        }
-        Err(AppError::Conflict(e)) => enrol_page(&state, ctx, &f, &[e], StatusCode::CONFLICT)
-            .await
-            .unwrap_or_else(|e| e.into_response()),
-        other => finish(&state, &ctx, false, other),
-    }
+    let result = or_redo(result, async |errors, status| {
+        enrol_page(&state, &ctx, &f, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
 }
 
 // ---------- resident sign-in ----------
 
-#[derive(Deserialize, Default, serde::Serialize)]
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
 struct LoginForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     phone: String,
-    #[serde(default)]
     code: String,
 }
 
 async fn login_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    html_with_cookie(
-        &state,
-        ctx,
-        "login.html",
-        context! { step => "phone", form => LoginForm::default() },
-        StatusCode::OK,
-    )
-    .unwrap_or_else(|e| e.into_response())
+    let view = context! { step => "phone", form => LoginForm::default() };
+    let r = page(&state, &ctx, "login.html", view, StatusCode::OK);
+    finish(&state, &ctx, Area::Resident, r)
 }
 
+/// Two steps on one form: without a code, send one; with a code, sign in.
 async fn login_submit(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    let step_phone = f.code.trim().is_empty();
-    let result: Result<Result<Response, Vec<FieldError>>, AppError> = async {
+    let code_step = !f.code.trim().is_empty();
+    let result = async {
         ctx.check_csrf(&f.csrf)?;
-        let phone = match Phone::parse(&f.phone) {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(vec![e])),
-        };
-        state.limiter.check(&[limit_key("login-ip", &ctx.client), limit_key("login-phone", phone.as_str())])?;
-        if step_phone {
-            // The same answer whether or not the phone is enrolled.
-            let mut demo_code = None;
-            if state.store.citizen_id_by_phone(&phone).await?.is_some() {
-                let issued = state.store.issue_otp(&phone).await?;
-                if let Err(e) = state.sender.send(&phone, &issued.code) {
-                    return Err(AppError::Internal(format!("code sender: {e}")));
-                }
-                if state.config.demo_mode {
-                    demo_code = Some(issued.code.as_str().to_string());
-                }
-            }
-            let page = context! { step => "code", form => LoginForm { phone: phone.as_str().into(), ..Default::default() }, demo_code => demo_code };
-            return Ok(Ok(render(&state, &ctx, "login.html", page)?.into_response()));
-        }
-        let code = match OtpCode::parse(&f.code) {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(vec![e])),
-        };
-        if let Err(e) = state.store.verify_otp(&phone, &code).await {
-            return match AppError::from(e) {
-                AppError::Invalid(errs) => Ok(Err(errs.0)),
-                other => Err(other),
+        let phone = Phone::parse(&f.phone)?;
+        if !code_step {
+            // The same page whether or not the phone is enrolled.
+            let sent = flows::request_code(&state, &ctx.client, &phone).await?;
+            let demo_code = sent
+                .filter(|_| state.config.demo_mode)
+                .map(|c| c.as_str().to_string());
+            let form = LoginForm {
+                phone: phone.as_str().into(),
+                ..Default::default()
             };
+            let view = context! { step => "code", form, demo_code };
+            return Ok(render(&state, &ctx, "login.html", view)?.into_response());
         }
-        let Some(cid) = state.store.citizen_id_by_phone(&phone).await? else {
-            return Ok(Err(vec![FieldError::new("code", "otp_expired", "no valid code for this phone; request a new one")]));
-        };
-        let ttl = state.config.session_ttl_s;
-        let (token, _) = state.store.create_session(SubjectKind::Citizen, &cid, ttl as i64 * 1000).await?;
-        let jar = ctx.jar.clone().add(auth::session_cookie(token, state.config.cookie_secure, ttl));
-        Ok(Ok((jar, Redirect::to("/me")).into_response()))
+        let code = OtpCode::parse(&f.code)?;
+        let (token, _) = flows::sign_in_citizen(&state, &ctx.client, &phone, &code).await?;
+        let cookie = auth::session_cookie(
+            token,
+            state.config.cookie_secure,
+            state.config.session_ttl_s,
+        );
+        Ok((ctx.jar.clone().add(cookie), Redirect::to("/me")).into_response())
     }
     .await;
-    match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(errors)) => {
-            let messages = field_messages(&state, &ctx, &errors);
-            let step = if step_phone || errors.iter().any(|e| e.field == "phone") {
-                "phone"
-            } else {
-                "code"
-            };
-            let page = context! { step => step, form => LoginForm { code: String::new(), ..f }, errors => messages };
-            match render(&state, &ctx, "login.html", page) {
-                Ok(html) => (StatusCode::UNPROCESSABLE_ENTITY, html).into_response(),
-                Err(e) => e.into_response(),
-            }
-        }
-        Err(e) => finish(&state, &ctx, false, Err(e)),
-    }
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
+    let result = or_redo(result, async |errors, status| {
+        let step = if code_step && !errors.iter().any(|e| e.field == "phone") {
+            "code"
+        } else {
+            "phone"
+        };
+        let form = LoginForm {
+            code: String::new(),
+            ..f
+        };
+        let view = context! { step, form, errors => field_messages(&state, &ctx, &errors) };
+        Ok((status, render(&state, &ctx, "login.html", view)?).into_response())
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
 }
 
 async fn logout(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CsrfOnly>) -> Response {
@@ -429,50 +329,48 @@ async fn logout(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CsrfO
             .into_response())
     }
     .await;
-    finish(&state, &ctx, false, result)
+    finish(&state, &ctx, Area::Resident, result)
 }
 
 // ---------- the resident's own pages ----------
 
-async fn me_page(state: &AppState, ctx: &PageCtx, invite_code: Option<String>) -> Page {
+fn own_id(ctx: &PageCtx) -> Result<&str, AppError> {
     require(&ctx.principal, Action::OwnRecord)?;
-    let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+    ctx.principal.citizen_id().ok_or(AppError::Unauthorized)
+}
+
+/// The resident's home page; `invite_code` and `errors` come from the forms on it.
+async fn me_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    invite_code: Option<String>,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
+    let id = own_id(ctx)?;
     let c = state
         .store
         .citizen(id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let village = state.store.region(&c.village_id).await?;
-    let town = match village.as_ref().and_then(|v| v.parent_id.clone()) {
-        Some(t) => state.store.region(&t).await?,
-        None => None,
-    };
-    let place = |r: Option<moralbank_store::Region>| {
-        r.map(|r| {
-            if ctx.lang == "en" {
-                r.name_en
-            } else {
-                r.name_zh
-            }
-        })
-        .unwrap_or_default()
-    };
-    let page = context! {
+    let (village, town) = state.store.village_and_town(&c.village_id).await?;
+    let view = context! {
         citizen => context! {
             name => c.name.as_str(), resident_id => c.resident_id.masked(), phone => c.phone.masked(),
-            village => place(village), town => place(town), enrolled_at => c.enrolled_at, is_head => c.is_head,
+            village => region_name(ctx, &village), town => region_name(ctx, &town), enrolled_at => c.enrolled_at, is_head => c.is_head,
         },
         members => state.store.household_members(&c.household_id).await?,
         consents => state.store.consents(id).await?,
-        access => state.store.access_log(id, i64::MAX, 50).await?,
-        invite_code => invite_code,
+        access => state.store.access_log(id, None, 50).await?,
+        invite_code,
+        errors => field_messages(state, ctx, errors),
     };
-    Ok(render(state, ctx, "me.html", page)?.into_response())
+    Ok((status, render(state, ctx, "me.html", view)?).into_response())
 }
 
 async fn me(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = me_page(&state, &ctx, None).await;
-    finish(&state, &ctx, false, r)
+    let r = me_page(&state, &ctx, None, &[], StatusCode::OK).await;
+    finish(&state, &ctx, Area::Resident, r)
 }
 
 async fn me_invite(
@@ -481,38 +379,36 @@ async fn me_invite(
     Form(f): Form<CsrfOnly>,
 ) -> Response {
     let result = async {
-        require(&ctx.principal, Action::OwnRecord)?;
+        let id = own_id(&ctx)?;
         ctx.check_csrf(&f.csrf)?;
-        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
         let code = state.store.create_household_invite(id).await?;
-        me_page(&state, &ctx, Some(code)).await
+        me_page(&state, &ctx, Some(code), &[], StatusCode::OK).await
     }
     .await;
-    finish(&state, &ctx, false, result)
+    let result = or_redo(result, async |errors, status| {
+        me_page(&state, &ctx, None, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
 }
 
 async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> Response {
     let result = async {
-        require(&ctx.principal, Action::OwnRecord)?;
-        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-        let doc = state.store.export_citizen(id).await?;
+        let doc = state.store.export_citizen(own_id(&ctx)?).await?;
         let body =
             serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok((
-            [
-                (header::CONTENT_TYPE, "application/json; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"moralbank-export.json\"",
-                ),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            body,
-        )
-            .into_response())
+        let headers = [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"moralbank-export.json\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ];
+        Ok((headers, body).into_response())
     }
     .await;
-    finish(&state, &ctx, false, result)
+    finish(&state, &ctx, Area::Resident, result)
 }
 
 #[derive(Deserialize)]
@@ -529,45 +425,62 @@ async fn me_withdraw(
     Form(f): Form<WithdrawForm>,
 ) -> Response {
     let result = async {
-        require(&ctx.principal, Action::OwnRecord)?;
+        let id = own_id(&ctx)?;
         ctx.check_csrf(&f.csrf)?;
         if f.confirm != "yes" {
-            return Err(AppError::invalid("confirm", "withdraw_unconfirmed", "tick the box to confirm that your data will be deleted"));
+            return Err(AppError::invalid(
+                "confirm",
+                "withdraw_unconfirmed",
+                "tick the box to confirm that your data will be deleted",
+            ));
         }
-        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
         state.store.withdraw(id).await?;
         tracing::info!(citizen = %id, "resident withdrew");
-        let jar = ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE));
-        let mut anon = PageCtx { principal: Principal::Anonymous, lang: ctx.lang, csrf: String::new(), jar: ctx.jar.clone(), session_token: None, client: ctx.client.clone() };
-        anon.csrf = moralbank_store::vault::random_token();
-        let html = render(&state, &anon, "error.html", context! { status => 200, message => ctx_text(&state, &ctx, "withdraw.done"), detail => "" })?;
-        Ok((jar.add(auth::csrf_cookie(anon.csrf, state.config.cookie_secure)), html).into_response())
+        // From here on the visitor is anonymous again.
+        let anon = PageCtx {
+            principal: Principal::Anonymous,
+            session_token: None,
+            csrf: String::new(),
+            ..ctx.clone()
+        };
+        let done = state.catalog.get(ctx.lang, "withdraw.done");
+        let r = page(
+            &state,
+            &anon,
+            "error.html",
+            context! { status => 200, message => done, detail => "" },
+            StatusCode::OK,
+        )?;
+        Ok((ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)), r).into_response())
     }
     .await;
-    finish(&state, &ctx, false, result)
+    let result = or_redo(result, async |errors, status| {
+        me_page(&state, &ctx, None, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
 }
 
 // ---------- staff sign-in and console ----------
 
-#[derive(Deserialize, Default, serde::Serialize)]
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
 struct StaffLoginForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     username: String,
-    #[serde(default, skip_serializing)]
+    #[serde(skip_serializing)]
     password: String,
 }
 
 async fn staff_login_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    html_with_cookie(
+    let r = page(
         &state,
-        ctx,
+        &ctx,
         "staff_login.html",
         context! { form => StaffLoginForm::default() },
         StatusCode::OK,
-    )
-    .unwrap_or_else(|e| e.into_response())
+    );
+    finish(&state, &ctx, Area::Staff, r)
 }
 
 async fn staff_login_submit(
@@ -577,49 +490,29 @@ async fn staff_login_submit(
 ) -> Response {
     let result = async {
         ctx.check_csrf(&f.csrf)?;
-        state.limiter.check(&[
-            limit_key("staff-ip", &ctx.client),
-            limit_key("staff-user", &f.username.to_ascii_lowercase()),
-        ])?;
-        if f.password.len() > domain::PASSWORD_BYTES_MAX {
-            return Err(AppError::invalid(
-                "password",
-                "password_too_long",
-                "must be at most 256 bytes",
-            ));
-        }
-        let Some(staff) = state.store.staff_login(&f.username, &f.password).await? else {
+        let Some((token, _, _)) =
+            flows::sign_in_staff(&state, &ctx.client, &f.username, &f.password).await?
+        else {
             return Err(AppError::invalid(
                 "password",
                 "login_failed",
                 "username or password is wrong",
             ));
         };
-        tracing::info!(staff = %staff.id, role = staff.role.as_str(), "staff signed in");
-        let ttl = state.config.session_ttl_s;
-        let (token, _) = state
-            .store
-            .create_session(SubjectKind::Staff, &staff.id, ttl as i64 * 1000)
-            .await?;
-        Ok((
-            ctx.jar
-                .clone()
-                .add(auth::session_cookie(token, state.config.cookie_secure, ttl)),
-            Redirect::to("/console"),
-        )
-            .into_response())
+        let cookie = auth::session_cookie(
+            token,
+            state.config.cookie_secure,
+            state.config.session_ttl_s,
+        );
+        Ok((ctx.jar.clone().add(cookie), Redirect::to("/console")).into_response())
     }
     .await;
-    match result {
-        Err(AppError::Invalid(errors)) => {
-            let page = context! { form => StaffLoginForm { password: String::new(), ..f }, errors => field_messages(&state, &ctx, &errors.0) };
-            match render(&state, &ctx, "staff_login.html", page) {
-                Ok(html) => (StatusCode::UNPROCESSABLE_ENTITY, html).into_response(),
-                Err(e) => e.into_response(),
-            }
-        }
-        other => finish(&state, &ctx, true, other),
-    }
+    let result = or_redo(result, async |errors, status| {
+        let view = context! { form => f, errors => field_messages(&state, &ctx, &errors) };
+        Ok((status, render(&state, &ctx, "staff_login.html", view)?).into_response())
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
 }
 
 async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
@@ -628,54 +521,17 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
         let (citizens, households) = state.store.count_citizens().await?;
         let (towns, villages) = state.store.region_counts().await?;
         let p = &ctx.principal;
-        let page = context! {
+        let view = context! {
             stats => context! { citizens, households, towns, villages },
             can => context! {
                 citizens => authz::allowed(p, Action::ReadCitizens), regions => authz::allowed(p, Action::ViewRegions),
                 staff => authz::allowed(p, Action::ManageStaff), partners => authz::allowed(p, Action::ManagePartners),
             },
         };
-        Ok(render(&state, &ctx, "console.html", page)?.into_response())
+        Ok(render(&state, &ctx, "console.html", view)?.into_response())
     }
     .await;
-    finish(&state, &ctx, true, result)
-}
-
-fn staff_actor(ctx: &PageCtx) -> Result<Actor, AppError> {
-    let s = ctx.principal.staff().ok_or(AppError::Unauthorized)?;
-    Ok(Actor {
-        kind: "staff",
-        id: s.id.clone(),
-        label: format!("{} ({})", s.display_name, s.role.as_str()),
-    })
-}
-
-#[derive(Deserialize, Default, serde::Serialize)]
-pub(crate) struct SearchParams {
-    #[serde(default)]
-    pub resident_id: String,
-    #[serde(default)]
-    pub phone: String,
-    #[serde(default)]
-    pub name: String,
-}
-
-pub(crate) fn parse_search(p: &SearchParams) -> Result<CitizenQuery, FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let opt = |s: &str| {
-        if s.trim().is_empty() {
-            None
-        } else {
-            Some(s.to_string())
-        }
-    };
-    let q = CitizenQuery {
-        resident_id: opt(&p.resident_id).and_then(|s| errors.take(ResidentId::parse(&s))),
-        phone: opt(&p.phone).and_then(|s| errors.take(Phone::parse(&s))),
-        name: opt(&p.name).and_then(|s| errors.take(PersonName::parse(&s))),
-        village_id: None,
-    };
-    errors.into_result().map(|_| q)
+    finish(&state, &ctx, Area::Staff, result)
 }
 
 async fn citizens(
@@ -685,60 +541,33 @@ async fn citizens(
 ) -> Response {
     let result = async {
         require(&ctx.principal, Action::ReadCitizens)?;
-        let scope = authz::citizen_scope(&ctx.principal).ok_or(AppError::Forbidden)?;
         let searched = !(p.resident_id.is_empty() && p.phone.is_empty() && p.name.is_empty());
-        let (results, errors) = match parse_search(&p) {
-            Ok(q) => {
-                let found = state.store.search_citizens(&q, &scope, 20).await?;
-                let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
-                state
-                    .store
-                    .record_access(&ids, &staff_actor(&ctx)?, "search")
-                    .await?;
-                (found, HashMap::new())
-            }
+        let (results, errors) = match flows::parse_search(&p) {
+            Ok(q) => (
+                flows::search_citizens(&state, &ctx.principal, &q).await?,
+                HashMap::new(),
+            ),
             Err(e) => (vec![], field_messages(&state, &ctx, &e.0)),
         };
-        let page = context! { q => p, results => results, errors => errors, searched => searched };
-        Ok(render(&state, &ctx, "citizens.html", page)?.into_response())
+        let view = context! { q => p, results, errors, searched };
+        Ok(render(&state, &ctx, "citizens.html", view)?.into_response())
     }
     .await;
-    finish(&state, &ctx, true, result)
+    finish(&state, &ctx, Area::Staff, result)
 }
 
 async fn citizen(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
     let result = async {
-        require(&ctx.principal, Action::ReadCitizens)?;
-        let scope = authz::citizen_scope(&ctx.principal).ok_or(AppError::Forbidden)?;
-        let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("citizen"))?;
-        // Outside the caller's scope looks exactly like "no such citizen".
-        if !state.store.citizen_in_scope(&id, &scope).await? {
-            return Err(AppError::NotFound("citizen"));
-        }
-        let s = state
+        let v = flows::view_citizen(&state, &ctx.principal, &id).await?;
+        let members = state
             .store
-            .citizen_summary(&id)
-            .await?
-            .ok_or(AppError::NotFound("citizen"))?;
-        let full_name = if authz::sees_full_names(&ctx.principal) {
-            state
-                .store
-                .citizen(&id)
-                .await?
-                .map(|c| c.name.as_str().to_string())
-        } else {
-            None
-        };
-        state
-            .store
-            .record_access(&[&id], &staff_actor(&ctx)?, "view")
+            .household_members(&v.summary.household_id)
             .await?;
-        let members = state.store.household_members(&s.household_id).await?;
-        let page = context! { c => s, full_name => full_name, members => members };
-        Ok(render(&state, &ctx, "citizen.html", page)?.into_response())
+        let view = context! { c => v.summary, full_name => v.full_name, members };
+        Ok(render(&state, &ctx, "citizen.html", view)?.into_response())
     }
     .await;
-    finish(&state, &ctx, true, result)
+    finish(&state, &ctx, Area::Staff, result)
 }
 
 // ---------- admin: regions, staff, partners ----------
@@ -748,17 +577,13 @@ struct RegionsQuery {
     town: Option<String>,
 }
 
-#[derive(Deserialize, Default, serde::Serialize)]
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
 struct RegionForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     parent_id: String,
-    #[serde(default)]
     code: String,
-    #[serde(default)]
     name_zh: String,
-    #[serde(default)]
     name_en: String,
 }
 
@@ -781,12 +606,12 @@ async fn regions_page(
         Some(t) => state.store.region_children(t).await?,
         None => vec![],
     };
-    let page = context! {
-        city => city, towns => towns, villages => villages, selected => selected,
+    let view = context! {
+        city, towns, villages, selected, form,
         can_edit => authz::allowed(&ctx.principal, Action::ManageRegions),
-        form => form, errors => field_messages(state, ctx, errors),
+        errors => field_messages(state, ctx, errors),
     };
-    Ok((status, render(state, ctx, "regions.html", page)?).into_response())
+    Ok((status, render(state, ctx, "regions.html", view)?).into_response())
 }
 
 async fn regions(
@@ -803,7 +628,7 @@ async fn regions(
         StatusCode::OK,
     )
     .await;
-    finish(&state, &ctx, true, r)
+    finish(&state, &ctx, Area::Staff, r)
 }
 
 async fn region_create(
@@ -814,78 +639,43 @@ async fn region_create(
     let result = async {
         require(&ctx.principal, Action::ManageRegions)?;
         ctx.check_csrf(&f.csrf)?;
-        let parent = if f.parent_id.is_empty() {
-            None
-        } else {
-            Some(domain::parse_id("parent_id", &f.parent_id)?)
+        let parent_id = Some(f.parent_id.as_str())
+            .filter(|p| !p.is_empty())
+            .map(|p| domain::parse_id("parent_id", p))
+            .transpose()?;
+        let new = NewRegion {
+            parent_id,
+            code: f.code.clone(),
+            name_zh: f.name_zh.clone(),
+            name_en: f.name_en.clone(),
         };
-        let r = state
-            .store
-            .create_region(&NewRegion {
-                parent_id: parent,
-                code: f.code.clone(),
-                name_zh: f.name_zh.clone(),
-                name_en: f.name_en.clone(),
-            })
-            .await?;
+        let r = state.store.create_region(&new).await?;
         let town = if r.level == domain::RegionLevel::Village {
-            r.parent_id
+            r.parent_id.unwrap_or_default()
         } else {
-            Some(r.id)
+            r.id
         };
-        Ok(Redirect::to(&format!(
-            "/console/regions?town={}",
-            town.unwrap_or_default()
-        ))
-        .into_response())
+        Ok(Redirect::to(&format!("/console/regions?town={town}")).into_response())
     }
     .await;
-    match result {
-        Err(AppError::Invalid(e)) => {
-            let town = Some(f.parent_id.clone()).filter(|s| !s.is_empty());
-            finish(
-                &state,
-                &ctx,
-                true,
-                regions_page(
-                    &state,
-                    &ctx,
-                    town,
-                    f,
-                    &e.0,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await,
-            )
-        }
-        Err(AppError::Conflict(e)) => {
-            let town = Some(f.parent_id.clone()).filter(|s| !s.is_empty());
-            finish(
-                &state,
-                &ctx,
-                true,
-                regions_page(&state, &ctx, town, f, &[e], StatusCode::CONFLICT).await,
-            )
-        }
-        other => finish(&state, &ctx, true, other),
-    }
+    let result = or_redo(result, async |errors, status| {
+        let town = Some(f.parent_id.clone()).filter(|s| !s.is_empty());
+        regions_page(&state, &ctx, town, f, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
 }
 
-#[derive(Deserialize, Default, serde::Serialize)]
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
 struct StaffForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     username: String,
-    #[serde(default)]
     display_name: String,
-    #[serde(default, skip_serializing)]
+    #[serde(skip_serializing)]
     password: String,
-    #[serde(default)]
     role: String,
-    #[serde(default)]
     region_id: String,
-    #[serde(default)]
     partner_id: String,
 }
 
@@ -898,26 +688,23 @@ async fn staff_page(
     created: Option<String>,
 ) -> Page {
     require(&ctx.principal, Action::ManageStaff)?;
-    let staff = state.store.list_staff().await?;
-    let partners = state.store.list_partners().await?;
-    let city = state.store.city().await?;
-    let towns = match &city {
+    let towns = match state.store.city().await? {
         Some(c) => state.store.region_children(&c.id).await?,
         None => vec![],
     };
-    let villages = state
+    let villages: Vec<_> = state
         .store
         .villages()
         .await?
         .into_iter()
         .map(|(v, _)| v)
-        .collect::<Vec<_>>();
+        .collect();
     let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-    let page = context! {
-        staff => staff, partners => partners, towns => towns, villages => villages, roles => roles,
-        form => form, errors => field_messages(state, ctx, errors), created => created,
+    let view = context! {
+        staff => state.store.list_staff().await?, partners => state.store.list_partners().await?,
+        towns, villages, roles, form, created, errors => field_messages(state, ctx, errors),
     };
-    Ok((status, render(state, ctx, "staff.html", page)?).into_response())
+    Ok((status, render(state, ctx, "staff.html", view)?).into_response())
 }
 
 async fn staff_list(State(state): State<AppState>, ctx: PageCtx) -> Response {
@@ -930,41 +717,7 @@ async fn staff_list(State(state): State<AppState>, ctx: PageCtx) -> Response {
         None,
     )
     .await;
-    finish(&state, &ctx, true, r)
-}
-
-pub(crate) fn parse_new_staff(
-    username: &str,
-    display: &str,
-    password: &str,
-    role: &str,
-    region: &str,
-    partner: &str,
-) -> Result<NewStaff, FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let opt_id = |field: &'static str, s: &str, errors: &mut FieldErrors| {
-        if s.trim().is_empty() {
-            None
-        } else {
-            errors.take(domain::parse_id(field, s))
-        }
-    };
-    let username = errors.take(Username::parse(username));
-    let password = errors.take(Password::parse(password));
-    let role = errors.take(Role::parse(role));
-    let region_id = opt_id("region_id", region, &mut errors);
-    let partner_id = opt_id("partner_id", partner, &mut errors);
-    match (username, password, role) {
-        (Some(username), Some(password), Some(role)) if errors.is_empty() => Ok(NewStaff {
-            username,
-            display_name: display.to_string(),
-            password,
-            role,
-            region_id,
-            partner_id,
-        }),
-        _ => Err(errors),
-    }
+    finish(&state, &ctx, Area::Staff, r)
 }
 
 async fn staff_create(
@@ -975,7 +728,7 @@ async fn staff_create(
     let result = async {
         require(&ctx.principal, Action::ManageStaff)?;
         ctx.check_csrf(&f.csrf)?;
-        let new = parse_new_staff(
+        let new = flows::parse_new_staff(
             &f.username,
             &f.display_name,
             &f.password,
@@ -996,38 +749,18 @@ async fn staff_create(
         .await
     }
     .await;
-    match result {
-        Err(AppError::Invalid(e)) => finish(
-            &state,
-            &ctx,
-            true,
-            staff_page(
-                &state,
-                &ctx,
-                f,
-                &e.0,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await,
-        ),
-        Err(AppError::Conflict(e)) => finish(
-            &state,
-            &ctx,
-            true,
-            staff_page(&state, &ctx, f, &[e], StatusCode::CONFLICT, None).await,
-        ),
-        other => finish(&state, &ctx, true, other),
-    }
+    let result = or_redo(result, async |errors, status| {
+        staff_page(&state, &ctx, f, &errors, status, None).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
 }
 
-#[derive(Deserialize, Default, serde::Serialize)]
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
 struct PartnerForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     kind: String,
 }
 
@@ -1037,19 +770,19 @@ async fn partners_page(
     form: PartnerForm,
     errors: &[FieldError],
     status: StatusCode,
-    new_key: Option<minijinja::Value>,
+    new_key: Option<Value>,
 ) -> Page {
     require(&ctx.principal, Action::ManagePartners)?;
     let mut rows = Vec::new();
     for p in state.store.list_partners().await? {
         let keys = state.store.list_api_keys(&p.id).await?;
-        rows.push(context! { p => p, keys => keys });
+        rows.push(context! { p, keys });
     }
-    let page = context! {
+    let view = context! {
         partners => rows, kinds => moralbank_store::PARTNER_KINDS, scopes => moralbank_store::API_SCOPES,
-        form => form, errors => field_messages(state, ctx, errors), new_key => new_key,
+        form, new_key, errors => field_messages(state, ctx, errors),
     };
-    Ok((status, render(state, ctx, "partners.html", page)?).into_response())
+    Ok((status, render(state, ctx, "partners.html", view)?).into_response())
 }
 
 async fn partners(State(state): State<AppState>, ctx: PageCtx) -> Response {
@@ -1062,7 +795,7 @@ async fn partners(State(state): State<AppState>, ctx: PageCtx) -> Response {
         None,
     )
     .await;
-    finish(&state, &ctx, true, r)
+    finish(&state, &ctx, Area::Staff, r)
 }
 
 async fn partner_create(
@@ -1077,46 +810,29 @@ async fn partner_create(
         Ok(Redirect::to("/console/partners").into_response())
     }
     .await;
-    match result {
-        Err(AppError::Invalid(e)) => finish(
-            &state,
-            &ctx,
-            true,
-            partners_page(
-                &state,
-                &ctx,
-                f,
-                &e.0,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await,
-        ),
-        Err(AppError::Conflict(e)) => finish(
-            &state,
-            &ctx,
-            true,
-            partners_page(&state, &ctx, f, &[e], StatusCode::CONFLICT, None).await,
-        ),
-        other => finish(&state, &ctx, true, other),
-    }
+    let result = or_redo(result, async |errors, status| {
+        partners_page(&state, &ctx, f, &errors, status, None).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
 }
 
+/// The form repeats `scope` once per ticked box, so it is read as pairs.
 async fn key_create(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<String>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Response {
+    let field = |name: &str| {
+        f.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
     let result = async {
         require(&ctx.principal, Action::ManagePartners)?;
-        let field = |name: &str| {
-            f.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        ctx.check_csrf(&field("csrf"))?;
+        ctx.check_csrf(field("csrf"))?;
         let scopes: Vec<String> = f
             .iter()
             .filter(|(k, _)| k == "scope")
@@ -1126,37 +842,26 @@ async fn key_create(
         let id = domain::parse_id("partner_id", &id).map_err(|_| AppError::NotFound("partner"))?;
         let (key, secret) = state
             .store
-            .create_api_key(&id, &scopes, &field("label"))
+            .create_api_key(&id, &scopes, field("label"))
             .await?;
         tracing::info!(partner = %id, key = %key.id, "API key created");
+        let new_key = context! { partner_id => id, secret };
         partners_page(
             &state,
             &ctx,
             PartnerForm::default(),
             &[],
             StatusCode::OK,
-            Some(context! { partner_id => id, secret => secret }),
+            Some(new_key),
         )
         .await
     }
     .await;
-    match result {
-        Err(AppError::Invalid(e)) => finish(
-            &state,
-            &ctx,
-            true,
-            partners_page(
-                &state,
-                &ctx,
-                PartnerForm::default(),
-                &e.0,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await,
-        ),
-        other => finish(&state, &ctx, true, other),
-    }
+    let result = or_redo(result, async |errors, status| {
+        partners_page(&state, &ctx, PartnerForm::default(), &errors, status, None).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
 }
 
 async fn key_revoke(
@@ -1172,5 +877,5 @@ async fn key_revoke(
         Ok(Redirect::to("/console/partners").into_response())
     }
     .await;
-    finish(&state, &ctx, true, result)
+    finish(&state, &ctx, Area::Staff, result)
 }

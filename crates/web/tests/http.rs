@@ -366,6 +366,88 @@ async fn enrolment_page_shows_each_error_next_to_its_field(w: World) {
     assert!(html.contains("请阅读并勾选同意书"));
 }
 
+async fn withdrawal_page_names_the_unticked_box_and_keeps_the_data(w: World) {
+    let (status, _, html) = w
+        .page(
+            "POST",
+            "/me/withdraw",
+            Some(&w.citizen),
+            &[("confirm", "no")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("id=\"confirm-error\""),
+        "the error sits next to the box"
+    );
+    assert!(html.contains("请勾选确认框"));
+    assert!(w
+        .store
+        .citizen(&w.citizen.id)
+        .await
+        .expect("read")
+        .is_some());
+}
+
+async fn access_log_api_pages_with_a_cursor_and_names_a_bad_one(w: World) {
+    let admin = w.staff(Role::Admin);
+    for _ in 0..3 {
+        let (status, _) = w
+            .api(
+                "GET",
+                &format!("/citizens/{}", w.citizen.id),
+                Some(&admin.token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, first) = w
+        .api(
+            "GET",
+            "/me/access-log?limit=2",
+            Some(&w.citizen.token),
+            None,
+        )
+        .await;
+    assert_eq!(first["items"].as_array().map(Vec::len), Some(2));
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let (_, second) = w
+        .api(
+            "GET",
+            &format!("/me/access-log?limit=2&cursor={cursor}"),
+            Some(&w.citizen.token),
+            None,
+        )
+        .await;
+    assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
+    assert!(second["next_cursor"].is_null());
+    let (status, problem) = w
+        .api(
+            "GET",
+            "/me/access-log?cursor=yesterday",
+            Some(&w.citizen.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("cursor"))
+    );
+    let (status, problem) = w
+        .api(
+            "GET",
+            "/me/access-log?limit=500",
+            Some(&w.citizen.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
+    );
+}
+
 async fn english_switch_translates_the_pages(w: World) {
     let req = Request::builder()
         .uri("/login")
@@ -422,6 +504,8 @@ on_both!(
     pages_refuse_forms_without_the_csrf_token,
     enrolment_page_shows_each_error_next_to_its_field,
     english_switch_translates_the_pages,
+    withdrawal_page_names_the_unticked_box_and_keeps_the_data,
+    access_log_api_pages_with_a_cursor_and_names_a_bad_one,
     health_readiness_and_metrics_answer,
 );
 
