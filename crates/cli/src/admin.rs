@@ -11,12 +11,23 @@ use std::io::BufRead;
 
 pub const PASSWORD_ENV: &str = "MORALBANK_NEW_PASSWORD";
 
+#[derive(clap::Args)]
 pub struct NewAccount {
+    #[arg(long)]
     pub username: String,
+    #[arg(long)]
     pub display_name: String,
+    /// admin, auditor, evaluator, town_reviewer or partner_operator.
+    #[arg(long)]
     pub role: String,
+    /// The village of an evaluator or the town of a town reviewer.
+    #[arg(long)]
     pub region_id: Option<String>,
+    /// The partner organisation of a partner operator.
+    #[arg(long)]
     pub partner_id: Option<String>,
+    /// Read the password from the first line of stdin.
+    #[arg(long)]
     pub password_stdin: bool,
 }
 

@@ -78,24 +78,7 @@ enum Command {
 #[derive(Subcommand)]
 enum AdminCommand {
     /// Create a staff account. The password comes from stdin (--password-stdin) or MORALBANK_NEW_PASSWORD.
-    CreateStaff {
-        #[arg(long)]
-        username: String,
-        #[arg(long)]
-        display_name: String,
-        /// admin, auditor, evaluator, town_reviewer or partner_operator.
-        #[arg(long)]
-        role: String,
-        /// The village of an evaluator or the town of a town reviewer.
-        #[arg(long)]
-        region_id: Option<String>,
-        /// The partner organisation of a partner operator.
-        #[arg(long)]
-        partner_id: Option<String>,
-        /// Read the password from the first line of stdin.
-        #[arg(long)]
-        password_stdin: bool,
-    },
+    CreateStaff(admin::NewAccount),
     /// Set a new password for a staff account and sign out its sessions.
     ResetPassword {
         #[arg(long)]
@@ -180,22 +163,7 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
         Command::Demo { citizens, fresh } => {
             demo::run(config, demo::DemoOptions { citizens, fresh }).await
         }
-        Command::Admin(AdminCommand::CreateStaff {
-            username,
-            display_name,
-            role,
-            region_id,
-            partner_id,
-            password_stdin,
-        }) => {
-            let account = admin::NewAccount {
-                username,
-                display_name,
-                role,
-                region_id,
-                partner_id,
-                password_stdin,
-            };
+        Command::Admin(AdminCommand::CreateStaff(account)) => {
             admin::create_staff(config, account).await
         }
         Command::Admin(AdminCommand::ResetPassword {

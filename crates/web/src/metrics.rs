@@ -1,4 +1,4 @@
-//! Prometheus metrics at `/metrics`: requests by route and status, latency histograms by route,
+//! One log line per request, and Prometheus metrics at `/metrics`: requests by route and status, latency histograms by route,
 //! and the database pool. Routes are the matched patterns (`/console/citizens/{id}`), never
 //! raw paths, so no identifier reaches a label.
 
@@ -86,6 +86,9 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let res = next.run(req).await;
+    let elapsed = started.elapsed();
+    // The route pattern, never the path or query: those can hold ids, phones or ID numbers.
+    tracing::info!(%method, %route, status = res.status().as_u16(), ms = elapsed.as_secs_f64() * 1e3, "request");
     let m = &state.metrics;
     m.requests
         .get_or_create(&RequestLabels {
@@ -96,7 +99,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .inc();
     m.latency
         .get_or_create(&RouteLabels { method, route })
-        .observe(started.elapsed().as_secs_f64());
+        .observe(elapsed.as_secs_f64());
     res
 }
 
