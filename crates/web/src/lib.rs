@@ -36,5 +36,21 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
+        .layer(axum::middleware::map_response(too_large_as_problem))
         .with_state(state)
+}
+
+/// The body limit answers a too-large request (by its Content-Length, before any handler
+/// runs) with plain text, and a form extractor does the same for a body that grows too large
+/// while streaming; give every such answer the same problem details as the rest of the API.
+async fn too_large_as_problem(res: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let is_problem = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/problem+json");
+    if res.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !is_problem {
+        return error::AppError::TooLarge.into_response();
+    }
+    res
 }

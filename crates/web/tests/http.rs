@@ -207,6 +207,23 @@ async fn each_bad_enrolment_gets_its_own_problem_and_changes_nothing(w: World) {
         (got, problem["type"].as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, Some("/problems/too-large"))
     );
+    // Announced too large: refused before any handler runs, still as a problem.
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/enrolments")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, "200000")
+        .body(Body::from(vec![b' '; 200_000]))
+        .expect("request");
+    let (got, headers, text) = w.send(req).await;
+    assert_eq!(got, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "{text}"
+    );
     assert_eq!(w.store.count_citizens().await.expect("count"), before);
 }
 
