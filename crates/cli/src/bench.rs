@@ -4,7 +4,6 @@ use crate::config::Config;
 use crate::demo::seeded_rows;
 use crate::error::{CliError, Result};
 use crate::{keys, server};
-use moralbank_store::Vault;
 
 const SEED_RNG: u64 = 1;
 
@@ -17,9 +16,9 @@ pub async fn seed(config: Config, citizens: u64, url_given: bool) -> Result<()> 
                 .into(),
         ));
     }
-    // Configured keys when there are any; otherwise throw-away keys, which is fine for a
-    // database that exists to be measured.
-    let vault = keys::load_vault(&config).unwrap_or_else(|_| Vault::random());
+    // The configured keys, or the data folder's (made on first use), so that `bench home` can
+    // read the residents back afterwards.
+    let (vault, _) = keys::load_or_create_vault(&config)?;
     let store = server::open(&config, vault, true).await?;
     let report = store.seed_city(citizens, SEED_RNG).await;
     store.close().await;

@@ -6,6 +6,7 @@
 
 mod admin;
 mod bench;
+mod bench_http;
 mod config;
 mod demo;
 mod error;
@@ -112,6 +113,22 @@ enum BenchCommand {
         #[arg(long, default_value_t = 20_000)]
         citizens: u64,
     },
+    /// Load the resident home page at a steady rate, with /healthz at the same rate as the
+    /// baseline, on an already seeded database; prints one JSON line.
+    Home {
+        /// Requests per second offered.
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        /// Length of each measured phase.
+        #[arg(long, default_value_t = 30)]
+        seconds: u32,
+        /// Signed-in residents the requests cycle through, spread over the city.
+        #[arg(long, default_value_t = 1000)]
+        residents: u32,
+        /// Keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -170,6 +187,21 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             username,
             password_stdin,
         }) => admin::reset_password(config, &username, password_stdin).await,
+        Command::Bench(BenchCommand::Home {
+            rate,
+            seconds,
+            residents,
+            connections,
+        }) => {
+            let store = server::open(&config, keys::load_vault(&config)?, false).await?;
+            let options = bench_http::HomeOptions {
+                rate,
+                seconds,
+                residents,
+                connections,
+            };
+            bench_http::home(store, options).await
+        }
         Command::Bench(BenchCommand::Seed { citizens }) => {
             bench::seed(config, citizens, url_given).await
         }
