@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{keys, server};
-use domain::{Password, Role, Username, ENROLMENT_CONSENT_VERSION};
+use domain::{Password, Role, Username};
 use moralbank_store::seed::{demo_identity, SeedReport};
 use moralbank_store::{NewStaff, Region, Store};
 use moralbank_web::WebConfig;
@@ -73,10 +73,6 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
             let report = store.seed_city(opts.citizens, SEED_RNG).await?;
             println!("{}", seed_summary(&report));
         }
-        // After seeding: the seeder records the consent text itself and refuses a duplicate.
-        store
-            .ensure_consent_text("enrolment", ENROLMENT_CONSENT_VERSION)
-            .await?;
         let text = create_accounts(&store, &config).await?;
         keys::write_private_file(&logins, &text, true)?;
         println!("{text}");

@@ -3,7 +3,6 @@
 use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::keys;
-use domain::ENROLMENT_CONSENT_VERSION;
 use moralbank_store::{ConnectOptions, Store, StoreError, Vault};
 use moralbank_web::{AppState, DevSender, WebConfig};
 use std::net::SocketAddr;
@@ -14,10 +13,6 @@ use std::sync::Arc;
 pub async fn serve(config: Config) -> Result<()> {
     let vault = keys::load_vault(&config)?;
     let store = open(&config, vault, false).await?;
-    // Enrolment needs the consent text in force; a seeded database has it already.
-    store
-        .ensure_consent_text("enrolment", ENROLMENT_CONSENT_VERSION)
-        .await?;
     run(store, config.web.clone(), config.listen).await
 }
 

@@ -399,6 +399,34 @@ impl Store {
             .collect()
     }
 
+    /// When a consent text version was first published, if it was.
+    pub async fn consent_published_at(&self, purpose: &str, version: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT published_at FROM consent_texts WHERE purpose = $1 AND version = $2",
+        )
+        .bind(purpose)
+        .bind(version)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|r| r.try_get("published_at")).transpose()?)
+    }
+
+    /// Record that a consent text version is published; nothing happens when it already is.
+    pub async fn ensure_consent_text(&self, purpose: &str, version: &str) -> Result<()> {
+        let res = sqlx::query(
+            "INSERT INTO consent_texts (purpose, version, published_at) VALUES ($1, $2, $3)",
+        )
+        .bind(purpose)
+        .bind(version)
+        .bind(now_ms())
+        .execute(&self.write)
+        .await;
+        match res {
+            Err(e) if crate::StoreError::is_unique_violation(&e) => Ok(()),
+            other => other.map(|_| ()).map_err(Into::into),
+        }
+    }
+
     /// Find citizens by exact ID number, phone or full name (all through keyed hashes), inside
     /// a scope; without any criterion, list the scope's most recent enrolments.
     pub async fn search_citizens(

@@ -56,6 +56,10 @@ impl Store {
             tracing::info!(version = m.version, name = m.name, "migration applied");
             ran += 1;
         }
+        // The consent text in force is part of what this binary ships: record when it was
+        // first published here (idempotent, so every start may do it).
+        self.ensure_consent_text("enrolment", domain::ENROLMENT_CONSENT_VERSION)
+            .await?;
         Ok(ran)
     }
 

@@ -214,12 +214,6 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        sqlx::query("INSERT INTO consent_texts (purpose, version, published_at) VALUES ('enrolment', $1, $2)")
-            .bind(ENROLMENT_CONSENT_VERSION)
-            .bind(now)
-            .execute(&self.write)
-            .await?;
-
         let households = self
             .seed_citizens(&villages, citizens, rng_seed, now)
             .await?;
@@ -360,22 +354,6 @@ impl Store {
         q.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Make sure the consent text in force is recorded (for databases not made by the seeder).
-    pub async fn ensure_consent_text(&self, purpose: &str, version: &str) -> Result<()> {
-        let res = sqlx::query(
-            "INSERT INTO consent_texts (purpose, version, published_at) VALUES ($1, $2, $3)",
-        )
-        .bind(purpose)
-        .bind(version)
-        .bind(now_ms())
-        .execute(&self.write)
-        .await;
-        match res {
-            Err(e) if crate::StoreError::is_unique_violation(&e) => Ok(()),
-            other => other.map(|_| ()).map_err(Into::into),
-        }
     }
 }
 

@@ -37,7 +37,23 @@ fn newcomer(village_id: &str, n: u64, household: HouseholdChoice) -> NewCitizen 
 
 async fn migrations_are_idempotent_and_current(store: Store) {
     assert!(store.migrations_current().await.expect("version"));
+    let published = store
+        .consent_published_at("enrolment", ENROLMENT_CONSENT_VERSION)
+        .await
+        .expect("read");
+    assert!(
+        published.is_some(),
+        "migrating records the consent text in force"
+    );
     assert_eq!(store.migrate().await.expect("second run"), 0);
+    assert_eq!(
+        store
+            .consent_published_at("enrolment", ENROLMENT_CONSENT_VERSION)
+            .await
+            .expect("read"),
+        published,
+        "and keeps its first date"
+    );
     assert_eq!(
         store.schema_version().await.expect("v"),
         moralbank_store::MIGRATIONS_LATEST

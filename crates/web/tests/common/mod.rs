@@ -74,10 +74,6 @@ impl World {
     pub async fn build(db: TestDb) -> World {
         let store = db.store.clone();
         let city = store.seed_city(200, 11).await.expect("seed");
-        store
-            .ensure_consent_text("enrolment", domain::ENROLMENT_CONSENT_VERSION)
-            .await
-            .expect("consent text");
         let partner = store
             .create_partner("余姚市图书馆", "library")
             .await
