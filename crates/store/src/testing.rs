@@ -45,7 +45,12 @@ impl TestDb {
                 return None;
             }
         };
-        let name = format!("mbt_{}", uuid::Uuid::new_v4().simple());
+        sweep_stale_databases(&admin).await;
+        let name = format!(
+            "mbt_{}_{}",
+            unix_s(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&admin)
             .await
@@ -62,6 +67,43 @@ impl TestDb {
             url,
             _dir: None,
         })
+    }
+}
+
+/// A test database older than this belongs to a finished run (no run lasts an hour).
+const STALE_AFTER_S: u64 = 3600;
+
+fn unix_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Drop the test databases of earlier runs (named `mbt_<unix seconds>_<random>`), so they do
+/// not pile up on a developer's server. Best effort: a database still in use is left alone.
+async fn sweep_stale_databases(admin: &sqlx::AnyPool) {
+    use sqlx::Row;
+    let Ok(rows) = sqlx::query(
+        "SELECT datname::text AS datname FROM pg_database WHERE datname LIKE 'mbt\\_%'",
+    )
+    .fetch_all(admin)
+    .await
+    else {
+        return;
+    };
+    let now = unix_s();
+    for row in rows {
+        let Ok(name) = row.try_get::<String, _>("datname") else {
+            continue;
+        };
+        let created = name.split('_').nth(1).and_then(|t| t.parse::<u64>().ok());
+        // Names from before the timestamp scheme have no number: also stale.
+        if created.is_none_or(|t| now.saturating_sub(t) > STALE_AFTER_S) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .execute(admin)
+                .await;
+        }
     }
 }
 
