@@ -38,6 +38,7 @@ pub fn connect_options(config: &Config, create: bool) -> ConnectOptions {
         create_if_missing: create,
         max_connections: config.max_connections,
         busy_timeout_ms: config.busy_timeout_ms,
+        sqlite_cache_mib: config.sqlite_cache_mib,
     }
 }
 
