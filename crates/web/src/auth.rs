@@ -51,6 +51,8 @@ pub struct PageCtx {
     pub jar: CookieJar,
     pub session_token: Option<String>,
     pub client: String,
+    /// The page's own path (no query) for links that come back to it; `/` after a form post.
+    pub path: String,
 }
 
 impl PageCtx {
@@ -119,6 +121,12 @@ impl FromRequestParts<AppState> for PageCtx {
             jar,
             session_token,
             client: client_addr(parts),
+            // A form's target may have no page of its own to come back to.
+            path: if parts.method == axum::http::Method::GET {
+                parts.uri.path().to_string()
+            } else {
+                "/".into()
+            },
         })
     }
 }

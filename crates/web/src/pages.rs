@@ -161,7 +161,7 @@ async fn set_lang(
     // Only local paths: never an open redirect.
     let back = q
         .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
         .unwrap_or_else(|| "/".into());
     (ctx.jar.add(cookie), Redirect::to(&back)).into_response()
 }

@@ -75,8 +75,9 @@ pub fn render(
             context! { kind => "staff", name => s.display_name, role => s.role.as_str() }
         }
     };
-    let base =
-        context! { lang => ctx.lang, csrf => ctx.csrf, who => who, demo => state.config.demo_mode };
+    let base = context! {
+        lang => ctx.lang, csrf => ctx.csrf, who => who, demo => state.config.demo_mode, path => ctx.path,
+    };
     let tmpl = state
         .templates
         .get_template(name)

@@ -60,14 +60,15 @@ fn start_driver() -> Option<Driver> {
     })
 }
 
-async fn browser(driver: &Driver, name: &str) -> Client {
+/// A phone-sized window for residents, a desktop one for the staff console.
+async fn browser(driver: &Driver, name: &str, size: (u32, u32)) -> Client {
     let profile = driver._profile.path().join(name);
     let caps = serde_json::json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
             "binary": CHROMIUM,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=420,1000",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync", format!("--window-size={},{}", size.0, size.1),
                      format!("--user-data-dir={}", profile.display())]
         }
     });
@@ -179,7 +180,7 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     });
 
     let (phone, rid) = common::fresh_identity(77);
-    let resident = browser(&driver, "resident").await;
+    let resident = browser(&driver, "resident", (420, 1000)).await;
     resident
         .goto(&format!("{base}/enrol"))
         .await
@@ -217,7 +218,7 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     );
     shot(&resident, "04-home").await;
 
-    let admin = browser(&driver, "admin").await;
+    let admin = browser(&driver, "admin", (1280, 900)).await;
     admin
         .goto(&format!("{base}/staff/login"))
         .await
@@ -248,6 +249,13 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     let log = text(&resident, "#access-log").await;
     assert!(log.contains("admin 测试 (admin)"), "{log}");
     assert!(log.contains("检索") && log.contains("查看详情"), "{log}");
+    resident
+        .execute(
+            "document.getElementById('access-log').scrollIntoView()",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     shot(&resident, "06-access-log").await;
 
     resident
