@@ -308,14 +308,14 @@ impl ConsentVersion {
         let s = raw.trim();
         if s.is_empty() {
             return Err(FieldError::new(
-                "consent",
+                "consent_version",
                 "consent_missing",
                 "you must read and agree to the consent text",
             ));
         }
         if s != current {
             return Err(FieldError::new(
-                "consent",
+                "consent_version",
                 "consent_outdated",
                 "the consent text has changed; read the current version and agree again",
             ));

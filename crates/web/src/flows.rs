@@ -33,13 +33,21 @@ pub(crate) fn parse_enrolment(
     let name = errors.take(PersonName::parse(name));
     let rid = errors.take(ResidentId::parse(resident_id));
     let phone = errors.take(Phone::parse(phone));
-    let village = errors.take(domain::parse_id("village_id", village_id).map_err(|_| {
-        FieldError::new(
+    let village = errors.take(match village_id.trim() {
+        "" => Err(FieldError::new(
             "village_id",
             "village_missing",
             "choose your village or community",
-        )
-    }));
+        )),
+        // Not even an id: no village has it, which is what the store says of unknown ids too.
+        raw => domain::parse_id("village_id", raw).map_err(|_| {
+            FieldError::new(
+                "village_id",
+                "unknown_village",
+                "is not a village or community we know",
+            )
+        }),
+    });
     let household = match household {
         "new" | "" => Some(HouseholdChoice::New),
         "join" => Some(HouseholdChoice::Join {

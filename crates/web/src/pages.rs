@@ -184,7 +184,7 @@ struct EnrolForm {
     village_id: String,
     household: String,
     household_invite: String,
-    consent: String,
+    consent_version: String,
 }
 
 async fn enrol_page(
@@ -236,7 +236,7 @@ async fn enrol_submit(
             &f.village_id,
             &f.household,
             &f.household_invite,
-            &f.consent,
+            &f.consent_version,
         )?;
         flows::enrol(&state, &ctx.client, &new).await?;
         let view = context! { phone_masked => new.phone.masked() };

@@ -194,7 +194,7 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
         &format!("#village_id option[value='{}']", w.city.first_village_id),
     )
     .await;
-    click(&resident, "#consent").await;
+    click(&resident, "#consent_version").await;
     click(&resident, "main form button[type=submit]").await;
     assert!(text(&resident, ".success h1").await.contains("登记成功"));
     shot(&resident, "02-enrolled").await;

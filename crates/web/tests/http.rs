@@ -162,7 +162,7 @@ async fn each_bad_enrolment_gets_its_own_problem_and_changes_nothing(w: World) {
         (
             with(json!({ "consent_version": "enrolment-2020-01" })),
             StatusCode::UNPROCESSABLE_ENTITY,
-            "consent",
+            "consent_version",
             "consent_outdated",
         ),
         (
