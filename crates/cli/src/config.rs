@@ -368,6 +368,15 @@ pub fn default_toml() -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_readme_shows_the_current_default_configuration() {
+        let readme = include_str!("../../../README.md");
+        assert!(
+            readme.contains(&format!("```toml\n{}```", default_toml())),
+            "README's configuration reference differs from `moralbank config default`; paste the new output"
+        );
+    }
+
     fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
         vars.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
