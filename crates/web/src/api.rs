@@ -32,7 +32,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/me/withdraw"),
     ("get", "/regions"),
     ("post", "/regions"),
-    ("get", "/citizens"),
+    ("post", "/citizens/search"),
     ("get", "/citizens/{id}"),
     ("post", "/staff"),
     ("post", "/partners"),
@@ -52,7 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/export", get(me_export))
         .route("/me/withdraw", post(me_withdraw))
         .route("/regions", get(regions).post(region_create))
-        .route("/citizens", get(citizens))
+        .route("/citizens/search", post(citizens))
         .route("/citizens/{id}", get(citizen))
         .route("/staff", post(staff_create))
         .route("/partners", post(partner_create))
@@ -342,14 +342,31 @@ async fn region_create(
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
+/// Search criteria in the body, never in the URL, where proxies and logs would keep them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchBody {
+    #[serde(default)]
+    resident_id: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    name: String,
+}
+
 async fn citizens(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(p): Query<SearchParams>,
+    ApiJson(b): ApiJson<SearchBody>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadCitizens)?;
+    let params = SearchParams {
+        resident_id: b.resident_id,
+        phone: b.phone,
+        name: b.name,
+    };
     let found =
-        flows::search_citizens(&state, &caller.principal, &flows::parse_search(&p)?).await?;
+        flows::search_citizens(&state, &caller.principal, &flows::parse_search(&params)?).await?;
     Ok(Json(json!({ "items": found })).into_response())
 }
 

@@ -36,7 +36,7 @@ pub fn router() -> Router<AppState> {
             get(staff_login_form).post(staff_login_submit),
         )
         .route("/console", get(console))
-        .route("/console/citizens", get(citizens))
+        .route("/console/citizens", get(citizens).post(citizens_search))
         .route("/console/citizens/{id}", get(citizen))
         .route("/console/regions", get(regions).post(region_create))
         .route("/console/staff", get(staff_list).post(staff_create))
@@ -534,26 +534,48 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
     finish(&state, &ctx, Area::Staff, result)
 }
 
-async fn citizens(
+#[derive(Deserialize)]
+struct SearchForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    q: SearchParams,
+}
+
+/// Without criteria: the most recent enrolments in the caller's scope (each read is logged).
+async fn citizens(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = citizens_page(&state, &ctx, &SearchParams::default()).await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+/// Criteria travel in a POST body, never in the URL, so ID numbers and phones stay out of
+/// browser history and proxy logs.
+async fn citizens_search(
     State(state): State<AppState>,
     ctx: PageCtx,
-    Query(p): Query<SearchParams>,
+    Form(f): Form<SearchForm>,
 ) -> Response {
     let result = async {
         require(&ctx.principal, Action::ReadCitizens)?;
-        let searched = !(p.resident_id.is_empty() && p.phone.is_empty() && p.name.is_empty());
-        let (results, errors) = match flows::parse_search(&p) {
-            Ok(q) => (
-                flows::search_citizens(&state, &ctx.principal, &q).await?,
-                HashMap::new(),
-            ),
-            Err(e) => (vec![], field_messages(&state, &ctx, &e.0)),
-        };
-        let view = context! { q => p, results, errors, searched };
-        Ok(render(&state, &ctx, "citizens.html", view)?.into_response())
+        ctx.check_csrf(&f.csrf)?;
+        citizens_page(&state, &ctx, &f.q).await
     }
     .await;
     finish(&state, &ctx, Area::Staff, result)
+}
+
+async fn citizens_page(state: &AppState, ctx: &PageCtx, p: &SearchParams) -> Page {
+    require(&ctx.principal, Action::ReadCitizens)?;
+    let searched = !(p.resident_id.is_empty() && p.phone.is_empty() && p.name.is_empty());
+    let (results, errors) = match flows::parse_search(p) {
+        Ok(q) => (
+            flows::search_citizens(state, &ctx.principal, &q).await?,
+            HashMap::new(),
+        ),
+        Err(e) => (vec![], field_messages(state, ctx, &e.0)),
+    };
+    let view = context! { q => p, results, errors, searched };
+    Ok(render(state, ctx, "citizens.html", view)?.into_response())
 }
 
 async fn citizen(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {

@@ -90,6 +90,7 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ("POST", "/me/withdraw".into(), "confirm=no", vec![C]),
         ("GET", "/console".into(), "", vec![A, AU, EV, TR, PO]),
         ("GET", "/console/citizens".into(), "", vec![A, EV, TR]),
+        ("POST", "/console/citizens".into(), "name=", vec![A, EV, TR]),
         (
             "GET",
             format!("/console/citizens/{cid}"),
@@ -140,7 +141,12 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
             "{\"code\": \"\", \"name_zh\": \"\", \"name_en\": \"\"}",
             vec![A],
         ),
-        ("GET", "/api/v1/citizens".into(), "", vec![A, EV, TR]),
+        (
+            "POST",
+            "/api/v1/citizens/search".into(),
+            "{}",
+            vec![A, EV, TR],
+        ),
         (
             "GET",
             format!("/api/v1/citizens/{cid}"),

@@ -56,10 +56,10 @@ async fn resident_enrols_signs_in_and_sees_who_read_their_data(w: World) {
     let rid = body["resident_id"].as_str().expect("rid");
     let (status, found) = w
         .api(
-            "GET",
-            &format!("/citizens?resident_id={rid}"),
+            "POST",
+            "/citizens/search",
             Some(&admin.token),
-            None,
+            Some(json!({ "resident_id": rid })),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
