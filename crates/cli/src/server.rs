@@ -95,6 +95,7 @@ pub async fn run(store: Store, web: WebConfig, listen: SocketAddr) -> Result<()>
         .local_addr()
         .map_err(CliError::io("reading the listening address"))?;
     let state = AppState::new(store.clone(), web, Arc::new(DevSender));
+    let purger = tokio::spawn(purge_expired_periodically(store.clone()));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(%addr, "serving");
     println!("Moral Bank is serving on http://{addr}  (Ctrl-C to stop)");
@@ -102,9 +103,24 @@ pub async fn run(store: Store, web: WebConfig, listen: SocketAddr) -> Result<()>
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(CliError::io("serving HTTP"))?;
+    purger.abort();
     tracing::info!("shut down");
     store.close().await;
     Ok(())
+}
+
+/// How often expired sessions, codes and invites are deleted.
+const PURGE_INTERVAL_S: u64 = 600;
+
+async fn purge_expired_periodically(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(PURGE_INTERVAL_S));
+    loop {
+        tick.tick().await;
+        match store.purge_expired().await {
+            Ok(n) => tracing::debug!(rows = n, "expired sessions, codes and invites purged"),
+            Err(e) => tracing::warn!(error = %e, "purging expired rows failed; will retry"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

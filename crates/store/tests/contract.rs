@@ -458,6 +458,24 @@ async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store
     );
 }
 
+async fn expired_sessions_are_purged_and_live_ones_kept(store: Store) {
+    let (live, _) = store
+        .create_session(SubjectKind::Citizen, "c1", 60_000)
+        .await
+        .expect("session");
+    let (dead, _) = store
+        .create_session(SubjectKind::Citizen, "c2", -1)
+        .await
+        .expect("session");
+    assert!(
+        store.session(&dead).await.expect("read").is_none(),
+        "an expired session never authenticates"
+    );
+    assert_eq!(store.purge_expired().await.expect("purge"), 1);
+    assert!(store.session(&live).await.expect("read").is_some());
+    assert_eq!(store.purge_expired().await.expect("purge"), 0);
+}
+
 async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: Store) {
     let r = small_city(&store).await;
     let new = |username: &str, role: Role, region: Option<&str>, partner: Option<&str>| NewStaff {
@@ -667,6 +685,7 @@ moralbank_store::on_both_backends!(
     access_log_pages_never_skip_entries_made_in_the_same_millisecond,
     withdrawal_deletes_personal_data_and_hands_over_the_household,
     one_time_codes_are_single_use_limited_and_expire_on_misuse,
+    expired_sessions_are_purged_and_live_ones_kept,
     staff_accounts_follow_role_scope_rules_and_log_in_with_argon2,
     api_keys_are_shown_once_stored_hashed_and_revocable,
     regions_follow_the_tree_rules,
