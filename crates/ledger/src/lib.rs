@@ -1,0 +1,21 @@
+//! The transparency log's pure parts, usable without a database or a server (so that a
+//! citizen, an auditor or a witness can verify with this crate alone):
+//!
+//! * [`leaf`]: the canonical encoding of a ledger entry as a log leaf, in which a citizen
+//!   appears only as a salted commitment (no personal data in the public log);
+//! * [`tree`]: the RFC 6962 Merkle tree over stored hashes (the `tlog_tiles` crate, a port of
+//!   Go's `golang.org/x/mod/sumdb/tlog`), with an in-memory log used to recompute trees;
+//! * [`checkpoint`]: C2SP `tlog-checkpoint` tree heads signed as C2SP `signed-note`s (Ed25519);
+//! * [`receipt`]: an entry's inclusion proof with a signed checkpoint, verified offline.
+//!
+//! It must not do IO: storing hashes and serving tiles belong to the store and web layers.
+
+pub mod checkpoint;
+pub mod leaf;
+pub mod receipt;
+pub mod tree;
+
+pub use checkpoint::{generate_log_key, verify_checkpoint, CheckpointError, LogKey};
+pub use leaf::{AccountRef, Commitment, EntryKind, LeafEntry, LeafError, Posting};
+pub use receipt::{verify_receipt, Receipt, ReceiptError, VerifiedReceipt};
+pub use tree::{Hash, MemoryLog};
