@@ -13,9 +13,13 @@
 pub mod checkpoint;
 pub mod leaf;
 pub mod receipt;
+pub mod stored;
+pub mod tiles;
 pub mod tree;
 
 pub use checkpoint::{generate_log_key, verify_checkpoint, CheckpointError, LogKey};
 pub use leaf::{AccountRef, Commitment, EntryKind, LeafEntry, LeafError, Posting};
 pub use receipt::{verify_receipt, Receipt, ReceiptError, VerifiedReceipt};
-pub use tree::{Hash, MemoryLog};
+pub use stored::{Frontier, Plan};
+pub use tiles::{TileKind, TilePath};
+pub use tree::{leaf_hash, Hash, MemoryLog, TreeError};

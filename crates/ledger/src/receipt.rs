@@ -24,6 +24,18 @@ pub struct Receipt {
     pub proof: Vec<String>,
     /// The signed checkpoint (a C2SP signed note).
     pub checkpoint: String,
+    /// For the citizen's own copy: what opens their commitment in the entry. Absent from a
+    /// receipt shown to anyone else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening: Option<Opening>,
+}
+
+/// A citizen id and the salt (hex) of the commitment `SHA-256(tag ‖ salt ‖ id)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Opening {
+    pub citizen_id: String,
+    pub salt: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +54,8 @@ pub enum ReceiptError {
     IndexBeyondTree { index: u64, size: u64 },
     #[error("the inclusion proof does not lead from the entry to the checkpoint's root: the entry or the proof was altered")]
     ProofMismatch,
+    #[error("the opening (citizen id and salt) does not open any account in the entry")]
+    OpeningMismatch,
 }
 
 /// What a valid receipt proves: this entry is leaf `index` of the signed tree `size`/`root`.
@@ -51,6 +65,8 @@ pub struct VerifiedReceipt {
     pub index: u64,
     pub size: u64,
     pub root: Hash,
+    /// The citizen whose account in the entry the receipt's opening opened.
+    pub opened_for: Option<String>,
 }
 
 impl Receipt {
@@ -61,7 +77,17 @@ impl Receipt {
             index,
             proof: proof.iter().map(|h| B64.encode(h.0)).collect(),
             checkpoint: checkpoint.to_string(),
+            opening: None,
         }
+    }
+
+    /// The same receipt, carrying what opens `citizen_id`'s commitment.
+    pub fn with_opening(mut self, citizen_id: &str, salt: &[u8; 32]) -> Receipt {
+        self.opening = Some(Opening {
+            citizen_id: citizen_id.to_string(),
+            salt: hex::encode(salt),
+        });
+        self
     }
 }
 
@@ -96,11 +122,28 @@ pub fn verify_receipt(r: &Receipt, vkey: &str) -> Result<VerifiedReceipt, Receip
     }
     check_inclusion(&proof, cp.size(), *cp.hash(), r.index, &data)
         .map_err(|_| ReceiptError::ProofMismatch)?;
+    let opened_for = match &r.opening {
+        None => None,
+        Some(o) => {
+            let salt = hex::decode(&o.salt)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or(ReceiptError::OpeningMismatch)?;
+            let opens = entry.postings.iter().any(|p| {
+                matches!(&p.account, crate::AccountRef::Citizen(c) if c.opens_to(&salt, &o.citizen_id))
+            });
+            if !opens {
+                return Err(ReceiptError::OpeningMismatch);
+            }
+            Some(o.citizen_id.clone())
+        }
+    };
     Ok(VerifiedReceipt {
         entry,
         index: r.index,
         size: cp.size(),
         root: *cp.hash(),
+        opened_for,
     })
 }
 
@@ -159,6 +202,28 @@ mod tests {
             (v.index, v.size, v.entry.entry_id.as_str()),
             (6, 11, "entry-6")
         );
+        assert_eq!(v.opened_for, None);
+    }
+
+    #[test]
+    fn an_opening_names_the_citizen_only_when_it_opens_their_commitment() {
+        let (r, vkey) = setup();
+        let mine = r.clone().with_opening("c6", &[3; 32]);
+        assert_eq!(
+            verify_receipt(&mine, &vkey).expect("valid").opened_for.as_deref(),
+            Some("c6")
+        );
+        for bad in [
+            r.clone().with_opening("c7", &[3; 32]),
+            r.clone().with_opening("c6", &[4; 32]),
+        ] {
+            assert_eq!(verify_receipt(&bad, &vkey), Err(ReceiptError::OpeningMismatch));
+        }
+        let mut short = mine.clone();
+        if let Some(o) = short.opening.as_mut() {
+            o.salt = "00".into();
+        }
+        assert_eq!(verify_receipt(&short, &vkey), Err(ReceiptError::OpeningMismatch));
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub enum TreeError {
     OutOfRange { index: u64, size: u64 },
     #[error("the proof does not match")]
     Mismatch,
+    #[error("stored hash {0} is missing")]
+    Missing(u64),
 }
 
 /// The leaf hash of RFC 6962: `SHA-256(0x00 ‖ data)`.
