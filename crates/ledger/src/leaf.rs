@@ -83,6 +83,21 @@ pub struct LeafEntry {
     /// Staff ids of who approved it (opaque ids, not names).
     pub approvers: Vec<String>,
     pub at_ms: i64,
+    /// Commits to the words kept only in the database (the reason a resident reads), so that
+    /// changing them is detectable: `SHA-256(tag ‖ salt ‖ text)` under the citizen's salt, which
+    /// a withdrawal deletes (see [`details_commitment`]).
+    pub details: [u8; 32],
+}
+
+const DETAILS_TAG: &[u8] = b"moralbank-details/v1\0";
+
+/// The commitment to an entry's private details under a citizen's salt.
+pub fn details_commitment(salt: &[u8; 32], text: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(DETAILS_TAG);
+    h.update(salt);
+    h.update(text.as_bytes());
+    h.finalize().into()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -150,12 +165,13 @@ impl LeafEntry {
     pub fn encode(&self) -> Result<Vec<u8>, LeafError> {
         self.validate()?;
         let mut out = format!(
-            "{LEAF_FORMAT}\nentry {}\nkind {}\nrule {}\nreference {}\nat {}\n",
+            "{LEAF_FORMAT}\nentry {}\nkind {}\nrule {}\nreference {}\nat {}\ndetails {}\n",
             self.entry_id,
             self.kind.as_str(),
             self.rule,
             self.reference,
-            self.at_ms
+            self.at_ms,
+            hex::encode(self.details)
         );
         for p in &self.postings {
             match &p.account {
@@ -201,6 +217,10 @@ impl LeafEntry {
         let at_ms = field("at")?
             .parse()
             .map_err(|_| LeafError::Malformed("bad time"))?;
+        let details: [u8; 32] = hex::decode(field("details")?)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(LeafError::Malformed("bad details commitment"))?;
         let (mut postings, mut approvers) = (Vec::new(), Vec::new());
         for line in lines {
             if let Some(rest) = line.strip_prefix("posting ") {
@@ -236,6 +256,7 @@ impl LeafEntry {
             postings,
             approvers,
             at_ms,
+            details,
         };
         if entry.encode()? != bytes {
             return Err(LeafError::Malformed("not canonical"));
@@ -266,6 +287,7 @@ mod tests {
             ],
             approvers: vec!["staff-a".into(), "staff-b".into()],
             at_ms: 1_764_000_000_000,
+            details: [7; 32],
         }
     }
 

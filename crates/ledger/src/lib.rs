@@ -18,7 +18,9 @@ pub mod tiles;
 pub mod tree;
 
 pub use checkpoint::{generate_log_key, verify_checkpoint, CheckpointError, LogKey};
-pub use leaf::{AccountRef, Commitment, EntryKind, LeafEntry, LeafError, Posting};
+pub use leaf::{
+    details_commitment, AccountRef, Commitment, EntryKind, LeafEntry, LeafError, Posting,
+};
 pub use receipt::{verify_receipt, Receipt, ReceiptError, VerifiedReceipt};
 pub use stored::{Frontier, Plan};
 pub use tiles::{TileKind, TilePath};

@@ -170,6 +170,7 @@ mod tests {
             ],
             approvers: vec!["blood-centre".into()],
             at_ms: 1_764_000_000_000 + i as i64,
+            details: [0; 32],
         }
         .encode()
         .expect("valid")
@@ -210,20 +211,29 @@ mod tests {
         let (r, vkey) = setup();
         let mine = r.clone().with_opening("c6", &[3; 32]);
         assert_eq!(
-            verify_receipt(&mine, &vkey).expect("valid").opened_for.as_deref(),
+            verify_receipt(&mine, &vkey)
+                .expect("valid")
+                .opened_for
+                .as_deref(),
             Some("c6")
         );
         for bad in [
             r.clone().with_opening("c7", &[3; 32]),
             r.clone().with_opening("c6", &[4; 32]),
         ] {
-            assert_eq!(verify_receipt(&bad, &vkey), Err(ReceiptError::OpeningMismatch));
+            assert_eq!(
+                verify_receipt(&bad, &vkey),
+                Err(ReceiptError::OpeningMismatch)
+            );
         }
         let mut short = mine.clone();
         if let Some(o) = short.opening.as_mut() {
             o.salt = "00".into();
         }
-        assert_eq!(verify_receipt(&short, &vkey), Err(ReceiptError::OpeningMismatch));
+        assert_eq!(
+            verify_receipt(&short, &vkey),
+            Err(ReceiptError::OpeningMismatch)
+        );
     }
 
     #[test]

@@ -107,7 +107,12 @@ impl HashReader for MapReader<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
         indexes
             .iter()
-            .map(|i| self.0.get(i).copied().ok_or(tlog_tiles::Error::InvalidProof))
+            .map(|i| {
+                self.0
+                    .get(i)
+                    .copied()
+                    .ok_or(tlog_tiles::Error::InvalidProof)
+            })
             .collect()
     }
 }

@@ -20,6 +20,13 @@ pub enum StoreError {
     Migration(String),
     #[error("stored data could not be decrypted or verified: {0}")]
     Crypto(&'static str),
+    /// Stored rows contradict an invariant (found on reading back: tampering or a bug).
+    #[error("integrity: {0}")]
+    Integrity(String),
+    /// The ledger's writer could not commit (the database failed mid-batch, or it stopped).
+    /// Nothing of the request was written; retrying with the same idempotency key is safe.
+    #[error("the ledger is unavailable: {0}")]
+    Unavailable(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -98,7 +98,7 @@ pub const SEED_BATCH_ROWS: usize = 500;
 /// that lookup took two thirds of the whole seeding time). Short statements keep it linear.
 pub const STATEMENT_PARAMS_MAX: usize = 256;
 
-fn statement_rows(cols: usize) -> usize {
+pub(crate) fn statement_rows(cols: usize) -> usize {
     (STATEMENT_PARAMS_MAX / cols).max(1)
 }
 
@@ -129,7 +129,7 @@ pub fn demo_identity(i: u64) -> (Phone, ResidentId) {
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -373,7 +373,7 @@ struct Batch {
     citizens: Vec<(String, String, String, SealedCitizen)>,
 }
 
-fn multi_insert(head: &str, cols: usize, rows: usize) -> String {
+pub(crate) fn multi_insert(head: &str, cols: usize, rows: usize) -> String {
     let mut sql = String::with_capacity(head.len() + rows * cols * 6);
     sql.push_str(head);
     sql.push_str(" VALUES ");

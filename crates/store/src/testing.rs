@@ -128,3 +128,36 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+impl Store {
+    /// Run a statement as it is, on the writer (tests that play an attacker with database
+    /// access: dropping a trigger, changing a row).
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, crate::StoreError> {
+        Ok(sqlx::raw_sql(sql)
+            .execute(&self.write)
+            .await?
+            .rows_affected())
+    }
+
+    /// Ids of `n` enrolled citizens, in enrolment order.
+    pub async fn citizen_ids(&self, n: i64) -> Vec<String> {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM citizens ORDER BY enrolled_at, id LIMIT $1")
+            .bind(n)
+            .fetch_all(&self.read)
+            .await
+            .expect("citizen ids")
+            .iter()
+            .map(|r| r.try_get("id").expect("id"))
+            .collect()
+    }
+}
+
+/// A log signing key for tests: (private key, verifier key).
+pub fn log_key() -> (moralbank_ledger::LogKey, String) {
+    let (skey, vkey) = moralbank_ledger::generate_log_key("test.moralbank.example/log");
+    (
+        moralbank_ledger::LogKey::from_private(&skey).expect("generated key"),
+        vkey,
+    )
+}

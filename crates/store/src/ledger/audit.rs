@@ -1,0 +1,436 @@
+//! `moralbank audit`: recompute the whole log and every balance from the stored rows and
+//! compare with what is stored and published. Stops at the first thing that does not match and
+//! names it, so that an operator knows where to look.
+
+use super::{month_of, to_i64, to_u64};
+use crate::{Result, Store, StoreError};
+use moralbank_ledger::{
+    details_commitment, leaf_hash, verify_checkpoint, AccountRef, EntryKind, Frontier, LeafEntry,
+};
+use sqlx::Row;
+use std::collections::HashMap;
+use tlog_tiles::{stored_hash_count, stored_hash_index};
+
+/// Entries read per query.
+const CHUNK: i64 = 5_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditReport {
+    pub entries: u64,
+    pub stored_hashes: u64,
+    pub checkpoints: u64,
+    pub accounts: u64,
+    pub root: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditFailure {
+    #[error("entry {index}: {what}")]
+    Entry { index: u64, what: String },
+    #[error("checkpoint at size {size}: {what}")]
+    Checkpoint { size: u64, what: String },
+    #[error("account {account}: {what}")]
+    Account { account: String, what: String },
+    #[error("log: {0}")]
+    Log(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for AuditFailure {
+    fn from(e: sqlx::Error) -> Self {
+        AuditFailure::Store(e.into())
+    }
+}
+
+fn entry_err(index: u64, what: impl Into<String>) -> AuditFailure {
+    AuditFailure::Entry {
+        index,
+        what: what.into(),
+    }
+}
+
+struct Checkpoints {
+    list: Vec<(u64, Vec<u8>, String)>,
+    next: usize,
+}
+
+impl Store {
+    /// Recompute and compare everything; `vkeys` are the log's verifier keys, current and
+    /// retired (a checkpoint must verify under one of them). `progress` is told the number of
+    /// entries checked after each chunk.
+    pub async fn audit(
+        &self,
+        vkeys: &[String],
+        mut progress: impl FnMut(u64),
+    ) -> std::result::Result<AuditReport, AuditFailure> {
+        let head = sqlx::query("SELECT size, root FROM log_head WHERE id = 1")
+            .fetch_one(&self.read)
+            .await?;
+        let size = to_u64(head.try_get("size")?);
+        let head_root: Vec<u8> = head.try_get("root")?;
+        let salts: HashMap<String, [u8; 32]> = sqlx::query(
+            "SELECT citizen_id, salt FROM ledger_accounts WHERE citizen_id IS NOT NULL AND salt IS NOT NULL",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .filter_map(|r| {
+            let id: String = r.try_get("citizen_id").ok()?;
+            let salt: Vec<u8> = r.try_get("salt").ok()?;
+            Some((id, <[u8; 32]>::try_from(salt).ok()?))
+        })
+        .collect();
+        let mut cps = Checkpoints {
+            list: sqlx::query("SELECT size, root, note FROM log_checkpoints ORDER BY size")
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        to_u64(r.try_get("size")?),
+                        r.try_get("root")?,
+                        r.try_get("note")?,
+                    ))
+                })
+                .collect::<Result<_>>()?,
+            next: 0,
+        };
+        let checkpoints = cps.list.len() as u64;
+        if let Some((s, ..)) = cps.list.last() {
+            if *s > size {
+                return Err(AuditFailure::Checkpoint {
+                    size: *s,
+                    what: format!("published for a tree larger than the log ({size} entries)"),
+                });
+            }
+        }
+
+        let mut frontier = Frontier::new();
+        let mut balances: HashMap<String, (i64, i64)> = HashMap::new();
+        let mut credit: HashMap<(String, i64), i64> = HashMap::new();
+        cps.check(&frontier, vkeys)?;
+        let mut next: u64 = 0;
+        while next < size {
+            let end = (next + CHUNK as u64).min(size);
+            let entries = sqlx::query(
+                "SELECT idx, id, kind, rule, reason, reference, approvers, reverses, at_ms, leaf \
+                 FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            )
+            .bind(to_i64(next)?)
+            .bind(to_i64(end)?)
+            .fetch_all(&self.read)
+            .await?;
+            let mut postings: HashMap<u64, Vec<(String, Option<String>, i64)>> = HashMap::new();
+            for r in sqlx::query(
+                "SELECT entry_idx, account, citizen_id, amount FROM ledger_postings \
+                 WHERE entry_idx >= $1 AND entry_idx < $2 ORDER BY entry_idx, n",
+            )
+            .bind(to_i64(next)?)
+            .bind(to_i64(end)?)
+            .fetch_all(&self.read)
+            .await?
+            {
+                postings
+                    .entry(to_u64(r.try_get("entry_idx")?))
+                    .or_default()
+                    .push((
+                        r.try_get("account")?,
+                        r.try_get("citizen_id")?,
+                        r.try_get("amount")?,
+                    ));
+            }
+            let first_hash = stored_hash_index(0, next);
+            let stored: HashMap<u64, Vec<u8>> =
+                sqlx::query("SELECT id, hash FROM log_hashes WHERE id >= $1 AND id < $2")
+                    .bind(to_i64(first_hash)?)
+                    .bind(to_i64(stored_hash_count(end))?)
+                    .fetch_all(&self.read)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((to_u64(r.try_get("id")?), r.try_get("hash")?)))
+                    .collect::<Result<_>>()?;
+
+            for row in &entries {
+                let index = to_u64(row.try_get("idx")?);
+                if index != next {
+                    return Err(entry_err(next, "is missing from ledger_entries"));
+                }
+                let leaf_bytes: Vec<u8> = row.try_get("leaf")?;
+                let leaf = LeafEntry::decode(&leaf_bytes)
+                    .map_err(|e| entry_err(index, format!("stored leaf is not valid: {e}")))?;
+                self.check_row(index, row, &leaf)?;
+                let rows = postings.remove(&index).unwrap_or_default();
+                let reason: String = row.try_get("reason")?;
+                check_postings(index, &leaf, &rows, &salts, &reason)?;
+                // Effects on balances and credit.
+                for (account, citizen, amount) in &rows {
+                    let b = balances.entry(account.clone()).or_insert((0, 0));
+                    b.0 += amount;
+                    b.1 += 1;
+                    if citizen.is_some() && b.0 < 0 {
+                        return Err(entry_err(index, format!("takes {account} below zero")));
+                    }
+                    if let Some(c) = citizen {
+                        match leaf.kind {
+                            EntryKind::Award => {
+                                *credit.entry((c.clone(), month_of(leaf.at_ms))).or_insert(0) +=
+                                    amount;
+                            }
+                            EntryKind::Reversal => {
+                                let of: Option<i64> = row.try_get("reverses")?;
+                                let of = of.ok_or_else(|| {
+                                    entry_err(index, "is a reversal that names no entry")
+                                })?;
+                                let at: i64 = sqlx::query(
+                                    "SELECT at_ms FROM ledger_entries WHERE idx = $1 AND kind = 'award'",
+                                )
+                                .bind(of)
+                                .fetch_optional(&self.read)
+                                .await?
+                                .ok_or_else(|| entry_err(index, "reverses an entry that is not an award"))?
+                                .try_get("at_ms")?;
+                                if to_u64(of) >= index {
+                                    return Err(entry_err(index, "reverses a later entry"));
+                                }
+                                *credit.entry((c.clone(), month_of(at))).or_insert(0) += amount;
+                            }
+                            EntryKind::Redemption => {}
+                        }
+                    }
+                }
+                // The tree.
+                for (id, h) in frontier.append(leaf_hash(&leaf_bytes)) {
+                    match stored.get(&id) {
+                        Some(s) if s.as_slice() == h.0.as_slice() => {}
+                        Some(_) => {
+                            return Err(entry_err(
+                                index,
+                                format!("stored hash {id} differs from the recomputed one"),
+                            ))
+                        }
+                        None => {
+                            return Err(entry_err(index, format!("stored hash {id} is missing")))
+                        }
+                    }
+                }
+                cps.check(&frontier, vkeys)?;
+                next += 1;
+            }
+            if next < end {
+                return Err(entry_err(next, "is missing from ledger_entries"));
+            }
+            progress(next);
+        }
+        if let Some((s, ..)) = cps.list.get(cps.next) {
+            return Err(AuditFailure::Checkpoint {
+                size: *s,
+                what: "was never reached while recomputing the log".into(),
+            });
+        }
+        // Nothing beyond the head.
+        let extra = sqlx::query("SELECT COUNT(*) AS n FROM ledger_entries WHERE idx >= $1")
+            .bind(to_i64(size)?)
+            .fetch_one(&self.read)
+            .await?;
+        if extra.try_get::<i64, _>("n")? > 0 {
+            return Err(entry_err(size, "exists beyond the log head's size"));
+        }
+        let hashes: i64 = sqlx::query("SELECT COUNT(*) AS n FROM log_hashes")
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?;
+        if to_u64(hashes) != stored_hash_count(size) {
+            return Err(AuditFailure::Log(format!(
+                "{hashes} stored hashes, a tree of {size} entries has {}",
+                stored_hash_count(size)
+            )));
+        }
+        if frontier.root().0.as_slice() != head_root.as_slice() {
+            return Err(AuditFailure::Log(
+                "the log head's root differs from the recomputed root".into(),
+            ));
+        }
+        // Derived state.
+        let stored_accounts = sqlx::query("SELECT account, balance, entries FROM ledger_accounts")
+            .fetch_all(&self.read)
+            .await?;
+        for r in &stored_accounts {
+            let account: String = r.try_get("account")?;
+            let got = (
+                r.try_get::<i64, _>("balance")?,
+                r.try_get::<i64, _>("entries")?,
+            );
+            let want = balances.remove(&account).unwrap_or((0, 0));
+            if got != want {
+                return Err(AuditFailure::Account {
+                    account,
+                    what: format!(
+                        "stored balance {} over {} entries, the postings give {} over {}",
+                        got.0, got.1, want.0, want.1
+                    ),
+                });
+            }
+        }
+        if let Some((account, _)) = balances.into_iter().next() {
+            return Err(AuditFailure::Account {
+                account,
+                what: "has postings but no stored balance".into(),
+            });
+        }
+        for r in sqlx::query("SELECT citizen_id, month, points FROM ledger_credit")
+            .fetch_all(&self.read)
+            .await?
+        {
+            let key: (String, i64) = (r.try_get("citizen_id")?, r.try_get("month")?);
+            let got: i64 = r.try_get("points")?;
+            let want = credit.remove(&key).unwrap_or(0);
+            if got != want {
+                return Err(AuditFailure::Account {
+                    account: format!("citizen:{}", key.0),
+                    what: format!(
+                        "stored credit for month {} is {got}, the entries give {want}",
+                        key.1
+                    ),
+                });
+            }
+        }
+        if let Some(((c, m), v)) = credit.into_iter().find(|(_, v)| *v != 0) {
+            return Err(AuditFailure::Account {
+                account: format!("citizen:{c}"),
+                what: format!("credit for month {m} should be {v} but is not stored"),
+            });
+        }
+        Ok(AuditReport {
+            entries: size,
+            stored_hashes: to_u64(hashes),
+            checkpoints,
+            accounts: stored_accounts.len() as u64,
+            root: hex::encode(frontier.root().0),
+        })
+    }
+
+    /// The row's columns say what its leaf says.
+    fn check_row(
+        &self,
+        index: u64,
+        row: &sqlx::any::AnyRow,
+        leaf: &LeafEntry,
+    ) -> std::result::Result<(), AuditFailure> {
+        let id: String = row.try_get("id")?;
+        let kind: String = row.try_get("kind")?;
+        let rule: String = row.try_get("rule")?;
+        let reference: String = row.try_get("reference")?;
+        let approvers: String = row.try_get("approvers")?;
+        let at_ms: i64 = row.try_get("at_ms")?;
+        let mismatch = [
+            ("id", id == leaf.entry_id),
+            ("kind", kind == leaf.kind.as_str()),
+            ("rule", rule == leaf.rule),
+            ("reference", reference == leaf.reference),
+            ("approvers", approvers == leaf.approvers.join(" ")),
+            ("time", at_ms == leaf.at_ms),
+        ]
+        .into_iter()
+        .find(|(_, ok)| !ok);
+        if let Some((col, _)) = mismatch {
+            return Err(entry_err(
+                index,
+                format!("column {col} differs from the leaf"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The posting rows say what the leaf says: same amounts, same system accounts, citizen
+/// accounts that open the leaf's commitments (while the citizen's salt exists), and a reason
+/// that opens the leaf's details commitment.
+fn check_postings(
+    index: u64,
+    leaf: &LeafEntry,
+    rows: &[(String, Option<String>, i64)],
+    salts: &HashMap<String, [u8; 32]>,
+    reason: &str,
+) -> std::result::Result<(), AuditFailure> {
+    if rows.len() != leaf.postings.len() {
+        return Err(entry_err(
+            index,
+            format!(
+                "{} posting rows, the leaf has {}",
+                rows.len(),
+                leaf.postings.len()
+            ),
+        ));
+    }
+    if rows.iter().map(|r| r.2).sum::<i64>() != 0 {
+        return Err(entry_err(index, "postings do not sum to zero"));
+    }
+    for (n, ((account, citizen, amount), p)) in rows.iter().zip(&leaf.postings).enumerate() {
+        if *amount != p.amount {
+            return Err(entry_err(
+                index,
+                format!("posting {n} amount is {amount}, the leaf says {}", p.amount),
+            ));
+        }
+        match (&p.account, citizen) {
+            (AccountRef::System(name), None) if name == account => {}
+            (AccountRef::Citizen(c), Some(id)) if *account == format!("citizen:{id}") => {
+                if let Some(salt) = salts.get(id) {
+                    if !c.opens_to(salt, id) {
+                        return Err(entry_err(
+                            index,
+                            format!(
+                                "posting {n} belongs to another citizen than the leaf commits to"
+                            ),
+                        ));
+                    }
+                    if details_commitment(salt, reason) != leaf.details {
+                        return Err(entry_err(
+                            index,
+                            "the reason differs from what the leaf commits to",
+                        ));
+                    }
+                }
+            }
+            _ => {
+                return Err(entry_err(
+                    index,
+                    format!("posting {n} account differs from the leaf"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Checkpoints {
+    /// Check every checkpoint published for the tree's current size.
+    fn check(&mut self, f: &Frontier, vkeys: &[String]) -> std::result::Result<(), AuditFailure> {
+        while let Some((size, root, note)) = self.list.get(self.next) {
+            if *size != f.size() {
+                break;
+            }
+            let what = |w: &str| AuditFailure::Checkpoint {
+                size: *size,
+                what: w.to_string(),
+            };
+            if root.as_slice() != f.root().0.as_slice() {
+                return Err(what(
+                    "its root is not the root of the log's first entries: the log was rewritten",
+                ));
+            }
+            let verified = vkeys
+                .iter()
+                .find_map(|k| verify_checkpoint(note, k).ok())
+                .ok_or_else(|| what("its signature does not verify under any of the log's keys"))?;
+            if verified.size() != *size || verified.hash().0.as_slice() != root.as_slice() {
+                return Err(what(
+                    "the signed note says another size or root than its row",
+                ));
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+}

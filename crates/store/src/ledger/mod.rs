@@ -1,0 +1,912 @@
+//! The points ledger and its transparency log, as stored.
+//!
+//! Writes go through one [`Sequencer`] (see [`sequencer`]); this module holds the types callers
+//! build entries with, the validation every entry passes before it reaches the sequencer, and
+//! the reads: balances and credit points, a citizen's entries, totals, log tiles, proofs and
+//! receipts. [`audit`] recomputes everything from the stored rows.
+
+pub mod audit;
+pub mod sequencer;
+
+use crate::seed::civil_from_days;
+use crate::{Result, Store, StoreError};
+use domain::{FieldError, FieldErrors};
+use moralbank_ledger::{Hash, Plan, Receipt, TilePath};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::collections::HashMap;
+
+pub use moralbank_ledger::EntryKind;
+pub use sequencer::{Appended, Sequencer, SequencerConfig};
+
+/// Largest amount one entry may move (a brave deed is worth hundreds, not millions).
+pub const AMOUNT_MAX: i64 = 1_000_000;
+pub const REASON_CHARS_MAX: usize = 500;
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 200;
+/// Credit points count what was earned in this many calendar months, this one included.
+pub const CREDIT_MONTHS: i64 = 36;
+/// Calendar months are those of China Standard Time.
+const UTC_OFFSET_MS: i64 = 8 * 3_600_000;
+
+/// A request to append one entry: one citizen's account against one system account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    pub kind: EntryKind,
+    /// The citizen credited (award) or debited (redemption). For a reversal, taken from the
+    /// entry it reverses.
+    pub citizen_id: String,
+    /// Positive. For a reversal, taken from the entry it reverses.
+    pub amount: i64,
+    /// The system account on the other side: `issuance:<region code>` for awards,
+    /// `benefits:<partner>` for redemptions.
+    pub counter_account: String,
+    /// The rule (point standard and version) or benefit, e.g. `standard:blood-donation@3`.
+    pub rule: String,
+    /// Why, in words a resident reads. Stays in the database, never in the public log.
+    pub reason: String,
+    /// What it refers to (the deed, the redemption, `entry:<index>` for a reversal).
+    pub reference: String,
+    /// Principal ids of who approved it, e.g. `staff:<id>` or `partner:<id>`.
+    pub approvers: Vec<String>,
+    /// The entry a reversal undoes.
+    pub reverses: Option<u64>,
+}
+
+impl Serialize for EntryKindSer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+struct EntryKindSer(EntryKind);
+
+impl NewEntry {
+    #[allow(clippy::too_many_arguments)]
+    pub fn award(
+        citizen_id: &str,
+        amount: i64,
+        counter_account: &str,
+        rule: &str,
+        reason: &str,
+        reference: &str,
+        approvers: Vec<String>,
+    ) -> NewEntry {
+        NewEntry {
+            kind: EntryKind::Award,
+            citizen_id: citizen_id.into(),
+            amount,
+            counter_account: counter_account.into(),
+            rule: rule.into(),
+            reason: reason.into(),
+            reference: reference.into(),
+            approvers,
+            reverses: None,
+        }
+    }
+
+    pub fn redemption(
+        citizen_id: &str,
+        amount: i64,
+        counter_account: &str,
+        rule: &str,
+        reason: &str,
+        reference: &str,
+        approvers: Vec<String>,
+    ) -> NewEntry {
+        NewEntry {
+            kind: EntryKind::Redemption,
+            ..NewEntry::award(
+                citizen_id,
+                amount,
+                counter_account,
+                rule,
+                reason,
+                reference,
+                approvers,
+            )
+        }
+    }
+
+    /// Undo award `of`; `approvers` are the two different people who asked and approved.
+    pub fn reversal(of: u64, reason: &str, approvers: Vec<String>) -> NewEntry {
+        NewEntry {
+            kind: EntryKind::Reversal,
+            citizen_id: String::new(),
+            amount: 0,
+            counter_account: String::new(),
+            rule: "reversal".into(),
+            reason: reason.into(),
+            reference: format!("entry:{of}"),
+            approvers,
+            reverses: Some(of),
+        }
+    }
+
+    /// Every check that needs no database, each failure naming its field.
+    pub fn check(&self) -> std::result::Result<(), FieldErrors> {
+        let mut errs = FieldErrors::default();
+        let ascii = |field: &'static str, v: &str, may_be_empty: bool| -> Option<FieldError> {
+            if v.is_empty() && !may_be_empty {
+                Some(FieldError::new(field, "missing", "is required"))
+            } else if v.len() > moralbank_ledger::leaf::FIELD_BYTES_MAX
+                || !v.bytes().all(|b| b.is_ascii_graphic())
+            {
+                Some(FieldError::new(
+                    field,
+                    "invalid_format",
+                    "must be 1 to 128 printable ASCII characters without spaces",
+                ))
+            } else {
+                None
+            }
+        };
+        if self.kind == EntryKind::Reversal {
+            if self.reverses.is_none() {
+                errs.push(FieldError::new(
+                    "reverses",
+                    "missing",
+                    "which entry to reverse",
+                ));
+            }
+            if self.approvers.len() != 2 || self.approvers[0] == self.approvers[1] {
+                errs.push(FieldError::new(
+                    "approvers",
+                    "second_approver_required",
+                    "a reversal needs two different approvers: who asked and who approved",
+                ));
+            }
+        } else {
+            if self.reverses.is_some() {
+                errs.push(FieldError::new(
+                    "reverses",
+                    "not_allowed",
+                    "only a reversal reverses an entry",
+                ));
+            }
+            match domain::parse_id("citizen_id", &self.citizen_id) {
+                Ok(id) if id == self.citizen_id => {}
+                Ok(_) => errs.push(FieldError::new(
+                    "citizen_id",
+                    "invalid_id",
+                    "must be written in lower case without spaces",
+                )),
+                Err(e) => errs.push(e),
+            }
+            if !(1..=AMOUNT_MAX).contains(&self.amount) {
+                errs.push(FieldError::new(
+                    "amount",
+                    "out_of_range",
+                    format!("must be a whole number of points from 1 to {AMOUNT_MAX}"),
+                ));
+            }
+            if let Some(e) = ascii("counter_account", &self.counter_account, false) {
+                errs.push(e);
+            } else if self.counter_account.starts_with("citizen:") {
+                errs.push(FieldError::new(
+                    "counter_account",
+                    "invalid_format",
+                    "must be a system account",
+                ));
+            }
+        }
+        for (field, v, empty) in [
+            ("rule", &self.rule, false),
+            ("reference", &self.reference, true),
+        ] {
+            if let Some(e) = ascii(field, v, empty) {
+                errs.push(e);
+            }
+        }
+        let reason = self.reason.trim();
+        if reason.is_empty() {
+            errs.push(FieldError::new(
+                "reason",
+                "missing",
+                "say why, in words a resident reads",
+            ));
+        } else if reason.chars().count() > REASON_CHARS_MAX || reason.chars().any(char::is_control)
+        {
+            errs.push(FieldError::new(
+                "reason",
+                "invalid_format",
+                format!("at most {REASON_CHARS_MAX} characters, no control characters"),
+            ));
+        }
+        if self.approvers.is_empty() || self.approvers.len() > moralbank_ledger::leaf::APPROVERS_MAX
+        {
+            errs.push(FieldError::new(
+                "approvers",
+                "invalid_format",
+                "1 to 8 approvers",
+            ));
+        }
+        for a in &self.approvers {
+            if let Some(e) = ascii("approvers", a, false) {
+                errs.push(e);
+                break;
+            }
+        }
+        errs.into_result()
+    }
+
+    /// What a retry must repeat exactly: the SHA-256 of the whole request.
+    pub(crate) fn request_hash(&self) -> [u8; 32] {
+        let json = serde_json::to_vec(&(
+            EntryKindSer(self.kind),
+            &self.citizen_id,
+            self.amount,
+            &self.counter_account,
+            &self.rule,
+            self.reason.trim(),
+            &self.reference,
+            &self.approvers,
+            self.reverses,
+        ))
+        .unwrap_or_default();
+        Sha256::digest(json).into()
+    }
+}
+
+/// An idempotency key, scoped by the caller so that two clients' keys never collide.
+pub fn scoped_key(principal: &str, key: &str) -> std::result::Result<String, FieldError> {
+    if key.is_empty()
+        || key.len() > IDEMPOTENCY_KEY_BYTES_MAX
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(FieldError::new(
+            "Idempotency-Key",
+            "invalid_format",
+            "1 to 200 printable ASCII characters without spaces",
+        ));
+    }
+    Ok(format!("{principal}/{key}"))
+}
+
+/// `yyyymm` of a time, in China Standard Time.
+pub fn month_of(at_ms: i64) -> i64 {
+    let days = (at_ms + UTC_OFFSET_MS).div_euclid(86_400_000);
+    let (y, m, _) = civil_from_days(days);
+    y * 100 + m
+}
+
+/// The first month that still counts towards credit points at `now_ms`.
+pub fn credit_window_start(now_ms: i64) -> i64 {
+    let m = month_of(now_ms);
+    let idx = (m / 100) * 12 + (m % 100 - 1) - (CREDIT_MONTHS - 1);
+    (idx / 12) * 100 + idx % 12 + 1
+}
+
+/// A citizen's or a household's figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Points {
+    /// Spendable.
+    pub balance: i64,
+    /// Earned in the last 36 months (awards less their reversals).
+    pub credit: i64,
+}
+
+/// One entry as its citizen (or an admin) sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntryView {
+    pub index: u64,
+    pub id: String,
+    pub kind: &'static str,
+    pub rule: String,
+    pub reason: String,
+    pub reference: String,
+    pub approvers: Vec<String>,
+    /// Signed, for this citizen: + credited, − debited.
+    pub amount: i64,
+    pub counter_account: String,
+    pub at_ms: i64,
+    pub reverses: Option<u64>,
+    pub reversed_by: Option<u64>,
+}
+
+/// The log's current state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogHead {
+    pub size: u64,
+    pub root: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredCheckpoint {
+    pub size: u64,
+    pub note: String,
+    pub at_ms: i64,
+}
+
+/// System-wide figures for the admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub entries: u64,
+    pub awards: u64,
+    pub redemptions: u64,
+    pub reversals: u64,
+    /// Points held by citizens (the sum of their balances).
+    pub outstanding: i64,
+    pub citizens_with_points: u64,
+    /// Every system account and its balance (issuance accounts are negative: they issue).
+    pub system_accounts: Vec<(String, i64)>,
+}
+
+/// A pending or decided reversal request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReversalRequest {
+    pub id: String,
+    pub entry_index: u64,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decision: Option<String>,
+    pub reversal_index: Option<u64>,
+}
+
+pub(crate) fn citizen_account(id: &str) -> String {
+    format!("citizen:{id}")
+}
+
+pub(crate) fn in_list(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn to_i64(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| StoreError::invalid("index", "out_of_range", "is too large"))
+}
+
+const ENTRY_COLUMNS: &str = "e.idx, e.id, e.kind, e.rule, e.reason, e.reference, e.approvers, \
+     e.at_ms, e.reverses, (SELECT r.idx FROM ledger_entries r WHERE r.reverses = e.idx) AS reversed_by";
+
+fn entry_view(row: &sqlx::any::AnyRow) -> Result<EntryView> {
+    let kind: String = row.try_get("kind")?;
+    let approvers: String = row.try_get("approvers")?;
+    Ok(EntryView {
+        index: to_u64(row.try_get("idx")?),
+        id: row.try_get("id")?,
+        kind: match kind.as_str() {
+            "award" => "award",
+            "redemption" => "redemption",
+            _ => "reversal",
+        },
+        rule: row.try_get("rule")?,
+        reason: row.try_get("reason")?,
+        reference: row.try_get("reference")?,
+        approvers: approvers.split(' ').map(str::to_string).collect(),
+        amount: row.try_get("amount")?,
+        counter_account: row.try_get("counter_account")?,
+        at_ms: row.try_get("at_ms")?,
+        reverses: row.try_get::<Option<i64>, _>("reverses")?.map(to_u64),
+        reversed_by: row.try_get::<Option<i64>, _>("reversed_by")?.map(to_u64),
+    })
+}
+
+fn hash_of(b: &[u8]) -> Result<Hash> {
+    <[u8; 32]>::try_from(b)
+        .map(Hash)
+        .map_err(|_| StoreError::Crypto("a stored hash is not 32 bytes"))
+}
+
+impl Store {
+    /// A citizen's balance and credit points at `now_ms`.
+    pub async fn points(&self, citizen_id: &str, now_ms: i64) -> Result<Points> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE((SELECT balance FROM ledger_accounts WHERE citizen_id = $1), 0) AS BIGINT) AS balance, \
+             CAST(COALESCE((SELECT SUM(points) FROM ledger_credit WHERE citizen_id = $1 AND month >= $2), 0) AS BIGINT) AS credit",
+        )
+        .bind(citizen_id)
+        .bind(credit_window_start(now_ms))
+        .fetch_one(&self.read)
+        .await?;
+        let points = Points {
+            balance: row.try_get("balance")?,
+            credit: row.try_get("credit")?,
+        };
+        // Asserted again on the way out: a negative balance means the rows were tampered with.
+        if points.balance < 0 {
+            return Err(StoreError::Integrity(format!(
+                "citizen {citizen_id} has a negative balance"
+            )));
+        }
+        Ok(points)
+    }
+
+    /// The sums over a household's current members.
+    pub async fn household_points(&self, household_id: &str, now_ms: i64) -> Result<Points> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE((SELECT SUM(a.balance) FROM ledger_accounts a JOIN citizens c ON c.id = a.citizen_id \
+                WHERE c.household_id = $1), 0) AS BIGINT) AS balance, \
+             CAST(COALESCE((SELECT SUM(k.points) FROM ledger_credit k JOIN citizens c ON c.id = k.citizen_id \
+                WHERE c.household_id = $1 AND k.month >= $2), 0) AS BIGINT) AS credit",
+        )
+        .bind(household_id)
+        .bind(credit_window_start(now_ms))
+        .fetch_one(&self.read)
+        .await?;
+        Ok(Points {
+            balance: row.try_get("balance")?,
+            credit: row.try_get("credit")?,
+        })
+    }
+
+    /// A citizen's entries, newest first, before index `before` (a cursor) if given.
+    pub async fn citizen_entries(
+        &self,
+        citizen_id: &str,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<EntryView>> {
+        let before = match before {
+            Some(b) => to_i64(b)?,
+            None => i64::MAX,
+        };
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS}, p.amount AS amount, \
+               (SELECT q.account FROM ledger_postings q WHERE q.entry_idx = e.idx AND q.citizen_id IS NULL ORDER BY q.n LIMIT 1) AS counter_account \
+             FROM ledger_postings p JOIN ledger_entries e ON e.idx = p.entry_idx \
+             WHERE p.citizen_id = $1 AND p.entry_idx < $2 ORDER BY p.entry_idx DESC LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(citizen_id)
+            .bind(before)
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(entry_view).collect()
+    }
+
+    /// One entry as its citizen sees it, with the citizen it belongs to.
+    pub async fn entry(&self, index: u64) -> Result<Option<(String, EntryView)>> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS}, p.amount AS amount, p.citizen_id AS citizen_id, \
+               (SELECT q.account FROM ledger_postings q WHERE q.entry_idx = e.idx AND q.citizen_id IS NULL ORDER BY q.n LIMIT 1) AS counter_account \
+             FROM ledger_entries e JOIN ledger_postings p ON p.entry_idx = e.idx AND p.citizen_id IS NOT NULL \
+             WHERE e.idx = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(to_i64(index)?)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| Ok((r.try_get("citizen_id")?, entry_view(&r)?)))
+            .transpose()
+    }
+
+    /// The entry an idempotency key produced, if any (for a caller that lost the answer).
+    pub async fn entry_by_key(&self, scoped_key: &str) -> Result<Option<u64>> {
+        let row = sqlx::query("SELECT idx FROM ledger_entries WHERE idem_key = $1")
+            .bind(scoped_key)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| Ok(to_u64(r.try_get("idx")?))).transpose()
+    }
+
+    pub async fn ledger_totals(&self) -> Result<Totals> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS entries, \
+               CAST(COALESCE(SUM(CASE WHEN kind = 'award' THEN 1 ELSE 0 END), 0) AS BIGINT) AS awards, \
+               CAST(COALESCE(SUM(CASE WHEN kind = 'redemption' THEN 1 ELSE 0 END), 0) AS BIGINT) AS redemptions, \
+               CAST(COALESCE(SUM(CASE WHEN kind = 'reversal' THEN 1 ELSE 0 END), 0) AS BIGINT) AS reversals \
+             FROM ledger_entries",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        let acc = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) AS outstanding, \
+               CAST(COALESCE(SUM(CASE WHEN balance > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS holders \
+             FROM ledger_accounts WHERE citizen_id IS NOT NULL",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        let system = sqlx::query(
+            "SELECT account, balance FROM ledger_accounts WHERE citizen_id IS NULL ORDER BY account",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("account")?, r.try_get("balance")?)))
+        .collect::<Result<Vec<(String, i64)>>>()?;
+        Ok(Totals {
+            entries: to_u64(row.try_get("entries")?),
+            awards: to_u64(row.try_get("awards")?),
+            redemptions: to_u64(row.try_get("redemptions")?),
+            reversals: to_u64(row.try_get("reversals")?),
+            outstanding: acc.try_get("outstanding")?,
+            citizens_with_points: to_u64(acc.try_get("holders")?),
+            system_accounts: system,
+        })
+    }
+
+    pub async fn log_head(&self) -> Result<LogHead> {
+        let row = sqlx::query("SELECT size, root FROM log_head WHERE id = 1")
+            .fetch_one(&self.read)
+            .await?;
+        let root: Vec<u8> = row.try_get("root")?;
+        Ok(LogHead {
+            size: to_u64(row.try_get("size")?),
+            root: hex::encode(root),
+        })
+    }
+
+    /// The newest signed checkpoint.
+    pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
+        let row =
+            sqlx::query("SELECT size, note, at_ms FROM log_checkpoints ORDER BY size DESC LIMIT 1")
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(|r| {
+            Ok(StoredCheckpoint {
+                size: to_u64(r.try_get("size")?),
+                note: r.try_get("note")?,
+                at_ms: r.try_get("at_ms")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Checkpoints in size order after `after` (for audit and witnesses).
+    pub async fn checkpoints(&self, after: u64, limit: u32) -> Result<Vec<StoredCheckpoint>> {
+        let rows = sqlx::query(
+            "SELECT size, note, at_ms FROM log_checkpoints WHERE size > $1 ORDER BY size LIMIT $2",
+        )
+        .bind(to_i64(after)?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredCheckpoint {
+                    size: to_u64(r.try_get("size")?),
+                    note: r.try_get("note")?,
+                    at_ms: r.try_get("at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stored hashes by index; a missing one is simply absent from the map.
+    pub async fn log_hashes(&self, indexes: &[u64]) -> Result<HashMap<u64, Hash>> {
+        let mut conn = self.read.acquire().await?;
+        read_hashes(&mut conn, indexes).await
+    }
+
+    /// Build a root or a proof from stored hashes, for a tree no larger than the log.
+    pub async fn log_proof(&self, plan: Plan) -> Result<Vec<Hash>> {
+        let indexes = plan
+            .indexes()
+            .map_err(|e| StoreError::invalid("size", "out_of_range", &e.to_string()))?;
+        let hashes = self.log_hashes(&indexes).await?;
+        plan.build(&hashes)
+            .map_err(|e| StoreError::invalid("size", "out_of_range", &e.to_string()))
+    }
+
+    /// The bytes of a C2SP tile (hashes) or entry bundle, when the log is big enough to have it.
+    pub async fn log_tile(&self, tile: &TilePath) -> Result<Option<Vec<u8>>> {
+        let size = self.log_head().await?.size;
+        if tile.needs_size() > u128::from(size) {
+            return Ok(None);
+        }
+        match tile.kind {
+            moralbank_ledger::TileKind::Entries => {
+                let r = tile.leaf_range();
+                let rows = sqlx::query(
+                    "SELECT leaf FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+                )
+                .bind(to_i64(r.start)?)
+                .bind(to_i64(r.end)?)
+                .fetch_all(&self.read)
+                .await?;
+                let leaves = rows
+                    .iter()
+                    .map(|r| r.try_get::<Vec<u8>, _>("leaf"))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                Ok(Some(moralbank_ledger::tiles::encode_bundle(
+                    leaves.iter().map(Vec::as_slice),
+                )))
+            }
+            moralbank_ledger::TileKind::Hashes { .. } => {
+                let idx = tile.stored_indexes();
+                let hashes = self.log_hashes(&idx).await?;
+                let mut out = Vec::with_capacity(idx.len() * 32);
+                for i in idx {
+                    let h = hashes
+                        .get(&i)
+                        .ok_or(StoreError::Crypto("a stored hash of the log is missing"))?;
+                    out.extend_from_slice(&h.0);
+                }
+                Ok(Some(out))
+            }
+        }
+    }
+
+    /// A receipt for entry `index` against the newest checkpoint; with the citizen's opening
+    /// when `for_citizen` is the entry's citizen. `None` if there is no such entry.
+    pub async fn receipt(&self, index: u64, for_citizen: Option<&str>) -> Result<Option<Receipt>> {
+        let row = sqlx::query(
+            "SELECT e.leaf, p.citizen_id, a.salt FROM ledger_entries e \
+             JOIN ledger_postings p ON p.entry_idx = e.idx AND p.citizen_id IS NOT NULL \
+             LEFT JOIN ledger_accounts a ON a.citizen_id = p.citizen_id WHERE e.idx = $1",
+        )
+        .bind(to_i64(index)?)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let leaf: Vec<u8> = row.try_get("leaf")?;
+        let owner: String = row.try_get("citizen_id")?;
+        let salt: Option<Vec<u8>> = row.try_get("salt")?;
+        let Some(cp) = self.latest_checkpoint().await? else {
+            return Ok(None);
+        };
+        let proof = self
+            .log_proof(Plan::Inclusion {
+                index,
+                size: cp.size,
+            })
+            .await?;
+        let mut receipt = Receipt::new(&leaf, index, &proof, &cp.note);
+        if for_citizen == Some(owner.as_str()) {
+            if let Some(salt) = salt.and_then(|s| <[u8; 32]>::try_from(s).ok()) {
+                receipt = receipt.with_opening(&owner, &salt);
+            }
+        }
+        Ok(Some(receipt))
+    }
+
+    /// Ask for a reversal of award `index`; another staff member must approve it.
+    pub async fn request_reversal(
+        &self,
+        index: u64,
+        reason: &str,
+        requested_by: &str,
+        now_ms: i64,
+    ) -> Result<String> {
+        let probe = NewEntry::reversal(index, reason, vec![requested_by.into(), "-".into()]);
+        probe.check().map_err(StoreError::Invalid)?;
+        let Some((_, e)) = self.entry(index).await? else {
+            return Err(StoreError::NotFound { what: "entry" });
+        };
+        if e.kind != "award" {
+            return Err(StoreError::conflict(
+                "entry_index",
+                "not_reversible",
+                "only an award can be reversed",
+            ));
+        }
+        if let Some(r) = e.reversed_by {
+            return Err(StoreError::conflict(
+                "entry_index",
+                "already_reversed",
+                &format!("entry {index} was already reversed by entry {r}"),
+            ));
+        }
+        let id = domain::new_id();
+        let res = sqlx::query(
+            "INSERT INTO ledger_reversal_requests (id, entry_idx, reason, requested_by, requested_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&id)
+        .bind(to_i64(index)?)
+        .bind(reason.trim())
+        .bind(requested_by)
+        .bind(now_ms)
+        .execute(&self.write)
+        .await;
+        match res {
+            Err(e) if StoreError::is_unique_violation(&e) => Err(StoreError::conflict(
+                "entry_index",
+                "reversal_pending",
+                &format!("a reversal of entry {index} is already waiting for approval"),
+            )),
+            Err(e) => Err(e.into()),
+            Ok(_) => Ok(id),
+        }
+    }
+
+    pub async fn reversal_requests(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<ReversalRequest>> {
+        let filter = if pending_only {
+            "WHERE decided_at IS NULL"
+        } else {
+            ""
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT id, entry_idx, reason, requested_by, requested_at, decided_by, decided_at, decision, reversal_idx \
+             FROM ledger_reversal_requests {filter} ORDER BY requested_at DESC, id LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(reversal_request).collect()
+    }
+
+    pub async fn reversal_request(&self, id: &str) -> Result<Option<ReversalRequest>> {
+        let row = sqlx::query(
+            "SELECT id, entry_idx, reason, requested_by, requested_at, decided_by, decided_at, decision, reversal_idx \
+             FROM ledger_reversal_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(reversal_request).transpose()
+    }
+
+    /// Record the decision on a reversal request (after the reversal entry, if approved, was
+    /// appended). Only an undecided request is decided; deciding it twice the same way is a
+    /// no-op, so a retried approval is safe.
+    pub async fn decide_reversal(
+        &self,
+        id: &str,
+        decided_by: &str,
+        approved: bool,
+        reversal_idx: Option<u64>,
+        now_ms: i64,
+    ) -> Result<()> {
+        let decision = if approved { "approved" } else { "declined" };
+        sqlx::query(
+            "UPDATE ledger_reversal_requests SET decided_by = $1, decided_at = $2, decision = $3, reversal_idx = $4 \
+             WHERE id = $5 AND decided_at IS NULL",
+        )
+        .bind(decided_by)
+        .bind(now_ms)
+        .bind(decision)
+        .bind(reversal_idx.map(to_i64).transpose()?)
+        .bind(id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+}
+
+fn reversal_request(r: &sqlx::any::AnyRow) -> Result<ReversalRequest> {
+    Ok(ReversalRequest {
+        id: r.try_get("id")?,
+        entry_index: to_u64(r.try_get("entry_idx")?),
+        reason: r.try_get("reason")?,
+        requested_by: r.try_get("requested_by")?,
+        requested_at: r.try_get("requested_at")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: r.try_get("decided_at")?,
+        decision: r.try_get("decision")?,
+        reversal_index: r.try_get::<Option<i64>, _>("reversal_idx")?.map(to_u64),
+    })
+}
+
+pub(crate) async fn read_hashes(
+    conn: &mut sqlx::AnyConnection,
+    indexes: &[u64],
+) -> Result<HashMap<u64, Hash>> {
+    let mut out = HashMap::with_capacity(indexes.len());
+    for chunk in indexes.chunks(crate::seed::STATEMENT_PARAMS_MAX) {
+        let sql = format!(
+            "SELECT id, hash FROM log_hashes WHERE id IN ({})",
+            in_list(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for &i in chunk {
+            q = q.bind(to_i64(i)?);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let h: Vec<u8> = row.try_get("hash")?;
+            out.insert(to_u64(row.try_get("id")?), hash_of(&h)?);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_china_standard_time_and_the_window_is_36_months() {
+        // 2026-01-31 16:30 UTC is 2026-02-01 00:30 in Beijing.
+        assert_eq!(month_of(1_769_877_000_000), 202602);
+        assert_eq!(month_of(1_769_877_000_000 - 3_600_000), 202601);
+        assert_eq!(credit_window_start(1_769_877_000_000), 202303);
+        // December: the window starts in January two years earlier.
+        assert_eq!(credit_window_start(1_796_000_000_000), 202401);
+    }
+
+    #[test]
+    fn entry_checks_name_each_bad_field() {
+        let id = domain::new_id();
+        let good = NewEntry::award(
+            &id,
+            10,
+            "issuance:330281",
+            "standard:x@1",
+            "helped",
+            "",
+            vec!["staff:a".into()],
+        );
+        assert_eq!(good.check(), Ok(()));
+        let fields = |e: NewEntry| -> Vec<String> {
+            e.check()
+                .unwrap_err()
+                .0
+                .into_iter()
+                .map(|f| f.field)
+                .collect()
+        };
+        assert_eq!(
+            fields(NewEntry {
+                amount: 0,
+                ..good.clone()
+            }),
+            ["amount"]
+        );
+        assert_eq!(
+            fields(NewEntry {
+                amount: AMOUNT_MAX + 1,
+                ..good.clone()
+            }),
+            ["amount"]
+        );
+        assert_eq!(
+            fields(NewEntry {
+                citizen_id: "x".into(),
+                ..good.clone()
+            }),
+            ["citizen_id"]
+        );
+        assert_eq!(
+            fields(NewEntry {
+                counter_account: "citizen:x".into(),
+                ..good.clone()
+            }),
+            ["counter_account"]
+        );
+        assert_eq!(
+            fields(NewEntry {
+                rule: "has space".into(),
+                ..good.clone()
+            }),
+            ["rule"]
+        );
+        assert_eq!(
+            fields(NewEntry {
+                reason: "  ".into(),
+                ..good.clone()
+            }),
+            ["reason"]
+        );
+        assert_eq!(
+            fields(NewEntry {
+                approvers: vec![],
+                ..good.clone()
+            }),
+            ["approvers"]
+        );
+        assert_eq!(
+            fields(NewEntry::reversal(
+                3,
+                "wrong person",
+                vec!["staff:a".into(), "staff:a".into()]
+            )),
+            ["approvers"]
+        );
+        assert_eq!(
+            NewEntry::reversal(3, "wrong person", vec!["staff:a".into(), "staff:b".into()]).check(),
+            Ok(())
+        );
+        assert_ne!(
+            good.request_hash(),
+            NewEntry {
+                reason: "other".into(),
+                ..good.clone()
+            }
+            .request_hash()
+        );
+    }
+}
