@@ -53,7 +53,17 @@ pub async fn home(store: Store, o: HomeOptions) -> Result<()> {
         login_attempts_per_minute: u32::MAX,
         ..WebConfig::default()
     };
-    let app = moralbank_web::app(AppState::new(store.clone(), web, Arc::new(DevSender)));
+    let (skey, vkey) = moralbank_ledger::generate_log_key("bench.moralbank.localhost/log");
+    let key = moralbank_ledger::LogKey::from_private(&skey)
+        .map_err(|e| CliError::Config(format!("bench log key: {e}")))?;
+    let ledger =
+        moralbank_web::Ledger::start(&store, key, vkey, vec![], Default::default()).await?;
+    let app = moralbank_web::app(AppState::new(
+        store.clone(),
+        web,
+        Arc::new(DevSender),
+        ledger,
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(CliError::io("binding a loopback port"))?;

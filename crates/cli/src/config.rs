@@ -35,7 +35,41 @@ pub struct Config {
     pub log: String,
     pub data_dir: PathBuf,
     pub web: WebConfig,
+    pub ledger: LedgerConfig,
     pub crypto: CryptoConfig,
+}
+
+/// The `[ledger]` table: how the ledger's single writer batches appends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LedgerConfig {
+    pub max_batch: usize,
+    pub max_wait_ms: u64,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        let d = moralbank_store::ledger::SequencerConfig::default();
+        LedgerConfig {
+            max_batch: d.max_batch,
+            max_wait_ms: u64::try_from(d.max_wait.as_millis()).unwrap_or(1),
+        }
+    }
+}
+
+impl LedgerConfig {
+    pub fn sequencer(&self) -> crate::error::Result<moralbank_store::ledger::SequencerConfig> {
+        if !(1..=10_000).contains(&self.max_batch) || self.max_wait_ms > 1_000 {
+            return Err(crate::error::CliError::Config(
+                "ledger.max_batch must be 1 to 10000 and ledger.max_wait_ms at most 1000".into(),
+            ));
+        }
+        Ok(moralbank_store::ledger::SequencerConfig {
+            max_batch: self.max_batch,
+            max_wait: std::time::Duration::from_millis(self.max_wait_ms),
+            ..Default::default()
+        })
+    }
 }
 
 impl Default for Config {
@@ -49,6 +83,7 @@ impl Default for Config {
             log: "info,sqlx=warn".into(),
             data_dir: PathBuf::from("data"),
             web: WebConfig::default(),
+            ledger: LedgerConfig::default(),
             crypto: CryptoConfig::default(),
         }
     }
@@ -297,13 +332,16 @@ const DOCS: &[(&str, &str)] = &[
     ("busy_timeout_ms", "How long SQLite waits for a lock before giving up."),
     ("sqlite_cache_mib", "SQLite page cache per connection, in MiB (the citizens' lookup indexes are random-access)."),
     ("log", "Log filter in tracing's EnvFilter syntax. Logs never hold personal data or secrets."),
-    ("data_dir", "Folder for the key file (keys.toml) and, for `moralbank demo`, the demo database\nand demo-logins.txt."),
+    ("data_dir", "Folder for the key files (keys.toml, log-keys.toml) and, for `moralbank demo`, the\ndemo database and demo-logins.txt."),
     ("web", "The HTTP layer."),
     ("web.demo_mode", "Show one-time sign-in codes on the page. For the demo only, never in production."),
     ("web.cookie_secure", "Mark cookies Secure: keep it on behind HTTPS."),
     ("web.session_ttl_s", "How long a sign-in lasts, in seconds."),
     ("web.body_bytes_max", "Largest request body accepted, in bytes."),
     ("web.login_attempts_per_minute", "Password or code attempts allowed per client address and per account in one minute."),
+    ("ledger", "The points ledger's single writer: appends are committed in batches, each one\ndatabase transaction with its Merkle log hashes and a signed checkpoint."),
+    ("ledger.max_batch", "Most entries committed in one transaction."),
+    ("ledger.max_wait_ms", "Longest an append waits for others to join its batch, in milliseconds."),
     ("crypto", "Encryption of personal data at rest (AES-256-GCM) and keyed lookups (HMAC-SHA-256).\nWhen neither hmac_key nor [crypto.keys] is set here or in the environment, the keys are\nread from DATA_DIR/keys.toml, which `moralbank keys generate` writes (`moralbank demo`\nwrites one on its first run)."),
     ("crypto.current_key_id", "The key new values are encrypted with; keep older keys listed so older rows stay readable."),
 ];

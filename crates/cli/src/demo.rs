@@ -78,12 +78,21 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
         println!("{text}");
         println!("(These logins are also in {}.)", logins.display());
     }
+    let log_keys = crate::log_keys::read_or_create(&crate::log_keys::path(&config))?;
+    let ledger = server::start_ledger(&store, &config, &log_keys).await?;
+    let added = crate::demo_ledger::seed(&store, &ledger, opts.citizens).await?;
+    if added > 0 {
+        println!(
+            "Appended {added} demo ledger entries; the public log is at http://{}/log.",
+            config.listen
+        );
+    }
     let web = WebConfig {
         demo_mode: true,
         cookie_secure: false,
         ..config.web.clone()
     };
-    server::run(store, web, config.listen).await
+    server::run(store, ledger, web, config.listen).await
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {
@@ -168,6 +177,13 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
             role: Role::PartnerOperator,
             region_id: None,
             partner_id: Some(library.id.clone()),
+        },
+        Account {
+            username: "admin2",
+            display_name: "文明办复核管理员",
+            role: Role::Admin,
+            region_id: None,
+            partner_id: None,
         },
         Account {
             username: "admin",

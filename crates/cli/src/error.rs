@@ -13,6 +13,9 @@ pub enum CliError {
     Usage(String),
     #[error("{}", describe_store(.0))]
     Store(#[from] StoreError),
+    /// A check found something wrong (a receipt that does not verify, an audit that fails).
+    #[error("{0}")]
+    Check(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

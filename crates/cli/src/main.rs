@@ -9,9 +9,12 @@ mod bench;
 mod bench_http;
 mod config;
 mod demo;
+mod demo_ledger;
 mod error;
 mod keys;
+mod log_keys;
 mod server;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use config::{Config, Overrides};
@@ -74,6 +77,17 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check a ledger receipt offline against the log's verifier key (no database needed).
+    Verify {
+        /// The receipt (JSON), as downloaded from the entries page.
+        receipt: PathBuf,
+        /// The log's verifier key, or a file holding it (from /log/vkey).
+        #[arg(long, value_name = "VKEY")]
+        vkey: String,
+    },
+    /// Recompute the whole transparency log and every balance from the stored rows; exits
+    /// non-zero naming the first entry, checkpoint or account that does not match.
+    Audit,
 }
 
 #[derive(Subcommand)]
@@ -104,6 +118,18 @@ enum KeysCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Write the transparency log's signing key (DATA_DIR/log-keys.toml, mode 0600); refuses
+    /// to overwrite one.
+    LogGenerate {
+        /// The log's name in its checkpoints, e.g. yuyao.moralbank.example/log.
+        #[arg(long, default_value = log_keys::DEFAULT_ORIGIN)]
+        origin: String,
+    },
+    /// Replace the log's signing key; the old verifier key stays listed (retired) so older
+    /// checkpoints still verify. Restart the server afterwards.
+    LogRotate,
+    /// Print the log's verifier key (public; the same as GET /log/vkey).
+    LogVkey,
 }
 
 #[derive(Subcommand)]
@@ -147,6 +173,9 @@ fn run(cli: Cli) -> Result<()> {
         print!("{}", config::default_toml());
         return Ok(());
     }
+    if let Command::Verify { receipt, vkey } = &cli.command {
+        return verify::verify(receipt, vkey);
+    }
     let flags = Overrides {
         database_url: cli.database_url.clone(),
         listen: cli.listen,
@@ -164,6 +193,24 @@ fn run(cli: Cli) -> Result<()> {
             let path = out.unwrap_or_else(|| keys::key_file_path(&config));
             keys::write_private_file(&path, &keys::generate_key_file(), false)?;
             println!("wrote new keys to {} (mode 0600); keep it secret and backed up", path.display());
+            Ok(())
+        }
+        Command::Keys(KeysCommand::LogGenerate { origin }) => {
+            let path = log_keys::path(&config);
+            let file = log_keys::write_new(&path, &origin)?;
+            println!("wrote the log signing key to {} (mode 0600); keep it secret and backed up", path.display());
+            println!("verifier key (public): {}", file.vkey);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::LogRotate) => {
+            let path = log_keys::path(&config);
+            let file = log_keys::rotate(&path)?;
+            println!("rotated the log signing key in {}; restart the server to use it", path.display());
+            println!("new verifier key (public): {}", file.vkey);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::LogVkey) => {
+            println!("{}", log_keys::read(&log_keys::path(&config))?.vkey);
             Ok(())
         }
         Command::Demo { .. } if cli.database_url.is_some() => Err(CliError::Usage(
@@ -205,7 +252,8 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
         Command::Bench(BenchCommand::Seed { citizens }) => {
             bench::seed(config, citizens, url_given).await
         }
-        Command::Config(_) | Command::Keys(_) => Ok(()),
+        Command::Audit => verify::audit(config).await,
+        Command::Config(_) | Command::Keys(_) | Command::Verify { .. } => Ok(()),
     }
 }
 

@@ -12,8 +12,26 @@ use std::sync::Arc;
 /// `moralbank serve`: refuses to start without keys or without an existing database.
 pub async fn serve(config: Config) -> Result<()> {
     let vault = keys::load_vault(&config)?;
+    let log_keys = crate::log_keys::read(&crate::log_keys::path(&config))?;
     let store = open(&config, vault, false).await?;
-    run(store, config.web.clone(), config.listen).await
+    let ledger = start_ledger(&store, &config, &log_keys).await?;
+    run(store, ledger, config.web.clone(), config.listen).await
+}
+
+/// Start the ledger's writer (it checks the stored tree against the log head first).
+pub async fn start_ledger(
+    store: &Store,
+    config: &Config,
+    keys: &crate::log_keys::LogKeyFile,
+) -> Result<moralbank_web::Ledger> {
+    Ok(moralbank_web::Ledger::start(
+        store,
+        keys.signer()?,
+        keys.vkey.clone(),
+        keys.retired_vkeys.clone(),
+        config.ledger.sequencer()?,
+    )
+    .await?)
 }
 
 /// `moralbank migrate [--create]`.
@@ -87,14 +105,19 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 /// Serve the app until Ctrl-C or SIGTERM, then finish the requests in flight and close the pool.
-pub async fn run(store: Store, web: WebConfig, listen: SocketAddr) -> Result<()> {
+pub async fn run(
+    store: Store,
+    ledger: moralbank_web::Ledger,
+    web: WebConfig,
+    listen: SocketAddr,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(CliError::io(format!("listening on {listen}")))?;
     let addr = listener
         .local_addr()
         .map_err(CliError::io("reading the listening address"))?;
-    let state = AppState::new(store.clone(), web, Arc::new(DevSender));
+    let state = AppState::new(store.clone(), web, Arc::new(DevSender), ledger);
     let purger = tokio::spawn(purge_expired_periodically(store.clone()));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
     tracing::info!(%addr, "serving");

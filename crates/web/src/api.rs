@@ -38,6 +38,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/partners"),
     ("post", "/partners/{id}/api-keys"),
     ("get", "/partner"),
+    ("post", "/ledger/entries"),
+    ("get", "/ledger/totals"),
+    ("get", "/ledger/reversals"),
+    ("post", "/ledger/reversals"),
+    ("post", "/ledger/reversals/{id}/approve"),
+    ("post", "/ledger/reversals/{id}/decline"),
+    ("get", "/me/points"),
+    ("get", "/me/entries"),
+    ("get", "/me/entries/{index}/receipt"),
+    ("get", "/citizens/{id}/entries"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -58,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .route("/partners", post(partner_create))
         .route("/partners/{id}/api-keys", post(api_key_create))
         .route("/partner", get(partner_self))
+        .merge(crate::ledger_api::router())
         .fallback(|| async { AppError::NotFound("API route") })
 }
 
@@ -75,9 +86,18 @@ pub async fn docs_page(State(state): State<AppState>, ctx: crate::auth::PageCtx)
     let mut ops = Vec::new();
     if let Some(paths) = doc["paths"].as_object() {
         for (path, item) in paths {
+            // Paths with their own server (the public log) live at the site root.
+            let prefix = if item.get("servers").is_some() {
+                ""
+            } else {
+                "/api/v1"
+            };
             for (method, op) in item.as_object().into_iter().flatten() {
+                if !matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
+                    continue;
+                }
                 ops.push(context! {
-                    method => method.to_uppercase(), path => format!("/api/v1{path}"),
+                    method => method.to_uppercase(), path => format!("{prefix}{path}"),
                     summary => op["summary"].as_str().unwrap_or_default(),
                     security => op.get("security").map(|s| s.to_string()).unwrap_or_else(|| "public".into()),
                     body => op["requestBody"]["content"]["application/json"]["schema"].as_object().map(|_| serde_json::to_string_pretty(&op["requestBody"]["content"]["application/json"]["schema"]).unwrap_or_default()),

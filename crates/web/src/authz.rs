@@ -28,16 +28,27 @@ pub enum Action {
     ReadRegionsApi,
     /// A partner reading its own organisation.
     PartnerSelf,
+    /// A partner posting awards and redemptions to the ledger.
+    PostLedger,
+    /// A citizen's ledger entries (each read logged in their access log).
+    ReadCitizenLedger,
+    /// The ledger's totals and the list of reversal requests.
+    ViewLedger,
+    /// Ask for, approve or decline a reversal (two different people).
+    ManageLedger,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
     use Action::*;
     match action {
-        OwnRecord | PartnerSelf => false,
+        OwnRecord | PartnerSelf | PostLedger => false,
         StaffConsole | ReadRegionsApi => true,
         ReadCitizens => matches!(role, Role::Admin | Role::Evaluator | Role::TownReviewer),
         ViewRegions => matches!(role, Role::Admin | Role::Auditor),
-        ManageRegions | ManageStaff | ManagePartners => role == Role::Admin,
+        ViewLedger => matches!(role, Role::Admin | Role::Auditor),
+        ManageRegions | ManageStaff | ManagePartners | ReadCitizenLedger | ManageLedger => {
+            role == Role::Admin
+        }
     }
 }
 
@@ -45,6 +56,7 @@ fn partner_scope(action: Action) -> Option<&'static str> {
     match action {
         Action::ReadRegionsApi => Some("regions:read"),
         Action::PartnerSelf => Some("partner:read"),
+        Action::PostLedger => Some("ledger:post"),
         _ => None,
     }
 }

@@ -155,6 +155,10 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(f) => AppError::Conflict(f),
             StoreError::NotFound { what } => AppError::NotFound(what),
             StoreError::RateLimited { retry_after_s } => AppError::RateLimited { retry_after_s },
+            StoreError::Unavailable(why) => {
+                tracing::warn!(cause = %why, "ledger unavailable");
+                AppError::Unavailable
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -12,6 +12,10 @@ pub mod authz;
 pub mod error;
 mod flows;
 pub mod i18n;
+mod ledger;
+mod ledger_api;
+mod ledger_pages;
+pub mod log;
 mod metrics;
 mod otp;
 mod pages;
@@ -19,7 +23,7 @@ mod state;
 mod views;
 
 pub use otp::{DevSender, OtpSender};
-pub use state::{AppState, WebConfig};
+pub use state::{AppState, Ledger, WebConfig};
 
 use axum::Router;
 
@@ -29,6 +33,8 @@ pub fn app(state: AppState) -> Router {
     let body_max = state.config.body_bytes_max;
     Router::new()
         .merge(pages::router())
+        .merge(ledger_pages::router())
+        .merge(log::router())
         .nest("/api/v1", api::router())
         .merge(metrics::router())
         .layer(axum::middleware::from_fn_with_state(

@@ -46,17 +46,17 @@ pub fn router() -> Router<AppState> {
         .route("/api/docs", get(crate::api::docs_page))
 }
 
-type Page = Result<Response, AppError>;
+pub(crate) type Page = Result<Response, AppError>;
 
 /// Where a page belongs: sign-in errors send residents and staff to their own sign-in page.
 #[derive(Clone, Copy)]
-enum Area {
+pub(crate) enum Area {
     Resident,
     Staff,
 }
 
 /// Turn a handler's outcome into a response: errors become a page in the reader's language.
-fn finish(state: &AppState, ctx: &PageCtx, area: Area, result: Page) -> Response {
+pub(crate) fn finish(state: &AppState, ctx: &PageCtx, area: Area, result: Page) -> Response {
     let e = match result {
         Ok(r) => return r,
         Err(AppError::Unauthorized) => {
@@ -85,7 +85,7 @@ fn finish(state: &AppState, ctx: &PageCtx, area: Area, result: Page) -> Response
 
 /// When `result` refused the input field by field (422 or 409), show the form again through
 /// `redo` with those errors and that status; pass any other outcome on unchanged.
-async fn or_redo(
+pub(crate) async fn or_redo(
     result: Page,
     redo: impl AsyncFnOnce(Vec<FieldError>, StatusCode) -> Page,
 ) -> Page {
@@ -99,7 +99,7 @@ async fn or_redo(
 }
 
 /// Field errors keyed by field, translated, for a form to show next to each field.
-fn field_messages(
+pub(crate) fn field_messages(
     state: &AppState,
     ctx: &PageCtx,
     errors: &[FieldError],
@@ -111,7 +111,13 @@ fn field_messages(
 }
 
 /// Render a page; an anonymous visitor without a CSRF cookie gets one, so their first form works.
-fn page(state: &AppState, ctx: &PageCtx, name: &str, page: Value, status: StatusCode) -> Page {
+pub(crate) fn page(
+    state: &AppState,
+    ctx: &PageCtx,
+    name: &str,
+    page: Value,
+    status: StatusCode,
+) -> Page {
     if !ctx.csrf.is_empty() {
         return Ok((status, render(state, ctx, name, page)?).into_response());
     }
@@ -354,7 +360,9 @@ async fn me_page(
         .await?
         .ok_or(AppError::Unauthorized)?;
     let (village, town) = state.store.village_and_town(&c.village_id).await?;
+    let (mine, household) = crate::ledger::points(state, id).await?;
     let view = context! {
+        mine, household,
         citizen => context! {
             name => c.name.as_str(), resident_id => c.resident_id.masked(), phone => c.phone.masked(),
             village => region_name(ctx, &village), town => region_name(ctx, &town), enrolled_at => c.enrolled_at, is_head => c.is_head,
@@ -526,6 +534,7 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
             can => context! {
                 citizens => authz::allowed(p, Action::ReadCitizens), regions => authz::allowed(p, Action::ViewRegions),
                 staff => authz::allowed(p, Action::ManageStaff), partners => authz::allowed(p, Action::ManagePartners),
+                ledger => authz::allowed(p, Action::ViewLedger),
             },
         };
         Ok(render(&state, &ctx, "console.html", view)?.into_response())
@@ -585,7 +594,19 @@ async fn citizen(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<Str
             .store
             .household_members(&v.summary.household_id)
             .await?;
-        let view = context! { c => v.summary, full_name => v.full_name, members };
+        // The admin also sees the citizen's ledger (a second access-log line: "ledger").
+        let (entries, points) = if authz::allowed(&ctx.principal, Action::ReadCitizenLedger) {
+            let entries =
+                crate::ledger::entries_for_staff(&state, &ctx.principal, &id, None, 50).await?;
+            let points = state
+                .store
+                .points(&v.summary.id, moralbank_store::now_ms())
+                .await?;
+            (Some(entries), Some(points))
+        } else {
+            (None, None)
+        };
+        let view = context! { c => v.summary, full_name => v.full_name, members, entries, points };
         Ok(render(&state, &ctx, "citizen.html", view)?.into_response())
     }
     .await;

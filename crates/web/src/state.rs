@@ -1,4 +1,5 @@
 use crate::{i18n::Catalog, metrics::Metrics, otp::OtpSender};
+use moralbank_store::ledger::Sequencer;
 use moralbank_store::Store;
 use std::sync::Arc;
 
@@ -30,11 +31,41 @@ impl Default for WebConfig {
     }
 }
 
+/// The ledger's writer and the public identity of its log.
+#[derive(Clone)]
+pub struct Ledger {
+    pub sequencer: Sequencer,
+    /// The log's verifier key in the note "vkey" format, served at `/log/vkey`.
+    pub vkey: String,
+    /// Verifier keys of earlier (rotated) signing keys, still needed to check old checkpoints.
+    pub retired_vkeys: Vec<String>,
+}
+
+impl Ledger {
+    /// Start the ledger's writer on `store`, signing with `key` (whose verifier key is `vkey`).
+    /// The writer stops when the last handle (this and its clones) is dropped.
+    pub async fn start(
+        store: &Store,
+        key: moralbank_ledger::LogKey,
+        vkey: String,
+        retired_vkeys: Vec<String>,
+        config: moralbank_store::ledger::SequencerConfig,
+    ) -> Result<Ledger, moralbank_store::StoreError> {
+        let (sequencer, _task) = Sequencer::start(store.clone(), key, config).await?;
+        Ok(Ledger {
+            sequencer,
+            vkey,
+            retired_vkeys,
+        })
+    }
+}
+
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub config: Arc<WebConfig>,
+    pub ledger: Ledger,
     pub(crate) sender: Arc<dyn OtpSender>,
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
@@ -43,10 +74,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: WebConfig, sender: Arc<dyn OtpSender>) -> AppState {
+    pub fn new(
+        store: Store,
+        config: WebConfig,
+        sender: Arc<dyn OtpSender>,
+        ledger: Ledger,
+    ) -> AppState {
         let catalog = Arc::new(Catalog::load());
         AppState {
             store,
+            ledger,
             sender,
             templates: Arc::new(crate::views::environment(catalog.clone())),
             catalog,

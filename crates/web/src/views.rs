@@ -30,6 +30,9 @@ templates!(
     "partners.html",
     "error.html",
     "api_docs.html",
+    "entries.html",
+    "ledger_console.html",
+    "log.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

@@ -172,6 +172,46 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
             vec![A],
         ),
         ("GET", "/api/v1/partner".into(), "", vec![K]),
+        ("GET", "/me/entries".into(), "", vec![C]),
+        ("GET", "/me/entries/0/receipt".into(), "", vec![C]),
+        ("GET", "/console/ledger".into(), "", vec![A, AU]),
+        ("POST", "/console/ledger".into(), "entry_index=x&reason=", vec![A]),
+        (
+            "POST",
+            format!("/console/ledger/reversals/{}/approve", domain::new_id()),
+            "",
+            vec![A],
+        ),
+        (
+            "POST",
+            "/api/v1/ledger/entries".into(),
+            "{\"kind\": \"award\", \"citizen_id\": \"x\", \"amount\": 0, \"rule\": \"\", \"reason\": \"\"}",
+            vec![K],
+        ),
+        ("GET", "/api/v1/ledger/totals".into(), "", vec![A, AU]),
+        ("GET", "/api/v1/ledger/reversals".into(), "", vec![A, AU]),
+        (
+            "POST",
+            "/api/v1/ledger/reversals".into(),
+            "{\"entry_index\": 999999, \"reason\": \"x\"}",
+            vec![A],
+        ),
+        (
+            "POST",
+            format!("/api/v1/ledger/reversals/{}/approve", domain::new_id()),
+            "",
+            vec![A],
+        ),
+        (
+            "POST",
+            format!("/api/v1/ledger/reversals/{}/decline", domain::new_id()),
+            "",
+            vec![A],
+        ),
+        ("GET", "/api/v1/me/points".into(), "", vec![C]),
+        ("GET", "/api/v1/me/entries".into(), "", vec![C]),
+        ("GET", "/api/v1/me/entries/0/receipt".into(), "", vec![C]),
+        ("GET", format!("/api/v1/citizens/{cid}/entries"), "", vec![A]),
     ];
     let mut failures = Vec::new();
     for (method, path, body, allowed) in &routes {

@@ -166,6 +166,7 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
         w.store.clone(),
         config,
         Arc::new(moralbank_web::DevSender),
+        w.ledger.clone(),
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

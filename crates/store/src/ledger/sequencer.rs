@@ -81,7 +81,25 @@ impl Sequencer {
         };
         // Load the tree now, so that a damaged log stops the server at start, not at first use.
         let mut conn = writer.store.write.acquire().await?;
-        writer.frontier = Some(load_frontier(&mut conn).await?);
+        let frontier = load_frontier(&mut conn).await?;
+        if frontier.size() == 0 {
+            // Publish the empty tree, so that clients and witnesses have a first checkpoint.
+            let root = frontier.root();
+            let note = writer
+                .key
+                .sign(0, root)
+                .map_err(|e| StoreError::Config(format!("signing the checkpoint: {e}")))?;
+            sqlx::query(
+                "INSERT INTO log_checkpoints (size, root, note, at_ms) VALUES (0, $1, $2, $3) \
+                 ON CONFLICT (size) DO NOTHING",
+            )
+            .bind(root.0.as_slice())
+            .bind(&note)
+            .bind(now_ms())
+            .execute(&mut *conn)
+            .await?;
+        }
+        writer.frontier = Some(frontier);
         drop(conn);
         let task = tokio::spawn(writer.run(rx, cfg));
         Ok((Sequencer { tx }, task))

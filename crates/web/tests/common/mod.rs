@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use moralbank_store::seed::SeedReport;
 use moralbank_store::testing::TestDb;
 use moralbank_store::{NewStaff, Store, SubjectKind};
-use moralbank_web::{app, AppState, OtpSender, WebConfig};
+use moralbank_web::{app, AppState, Ledger, OtpSender, WebConfig};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
@@ -49,6 +49,9 @@ pub struct World {
     pub db: TestDb,
     pub store: Store,
     pub app: Router,
+    pub ledger: Ledger,
+    /// The log's verifier key.
+    pub vkey: String,
     pub inbox: Arc<Inbox>,
     pub city: SeedReport,
     pub partner_id: String,
@@ -81,7 +84,11 @@ impl World {
         let (_, api_key) = store
             .create_api_key(
                 &partner.id,
-                &["regions:read".into(), "partner:read".into()],
+                &[
+                    "regions:read".into(),
+                    "partner:read".into(),
+                    "ledger:post".into(),
+                ],
                 "test",
             )
             .await
@@ -157,11 +164,28 @@ impl World {
             login_attempts_per_minute: 1000,
             ..WebConfig::default()
         };
-        let app = app(AppState::new(store.clone(), config, inbox.clone()));
+        let (skey, vkey) = moralbank_ledger::generate_log_key("test.moralbank.example/log");
+        let ledger = Ledger::start(
+            &store,
+            moralbank_ledger::LogKey::from_private(&skey).expect("key"),
+            vkey.clone(),
+            vec![],
+            Default::default(),
+        )
+        .await
+        .expect("ledger");
+        let app = app(AppState::new(
+            store.clone(),
+            config,
+            inbox.clone(),
+            ledger.clone(),
+        ));
         World {
             db,
             store,
             app,
+            ledger,
+            vkey,
             inbox,
             city,
             partner_id: partner.id,
@@ -217,6 +241,28 @@ impl World {
                     .map(|v| v.to_str().unwrap_or("")),
                 Some("application/problem+json"),
                 "{method} {path}: {status} {text}"
+            );
+        }
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// A GET of a JSON route outside `/api/v1` (the public log), anonymous.
+    pub async fn api_root(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        let req = Request::builder()
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        let (status, headers, text) = self.send(req).await;
+        if !status.is_success() {
+            assert_eq!(
+                headers
+                    .get(header::CONTENT_TYPE)
+                    .map(|v| v.to_str().unwrap_or("")),
+                Some("application/problem+json"),
+                "{path}: {status} {text}"
             );
         }
         (

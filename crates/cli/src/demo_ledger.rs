@@ -1,0 +1,190 @@
+//! The demo city's points history: awards of the kinds the original report describes
+//! (volunteer hours, blood donation, neighbourly help, filial piety, a brave deed), a few
+//! redemptions, and one wrong award corrected by a reversal that two admins approved, all
+//! appended through the real ledger writer so that every receipt verifies.
+
+use crate::error::{CliError, Result};
+use moralbank_store::ledger::NewEntry;
+use moralbank_store::seed::demo_identity;
+use moralbank_store::{now_ms, Store};
+use moralbank_web::Ledger;
+use std::collections::HashMap;
+
+/// (rule, reason, points)
+const AWARDS: [(&str, &str, i64); 8] = [
+    (
+        "standard:volunteer-hour@1",
+        "参加社区志愿服务 4 小时（垃圾分类督导）",
+        8,
+    ),
+    ("standard:blood-donation@1", "无偿献血 300 毫升", 20),
+    (
+        "standard:neighbourly-help@1",
+        "连续一个月帮助独居老人买菜送药",
+        10,
+    ),
+    (
+        "standard:filial-piety@1",
+        "孝老爱亲，长期悉心照料卧病的婆婆",
+        30,
+    ),
+    ("standard:environment@1", "参加姚江河道清洁行动", 5),
+    ("standard:volunteer-hour@1", "疫苗接种点志愿服务 6 小时", 12),
+    ("standard:charity@1", "向村里困难家庭捐赠冬衣", 6),
+    (
+        "standard:brave-deed@1",
+        "见义勇为，跳入河中救起落水儿童",
+        100,
+    ),
+];
+
+/// Residents given a history (citizen 0, the demo login, is always among them).
+const RESIDENTS: u64 = 300;
+
+/// Append the demo history when the log is empty.
+pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> {
+    if store.log_head().await?.size > 0 {
+        return Ok(0);
+    }
+    let staff = |name: &'static str| async move {
+        store
+            .staff_by_username(name)
+            .await?
+            .map(|s| format!("staff:{}", s.id))
+            .ok_or_else(|| CliError::Config(format!("the demo account {name} is missing")))
+    };
+    let (evaluator, admin, admin2) = (
+        staff("evaluator").await?,
+        staff("admin").await?,
+        staff("admin2").await?,
+    );
+    let alliance = store
+        .list_partners()
+        .await?
+        .into_iter()
+        .find(|p| p.kind == "volunteer_alliance")
+        .map(|p| format!("partner:{}", p.id))
+        .ok_or_else(|| CliError::Config("the demo volunteer alliance is missing".into()))?;
+    let mut towns: HashMap<String, String> = HashMap::new();
+    let mut appended = 0;
+    let mut tasks = Vec::new();
+    let mut redemptions: Vec<(String, NewEntry)> = Vec::new();
+    for i in 0..RESIDENTS.min(citizens) {
+        let (phone, _) = demo_identity(i);
+        let Some(id) = store.citizen_id_by_phone(&phone).await? else {
+            continue;
+        };
+        let Some(c) = store.citizen_summary(&id).await? else {
+            continue;
+        };
+        let town = match towns.get(&c.village_id) {
+            Some(t) => t.clone(),
+            None => {
+                let (_, t) = store.village_and_town(&c.village_id).await?;
+                towns.insert(c.village_id.clone(), t.code.clone());
+                t.code
+            }
+        };
+        let n = if i == 0 { 6 } else { 1 + (i % 4) as usize };
+        for k in 0..n {
+            let (rule, reason, points) = AWARDS[(i as usize * 3 + k) % AWARDS.len()];
+            let approver = if rule.starts_with("standard:volunteer") {
+                alliance.clone()
+            } else {
+                evaluator.clone()
+            };
+            let entry = NewEntry::award(
+                &id,
+                points,
+                &format!("issuance:{town}"),
+                rule,
+                reason,
+                &format!("demo-deed:{i}-{k}"),
+                vec![approver],
+            );
+            let seq = ledger.sequencer.clone();
+            tasks.push(tokio::spawn(async move {
+                seq.append(format!("demo/{i}/{k}"), entry).await
+            }));
+        }
+        if i % 5 == 0 {
+            let entry = NewEntry::redemption(
+                &id,
+                5,
+                &format!("benefits:{town}"),
+                "benefit:bus-ride@1",
+                "兑换公交免费乘车券一张",
+                &format!("demo-redemption:{i}"),
+                vec![evaluator.clone()],
+            );
+            redemptions.push((format!("demo/{i}/r"), entry));
+        }
+    }
+    for t in tasks {
+        t.await
+            .map_err(|e| CliError::Config(format!("demo history: {e}")))??;
+        appended += 1;
+    }
+    // Spent only after the awards are in.
+    let tasks: Vec<_> = redemptions
+        .into_iter()
+        .map(|(key, entry)| {
+            let seq = ledger.sequencer.clone();
+            tokio::spawn(async move { seq.append(key, entry).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await
+            .map_err(|e| CliError::Config(format!("demo history: {e}")))??;
+        appended += 1;
+    }
+    // Citizen 0 gets an award by mistake, which the first admin asks to reverse and the
+    // second approves: the resident then sees both entries.
+    let (phone, _) = demo_identity(0);
+    if let Some(id) = store.citizen_id_by_phone(&phone).await? {
+        let c = store
+            .citizen_summary(&id)
+            .await?
+            .ok_or_else(|| CliError::Config("citizen 0 vanished".into()))?;
+        let (_, town) = store.village_and_town(&c.village_id).await?;
+        let wrong = ledger
+            .sequencer
+            .append(
+                "demo/0/wrong".into(),
+                NewEntry::award(
+                    &id,
+                    20,
+                    &format!("issuance:{}", town.code),
+                    "standard:blood-donation@1",
+                    "无偿献血 300 毫升（误录：实为同名居民）",
+                    "demo-deed:0-wrong",
+                    vec![evaluator.clone()],
+                ),
+            )
+            .await?;
+        let request = store
+            .request_reversal(
+                wrong.index,
+                "误录：献血者是同名的另一位居民",
+                &admin,
+                now_ms(),
+            )
+            .await?;
+        let reversal = ledger
+            .sequencer
+            .append(
+                format!("reversal/{request}"),
+                NewEntry::reversal(
+                    wrong.index,
+                    "误录：献血者是同名的另一位居民",
+                    vec![admin.clone(), admin2.clone()],
+                ),
+            )
+            .await?;
+        store
+            .decide_reversal(&request, &admin2, true, Some(reversal.index), now_ms())
+            .await?;
+        appended += 2;
+    }
+    Ok(appended)
+}

@@ -1,0 +1,105 @@
+//! `moralbank verify RECEIPT --vkey VKEY` (offline, no database) and `moralbank audit`.
+
+use crate::config::Config;
+use crate::error::{CliError, Result};
+use crate::{keys, log_keys, server};
+use moralbank_ledger::{verify_receipt, AccountRef, Receipt};
+use std::path::Path;
+
+/// Largest receipt file read (a receipt is a few kilobytes).
+const RECEIPT_BYTES_MAX: u64 = 256 * 1024;
+
+/// The verifier key: a file holding it, or the key itself.
+fn read_vkey(arg: &str) -> Result<String> {
+    let p = Path::new(arg);
+    if p.is_file() {
+        return std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .map_err(CliError::io(format!("reading {}", p.display())));
+    }
+    if arg.contains('+') && !arg.contains('/') || arg.split('+').count() == 3 {
+        return Ok(arg.trim().to_string());
+    }
+    Err(CliError::Usage(format!(
+        "--vkey: {arg} is neither a file nor a verifier key (fetch one from /log/vkey)"
+    )))
+}
+
+/// Check a receipt offline; prints what it proves, or fails saying exactly what is wrong.
+pub fn verify(receipt: &Path, vkey: &str) -> Result<()> {
+    let vkey = read_vkey(vkey)?;
+    let meta = std::fs::metadata(receipt)
+        .map_err(CliError::io(format!("reading {}", receipt.display())))?;
+    if meta.len() > RECEIPT_BYTES_MAX {
+        return Err(CliError::Check(format!(
+            "{} is {} bytes; a receipt is at most {RECEIPT_BYTES_MAX}",
+            receipt.display(),
+            meta.len()
+        )));
+    }
+    let text = std::fs::read_to_string(receipt)
+        .map_err(CliError::io(format!("reading {}", receipt.display())))?;
+    let r: Receipt = serde_json::from_str(&text)
+        .map_err(|e| CliError::Check(format!("receipt NOT valid: not a receipt document: {e}")))?;
+    let v = verify_receipt(&r, &vkey)
+        .map_err(|e| CliError::Check(format!("receipt NOT valid: {e}")))?;
+    let amount = v
+        .entry
+        .postings
+        .iter()
+        .find(|p| matches!(p.account, AccountRef::Citizen(_)))
+        .map(|p| p.amount)
+        .unwrap_or(0);
+    println!("receipt valid");
+    println!(
+        "  entry {} ({}, {} points, rule {}, at {} ms)",
+        v.index,
+        v.entry.kind.as_str(),
+        amount,
+        v.entry.rule,
+        v.entry.at_ms
+    );
+    println!(
+        "  is leaf {} of the log's tree of {} entries, root {}",
+        v.index,
+        v.size,
+        hex::encode(v.root.0)
+    );
+    println!("  checkpoint signed by the given key");
+    match v.opened_for {
+        Some(c) => println!("  the citizen account in it is {c} (the opening matches)"),
+        None => println!("  no opening: the citizen account is not identified"),
+    }
+    Ok(())
+}
+
+/// Recompute the whole log and every balance; fails naming the first thing that differs.
+pub async fn audit(config: Config) -> Result<()> {
+    let keys_file = log_keys::read(&log_keys::path(&config))?;
+    let vault = keys::load_vault(&config)?;
+    let store = server::open(&config, vault, false).await?;
+    let started = std::time::Instant::now();
+    let result = store
+        .audit(&keys_file.all_vkeys(), |n| {
+            if n % 100_000 < 5_000 {
+                eprintln!("audit: {n} entries checked");
+            }
+        })
+        .await;
+    store.close().await;
+    match result {
+        Ok(r) => {
+            println!(
+                "audit passed: {} entries, {} stored hashes, {} checkpoints, {} accounts; root {} ({:.1} s)",
+                r.entries,
+                r.stored_hashes,
+                r.checkpoints,
+                r.accounts,
+                r.root,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Err(e) => Err(CliError::Check(format!("audit FAILED: {e}"))),
+    }
+}

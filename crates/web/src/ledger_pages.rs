@@ -1,0 +1,211 @@
+//! Ledger pages: a resident's points and entries with receipts to download, and the admin's
+//! ledger console (totals, the log, reversal requests with four eyes).
+
+use crate::auth::PageCtx;
+use crate::authz::{require, Action};
+use crate::error::AppError;
+use crate::ledger;
+use crate::pages::{field_messages, finish, or_redo, Area, Page};
+use crate::views::render;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use domain::FieldError;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+const PAGE_SIZE: u32 = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me/entries", get(my_entries))
+        .route("/me/entries/{index}/receipt", get(my_receipt))
+        .route("/console/ledger", get(console).post(reversal_request))
+        .route(
+            "/console/ledger/reversals/{id}/{decision}",
+            post(reversal_decide),
+        )
+}
+
+#[derive(Deserialize)]
+struct EntriesQuery {
+    before: Option<String>,
+}
+
+async fn my_entries(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<EntriesQuery>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::OwnRecord)?;
+        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+        let before = match q.before.as_deref() {
+            None | Some("") => None,
+            Some(b) => Some(b.parse::<u64>().map_err(|_| {
+                AppError::invalid("before", "cursor_format", "not a page of your entries")
+            })?),
+        };
+        let (mine, household) = ledger::points(&state, id).await?;
+        let entries = state.store.citizen_entries(id, before, PAGE_SIZE).await?;
+        let names = ledger::approver_names(&state, &entries).await?;
+        let next = ledger::next_cursor(&entries, PAGE_SIZE);
+        let view =
+            context! { mine, household, entries, names, next, first_page => before.is_none() };
+        Ok(render(&state, &ctx, "entries.html", view)?.into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
+}
+
+async fn my_receipt(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(index): Path<String>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::OwnRecord)?;
+        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+        let index = index
+            .parse::<u64>()
+            .map_err(|_| AppError::NotFound("entry"))?;
+        let receipt = ledger::own_receipt(&state, id, index).await?;
+        let body = serde_json::to_string_pretty(&receipt)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        Ok((
+            [
+                (header::CONTENT_TYPE, "application/json".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"moralbank-receipt-{index}.json\""),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            body,
+        )
+            .into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
+}
+
+#[derive(Deserialize, Serialize, Default)]
+#[serde(default)]
+struct ReversalForm {
+    csrf: String,
+    entry_index: String,
+    reason: String,
+}
+
+async fn console_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: &ReversalForm,
+    errors: &[FieldError],
+    notice: Option<&str>,
+    status: StatusCode,
+) -> Page {
+    require(&ctx.principal, Action::ViewLedger)?;
+    let totals = state.store.ledger_totals().await?;
+    let head = state.store.log_head().await?;
+    let checkpoint = state.store.latest_checkpoint().await?;
+    let requests = state.store.reversal_requests(false, 50).await?;
+    let me = ctx
+        .principal
+        .staff()
+        .map(|s| format!("staff:{}", s.id))
+        .unwrap_or_default();
+    let view = context! {
+        totals, head, checkpoint, requests, me, form, notice,
+        can_manage => crate::authz::allowed(&ctx.principal, Action::ManageLedger),
+        errors => field_messages(state, ctx, errors),
+    };
+    Ok((status, render(state, ctx, "ledger_console.html", view)?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ConsoleQuery {
+    requested: Option<String>,
+}
+
+async fn console(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<ConsoleQuery>,
+) -> Response {
+    let notice = q.requested.is_some().then_some("ledger.requested_notice");
+    let r = console_page(
+        &state,
+        &ctx,
+        &ReversalForm::default(),
+        &[],
+        notice,
+        StatusCode::OK,
+    )
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+async fn reversal_request(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<ReversalForm>,
+) -> Response {
+    let attempt = async {
+        require(&ctx.principal, Action::ManageLedger)?;
+        ctx.check_csrf(&f.csrf)?;
+        let index = f.entry_index.trim().parse::<u64>().map_err(|_| {
+            AppError::invalid("entry_index", "invalid_format", "a ledger entry number")
+        })?;
+        ledger::request_reversal(&state, &ctx.principal, index, &f.reason).await?;
+        Ok(Redirect::to("/console/ledger?requested=1").into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        console_page(&state, &ctx, &f, &errors, None, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn reversal_decide(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((id, decision)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    let attempt = async {
+        require(&ctx.principal, Action::ManageLedger)?;
+        ctx.check_csrf(&f.csrf)?;
+        let approve = match decision.as_str() {
+            "approve" => true,
+            "decline" => false,
+            _ => return Err(AppError::NotFound("page")),
+        };
+        ledger::decide_reversal(&state, &ctx.principal, &id, approve).await?;
+        Ok(Redirect::to("/console/ledger").into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        console_page(
+            &state,
+            &ctx,
+            &ReversalForm::default(),
+            &errors,
+            None,
+            status,
+        )
+        .await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
