@@ -120,10 +120,11 @@ pub async fn run(
     let state = AppState::new(store.clone(), web, Arc::new(DevSender), ledger);
     let purger = tokio::spawn(purge_expired_periodically(store.clone()));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let shutdown = shutdown_signal();
     tracing::info!(%addr, "serving");
     println!("Moral Bank is serving on http://{addr}  (Ctrl-C to stop)");
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(CliError::io("serving HTTP"))?;
     purger.abort();
@@ -146,26 +147,33 @@ async fn purge_expired_periodically(store: Store) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Resolves on Ctrl-C or SIGTERM. The SIGTERM handler is registered when this is called, not
+/// when the future is first polled: a signal that arrives just after "serving" is printed must
+/// not find the default action (exit) still in place.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        tracing::info!("shutdown signal received; finishing requests in flight");
     }
-    tracing::info!("shutdown signal received; finishing requests in flight");
 }

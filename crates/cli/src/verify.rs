@@ -12,17 +12,20 @@ const RECEIPT_BYTES_MAX: u64 = 256 * 1024;
 /// The verifier key: a file holding it, or the key itself.
 fn read_vkey(arg: &str) -> Result<String> {
     let p = Path::new(arg);
-    if p.is_file() {
-        return std::fs::read_to_string(p)
-            .map(|s| s.trim().to_string())
-            .map_err(CliError::io(format!("reading {}", p.display())));
-    }
-    if arg.contains('+') && !arg.contains('/') || arg.split('+').count() == 3 {
-        return Ok(arg.trim().to_string());
-    }
-    Err(CliError::Usage(format!(
-        "--vkey: {arg} is neither a file nor a verifier key (fetch one from /log/vkey)"
-    )))
+    let vkey = if p.is_file() {
+        std::fs::read_to_string(p)
+            .map_err(CliError::io(format!("reading {}", p.display())))?
+            .trim()
+            .to_string()
+    } else {
+        arg.trim().to_string()
+    };
+    moralbank_ledger::parse_vkey(&vkey).map_err(|_| {
+        CliError::Usage(format!(
+            "--vkey: {arg} is neither a file holding a verifier key nor a verifier key (fetch one from /log/vkey)"
+        ))
+    })?;
+    Ok(vkey)
 }
 
 /// Check a receipt offline; prints what it proves, or fails saying exactly what is wrong.

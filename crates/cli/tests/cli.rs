@@ -2,43 +2,12 @@
 //! the demo city from first start to a clean stop on SIGTERM. Every test works in its own
 //! temporary folder and clears `MORALBANK_…` variables, so tests run in parallel.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use common::*;
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_moralbank");
-const WAIT_MAX: Duration = Duration::from_secs(120);
-
-fn moralbank(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(dir);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("MORALBANK_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.env("MORALBANK_LOG", "warn");
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    moralbank(dir).args(args).output().expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn sqlite_url(dir: &Path, file: &str) -> String {
-    format!("sqlite://{}", dir.join(file).display())
-}
+use std::process::Stdio;
 
 #[test]
 fn migrate_refuses_to_create_a_missing_sqlite_file_without_create() {
@@ -206,92 +175,6 @@ fn keys_generate_writes_a_private_file_and_never_overwrites_it() {
     );
 }
 
-/// A running `moralbank` whose stdout lines arrive on a channel.
-struct Running {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn start(mut cmd: Command) -> Running {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Running {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// The address from "serving on http://ADDR", once the server is listening.
-    fn wait_until_serving(&mut self) -> String {
-        let deadline = Instant::now() + WAIT_MAX;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| {
-                let _ = self.child.kill();
-                panic!(
-                    "the server did not start; output so far:\n{}",
-                    self.seen.join("\n")
-                )
-            });
-            self.seen.push(line.clone());
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                return rest.split_whitespace().next().expect("address").to_string();
-            }
-        }
-    }
-
-    /// SIGTERM, then the exit status within the limit.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs")
-            .success());
-        let deadline = Instant::now() + WAIT_MAX;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("the server did not stop on SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
-}
-
 #[cfg(unix)]
 #[test]
 fn demo_seeds_a_city_prints_logins_serves_and_stops_cleanly_then_reuses_it() {
@@ -425,4 +308,149 @@ fn demo_seeds_a_city_prints_logins_serves_and_stops_cleanly_then_reuses_it() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A receipt for leaf 3 of a six-entry log, its verifier key, and the leaves.
+fn receipt_fixture() -> (moralbank_ledger::Receipt, String) {
+    use moralbank_ledger::{
+        AccountRef, Commitment, EntryKind, LeafEntry, LogKey, MemoryLog, Posting,
+    };
+    let (skey, vkey) = moralbank_ledger::generate_log_key("cli.test/log");
+    let leaf = |i: u64| {
+        LeafEntry {
+            entry_id: format!("e{i}"),
+            kind: EntryKind::Award,
+            rule: "standard:x@1".into(),
+            reference: String::new(),
+            postings: vec![
+                Posting {
+                    account: AccountRef::Citizen(Commitment::new(&[1; 32], "c")),
+                    amount: 5,
+                },
+                Posting {
+                    account: AccountRef::System("issuance:1".into()),
+                    amount: -5,
+                },
+            ],
+            approvers: vec!["staff:a".into()],
+            at_ms: 1_000 + i as i64,
+            details: [0; 32],
+        }
+        .encode()
+        .expect("leaf")
+    };
+    let mut log = MemoryLog::new();
+    for i in 0..6 {
+        log.append(&leaf(i));
+    }
+    let note = LogKey::from_private(&skey)
+        .expect("key")
+        .sign(6, log.root(6).expect("root"))
+        .expect("sign");
+    let proof = log.inclusion(3, 6).expect("proof");
+    (
+        moralbank_ledger::Receipt::new(&leaf(3), 3, &proof, &note).with_opening("c", &[1; 32]),
+        vkey,
+    )
+}
+
+#[test]
+fn verify_checks_a_receipt_offline_and_says_what_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (receipt, vkey) = receipt_fixture();
+    let vkey_file = dir.path().join("vkey.txt");
+    std::fs::write(&vkey_file, format!("{vkey}\n")).expect("write");
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, serde_json::to_string(&receipt).expect("json")).expect("write");
+    for key in [vkey_file.to_string_lossy().into_owned(), vkey.clone()] {
+        let out = run(
+            dir.path(),
+            &["verify", &good.to_string_lossy(), "--vkey", &key],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("receipt valid")
+                && text.contains("leaf 3 of the log's tree of 6 entries")
+                && text.contains("account in it is c"),
+            "{text}"
+        );
+    }
+    let mut bad = receipt.clone();
+    bad.index = 2;
+    let bad_file = dir.path().join("bad.json");
+    std::fs::write(&bad_file, serde_json::to_string(&bad).expect("json")).expect("write");
+    let out = run(
+        dir.path(),
+        &["verify", &bad_file.to_string_lossy(), "--vkey", &vkey],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("receipt NOT valid: the inclusion proof does not lead"),
+        "{}",
+        stderr(&out)
+    );
+    let (_, other) = moralbank_ledger::generate_log_key("cli.test/log");
+    let out = run(
+        dir.path(),
+        &["verify", &good.to_string_lossy(), "--vkey", &other],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not signed by the given key"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        dir.path(),
+        &["verify", &good.to_string_lossy(), "--vkey", "nonsense"],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--vkey"), "{}", stderr(&out));
+}
+
+#[test]
+fn log_keys_are_generated_private_rotated_and_printed_without_the_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(
+        dir.path(),
+        &[
+            "--data-dir",
+            "d",
+            "keys",
+            "log-generate",
+            "--origin",
+            "yuyao.example/log",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(dir.path().join("d/log-keys.toml")).expect("file");
+    let private = text
+        .lines()
+        .find_map(|l| l.strip_prefix("private_key = \""))
+        .expect("private key line")
+        .trim_end_matches('"')
+        .to_string();
+    assert!(
+        !stdout(&out).contains(&private),
+        "the private key is never printed"
+    );
+    let again = run(dir.path(), &["--data-dir", "d", "keys", "log-generate"]);
+    assert!(!again.status.success() && stderr(&again).contains("already exists"));
+    let vkey = stdout(&run(dir.path(), &["--data-dir", "d", "keys", "log-vkey"]));
+    assert!(vkey.starts_with("yuyao.example/log+"), "{vkey}");
+    let out = run(dir.path(), &["--data-dir", "d", "keys", "log-rotate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rotated = std::fs::read_to_string(dir.path().join("d/log-keys.toml")).expect("file");
+    assert!(rotated.contains(vkey.trim()), "the old vkey stays, retired");
+    assert!(!rotated.contains(&private), "the old private key is gone");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("d/log-keys.toml"))
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

@@ -3,7 +3,7 @@
 //! is the note format's `PRIVATE+KEY+…` string and the public one the `vkey` string.
 
 use crate::tree::Hash;
-use signed_note::{Note, Signer, StandardSigner, StandardVerifier, VerifierList};
+use signed_note::{Note, Signer, StandardSigner, StandardVerifier, Verifier as _, VerifierList};
 use tlog_tiles::Checkpoint;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +52,11 @@ impl LogKey {
         self.signer.name()
     }
 
+    /// The key's id (C2SP signed-note key ID, hex), which tells checkpoints of rotated keys apart.
+    pub fn key_id(&self) -> String {
+        format!("{:08x}", self.signer.key_id())
+    }
+
     /// The signed checkpoint for the tree of `size` leaves with `root`.
     pub fn sign(&self, size: u64, root: Hash) -> Result<String, CheckpointError> {
         let cp = Checkpoint::new(self.origin(), size, root, "")
@@ -62,6 +67,13 @@ impl LogKey {
             .map_err(|_| CheckpointError::BadKey)?;
         String::from_utf8(note.to_bytes()).map_err(|_| CheckpointError::MalformedNote)
     }
+}
+
+/// Check that `vkey` is a verifier key; returns its key id (hex), as [`LogKey::key_id`].
+pub fn parse_vkey(vkey: &str) -> Result<String, CheckpointError> {
+    StandardVerifier::new(vkey.trim())
+        .map(|v| format!("{:08x}", v.key_id()))
+        .map_err(|_| CheckpointError::BadVerifierKey)
 }
 
 /// Verify a signed checkpoint against the log's vkey; returns the tree head it signs.

@@ -17,7 +17,7 @@ pub mod stored;
 pub mod tiles;
 pub mod tree;
 
-pub use checkpoint::{generate_log_key, verify_checkpoint, CheckpointError, LogKey};
+pub use checkpoint::{generate_log_key, parse_vkey, verify_checkpoint, CheckpointError, LogKey};
 pub use leaf::{
     details_commitment, AccountRef, Commitment, EntryKind, LeafEntry, LeafError, Posting,
 };

@@ -600,7 +600,29 @@ async fn two_writers_share_one_log(store: Store) {
     audit_ok(&store, &vkey).await;
 }
 
+/// After a key rotation the writer signs the current tree with the new key at once, and the
+/// audit needs the retired key to check the older checkpoints.
+async fn a_rotated_key_signs_the_current_tree_at_start(store: Store) {
+    let cs = city(&store, 2).await;
+    let (seq, old_vkey) = start(&store).await;
+    seq.append("r/1".into(), award(&cs[0], 4)).await.unwrap();
+    drop(seq);
+    let (skey, new_vkey) = moralbank_ledger::generate_log_key("test.moralbank.example/log");
+    let key = moralbank_ledger::LogKey::from_private(&skey).unwrap();
+    let (seq, _t) = Sequencer::start(store.clone(), key, SequencerConfig::default())
+        .await
+        .unwrap();
+    let cp = store.latest_checkpoint().await.unwrap().unwrap();
+    assert_eq!(verify_checkpoint(&cp.note, &new_vkey).unwrap().size(), 1);
+    seq.append("r/2".into(), award(&cs[0], 4)).await.unwrap();
+    let both = [new_vkey.clone(), old_vkey.clone()];
+    assert_eq!(store.audit(&both, |_| {}).await.unwrap().checkpoints, 4);
+    let e = store.audit(&[new_vkey], |_| {}).await.unwrap_err();
+    assert!(e.to_string().contains("does not verify"), "{e}");
+}
+
 moralbank_store::on_both_backends!(
+    a_rotated_key_signs_the_current_tree_at_start,
     awards_redemptions_and_the_only_correction,
     households_sum_their_members,
     a_retry_returns_the_original_and_a_different_request_is_a_conflict,

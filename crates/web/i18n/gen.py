@@ -100,6 +100,7 @@ T = {
  "log.latest": ("最新签名树头", "Latest signed checkpoint"), "log.size": ("记录数", "Entries"), "log.root": ("根哈希", "Root hash"),
  "log.signed_at": ("签名时间", "Signed at"), "log.vkey": ("验证公钥", "Verifier key"), "log.public_page": ("公开账本页面", "Public log page"),
  "log.how": ("如何验证", "How to verify"),
+ "log.retired": ("此前使用过的验证公钥（用于验证较早的签名树头）：", "Earlier verifier keys (for older checkpoints):"),
  "log.how_1": ("居民在“积分明细”中下载某条记录的凭证（JSON）。", "A resident downloads the receipt (JSON) of an entry from their entries page."),
  "log.how_2": ("用本页的验证公钥离线检查凭证：", "Check it offline with this page's verifier key:"),
  "log.how_3": ("审计方可下载全部瓦片（C2SP tlog-tiles），重新计算整棵树，并用一致性证明确认历史树头从未被改写。", "An auditor downloads every tile (C2SP tlog-tiles), recomputes the tree, and checks with consistency proofs that no earlier head was rewritten."),

@@ -187,7 +187,7 @@ async fn page(State(state): State<AppState>, ctx: crate::auth::PageCtx) -> Respo
         let head = state.store.log_head().await?;
         let cp = state.store.latest_checkpoint().await?;
         let view = context! {
-            size => head.size, root => head.root, vkey => state.ledger.vkey,
+            size => head.size, root => head.root, vkey => state.ledger.vkey, retired => state.ledger.retired_vkeys,
             checkpoint => cp.as_ref().map(|c| c.note.clone()),
             checkpoint_at => cp.as_ref().map(|c| c.at_ms),
         };

@@ -53,11 +53,15 @@ CREATE TABLE log_hashes (
     hash BYTEA NOT NULL
 );
 
+-- One per committed batch; after a key rotation the server also signs the current size with
+-- the new key, so a size may have one checkpoint per signing key.
 CREATE TABLE log_checkpoints (
-    size BIGINT PRIMARY KEY,
+    size BIGINT NOT NULL,
+    signer TEXT NOT NULL,                -- the signing key's id (hex)
     root BYTEA NOT NULL,
     note TEXT NOT NULL,
-    at_ms BIGINT NOT NULL
+    at_ms BIGINT NOT NULL,
+    PRIMARY KEY (size, signer)
 );
 
 CREATE TABLE log_head (

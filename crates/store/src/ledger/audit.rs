@@ -82,18 +82,20 @@ impl Store {
         })
         .collect();
         let mut cps = Checkpoints {
-            list: sqlx::query("SELECT size, root, note FROM log_checkpoints ORDER BY size")
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|r| {
-                    Ok((
-                        to_u64(r.try_get("size")?),
-                        r.try_get("root")?,
-                        r.try_get("note")?,
-                    ))
-                })
-                .collect::<Result<_>>()?,
+            list: sqlx::query(
+                "SELECT size, root, note FROM log_checkpoints ORDER BY size, at_ms, signer",
+            )
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    to_u64(r.try_get("size")?),
+                    r.try_get("root")?,
+                    r.try_get("note")?,
+                ))
+            })
+            .collect::<Result<_>>()?,
             next: 0,
         };
         let checkpoints = cps.list.len() as u64;

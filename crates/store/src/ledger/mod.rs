@@ -538,10 +538,11 @@ impl Store {
 
     /// The newest signed checkpoint.
     pub async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>> {
-        let row =
-            sqlx::query("SELECT size, note, at_ms FROM log_checkpoints ORDER BY size DESC LIMIT 1")
-                .fetch_optional(&self.read)
-                .await?;
+        let row = sqlx::query(
+            "SELECT size, note, at_ms FROM log_checkpoints ORDER BY size DESC, at_ms DESC LIMIT 1",
+        )
+        .fetch_optional(&self.read)
+        .await?;
         row.map(|r| {
             Ok(StoredCheckpoint {
                 size: to_u64(r.try_get("size")?),
@@ -555,7 +556,7 @@ impl Store {
     /// Checkpoints in size order after `after` (for audit and witnesses).
     pub async fn checkpoints(&self, after: u64, limit: u32) -> Result<Vec<StoredCheckpoint>> {
         let rows = sqlx::query(
-            "SELECT size, note, at_ms FROM log_checkpoints WHERE size > $1 ORDER BY size LIMIT $2",
+            "SELECT size, note, at_ms FROM log_checkpoints WHERE size > $1 ORDER BY size, at_ms LIMIT $2",
         )
         .bind(to_i64(after)?)
         .bind(i64::from(limit))

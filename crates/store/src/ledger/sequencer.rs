@@ -82,17 +82,30 @@ impl Sequencer {
         // Load the tree now, so that a damaged log stops the server at start, not at first use.
         let mut conn = writer.store.write.acquire().await?;
         let frontier = load_frontier(&mut conn).await?;
-        if frontier.size() == 0 {
-            // Publish the empty tree, so that clients and witnesses have a first checkpoint.
+        // Publish the current tree under the current key when no checkpoint of it does: the
+        // empty tree of a new log, and the tree as it stands after a key rotation (so receipts
+        // issued from now on verify under the key /log/vkey serves).
+        let key_id = writer.key.key_id();
+        let signed = sqlx::query(
+            "SELECT COUNT(*) AS n FROM log_checkpoints WHERE size = $1 AND signer = $2",
+        )
+        .bind(to_i64(frontier.size())?)
+        .bind(&key_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get::<i64, _>("n")?;
+        if signed == 0 {
             let root = frontier.root();
             let note = writer
                 .key
-                .sign(0, root)
+                .sign(frontier.size(), root)
                 .map_err(|e| StoreError::Config(format!("signing the checkpoint: {e}")))?;
             sqlx::query(
-                "INSERT INTO log_checkpoints (size, root, note, at_ms) VALUES (0, $1, $2, $3) \
-                 ON CONFLICT (size) DO NOTHING",
+                "INSERT INTO log_checkpoints (size, signer, root, note, at_ms) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (size, signer) DO NOTHING",
             )
+            .bind(to_i64(frontier.size())?)
+            .bind(&key_id)
             .bind(root.0.as_slice())
             .bind(&note)
             .bind(now_ms())
@@ -557,9 +570,10 @@ impl Writer {
             .sign(size, root)
             .map_err(|e| StoreError::Config(format!("signing the checkpoint: {e}")))?;
         sqlx::query(
-            "INSERT INTO log_checkpoints (size, root, note, at_ms) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO log_checkpoints (size, signer, root, note, at_ms) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(to_i64(size)?)
+        .bind(self.key.key_id())
         .bind(root.0.as_slice())
         .bind(&note)
         .bind(now)
