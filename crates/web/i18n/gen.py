@@ -87,7 +87,7 @@ T = {
  "ledger.title": ("积分账本", "Points ledger"), "ledger.entries": ("记录总数", "Entries"), "ledger.awards": ("奖励", "Awards"), "ledger.redemptions": ("兑换", "Redemptions"),
  "ledger.reversals": ("撤销", "Reversals"), "ledger.outstanding": ("居民持有积分", "Points held by residents"), "ledger.holders": ("有积分的居民", "Residents with points"),
  "ledger.system_accounts": ("系统账户", "System accounts"), "ledger.system_hint": ("每个镇（街道）有发放账户（负数即已发放）和礼遇账户（兑换所得）。", "Each town has an issuance account (negative: points issued) and a benefits account (points spent)."),
- "ledger.account": ("账户", "Account"), "ledger.kind": ("类型", "Kind"), "ledger.amount": ("积分", "Points"),
+ "ledger.account": ("账户", "Account"), "ledger.balance": ("余额", "Balance"), "ledger.kind": ("类型", "Kind"), "ledger.amount": ("积分", "Points"),
  "ledger.reversal_requests": ("撤销申请（双人审批）", "Reversal requests (four eyes)"),
  "ledger.reversal_hint": ("撤销是更正错误奖励的唯一方式：一人申请并写明理由，另一名管理员批准后记入账本，居民可同时看到原记录和撤销记录。", "A reversal is the only correction of a wrong award: one person asks with a reason, another admin approves, and the resident sees both entries."),
  "ledger.entry": ("记录编号", "Entry number"), "ledger.reason": ("理由", "Reason"), "ledger.requested": ("申请时间", "Requested"), "ledger.decision": ("结果", "Decision"),

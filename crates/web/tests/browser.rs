@@ -7,7 +7,10 @@
 mod common;
 
 use common::World;
+use domain::{Password, Role, Username};
 use fantoccini::{Client, ClientBuilder, Locator};
+use moralbank_store::ledger::NewEntry;
+use moralbank_store::NewStaff;
 use moralbank_web::{app, AppState, WebConfig};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -153,10 +156,8 @@ async fn on_path(c: &Client, path: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_access_log() {
-    let Some(driver) = start_driver() else { return };
-    let w = World::sqlite().await;
+/// Serve the world's router (demo mode: codes on the page) on a loopback port.
+async fn serve(w: &World) -> String {
     let config = WebConfig {
         demo_mode: true,
         cookie_secure: false,
@@ -179,6 +180,35 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
         )
         .await
     });
+    base
+}
+
+/// Sign a resident in with the code demo mode shows on the page.
+async fn resident_signs_in(c: &Client, base: &str, phone: &str) {
+    c.goto(&format!("{base}/login")).await.expect("open login");
+    fill(c, "#phone", phone).await;
+    click(c, "main form button[type=submit]").await;
+    let code = text(c, "#demo-code strong").await;
+    fill(c, "#code", &code).await;
+    click(c, "main form button[type=submit]").await;
+    on_path(c, "/me").await;
+}
+
+async fn staff_signs_in(c: &Client, base: &str, username: &str) {
+    c.goto(&format!("{base}/staff/login"))
+        .await
+        .expect("open staff login");
+    fill(c, "#username", username).await;
+    fill(c, "#password", common::PASSWORD).await;
+    click(c, "main form button[type=submit]").await;
+    on_path(c, "/console").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_access_log() {
+    let Some(driver) = start_driver() else { return };
+    let w = World::sqlite().await;
+    let base = serve(&w).await;
 
     let (phone, rid) = common::fresh_identity(77);
     let resident = browser(&driver, "resident", (420, 1000)).await;
@@ -269,4 +299,119 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
 
     resident.close().await.expect("close");
     admin.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resident_sees_points_and_a_verifiable_receipt_and_two_admins_reverse_a_wrong_award() {
+    let Some(driver) = start_driver() else { return };
+    let w = World::sqlite().await;
+    let base = serve(&w).await;
+    let partner = format!("partner:{}", w.partner_id);
+    let awards = [
+        ("standard:blood-donation@1", "无偿献血 300 毫升", 20),
+        ("standard:volunteer-hour@1", "社区志愿服务 4 小时", 8),
+        ("standard:neighbourly-help@1", "帮助邻居照看独居老人", 10),
+    ];
+    for (i, (rule, reason, points)) in awards.into_iter().enumerate() {
+        let e = NewEntry::award(
+            &w.citizen.id,
+            points,
+            "issuance:330281001",
+            rule,
+            reason,
+            "",
+            vec![partner.clone()],
+        );
+        w.ledger
+            .sequencer
+            .append(format!("b/{i}"), e)
+            .await
+            .unwrap();
+    }
+
+    let resident = browser(&driver, "resident", (420, 1000)).await;
+    resident_signs_in(&resident, &base, &w.citizen_phone).await;
+    assert_eq!(text(&resident, "#my-balance").await, "38");
+    shot(&resident, "10-home-points").await;
+    click(&resident, "#entries-link").await;
+    on_path(&resident, "/me/entries").await;
+    assert!(text(&resident, "#entry-0 .reason")
+        .await
+        .contains("无偿献血"));
+    assert!(
+        text(&resident, "#entry-0").await.contains("余姚市图书馆"),
+        "approver named"
+    );
+    shot(&resident, "11-entries").await;
+    // The verify link downloads a receipt (fetched here with the page's own session).
+    let href = resident
+        .find(Locator::Css("#entry-1 a.verify"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let body = resident
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done);",
+            vec![serde_json::json!(href)],
+        )
+        .await
+        .unwrap();
+    let receipt: moralbank_ledger::Receipt = serde_json::from_str(body.as_str().unwrap()).unwrap();
+    let v = moralbank_ledger::verify_receipt(&receipt, &w.vkey).unwrap();
+    assert_eq!(
+        (v.index, v.opened_for.as_deref()),
+        (1, Some(w.citizen.id.as_str()))
+    );
+
+    // Entry 0 was a mistake: one admin asks, another approves.
+    let admin = browser(&driver, "admin", (1280, 900)).await;
+    staff_signs_in(&admin, &base, "admin").await;
+    admin.goto(&format!("{base}/console/ledger")).await.unwrap();
+    fill(&admin, "#entry_index", "0").await;
+    fill(&admin, "#reason", "误录：献血者是同名的另一位居民").await;
+    click(&admin, "main form button[type=submit]").await;
+    assert!(text(&admin, "#reversal-requests")
+        .await
+        .contains("等待另一名管理员审批"));
+    shot(&admin, "12-ledger-console-requested").await;
+    let second = w
+        .store
+        .create_staff(&NewStaff {
+            username: Username::parse("admin-two").unwrap(),
+            display_name: "复核管理员".into(),
+            password: Password::parse(common::PASSWORD).unwrap(),
+            role: Role::Admin,
+            region_id: None,
+            partner_id: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.role, Role::Admin);
+    let admin2 = browser(&driver, "admin2", (1280, 900)).await;
+    staff_signs_in(&admin2, &base, "admin-two").await;
+    admin2
+        .goto(&format!("{base}/console/ledger"))
+        .await
+        .unwrap();
+    click(&admin2, "#reversal-requests button[type=submit]").await;
+    assert!(text(&admin2, "#reversal-requests").await.contains("已批准"));
+    shot(&admin2, "13-ledger-console-approved").await;
+
+    resident.refresh().await.unwrap();
+    assert!(text(&resident, "#entry-3").await.contains("撤销更正"));
+    assert!(
+        text(&resident, "#entry-0").await.contains("#3"),
+        "the award points to its reversal"
+    );
+    assert_eq!(text(&resident, "#balance").await, "18");
+    shot(&resident, "14-entries-after-reversal").await;
+    resident.goto(&format!("{base}/log")).await.unwrap();
+    assert_eq!(text(&resident, "#log-size").await, "4");
+    shot(&resident, "15-public-log").await;
+    for c in [resident, admin, admin2] {
+        c.close().await.expect("close");
+    }
 }

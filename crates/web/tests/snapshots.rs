@@ -35,6 +35,30 @@ async fn api_payloads_match_their_snapshots(w: World) {
         ".enrolled_at" => "[time]", ".household_members[].citizen_id" => "[id]",
         ".household_members[].name_masked" => "[masked name]", ".consents[].granted_at" => "[time]",
     });
+
+    // The ledger: a partner's award, the resident's entries and points.
+    let award = json!({ "kind": "award", "citizen_id": w.citizen.id, "amount": 12, "rule": "standard:volunteer-hour@1", "reason": "社区志愿服务 6 小时", "reference": "shift:9" });
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/ledger/entries")
+        .header("authorization", format!("Bearer {}", w.api_key))
+        .header("idempotency-key", "snap-1")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(award.to_string()))
+        .expect("request");
+    let (status, _, text) = w.send(req).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let appended: serde_json::Value = serde_json::from_str(&text).expect("json");
+    insta::assert_json_snapshot!("ledger_appended", appended, { ".entry_id" => "[id]", ".at_ms" => "[time]" });
+    let (status, entries) = w.api("GET", "/me/entries", Some(&w.citizen.token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("ledger_my_entries", entries, {
+        ".items[].id" => "[id]", ".items[].at_ms" => "[time]", ".items[].approvers[]" => "[partner]",
+        ".items[].counter_account" => "[town account]",
+    });
+    let (status, points) = w.api("GET", "/me/points", Some(&w.citizen.token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("ledger_my_points", points);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
