@@ -42,8 +42,15 @@ pub fn verify(receipt: &Path, vkey: &str) -> Result<()> {
     }
     let text = std::fs::read_to_string(receipt)
         .map_err(CliError::io(format!("reading {}", receipt.display())))?;
-    let r: Receipt = serde_json::from_str(&text)
-        .map_err(|e| CliError::Check(format!("receipt NOT valid: not a receipt document: {e}")))?;
+    // Either layout: our JSON (which may carry the opening) or a C2SP tlog-proof.
+    let r: Receipt = if text.starts_with(moralbank_ledger::TLOG_PROOF_HEADER) {
+        Receipt::from_tlog_proof(&text)
+            .map_err(|e| CliError::Check(format!("receipt NOT valid: {e}")))?
+    } else {
+        serde_json::from_str(&text).map_err(|e| {
+            CliError::Check(format!("receipt NOT valid: not a receipt document: {e}"))
+        })?
+    };
     let v = verify_receipt(&r, &vkey)
         .map_err(|e| CliError::Check(format!("receipt NOT valid: {e}")))?;
     let amount = v

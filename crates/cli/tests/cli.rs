@@ -376,6 +376,14 @@ fn verify_checks_a_receipt_offline_and_says_what_failed() {
             "{text}"
         );
     }
+    let proof = dir.path().join("entry.tlog-proof");
+    std::fs::write(&proof, receipt.to_tlog_proof()).expect("write");
+    let out = run(
+        dir.path(),
+        &["verify", &proof.to_string_lossy(), "--vkey", &vkey],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("no opening"), "{}", stdout(&out));
     let mut bad = receipt.clone();
     bad.index = 2;
     let bad_file = dir.path().join("bad.json");

@@ -21,7 +21,7 @@ pub use checkpoint::{generate_log_key, parse_vkey, verify_checkpoint, Checkpoint
 pub use leaf::{
     details_commitment, AccountRef, Commitment, EntryKind, LeafEntry, LeafError, Posting,
 };
-pub use receipt::{verify_receipt, Receipt, ReceiptError, VerifiedReceipt};
+pub use receipt::{verify_receipt, Receipt, ReceiptError, VerifiedReceipt, TLOG_PROOF_HEADER};
 pub use stored::{Frontier, Plan};
 pub use tiles::{TileKind, TilePath};
 pub use tree::{leaf_hash, Hash, MemoryLog, TreeError};

@@ -147,6 +147,59 @@ pub fn verify_receipt(r: &Receipt, vkey: &str) -> Result<VerifiedReceipt, Receip
     })
 }
 
+/// The first line of a C2SP `tlog-proof` (<https://c2sp.org/tlog-proof>).
+pub const TLOG_PROOF_HEADER: &str = "c2sp.org/tlog-proof@v1";
+
+impl Receipt {
+    /// The receipt in the C2SP `tlog-proof` text layout, the entry carried as its `extra` data.
+    /// (The opening has no place there: a tlog-proof is for anyone to hold.)
+    pub fn to_tlog_proof(&self) -> String {
+        let mut out = format!(
+            "{TLOG_PROOF_HEADER}\nextra {}\nindex {}\n",
+            self.entry, self.index
+        );
+        for h in &self.proof {
+            out.push_str(h);
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str(&self.checkpoint);
+        out
+    }
+
+    /// Read a receipt from the C2SP `tlog-proof` text layout (as written by
+    /// [`Receipt::to_tlog_proof`]); the entry must be there as `extra`.
+    pub fn from_tlog_proof(text: &str) -> Result<Receipt, ReceiptError> {
+        let (head, checkpoint) = text.split_once("\n\n").ok_or(ReceiptError::Format)?;
+        let mut lines = head.split('\n');
+        if lines.next() != Some(TLOG_PROOF_HEADER) {
+            return Err(ReceiptError::Format);
+        }
+        let entry = lines
+            .next()
+            .and_then(|l| l.strip_prefix("extra "))
+            .ok_or(ReceiptError::EntryEncoding)?
+            .to_string();
+        let index = lines
+            .next()
+            .and_then(|l| l.strip_prefix("index "))
+            .and_then(|i| i.parse().ok())
+            .ok_or(ReceiptError::Format)?;
+        let proof: Vec<String> = lines.map(str::to_string).collect();
+        if proof.len() > PROOF_HASHES_MAX {
+            return Err(ReceiptError::ProofEncoding);
+        }
+        Ok(Receipt {
+            format: RECEIPT_FORMAT.to_string(),
+            entry,
+            index,
+            proof,
+            checkpoint: checkpoint.to_string(),
+            opening: None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +257,29 @@ mod tests {
             (6, 11, "entry-6")
         );
         assert_eq!(v.opened_for, None);
+    }
+
+    #[test]
+    fn the_tlog_proof_layout_round_trips_and_verifies() {
+        let (r, vkey) = setup();
+        let text = r.to_tlog_proof();
+        assert!(text.starts_with("c2sp.org/tlog-proof@v1\nextra "), "{text}");
+        assert!(text.contains("\nindex 6\n"), "{text}");
+        let back = Receipt::from_tlog_proof(&text).expect("parse");
+        assert_eq!(back, r);
+        verify_receipt(&back, &vkey).expect("valid");
+        assert_eq!(
+            Receipt::from_tlog_proof("hello\n\nx"),
+            Err(ReceiptError::Format)
+        );
+        let no_extra = text.replacen("extra ", "other ", 1);
+        assert_eq!(
+            Receipt::from_tlog_proof(&no_extra),
+            Err(ReceiptError::EntryEncoding)
+        );
+        let tampered = text.replacen("index 6", "index 5", 1);
+        let t = Receipt::from_tlog_proof(&tampered).expect("parse");
+        assert_eq!(verify_receipt(&t, &vkey), Err(ReceiptError::ProofMismatch));
     }
 
     #[test]

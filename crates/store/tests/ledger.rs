@@ -469,21 +469,24 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
         })
         .await
         .is_err());
-    // A receipt verifies offline and opens only for its citizen.
-    let mine = store.receipt(7, Some(&cs[1])).await.unwrap().unwrap();
+    // A receipt verifies offline and opens only for its citizen (appends were concurrent:
+    // ask whose entry 7 is).
+    let (owner, _) = store.entry(7).await.unwrap().unwrap();
+    let other = cs.iter().find(|c| **c != owner).unwrap();
+    let mine = store.receipt(7, Some(&owner)).await.unwrap().unwrap();
     let v = verify_receipt(&mine, &vkey).unwrap();
-    assert_eq!(v.opened_for.as_deref(), Some(cs[1].as_str()));
-    let theirs = store.receipt(7, Some(&cs[2])).await.unwrap().unwrap();
+    assert_eq!(v.opened_for.as_deref(), Some(owner.as_str()));
+    let theirs = store.receipt(7, Some(other)).await.unwrap().unwrap();
     assert!(theirs.opening.is_none());
     assert!(store.receipt(600, None).await.unwrap().is_none());
     // Withdrawal deletes the salt: the log stays valid, the commitment can no longer be opened.
-    store.withdraw(&cs[1]).await.unwrap();
-    let after = store.receipt(7, Some(&cs[1])).await.unwrap().unwrap();
+    store.withdraw(&owner).await.unwrap();
+    let after = store.receipt(7, Some(&owner)).await.unwrap().unwrap();
     assert!(after.opening.is_none());
     verify_receipt(&after, &vkey).unwrap();
     audit_ok(&store, &vkey).await;
     let e = seq
-        .append("p/late".into(), award(&cs[1], 1))
+        .append("p/late".into(), award(&owner, 1))
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::NotFound { what: "citizen" }));

@@ -189,6 +189,43 @@ pub(crate) async fn own_receipt(
         .ok_or(AppError::NotFound("entry"))
 }
 
+/// How a receipt is downloaded: JSON (with the citizen's opening) or the C2SP `tlog-proof`
+/// text layout (without it).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReceiptFormat {
+    #[default]
+    Json,
+    TlogProof,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptQuery {
+    #[serde(default)]
+    pub format: ReceiptFormat,
+}
+
+/// The receipt's bytes, content type and file name in the asked format.
+pub(crate) fn receipt_body(
+    r: &Receipt,
+    index: u64,
+    format: ReceiptFormat,
+) -> Result<(String, &'static str, String), AppError> {
+    Ok(match format {
+        ReceiptFormat::Json => (
+            serde_json::to_string_pretty(r).map_err(|e| AppError::Internal(e.to_string()))?,
+            "application/json",
+            format!("moralbank-receipt-{index}.json"),
+        ),
+        ReceiptFormat::TlogProof => (
+            r.to_tlog_proof(),
+            "text/plain; charset=utf-8",
+            format!("moralbank-entry-{index}.tlog-proof"),
+        ),
+    })
+}
+
 /// People-readable names for the approver ids on entries (`staff:<id>`, `partner:<id>`).
 pub(crate) async fn approver_names(
     state: &AppState,

@@ -65,6 +65,7 @@ async fn my_receipt(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(index): Path<String>,
+    q: Result<Query<ledger::ReceiptQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let result = async {
         require(&ctx.principal, Action::OwnRecord)?;
@@ -72,15 +73,16 @@ async fn my_receipt(
         let index = index
             .parse::<u64>()
             .map_err(|_| AppError::NotFound("entry"))?;
+        let Query(q) =
+            q.map_err(|_| AppError::invalid("format", "invalid_format", "json or tlog-proof"))?;
         let receipt = ledger::own_receipt(&state, id, index).await?;
-        let body = serde_json::to_string_pretty(&receipt)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let (body, content_type, file) = ledger::receipt_body(&receipt, index, q.format)?;
         Ok((
             [
-                (header::CONTENT_TYPE, "application/json".to_string()),
+                (header::CONTENT_TYPE, content_type.to_string()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"moralbank-receipt-{index}.json\""),
+                    format!("attachment; filename=\"{file}\""),
                 ),
                 (header::CACHE_CONTROL, "no-store".to_string()),
             ],

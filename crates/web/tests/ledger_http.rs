@@ -225,6 +225,34 @@ async fn residents_read_points_entries_and_receipts_that_verify(w: World) {
         .unwrap()
         .contains("moralbank-receipt-1.json"));
     verify_receipt(&serde_json::from_str(&body).unwrap(), &w.vkey).unwrap();
+    let (s, headers, text) = w
+        .page(
+            "GET",
+            "/me/entries/1/receipt?format=tlog-proof",
+            Some(&w.citizen),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .ends_with(".tlog-proof\""));
+    let v = verify_receipt(&Receipt::from_tlog_proof(&text).unwrap(), &w.vkey).unwrap();
+    assert_eq!(
+        (v.index, v.opened_for),
+        (1, None),
+        "a tlog-proof carries no opening"
+    );
+    let (s, _, _) = w
+        .page(
+            "GET",
+            "/me/entries/1/receipt?format=pdf",
+            Some(&w.citizen),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _, home) = w.page("GET", "/me", Some(&w.citizen), &[]).await;
     assert_eq!(s, StatusCode::OK);
     assert!(home.contains("id=\"my-balance\">60<"), "{home}");

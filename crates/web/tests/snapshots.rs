@@ -50,13 +50,17 @@ async fn api_payloads_match_their_snapshots(w: World) {
     assert_eq!(status, StatusCode::CREATED, "{text}");
     let appended: serde_json::Value = serde_json::from_str(&text).expect("json");
     insta::assert_json_snapshot!("ledger_appended", appended, { ".entry_id" => "[id]", ".at_ms" => "[time]" });
-    let (status, entries) = w.api("GET", "/me/entries", Some(&w.citizen.token), None).await;
+    let (status, entries) = w
+        .api("GET", "/me/entries", Some(&w.citizen.token), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     insta::assert_json_snapshot!("ledger_my_entries", entries, {
         ".items[].id" => "[id]", ".items[].at_ms" => "[time]", ".items[].approvers[]" => "[partner]",
         ".items[].counter_account" => "[town account]",
     });
-    let (status, points) = w.api("GET", "/me/points", Some(&w.citizen.token), None).await;
+    let (status, points) = w
+        .api("GET", "/me/points", Some(&w.citizen.token), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     insta::assert_json_snapshot!("ledger_my_points", points);
 }

@@ -514,6 +514,14 @@ impl Store {
         .iter()
         .map(|r| Ok((r.try_get("account")?, r.try_get("balance")?)))
         .collect::<Result<Vec<(String, i64)>>>()?;
+        // Asserted on reading back: double entry means all balances together are zero.
+        let outstanding: i64 = acc.try_get("outstanding")?;
+        let system_sum: i64 = system.iter().map(|(_, b)| b).sum();
+        if outstanding + system_sum != 0 {
+            return Err(StoreError::Integrity(format!(
+                "the accounts do not balance: citizens hold {outstanding}, system accounts {system_sum}"
+            )));
+        }
         Ok(Totals {
             entries: to_u64(row.try_get("entries")?),
             awards: to_u64(row.try_get("awards")?),
@@ -816,7 +824,16 @@ mod tests {
         assert_eq!(month_of(1_769_877_000_000 - 3_600_000), 202601);
         assert_eq!(credit_window_start(1_769_877_000_000), 202303);
         // December: the window starts in January two years earlier.
-        assert_eq!(credit_window_start(1_796_000_000_000), 202401);
+        assert_eq!(
+            credit_window_start(1_796_000_000_000),
+            202312,
+            "November 2026"
+        );
+        assert_eq!(
+            credit_window_start(1_797_292_800_000),
+            202401,
+            "December 2026"
+        );
     }
 
     #[test]
