@@ -11,6 +11,7 @@ mod access;
 mod auth;
 mod citizens;
 mod error;
+pub mod evaluation;
 pub mod ledger;
 mod migrate;
 mod regions;

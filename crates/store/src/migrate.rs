@@ -24,9 +24,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_ledger.sql"),
         postgres: include_str!("../migrations/postgres/0002_ledger.sql"),
     },
+    Migration {
+        version: 3,
+        name: "evaluation",
+        sqlite: include_str!("../migrations/sqlite/0003_evaluation.sql"),
+        postgres: include_str!("../migrations/postgres/0003_evaluation.sql"),
+    },
 ];
 
-pub const MIGRATIONS_LATEST: i64 = 2;
+pub const MIGRATIONS_LATEST: i64 = 3;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -1,0 +1,13 @@
+//! Evaluation (公民道德评议): point standards, deeds, the committee's votes, publicity with
+//! objections, appeals, the credit run that turns finished publicity into ledger awards, the
+//! deed's history and the residents' inbox. The rules that need no storage live in
+//! `domain::deed`; times are passed in (`now_ms`), so tests and the scheduler control the clock.
+
+mod deeds;
+mod standards;
+
+pub use deeds::{
+    Appeal, AppealDecision, CreditReport, Deed, DeedDetail, DeedEvent, Evidence, NewDeed,
+    Notification, Objection, Reporter, Rules, Vote, VoteInput,
+};
+pub use standards::{default_catalogue, NewStandard, Standard, POINTS_MAX};

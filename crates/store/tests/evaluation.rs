@@ -1,0 +1,894 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Evaluation's state machine on SQLite and PostgreSQL: every transition, every forbidden one,
+//! recusal, caps, duplicates, objections, appeals, and crediting through the ledger exactly once
+//! (across reruns, restarts and two servers), with a controlled clock.
+
+use domain::deed::DeedStatus;
+use domain::{Password, Role, Username};
+use moralbank_store::evaluation::{
+    AppealDecision, NewDeed, NewStandard, Reporter, Rules, VoteInput,
+};
+use moralbank_store::ledger::{Sequencer, SequencerConfig};
+use moralbank_store::{NewStaff, Staff, Store, StoreError};
+
+const DAY: i64 = 86_400_000;
+/// 2026-11-20 12:00 in Beijing.
+const T0: i64 = 1_795_147_200_000;
+
+struct Town {
+    store: Store,
+    seq: Sequencer,
+    rules: Rules,
+    /// Three evaluators of the first village; member 0 lives in citizen 0's household.
+    members: Vec<Staff>,
+    reviewer: Staff,
+    other_reviewer: Staff,
+    /// Citizens of the first village, by household: [0] and [1] share one, [2] is elsewhere.
+    citizens: Vec<String>,
+    admin: String,
+}
+
+async fn staff(store: &Store, name: &str, role: Role, region: Option<String>) -> Staff {
+    store
+        .create_staff(&NewStaff {
+            username: Username::parse(name).unwrap(),
+            display_name: format!("{name} 委员"),
+            password: Password::parse("correct horse battery").unwrap(),
+            role,
+            region_id: region,
+            partner_id: None,
+        })
+        .await
+        .unwrap()
+}
+
+async fn town(store: Store) -> Town {
+    let city = store.seed_city(300, 5).await.unwrap();
+    // A village with a household of two and someone from another household.
+    let ids = store.citizen_ids(300).await;
+    let mut villages: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, Vec<String>>,
+    > = Default::default();
+    for id in &ids {
+        let c = store.citizen_summary(id).await.unwrap().unwrap();
+        villages
+            .entry(c.village_id)
+            .or_default()
+            .entry(c.household_id)
+            .or_default()
+            .push(id.clone());
+    }
+    let (village, households) = villages
+        .into_iter()
+        .find(|(_, hs)| hs.len() >= 2 && hs.values().any(|m| m.len() >= 2))
+        .expect("a village with a household of two and another household");
+    let pair = households.values().find(|m| m.len() >= 2).unwrap().clone();
+    let single = households.values().find(|m| !m.contains(&pair[0])).unwrap()[0].clone();
+    let citizens = vec![pair[0].clone(), pair[1].clone(), single];
+    let town_id = store
+        .region(&village)
+        .await
+        .unwrap()
+        .unwrap()
+        .parent_id
+        .unwrap();
+    let mut members = Vec::new();
+    for i in 0..3 {
+        members.push(
+            staff(
+                &store,
+                &format!("member-{i}"),
+                Role::Evaluator,
+                Some(village.clone()),
+            )
+            .await,
+        );
+    }
+    store
+        .link_staff_citizen(&members[0].id, Some(&citizens[1]), true)
+        .await
+        .unwrap();
+    let reviewer = staff(
+        &store,
+        "reviewer",
+        Role::TownReviewer,
+        Some(town_id.clone()),
+    )
+    .await;
+    let other_town = store
+        .region_children(&store.city().await.unwrap().unwrap().id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.id != town_id)
+        .unwrap();
+    let _ = city;
+    let other_reviewer = staff(
+        &store,
+        "other-reviewer",
+        Role::TownReviewer,
+        Some(other_town.id),
+    )
+    .await;
+    store.ensure_default_standards("staff:admin").await.unwrap();
+    let (skey, _) = moralbank_ledger::generate_log_key("test/log");
+    let (seq, _t) = Sequencer::start(
+        store.clone(),
+        moralbank_ledger::LogKey::from_private(&skey).unwrap(),
+        SequencerConfig::default(),
+    )
+    .await
+    .unwrap();
+    Town {
+        store,
+        seq,
+        rules: Rules::default(),
+        members,
+        reviewer,
+        other_reviewer,
+        citizens,
+        admin: "staff:admin".into(),
+    }
+}
+
+fn report(citizen: &str, reporter: &str, code: &str, date: &str) -> NewDeed {
+    NewDeed {
+        citizen_id: citizen.into(),
+        reporter: Reporter::Citizen(reporter.into()),
+        standard_code: code.into(),
+        deed_date: date.into(),
+        place: "东山社区".into(),
+        description: "连续一个月帮助独居老人买菜送药".into(),
+        evidence: vec![],
+        points: None,
+    }
+}
+
+fn yes(points: i64) -> VoteInput {
+    VoteInput {
+        approve: true,
+        points: Some(points),
+        comment: String::new(),
+    }
+}
+
+fn no(reason: &str) -> VoteInput {
+    VoteInput {
+        approve: false,
+        points: None,
+        comment: reason.into(),
+    }
+}
+
+fn code(e: StoreError) -> &'static str {
+    match e {
+        StoreError::Invalid(f) => f.0[0].code,
+        StoreError::Conflict(f) => f.code,
+        StoreError::NotFound { .. } => "not_found",
+        StoreError::RateLimited { .. } => "rate_limited",
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn a_deed_goes_from_report_through_votes_and_publicity_to_credited_points(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    let d = s
+        .report_deed(
+            &report(
+                &t.citizens[2],
+                &t.citizens[2],
+                "neighbourly-help",
+                "2026-11-18",
+            ),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (d.status, d.source.as_str(), d.standard.version),
+        (DeedStatus::Review, "own", 1)
+    );
+    assert_eq!(s.committee_queue(&d.village_id, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.vote(&d.id, &t.members[1], &yes(10), &t.rules, T0 + 1)
+            .await
+            .unwrap(),
+        DeedStatus::Review
+    );
+    assert_eq!(
+        code(
+            s.vote(&d.id, &t.members[1], &yes(10), &t.rules, T0 + 2)
+                .await
+                .unwrap_err()
+        ),
+        "already_voted"
+    );
+    assert_eq!(
+        s.vote(&d.id, &t.members[2], &yes(20), &t.rules, T0 + 3)
+            .await
+            .unwrap(),
+        DeedStatus::Publicity
+    );
+    let d = s.deed(&d.id).await.unwrap().unwrap();
+    assert_eq!(
+        (d.points, d.publicity_ends_at),
+        (Some(10), Some(T0 + 3 + 7 * DAY)),
+        "the median, rounded down"
+    );
+    assert_eq!(
+        code(
+            s.vote(&d.id, &t.members[0], &yes(10), &t.rules, T0 + 4)
+                .await
+                .unwrap_err()
+        ),
+        "not_open_for_votes"
+    );
+    assert_eq!(
+        s.publicity_board(&d.village_id, 10).await.unwrap()[0].id,
+        d.id
+    );
+
+    // Nothing is credited before the period ends; then exactly once, however often it runs.
+    assert_eq!(
+        s.credit_due(&t.seq, T0 + 6 * DAY, 100)
+            .await
+            .unwrap()
+            .credited,
+        0
+    );
+    let end = T0 + 8 * DAY;
+    assert_eq!(s.credit_due(&t.seq, end, 100).await.unwrap().credited, 1);
+    assert_eq!(s.credit_due(&t.seq, end, 100).await.unwrap().credited, 0);
+    let d = s.deed(&d.id).await.unwrap().unwrap();
+    assert_eq!(d.status, DeedStatus::Credited);
+    let entries = s.citizen_entries(&t.citizens[2], None, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0].amount, entries[0].rule.as_str()),
+        (10, "standard:neighbourly-help@1")
+    );
+    assert_eq!(
+        entries[0].approvers,
+        [
+            format!("staff:{}", t.members[1].id),
+            format!("staff:{}", t.members[2].id)
+        ]
+    );
+    assert_eq!(
+        s.deed_by_ledger_index(entries[0].index as i64)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        d.id
+    );
+    assert_eq!(
+        code(
+            s.object(&d.id, &t.citizens[0], "不实", &t.rules, end)
+                .await
+                .unwrap_err()
+        ),
+        "not_on_publicity"
+    );
+    // The explanation: every step with who and when, and the inbox.
+    let detail = s.deed_detail(&d.id).await.unwrap().unwrap();
+    let actions: Vec<&str> = detail.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "own",
+            "vote_approve",
+            "vote_approve",
+            "approved",
+            "credited"
+        ]
+    );
+    assert_eq!(detail.votes.len(), 2);
+    let inbox = s.inbox("citizen", &t.citizens[2], 10).await.unwrap();
+    assert_eq!(
+        inbox.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
+        ["deed_credited", "deed_publicity"]
+    );
+    assert_eq!(
+        s.inbox("staff", &t.members[0].id, 10).await.unwrap()[0].kind,
+        "deed_to_review"
+    );
+    assert_eq!(
+        s.mark_read("citizen", &t.citizens[2], end).await.unwrap(),
+        2
+    );
+    // History cannot be edited afterwards.
+    let e = s
+        .execute_raw("UPDATE deed_events SET detail = 'x'")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    let e = s.execute_raw("DELETE FROM deed_votes").await.unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+}
+
+async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    // Member 0 lives in citizen 0's household: recused; also for a deed they reported.
+    let d = s
+        .report_deed(
+            &report(&t.citizens[0], &t.citizens[2], "filial-piety", "2026-11-01"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.source, "nomination");
+    assert_eq!(
+        code(
+            s.vote(&d.id, &t.members[0], &yes(10), &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        "recused"
+    );
+    let by_member = s
+        .report_deed(
+            &report(
+                &t.citizens[2],
+                &t.citizens[1],
+                "neighbourly-help",
+                "2026-11-02",
+            ),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            s.vote(&by_member.id, &t.members[0], &yes(10), &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        "recused"
+    );
+    // Bad votes change nothing.
+    assert_eq!(
+        code(
+            s.vote(&d.id, &t.members[1], &no("  "), &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        "reason_required"
+    );
+    assert_eq!(
+        code(
+            s.vote(&d.id, &t.members[1], &yes(51), &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        "out_of_range"
+    );
+    assert_eq!(
+        code(
+            s.vote(&d.id, &t.reviewer, &yes(10), &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        "not_found"
+    );
+    assert!(s
+        .deed_detail(&d.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .votes
+        .is_empty());
+    // Caps: filial piety allows 100 a year.
+    s.vote(&d.id, &t.members[1], &yes(50), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&d.id, &t.members[2], &yes(50), &t.rules, T0)
+        .await
+        .unwrap();
+    let mut second = report(&t.citizens[0], &t.citizens[2], "filial-piety", "2026-11-03");
+    second.description = "另一件事".into();
+    let d2 = s.report_deed(&second, &t.rules, T0).await.unwrap();
+    s.vote(&d2.id, &t.members[1], &yes(50), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&d2.id, &t.members[2], &yes(50), &t.rules, T0)
+        .await
+        .unwrap();
+    let mut third = second.clone();
+    third.deed_date = "2026-11-04".into();
+    let d3 = s.report_deed(&third, &t.rules, T0).await.unwrap();
+    s.vote(&d3.id, &t.members[1], &yes(10), &t.rules, T0)
+        .await
+        .unwrap();
+    let e = s
+        .vote(&d3.id, &t.members[2], &yes(10), &t.rules, T0)
+        .await
+        .unwrap_err();
+    let StoreError::Conflict(f) = e else { panic!() };
+    assert_eq!((f.field.as_str(), f.code), ("points", "cap_exceeded"));
+    assert!(f.detail.contains("0 remain"), "{}", f.detail);
+    // The same person, category and day again: flagged for the committee.
+    let dup = s
+        .report_deed(
+            &report(&t.citizens[0], &t.citizens[0], "filial-piety", "2026-11-01"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(dup.duplicate_of.as_deref(), Some(d.id.as_str()));
+    // Bad reports: each field named.
+    let mut bad = report(&t.citizens[0], &t.citizens[0], "nope", "2026-13-01");
+    bad.place = " ".into();
+    let StoreError::Invalid(errs) = s.report_deed(&bad, &t.rules, T0).await.unwrap_err() else {
+        panic!()
+    };
+    let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["place", "deed_date", "standard"]);
+    let future = report(&t.citizens[0], &t.citizens[0], "charity", "2026-11-30");
+    assert_eq!(
+        code(s.report_deed(&future, &t.rules, T0).await.unwrap_err()),
+        "in_future"
+    );
+    // A resident reports at most `reports_per_day` deeds a day.
+    let rules = Rules {
+        reports_per_day: 2,
+        ..Rules::default()
+    };
+    let r = |day: &str| report(&t.citizens[1], &t.citizens[1], "environment", day);
+    s.report_deed(&r("2026-11-05"), &rules, T0).await.unwrap();
+    assert_eq!(
+        code(
+            s.report_deed(&r("2026-11-06"), &rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        "rate_limited"
+    );
+    s.report_deed(&r("2026-11-06"), &rules, T0 + DAY + 1)
+        .await
+        .unwrap();
+}
+
+async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_publicity(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    let approve = |id: String| {
+        let (s, m, rules) = (s.clone(), t.members.clone(), t.rules.clone());
+        async move {
+            s.vote(&id, &m[1], &yes(8), &rules, T0).await.unwrap();
+            s.vote(&id, &m[2], &yes(8), &rules, T0).await.unwrap();
+        }
+    };
+    let a = s
+        .report_deed(
+            &report(&t.citizens[2], &t.citizens[2], "environment", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    let b = s
+        .report_deed(
+            &report(&t.citizens[1], &t.citizens[1], "environment", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    approve(a.id.clone()).await;
+    approve(b.id.clone()).await;
+    s.object(
+        &a.id,
+        &t.citizens[0],
+        "那天河道清洁活动取消了",
+        &t.rules,
+        T0 + DAY,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(
+            s.object(&a.id, &t.citizens[0], "再次", &t.rules, T0 + DAY)
+                .await
+                .unwrap_err()
+        ),
+        "not_on_publicity"
+    );
+    s.object(&b.id, &t.citizens[2], "不实", &t.rules, T0 + DAY)
+        .await
+        .unwrap();
+    let a_now = s.deed(&a.id).await.unwrap().unwrap();
+    assert_eq!((a_now.status, a_now.round), (DeedStatus::Paused, 2));
+    assert_eq!(s.committee_queue(&a.village_id, 10).await.unwrap().len(), 2);
+    // A new round: members may vote again. a: objection upheld; b: dismissed.
+    s.vote(
+        &a.id,
+        &t.members[1],
+        &no("核实：活动当天取消"),
+        &t.rules,
+        T0 + 2 * DAY,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.vote(&a.id, &t.members[2], &no("同意"), &t.rules, T0 + 2 * DAY)
+            .await
+            .unwrap(),
+        DeedStatus::Rejected
+    );
+    approve(b.id.clone()).await;
+    let b_now = s.deed(&b.id).await.unwrap().unwrap();
+    assert_eq!(
+        b_now.publicity_ends_at,
+        Some(T0 + 7 * DAY),
+        "publicity starts again"
+    );
+    let report_ = s.credit_due(&t.seq, T0 + 30 * DAY, 100).await.unwrap();
+    assert_eq!(report_.credited, 1);
+    assert!(
+        s.citizen_entries(&t.citizens[2], None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no points after an upheld objection"
+    );
+    assert_eq!(
+        s.citizen_entries(&t.citizens[1], None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let da = s.deed_detail(&a.id).await.unwrap().unwrap();
+    assert_eq!(da.objections[0].outcome.as_deref(), Some("upheld"));
+    assert!(da.events.iter().any(|e| e.action == "objection_upheld"));
+    let db = s.deed_detail(&b.id).await.unwrap().unwrap();
+    assert_eq!(db.objections[0].outcome.as_deref(), Some("dismissed"));
+    // Objections end with the period.
+    let c = s
+        .report_deed(
+            &report(&t.citizens[0], &t.citizens[0], "charity", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    s.vote(&c.id, &t.members[1], &yes(5), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&c.id, &t.members[2], &yes(5), &t.rules, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            s.object(&c.id, &t.citizens[2], "晚了", &t.rules, T0 + 7 * DAY)
+                .await
+                .unwrap_err()
+        ),
+        "publicity_ended"
+    );
+}
+
+async fn a_rejection_is_appealed_once_and_the_town_decides_finally(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    let reject = |id: String| {
+        let (s, m, rules) = (s.clone(), t.members.clone(), t.rules.clone());
+        async move {
+            s.vote(&id, &m[1], &no("证据不足"), &rules, T0)
+                .await
+                .unwrap();
+            assert_eq!(
+                s.vote(&id, &m[2], &no("证据不足"), &rules, T0)
+                    .await
+                    .unwrap(),
+                DeedStatus::Rejected
+            );
+        }
+    };
+    let d = s
+        .report_deed(
+            &report(&t.citizens[2], &t.citizens[2], "brave-deed", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        code(s.appeal(&d.id, &t.citizens[2], "x", T0).await.unwrap_err()),
+        "not_rejected"
+    );
+    reject(d.id.clone()).await;
+    assert_eq!(
+        code(
+            s.appeal(&d.id, &t.citizens[0], "我也要申诉", T0)
+                .await
+                .unwrap_err()
+        ),
+        "not_found"
+    );
+    s.appeal(&d.id, &t.citizens[2], "补充了派出所的证明", T0 + DAY)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            s.appeal(&d.id, &t.citizens[2], "再申诉", T0 + DAY)
+                .await
+                .unwrap_err()
+        ),
+        "already_appealed"
+    );
+    assert_eq!(
+        s.appeal_queue(&t.reviewer.region_id.clone().unwrap(), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        code(
+            s.decide_appeal(
+                &d.id,
+                &t.other_reviewer,
+                &AppealDecision {
+                    reverse: true,
+                    points: Some(100),
+                    comment: "x".into()
+                },
+                &t.rules,
+                T0
+            )
+            .await
+            .unwrap_err()
+        ),
+        "not_found"
+    );
+    assert_eq!(
+        code(
+            s.decide_appeal(
+                &d.id,
+                &t.reviewer,
+                &AppealDecision {
+                    reverse: true,
+                    points: Some(999),
+                    comment: "x".into()
+                },
+                &t.rules,
+                T0
+            )
+            .await
+            .unwrap_err()
+        ),
+        "out_of_range"
+    );
+    assert_eq!(
+        s.decide_appeal(
+            &d.id,
+            &t.reviewer,
+            &AppealDecision {
+                reverse: true,
+                points: Some(100),
+                comment: "证明属实，改为通过".into()
+            },
+            &t.rules,
+            T0 + 2 * DAY
+        )
+        .await
+        .unwrap(),
+        DeedStatus::Publicity
+    );
+    assert_eq!(
+        code(
+            s.decide_appeal(
+                &d.id,
+                &t.reviewer,
+                &AppealDecision {
+                    reverse: false,
+                    points: None,
+                    comment: "再决定".into()
+                },
+                &t.rules,
+                T0
+            )
+            .await
+            .unwrap_err()
+        ),
+        "no_open_appeal"
+    );
+    assert_eq!(
+        s.credit_due(&t.seq, T0 + 10 * DAY, 100)
+            .await
+            .unwrap()
+            .credited,
+        1
+    );
+    let e = &s.citizen_entries(&t.citizens[2], None, 10).await.unwrap()[0];
+    assert_eq!(
+        (e.amount, e.approvers.clone()),
+        (100, vec![format!("staff:{}", t.reviewer.id)])
+    );
+    // An upheld rejection is final; an appeal after the deadline is refused.
+    let late = s
+        .report_deed(
+            &report(&t.citizens[1], &t.citizens[1], "brave-deed", "2026-11-11"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    reject(late.id.clone()).await;
+    assert_eq!(
+        code(
+            s.appeal(&late.id, &t.citizens[1], "晚了", T0 + 16 * DAY)
+                .await
+                .unwrap_err()
+        ),
+        "appeal_too_late"
+    );
+    let fin = s
+        .report_deed(
+            &report(&t.citizens[0], &t.citizens[0], "brave-deed", "2026-11-12"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    reject(fin.id.clone()).await;
+    s.appeal(&fin.id, &t.citizens[0], "请复核", T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.decide_appeal(
+            &fin.id,
+            &t.reviewer,
+            &AppealDecision {
+                reverse: false,
+                points: None,
+                comment: "维持原决定".into()
+            },
+            &t.rules,
+            T0
+        )
+        .await
+        .unwrap(),
+        DeedStatus::Closed
+    );
+    assert_eq!(
+        code(
+            s.appeal(&fin.id, &t.citizens[0], "再来", T0)
+                .await
+                .unwrap_err()
+        ),
+        "already_appealed"
+    );
+    let _ = &t.admin;
+}
+
+async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    let partner = s
+        .create_partner("余姚市中心血站", "hospital")
+        .await
+        .unwrap();
+    let sub = |key: &str, code: &str, date: &str| NewDeed {
+        reporter: Reporter::Partner {
+            partner_id: partner.id.clone(),
+            key: key.into(),
+        },
+        ..report(&t.citizens[2], "", code, date)
+    };
+    let a = s
+        .report_deed(&sub("don-1", "blood-donation", "2026-11-15"), &t.rules, T0)
+        .await
+        .unwrap();
+    assert_eq!((a.status, a.points), (DeedStatus::Publicity, Some(20)));
+    let again = s
+        .report_deed(
+            &sub("don-1", "blood-donation", "2026-11-15"),
+            &t.rules,
+            T0 + 5,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.id, a.id);
+    assert_eq!(
+        code(
+            s.report_deed(&sub("don-1", "blood-donation", "2026-11-16"), &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        "idempotency_conflict"
+    );
+    // A committee category from a partner still goes to the committee.
+    let b = s
+        .report_deed(
+            &sub("help-1", "neighbourly-help", "2026-11-15"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.status, DeedStatus::Review);
+    // Publicity still applies; then the credit run pays once even with two writers racing.
+    let (skey, _) = moralbank_ledger::generate_log_key("test/log2");
+    let (seq2, _t2) = Sequencer::start(
+        s.clone(),
+        moralbank_ledger::LogKey::from_private(&skey).unwrap(),
+        SequencerConfig::default(),
+    )
+    .await
+    .unwrap();
+    let end = T0 + 8 * DAY;
+    let (r1, r2) = tokio::join!(
+        s.credit_due(&t.seq, end, 100),
+        s.credit_due(&seq2, end, 100)
+    );
+    assert_eq!(r1.unwrap().credited + r2.unwrap().credited, 1);
+    let entries = s.citizen_entries(&t.citizens[2], None, 10).await.unwrap();
+    assert_eq!(entries.len(), 1, "credited once");
+    assert_eq!(entries[0].approvers, [format!("partner:{}", partner.id)]);
+}
+
+async fn standards_are_versioned_and_deeds_keep_their_version(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    let d = s
+        .report_deed(
+            &report(&t.citizens[2], &t.citizens[2], "charity", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    let mut edit: NewStandard = serde_json::from_value(serde_json::json!({
+        "code": "charity", "name_zh": "慈善捐赠", "name_en": "Charitable donation", "points_min": 10, "points_max": 60,
+        "cap_points": 120, "cap_period": "year", "evidence_zh": "捐赠凭证", "evidence_en": "Donation receipt", "awarder": "committee", "active": true
+    })).unwrap();
+    let v2 = s.save_standard(&edit, &t.admin).await.unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(
+        s.standards()
+            .await
+            .unwrap()
+            .iter()
+            .find(|x| x.code == "charity")
+            .unwrap()
+            .version,
+        2
+    );
+    assert_eq!(
+        s.deed(&d.id).await.unwrap().unwrap().standard.version,
+        1,
+        "judged under the version it was reported with"
+    );
+    assert_eq!(s.standard_versions("charity").await.unwrap().len(), 2);
+    edit.points_max = 5;
+    edit.cap_period = "weekly".into();
+    let StoreError::Invalid(errs) = s.save_standard(&edit, &t.admin).await.unwrap_err() else {
+        panic!()
+    };
+    let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["points_max", "cap_period"]);
+    assert_eq!(
+        s.ensure_default_standards(&t.admin).await.unwrap(),
+        0,
+        "seeded once"
+    );
+}
+
+moralbank_store::on_both_backends!(
+    a_deed_goes_from_report_through_votes_and_publicity_to_credited_points,
+    committees_recuse_refuse_bad_votes_and_enforce_caps,
+    an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_publicity,
+    a_rejection_is_appealed_once_and_the_town_decides_finally,
+    partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote,
+    standards_are_versioned_and_deeds_keep_their_version,
+);
