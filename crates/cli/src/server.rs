@@ -119,6 +119,7 @@ pub async fn run(
         .map_err(CliError::io("reading the listening address"))?;
     let state = AppState::new(store.clone(), web, Arc::new(DevSender), ledger);
     let purger = tokio::spawn(purge_expired_periodically(store.clone()));
+    let crediter = tokio::spawn(credit_deeds_periodically(state.clone()));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = shutdown_signal();
     tracing::info!(%addr, "serving");
@@ -128,9 +129,29 @@ pub async fn run(
         .await
         .map_err(CliError::io("serving HTTP"))?;
     purger.abort();
+    crediter.abort();
     tracing::info!("shut down");
     store.close().await;
     Ok(())
+}
+
+/// How often deeds whose publicity has ended are credited.
+const CREDIT_INTERVAL_S: u64 = 60;
+
+/// The credit run: idempotent (each deed's ledger key is its own), so a restart, an overlap
+/// or a second server never credits twice.
+async fn credit_deeds_periodically(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(CREDIT_INTERVAL_S));
+    loop {
+        tick.tick().await;
+        match state.credit_due_deeds().await {
+            Ok(r) if r.credited > 0 || r.failed > 0 => {
+                tracing::info!(credited = r.credited, failed = r.failed, "deeds credited")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "crediting deeds failed; will retry"),
+        }
+    }
 }
 
 /// How often expired sessions, codes and invites are deleted.

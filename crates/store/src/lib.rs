@@ -175,6 +175,11 @@ fn parse_url(opts: &ConnectOptions) -> Result<(Backend, String)> {
     ))
 }
 
+/// Today's date (`yyyy-mm-dd`, China Standard Time) at `at_ms`.
+pub fn day_of(at_ms: i64) -> String {
+    evaluation::day_of(at_ms)
+}
+
 /// Unix time in milliseconds.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -8,7 +8,12 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// Scopes an API key can carry. Later capabilities add theirs here.
-pub const API_SCOPES: &[&str] = &["regions:read", "partner:read", "ledger:post"];
+pub const API_SCOPES: &[&str] = &[
+    "regions:read",
+    "partner:read",
+    "ledger:post",
+    "deeds:submit",
+];
 pub const PARTNER_KINDS: &[&str] = &[
     "hospital",
     "library",

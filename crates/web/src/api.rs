@@ -69,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .route("/partners/{id}/api-keys", post(api_key_create))
         .route("/partner", get(partner_self))
         .merge(crate::ledger_api::router())
+        .merge(crate::evaluation::router())
         .fallback(|| async { AppError::NotFound("API route") })
 }
 

@@ -36,19 +36,30 @@ pub enum Action {
     ViewLedger,
     /// Ask for, approve or decline a reversal (two different people).
     ManageLedger,
+    /// A resident reports, nominates, objects and appeals.
+    ReportDeeds,
+    /// A partner submits verified deeds.
+    SubmitDeeds,
+    /// A village committee member votes on its village's deeds.
+    VoteDeeds,
+    /// A town reviewer decides its town's appeals.
+    DecideAppeals,
+    /// The catalogue of point standards.
+    ManageStandards,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
     use Action::*;
     match action {
-        OwnRecord | PartnerSelf | PostLedger => false,
+        OwnRecord | PartnerSelf | PostLedger | ReportDeeds | SubmitDeeds => false,
+        VoteDeeds => role == Role::Evaluator,
+        DecideAppeals => role == Role::TownReviewer,
         StaffConsole | ReadRegionsApi => true,
         ReadCitizens => matches!(role, Role::Admin | Role::Evaluator | Role::TownReviewer),
         ViewRegions => matches!(role, Role::Admin | Role::Auditor),
         ViewLedger => matches!(role, Role::Admin | Role::Auditor),
-        ManageRegions | ManageStaff | ManagePartners | ReadCitizenLedger | ManageLedger => {
-            role == Role::Admin
-        }
+        ManageRegions | ManageStaff | ManagePartners | ReadCitizenLedger | ManageLedger
+        | ManageStandards => role == Role::Admin,
     }
 }
 
@@ -57,6 +68,7 @@ fn partner_scope(action: Action) -> Option<&'static str> {
         Action::ReadRegionsApi => Some("regions:read"),
         Action::PartnerSelf => Some("partner:read"),
         Action::PostLedger => Some("ledger:post"),
+        Action::SubmitDeeds => Some("deeds:submit"),
         _ => None,
     }
 }
@@ -64,7 +76,10 @@ fn partner_scope(action: Action) -> Option<&'static str> {
 pub fn allowed(principal: &Principal, action: Action) -> bool {
     match principal {
         Principal::Anonymous => false,
-        Principal::Citizen { .. } => matches!(action, Action::OwnRecord | Action::ReadRegionsApi),
+        Principal::Citizen { .. } => matches!(
+            action,
+            Action::OwnRecord | Action::ReadRegionsApi | Action::ReportDeeds
+        ),
         Principal::Staff(s) => s.active && staff_may(s.role, action),
         Principal::Partner(p) => {
             partner_scope(action).is_some_and(|scope| p.scopes.iter().any(|s| s == scope))

@@ -9,7 +9,9 @@
 pub mod api;
 mod auth;
 pub mod authz;
+pub mod clock;
 pub mod error;
+pub mod evaluation;
 mod flows;
 pub mod i18n;
 mod ledger;

@@ -31,6 +31,39 @@ impl Default for WebConfig {
     }
 }
 
+impl AppState {
+    /// The same state reading the time from `clock` (tests move it forward).
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> AppState {
+        self.clock = clock;
+        self
+    }
+
+    /// The same state with other evaluation rules (publicity and appeal periods, quorum, limits).
+    pub fn with_rules(mut self, rules: moralbank_store::evaluation::Rules) -> AppState {
+        self.rules = Arc::new(rules);
+        self
+    }
+
+    /// Credit every deed whose publicity has ended, through the ledger (the server runs this
+    /// periodically; idempotent).
+    pub async fn credit_due_deeds(
+        &self,
+    ) -> Result<moralbank_store::evaluation::CreditReport, moralbank_store::StoreError> {
+        let mut total = moralbank_store::evaluation::CreditReport::default();
+        loop {
+            let r = self
+                .store
+                .credit_due(&self.ledger.sequencer, self.clock.now_ms(), 5_000)
+                .await?;
+            total.credited += r.credited;
+            total.failed += r.failed;
+            if r.credited == 0 || r.failed > 0 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
 /// The ledger's writer and the public identity of its log.
 #[derive(Clone)]
 pub struct Ledger {
@@ -66,6 +99,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<WebConfig>,
     pub ledger: Ledger,
+    pub clock: Arc<dyn crate::clock::Clock>,
+    pub rules: Arc<moralbank_store::evaluation::Rules>,
     pub(crate) sender: Arc<dyn OtpSender>,
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
@@ -84,6 +119,8 @@ impl AppState {
         AppState {
             store,
             ledger,
+            clock: Arc::new(crate::clock::SystemClock),
+            rules: Arc::new(moralbank_store::evaluation::Rules::default()),
             sender,
             templates: Arc::new(crate::views::environment(catalog.clone())),
             catalog,

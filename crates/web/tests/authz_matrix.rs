@@ -212,6 +212,53 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ("GET", "/api/v1/me/entries".into(), "", vec![C]),
         ("GET", "/api/v1/me/entries/0/receipt".into(), "", vec![C]),
         ("GET", format!("/api/v1/citizens/{cid}/entries"), "", vec![A]),
+        (
+            "POST",
+            "/api/v1/standards".into(),
+            "{\"code\": \"\", \"name_zh\": \"\", \"name_en\": \"\", \"points_min\": 0, \"points_max\": 0, \"cap_period\": \"x\", \"evidence_zh\": \"\", \"evidence_en\": \"\", \"awarder\": \"x\", \"active\": true}",
+            vec![A],
+        ),
+        (
+            "POST",
+            "/api/v1/deeds".into(),
+            "{\"standard\": \"nope\", \"deed_date\": \"x\", \"place\": \"\", \"description\": \"\"}",
+            vec![C],
+        ),
+        (
+            "POST",
+            "/api/v1/partner/deeds".into(),
+            "{\"citizen_id\": \"x\", \"standard\": \"\", \"deed_date\": \"\", \"place\": \"\", \"description\": \"\"}",
+            vec![],
+        ),
+        ("GET", "/api/v1/me/deeds".into(), "", vec![C]),
+        (
+            "POST",
+            format!("/api/v1/deeds/{}/votes", domain::new_id()),
+            "{\"approve\": true}",
+            vec![EV],
+        ),
+        (
+            "POST",
+            format!("/api/v1/deeds/{}/objections", domain::new_id()),
+            "{\"reason\": \"x\"}",
+            vec![C],
+        ),
+        (
+            "POST",
+            format!("/api/v1/deeds/{}/appeal", domain::new_id()),
+            "{\"reason\": \"x\"}",
+            vec![C],
+        ),
+        (
+            "POST",
+            format!("/api/v1/deeds/{}/appeal-decision", domain::new_id()),
+            "{\"reverse\": false, \"comment\": \"x\"}",
+            vec![TR],
+        ),
+        ("GET", "/api/v1/committee/queue".into(), "", vec![EV]),
+        ("GET", "/api/v1/town/appeals".into(), "", vec![TR]),
+        ("GET", "/api/v1/inbox".into(), "", vec![C, A, AU, EV, TR, PO]),
+        ("POST", "/api/v1/inbox/read".into(), "", vec![C, A, AU, EV, TR, PO]),
     ];
     let mut failures = Vec::new();
     for (method, path, body, allowed) in &routes {

@@ -546,6 +546,7 @@ fn every_api_route_is_in_the_openapi_document_and_nothing_else_is() {
     let mut routed: Vec<(String, String)> = moralbank_web::api::ROUTES
         .iter()
         .chain(moralbank_web::log::ROUTES)
+        .chain(moralbank_web::evaluation::ROUTES)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     documented.sort();

@@ -7,7 +7,7 @@ mod deeds;
 mod standards;
 
 pub use deeds::{
-    Appeal, AppealDecision, CreditReport, Deed, DeedDetail, DeedEvent, Evidence, NewDeed,
+    day_of, Appeal, AppealDecision, CreditReport, Deed, DeedDetail, DeedEvent, Evidence, NewDeed,
     Notification, Objection, Reporter, Rules, Vote, VoteInput,
 };
 pub use standards::{default_catalogue, NewStandard, Standard, POINTS_MAX};

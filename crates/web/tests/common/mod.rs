@@ -9,6 +9,7 @@ use http_body_util::BodyExt;
 use moralbank_store::seed::SeedReport;
 use moralbank_store::testing::TestDb;
 use moralbank_store::{NewStaff, Store, SubjectKind};
+use moralbank_web::clock::ManualClock;
 use moralbank_web::{app, AppState, Ledger, OtpSender, WebConfig};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
@@ -52,6 +53,9 @@ pub struct World {
     pub ledger: Ledger,
     /// The log's verifier key.
     pub vkey: String,
+    pub state: AppState,
+    /// The app's clock: tests move it forward.
+    pub clock: Arc<ManualClock>,
     pub inbox: Arc<Inbox>,
     pub city: SeedReport,
     pub partner_id: String,
@@ -77,6 +81,10 @@ impl World {
     pub async fn build(db: TestDb) -> World {
         let store = db.store.clone();
         let city = store.seed_city(200, 11).await.expect("seed");
+        store
+            .ensure_default_standards("staff:test")
+            .await
+            .expect("standards");
         let partner = store
             .create_partner("余姚市图书馆", "library")
             .await
@@ -174,18 +182,18 @@ impl World {
         )
         .await
         .expect("ledger");
-        let app = app(AppState::new(
-            store.clone(),
-            config,
-            inbox.clone(),
-            ledger.clone(),
-        ));
+        let clock = Arc::new(ManualClock::new(moralbank_store::now_ms()));
+        let state = AppState::new(store.clone(), config, inbox.clone(), ledger.clone())
+            .with_clock(clock.clone());
+        let app = app(state.clone());
         World {
             db,
             store,
             app,
             ledger,
             vkey,
+            state,
+            clock,
             inbox,
             city,
             partner_id: partner.id,

@@ -1,0 +1,463 @@
+//! Evaluation over the API: the public catalogue and publicity boards, residents reporting,
+//! objecting and appealing, partners submitting (idempotent), committee members voting, town
+//! reviewers deciding appeals, the admin editing standards, everyone's inbox.
+
+use crate::auth::{ApiCaller, Principal};
+use crate::authz::{require, Action};
+use crate::error::{ApiJson, AppError};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use domain::Role;
+use moralbank_store::evaluation::{
+    AppealDecision, Deed, NewDeed, NewStandard, Reporter, VoteInput,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/standards"),
+    ("post", "/standards"),
+    ("post", "/deeds"),
+    ("post", "/partner/deeds"),
+    ("get", "/me/deeds"),
+    ("get", "/deeds/{id}"),
+    ("post", "/deeds/{id}/votes"),
+    ("post", "/deeds/{id}/objections"),
+    ("post", "/deeds/{id}/appeal"),
+    ("post", "/deeds/{id}/appeal-decision"),
+    ("get", "/committee/queue"),
+    ("get", "/town/appeals"),
+    ("get", "/villages/{id}/publicity"),
+    ("get", "/inbox"),
+    ("post", "/inbox/read"),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/standards", get(standards).post(standard_save))
+        .route("/deeds", post(report))
+        .route("/partner/deeds", post(partner_submit))
+        .route("/me/deeds", get(my_deeds))
+        .route("/deeds/{id}", get(deed))
+        .route("/deeds/{id}/votes", post(vote))
+        .route("/deeds/{id}/objections", post(object))
+        .route("/deeds/{id}/appeal", post(appeal))
+        .route("/deeds/{id}/appeal-decision", post(appeal_decision))
+        .route("/committee/queue", get(queue))
+        .route("/town/appeals", get(appeals))
+        .route("/villages/{id}/publicity", get(board))
+        .route("/inbox", get(inbox))
+        .route("/inbox/read", post(inbox_read))
+}
+
+/// What anyone may see of a deed on a public board: masked name, summary, points, dates.
+pub(crate) fn public_view(d: &Deed) -> serde_json::Value {
+    json!({
+        "id": d.id, "name_masked": d.citizen_name_masked, "standard": d.standard.code,
+        "standard_name_zh": d.standard.name_zh, "standard_name_en": d.standard.name_en,
+        "deed_date": d.deed_date, "place": d.place, "description": d.description,
+        "points": d.points, "publicity_ends_at": d.publicity_ends_at,
+    })
+}
+
+async fn standards(State(state): State<AppState>) -> Result<Response, AppError> {
+    Ok(Json(json!({ "items": state.store.standards().await? })).into_response())
+}
+
+fn staff_ref(p: &Principal) -> Result<String, AppError> {
+    Ok(format!(
+        "staff:{}",
+        p.staff().ok_or(AppError::Forbidden)?.id
+    ))
+}
+
+async fn standard_save(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<NewStandard>,
+) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ManageStandards)?;
+    let s = state
+        .store
+        .save_standard(&b, &staff_ref(&caller.principal)?)
+        .await?;
+    Ok((StatusCode::CREATED, Json(s)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportBody {
+    /// Whom the deed is about; absent: the reporting resident themself.
+    #[serde(default)]
+    pub citizen_id: Option<String>,
+    pub standard: String,
+    pub deed_date: String,
+    pub place: String,
+    pub description: String,
+}
+
+/// A resident reports their own deed or nominates someone else's.
+pub(crate) async fn report_flow(
+    state: &AppState,
+    principal: &Principal,
+    b: &ReportBody,
+) -> Result<Deed, AppError> {
+    require(principal, Action::ReportDeeds)?;
+    let me = principal.citizen_id().ok_or(AppError::Forbidden)?;
+    let citizen_id = match &b.citizen_id {
+        Some(c) if !c.trim().is_empty() => domain::parse_id("citizen_id", c)?,
+        _ => me.to_string(),
+    };
+    let new = NewDeed {
+        citizen_id,
+        reporter: Reporter::Citizen(me.to_string()),
+        standard_code: b.standard.clone(),
+        deed_date: b.deed_date.clone(),
+        place: b.place.clone(),
+        description: b.description.clone(),
+        evidence: vec![],
+        points: None,
+    };
+    Ok(state
+        .store
+        .report_deed(&new, &state.rules, state.clock.now_ms())
+        .await?)
+}
+
+async fn report(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<ReportBody>,
+) -> Result<Response, AppError> {
+    let d = report_flow(&state, &caller.principal, &b).await?;
+    Ok((StatusCode::CREATED, Json(d)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartnerBody {
+    citizen_id: String,
+    standard: String,
+    deed_date: String,
+    place: String,
+    description: String,
+    #[serde(default)]
+    points: Option<i64>,
+}
+
+async fn partner_submit(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<PartnerBody>,
+) -> Result<Response, AppError> {
+    require(&caller.principal, Action::SubmitDeeds)?;
+    let Principal::Partner(p) = &caller.principal else {
+        return Err(AppError::Forbidden);
+    };
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            AppError::invalid(
+                "Idempotency-Key",
+                "missing",
+                "send an Idempotency-Key header, unique per deed, and reuse it when retrying",
+            )
+        })?;
+    moralbank_store::ledger::scoped_key("partner", key)?;
+    let new = NewDeed {
+        citizen_id: domain::parse_id("citizen_id", &b.citizen_id)?,
+        reporter: Reporter::Partner {
+            partner_id: p.partner.id.clone(),
+            key: key.to_string(),
+        },
+        standard_code: b.standard,
+        deed_date: b.deed_date,
+        place: b.place,
+        description: b.description,
+        evidence: vec![],
+        points: b.points,
+    };
+    let d = state
+        .store
+        .report_deed(&new, &state.rules, state.clock.now_ms())
+        .await?;
+    Ok((StatusCode::CREATED, Json(d)).into_response())
+}
+
+async fn my_deeds(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
+    require(&caller.principal, Action::OwnRecord)?;
+    let me = caller.principal.citizen_id().ok_or(AppError::Forbidden)?;
+    Ok(Json(json!({ "items": state.store.citizen_deeds(me, 200).await? })).into_response())
+}
+
+/// Who may open a deed's whole record: its resident, whoever nominated them, the committee of
+/// its village, the reviewers of its town, the admin and the auditor.
+pub(crate) async fn may_read(state: &AppState, p: &Principal, d: &Deed) -> Result<bool, AppError> {
+    Ok(match p {
+        Principal::Citizen { id } => {
+            *id == d.citizen_id || (*id == d.reporter_id && d.source == "nomination")
+        }
+        Principal::Staff(s) if s.active => match s.role {
+            Role::Admin | Role::Auditor => true,
+            Role::Evaluator => s.region_id.as_deref() == Some(d.village_id.as_str()),
+            Role::TownReviewer => {
+                let (_, town) = state.store.village_and_town(&d.village_id).await?;
+                s.region_id.as_deref() == Some(town.id.as_str())
+            }
+            Role::PartnerOperator => false,
+        },
+        _ => false,
+    })
+}
+
+pub(crate) async fn deed_for(
+    state: &AppState,
+    p: &Principal,
+    raw_id: &str,
+) -> Result<moralbank_store::evaluation::DeedDetail, AppError> {
+    if matches!(p, Principal::Anonymous) {
+        return Err(AppError::Unauthorized);
+    }
+    let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("deed"))?;
+    let detail = state
+        .store
+        .deed_detail(&id)
+        .await?
+        .ok_or(AppError::NotFound("deed"))?;
+    if !may_read(state, p, &detail.deed).await? {
+        return Err(AppError::NotFound("deed"));
+    }
+    Ok(detail)
+}
+
+async fn deed(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    Ok(Json(deed_for(&state, &caller.principal, &id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VoteBody {
+    pub approve: bool,
+    #[serde(default)]
+    pub points: Option<i64>,
+    #[serde(default)]
+    pub comment: String,
+}
+
+pub(crate) async fn vote_flow(
+    state: &AppState,
+    p: &Principal,
+    raw_id: &str,
+    b: &VoteBody,
+) -> Result<domain::deed::DeedStatus, AppError> {
+    require(p, Action::VoteDeeds)?;
+    let staff = p.staff().ok_or(AppError::Forbidden)?;
+    let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("deed"))?;
+    let v = VoteInput {
+        approve: b.approve,
+        points: b.points,
+        comment: b.comment.clone(),
+    };
+    Ok(state
+        .store
+        .vote(&id, staff, &v, &state.rules, state.clock.now_ms())
+        .await?)
+}
+
+async fn vote(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<VoteBody>,
+) -> Result<Response, AppError> {
+    let status = vote_flow(&state, &caller.principal, &id, &b).await?;
+    Ok(Json(json!({ "status": status })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReasonBody {
+    pub reason: String,
+}
+
+pub(crate) async fn object_flow(
+    state: &AppState,
+    p: &Principal,
+    raw_id: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    require(p, Action::ReportDeeds)?;
+    let me = p.citizen_id().ok_or(AppError::Forbidden)?;
+    let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("deed"))?;
+    Ok(state
+        .store
+        .object(&id, me, reason, &state.rules, state.clock.now_ms())
+        .await?)
+}
+
+async fn object(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ReasonBody>,
+) -> Result<Response, AppError> {
+    object_flow(&state, &caller.principal, &id, &b.reason).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn appeal_flow(
+    state: &AppState,
+    p: &Principal,
+    raw_id: &str,
+    reason: &str,
+) -> Result<(), AppError> {
+    require(p, Action::ReportDeeds)?;
+    let me = p.citizen_id().ok_or(AppError::Forbidden)?;
+    let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("deed"))?;
+    Ok(state
+        .store
+        .appeal(&id, me, reason, state.clock.now_ms())
+        .await?)
+}
+
+async fn appeal(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ReasonBody>,
+) -> Result<Response, AppError> {
+    appeal_flow(&state, &caller.principal, &id, &b.reason).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DecisionBody {
+    pub reverse: bool,
+    #[serde(default)]
+    pub points: Option<i64>,
+    pub comment: String,
+}
+
+pub(crate) async fn decide_flow(
+    state: &AppState,
+    p: &Principal,
+    raw_id: &str,
+    b: &DecisionBody,
+) -> Result<domain::deed::DeedStatus, AppError> {
+    require(p, Action::DecideAppeals)?;
+    let staff = p.staff().ok_or(AppError::Forbidden)?;
+    let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("deed"))?;
+    let d = AppealDecision {
+        reverse: b.reverse,
+        points: b.points,
+        comment: b.comment.clone(),
+    };
+    Ok(state
+        .store
+        .decide_appeal(&id, staff, &d, &state.rules, state.clock.now_ms())
+        .await?)
+}
+
+async fn appeal_decision(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<DecisionBody>,
+) -> Result<Response, AppError> {
+    let status = decide_flow(&state, &caller.principal, &id, &b).await?;
+    Ok(Json(json!({ "status": status })).into_response())
+}
+
+/// Overdue: waiting longer than the rules allow.
+pub(crate) fn overdue(state: &AppState, d: &Deed) -> bool {
+    state.clock.now_ms()
+        - d.updated_at
+            .min(d.created_at.max(d.decided_at.unwrap_or(0)))
+        > state.rules.overdue_ms
+}
+
+async fn queue(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
+    require(&caller.principal, Action::VoteDeeds)?;
+    let village = caller
+        .principal
+        .staff()
+        .and_then(|s| s.region_id.clone())
+        .ok_or(AppError::Forbidden)?;
+    let items: Vec<_> = state
+        .store
+        .committee_queue(&village, 500)
+        .await?
+        .into_iter()
+        .map(|d| json!({ "overdue": overdue(&state, &d), "deed": d }))
+        .collect();
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+async fn appeals(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
+    require(&caller.principal, Action::DecideAppeals)?;
+    let town = caller
+        .principal
+        .staff()
+        .and_then(|s| s.region_id.clone())
+        .ok_or(AppError::Forbidden)?;
+    let items: Vec<_> = state
+        .store
+        .appeal_queue(&town, 500)
+        .await?
+        .into_iter()
+        .map(|d| json!({ "overdue": overdue(&state, &d), "deed": d }))
+        .collect();
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+async fn board(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("village"))?;
+    let items: Vec<_> = state
+        .store
+        .publicity_board(&id, 500)
+        .await?
+        .iter()
+        .map(public_view)
+        .collect();
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+fn inbox_owner(p: &Principal) -> Result<(&'static str, String), AppError> {
+    match p {
+        Principal::Citizen { id } => Ok(("citizen", id.clone())),
+        Principal::Staff(s) if s.active => Ok(("staff", s.id.clone())),
+        Principal::Anonymous => Err(AppError::Unauthorized),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+async fn inbox(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
+    let (kind, id) = inbox_owner(&caller.principal)?;
+    Ok(Json(json!({ "items": state.store.inbox(kind, &id, 200).await? })).into_response())
+}
+
+async fn inbox_read(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Response, AppError> {
+    let (kind, id) = inbox_owner(&caller.principal)?;
+    let n = state
+        .store
+        .mark_read(kind, &id, state.clock.now_ms())
+        .await?;
+    Ok(Json(json!({ "marked": n })).into_response())
+}

@@ -1,0 +1,305 @@
+#![allow(clippy::unwrap_used)]
+//! Evaluation through the API on SQLite and PostgreSQL, with the app's clock moved forward: a
+//! resident reports, two committee members approve, publicity passes, the points arrive in the
+//! ledger with a verifiable receipt; an objection upheld; an appeal reversed by the town.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::World;
+use domain::{Password, Role, Username};
+use moralbank_store::{NewStaff, SubjectKind};
+use serde_json::{json, Value};
+
+const DAY: i64 = 86_400_000;
+
+/// Two more members for the first village's committee (three in all), with their tokens.
+async fn committee(w: &World) -> Vec<String> {
+    let mut tokens = vec![w.staff(Role::Evaluator).token.clone()];
+    for i in 2..=3 {
+        let s = w
+            .store
+            .create_staff(&NewStaff {
+                username: Username::parse(&format!("member-{i}")).unwrap(),
+                display_name: format!("委员{i}"),
+                password: Password::parse(common::PASSWORD).unwrap(),
+                role: Role::Evaluator,
+                region_id: Some(w.city.first_village_id.clone()),
+                partner_id: None,
+            })
+            .await
+            .unwrap();
+        let (t, _) = w
+            .store
+            .create_session(SubjectKind::Staff, &s.id, 3_600_000)
+            .await
+            .unwrap();
+        tokens.push(t);
+    }
+    tokens
+}
+
+fn today(w: &World) -> String {
+    use moralbank_web::clock::Clock;
+    moralbank_store::day_of(w.clock.now_ms())
+}
+
+async fn report(w: &World, standard: &str) -> Value {
+    let body = json!({ "standard": standard, "deed_date": today(w), "place": "东山社区", "description": "帮助邻居修理漏雨的屋顶" });
+    let (s, d) = w
+        .api("POST", "/deeds", Some(&w.citizen.token), Some(body))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    d
+}
+
+fn code(v: &Value) -> &str {
+    v["errors"][0]["code"].as_str().unwrap_or("")
+}
+
+async fn a_reported_deed_is_voted_published_and_credited_with_a_receipt(w: World) {
+    let members = committee(&w).await;
+    let d = report(&w, "neighbourly-help").await;
+    let id = d["id"].as_str().unwrap();
+    assert_eq!(d["status"], "review");
+    let (s, q) = w
+        .api("GET", "/committee/queue", Some(&members[1]), None)
+        .await;
+    assert_eq!(
+        (s, q["items"][0]["deed"]["id"].as_str()),
+        (StatusCode::OK, Some(id))
+    );
+    // A resident cannot vote; a member votes once; a reason is needed to reject.
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/votes"),
+            Some(&w.citizen.token),
+            Some(json!({"approve": true, "points": 10})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, p) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/votes"),
+            Some(&members[0]),
+            Some(json!({"approve": false})),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "reason_required")
+    );
+    let (s, v) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/votes"),
+            Some(&members[0]),
+            Some(json!({"approve": true, "points": 12})),
+        )
+        .await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("review")));
+    let (s, p) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/votes"),
+            Some(&members[0]),
+            Some(json!({"approve": true, "points": 12})),
+        )
+        .await;
+    assert_eq!((s, code(&p)), (StatusCode::CONFLICT, "already_voted"));
+    let (_, v) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/votes"),
+            Some(&members[1]),
+            Some(json!({"approve": true, "points": 15})),
+        )
+        .await;
+    assert_eq!(v["status"], "publicity");
+    // The public board: masked name, no ids of people.
+    let (s, board) = w
+        .api(
+            "GET",
+            &format!("/villages/{}/publicity", w.city.first_village_id),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let item = &board["items"][0];
+    assert_eq!(
+        (item["id"].as_str(), item["points"].as_i64()),
+        (Some(id), Some(12))
+    );
+    assert!(
+        item.get("citizen_id").is_none() && item["name_masked"].as_str().unwrap().contains('*'),
+        "{item}"
+    );
+    // Before the end nothing is credited; after it, once.
+    w.clock.advance(6 * DAY);
+    assert_eq!(w.state.credit_due_deeds().await.unwrap().credited, 0);
+    w.clock.advance(2 * DAY);
+    assert_eq!(w.state.credit_due_deeds().await.unwrap().credited, 1);
+    assert_eq!(w.state.credit_due_deeds().await.unwrap().credited, 0);
+    let (_, entries) = w
+        .api("GET", "/me/entries", Some(&w.citizen.token), None)
+        .await;
+    let e = &entries["items"][0];
+    assert_eq!(
+        (e["amount"].as_i64(), e["rule"].as_str()),
+        (Some(12), Some("standard:neighbourly-help@1"))
+    );
+    assert_eq!(e["reference"].as_str().unwrap(), format!("deed:{id}"));
+    let (s, r) = w
+        .api(
+            "GET",
+            &format!("/me/entries/{}/receipt", e["index"]),
+            Some(&w.citizen.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    moralbank_ledger::verify_receipt(&serde_json::from_value(r).unwrap(), &w.vkey).unwrap();
+    // The explanation behind the entry, for the resident; not for another resident.
+    let (s, detail) = w
+        .api("GET", &format!("/deeds/{id}"), Some(&w.citizen.token), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(detail["deed"]["status"], "credited");
+    assert_eq!(detail["votes"].as_array().unwrap().len(), 2);
+    let (s, _) = w
+        .api(
+            "GET",
+            &format!("/deeds/{id}"),
+            Some(&w.staff(Role::PartnerOperator).token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, inbox) = w.api("GET", "/inbox", Some(&w.citizen.token), None).await;
+    assert_eq!(inbox["items"][0]["kind"], "deed_credited");
+    // Partners need the deeds:submit scope.
+    let (s, _) = w.api("POST", "/partner/deeds", Some(&w.api_key), Some(json!({"citizen_id": w.citizen.id, "standard": "blood-donation", "deed_date": today(&w), "place": "血站", "description": "献血"}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: World) {
+    let members = committee(&w).await;
+    let d = report(&w, "environment").await;
+    let id = d["id"].as_str().unwrap().to_string();
+    for m in &members[..2] {
+        w.api(
+            "POST",
+            &format!("/deeds/{id}/votes"),
+            Some(m),
+            Some(json!({"approve": true, "points": 5})),
+        )
+        .await;
+    }
+    // Another resident objects; the committee upholds it in a new round.
+    let (other_phone, _) = moralbank_store::seed::demo_identity(1);
+    let other = w
+        .store
+        .citizen_id_by_phone(&other_phone)
+        .await
+        .unwrap()
+        .unwrap();
+    let (token, _) = w
+        .store
+        .create_session(SubjectKind::Citizen, &other, 3_600_000)
+        .await
+        .unwrap();
+    let (s, p) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/objections"),
+            Some(&token),
+            Some(json!({"reason": " "})),
+        )
+        .await;
+    assert_eq!((s, code(&p)), (StatusCode::UNPROCESSABLE_ENTITY, "missing"));
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/objections"),
+            Some(&token),
+            Some(json!({"reason": "当天活动取消了"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    for m in &members[..2] {
+        w.api(
+            "POST",
+            &format!("/deeds/{id}/votes"),
+            Some(m),
+            Some(json!({"approve": false, "comment": "核实属实：活动取消"})),
+        )
+        .await;
+    }
+    w.clock.advance(8 * DAY);
+    w.state.credit_due_deeds().await.unwrap();
+    let (_, entries) = w
+        .api("GET", "/me/entries", Some(&w.citizen.token), None)
+        .await;
+    assert!(
+        entries["items"].as_array().unwrap().is_empty(),
+        "no points after an upheld objection"
+    );
+    // The resident appeals within 15 days; the town reverses; publicity; credited.
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/appeal"),
+            Some(&w.citizen.token),
+            Some(json!({"reason": "活动改期举行，附新照片"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, p) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/appeal"),
+            Some(&w.citizen.token),
+            Some(json!({"reason": "again"})),
+        )
+        .await;
+    assert_eq!((s, code(&p)), (StatusCode::CONFLICT, "already_appealed"));
+    let reviewer = w.staff(Role::TownReviewer).token.clone();
+    let (s, q) = w.api("GET", "/town/appeals", Some(&reviewer), None).await;
+    assert_eq!(
+        (s, q["items"].as_array().unwrap().len()),
+        (StatusCode::OK, 1)
+    );
+    let (s, v) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/appeal-decision"),
+            Some(&reviewer),
+            Some(json!({"reverse": true, "points": 6, "comment": "改期属实"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["status"].as_str()),
+        (StatusCode::OK, Some("publicity"))
+    );
+    w.clock.advance(8 * DAY);
+    assert_eq!(w.state.credit_due_deeds().await.unwrap().credited, 1);
+    let (_, entries) = w
+        .api("GET", "/me/entries", Some(&w.citizen.token), None)
+        .await;
+    assert_eq!(entries["items"][0]["amount"], 6);
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
+        mod postgres { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(w) = super::World::postgres().await { super::$name(w).await } })* }
+    };
+}
+
+on_both!(
+    a_reported_deed_is_voted_published_and_credited_with_a_receipt,
+    an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it,
+);
