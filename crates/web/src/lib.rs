@@ -12,6 +12,8 @@ pub mod authz;
 pub mod clock;
 pub mod error;
 pub mod evaluation;
+mod evaluation_pages;
+mod evidence;
 mod flows;
 pub mod i18n;
 mod ledger;
@@ -33,17 +35,27 @@ use axum::Router;
 /// Shared by `moralbank serve`, `moralbank demo` and the tests.
 pub fn app(state: AppState) -> Router {
     let body_max = state.config.body_bytes_max;
+    // Deed reports carry photos: their route has its own, larger limit.
+    let uploads = evaluation_pages::upload_router()
+        .layer(axum::extract::DefaultBodyLimit::max(
+            evidence::UPLOAD_BYTES_MAX,
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            evidence::UPLOAD_BYTES_MAX,
+        ));
     Router::new()
         .merge(pages::router())
         .merge(ledger_pages::router())
+        .merge(evaluation_pages::router())
         .merge(log::router())
         .nest("/api/v1", api::router())
         .merge(metrics::router())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
+        .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
         .layer(axum::middleware::map_response(too_large_as_problem))
         .with_state(state)
 }

@@ -535,6 +535,8 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
                 citizens => authz::allowed(p, Action::ReadCitizens), regions => authz::allowed(p, Action::ViewRegions),
                 staff => authz::allowed(p, Action::ManageStaff), partners => authz::allowed(p, Action::ManagePartners),
                 ledger => authz::allowed(p, Action::ViewLedger),
+                queue => authz::allowed(p, Action::VoteDeeds), appeals => authz::allowed(p, Action::DecideAppeals),
+                standards => authz::allowed(p, Action::ManageStandards),
             },
         };
         Ok(render(&state, &ctx, "console.html", view)?.into_response())

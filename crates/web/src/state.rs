@@ -38,6 +38,12 @@ impl AppState {
         self
     }
 
+    /// The same state keeping evidence files in `dir`.
+    pub fn with_evidence_dir(mut self, dir: std::path::PathBuf) -> AppState {
+        self.evidence_dir = Arc::new(dir);
+        self
+    }
+
     /// The same state with other evaluation rules (publicity and appeal periods, quorum, limits).
     pub fn with_rules(mut self, rules: moralbank_store::evaluation::Rules) -> AppState {
         self.rules = Arc::new(rules);
@@ -101,6 +107,8 @@ pub struct AppState {
     pub ledger: Ledger,
     pub clock: Arc<dyn crate::clock::Clock>,
     pub rules: Arc<moralbank_store::evaluation::Rules>,
+    /// Where evidence files are kept (outside the database).
+    pub evidence_dir: Arc<std::path::PathBuf>,
     pub(crate) sender: Arc<dyn OtpSender>,
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
@@ -121,6 +129,7 @@ impl AppState {
             ledger,
             clock: Arc::new(crate::clock::SystemClock),
             rules: Arc::new(moralbank_store::evaluation::Rules::default()),
+            evidence_dir: Arc::new(std::path::PathBuf::from("data/evidence")),
             sender,
             templates: Arc::new(crate::views::environment(catalog.clone())),
             catalog,

@@ -33,6 +33,14 @@ templates!(
     "entries.html",
     "ledger_console.html",
     "log.html",
+    "standards.html",
+    "deed_new.html",
+    "my_deeds.html",
+    "inbox.html",
+    "deed.html",
+    "board.html",
+    "queue.html",
+    "standards_admin.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

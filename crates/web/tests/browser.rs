@@ -163,12 +163,15 @@ async fn serve(w: &World) -> String {
         cookie_secure: false,
         ..WebConfig::default()
     };
+    let evidence = std::env::temp_dir().join(format!("mb-evidence-{}", domain::new_id()));
     let router = app(AppState::new(
         w.store.clone(),
         config,
         Arc::new(moralbank_web::DevSender),
         w.ledger.clone(),
-    ));
+    )
+    .with_clock(w.clock.clone())
+    .with_evidence_dir(evidence));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -413,5 +416,218 @@ async fn resident_sees_points_and_a_verifiable_receipt_and_two_admins_reverse_a_
     shot(&resident, "15-public-log").await;
     for c in [resident, admin, admin2] {
         c.close().await.expect("close");
+    }
+}
+
+/// A 2×2 PNG, as a phone camera would send (smaller).
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x08, 0x02, 0x00, 0x00, 0x00, 0xfd, 0xd4, 0x9a,
+    0x73, 0x00, 0x00, 0x00, 0x16, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x9f, 0x81, 0xe1, 0x3f, 0x03, 0xc3, 0x7f, 0x06, 0x00, 0x1d, 0xf3, 0x04, 0xfd, 0x1d, 0x5d, 0x9b,
+    0x37, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+async fn add_members(w: &World) {
+    for i in 2..=3 {
+        w.store
+            .create_staff(&NewStaff {
+                username: Username::parse(&format!("member-{i}")).unwrap(),
+                display_name: format!("评议委员{i}"),
+                password: Password::parse(common::PASSWORD).unwrap(),
+                role: Role::Evaluator,
+                region_id: Some(w.city.first_village_id.clone()),
+                partner_id: None,
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// A resident reports a deed (with a photo for the first flow); returns the deed's page path.
+async fn report_deed(
+    c: &Client,
+    base: &str,
+    standard: &str,
+    photo: Option<&std::path::Path>,
+) -> String {
+    c.goto(&format!("{base}/deeds/new")).await.unwrap();
+    click(c, &format!("#standard option[value='{standard}']")).await;
+    let today = c
+        .find(Locator::Css("#deed_date"))
+        .await
+        .unwrap()
+        .attr("max")
+        .await
+        .unwrap()
+        .unwrap();
+    c.execute(
+        "document.getElementById('deed_date').value = arguments[0]",
+        vec![serde_json::json!(today)],
+    )
+    .await
+    .unwrap();
+    fill(c, "#place", "东山社区").await;
+    fill(c, "#description", "连续一个月帮助独居的王奶奶买菜送药").await;
+    if let Some(p) = photo {
+        fill(c, "#evidence", &p.to_string_lossy()).await;
+    }
+    click(c, "main form button[type=submit]").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let path = c.current_url().await.unwrap().path().to_string();
+        if path.starts_with("/deeds/") && path != "/deeds/new" {
+            return path;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the report did not go through: {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn member_votes(c: &Client, base: &str, deed: &str, approve: bool, comment: &str) {
+    c.goto(&format!("{base}{deed}")).await.unwrap();
+    if !approve {
+        click(c, "#vote-form input[value=reject]").await;
+    }
+    fill(c, "#comment", comment).await;
+    click(c, "#vote-form button[type=submit]").await;
+    on_path(c, deed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deeds_are_reported_with_a_photo_voted_published_objected_appealed_and_credited() {
+    let Some(driver) = start_driver() else { return };
+    let w = World::sqlite().await;
+    add_members(&w).await;
+    let base = serve(&w).await;
+    let evidence_dir = tempfile::tempdir().unwrap();
+    let photo = evidence_dir.path().join("roof.png");
+    std::fs::write(&photo, PNG).unwrap();
+
+    // 1. Report with a photo; two members approve; publicity passes; points and a receipt.
+    let resident = browser(&driver, "resident", (420, 1000)).await;
+    resident_signs_in(&resident, &base, &w.citizen_phone).await;
+    let deed = report_deed(&resident, &base, "neighbourly-help", Some(&photo)).await;
+    assert_eq!(text(&resident, "#deed-status").await, "评议中");
+    let img = resident
+        .find(Locator::Css("img.evidence-photo"))
+        .await
+        .unwrap();
+    let loaded = resident
+        .execute(
+            "return arguments[0].naturalWidth",
+            vec![serde_json::to_value(&img).unwrap()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        loaded,
+        serde_json::json!(2),
+        "the photo is served back to its reporter"
+    );
+    shot(&resident, "20-deed-reported").await;
+    let members = [
+        browser(&driver, "member1", (1280, 900)).await,
+        browser(&driver, "member2", (1280, 900)).await,
+    ];
+    staff_signs_in(&members[0], &base, "evaluator").await;
+    staff_signs_in(&members[1], &base, "member-2").await;
+    members[0]
+        .goto(&format!("{base}/console/queue"))
+        .await
+        .unwrap();
+    assert!(text(&members[0], "#queue").await.contains("邻里互助"));
+    shot(&members[0], "21-committee-queue").await;
+    member_votes(&members[0], &base, &deed, true, "属实").await;
+    member_votes(&members[1], &base, &deed, true, "邻居证实").await;
+    assert_eq!(text(&members[1], "#deed-status").await, "公示中");
+    shot(&members[1], "22-deed-approved").await;
+    resident
+        .goto(&format!("{base}/board/{}", w.city.first_village_id))
+        .await
+        .unwrap();
+    assert!(text(&resident, ".board-item").await.contains("邻里互助"));
+    shot(&resident, "23-publicity-board").await;
+    w.clock.advance(8 * 86_400_000);
+    assert_eq!(w.state.credit_due_deeds().await.unwrap().credited, 1);
+    resident.goto(&format!("{base}/me/entries")).await.unwrap();
+    assert!(text(&resident, "#entries")
+        .await
+        .contains("standard:neighbourly-help@1"));
+    let body = resident
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; fetch(document.querySelector('a.verify').href).then(r => r.text()).then(done);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let receipt: moralbank_ledger::Receipt = serde_json::from_str(body.as_str().unwrap()).unwrap();
+    moralbank_ledger::verify_receipt(&receipt, &w.vkey).unwrap();
+    shot(&resident, "24-points-credited").await;
+    resident.goto(&format!("{base}{deed}")).await.unwrap();
+    assert!(text(&resident, "#history").await.contains("记入积分"));
+    shot(&resident, "25-deed-history").await;
+
+    // 2. An objection upheld: no points.
+    let second = report_deed(&resident, &base, "environment", None).await;
+    member_votes(&members[0], &base, &second, true, "").await;
+    member_votes(&members[1], &base, &second, true, "").await;
+    let (other_phone, _) = moralbank_store::seed::demo_identity(1);
+    let objector = browser(&driver, "objector", (420, 1000)).await;
+    resident_signs_in(&objector, &base, other_phone.as_str()).await;
+    objector
+        .goto(&format!("{base}/board/{}", w.city.first_village_id))
+        .await
+        .unwrap();
+    let id = second.trim_start_matches("/deeds/");
+    fill(
+        &objector,
+        &format!("#reason-{id}"),
+        "那天的河道清洁活动因雨取消了",
+    )
+    .await;
+    click(&objector, &format!("#board-{id} button")).await;
+    assert!(!text(&objector, "#objected").await.is_empty());
+    member_votes(&members[0], &base, &second, false, "核实：活动取消").await;
+    member_votes(&members[1], &base, &second, false, "同意异议").await;
+    assert_eq!(text(&members[1], "#deed-status").await, "未通过");
+
+    // 3. The rejection is appealed and the town reverses it.
+    resident.goto(&format!("{base}{second}")).await.unwrap();
+    fill(&resident, "#reason", "活动改期到第二天举行，附社区证明").await;
+    click(&resident, "#appeal-form button").await;
+    on_path(&resident, &second).await;
+    assert_eq!(text(&resident, "#deed-status").await, "申诉中");
+    let town = browser(&driver, "town", (1280, 900)).await;
+    staff_signs_in(&town, &base, "town-reviewer").await;
+    town.goto(&format!("{base}/console/appeals")).await.unwrap();
+    click(&town, "#queue a").await;
+    on_path(&town, &second).await;
+    fill(&town, "#dcomment", "改期属实").await;
+    click(&town, "#decide-form button").await;
+    on_path(&town, &second).await;
+    assert_eq!(text(&town, "#deed-status").await, "公示中");
+    shot(&town, "26-appeal-reversed").await;
+    w.clock.advance(8 * 86_400_000);
+    assert_eq!(w.state.credit_due_deeds().await.unwrap().credited, 1);
+    resident.goto(&format!("{base}/me/deeds")).await.unwrap();
+    assert!(
+        text(&resident, "#my-deeds")
+            .await
+            .matches("已记入积分")
+            .count()
+            == 2
+    );
+    resident.goto(&format!("{base}/me/inbox")).await.unwrap();
+    assert!(text(&resident, "#inbox").await.contains("积分已到账"));
+    shot(&resident, "27-inbox").await;
+    for c in [resident, objector, town] {
+        c.close().await.unwrap();
+    }
+    for c in members {
+        c.close().await.unwrap();
     }
 }

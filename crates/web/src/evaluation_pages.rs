@@ -1,0 +1,651 @@
+//! Evaluation pages: the public catalogue and publicity boards; a resident reporting a deed
+//! with photos from the phone, following it, objecting and appealing, and their inbox; the
+//! committee's queue and votes; the town's appeals; the admin's standards editor.
+
+use crate::auth::{PageCtx, Principal};
+use crate::authz::{self, require, Action};
+use crate::error::AppError;
+use crate::evaluation::{self as ev, DecisionBody, VoteBody};
+use crate::evidence;
+use crate::pages::{field_messages, finish, or_redo, page, Area, Page};
+use crate::views::render;
+use crate::AppState;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use domain::FieldError;
+use minijinja::context;
+use moralbank_store::evaluation::{NewDeed, NewStandard, Reporter};
+use serde::{Deserialize, Serialize};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/standards", get(catalogue))
+        .route("/me/deeds", get(my_deeds))
+        .route("/me/inbox", get(my_inbox))
+        .route("/deeds/{id}", get(deed))
+        .route("/deeds/{id}/evidence/{sha}", get(evidence_file))
+        .route("/deeds/{id}/vote", post(vote))
+        .route("/deeds/{id}/object", post(object))
+        .route("/deeds/{id}/appeal", post(appeal))
+        .route("/deeds/{id}/decide", post(decide))
+        .route("/board/{village}", get(board))
+        .route("/console/queue", get(queue))
+        .route("/console/appeals", get(appeals))
+        .route("/console/inbox", get(staff_inbox))
+        .route(
+            "/console/standards",
+            get(standards_admin).post(standard_save),
+        )
+}
+
+/// The report form takes photos: its own router, with a body limit large enough for them.
+pub fn upload_router() -> Router<AppState> {
+    Router::new().route("/deeds/new", get(new_form).post(new_submit))
+}
+
+fn now(state: &AppState) -> i64 {
+    state.clock.now_ms()
+}
+
+async fn catalogue(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = async {
+        let view = context! { standards => state.store.standards().await? };
+        page(&state, &ctx, "standards.html", view, StatusCode::OK)
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+#[derive(Deserialize, Serialize, Default, Clone)]
+#[serde(default)]
+struct ReportForm {
+    standard: String,
+    deed_date: String,
+    place: String,
+    description: String,
+    nominee_phone: String,
+}
+
+async fn new_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: &ReportForm,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
+    require(&ctx.principal, Action::ReportDeeds)?;
+    let standards: Vec<_> = state
+        .store
+        .standards()
+        .await?
+        .into_iter()
+        .filter(|s| s.active)
+        .collect();
+    let today = moralbank_store::day_of(now(state));
+    let view = context! { standards, form, today, errors => field_messages(state, ctx, errors),
+    files_max => evidence::FILES_MAX };
+    Ok((status, render(state, ctx, "deed_new.html", view)?).into_response())
+}
+
+async fn new_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = new_page(&state, &ctx, &ReportForm::default(), &[], StatusCode::OK).await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+/// Read the multipart report: fields, and up to five files stored as evidence.
+async fn read_report(
+    state: &AppState,
+    mut mp: Multipart,
+) -> Result<
+    (
+        String,
+        ReportForm,
+        Vec<moralbank_store::evaluation::Evidence>,
+    ),
+    AppError,
+> {
+    let mut csrf = String::new();
+    let mut form = ReportForm::default();
+    let mut files = Vec::new();
+    let bad = |_| {
+        AppError::invalid(
+            "evidence",
+            "upload_failed",
+            "the upload was interrupted or is too large",
+        )
+    };
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "evidence" {
+            let bytes = field.bytes().await.map_err(bad)?;
+            if bytes.is_empty() {
+                continue; // an empty file input
+            }
+            if files.len() == evidence::FILES_MAX {
+                return Err(AppError::invalid("evidence", "too_many", "at most 5 files"));
+            }
+            files.push(evidence::store(&state.evidence_dir, &bytes).await?);
+            continue;
+        }
+        let text = field.text().await.map_err(bad)?;
+        match name.as_str() {
+            "csrf" => csrf = text,
+            "standard" => form.standard = text,
+            "deed_date" => form.deed_date = text,
+            "place" => form.place = text,
+            "description" => form.description = text,
+            "nominee_phone" => form.nominee_phone = text,
+            _ => {}
+        }
+    }
+    Ok((csrf, form, files))
+}
+
+async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) -> Response {
+    let mut kept = ReportForm::default();
+    let attempt = async {
+        require(&ctx.principal, Action::ReportDeeds)?;
+        let me = ctx
+            .principal
+            .citizen_id()
+            .ok_or(AppError::Unauthorized)?
+            .to_string();
+        let (csrf, form, files) = read_report(&state, mp).await?;
+        kept = form.clone();
+        ctx.check_csrf(&csrf)?;
+        let citizen_id = if form.nominee_phone.trim().is_empty() {
+            me.clone()
+        } else {
+            let phone = domain::Phone::parse(&form.nominee_phone).map_err(|e| {
+                AppError::Invalid(FieldError::new("nominee_phone", e.code, e.detail).into())
+            })?;
+            state
+                .store
+                .citizen_id_by_phone(&phone)
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "nominee_phone",
+                        "not_nominable",
+                        "no enrolled resident can be nominated with this phone",
+                    )
+                })?
+        };
+        let new = NewDeed {
+            citizen_id,
+            reporter: Reporter::Citizen(me),
+            standard_code: form.standard.clone(),
+            deed_date: form.deed_date.clone(),
+            place: form.place.clone(),
+            description: form.description.clone(),
+            evidence: files,
+            points: None,
+        };
+        let d = state
+            .store
+            .report_deed(&new, &state.rules, now(&state))
+            .await?;
+        Ok(Redirect::to(&format!("/deeds/{}", d.id)).into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        new_page(&state, &ctx, &kept, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+async fn my_deeds(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = async {
+        require(&ctx.principal, Action::OwnRecord)?;
+        let me = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+        let view = context! { deeds => state.store.citizen_deeds(me, 200).await? };
+        Ok(render(&state, &ctx, "my_deeds.html", view)?.into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+async fn inbox_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    kind: &str,
+    id: &str,
+    area_staff: bool,
+) -> Page {
+    let items = state.store.inbox(kind, id, 100).await?;
+    state.store.mark_read(kind, id, now(state)).await?;
+    let view = context! { items, staff => area_staff };
+    Ok(render(state, ctx, "inbox.html", view)?.into_response())
+}
+
+async fn my_inbox(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = async {
+        require(&ctx.principal, Action::OwnRecord)?;
+        let me = ctx
+            .principal
+            .citizen_id()
+            .ok_or(AppError::Unauthorized)?
+            .to_string();
+        inbox_page(&state, &ctx, "citizen", &me, false).await
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+async fn staff_inbox(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = async {
+        require(&ctx.principal, Action::StaffConsole)?;
+        let me = ctx
+            .principal
+            .staff()
+            .ok_or(AppError::Unauthorized)?
+            .id
+            .clone();
+        inbox_page(&state, &ctx, "staff", &me, true).await
+    }
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+fn area(ctx: &PageCtx) -> Area {
+    if matches!(ctx.principal, Principal::Staff(_)) {
+        Area::Staff
+    } else {
+        Area::Resident
+    }
+}
+
+/// The deed's page: its whole story and the forms the reader may use.
+async fn deed_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    id: &str,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
+    let detail = ev::deed_for(state, &ctx.principal, id).await?;
+    let d = &detail.deed;
+    let me_citizen = ctx.principal.citizen_id().map(str::to_string);
+    let staff = ctx.principal.staff();
+    let mut names = std::collections::HashMap::new();
+    for e in &detail.events {
+        if e.actor_kind == "staff" && !names.contains_key(&e.actor_id) {
+            if let Some(s) = state.store.staff(&e.actor_id).await? {
+                names.insert(e.actor_id.clone(), s.display_name);
+            }
+        }
+    }
+    let can = context! {
+        vote => staff.is_some_and(|_| authz::allowed(&ctx.principal, Action::VoteDeeds)) && d.status.is_voting(),
+        appeal => me_citizen.is_some() && d.status == domain::deed::DeedStatus::Rejected,
+        decide => authz::allowed(&ctx.principal, Action::DecideAppeals) && d.status == domain::deed::DeedStatus::Appealed,
+    };
+    let view = context! { detail, can, names, errors => field_messages(state, ctx, errors), now => now(state) };
+    Ok((status, render(state, ctx, "deed.html", view)?).into_response())
+}
+
+async fn deed(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    let r = deed_page(&state, &ctx, &id, &[], StatusCode::OK).await;
+    let a = area(&ctx);
+    finish(&state, &ctx, a, r)
+}
+
+async fn evidence_file(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((id, sha)): Path<(String, String)>,
+) -> Response {
+    let r = async {
+        let detail = ev::deed_for(&state, &ctx.principal, &id).await?;
+        let e = detail
+            .evidence
+            .iter()
+            .find(|e| e.sha256 == sha)
+            .ok_or(AppError::NotFound("evidence"))?;
+        let bytes = evidence::read(&state.evidence_dir, &e.sha256).await?;
+        Ok((
+            [
+                (header::CONTENT_TYPE, e.content_type.clone()),
+                (header::CACHE_CONTROL, "private, max-age=3600".into()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "sandbox; default-src 'none'".into(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response())
+    }
+    .await;
+    let a = area(&ctx);
+    finish(&state, &ctx, a, r)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct VoteForm {
+    csrf: String,
+    decision: String,
+    points: String,
+    comment: String,
+}
+
+fn points(raw: &str) -> Result<Option<i64>, AppError> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    t.parse()
+        .map(Some)
+        .map_err(|_| AppError::invalid("points", "invalid_format", "a whole number"))
+}
+
+async fn vote(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<VoteForm>,
+) -> Response {
+    let attempt = async {
+        require(&ctx.principal, Action::VoteDeeds)?;
+        ctx.check_csrf(&f.csrf)?;
+        let body = VoteBody {
+            approve: f.decision == "approve",
+            points: points(&f.points)?,
+            comment: f.comment.clone(),
+        };
+        ev::vote_flow(&state, &ctx.principal, &id, &body).await?;
+        Ok(Redirect::to(&format!("/deeds/{id}")).into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        deed_page(&state, &ctx, &id, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ReasonForm {
+    csrf: String,
+    reason: String,
+}
+
+async fn object(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> Response {
+    let mut village = String::new();
+    let attempt = async {
+        require(&ctx.principal, Action::ReportDeeds)?;
+        ctx.check_csrf(&f.csrf)?;
+        let deed_id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("deed"))?;
+        village = state
+            .store
+            .deed(&deed_id)
+            .await?
+            .ok_or(AppError::NotFound("deed"))?
+            .village_id;
+        ev::object_flow(&state, &ctx.principal, &id, &f.reason).await?;
+        Ok(Redirect::to(&format!("/board/{village}?objected=1")).into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        board_page(&state, &ctx, &village, &errors, status, false).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+async fn appeal(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> Response {
+    let attempt = async {
+        require(&ctx.principal, Action::ReportDeeds)?;
+        ctx.check_csrf(&f.csrf)?;
+        ev::appeal_flow(&state, &ctx.principal, &id, &f.reason).await?;
+        Ok(Redirect::to(&format!("/deeds/{id}")).into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        deed_page(&state, &ctx, &id, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<VoteForm>,
+) -> Response {
+    let attempt = async {
+        require(&ctx.principal, Action::DecideAppeals)?;
+        ctx.check_csrf(&f.csrf)?;
+        let body = DecisionBody {
+            reverse: f.decision == "reverse",
+            points: points(&f.points)?,
+            comment: f.comment.clone(),
+        };
+        ev::decide_flow(&state, &ctx.principal, &id, &body).await?;
+        Ok(Redirect::to(&format!("/deeds/{id}")).into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        deed_page(&state, &ctx, &id, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+async fn board_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    village: &str,
+    errors: &[FieldError],
+    status: StatusCode,
+    objected: bool,
+) -> Page {
+    let id = domain::parse_id("village", village).map_err(|_| AppError::NotFound("village"))?;
+    let (v, town) = state
+        .store
+        .village_and_town(&id)
+        .await
+        .map_err(|_| AppError::NotFound("village"))?;
+    let items: Vec<_> = state
+        .store
+        .publicity_board(&id, 500)
+        .await?
+        .iter()
+        .map(ev::public_view)
+        .collect();
+    let view = context! { items, village => v, town, objected, errors => field_messages(state, ctx, errors),
+    can_object => authz::allowed(&ctx.principal, Action::ReportDeeds) };
+    page(state, ctx, "board.html", view, status)
+}
+
+#[derive(Deserialize)]
+struct BoardQuery {
+    objected: Option<String>,
+}
+
+async fn board(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(village): Path<String>,
+    Query(q): Query<BoardQuery>,
+) -> Response {
+    let r = board_page(
+        &state,
+        &ctx,
+        &village,
+        &[],
+        StatusCode::OK,
+        q.objected.is_some(),
+    )
+    .await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+async fn queue(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = async {
+        require(&ctx.principal, Action::VoteDeeds)?;
+        let village = ctx
+            .principal
+            .staff()
+            .and_then(|s| s.region_id.clone())
+            .ok_or(AppError::Forbidden)?;
+        let items: Vec<_> = state
+            .store
+            .committee_queue(&village, 500)
+            .await?
+            .into_iter()
+            .map(|d| context! { overdue => ev::overdue(&state, &d), deed => d })
+            .collect();
+        Ok(render(
+            &state,
+            &ctx,
+            "queue.html",
+            context! { items, title_key => "queue.title" },
+        )?
+        .into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+async fn appeals(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = async {
+        require(&ctx.principal, Action::DecideAppeals)?;
+        let town = ctx
+            .principal
+            .staff()
+            .and_then(|s| s.region_id.clone())
+            .ok_or(AppError::Forbidden)?;
+        let items: Vec<_> = state
+            .store
+            .appeal_queue(&town, 500)
+            .await?
+            .into_iter()
+            .map(|d| context! { overdue => ev::overdue(&state, &d), deed => d })
+            .collect();
+        Ok(render(
+            &state,
+            &ctx,
+            "queue.html",
+            context! { items, title_key => "appeals.title" },
+        )?
+        .into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+#[derive(Deserialize, Serialize, Default, Clone)]
+#[serde(default)]
+struct StandardForm {
+    csrf: String,
+    code: String,
+    name_zh: String,
+    name_en: String,
+    points_min: String,
+    points_max: String,
+    cap_points: String,
+    cap_period: String,
+    evidence_zh: String,
+    evidence_en: String,
+    awarder: String,
+    active: String,
+}
+
+async fn standards_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: &StandardForm,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
+    require(&ctx.principal, Action::ManageStandards)?;
+    let view = context! { standards => state.store.standards().await?, form, errors => field_messages(state, ctx, errors) };
+    Ok((status, render(state, ctx, "standards_admin.html", view)?).into_response())
+}
+
+async fn standards_admin(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = standards_page(
+        &state,
+        &ctx,
+        &StandardForm {
+            cap_period: "year".into(),
+            awarder: "committee".into(),
+            active: "yes".into(),
+            ..Default::default()
+        },
+        &[],
+        StatusCode::OK,
+    )
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+fn int(field: &'static str, raw: &str) -> Result<i64, FieldError> {
+    raw.trim()
+        .parse()
+        .map_err(|_| FieldError::new(field, "invalid_format", "a whole number"))
+}
+
+async fn standard_save(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<StandardForm>,
+) -> Response {
+    let attempt = async {
+        require(&ctx.principal, Action::ManageStandards)?;
+        ctx.check_csrf(&f.csrf)?;
+        let mut errs = domain::FieldErrors::default();
+        let points_min = errs.take(int("points_min", &f.points_min));
+        let points_max = errs.take(int("points_max", &f.points_max));
+        let cap_points = if f.cap_points.trim().is_empty() {
+            None
+        } else {
+            errs.take(int("cap_points", &f.cap_points))
+        };
+        errs.into_result()?;
+        let new = NewStandard {
+            code: f.code.trim().to_string(),
+            name_zh: f.name_zh.clone(),
+            name_en: f.name_en.clone(),
+            points_min: points_min.unwrap_or(0),
+            points_max: points_max.unwrap_or(0),
+            cap_points,
+            cap_period: f.cap_period.clone(),
+            evidence_zh: f.evidence_zh.clone(),
+            evidence_en: f.evidence_en.clone(),
+            awarder: f.awarder.clone(),
+            active: f.active == "yes",
+        };
+        let by = format!(
+            "staff:{}",
+            ctx.principal.staff().ok_or(AppError::Unauthorized)?.id
+        );
+        state.store.save_standard(&new, &by).await?;
+        Ok(Redirect::to("/console/standards").into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        standards_page(&state, &ctx, &f, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
