@@ -23,6 +23,8 @@ pub const CODE_CHARS_MAX: usize = 1024;
 /// A scanner's clock may be this far off the issuer's.
 pub const DEFAULT_CLOCK_SKEW_S: i64 = 30;
 const COSE_SIGN1_TAG: u64 = 18;
+/// How deep arrays and maps may nest in a code (the claims use 3 levels).
+const NESTING_MAX: usize = 16;
 const HEADER_ALG: i64 = 1;
 const HEADER_KID: i64 = 4;
 /// COSE's algorithm id for EdDSA (RFC 9053 §2.2); with an OKP Ed25519 key, Ed25519.
@@ -201,7 +203,8 @@ impl Header {
             kid: None,
         };
         for (label, value) in entries {
-            if labels.contains(&label) {
+            // RFC 9052 §3: a label is an int or a tstr; each at most once.
+            if !(label.is_integer() || label.is_text()) || labels.contains(&label) {
                 return Err(VerifyError::NotCose);
             }
             match (
@@ -240,10 +243,32 @@ fn to_bytes(value: &Value) -> Vec<u8> {
     out
 }
 
-/// One CBOR item that is all of `bytes`, in preferred serialisation.
+/// One CBOR item that is all of `bytes`, in preferred serialisation, within the subset a code
+/// uses (see [`in_subset`]).
 fn from_bytes(bytes: &[u8]) -> Option<Value> {
     let value: Value = ciborium::from_reader(bytes).ok()?;
-    (to_bytes(&value) == bytes).then_some(value)
+    let subset = match &value {
+        Value::Tag(COSE_SIGN1_TAG, inner) => in_subset(inner, 1),
+        other => in_subset(other, 0),
+    };
+    (subset && to_bytes(&value) == bytes).then_some(value)
+}
+
+/// The CBOR a code is made of: integers, byte and text strings, arrays, maps, booleans and
+/// null, nested at most [`NESTING_MAX`] deep; no floats, and no tag but the COSE_Sign1's. A
+/// small subset keeps a scanner's decoder small (`js/verify.js`) and its answers the same.
+fn in_subset(value: &Value, depth: usize) -> bool {
+    if depth > NESTING_MAX {
+        return false;
+    }
+    match value {
+        Value::Integer(_) | Value::Bytes(_) | Value::Text(_) | Value::Bool(_) | Value::Null => true,
+        Value::Array(items) => items.iter().all(|v| in_subset(v, depth + 1)),
+        Value::Map(entries) => entries
+            .iter()
+            .all(|(k, v)| in_subset(k, depth + 1) && in_subset(v, depth + 1)),
+        _ => false,
+    }
 }
 
 /// Base45 (RFC 9285). The `base45` crate reads a final pair above 255 modulo 256; the RFC says
