@@ -466,7 +466,8 @@ fn a_code_with_every_claim_at_its_limit_fits_under_the_verifiers_limit() {
         },
     };
     let code = encode(&claims, &key).expect("encodes");
-    assert!(code.len() <= CODE_CHARS_MAX, "{} characters", code.len());
+    // docs/moral-code.md says: under 900 characters.
+    assert!(code.len() < 900, "{} characters", code.len());
     assert_eq!(verify(&code, &keys_of(&[&key]), 0, SKEW_S), Ok(claims));
     assert!(CodeQr::new(&code).is_ok(), "and it still fits in a QR");
 }
