@@ -27,7 +27,7 @@ pub const JWKS_BYTES_MAX: usize = 64 * 1024;
 pub struct Kid(pub [u8; KID_BYTES]);
 
 impl Kid {
-    pub fn of(public: &VerifyingKey) -> Kid {
+    pub(crate) fn of(public: &VerifyingKey) -> Kid {
         let digest = Sha256::digest(public.as_bytes());
         let mut kid = [0; KID_BYTES];
         kid.copy_from_slice(&digest[..KID_BYTES]);
