@@ -36,7 +36,53 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub web: WebConfig,
     pub ledger: LedgerConfig,
+    pub evaluation: EvaluationConfig,
     pub crypto: CryptoConfig,
+}
+
+/// The `[evaluation]` table: periods, quorum and limits of the committees' work.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluationConfig {
+    pub publicity_days: u32,
+    pub appeal_days: u32,
+    /// 0: a majority of the committee's members.
+    pub quorum: u32,
+    pub reports_per_day: u32,
+    pub objections_per_day: u32,
+    pub overdue_days: u32,
+}
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        EvaluationConfig {
+            publicity_days: 7,
+            appeal_days: 15,
+            quorum: 0,
+            reports_per_day: 10,
+            objections_per_day: 5,
+            overdue_days: 14,
+        }
+    }
+}
+
+impl EvaluationConfig {
+    pub fn rules(&self) -> crate::error::Result<moralbank_store::evaluation::Rules> {
+        const DAY_MS: i64 = 86_400_000;
+        if !(1..=90).contains(&self.publicity_days) || !(1..=90).contains(&self.appeal_days) {
+            return Err(crate::error::CliError::Config(
+                "evaluation.publicity_days and evaluation.appeal_days must be 1 to 90".into(),
+            ));
+        }
+        Ok(moralbank_store::evaluation::Rules {
+            publicity_ms: i64::from(self.publicity_days) * DAY_MS,
+            appeal_ms: i64::from(self.appeal_days) * DAY_MS,
+            quorum: (self.quorum > 0).then_some(self.quorum as usize),
+            reports_per_day: i64::from(self.reports_per_day),
+            objections_per_day: i64::from(self.objections_per_day),
+            overdue_ms: i64::from(self.overdue_days.max(1)) * DAY_MS,
+        })
+    }
 }
 
 /// The `[ledger]` table: how the ledger's single writer batches appends.
@@ -84,6 +130,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             web: WebConfig::default(),
             ledger: LedgerConfig::default(),
+            evaluation: EvaluationConfig::default(),
             crypto: CryptoConfig::default(),
         }
     }
@@ -342,6 +389,13 @@ const DOCS: &[(&str, &str)] = &[
     ("ledger", "The points ledger's single writer: appends are committed in batches, each one\ndatabase transaction with its Merkle log hashes and a signed checkpoint."),
     ("ledger.max_batch", "Most entries committed in one transaction."),
     ("ledger.max_wait_ms", "Longest an append waits for others to join its batch, in milliseconds."),
+    ("evaluation", "Citizen moral evaluation: how long an approved deed is published before its points are\ncredited, how long a rejection may be appealed, and the committees' limits."),
+    ("evaluation.publicity_days", "Days an approved deed stays on the public board (公示) before its points are credited."),
+    ("evaluation.appeal_days", "Days a rejected deed may be appealed to the town."),
+    ("evaluation.quorum", "Votes that decide a deed; 0 means a majority of the village committee's members."),
+    ("evaluation.reports_per_day", "Deeds one resident may report or nominate in a day."),
+    ("evaluation.objections_per_day", "Objections one resident may raise in a day."),
+    ("evaluation.overdue_days", "Days after which a waiting deed or appeal is shown as overdue."),
     ("crypto", "Encryption of personal data at rest (AES-256-GCM) and keyed lookups (HMAC-SHA-256).\nWhen neither hmac_key nor [crypto.keys] is set here or in the environment, the keys are\nread from DATA_DIR/keys.toml, which `moralbank keys generate` writes (`moralbank demo`\nwrites one on its first run)."),
     ("crypto.current_key_id", "The key new values are encrypted with; keep older keys listed so older rows stay readable."),
 ];

@@ -82,6 +82,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     let log_keys = crate::log_keys::read_or_create(&crate::log_keys::path(&config))?;
     let ledger = server::start_ledger(&store, &config, &log_keys).await?;
     let added = crate::demo_ledger::seed(&store, &ledger, opts.citizens).await?;
+    crate::demo_ledger::seed_deeds(&store).await?;
     if added > 0 {
         println!(
             "Appended {added} demo ledger entries; the public log is at http://{}/log.",
@@ -93,7 +94,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
         cookie_secure: false,
         ..config.web.clone()
     };
-    server::run(store, ledger, web, config.listen).await
+    server::run(store, ledger, &config, web).await
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {
@@ -161,6 +162,20 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
         Account {
             username: "evaluator",
             display_name: "村道德评议员",
+            role: Role::Evaluator,
+            region_id: Some(village.id.clone()),
+            partner_id: None,
+        },
+        Account {
+            username: "evaluator2",
+            display_name: "村道德评议员（二）",
+            role: Role::Evaluator,
+            region_id: Some(village.id.clone()),
+            partner_id: None,
+        },
+        Account {
+            username: "evaluator3",
+            display_name: "村道德评议员（三）",
             role: Role::Evaluator,
             region_id: Some(village.id.clone()),
             partner_id: None,

@@ -188,3 +188,85 @@ pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> 
     }
     Ok(appended)
 }
+
+/// A few deeds of the demo village in each state a visitor should see: one waiting for the
+/// committee, one on the publicity board, one rejected and open to appeal.
+pub async fn seed_deeds(store: &Store) -> Result<()> {
+    use moralbank_store::evaluation::{NewDeed, Reporter, Rules, VoteInput};
+    let members = [
+        store.staff_by_username("evaluator").await?,
+        store.staff_by_username("evaluator2").await?,
+    ];
+    let [Some(m1), Some(m2)] = members else {
+        return Ok(());
+    };
+    // Three residents of the committee's village (the seeder puts citizen 0 there).
+    let mut ids = Vec::new();
+    for i in 1..2_000 {
+        let (phone, _) = demo_identity(i);
+        let Some(id) = store.citizen_id_by_phone(&phone).await? else {
+            break;
+        };
+        let in_village = store
+            .citizen_summary(&id)
+            .await?
+            .is_some_and(|c| Some(c.village_id.as_str()) == m1.region_id.as_deref());
+        if in_village {
+            ids.push(id);
+            if ids.len() == 3 {
+                break;
+            }
+        }
+    }
+    let [a, b, c] = ids.as_slice() else {
+        return Ok(());
+    };
+    if !store.citizen_deeds(a, 1).await?.is_empty() {
+        return Ok(());
+    }
+    let rules = Rules::default();
+    let now = now_ms();
+    let today = moralbank_store::day_of(now);
+    let deed = |citizen: &str, code: &str, what: &str| NewDeed {
+        citizen_id: citizen.to_string(),
+        reporter: Reporter::Citizen(citizen.to_string()),
+        standard_code: code.into(),
+        deed_date: today.clone(),
+        place: "东山社区".into(),
+        description: what.into(),
+        evidence: vec![],
+        points: None,
+    };
+    store
+        .report_deed(
+            &deed(a, "neighbourly-help", "冬天帮独居老人疏通冻住的水管"),
+            &rules,
+            now,
+        )
+        .await?;
+    let on_board = store
+        .report_deed(
+            &deed(b, "environment", "组织邻居清理小区后面的河道垃圾"),
+            &rules,
+            now,
+        )
+        .await?;
+    let yes = VoteInput {
+        approve: true,
+        points: Some(6),
+        comment: "情况属实".into(),
+    };
+    store.vote(&on_board.id, &m1, &yes, &rules, now).await?;
+    store.vote(&on_board.id, &m2, &yes, &rules, now).await?;
+    let rejected = store
+        .report_deed(&deed(c, "charity", "给村里困难家庭送去米和油"), &rules, now)
+        .await?;
+    let no = VoteInput {
+        approve: false,
+        points: None,
+        comment: "缺少捐赠凭证，可补充后申诉".into(),
+    };
+    store.vote(&rejected.id, &m1, &no, &rules, now).await?;
+    store.vote(&rejected.id, &m2, &no, &rules, now).await?;
+    Ok(())
+}

@@ -15,7 +15,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let log_keys = crate::log_keys::read(&crate::log_keys::path(&config))?;
     let store = open(&config, vault, false).await?;
     let ledger = start_ledger(&store, &config, &log_keys).await?;
-    run(store, ledger, config.web.clone(), config.listen).await
+    run(store, ledger, &config, config.web.clone()).await
 }
 
 /// Start the ledger's writer (it checks the stored tree against the log head first).
@@ -108,16 +108,19 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 pub async fn run(
     store: Store,
     ledger: moralbank_web::Ledger,
+    config: &Config,
     web: WebConfig,
-    listen: SocketAddr,
 ) -> Result<()> {
+    let listen = config.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(CliError::io(format!("listening on {listen}")))?;
     let addr = listener
         .local_addr()
         .map_err(CliError::io("reading the listening address"))?;
-    let state = AppState::new(store.clone(), web, Arc::new(DevSender), ledger);
+    let state = AppState::new(store.clone(), web, Arc::new(DevSender), ledger)
+        .with_rules(config.evaluation.rules()?)
+        .with_evidence_dir(config.data_dir.join("evidence"));
     let purger = tokio::spawn(purge_expired_periodically(store.clone()));
     let crediter = tokio::spawn(credit_deeds_periodically(state.clone()));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();

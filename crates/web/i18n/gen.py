@@ -76,7 +76,7 @@ T = {
  "points.household_credit": ("全户信用积分", "Household credit points"), "points.entries": ("积分明细与凭证", "Entries and receipts"),
  "points.credit_hint": ("可用积分可在礼遇场景中使用；信用积分是近36个月获得的积分，决定星级，使用积分不会减少信用积分。", "Your balance can be spent on benefits; credit points are what you earned in the last 36 months, set your tier, and spending never lowers them."),
  "entries.title": ("积分明细", "Points entries"), "entries.list": ("全部记录（最新在前）", "Every entry, newest first"),
- "entries.rule": ("依据", "Rule"), "entries.reference": ("关联", "Refers to"), "entries.approvers": ("批准人", "Approved by"),
+ "entries.rule": ("依据", "Rule"), "entries.why": ("查看评议全过程", "See how it was decided"), "entries.reference": ("关联", "Refers to"), "entries.approvers": ("批准人", "Approved by"),
  "entries.reverses": ("撤销了", "Reverses"), "entries.reversed_by": ("已被撤销，见", "Reversed by"),
  "entries.verify": ("下载凭证以验证", "Download a receipt to verify"), "entries.older": ("更早的记录", "Older entries"), "entries.newest": ("回到最新", "Newest entries"),
  "entries.none": ("还没有积分记录。", "No entries yet."), "entries.back": ("返回我的道德银行", "Back to My Moral Bank"),
