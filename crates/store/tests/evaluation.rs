@@ -884,7 +884,74 @@ async fn standards_are_versioned_and_deeds_keep_their_version(store: Store) {
     );
 }
 
+/// A crash after the ledger append but before the deed's status changed: the next run (on a
+/// restarted writer) finds the deed still due, appends under the same key, gets the original
+/// entry back, and marks the deed; the ledger holds one entry.
+async fn a_credit_interrupted_after_the_append_is_finished_once_on_restart(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    let d = s
+        .report_deed(
+            &report(&t.citizens[2], &t.citizens[2], "charity", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    s.vote(&d.id, &t.members[1], &yes(7), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&d.id, &t.members[2], &yes(7), &t.rules, T0)
+        .await
+        .unwrap();
+    // The first run got as far as the ledger.
+    let entry = moralbank_store::ledger::NewEntry::award(
+        &t.citizens[2],
+        7,
+        &format!(
+            "issuance:{}",
+            s.village_and_town(&d.village_id).await.unwrap().1.code
+        ),
+        "standard:charity@1",
+        "慈善捐赠：连续一个月帮助独居老人买菜送药",
+        &format!("deed:{}", d.id),
+        vec![
+            format!("staff:{}", t.members[1].id),
+            format!("staff:{}", t.members[2].id),
+        ],
+    );
+    let first = t
+        .seq
+        .append(format!("system:evaluation/deed/{}", d.id), entry)
+        .await
+        .unwrap();
+    drop(t.seq);
+    let (skey, _) = moralbank_ledger::generate_log_key("test/log");
+    let (restarted, _t) = Sequencer::start(
+        s.clone(),
+        moralbank_ledger::LogKey::from_private(&skey).unwrap(),
+        SequencerConfig::default(),
+    )
+    .await
+    .unwrap();
+    let r = s.credit_due(&restarted, T0 + 8 * DAY, 100).await.unwrap();
+    assert_eq!((r.credited, r.failed), (1, 0));
+    let deed = s.deed(&d.id).await.unwrap().unwrap();
+    assert_eq!(
+        (deed.status, deed.ledger_index),
+        (DeedStatus::Credited, Some(first.index as i64))
+    );
+    assert_eq!(
+        s.citizen_entries(&t.citizens[2], None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 moralbank_store::on_both_backends!(
+    a_credit_interrupted_after_the_append_is_finished_once_on_restart,
     a_deed_goes_from_report_through_votes_and_publicity_to_credited_points,
     committees_recuse_refuse_bad_votes_and_enforce_caps,
     an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_publicity,

@@ -43,7 +43,9 @@ pub fn router() -> Router<AppState> {
 
 /// The report form takes photos: its own router, with a body limit large enough for them.
 pub fn upload_router() -> Router<AppState> {
-    Router::new().route("/deeds/new", get(new_form).post(new_submit))
+    Router::new()
+        .route("/deeds/new", get(new_form).post(new_submit))
+        .route("/api/v1/partner/deeds/bulk", post(ev::bulk_submit))
 }
 
 fn now(state: &AppState) -> i64 {

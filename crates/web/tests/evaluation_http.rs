@@ -292,6 +292,53 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
     assert_eq!(entries["items"][0]["amount"], 6);
 }
 
+async fn partners_submit_in_bulk_once_per_row_key(w: World) {
+    let (_, secret) = w
+        .store
+        .create_api_key(&w.partner_id, &["deeds:submit".into()], "bulk")
+        .await
+        .unwrap();
+    let day = today(&w);
+    let cid = &w.citizen.id;
+    let csv = format!(
+        "{}\nd-1,{cid},blood-donation,{day},血站,无偿献血 300 毫升,\nd-2,{cid},no-such,{day},血站,x,\nd-3,{cid},volunteer-hour,{day},\"社区, 东门\",\"服务 \"\"敬老\"\"\",2\n",
+        moralbank_web::evaluation::BULK_HEADER
+    );
+    let send = |body: String| {
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/v1/partner/deeds/bulk")
+            .header("authorization", format!("Bearer {secret}"))
+            .header("content-type", "text/csv")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        w.send(req)
+    };
+    let (s, _, text) = send(csv.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(
+        (r[0]["ok"].as_bool(), r[0]["status"].as_str()),
+        (Some(true), Some("publicity")),
+        "{v}"
+    );
+    assert_eq!(r[1]["ok"], false);
+    assert_eq!(r[1]["problem"]["errors"][0]["field"], "standard");
+    assert_eq!(
+        (r[2]["ok"].as_bool(), r[2]["line"].as_u64()),
+        (Some(true), Some(4))
+    );
+    // The same file again creates nothing new.
+    let (_, _, again) = send(csv).await;
+    let again: Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(again["results"][0]["deed_id"], r[0]["deed_id"]);
+    assert_eq!(again["results"][2]["deed_id"], r[2]["deed_id"]);
+    let (s, _, text) = send("who,what\n1,2\n".into()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(text.contains("invalid_header"), "{text}");
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -302,4 +349,5 @@ macro_rules! on_both {
 on_both!(
     a_reported_deed_is_voted_published_and_credited_with_a_receipt,
     an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it,
+    partners_submit_in_bulk_once_per_row_key,
 );
