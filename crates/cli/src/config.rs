@@ -37,7 +37,29 @@ pub struct Config {
     pub web: WebConfig,
     pub ledger: LedgerConfig,
     pub evaluation: EvaluationConfig,
+    pub code: CodeConfig,
     pub crypto: CryptoConfig,
+}
+
+/// The `[code]` table: the moral code's issuer name, lifetimes and tier thresholds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CodeConfig {
+    pub issuer: String,
+    pub phone_lifetime_s: u32,
+    pub printed_card_days: u32,
+    pub tiers: Vec<i64>,
+}
+
+impl Default for CodeConfig {
+    fn default() -> Self {
+        CodeConfig {
+            issuer: "moralbank.localhost".into(),
+            phone_lifetime_s: 90,
+            printed_card_days: 365,
+            tiers: domain::tier::DEFAULT_THRESHOLDS.to_vec(),
+        }
+    }
 }
 
 /// The `[evaluation]` table: periods, quorum and limits of the committees' work.
@@ -131,6 +153,7 @@ impl Default for Config {
             web: WebConfig::default(),
             ledger: LedgerConfig::default(),
             evaluation: EvaluationConfig::default(),
+            code: CodeConfig::default(),
             crypto: CryptoConfig::default(),
         }
     }
@@ -396,6 +419,11 @@ const DOCS: &[(&str, &str)] = &[
     ("evaluation.reports_per_day", "Deeds one resident may report or nominate in a day."),
     ("evaluation.objections_per_day", "Objections one resident may raise in a day."),
     ("evaluation.overdue_days", "Days after which a waiting deed or appeal is shown as overdue."),
+    ("code", "The moral code (道德码): the issuer's name in codes, how long a phone's code and a printed\ncard live, and the credit points each tier starts at (the first must be 0)."),
+    ("code.issuer", "The issuer named in every code (the city's Moral Bank host)."),
+    ("code.phone_lifetime_s", "Seconds a phone's code is valid; the page fetches a new one before then."),
+    ("code.printed_card_days", "Days a printed card is valid (eligibility benefits only)."),
+    ("code.tiers", "Credit points each tier starts at, ascending from 0 (default five tiers)."),
     ("crypto", "Encryption of personal data at rest (AES-256-GCM) and keyed lookups (HMAC-SHA-256).\nWhen neither hmac_key nor [crypto.keys] is set here or in the environment, the keys are\nread from DATA_DIR/keys.toml, which `moralbank keys generate` writes (`moralbank demo`\nwrites one on its first run)."),
     ("crypto.current_key_id", "The key new values are encrypted with; keep older keys listed so older rows stay readable."),
 ];

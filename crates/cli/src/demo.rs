@@ -80,6 +80,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     }
     store.ensure_default_standards("system:demo").await?;
     let log_keys = crate::log_keys::read_or_create(&crate::log_keys::path(&config))?;
+    crate::code_keys::read_or_create(&crate::code_keys::path(&config))?;
     let ledger = server::start_ledger(&store, &config, &log_keys).await?;
     let added = crate::demo_ledger::seed(&store, &ledger, opts.citizens).await?;
     crate::demo_ledger::seed_deeds(&store).await?;

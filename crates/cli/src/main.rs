@@ -7,6 +7,7 @@
 mod admin;
 mod bench;
 mod bench_http;
+mod code_keys;
 mod config;
 mod demo;
 mod demo_ledger;
@@ -85,6 +86,9 @@ enum Command {
         #[arg(long, value_name = "VKEY")]
         vkey: String,
     },
+    /// The moral code.
+    #[command(subcommand)]
+    Code(CodeCommand),
     /// Recompute the whole transparency log and every balance from the stored rows; exits
     /// non-zero naming the first entry, checkpoint or account that does not match.
     Audit,
@@ -130,6 +134,28 @@ enum KeysCommand {
     LogRotate,
     /// Print the log's verifier key (public; the same as GET /log/vkey).
     LogVkey,
+    /// Write the moral code's issuer key (DATA_DIR/code-keys.toml, mode 0600); refuses to
+    /// overwrite one.
+    CodeGenerate,
+    /// Replace the moral code's issuer key; the old public key stays published so codes it
+    /// signed keep verifying. Restart the server afterwards.
+    CodeRotate,
+}
+
+#[derive(Subcommand)]
+enum CodeCommand {
+    /// Check a moral code offline against a key set (the JSON from
+    /// /.well-known/moral-code/keys); says exactly what failed.
+    Verify {
+        /// The code, as scanned (MB1:…).
+        code: String,
+        /// The key set file (JWKS).
+        #[arg(long, value_name = "KEYS.json")]
+        keys: PathBuf,
+        /// Clock difference tolerated, in seconds.
+        #[arg(long, default_value_t = moralbank_code::DEFAULT_CLOCK_SKEW_S)]
+        skew_s: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +202,9 @@ fn run(cli: Cli) -> Result<()> {
     if let Command::Verify { receipt, vkey } = &cli.command {
         return verify::verify(receipt, vkey);
     }
+    if let Command::Code(CodeCommand::Verify { code, keys, skew_s }) = &cli.command {
+        return code_keys::verify(code, keys, *skew_s);
+    }
     let flags = Overrides {
         database_url: cli.database_url.clone(),
         listen: cli.listen,
@@ -207,6 +236,20 @@ fn run(cli: Cli) -> Result<()> {
             let file = log_keys::rotate(&path)?;
             println!("rotated the log signing key in {}; restart the server to use it", path.display());
             println!("new verifier key (public): {}", file.vkey);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::CodeGenerate) => {
+            let path = code_keys::path(&config);
+            let keys = code_keys::write_new(&path)?;
+            println!("wrote the moral-code issuer key to {} (mode 0600); keep it secret and backed up", path.display());
+            println!("key id (public): {}", keys.signer.kid());
+            Ok(())
+        }
+        Command::Keys(KeysCommand::CodeRotate) => {
+            let path = code_keys::path(&config);
+            let keys = code_keys::rotate(&path)?;
+            println!("rotated the moral-code issuer key in {}; restart the server to use it", path.display());
+            println!("new key id (public): {}; {} key(s) published", keys.signer.kid(), keys.published.keys().len());
             Ok(())
         }
         Command::Keys(KeysCommand::LogVkey) => {
@@ -253,7 +296,7 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             bench::seed(config, citizens, url_given).await
         }
         Command::Audit => verify::audit(config).await,
-        Command::Config(_) | Command::Keys(_) | Command::Verify { .. } => Ok(()),
+        Command::Config(_) | Command::Keys(_) | Command::Verify { .. } | Command::Code(_) => Ok(()),
     }
 }
 

@@ -118,9 +118,11 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .map_err(CliError::io("reading the listening address"))?;
+    let code_keys = crate::code_keys::read(&crate::code_keys::path(config))?;
     let state = AppState::new(store.clone(), web, Arc::new(DevSender), ledger)
         .with_rules(config.evaluation.rules()?)
-        .with_evidence_dir(config.data_dir.join("evidence"));
+        .with_evidence_dir(config.data_dir.join("evidence"))
+        .with_codes(code_issuer(config, code_keys)?);
     let purger = tokio::spawn(purge_expired_periodically(store.clone()));
     let crediter = tokio::spawn(credit_deeds_periodically(state.clone()));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -136,6 +138,30 @@ pub async fn run(
     tracing::info!("shut down");
     store.close().await;
     Ok(())
+}
+
+fn code_issuer(
+    config: &Config,
+    keys: crate::code_keys::CodeKeys,
+) -> Result<moralbank_web::code::CodeIssuer> {
+    let c = &config.code;
+    domain::tier::check_thresholds(&c.tiers).map_err(|e| CliError::Config(format!("code.{e}")))?;
+    if !(30..=3_600).contains(&c.phone_lifetime_s) || !(1..=3_650).contains(&c.printed_card_days) {
+        return Err(CliError::Config(
+            "code.phone_lifetime_s must be 30 to 3600 and code.printed_card_days 1 to 3650".into(),
+        ));
+    }
+    Ok(moralbank_web::code::CodeIssuer {
+        key: Arc::new(keys.signer),
+        published: Arc::new(keys.published),
+        issuer: moralbank_code::Issuer::parse(&c.issuer)
+            .map_err(|e| CliError::Config(format!("code.issuer: {e}")))?,
+        lifetimes: moralbank_code::Lifetimes {
+            phone_s: i64::from(c.phone_lifetime_s),
+            printed_card_s: i64::from(c.printed_card_days) * 86_400,
+        },
+        tiers: Arc::new(c.tiers.clone()),
+    })
 }
 
 /// How often deeds whose publicity has ended are credited.

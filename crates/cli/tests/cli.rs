@@ -462,3 +462,75 @@ fn log_keys_are_generated_private_rotated_and_printed_without_the_secret() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+#[test]
+fn code_verify_checks_a_code_offline_against_a_key_set() {
+    use moralbank_code::{
+        Carrier, Claims, Holder, Issuer, IssuerKey, KeySet, Lifetimes, MaskedName, Pseudonym,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = IssuerKey::generate();
+    let jwks = dir.path().join("keys.json");
+    std::fs::write(
+        &jwks,
+        KeySet::new(vec![key.public()]).expect("set").to_jwks(),
+    )
+    .expect("write");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("time")
+        .as_secs() as i64;
+    let holder = Holder {
+        pseudonym: Pseudonym([7; 16]),
+        tier: 3,
+        badges: vec![],
+        masked_name: MaskedName::parse("王*明").expect("name"),
+    };
+    let claims = Claims::issue(
+        Issuer::parse("cli.test").expect("issuer"),
+        holder,
+        Carrier::Phone,
+        now,
+        &Lifetimes::default(),
+    );
+    let code = moralbank_code::encode(&claims, &key).expect("encode");
+    let keys_arg = jwks.to_string_lossy().into_owned();
+    let out = run(dir.path(), &["code", "verify", &code, "--keys", &keys_arg]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("tier 3, name 王*明"),
+        "{}",
+        stdout(&out)
+    );
+    let mut tampered = code.clone();
+    tampered.replace_range(20..21, if &code[20..21] == "A" { "B" } else { "A" });
+    let out = run(
+        dir.path(),
+        &["code", "verify", &tampered, "--keys", &keys_arg],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("code NOT valid"), "{}", stderr(&out));
+    let old = Claims::issue(
+        Issuer::parse("cli.test").expect("issuer"),
+        claims.holder.clone(),
+        Carrier::Phone,
+        now - 1000,
+        &Lifetimes::default(),
+    );
+    let out = run(
+        dir.path(),
+        &[
+            "code",
+            "verify",
+            &moralbank_code::encode(&old, &key).expect("encode"),
+            "--keys",
+            &keys_arg,
+        ],
+    );
+    assert!(stderr(&out).contains("(expired)"), "{}", stderr(&out));
+    let out = run(
+        dir.path(),
+        &["code", "verify", "MB2:xyz", "--keys", &keys_arg],
+    );
+    assert!(stderr(&out).contains("(wrong_prefix)"), "{}", stderr(&out));
+}

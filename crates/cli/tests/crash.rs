@@ -65,6 +65,7 @@ fn prepare(url_in: impl FnOnce(&Path) -> String) -> Setup {
     let ok = |o: std::process::Output| assert!(o.status.success(), "{}", stderr(&o));
     ok(s.cmd(&["bench", "seed", "--citizens", &CITIZENS.to_string()]));
     ok(s.cmd(&["keys", "log-generate", "--origin", "crash.test/log"]));
+    ok(s.cmd(&["keys", "code-generate"]));
     let data = s.data();
     let mut child = moralbank(s.dir.path())
         .args(s.args(&data))

@@ -10,6 +10,7 @@ mod error;
 mod identity;
 mod region;
 mod role;
+pub mod tier;
 
 pub use error::{FieldError, FieldErrors};
 pub use identity::{

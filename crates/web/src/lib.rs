@@ -10,6 +10,7 @@ pub mod api;
 mod auth;
 pub mod authz;
 pub mod clock;
+pub mod code;
 pub mod error;
 pub mod evaluation;
 mod evaluation_pages;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         .merge(ledger_pages::router())
         .merge(evaluation_pages::router())
+        .merge(code::router())
         .merge(log::router())
         .nest("/api/v1", api::router())
         .merge(metrics::router())

@@ -38,6 +38,12 @@ impl AppState {
         self
     }
 
+    /// The same state issuing moral codes with `codes`.
+    pub fn with_codes(mut self, codes: crate::code::CodeIssuer) -> AppState {
+        self.codes = Some(codes);
+        self
+    }
+
     /// The same state keeping evidence files in `dir`.
     pub fn with_evidence_dir(mut self, dir: std::path::PathBuf) -> AppState {
         self.evidence_dir = Arc::new(dir);
@@ -107,6 +113,8 @@ pub struct AppState {
     pub ledger: Ledger,
     pub clock: Arc<dyn crate::clock::Clock>,
     pub rules: Arc<moralbank_store::evaluation::Rules>,
+    /// The moral code's issuer; `None` until its keys are configured (pages then say so).
+    pub codes: Option<crate::code::CodeIssuer>,
     /// Where evidence files are kept (outside the database).
     pub evidence_dir: Arc<std::path::PathBuf>,
     pub(crate) sender: Arc<dyn OtpSender>,
@@ -130,6 +138,7 @@ impl AppState {
             clock: Arc::new(crate::clock::SystemClock),
             rules: Arc::new(moralbank_store::evaluation::Rules::default()),
             evidence_dir: Arc::new(std::path::PathBuf::from("data/evidence")),
+            codes: None,
             sender,
             templates: Arc::new(crate::views::environment(catalog.clone())),
             catalog,

@@ -41,6 +41,8 @@ templates!(
     "board.html",
     "queue.html",
     "standards_admin.html",
+    "code.html",
+    "code_card.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

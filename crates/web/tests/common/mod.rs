@@ -184,7 +184,8 @@ impl World {
         .expect("ledger");
         let clock = Arc::new(ManualClock::new(moralbank_store::now_ms()));
         let state = AppState::new(store.clone(), config, inbox.clone(), ledger.clone())
-            .with_clock(clock.clone());
+            .with_clock(clock.clone())
+            .with_codes(test_issuer());
         let app = app(state.clone());
         World {
             db,
@@ -327,6 +328,19 @@ fn enc(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A moral-code issuer with a fresh key and the default tiers.
+pub fn test_issuer() -> moralbank_web::code::CodeIssuer {
+    let key = moralbank_code::IssuerKey::generate();
+    let published = moralbank_code::KeySet::new(vec![key.public()]).expect("key set");
+    moralbank_web::code::CodeIssuer {
+        key: Arc::new(key),
+        published: Arc::new(published),
+        issuer: moralbank_code::Issuer::parse("test.moralbank.example").expect("issuer"),
+        lifetimes: moralbank_code::Lifetimes::default(),
+        tiers: Arc::new(domain::tier::DEFAULT_THRESHOLDS.to_vec()),
+    }
 }
 
 /// A valid resident ID number that the seeded city does not use.

@@ -1,0 +1,140 @@
+//! The moral code (道德码) on the web: the issuer's public keys as a JWKS at
+//! `/.well-known/moral-code/keys`, the resident's code page (a QR that refreshes itself before
+//! it expires) and the printable card. Codes carry a fresh random pseudonym each time, the
+//! tier, badges and the masked name — never an ID number, phone, points or household.
+
+use crate::auth::PageCtx;
+use crate::authz::{require, Action};
+use crate::error::AppError;
+use crate::pages::{finish, Area};
+use crate::views::render;
+use crate::AppState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use minijinja::context;
+use moralbank_code::{
+    Carrier, Claims, CodeQr, Holder, IssuerKey, KeySet, Lifetimes, MaskedName, Pseudonym,
+};
+use std::sync::Arc;
+
+/// The issuer: its signing key, the published public keys (current and still-valid old ones),
+/// its name in codes, the code lifetimes and the tier thresholds.
+#[derive(Clone)]
+pub struct CodeIssuer {
+    pub key: Arc<IssuerKey>,
+    pub published: Arc<KeySet>,
+    pub issuer: moralbank_code::Issuer,
+    pub lifetimes: Lifetimes,
+    pub tiers: Arc<Vec<i64>>,
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/moral-code/keys", get(jwks))
+        .route("/me/code", get(code_page))
+        .route("/me/code.json", get(code_json))
+        .route("/me/code/card", get(card_page))
+}
+
+fn issuer(state: &AppState) -> Result<&CodeIssuer, AppError> {
+    state.codes.as_ref().ok_or(AppError::Unavailable)
+}
+
+async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
+    let c = issuer(&state)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/jwk-set+json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        c.published.to_jwks(),
+    )
+        .into_response())
+}
+
+/// A fresh code for the signed-in resident: (code text, claims, tier, credit points).
+async fn issue(
+    state: &AppState,
+    citizen_id: &str,
+    carrier: Carrier,
+) -> Result<(String, Claims, i64), AppError> {
+    let c = issuer(state)?;
+    let summary = state
+        .store
+        .citizen_summary(citizen_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let now_ms = state.clock.now_ms();
+    let points = state.store.points(citizen_id, now_ms).await?;
+    let tier = domain::tier::tier(points.credit, &c.tiers);
+    let mut pseudonym = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut pseudonym);
+    let masked = MaskedName::parse(&summary.name_masked)
+        .map_err(|e| AppError::Internal(format!("masked name: {e}")))?;
+    let holder = Holder {
+        pseudonym: Pseudonym(pseudonym),
+        tier,
+        badges: vec![],
+        masked_name: masked,
+    };
+    let claims = Claims::issue(
+        c.issuer.clone(),
+        holder,
+        carrier,
+        now_ms / 1000,
+        &c.lifetimes,
+    );
+    let text = moralbank_code::encode(&claims, &c.key)
+        .map_err(|e| AppError::Internal(format!("encoding a code: {e}")))?;
+    Ok((text, claims, points.credit))
+}
+
+fn svg(text: &str) -> Result<String, AppError> {
+    Ok(CodeQr::new(text)
+        .map_err(|_| AppError::Internal("code too long for a QR".into()))?
+        .to_svg(5))
+}
+
+async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = async {
+        require(&ctx.principal, Action::OwnRecord)?;
+        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+        let (text, claims, credit) = issue(&state, id, Carrier::Phone).await?;
+        let tiers = issuer(&state)?.tiers.clone();
+        let view = context! {
+            svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
+            to_next => domain::tier::to_next(credit, &tiers), expires_at => claims.expires_at * 1000,
+            tiers => tiers.iter().enumerate().map(|(i, t)| context! { tier => i + 1, from => t }).collect::<Vec<_>>(),
+        };
+        Ok(render(&state, &ctx, "code.html", view)?.into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+/// A new code for the page's refresh, as JSON.
+async fn code_json(State(state): State<AppState>, ctx: PageCtx) -> Result<Response, AppError> {
+    require(&ctx.principal, Action::OwnRecord)?;
+    let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+    let (text, claims, _) = issue(&state, id, Carrier::Phone).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(serde_json::json!({
+        "code": text, "svg": svg(&text)?, "expires_at": claims.expires_at * 1000, "tier": claims.holder.tier,
+    }))).into_response())
+}
+
+/// The printable card: a long-lived code flagged as printed (eligibility benefits only).
+async fn card_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = async {
+        require(&ctx.principal, Action::OwnRecord)?;
+        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+        let (text, claims, _) = issue(&state, id, Carrier::PrintedCard).await?;
+        let view = context! { svg => svg(&text)?, code => text, tier => claims.holder.tier,
+        name => claims.holder.masked_name.as_str(), expires_at => claims.expires_at * 1000 };
+        Ok(render(&state, &ctx, "code_card.html", view)?.into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, r)
+}

@@ -1,0 +1,121 @@
+#![allow(clippy::unwrap_used)]
+//! The moral code over HTTP: the published key set, the resident's code (verified offline with
+//! that key set alone), tiers from credit points, rotating pseudonyms, the printed card.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::World;
+use moralbank_code::{verify, KeySet, DEFAULT_CLOCK_SKEW_S};
+use moralbank_store::ledger::NewEntry;
+
+fn code_of(html: &str) -> String {
+    html.split("data-code=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a code on the page")
+        .replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+async fn keys(w: &World) -> KeySet {
+    let (s, h, body) = w
+        .send(
+            Request::builder()
+                .uri("/.well-known/moral-code/keys")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_TYPE], "application/jwk-set+json");
+    KeySet::from_jwks(&body).unwrap()
+}
+
+fn now_s(w: &World) -> i64 {
+    use moralbank_web::clock::Clock;
+    w.clock.now_ms() / 1000
+}
+
+async fn a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked_name(w: World) {
+    let keys = keys(&w).await;
+    let (s, _, html) = w.page("GET", "/me/code", Some(&w.citizen), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("<svg"), "the QR is on the page");
+    let first = code_of(&html);
+    assert!(first.starts_with("MB1:"));
+    let c = verify(&first, &keys, now_s(&w), DEFAULT_CLOCK_SKEW_S).unwrap();
+    assert_eq!(
+        (c.holder.tier, c.printed_card),
+        (1, false),
+        "no points: the base tier"
+    );
+    assert_eq!(c.expires_at - c.issued_at, 90);
+    let summary = w
+        .store
+        .citizen_summary(&w.citizen.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.holder.masked_name.as_str(), summary.name_masked);
+    for secret in [w.citizen.id.as_str(), w.citizen_phone.as_str()] {
+        assert!(!first.contains(secret));
+    }
+    // Points raise the tier; every code has its own pseudonym and id.
+    let e = NewEntry::award(
+        &w.citizen.id,
+        40,
+        "issuance:1",
+        "standard:x@1",
+        "献血",
+        "",
+        vec!["staff:t".into()],
+    );
+    w.ledger.sequencer.append("code/1".into(), e).await.unwrap();
+    let (s, _, json) = w.page("GET", "/me/code.json", Some(&w.citizen), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let second = verify(
+        v["code"].as_str().unwrap(),
+        &keys,
+        now_s(&w),
+        DEFAULT_CLOCK_SKEW_S,
+    )
+    .unwrap();
+    assert_eq!(second.holder.tier, 2);
+    assert_ne!(
+        second.holder.pseudonym, c.holder.pseudonym,
+        "two scans cannot be linked"
+    );
+    assert_ne!(second.code_id, c.code_id);
+    // Codes expire; the clock moves on and the old one is refused.
+    w.clock.advance(200_000);
+    let err = verify(&first, &keys, now_s(&w), DEFAULT_CLOCK_SKEW_S).unwrap_err();
+    assert_eq!(err.code(), "expired");
+    // The printed card: long-lived and flagged.
+    let (s, _, card) = w.page("GET", "/me/code/card", Some(&w.citizen), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let p = verify(&code_of(&card), &keys, now_s(&w), DEFAULT_CLOCK_SKEW_S).unwrap();
+    assert!(p.printed_card);
+    assert_eq!(p.expires_at - p.issued_at, 365 * 86_400);
+    // Signed out: to the sign-in page.
+    let (s, h, _) = w.page("GET", "/me/code", None, &[]).await;
+    assert_eq!(
+        (s, h[header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
+        mod postgres { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(w) = super::World::postgres().await { super::$name(w).await } })* }
+    };
+}
+
+on_both!(a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked_name);
