@@ -380,12 +380,9 @@ async fn appeal_decision(
     Ok(Json(json!({ "status": status })).into_response())
 }
 
-/// Overdue: waiting longer than the rules allow.
+/// Overdue: nothing has happened to it for longer than the rules allow.
 pub(crate) fn overdue(state: &AppState, d: &Deed) -> bool {
-    state.clock.now_ms()
-        - d.updated_at
-            .min(d.created_at.max(d.decided_at.unwrap_or(0)))
-        > state.rules.overdue_ms
+    state.clock.now_ms() - d.updated_at > state.rules.overdue_ms
 }
 
 async fn queue(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {

@@ -448,26 +448,6 @@ impl Writer {
                 outcomes.push(Outcome::Refused(StoreError::NotFound { what: "citizen" }));
                 continue;
             };
-            state.balance += effect.delta;
-            state.entries += 1;
-            state.touched = true;
-            let counter = accounts
-                .entry(effect.counter.clone())
-                .or_insert_with(|| AccountState {
-                    citizen_id: None,
-                    salt: None,
-                    balance: 0,
-                    entries: 0,
-                    touched: false,
-                });
-            counter.balance -= effect.delta;
-            counter.entries += 1;
-            counter.touched = true;
-            if let Some((month, pts)) = effect.credit {
-                *credit
-                    .entry((effect.citizen_id.clone(), month))
-                    .or_insert(0) += pts;
-            }
             let index = frontier.size();
             let leaf = LeafEntry {
                 entry_id: domain::new_id(),
@@ -499,6 +479,27 @@ impl Writer {
                     continue;
                 }
             };
+            // Only an entry that encodes changes the batch's state.
+            state.balance += effect.delta;
+            state.entries += 1;
+            state.touched = true;
+            let counter = accounts
+                .entry(effect.counter.clone())
+                .or_insert_with(|| AccountState {
+                    citizen_id: None,
+                    salt: None,
+                    balance: 0,
+                    entries: 0,
+                    touched: false,
+                });
+            counter.balance -= effect.delta;
+            counter.entries += 1;
+            counter.touched = true;
+            if let Some((month, pts)) = effect.credit {
+                *credit
+                    .entry((effect.citizen_id.clone(), month))
+                    .or_insert(0) += pts;
+            }
             rows.hashes.extend(frontier.append(leaf_hash(&bytes)));
             if let Some(of) = p.entry.reverses {
                 reversed_now.insert(of);
