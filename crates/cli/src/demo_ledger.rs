@@ -189,6 +189,29 @@ pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> 
     Ok(appended)
 }
 
+/// A green card for citizen 0 (the demo login), so the code page shows the badge.
+pub async fn seed_green_card(store: &Store) -> Result<()> {
+    if !store.green_cards(1).await?.is_empty() {
+        return Ok(());
+    }
+    let (phone, _) = demo_identity(0);
+    let Some(id) = store.citizen_id_by_phone(&phone).await? else {
+        return Ok(());
+    };
+    let now = now_ms();
+    store
+        .issue_green_card(
+            &id,
+            "yuyao-good-person",
+            "多年义务照顾村里的孤寡老人",
+            now + 365 * 86_400_000,
+            "system:demo",
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
 /// A few deeds of the demo village in each state a visitor should see: one waiting for the
 /// committee, one on the publicity board, one rejected and open to appeal.
 pub async fn seed_deeds(store: &Store) -> Result<()> {

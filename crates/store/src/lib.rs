@@ -12,6 +12,7 @@ mod auth;
 mod citizens;
 mod error;
 pub mod evaluation;
+pub mod green_cards;
 pub mod ledger;
 mod migrate;
 mod regions;

@@ -30,9 +30,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_evaluation.sql"),
         postgres: include_str!("../migrations/postgres/0003_evaluation.sql"),
     },
+    Migration {
+        version: 4,
+        name: "green_cards",
+        sqlite: include_str!("../migrations/sqlite/0004_green_cards.sql"),
+        postgres: include_str!("../migrations/postgres/0004_green_cards.sql"),
+    },
 ];
 
-pub const MIGRATIONS_LATEST: i64 = 3;
+pub const MIGRATIONS_LATEST: i64 = 4;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

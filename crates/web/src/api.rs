@@ -70,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/partner", get(partner_self))
         .merge(crate::ledger_api::router())
         .merge(crate::evaluation::router())
+        .merge(crate::green_cards::api_router())
         .fallback(|| async { AppError::NotFound("API route") })
 }
 

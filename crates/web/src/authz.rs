@@ -46,6 +46,10 @@ pub enum Action {
     DecideAppeals,
     /// The catalogue of point standards.
     ManageStandards,
+    /// Issue and revoke green cards.
+    ManageGreenCards,
+    /// The list of green cards and their figures.
+    ViewGreenCards,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
@@ -57,9 +61,9 @@ fn staff_may(role: Role, action: Action) -> bool {
         StaffConsole | ReadRegionsApi => true,
         ReadCitizens => matches!(role, Role::Admin | Role::Evaluator | Role::TownReviewer),
         ViewRegions => matches!(role, Role::Admin | Role::Auditor),
-        ViewLedger => matches!(role, Role::Admin | Role::Auditor),
+        ViewLedger | ViewGreenCards => matches!(role, Role::Admin | Role::Auditor),
         ManageRegions | ManageStaff | ManagePartners | ReadCitizenLedger | ManageLedger
-        | ManageStandards => role == Role::Admin,
+        | ManageStandards | ManageGreenCards => role == Role::Admin,
     }
 }
 

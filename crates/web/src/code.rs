@@ -74,10 +74,19 @@ async fn issue(
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut pseudonym);
     let masked = MaskedName::parse(&summary.name_masked)
         .map_err(|e| AppError::Internal(format!("masked name: {e}")))?;
+    let badges = state
+        .store
+        .badges(citizen_id, now_ms)
+        .await?
+        .iter()
+        .map(|b| {
+            moralbank_code::Badge::parse(b).map_err(|e| AppError::Internal(format!("badge: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let holder = Holder {
         pseudonym: Pseudonym(pseudonym),
         tier,
-        badges: vec![],
+        badges,
         masked_name: masked,
     };
     let claims = Claims::issue(
@@ -106,6 +115,7 @@ async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
         let tiers = issuer(&state)?.tiers.clone();
         let view = context! {
             svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
+            badges => claims.holder.badges.iter().map(|b| b.as_str().to_string()).collect::<Vec<_>>(),
             to_next => domain::tier::to_next(credit, &tiers), expires_at => claims.expires_at * 1000,
             tiers => tiers.iter().enumerate().map(|(i, t)| context! { tier => i + 1, from => t }).collect::<Vec<_>>(),
         };

@@ -16,6 +16,7 @@ pub mod evaluation;
 mod evaluation_pages;
 mod evidence;
 mod flows;
+pub mod green_cards;
 pub mod i18n;
 mod ledger;
 mod ledger_api;
@@ -49,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ledger_pages::router())
         .merge(evaluation_pages::router())
         .merge(code::router())
+        .merge(green_cards::page_router())
         .merge(log::router())
         .nest("/api/v1", api::router())
         .merge(metrics::router())

@@ -537,6 +537,7 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
                 ledger => authz::allowed(p, Action::ViewLedger),
                 queue => authz::allowed(p, Action::VoteDeeds), appeals => authz::allowed(p, Action::DecideAppeals),
                 standards => authz::allowed(p, Action::ManageStandards),
+                green => authz::allowed(p, Action::ManageGreenCards),
             },
         };
         Ok(render(&state, &ctx, "console.html", view)?.into_response())

@@ -43,6 +43,7 @@ templates!(
     "standards_admin.html",
     "code.html",
     "code_card.html",
+    "green_cards.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

@@ -111,6 +111,77 @@ async fn a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked
     );
 }
 
+async fn a_green_card_is_a_badge_on_the_code_until_revoked(w: World) {
+    let keys = keys(&w).await;
+    let admin = w.staff(domain::Role::Admin).token.clone();
+    let body = serde_json::json!({ "citizen_id": w.citizen.id, "honour": "brave-deed", "citation": "跳入姚江救起落水儿童", "valid_until": "2099-12-31" });
+    let (s, card) = w
+        .api("POST", "/green-cards", Some(&admin), Some(body))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{card}");
+    assert!(card["card_no"].as_str().unwrap().starts_with("GC"));
+    let (s, p) = w.api("POST", "/green-cards", Some(&admin), Some(serde_json::json!({ "citizen_id": w.citizen.id, "honour": "x", "citation": "", "valid_until": "2000-13-01" }))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    let (_, _, html) = w.page("GET", "/me/code", Some(&w.citizen), &[]).await;
+    let c = verify(&code_of(&html), &keys, now_s(&w), DEFAULT_CLOCK_SKEW_S).unwrap();
+    assert_eq!(
+        c.holder
+            .badges
+            .iter()
+            .map(|b| b.as_str())
+            .collect::<Vec<_>>(),
+        ["green-card"]
+    );
+    assert!(html.contains("badge-green-card"));
+    let (s, list) = w
+        .api(
+            "GET",
+            "/green-cards",
+            Some(&w.staff(domain::Role::Auditor).token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, list["stats"]["active"].as_i64()),
+        (StatusCode::OK, Some(1))
+    );
+    let id = card["id"].as_str().unwrap();
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/green-cards/{id}/revoke"),
+            Some(&admin),
+            Some(serde_json::json!({ "reason": "荣誉被撤销" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, p) = w
+        .api(
+            "POST",
+            &format!("/green-cards/{id}/revoke"),
+            Some(&admin),
+            Some(serde_json::json!({ "reason": "again" })),
+        )
+        .await;
+    assert_eq!(
+        (s, p["errors"][0]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_revoked"))
+    );
+    let (_, _, html) = w.page("GET", "/me/code", Some(&w.citizen), &[]).await;
+    let c = verify(&code_of(&html), &keys, now_s(&w), DEFAULT_CLOCK_SKEW_S).unwrap();
+    assert!(c.holder.badges.is_empty());
+    let (s, _, page) = w
+        .page(
+            "GET",
+            "/console/green-cards",
+            Some(w.staff(domain::Role::Admin)),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("荣誉被撤销"), "{page}");
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -118,4 +189,7 @@ macro_rules! on_both {
     };
 }
 
-on_both!(a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked_name);
+on_both!(
+    a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked_name,
+    a_green_card_is_a_badge_on_the_code_until_revoked,
+);

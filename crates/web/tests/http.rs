@@ -547,6 +547,7 @@ fn every_api_route_is_in_the_openapi_document_and_nothing_else_is() {
         .iter()
         .chain(moralbank_web::log::ROUTES)
         .chain(moralbank_web::evaluation::ROUTES)
+        .chain(moralbank_web::green_cards::ROUTES)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     documented.sort();

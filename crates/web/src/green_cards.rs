@@ -1,0 +1,241 @@
+//! Green cards (道德绿卡) for the admin: issue, revoke with a reason, list with the figures the
+//! reports use (issued, active) — over the API and on the console.
+
+use crate::auth::{ApiCaller, PageCtx, Principal};
+use crate::authz::{require, Action};
+use crate::error::{ApiJson, AppError};
+use crate::flows::{self, SearchParams};
+use crate::pages::{field_messages, finish, or_redo, Area, Page};
+use crate::views::render;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use domain::FieldError;
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/green-cards"),
+    ("post", "/green-cards"),
+    ("post", "/green-cards/{id}/revoke"),
+];
+
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .route("/green-cards", get(list).post(issue))
+        .route("/green-cards/{id}/revoke", post(revoke))
+}
+
+pub fn page_router() -> Router<AppState> {
+    Router::new()
+        .route("/console/green-cards", get(console).post(console_issue))
+        .route("/console/green-cards/{id}/revoke", post(console_revoke))
+}
+
+/// `yyyy-mm-dd` (China Standard Time) → the first millisecond after that day.
+fn end_of_day(raw: &str) -> Result<i64, FieldError> {
+    let bad = || FieldError::new("valid_until", "invalid_date", "a date as yyyy-mm-dd");
+    let parts: Vec<&str> = raw.trim().split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let (y, m, d): (i32, u8, u8) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    let date = time::Date::from_calendar_date(y, time::Month::try_from(m).map_err(|_| bad())?, d)
+        .map_err(|_| bad())?;
+    let midnight_utc = date.midnight().assume_utc().unix_timestamp() * 1000;
+    Ok(midnight_utc + 86_400_000 - 8 * 3_600_000)
+}
+
+fn admin_ref(p: &Principal) -> Result<String, AppError> {
+    Ok(format!(
+        "staff:{}",
+        p.staff().ok_or(AppError::Unauthorized)?.id
+    ))
+}
+
+async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ViewGreenCards)?;
+    let now = state.clock.now_ms();
+    Ok(Json(json!({ "items": state.store.green_cards(1000).await?, "stats": state.store.green_card_stats(now).await? })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueBody {
+    citizen_id: String,
+    honour: String,
+    citation: String,
+    valid_until: String,
+}
+
+async fn issue(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(b): ApiJson<IssueBody>,
+) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ManageGreenCards)?;
+    let id = domain::parse_id("citizen_id", &b.citizen_id)?;
+    let until = end_of_day(&b.valid_until)?;
+    let card = state
+        .store
+        .issue_green_card(
+            &id,
+            &b.honour,
+            &b.citation,
+            until,
+            &admin_ref(&caller.principal)?,
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(card)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    reason: String,
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<RevokeBody>,
+) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ManageGreenCards)?;
+    let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("green card"))?;
+    let card = state
+        .store
+        .revoke_green_card(
+            &id,
+            &b.reason,
+            &admin_ref(&caller.principal)?,
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(Json(card).into_response())
+}
+
+#[derive(Deserialize, Serialize, Default, Clone)]
+#[serde(default)]
+struct IssueForm {
+    csrf: String,
+    resident_id: String,
+    honour: String,
+    citation: String,
+    valid_until: String,
+}
+
+async fn console_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: &IssueForm,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
+    require(&ctx.principal, Action::ManageGreenCards)?;
+    let now = state.clock.now_ms();
+    let cards: Vec<_> = state
+        .store
+        .green_cards(500)
+        .await?
+        .into_iter()
+        .map(|c| context! { active => c.is_active(now), card => c })
+        .collect();
+    let view = context! { cards, stats => state.store.green_card_stats(now).await?, form,
+    honours => moralbank_store::green_cards::HONOURS, errors => field_messages(state, ctx, errors) };
+    Ok((status, render(state, ctx, "green_cards.html", view)?).into_response())
+}
+
+async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = console_page(&state, &ctx, &IssueForm::default(), &[], StatusCode::OK).await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+async fn console_issue(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<IssueForm>,
+) -> Response {
+    let attempt = async {
+        require(&ctx.principal, Action::ManageGreenCards)?;
+        ctx.check_csrf(&f.csrf)?;
+        // Found by the full ID number, as any admin search (and logged in their access log).
+        let params = SearchParams {
+            resident_id: f.resident_id.clone(),
+            ..SearchParams::default()
+        };
+        let q = flows::parse_search(&params)?;
+        let found = flows::search_citizens(&state, &ctx.principal, &q).await?;
+        let citizen = found.first().ok_or_else(|| {
+            AppError::invalid(
+                "resident_id",
+                "not_enrolled",
+                "no enrolled resident has this ID number",
+            )
+        })?;
+        let until = end_of_day(&f.valid_until)?;
+        state
+            .store
+            .issue_green_card(
+                &citizen.id,
+                &f.honour,
+                &f.citation,
+                until,
+                &admin_ref(&ctx.principal)?,
+                state.clock.now_ms(),
+            )
+            .await?;
+        Ok(Redirect::to("/console/green-cards").into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        console_page(&state, &ctx, &f, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RevokeForm {
+    csrf: String,
+    reason: String,
+}
+
+async fn console_revoke(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<RevokeForm>,
+) -> Response {
+    let attempt = async {
+        require(&ctx.principal, Action::ManageGreenCards)?;
+        ctx.check_csrf(&f.csrf)?;
+        let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("green card"))?;
+        state
+            .store
+            .revoke_green_card(
+                &id,
+                &f.reason,
+                &admin_ref(&ctx.principal)?,
+                state.clock.now_ms(),
+            )
+            .await?;
+        Ok(Redirect::to("/console/green-cards").into_response())
+    }
+    .await;
+    let r = or_redo(attempt, async |errors, status| {
+        console_page(&state, &ctx, &IssueForm::default(), &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
