@@ -85,6 +85,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     let added = crate::demo_ledger::seed(&store, &ledger, opts.citizens).await?;
     crate::demo_ledger::seed_deeds(&store).await?;
     crate::demo_ledger::seed_green_card(&store).await?;
+    crate::demo_ledger::seed_benefits(&store).await?;
     if added > 0 {
         println!(
             "Appended {added} demo ledger entries; the public log is at http://{}/log.",

@@ -189,6 +189,132 @@ pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> 
     Ok(appended)
 }
 
+/// Scene, partner kind, names, description, minimum tier, badge, kind, quota, points cost.
+type DemoBenefit = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    Option<&'static str>,
+    &'static str,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// The five scenes and a benefit catalogue with the demo partners.
+pub async fn seed_benefits(store: &Store) -> Result<()> {
+    use moralbank_store::benefits::NewBenefit;
+    store.ensure_default_scenes().await?;
+    if !store.benefits().await?.is_empty() {
+        return Ok(());
+    }
+    let partners = store.list_partners().await?;
+    let of = |kind: &str| {
+        partners
+            .iter()
+            .find(|p| p.kind == kind)
+            .map(|p| p.id.clone())
+    };
+    let items: [DemoBenefit; 6] = [
+        (
+            "reading",
+            "library",
+            "免押金借书证",
+            "Deposit-free library card",
+            "凭道德码办理借书证，免交100元押金",
+            1,
+            None,
+            "eligibility",
+            None,
+            None,
+        ),
+        (
+            "rental",
+            "rental",
+            "免押金租用公共自行车",
+            "Deposit-free public bikes",
+            "凭道德码免押金租用阳明公共自行车",
+            1,
+            None,
+            "eligibility",
+            None,
+            None,
+        ),
+        (
+            "transport",
+            "transport",
+            "公交免费乘车券",
+            "Free bus ride",
+            "用5积分兑换一次公交免费乘车",
+            1,
+            None,
+            "points",
+            None,
+            Some(5),
+        ),
+        (
+            "tourism",
+            "scenic",
+            "四明山景区免费门票",
+            "Free Siming Mountain tickets",
+            "每年两次免费游览四明山景区",
+            2,
+            None,
+            "quota",
+            Some(2),
+            None,
+        ),
+        (
+            "medical",
+            "hospital",
+            "门诊优先挂号",
+            "Priority outpatient registration",
+            "三星及以上可在人民医院优先挂号",
+            3,
+            None,
+            "eligibility",
+            None,
+            None,
+        ),
+        (
+            "tourism",
+            "scenic",
+            "道德绿卡贵宾通道",
+            "Green card VIP lane",
+            "持道德绿卡走景区贵宾通道",
+            1,
+            Some("green-card"),
+            "eligibility",
+            None,
+            None,
+        ),
+    ];
+    for (scene, partner_kind, zh, en, desc, tier, badge, kind, quota, cost) in items {
+        let Some(partner_id) = of(partner_kind) else {
+            continue;
+        };
+        store
+            .create_benefit(&NewBenefit {
+                scene: scene.into(),
+                partner_id,
+                name_zh: zh.into(),
+                name_en: en.into(),
+                description_zh: desc.into(),
+                description_en: en.into(),
+                min_tier: tier,
+                badge: badge.map(str::to_string),
+                kind: kind.into(),
+                quota,
+                quota_period: quota.map(|_| "year".to_string()),
+                points_cost: cost,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
 /// A green card for citizen 0 (the demo login), so the code page shows the badge.
 pub async fn seed_green_card(store: &Store) -> Result<()> {
     if !store.green_cards(1).await?.is_empty() {

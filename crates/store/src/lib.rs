@@ -9,6 +9,7 @@
 
 mod access;
 mod auth;
+pub mod benefits;
 mod citizens;
 mod error;
 pub mod evaluation;

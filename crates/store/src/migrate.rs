@@ -36,9 +36,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_green_cards.sql"),
         postgres: include_str!("../migrations/postgres/0004_green_cards.sql"),
     },
+    Migration {
+        version: 5,
+        name: "benefits",
+        sqlite: include_str!("../migrations/sqlite/0005_benefits.sql"),
+        postgres: include_str!("../migrations/postgres/0005_benefits.sql"),
+    },
 ];
 
-pub const MIGRATIONS_LATEST: i64 = 4;
+pub const MIGRATIONS_LATEST: i64 = 5;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

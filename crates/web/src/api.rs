@@ -71,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .merge(crate::ledger_api::router())
         .merge(crate::evaluation::router())
         .merge(crate::green_cards::api_router())
+        .merge(crate::benefits::api_router())
         .fallback(|| async { AppError::NotFound("API route") })
 }
 

@@ -50,6 +50,8 @@ pub enum Action {
     ManageGreenCards,
     /// The list of green cards and their figures.
     ViewGreenCards,
+    /// Service scenes and benefits.
+    ManageBenefits,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
@@ -63,7 +65,7 @@ fn staff_may(role: Role, action: Action) -> bool {
         ViewRegions => matches!(role, Role::Admin | Role::Auditor),
         ViewLedger | ViewGreenCards => matches!(role, Role::Admin | Role::Auditor),
         ManageRegions | ManageStaff | ManagePartners | ReadCitizenLedger | ManageLedger
-        | ManageStandards | ManageGreenCards => role == Role::Admin,
+        | ManageStandards | ManageGreenCards | ManageBenefits => role == Role::Admin,
     }
 }
 

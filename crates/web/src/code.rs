@@ -101,6 +101,26 @@ async fn issue(
     Ok((text, claims, points.credit))
 }
 
+/// The benefits the code's tier and badges open (what the resident can use right now).
+async fn open_benefits(
+    state: &AppState,
+    claims: &Claims,
+) -> Result<Vec<moralbank_store::benefits::Benefit>, AppError> {
+    let badges: Vec<String> = claims
+        .holder
+        .badges
+        .iter()
+        .map(|b| b.as_str().to_string())
+        .collect();
+    Ok(state
+        .store
+        .benefits()
+        .await?
+        .into_iter()
+        .filter(|b| b.open_to(i64::from(claims.holder.tier), &badges))
+        .collect())
+}
+
 fn svg(text: &str) -> Result<String, AppError> {
     Ok(CodeQr::new(text)
         .map_err(|_| AppError::Internal("code too long for a QR".into()))?
@@ -116,6 +136,7 @@ async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
         let view = context! {
             svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
             badges => claims.holder.badges.iter().map(|b| b.as_str().to_string()).collect::<Vec<_>>(),
+            open_benefits => open_benefits(&state, &claims).await?,
             to_next => domain::tier::to_next(credit, &tiers), expires_at => claims.expires_at * 1000,
             tiers => tiers.iter().enumerate().map(|(i, t)| context! { tier => i + 1, from => t }).collect::<Vec<_>>(),
         };

@@ -9,6 +9,7 @@
 pub mod api;
 mod auth;
 pub mod authz;
+pub mod benefits;
 pub mod clock;
 pub mod code;
 pub mod error;
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(evaluation_pages::router())
         .merge(code::router())
         .merge(green_cards::page_router())
+        .merge(benefits::page_router())
         .merge(log::router())
         .nest("/api/v1", api::router())
         .merge(metrics::router())

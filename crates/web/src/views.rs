@@ -44,6 +44,7 @@ templates!(
     "code.html",
     "code_card.html",
     "green_cards.html",
+    "benefits.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

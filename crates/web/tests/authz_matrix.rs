@@ -237,6 +237,18 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ("GET", "/api/v1/green-cards".into(), "", vec![A, AU]),
         (
             "POST",
+            "/api/v1/scenes".into(),
+            "{\"code\": \"\", \"name_zh\": \"\", \"name_en\": \"\"}",
+            vec![A],
+        ),
+        (
+            "POST",
+            "/api/v1/benefits".into(),
+            "{\"scene\": \"\", \"partner_id\": \"x\", \"name_zh\": \"\", \"name_en\": \"\", \"description_zh\": \"\", \"description_en\": \"\", \"min_tier\": 0, \"kind\": \"x\"}",
+            vec![A],
+        ),
+        (
+            "POST",
             "/api/v1/green-cards".into(),
             "{\"citizen_id\": \"x\", \"honour\": \"x\", \"citation\": \"\", \"valid_until\": \"x\"}",
             vec![A],

@@ -182,6 +182,65 @@ async fn a_green_card_is_a_badge_on_the_code_until_revoked(w: World) {
     assert!(page.contains("荣誉被撤销"), "{page}");
 }
 
+async fn the_code_page_lists_what_the_tier_opens_and_the_catalogue_is_public(w: World) {
+    w.store.ensure_default_scenes().await.unwrap();
+    let admin = w.staff(domain::Role::Admin).token.clone();
+    let mk = |name: &str, tier: i64, kind: &str| {
+        serde_json::json!({
+            "scene": "reading", "partner_id": w.partner_id, "name_zh": name, "name_en": name,
+            "description_zh": "说明", "description_en": "about", "min_tier": tier, "kind": kind,
+        })
+    };
+    let (s, b) = w
+        .api(
+            "POST",
+            "/benefits",
+            Some(&admin),
+            Some(mk("免押金借书", 1, "eligibility")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, _) = w
+        .api(
+            "POST",
+            "/benefits",
+            Some(&admin),
+            Some(mk("优先预约", 3, "eligibility")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, p) = w
+        .api("POST", "/benefits", Some(&admin), Some(mk("x", 1, "quota")))
+        .await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("quota"))
+    );
+    let (_, _, html) = w.page("GET", "/me/code", Some(&w.citizen), &[]).await;
+    let open = html
+        .split("id=\"open-benefits\"")
+        .nth(1)
+        .unwrap()
+        .split("</ul>")
+        .next()
+        .unwrap();
+    assert!(
+        open.contains("免押金借书") && !open.contains("优先预约"),
+        "{open}"
+    );
+    let (s, _, page) = w.page("GET", "/benefits", None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("优先预约") && page.contains("道德阅"),
+        "{page}"
+    );
+    let (s, list) = w.api("GET", "/benefits", None, None).await;
+    assert_eq!(
+        (s, list["items"].as_array().unwrap().len()),
+        (StatusCode::OK, 2)
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -192,4 +251,5 @@ macro_rules! on_both {
 on_both!(
     a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked_name,
     a_green_card_is_a_badge_on_the_code_until_revoked,
+    the_code_page_lists_what_the_tier_opens_and_the_catalogue_is_public,
 );
