@@ -35,6 +35,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/villages/{id}/publicity"),
     ("get", "/inbox"),
     ("post", "/inbox/read"),
+    ("post", "/staff/{id}/resident"),
 ];
 
 pub fn router() -> Router<AppState> {
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
         .route("/villages/{id}/publicity", get(board))
         .route("/inbox", get(inbox))
         .route("/inbox/read", post(inbox_read))
+        .route("/staff/{id}/resident", post(link_resident))
 }
 
 /// What anyone may see of a deed on a public board: masked name, summary, points, dates.
@@ -548,4 +550,56 @@ pub async fn bulk_submit(
         });
     }
     Ok(Json(json!({ "results": results })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResidentLink {
+    /// The member's full resident ID number; empty to unlink.
+    resident_id: String,
+    #[serde(default)]
+    chair: bool,
+}
+
+/// The admin links a committee member's staff account to their own resident record, so that
+/// recusal (no vote on a deed of their own household, or one they reported) is enforced.
+async fn link_resident(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ResidentLink>,
+) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ManageStaff)?;
+    let staff_id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("staff"))?;
+    let citizen = if b.resident_id.trim().is_empty() {
+        None
+    } else {
+        let params = crate::flows::SearchParams {
+            resident_id: b.resident_id.clone(),
+            ..Default::default()
+        };
+        let q = crate::flows::parse_search(&params)?;
+        let found = crate::flows::search_citizens(&state, &caller.principal, &q).await?;
+        Some(
+            found
+                .first()
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "resident_id",
+                        "not_enrolled",
+                        "no enrolled resident has this ID number",
+                    )
+                })?
+                .id
+                .clone(),
+        )
+    };
+    state
+        .store
+        .link_staff_citizen(&staff_id, citizen.as_deref(), b.chair)
+        .await?;
+    Ok(
+        Json(json!({ "staff_id": staff_id, "linked": citizen.is_some(), "chair": b.chair }))
+            .into_response(),
+    )
 }

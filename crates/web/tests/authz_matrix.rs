@@ -231,6 +231,12 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
             vec![],
         ),
         ("GET", "/api/v1/me/deeds".into(), "", vec![C]),
+        (
+            "POST",
+            format!("/api/v1/staff/{}/resident", domain::new_id()),
+            "{\"resident_id\": \"\"}",
+            vec![A],
+        ),
         ("POST", "/api/v1/partner/deeds/bulk".into(), "key", vec![]),
         ("GET", "/me/deeds".into(), "", vec![C]),
         ("GET", "/me/code".into(), "", vec![C]),

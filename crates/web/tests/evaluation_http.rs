@@ -339,6 +339,57 @@ async fn partners_submit_in_bulk_once_per_row_key(w: World) {
     assert!(text.contains("invalid_header"), "{text}");
 }
 
+/// The admin links a member to their resident record; from then on the member cannot vote on a
+/// deed of their own household.
+async fn a_linked_member_is_recused_from_their_households_deeds(w: World) {
+    let members = committee(&w).await;
+    let admin = w.staff(Role::Admin).token.clone();
+    let (_, rid) = moralbank_store::seed::demo_identity(0);
+    let evaluator = w.staff(Role::Evaluator).id.clone();
+    let (s, v) = w
+        .api(
+            "POST",
+            &format!("/staff/{evaluator}/resident"),
+            Some(&admin),
+            Some(json!({"resident_id": rid.as_str(), "chair": true})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["linked"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{v}"
+    );
+    let (s, p) = w
+        .api(
+            "POST",
+            &format!("/staff/{evaluator}/resident"),
+            Some(&admin),
+            Some(json!({"resident_id": "110101199003070000"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    let d = report(&w, "neighbourly-help").await;
+    let id = d["id"].as_str().unwrap();
+    let (s, p) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/votes"),
+            Some(&members[0]),
+            Some(json!({"approve": true, "points": 5})),
+        )
+        .await;
+    assert_eq!((s, code(&p)), (StatusCode::CONFLICT, "recused"));
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/votes"),
+            Some(&members[1]),
+            Some(json!({"approve": true, "points": 5})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -350,4 +401,5 @@ on_both!(
     a_reported_deed_is_voted_published_and_credited_with_a_receipt,
     an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it,
     partners_submit_in_bulk_once_per_row_key,
+    a_linked_member_is_recused_from_their_households_deeds,
 );
