@@ -16,6 +16,7 @@ pub mod evaluation;
 pub mod green_cards;
 pub mod ledger;
 mod migrate;
+pub mod redemptions;
 mod regions;
 pub mod seed;
 mod staff;

@@ -42,9 +42,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_benefits.sql"),
         postgres: include_str!("../migrations/postgres/0005_benefits.sql"),
     },
+    Migration {
+        version: 6,
+        name: "redemptions",
+        sqlite: include_str!("../migrations/sqlite/0006_redemptions.sql"),
+        postgres: include_str!("../migrations/postgres/0006_redemptions.sql"),
+    },
 ];
 
-pub const MIGRATIONS_LATEST: i64 = 5;
+pub const MIGRATIONS_LATEST: i64 = 6;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -13,6 +13,7 @@ pub const API_SCOPES: &[&str] = &[
     "partner:read",
     "ledger:post",
     "deeds:submit",
+    "benefits:redeem",
 ];
 pub const PARTNER_KINDS: &[&str] = &[
     "hospital",

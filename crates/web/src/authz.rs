@@ -52,12 +52,14 @@ pub enum Action {
     ViewGreenCards,
     /// Service scenes and benefits.
     ManageBenefits,
+    /// A partner redeeming a benefit for a scanned code.
+    RedeemBenefits,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
     use Action::*;
     match action {
-        OwnRecord | PartnerSelf | PostLedger | ReportDeeds | SubmitDeeds => false,
+        OwnRecord | PartnerSelf | PostLedger | ReportDeeds | SubmitDeeds | RedeemBenefits => false,
         VoteDeeds => role == Role::Evaluator,
         DecideAppeals => role == Role::TownReviewer,
         StaffConsole | ReadRegionsApi => true,
@@ -75,6 +77,7 @@ fn partner_scope(action: Action) -> Option<&'static str> {
         Action::PartnerSelf => Some("partner:read"),
         Action::PostLedger => Some("ledger:post"),
         Action::SubmitDeeds => Some("deeds:submit"),
+        Action::RedeemBenefits => Some("benefits:redeem"),
         _ => None,
     }
 }

@@ -33,6 +33,7 @@ pub struct CodeIssuer {
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/redemptions", axum::routing::post(redeem))
         .route("/.well-known/moral-code/keys", get(jwks))
         .route("/me/code", get(code_page))
         .route("/me/code.json", get(code_json))
@@ -96,6 +97,16 @@ async fn issue(
         now_ms / 1000,
         &c.lifetimes,
     );
+    // The code names nobody: remember whose it is, for a partner's redemption.
+    state
+        .store
+        .record_issued_code(
+            &claims.code_id.to_string(),
+            citizen_id,
+            claims.printed_card,
+            claims.expires_at,
+        )
+        .await?;
     let text = moralbank_code::encode(&claims, &c.key)
         .map_err(|e| AppError::Internal(format!("encoding a code: {e}")))?;
     Ok((text, claims, points.credit))
@@ -137,6 +148,8 @@ async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
             svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
             badges => claims.holder.badges.iter().map(|b| b.as_str().to_string()).collect::<Vec<_>>(),
             open_benefits => open_benefits(&state, &claims).await?,
+            redemptions => state.store.citizen_redemptions(id, 20).await?.into_iter()
+                .map(|(at, name, partner, granted, reason)| context! { at, name, partner, granted, reason }).collect::<Vec<_>>(),
             to_next => domain::tier::to_next(credit, &tiers), expires_at => claims.expires_at * 1000,
             tiers => tiers.iter().enumerate().map(|(i, t)| context! { tier => i + 1, from => t }).collect::<Vec<_>>(),
         };
@@ -168,4 +181,72 @@ async fn card_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
     }
     .await;
     finish(&state, &ctx, Area::Resident, r)
+}
+
+/// The redemption routes (in the OpenAPI document with the rest of `/api/v1`).
+pub const ROUTES: &[(&str, &str)] = &[("post", "/redemptions")];
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemBody {
+    code: String,
+    benefit_id: String,
+}
+
+/// `POST /api/v1/redemptions`: a partner redeems a benefit for a scanned code (scope
+/// `benefits:redeem`, Idempotency-Key header). The code is verified here; the rules are the
+/// store's. Answers 200 with the decision, granted or not, and why.
+async fn redeem(
+    State(state): State<AppState>,
+    caller: crate::auth::ApiCaller,
+    headers: axum::http::HeaderMap,
+    crate::error::ApiJson(b): crate::error::ApiJson<RedeemBody>,
+) -> Result<Response, AppError> {
+    require(&caller.principal, Action::RedeemBenefits)?;
+    let crate::auth::Principal::Partner(p) = &caller.principal else {
+        return Err(AppError::Forbidden);
+    };
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            AppError::invalid(
+                "Idempotency-Key",
+                "missing",
+                "send an Idempotency-Key header, unique per scan",
+            )
+        })?;
+    let c = issuer(&state)?;
+    let claims = moralbank_code::verify(
+        b.code.trim_end(),
+        &c.published,
+        state.clock.now_ms() / 1000,
+        moralbank_code::DEFAULT_CLOCK_SKEW_S,
+    )
+    .map_err(|e| AppError::invalid("code", e.code(), &e.to_string()))?;
+    let benefit_id =
+        domain::parse_id("benefit_id", &b.benefit_id).map_err(|_| AppError::NotFound("benefit"))?;
+    let presented = moralbank_store::redemptions::Presented {
+        code_id: claims.code_id.to_string(),
+        tier: i64::from(claims.holder.tier),
+        badges: claims
+            .holder
+            .badges
+            .iter()
+            .map(|x| x.as_str().to_string())
+            .collect(),
+        printed: claims.printed_card,
+    };
+    let d = state
+        .store
+        .redeem(
+            &state.ledger.sequencer,
+            &p.partner.id,
+            key,
+            &benefit_id,
+            &presented,
+            state.clock.now_ms(),
+        )
+        .await?;
+    Ok(Json(d).into_response())
 }

@@ -240,6 +240,12 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ("POST", "/api/v1/partner/deeds/bulk".into(), "key", vec![]),
         ("GET", "/me/deeds".into(), "", vec![C]),
         ("GET", "/me/code".into(), "", vec![C]),
+        (
+            "POST",
+            "/api/v1/redemptions".into(),
+            "{\"code\": \"x\", \"benefit_id\": \"x\"}",
+            vec![],
+        ),
         ("GET", "/api/v1/green-cards".into(), "", vec![A, AU]),
         (
             "POST",

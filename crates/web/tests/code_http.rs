@@ -241,6 +241,87 @@ async fn the_code_page_lists_what_the_tier_opens_and_the_catalogue_is_public(w: 
     );
 }
 
+async fn a_partner_redeems_with_a_scanned_code_and_the_resident_sees_it(w: World) {
+    w.store.ensure_default_scenes().await.unwrap();
+    let benefit = w
+        .store
+        .create_benefit(&moralbank_store::benefits::NewBenefit {
+            scene: "tourism".into(),
+            partner_id: w.partner_id.clone(),
+            name_zh: "景区门票".into(),
+            name_en: "Ticket".into(),
+            description_zh: "每年两次".into(),
+            description_en: "twice a year".into(),
+            min_tier: 1,
+            kind: "quota".into(),
+            quota: Some(2),
+            quota_period: Some("year".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (_, secret) = w
+        .store
+        .create_api_key(&w.partner_id, &["benefits:redeem".into()], "gate")
+        .await
+        .unwrap();
+    let redeem = |code: String, key: &str| {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/redemptions")
+            .header("authorization", format!("Bearer {secret}"))
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::json!({ "code": code, "benefit_id": benefit.id }).to_string(),
+            ))
+            .unwrap();
+        w.send(req)
+    };
+    let (_, _, html) = w.page("GET", "/me/code", Some(&w.citizen), &[]).await;
+    let code = code_of(&html);
+    let (s, _, body) = redeem(code.clone(), "scan-1").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let d: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (d["granted"].as_bool(), d["reason"].as_str()),
+        (Some(true), Some("granted"))
+    );
+    let (_, _, again) = redeem(code.clone(), "scan-1").await;
+    let again: serde_json::Value = serde_json::from_str(&again).unwrap();
+    assert_eq!(
+        (again["id"].clone(), again["replayed"].as_bool()),
+        (d["id"].clone(), Some(true))
+    );
+    let (_, _, used) = redeem(code.clone(), "scan-2").await;
+    assert!(used.contains("code_used"), "{used}");
+    // A code that does not verify is refused before any rule, naming why.
+    let mut bad = code.clone();
+    let last = bad.pop().unwrap();
+    bad.push(if last == 'A' { 'B' } else { 'A' });
+    let (s, _, body) = redeem(bad, "scan-3").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("\"field\":\"code\""), "{body}");
+    w.clock.advance(200_000);
+    let (s, _, body) = redeem(code, "scan-4").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("\"code\":\"expired\""), "{body}");
+    // The resident sees the redemption and who scanned.
+    let (_, _, html) = w.page("GET", "/me/code", Some(&w.citizen), &[]).await;
+    assert!(html.contains("景区门票"), "{html}");
+    let (_, log) = w
+        .api("GET", "/me/access-log", Some(&w.citizen.token), None)
+        .await;
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "redemption"),
+        "{log}"
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -252,4 +333,5 @@ on_both!(
     a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked_name,
     a_green_card_is_a_badge_on_the_code_until_revoked,
     the_code_page_lists_what_the_tier_opens_and_the_catalogue_is_public,
+    a_partner_redeems_with_a_scanned_code_and_the_resident_sees_it,
 );

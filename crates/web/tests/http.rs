@@ -549,6 +549,7 @@ fn every_api_route_is_in_the_openapi_document_and_nothing_else_is() {
         .chain(moralbank_web::evaluation::ROUTES)
         .chain(moralbank_web::green_cards::ROUTES)
         .chain(moralbank_web::benefits::ROUTES)
+        .chain(moralbank_web::code::ROUTES)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     documented.sort();

@@ -1,0 +1,342 @@
+//! Redeeming a benefit with a scanned moral code. The web layer verifies the code's signature
+//! and expiry; here the code id resolves to the resident (codes never name them), and the
+//! benefit's rules are applied: its condition, printed cards only for eligibility, a code id
+//! used once for quota and points benefits, the quota per period (an atomic conditional
+//! increment, so concurrent scans never exceed it), points spent through the ledger. Every
+//! decision, granted or refused, is recorded under the partner's idempotency key: a retry gets
+//! the same answer.
+
+use crate::ledger::{NewEntry, Sequencer};
+use crate::{Actor, Result, Store, StoreError};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+/// What a verified code says, as the redemption needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    pub code_id: String,
+    pub tier: i64,
+    pub badges: Vec<String>,
+    pub printed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    pub id: String,
+    pub benefit_id: String,
+    pub granted: bool,
+    /// `granted`, or why not: unknown_code, condition_not_met, printed_card, code_used,
+    /// quota_used, insufficient_balance.
+    pub reason: String,
+    pub ledger_index: Option<i64>,
+    pub replayed: bool,
+}
+
+fn period(kind_period: Option<&str>, now_ms: i64) -> String {
+    let day = crate::day_of(now_ms);
+    match kind_period {
+        Some("month") => day[..7].to_string(),
+        _ => day[..4].to_string(),
+    }
+}
+
+impl Store {
+    /// Remember which resident a code shown on their page belongs to.
+    pub async fn record_issued_code(
+        &self,
+        code_id: &str,
+        citizen_id: &str,
+        printed: bool,
+        expires_at_s: i64,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO issued_codes (code_id, citizen_id, printed, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (code_id) DO NOTHING")
+            .bind(code_id)
+            .bind(citizen_id)
+            .bind(i64::from(printed))
+            .bind(expires_at_s)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn decision(&self, row: &sqlx::any::AnyRow, replayed: bool) -> Result<Decision> {
+        Ok(Decision {
+            id: row.try_get("id")?,
+            benefit_id: row.try_get("benefit_id")?,
+            granted: row.try_get::<i64, _>("granted")? != 0,
+            reason: row.try_get("reason")?,
+            ledger_index: row.try_get("ledger_index")?,
+            replayed,
+        })
+    }
+
+    /// Redeem `benefit_id` for the holder of a verified code, as partner `partner_id` under its
+    /// idempotency `key`.
+    pub async fn redeem(
+        &self,
+        seq: &Sequencer,
+        partner_id: &str,
+        key: &str,
+        benefit_id: &str,
+        p: &Presented,
+        now_ms: i64,
+    ) -> Result<Decision> {
+        let idem = crate::ledger::scoped_key(&format!("partner:{partner_id}"), key)
+            .map_err(|e| StoreError::Invalid(e.into()))?;
+        let hash: [u8; 32] = Sha256::digest(format!("{benefit_id}\0{}", p.code_id)).into();
+        let cols = "id, benefit_id, granted, reason, ledger_index, request_hash";
+        if let Some(row) = sqlx::query(&format!(
+            "SELECT {cols} FROM redemptions WHERE idem_key = $1"
+        ))
+        .bind(&idem)
+        .fetch_optional(&self.read)
+        .await?
+        {
+            let h: Vec<u8> = row.try_get("request_hash")?;
+            if h.as_slice() != hash.as_slice() {
+                return Err(StoreError::conflict(
+                    "Idempotency-Key",
+                    "idempotency_conflict",
+                    &format!("key '{key}' was already used for another redemption"),
+                ));
+            }
+            let d = self.decision(&row, true).await?;
+            // A points redemption interrupted before its ledger entry: finish it.
+            let is_points = self
+                .benefit(&d.benefit_id)
+                .await?
+                .is_some_and(|b| b.kind == "points");
+            if d.granted && is_points && d.ledger_index.is_none() {
+                return self.finish_points(seq, &idem, &d.id, partner_id).await;
+            }
+            return Ok(d);
+        }
+        let benefit = self
+            .benefit(benefit_id)
+            .await?
+            .filter(|b| b.active && b.partner_id == partner_id)
+            .ok_or(StoreError::NotFound { what: "benefit" })?;
+        let citizen: Option<String> =
+            sqlx::query("SELECT citizen_id FROM issued_codes WHERE code_id = $1")
+                .bind(&p.code_id)
+                .fetch_optional(&self.read)
+                .await?
+                .map(|r| r.try_get("citizen_id"))
+                .transpose()?;
+        let consumes = benefit.kind != "eligibility";
+        let refusal = match &citizen {
+            None => Some("unknown_code"),
+            Some(_) if !benefit.open_to(p.tier, &p.badges) => Some("condition_not_met"),
+            Some(_) if p.printed && consumes => Some("printed_card"),
+            _ => None,
+        };
+        let id = domain::new_id();
+        let mut tx = self.write.begin().await?;
+        let mut reason = refusal.unwrap_or("granted").to_string();
+        if refusal.is_none() && benefit.kind == "quota" {
+            let used = sqlx::query(
+                "INSERT INTO benefit_usage (citizen_id, benefit_id, period, used) VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (citizen_id, benefit_id, period) DO UPDATE SET used = benefit_usage.used + 1 \
+                 WHERE benefit_usage.used < $4 RETURNING used",
+            )
+            .bind(citizen.as_deref())
+            .bind(benefit_id)
+            .bind(period(benefit.quota_period.as_deref(), now_ms))
+            .bind(benefit.quota.unwrap_or(0))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if used.is_none() {
+                reason = "quota_used".into();
+            }
+        }
+        let granted = reason == "granted";
+        let res = sqlx::query(
+            "INSERT INTO redemptions (id, idem_key, request_hash, benefit_id, citizen_id, code_id, consumes, granted, reason, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&id)
+        .bind(&idem)
+        .bind(hash.as_slice())
+        .bind(benefit_id)
+        .bind(citizen.as_deref())
+        .bind(&p.code_id)
+        .bind(i64::from(consumes))
+        .bind(i64::from(granted))
+        .bind(&reason)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = res {
+            if !StoreError::is_unique_violation(&e) {
+                return Err(e.into());
+            }
+            drop(tx);
+            // Either this code id was already used, or a concurrent retry of this key won.
+            if sqlx::query("SELECT id FROM redemptions WHERE idem_key = $1")
+                .bind(&idem)
+                .fetch_optional(&self.write)
+                .await?
+                .is_some()
+            {
+                return Box::pin(self.redeem(seq, partner_id, key, benefit_id, p, now_ms)).await;
+            }
+            return self
+                .refuse(
+                    &id,
+                    &idem,
+                    &hash,
+                    benefit_id,
+                    citizen.as_deref(),
+                    &p.code_id,
+                    "code_used",
+                    now_ms,
+                )
+                .await;
+        }
+        tx.commit().await?;
+        if let Some(c) = &citizen {
+            let partner = self
+                .partner(partner_id)
+                .await?
+                .map(|p| p.name)
+                .unwrap_or_default();
+            let actor = Actor {
+                kind: "partner",
+                id: partner_id.to_string(),
+                label: format!("{partner} · {}", benefit.scene.name_zh),
+            };
+            self.record_access(&[c.as_str()], &actor, "redemption")
+                .await?;
+        }
+        if granted && benefit.kind == "points" {
+            return self.finish_points(seq, &idem, &id, partner_id).await;
+        }
+        Ok(Decision {
+            id,
+            benefit_id: benefit_id.to_string(),
+            granted,
+            reason,
+            ledger_index: None,
+            replayed: false,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn refuse(
+        &self,
+        id: &str,
+        idem: &str,
+        hash: &[u8; 32],
+        benefit_id: &str,
+        citizen: Option<&str>,
+        code_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Decision> {
+        sqlx::query(
+            "INSERT INTO redemptions (id, idem_key, request_hash, benefit_id, citizen_id, code_id, consumes, granted, reason, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8)",
+        )
+        .bind(id)
+        .bind(idem)
+        .bind(hash.as_slice())
+        .bind(benefit_id)
+        .bind(citizen)
+        .bind(code_id)
+        .bind(reason)
+        .bind(now_ms)
+        .execute(&self.write)
+        .await?;
+        Ok(Decision {
+            id: id.to_string(),
+            benefit_id: benefit_id.to_string(),
+            granted: false,
+            reason: reason.into(),
+            ledger_index: None,
+            replayed: false,
+        })
+    }
+
+    /// Spend the points of a granted points redemption through the ledger (idempotent under the
+    /// redemption's own key); a balance too low turns the decision into a refusal.
+    async fn finish_points(
+        &self,
+        seq: &Sequencer,
+        idem: &str,
+        id: &str,
+        partner_id: &str,
+    ) -> Result<Decision> {
+        let row = sqlx::query("SELECT id, benefit_id, citizen_id, granted, reason, ledger_index FROM redemptions WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.read)
+            .await?;
+        let benefit_id: String = row.try_get("benefit_id")?;
+        let citizen: String = row.try_get("citizen_id")?;
+        let benefit = self
+            .benefit(&benefit_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "benefit" })?;
+        let entry = NewEntry::redemption(
+            &citizen,
+            benefit.points_cost.unwrap_or(0),
+            &format!("benefits:{}", benefit.scene.code),
+            &format!("benefit:{}", benefit.id),
+            &format!("{}：{}", benefit.partner_name, benefit.name_zh),
+            &format!("redemption:{id}"),
+            vec![format!("partner:{partner_id}")],
+        );
+        match seq.append(format!("system:redemption/{idem}"), entry).await {
+            Ok(a) => {
+                let index = i64::try_from(a.index).unwrap_or(i64::MAX);
+                sqlx::query("UPDATE redemptions SET ledger_index = $1 WHERE id = $2")
+                    .bind(index)
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                Ok(Decision {
+                    id: id.into(),
+                    benefit_id,
+                    granted: true,
+                    reason: "granted".into(),
+                    ledger_index: Some(index),
+                    replayed: false,
+                })
+            }
+            Err(StoreError::Invalid(f)) if f.0.iter().any(|e| e.code == "insufficient_balance") => {
+                sqlx::query("UPDATE redemptions SET granted = 0, consumes = 0, reason = 'insufficient_balance' WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.write)
+                    .await?;
+                Ok(Decision {
+                    id: id.into(),
+                    benefit_id,
+                    granted: false,
+                    reason: "insufficient_balance".into(),
+                    ledger_index: None,
+                    replayed: false,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A resident's redemptions, newest first: (when, benefit name, partner, granted, reason).
+    pub async fn citizen_redemptions(
+        &self,
+        citizen_id: &str,
+        limit: i64,
+    ) -> Result<Vec<(i64, String, String, bool, String)>> {
+        sqlx::query(
+            "SELECT r.at, b.name_zh, p.name, r.granted, r.reason FROM redemptions r JOIN benefits b ON b.id = r.benefit_id \
+             JOIN partners p ON p.id = b.partner_id WHERE r.citizen_id = $1 ORDER BY r.at DESC, r.id LIMIT $2",
+        )
+        .bind(citizen_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("at")?, r.try_get("name_zh")?, r.try_get("name")?, r.try_get::<i64, _>("granted")? != 0, r.try_get("reason")?)))
+        .collect()
+    }
+}

@@ -1,0 +1,179 @@
+#![allow(clippy::unwrap_used)]
+//! Redemptions on both backends: conditions, printed cards, a code used once, quotas that hold
+//! under concurrent scans, points spent through the ledger, retries answered the same.
+
+use moralbank_store::benefits::NewBenefit;
+use moralbank_store::ledger::{NewEntry, Sequencer, SequencerConfig};
+use moralbank_store::redemptions::Presented;
+use moralbank_store::{now_ms, Store, StoreError};
+
+fn code(id: &str, tier: i64, printed: bool) -> Presented {
+    Presented {
+        code_id: id.into(),
+        tier,
+        badges: vec![],
+        printed,
+    }
+}
+
+async fn benefits_are_redeemed_by_their_rules(store: Store) {
+    store.seed_city(6, 2).await.unwrap();
+    let cs = store.citizen_ids(6).await;
+    store.ensure_default_scenes().await.unwrap();
+    let p = store.create_partner("四明山景区", "scenic").await.unwrap();
+    let mk = |kind: &str, tier: i64| NewBenefit {
+        scene: "tourism".into(),
+        partner_id: p.id.clone(),
+        name_zh: "门票".into(),
+        name_en: "Ticket".into(),
+        description_zh: "说明".into(),
+        description_en: "about".into(),
+        min_tier: tier,
+        kind: kind.into(),
+        quota: (kind == "quota").then_some(2),
+        quota_period: (kind == "quota").then(|| "year".into()),
+        points_cost: (kind == "points").then_some(5),
+        ..NewBenefit::default()
+    };
+    let open = store.create_benefit(&mk("eligibility", 1)).await.unwrap();
+    let quota = store.create_benefit(&mk("quota", 1)).await.unwrap();
+    let points = store.create_benefit(&mk("points", 1)).await.unwrap();
+    assert_eq!(points.points_cost, Some(5), "{points:?}");
+    let higher = store.create_benefit(&mk("eligibility", 3)).await.unwrap();
+    let (skey, _) = moralbank_ledger::generate_log_key("test/log");
+    let (seq, _t) = Sequencer::start(
+        store.clone(),
+        moralbank_ledger::LogKey::from_private(&skey).unwrap(),
+        SequencerConfig::default(),
+    )
+    .await
+    .unwrap();
+    let far = 4_000_000_000;
+    for (i, c) in ["c1", "c2", "c3", "c4", "c5", "p1"].iter().enumerate() {
+        store
+            .record_issued_code(c, &cs[0], i == 5, far)
+            .await
+            .unwrap();
+    }
+    let now = now_ms();
+    let r = |key: &str, b: &str, pr: Presented| {
+        let (store, seq, pid, key, b) = (
+            store.clone(),
+            seq.clone(),
+            p.id.clone(),
+            key.to_string(),
+            b.to_string(),
+        );
+        async move { store.redeem(&seq, &pid, &key, &b, &pr, now).await.unwrap() }
+    };
+    let d = r("k1", &open.id, code("c1", 1, false)).await;
+    assert!(d.granted);
+    assert_eq!(
+        r("k1", &open.id, code("c1", 1, false)).await,
+        moralbank_store::redemptions::Decision {
+            replayed: true,
+            ..d
+        }
+    );
+    let e = store
+        .redeem(&seq, &p.id, "k1", &quota.id, &code("c1", 1, false), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)));
+    assert_eq!(
+        r("k2", &higher.id, code("c1", 1, false)).await.reason,
+        "condition_not_met"
+    );
+    assert_eq!(
+        r("k3", &open.id, code("nope", 5, false)).await.reason,
+        "unknown_code"
+    );
+    assert_eq!(
+        r("k4", &quota.id, code("p1", 1, true)).await.reason,
+        "printed_card"
+    );
+    assert!(
+        r("k5", &open.id, code("p1", 1, true)).await.granted,
+        "printed cards open eligibility benefits"
+    );
+    // Quota: two a year; a code id opens a consuming benefit once.
+    assert!(r("k6", &quota.id, code("c2", 1, false)).await.granted);
+    assert_eq!(
+        r("k7", &quota.id, code("c2", 1, false)).await.reason,
+        "code_used"
+    );
+    assert!(r("k8", &quota.id, code("c3", 1, false)).await.granted);
+    assert_eq!(
+        r("k9", &quota.id, code("c4", 1, false)).await.reason,
+        "quota_used"
+    );
+    // Points: refused without the balance, then spent through the ledger.
+    assert_eq!(
+        r("k10", &points.id, code("c5", 1, false)).await.reason,
+        "insufficient_balance"
+    );
+    seq.append(
+        "award".into(),
+        NewEntry::award(
+            &cs[0],
+            12,
+            "issuance:1",
+            "standard:x@1",
+            "献血",
+            "",
+            vec!["staff:a".into()],
+        ),
+    )
+    .await
+    .unwrap();
+    store
+        .record_issued_code("c6", &cs[0], false, far)
+        .await
+        .unwrap();
+    let spent = r("k11", &points.id, code("c6", 1, false)).await;
+    assert!(spent.granted && spent.ledger_index.is_some(), "{spent:?}");
+    assert_eq!(store.points(&cs[0], now).await.unwrap().balance, 7);
+    assert!(store
+        .access_log(&cs[0], None, 50)
+        .await
+        .unwrap()
+        .iter()
+        .any(|a| a.action == "redemption"));
+    assert_eq!(
+        store.citizen_redemptions(&cs[0], 50).await.unwrap().len(),
+        10,
+        "every decision but the unknown code's is the resident's"
+    );
+    // Concurrent scans of one resident's codes never exceed the quota.
+    for i in 0..6 {
+        store
+            .record_issued_code(&format!("q{i}"), &cs[1], false, far)
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let (store, seq, pid, b) = (store.clone(), seq.clone(), p.id.clone(), quota.id.clone());
+            tokio::spawn(async move {
+                store
+                    .redeem(
+                        &seq,
+                        &pid,
+                        &format!("race{i}"),
+                        &b,
+                        &code(&format!("q{i}"), 1, false),
+                        now,
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut granted = 0;
+    for t in tasks {
+        granted += usize::from(t.await.unwrap().granted);
+    }
+    assert_eq!(granted, 2);
+}
+
+moralbank_store::on_both_backends!(benefits_are_redeemed_by_their_rules);
