@@ -14,6 +14,10 @@ pub async fn serve(config: Config) -> Result<()> {
     let vault = keys::load_vault(&config)?;
     let log_keys = crate::log_keys::read(&crate::log_keys::path(&config))?;
     let store = open(&config, vault, false).await?;
+    // A new installation starts with the published catalogue and the five scenes (the admin
+    // changes them from there); an existing one is left as it is.
+    store.ensure_default_standards("system:install").await?;
+    store.ensure_default_scenes().await?;
     let ledger = start_ledger(&store, &config, &log_keys).await?;
     run(store, ledger, &config, config.web.clone()).await
 }

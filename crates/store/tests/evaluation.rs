@@ -807,6 +807,29 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
         ),
         "idempotency_conflict"
     );
+    // Automatic submissions respect the cap: blood donation, 60 points a year (20 each).
+    s.report_deed(&sub("don-2", "blood-donation", "2026-11-16"), &t.rules, T0)
+        .await
+        .unwrap();
+    s.report_deed(&sub("don-3", "blood-donation", "2026-11-17"), &t.rules, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        code(
+            s.report_deed(&sub("don-4", "blood-donation", "2026-11-18"), &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        "cap_exceeded"
+    );
+    assert_eq!(
+        s.report_deed(&sub("don-3", "blood-donation", "2026-11-17"), &t.rules, T0)
+            .await
+            .unwrap()
+            .points,
+        Some(20),
+        "a retry is still answered"
+    );
     // A committee category from a partner still goes to the committee.
     let b = s
         .report_deed(
@@ -831,9 +854,9 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
         s.credit_due(&t.seq, end, 100),
         s.credit_due(&seq2, end, 100)
     );
-    assert_eq!(r1.unwrap().credited + r2.unwrap().credited, 1);
+    assert_eq!(r1.unwrap().credited + r2.unwrap().credited, 3);
     let entries = s.citizen_entries(&t.citizens[2], None, 10).await.unwrap();
-    assert_eq!(entries.len(), 1, "credited once");
+    assert_eq!(entries.len(), 3, "each credited once");
     assert_eq!(entries[0].approvers, [format!("partner:{}", partner.id)]);
 }
 
@@ -914,7 +937,7 @@ async fn a_credit_interrupted_after_the_append_is_finished_once_on_restart(store
         ),
         "standard:charity@1",
         "慈善捐赠：连续一个月帮助独居老人买菜送药",
-        &format!("deed:{}", d.id),
+        "deed",
         vec![
             format!("staff:{}", t.members[1].id),
             format!("staff:{}", t.members[2].id),

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me/entries", get(my_entries))
         .route("/me/entries/{index}/receipt", get(my_receipt))
+        .route("/me/entries/{index}/deed", get(my_entry_deed))
         .route("/console/ledger", get(console).post(reversal_request))
         .route(
             "/console/ledger/reversals/{id}/{decision}",
@@ -89,6 +90,30 @@ async fn my_receipt(
             body,
         )
             .into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
+}
+
+/// From one of the resident's entries to the deed behind it.
+async fn my_entry_deed(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(index): Path<String>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::OwnRecord)?;
+        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+        let index = index
+            .parse::<i64>()
+            .map_err(|_| AppError::NotFound("entry"))?;
+        let deed = state
+            .store
+            .deed_by_ledger_index(index)
+            .await?
+            .filter(|d| d.citizen_id == id)
+            .ok_or(AppError::NotFound("deed"))?;
+        Ok(Redirect::to(&format!("/deeds/{}", deed.id)).into_response())
     }
     .await;
     finish(&state, &ctx, Area::Resident, result)

@@ -151,7 +151,22 @@ async fn a_reported_deed_is_voted_published_and_credited_with_a_receipt(w: World
         (e["amount"].as_i64(), e["rule"].as_str()),
         (Some(12), Some("standard:neighbourly-help@1"))
     );
-    assert_eq!(e["reference"].as_str().unwrap(), format!("deed:{id}"));
+    assert_eq!(
+        e["reference"], "deed",
+        "the public log does not name the deed"
+    );
+    let (s, h, _) = w
+        .page(
+            "GET",
+            &format!("/me/entries/{}/deed", e["index"]),
+            Some(&w.citizen),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (s, h[axum::http::header::LOCATION].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, format!("/deeds/{id}").as_str())
+    );
     let (s, r) = w
         .api(
             "GET",

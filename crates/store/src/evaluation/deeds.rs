@@ -440,6 +440,43 @@ impl Store {
         .into();
 
         let mut tx = self.write.begin().await?;
+        if let (true, Some(p), Some(cap)) = (automatic, points, standard.cap_points) {
+            // Automatic submissions skip the committee, not the cap.
+            let day = date.as_deref().unwrap_or_default();
+            let prefix = match standard.cap_period.as_str() {
+                "month" => day.get(..7).unwrap_or(day).to_string(),
+                _ => day.get(..4).unwrap_or(day).to_string(),
+            };
+            let used: i64 = sqlx::query(
+                "SELECT CAST(COALESCE(SUM(d.points), 0) AS BIGINT) AS used FROM deeds d JOIN standards s ON s.id = d.standard_id \
+                 WHERE d.citizen_id = $1 AND s.code = $2 AND d.deed_date LIKE $3 AND d.status IN ('publicity', 'paused', 'credited')",
+            )
+            .bind(&new.citizen_id)
+            .bind(&standard.code)
+            .bind(format!("{prefix}%"))
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("used")?;
+            let replay = match &idem_key {
+                Some(k) => sqlx::query("SELECT id FROM deeds WHERE idem_key = $1")
+                    .bind(k)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some(),
+                None => false,
+            };
+            if !replay && used + p > cap {
+                return Err(refused(
+                    "points",
+                    "cap_exceeded",
+                    format!(
+                        "{cap} points per {} at most for this standard; {} remain",
+                        standard.cap_period,
+                        (cap - used).max(0)
+                    ),
+                ));
+            }
+        }
         if let Some(key) = &idem_key {
             let prior = sqlx::query("SELECT id, request_hash FROM deeds WHERE idem_key = $1")
                 .bind(key)
@@ -1234,7 +1271,10 @@ impl Store {
                     d.standard.name_zh,
                     d.description.chars().take(200).collect::<String>()
                 ),
-                &format!("deed:{}", d.id),
+                // Not the deed's id: the public board shows it beside the masked name, and the log
+                // must not let anyone tie a commitment to a person. The deed finds its entry by
+                // `deeds.ledger_index`.
+                "deed",
                 approvers,
             );
             let seq = seq.clone();
