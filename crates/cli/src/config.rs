@@ -402,7 +402,7 @@ const DOCS: &[(&str, &str)] = &[
     ("busy_timeout_ms", "How long SQLite waits for a lock before giving up."),
     ("sqlite_cache_mib", "SQLite page cache per connection, in MiB (the citizens' lookup indexes are random-access)."),
     ("log", "Log filter in tracing's EnvFilter syntax. Logs never hold personal data or secrets."),
-    ("data_dir", "Folder for the key files (keys.toml, log-keys.toml) and, for `moralbank demo`, the\ndemo database and demo-logins.txt."),
+    ("data_dir", "Folder for the key files (keys.toml, log-keys.toml, code-keys.toml), evidence files\n(evidence/) and, for `moralbank demo`, the demo database and demo-logins.txt."),
     ("web", "The HTTP layer."),
     ("web.demo_mode", "Show one-time sign-in codes on the page. For the demo only, never in production."),
     ("web.cookie_secure", "Mark cookies Secure: keep it on behind HTTPS."),
