@@ -7,6 +7,7 @@
 mod admin;
 mod bench;
 mod bench_http;
+mod bench_ledger;
 mod code_keys;
 mod config;
 mod demo;
@@ -181,6 +182,35 @@ enum BenchCommand {
         #[arg(long, default_value_t = 32)]
         connections: u32,
     },
+    /// Append to the ledger through the real sequencer from many clients, then insert the same
+    /// rows plainly as the baseline, then build proofs; prints one JSON line. Writes to the
+    /// database: name a scratch one with --database-url (citizens are seeded if it has none).
+    Ledger {
+        /// Appends in the throughput phase.
+        #[arg(long, default_value_t = 100_000)]
+        entries: u64,
+        /// Concurrent closed-loop clients in the throughput phase.
+        #[arg(long, default_value_t = 64)]
+        clients: u32,
+        /// Appends per second offered in the open-loop latency phase.
+        #[arg(long, default_value_t = 5_000)]
+        rate: u32,
+        /// Length of the latency phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        /// Most entries per transaction [default: the sequencer's].
+        #[arg(long)]
+        max_batch: Option<usize>,
+        /// Longest a batch waits for more entries, in milliseconds [default: the sequencer's].
+        #[arg(long)]
+        max_wait_ms: Option<u64>,
+        /// Proofs of each kind, single-task and again with two tasks.
+        #[arg(long, default_value_t = 20_000)]
+        proofs: u32,
+        /// Entries the baseline inserts [default: all of the throughput phase's].
+        #[arg(long)]
+        baseline_entries: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -294,6 +324,28 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
         }
         Command::Bench(BenchCommand::Seed { citizens }) => {
             bench::seed(config, citizens, url_given).await
+        }
+        Command::Bench(BenchCommand::Ledger {
+            entries,
+            clients,
+            rate,
+            seconds,
+            max_batch,
+            max_wait_ms,
+            proofs,
+            baseline_entries,
+        }) => {
+            let options = bench_ledger::LedgerOptions {
+                entries,
+                clients,
+                rate,
+                seconds,
+                max_batch,
+                max_wait_ms,
+                proofs,
+                baseline_entries,
+            };
+            bench_ledger::ledger(config, options, url_given).await
         }
         Command::Audit => verify::audit(config).await,
         Command::Config(_) | Command::Keys(_) | Command::Verify { .. } | Command::Code(_) => Ok(()),

@@ -6,6 +6,7 @@
 //! receipts. [`audit`] recomputes everything from the stored rows.
 
 pub mod audit;
+pub mod bench_support;
 pub mod sequencer;
 
 use crate::seed::civil_from_days;

@@ -10,7 +10,7 @@
 
 use super::{citizen_account, in_list, month_of, read_hashes, to_i64, to_u64, NewEntry};
 use crate::seed::{multi_insert, statement_rows};
-use crate::{now_ms, Result, Store, StoreError};
+use crate::{now_ms, Backend, Result, Store, StoreError};
 use domain::FieldError;
 use moralbank_ledger::{
     details_commitment, leaf_hash, AccountRef, Commitment, EntryKind, Frontier, LeafEntry, LogKey,
@@ -252,6 +252,7 @@ impl Writer {
 
     async fn commit(&mut self, batch: &[Pending]) -> Result<Vec<Outcome>> {
         let now = now_ms();
+        let backend = self.store.backend();
         let mut tx = self.store.write.begin().await?;
         // Take the writer's turn first (see the module comment).
         let head = sqlx::query(
@@ -274,6 +275,7 @@ impl Writer {
                 "SELECT idem_key, request_hash, idx, id, at_ms FROM ledger_entries WHERE idem_key IN ({})",
                 in_list(1, chunk.len())
             );
+            let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
             for k in chunk {
                 q = q.bind(*k);
@@ -310,6 +312,7 @@ impl Writer {
                  WHERE e.idx IN ({})",
                 in_list(1, chunk.len())
             );
+            let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
             for i in chunk {
                 q = q.bind(*i);
@@ -341,6 +344,7 @@ impl Writer {
                 "SELECT id FROM citizens WHERE id IN ({})",
                 in_list(1, chunk.len())
             );
+            let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
             for c in chunk {
                 q = q.bind(c.as_str());
@@ -361,6 +365,7 @@ impl Writer {
                 "SELECT account, citizen_id, salt, balance, entries FROM ledger_accounts WHERE account IN ({})",
                 in_list(1, chunk.len())
             );
+            let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
             for a in chunk {
                 q = q.bind(a.as_str());
@@ -528,7 +533,7 @@ impl Writer {
             return Ok(outcomes);
         }
 
-        rows.write(&mut tx).await?;
+        rows.write(&mut tx, backend).await?;
         let touched: Vec<(&String, &AccountState)> =
             accounts.iter().filter(|(_, s)| s.touched).collect();
         let head =
@@ -539,6 +544,7 @@ impl Writer {
                  entries = excluded.entries, updated_at = excluded.updated_at",
                 multi_insert(head, 6, chunk.len())
             );
+            let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
             for (a, s) in chunk {
                 q = q
@@ -558,6 +564,7 @@ impl Writer {
                 "{} ON CONFLICT (citizen_id, month) DO UPDATE SET points = ledger_credit.points + excluded.points",
                 multi_insert(head, 3, chunk.len())
             );
+            let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
             for ((c, m), pts) in chunk {
                 q = q.bind(c.as_str()).bind(*m).bind(*pts);
@@ -657,12 +664,13 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    async fn write(&self, tx: &mut sqlx::AnyConnection) -> Result<()> {
+    async fn write(&self, tx: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
         let head =
             "INSERT INTO ledger_entries (idx, id, idem_key, request_hash, kind, rule, reason, \
              reference, approvers, reverses, at_ms, leaf)";
         for chunk in self.entries.chunks(statement_rows(12)) {
             let sql = multi_insert(head, 12, chunk.len());
+            let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
             for (p, a, leaf) in chunk {
                 q = q
@@ -684,6 +692,7 @@ impl Rows<'_> {
         let head = "INSERT INTO ledger_postings (entry_idx, n, account, citizen_id, amount)";
         for chunk in self.postings.chunks(statement_rows(5)) {
             let sql = multi_insert(head, 5, chunk.len());
+            let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
             for (idx, n, account, citizen, amount) in chunk {
                 q = q
@@ -698,6 +707,7 @@ impl Rows<'_> {
         let head = "INSERT INTO log_hashes (id, hash)";
         for chunk in self.hashes.chunks(statement_rows(2)) {
             let sql = multi_insert(head, 2, chunk.len());
+            let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
             for (id, h) in chunk {
                 q = q.bind(to_i64(*id)?).bind(h.0.as_slice());
@@ -705,5 +715,49 @@ impl Rows<'_> {
             q.execute(&mut *tx).await?;
         }
         Ok(())
+    }
+}
+
+/// `sql` as `backend` binds it fastest. SQLite binds a `$N` parameter by looking its name up in
+/// the list of all of a statement's names, so binding a statement costs the square of its
+/// parameters (measured: 16% of the writer's CPU at 252 parameters per statement); anonymous
+/// `?` parameters are bound by position. Only for statements whose `$N` appear once each, in
+/// order, outside string literals: those made by `multi_insert` and `in_list`.
+pub(crate) fn positional(backend: Backend, sql: String) -> String {
+    if backend != Backend::Sqlite {
+        return sql;
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.next_if(char::is_ascii_digit).is_some() {}
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_statements_bind_by_position() {
+        let sql = multi_insert("INSERT INTO t (a, b)", 2, 2);
+        assert_eq!(
+            positional(Backend::Sqlite, sql.clone()),
+            "INSERT INTO t (a, b) VALUES (?,?),(?,?)"
+        );
+        assert_eq!(positional(Backend::Postgres, sql.clone()), sql);
+        assert_eq!(
+            positional(
+                Backend::Sqlite,
+                format!("SELECT x FROM t WHERE y IN ({})", in_list(1, 12))
+            ),
+            format!("SELECT x FROM t WHERE y IN ({})", ["?"; 12].join(","))
+        );
     }
 }
