@@ -284,7 +284,7 @@ async fn request(c: &mut BufReader<TcpStream>, target: Target, token: &str) -> s
     }
 }
 
-fn pct(sorted: &[u64], q: f64) -> u64 {
+pub(crate) fn pct(sorted: &[u64], q: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
@@ -292,16 +292,16 @@ fn pct(sorted: &[u64], q: f64) -> u64 {
     sorted[i]
 }
 
-fn ms(us: u64) -> f64 {
+pub(crate) fn ms(us: u64) -> f64 {
     (us as f64 / 10.0).round() / 100.0
 }
 
-fn round1(x: f64) -> f64 {
+pub(crate) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
 /// A field of /proc/self/status in MiB (Linux); 0 elsewhere.
-fn rss_mib(field: &str) -> u64 {
+pub(crate) fn rss_mib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
