@@ -6,6 +6,7 @@
 
 mod admin;
 mod bench;
+mod bench_eval;
 mod bench_http;
 mod bench_ledger;
 mod code_keys;
@@ -211,6 +212,24 @@ enum BenchCommand {
         #[arg(long)]
         baseline_entries: Option<u64>,
     },
+    /// Issue 4's speed goals at city scale: seeds the city, committees and a year of deeds when
+    /// missing, times the committee queue, the publicity board and a resident's deed list
+    /// against a primary-key lookup, then credits --credit deeds whose publicity ends at the
+    /// same moment through the ledger; prints one JSON line.
+    Evaluation {
+        /// Citizens of the city, when it has to be seeded.
+        #[arg(long, default_value_t = 1_260_000)]
+        citizens: u64,
+        /// Deeds of history over the past year, when the database has none yet.
+        #[arg(long, default_value_t = 2_000_000)]
+        deeds: u64,
+        /// Deeds put on publicity ending at one moment, then credited (0: skip).
+        #[arg(long, default_value_t = 100_000)]
+        credit: u64,
+        /// Length of each measured phase.
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -346,6 +365,20 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
                 baseline_entries,
             };
             bench_ledger::ledger(config, options, url_given).await
+        }
+        Command::Bench(BenchCommand::Evaluation {
+            citizens,
+            deeds,
+            credit,
+            seconds,
+        }) => {
+            let options = bench_eval::EvaluationOptions {
+                citizens,
+                deeds,
+                credit,
+                seconds,
+            };
+            bench_eval::evaluation(config, options, url_given).await
         }
         Command::Audit => verify::audit(config).await,
         Command::Config(_) | Command::Keys(_) | Command::Verify { .. } | Command::Code(_) => Ok(()),

@@ -3,6 +3,7 @@
 //! deed's history and the residents' inbox. The rules that need no storage live in
 //! `domain::deed`; times are passed in (`now_ms`), so tests and the scheduler control the clock.
 
+pub mod bench_support;
 mod deeds;
 mod standards;
 
