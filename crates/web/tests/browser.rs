@@ -399,7 +399,7 @@ async fn resident_sees_points_and_a_verifiable_receipt_and_two_admins_reverse_a_
         .goto(&format!("{base}/console/ledger"))
         .await
         .unwrap();
-    click(&admin2, "#reversal-requests button[type=submit]").await;
+    submit_and_wait(&admin2, "#reversal-requests button[type=submit]").await;
     assert!(text(&admin2, "#reversal-requests").await.contains("已批准"));
     shot(&admin2, "13-ledger-console-approved").await;
 
@@ -487,13 +487,41 @@ async fn report_deed(
     }
 }
 
+/// Click a form's submit button and wait until the browser has loaded the answer (a page that
+/// redirects back to the same path would otherwise look loaded at once).
+async fn submit_and_wait(c: &Client, css: &str) {
+    c.execute("window.__mbBefore = true", vec![]).await.unwrap();
+    click(c, css).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let still = c
+            .execute(
+                "return window.__mbBefore === true && document.readyState === 'complete'",
+                vec![],
+            )
+            .await
+            .unwrap_or(serde_json::json!(true));
+        if still == serde_json::json!(false) {
+            let ready = c
+                .execute("return document.readyState", vec![])
+                .await
+                .unwrap_or_default();
+            if ready == serde_json::json!("complete") {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "the form's answer never loaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn member_votes(c: &Client, base: &str, deed: &str, approve: bool, comment: &str) {
     c.goto(&format!("{base}{deed}")).await.unwrap();
     if !approve {
         click(c, "#vote-form input[value=reject]").await;
     }
     fill(c, "#comment", comment).await;
-    click(c, "#vote-form button[type=submit]").await;
+    submit_and_wait(c, "#vote-form button[type=submit]").await;
     on_path(c, deed).await;
 }
 
@@ -598,7 +626,7 @@ async fn deeds_are_reported_with_a_photo_voted_published_objected_appealed_and_c
     // 3. The rejection is appealed and the town reverses it.
     resident.goto(&format!("{base}{second}")).await.unwrap();
     fill(&resident, "#reason", "活动改期到第二天举行，附社区证明").await;
-    click(&resident, "#appeal-form button").await;
+    submit_and_wait(&resident, "#appeal-form button").await;
     on_path(&resident, &second).await;
     assert_eq!(text(&resident, "#deed-status").await, "申诉中");
     let town = browser(&driver, "town", (1280, 900)).await;
@@ -607,7 +635,7 @@ async fn deeds_are_reported_with_a_photo_voted_published_objected_appealed_and_c
     click(&town, "#queue a").await;
     on_path(&town, &second).await;
     fill(&town, "#dcomment", "改期属实").await;
-    click(&town, "#decide-form button").await;
+    submit_and_wait(&town, "#decide-form button").await;
     on_path(&town, &second).await;
     assert_eq!(text(&town, "#deed-status").await, "公示中");
     shot(&town, "26-appeal-reversed").await;
