@@ -27,3 +27,6 @@ pub use code::{
 };
 pub use keys::{IssuerKey, KeyError, KeySet, Kid, PublicKey};
 pub use qr::{CodeQr, QrTooLong};
+
+/// `js/verify.js`, the browser verifier, for a server to hand to its scanner page.
+pub const VERIFY_JS: &str = include_str!("../js/verify.js");

@@ -558,6 +558,8 @@ impl Store {
             "DELETE FROM access_log WHERE citizen_id = $1",
             "DELETE FROM sessions WHERE subject_id = $1",
             "DELETE FROM household_invites WHERE created_by = $1",
+            "DELETE FROM issued_codes WHERE citizen_id = $1",
+            "DELETE FROM benefit_usage WHERE citizen_id = $1",
             // The ledger keeps its rows (append-only) under the random citizen id, but without
             // the salt nobody can link the public log's commitments to anyone any more.
             "UPDATE ledger_accounts SET salt = NULL WHERE citizen_id = $1",

@@ -33,6 +33,10 @@ pub struct Decision {
     pub replayed: bool,
 }
 
+/// How long after its expiry the server still knows whose a code was: a scanner that verified
+/// a code offline reports the scan within this time.
+pub const ISSUED_CODE_GRACE_S: i64 = 86_400;
+
 fn period(kind_period: Option<&str>, now_ms: i64) -> String {
     let day = crate::day_of(now_ms);
     match kind_period {
@@ -319,6 +323,75 @@ impl Store {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A partner's scanner read this code: note it in its holder's access log (which partner,
+    /// which scene, when). The scanner page reports each scan it verified, as soon as it is
+    /// online. Returns whether the code id is one the server issued (and not yet purged).
+    pub async fn record_scan(&self, code_id: &str, partner_id: &str, scene: &str) -> Result<bool> {
+        let citizen: Option<String> =
+            sqlx::query("SELECT citizen_id FROM issued_codes WHERE code_id = $1")
+                .bind(code_id)
+                .fetch_optional(&self.read)
+                .await?
+                .map(|r| r.try_get("citizen_id"))
+                .transpose()?;
+        let Some(c) = citizen else {
+            return Ok(false);
+        };
+        let partner = self
+            .partner(partner_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "partner" })?;
+        let label = if scene.is_empty() {
+            partner.name
+        } else {
+            format!("{} · {scene}", partner.name)
+        };
+        let actor = Actor {
+            kind: "partner",
+            id: partner_id.to_string(),
+            label,
+        };
+        self.record_access(&[c.as_str()], &actor, "scan").await?;
+        Ok(true)
+    }
+
+    /// How much of each quota benefit a resident has used in the period containing `now_ms`:
+    /// (benefit id, used).
+    pub async fn quota_usage(&self, citizen_id: &str, now_ms: i64) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT u.benefit_id, u.period, u.used, b.quota_period FROM benefit_usage u \
+             JOIN benefits b ON b.id = u.benefit_id WHERE u.citizen_id = $1",
+        )
+        .bind(citizen_id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let qp: Option<String> = r.try_get("quota_period")?;
+            let p: String = r.try_get("period")?;
+            if p == period(qp.as_deref(), now_ms) {
+                out.push((r.try_get("benefit_id")?, r.try_get("used")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forget which resident held codes that expired before `before_s` (unix seconds): an
+    /// expired code cannot be redeemed, so the link only lets the server tie old scans to a
+    /// person. Deletes at most `limit` rows per call (so one call never holds the writer
+    /// long); returns how many it deleted.
+    pub async fn purge_issued_codes(&self, before_s: i64, limit: i64) -> Result<u64> {
+        let res = sqlx::query(
+            "DELETE FROM issued_codes WHERE code_id IN \
+             (SELECT code_id FROM issued_codes WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+        )
+        .bind(before_s)
+        .bind(limit)
+        .execute(&self.write)
+        .await?;
+        Ok(res.rows_affected())
     }
 
     /// A resident's redemptions, newest first: (when, benefit name, partner, granted, reason).

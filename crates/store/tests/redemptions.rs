@@ -174,6 +174,91 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
         granted += usize::from(t.await.unwrap().granted);
     }
     assert_eq!(granted, 2);
+    // Concurrent scans of the same code (a replay race): it opens a consuming benefit once.
+    let other = store.create_benefit(&mk("quota", 1)).await.unwrap();
+    store
+        .record_issued_code("same", &cs[2], false, far)
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let (store, seq, pid, b) = (store.clone(), seq.clone(), p.id.clone(), other.id.clone());
+            tokio::spawn(async move {
+                store
+                    .redeem(
+                        &seq,
+                        &pid,
+                        &format!("replay{i}"),
+                        &b,
+                        &code("same", 1, false),
+                        now,
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut reasons = Vec::new();
+    for t in tasks {
+        reasons.push(t.await.unwrap().reason);
+    }
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "code_used",
+            "code_used",
+            "code_used",
+            "code_used",
+            "code_used",
+            "granted"
+        ]
+    );
+    assert_eq!(
+        store.quota_usage(&cs[2], now).await.unwrap(),
+        vec![(other.id.clone(), 1)],
+        "the refused replays used no quota"
+    );
 }
 
-moralbank_store::on_both_backends!(benefits_are_redeemed_by_their_rules);
+async fn scans_quotas_and_the_purge_of_expired_codes(store: Store) {
+    store.seed_city(3, 1).await.unwrap();
+    let cs = store.citizen_ids(3).await;
+    store.ensure_default_scenes().await.unwrap();
+    let p = store
+        .create_partner("余姚市图书馆", "library")
+        .await
+        .unwrap();
+    let now = now_ms();
+    let now_s = now / 1000;
+    store
+        .record_issued_code("fresh", &cs[0], false, now_s + 90)
+        .await
+        .unwrap();
+    store
+        .record_issued_code("old", &cs[0], false, now_s - 2 * 86_400)
+        .await
+        .unwrap();
+    // A scan goes into the holder's access log, naming the partner; an unknown code, nowhere.
+    assert!(store.record_scan("fresh", &p.id, "道德阅").await.unwrap());
+    assert!(!store.record_scan("nobody", &p.id, "").await.unwrap());
+    let log = store.access_log(&cs[0], None, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].action, "scan");
+    assert_eq!(log[0].actor_label, "余姚市图书馆 · 道德阅");
+    // Purging forgets codes past the grace period only, a slice at a time.
+    let before = now_s - moralbank_store::redemptions::ISSUED_CODE_GRACE_S;
+    assert_eq!(store.purge_issued_codes(before, 10).await.unwrap(), 1);
+    assert_eq!(store.purge_issued_codes(before, 10).await.unwrap(), 0);
+    assert!(!store.record_scan("old", &p.id, "").await.unwrap());
+    assert!(store.record_scan("fresh", &p.id, "").await.unwrap());
+    // Withdrawal forgets the resident's codes too.
+    store.withdraw(&cs[0]).await.unwrap();
+    assert!(!store.record_scan("fresh", &p.id, "").await.unwrap());
+    assert!(store.quota_usage(&cs[1], now).await.unwrap().is_empty());
+}
+
+moralbank_store::on_both_backends!(
+    benefits_are_redeemed_by_their_rules,
+    scans_quotas_and_the_purge_of_expired_codes
+);

@@ -54,6 +54,9 @@ pub enum Action {
     ManageBenefits,
     /// A partner redeeming a benefit for a scanned code.
     RedeemBenefits,
+    /// A partner's operator scanning codes and redeeming their partner's benefits on the
+    /// scanner page.
+    ScanCodes,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
@@ -61,6 +64,7 @@ fn staff_may(role: Role, action: Action) -> bool {
     match action {
         OwnRecord | PartnerSelf | PostLedger | ReportDeeds | SubmitDeeds | RedeemBenefits => false,
         VoteDeeds => role == Role::Evaluator,
+        ScanCodes => role == Role::PartnerOperator,
         DecideAppeals => role == Role::TownReviewer,
         StaffConsole | ReadRegionsApi => true,
         ReadCitizens => matches!(role, Role::Admin | Role::Evaluator | Role::TownReviewer),

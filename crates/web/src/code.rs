@@ -132,6 +132,30 @@ async fn open_benefits(
         .collect())
 }
 
+/// Each benefit with what is left of its quota this period (`None` for benefits without one).
+async fn with_quota_left(
+    state: &AppState,
+    citizen_id: &str,
+    benefits: Vec<moralbank_store::benefits::Benefit>,
+) -> Result<Vec<minijinja::Value>, AppError> {
+    let used: std::collections::HashMap<String, i64> = state
+        .store
+        .quota_usage(citizen_id, state.clock.now_ms())
+        .await?
+        .into_iter()
+        .collect();
+    Ok(benefits
+        .into_iter()
+        .map(|b| {
+            let left = b
+                .quota
+                .filter(|_| b.kind == "quota")
+                .map(|q| (q - used.get(&b.id).copied().unwrap_or(0)).max(0));
+            context! { b, left }
+        })
+        .collect())
+}
+
 fn svg(text: &str) -> Result<String, AppError> {
     Ok(CodeQr::new(text)
         .map_err(|_| AppError::Internal("code too long for a QR".into()))?
@@ -147,7 +171,7 @@ async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
         let view = context! {
             svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
             badges => claims.holder.badges.iter().map(|b| b.as_str().to_string()).collect::<Vec<_>>(),
-            open_benefits => open_benefits(&state, &claims).await?,
+            open_benefits => with_quota_left(&state, id, open_benefits(&state, &claims).await?).await?,
             redemptions => state.store.citizen_redemptions(id, 20).await?.into_iter()
                 .map(|(at, name, partner, granted, reason)| context! { at, name, partner, granted, reason }).collect::<Vec<_>>(),
             to_next => domain::tier::to_next(credit, &tiers), expires_at => claims.expires_at * 1000,
@@ -224,8 +248,21 @@ async fn redeem(
         moralbank_code::DEFAULT_CLOCK_SKEW_S,
     )
     .map_err(|e| AppError::invalid("code", e.code(), &e.to_string()))?;
+    let d = redeem_claims(&state, &p.partner.id, key, &b.benefit_id, &claims).await?;
+    Ok(Json(d).into_response())
+}
+
+/// Redeem `benefit_id` for the holder of verified `claims`, as `partner_id` under its
+/// idempotency `key` (the API's and the scanner page's common path).
+pub(crate) async fn redeem_claims(
+    state: &AppState,
+    partner_id: &str,
+    key: &str,
+    benefit_id: &str,
+    claims: &Claims,
+) -> Result<moralbank_store::redemptions::Decision, AppError> {
     let benefit_id =
-        domain::parse_id("benefit_id", &b.benefit_id).map_err(|_| AppError::NotFound("benefit"))?;
+        domain::parse_id("benefit_id", benefit_id).map_err(|_| AppError::NotFound("benefit"))?;
     let presented = moralbank_store::redemptions::Presented {
         code_id: claims.code_id.to_string(),
         tier: i64::from(claims.holder.tier),
@@ -237,16 +274,15 @@ async fn redeem(
             .collect(),
         printed: claims.printed_card,
     };
-    let d = state
+    Ok(state
         .store
         .redeem(
             &state.ledger.sequencer,
-            &p.partner.id,
+            partner_id,
             key,
             &benefit_id,
             &presented,
             state.clock.now_ms(),
         )
-        .await?;
-    Ok(Json(d).into_response())
+        .await?)
 }

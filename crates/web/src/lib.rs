@@ -26,6 +26,7 @@ pub mod log;
 mod metrics;
 mod otp;
 mod pages;
+mod scanner;
 mod state;
 mod views;
 
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ledger_pages::router())
         .merge(evaluation_pages::router())
         .merge(code::router())
+        .merge(scanner::router())
         .merge(green_cards::page_router())
         .merge(benefits::page_router())
         .merge(log::router())

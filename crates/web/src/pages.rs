@@ -538,6 +538,7 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
                 queue => authz::allowed(p, Action::VoteDeeds), appeals => authz::allowed(p, Action::DecideAppeals),
                 standards => authz::allowed(p, Action::ManageStandards),
                 green => authz::allowed(p, Action::ManageGreenCards),
+                scan => authz::allowed(p, Action::ScanCodes),
             },
         };
         Ok(render(&state, &ctx, "console.html", view)?.into_response())

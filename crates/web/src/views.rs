@@ -45,6 +45,7 @@ templates!(
     "code_card.html",
     "green_cards.html",
     "benefits.html",
+    "scan.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

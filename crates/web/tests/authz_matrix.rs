@@ -60,6 +60,8 @@ async fn call(w: &World, who: Who, method: &str, path: &str, body: &str) -> Stat
     } else {
         req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         let csrf = account.map(|a| a.csrf.clone()).unwrap_or_default();
+        // Pages' scripts send the token as a header instead.
+        req = req.header("x-csrf-token", &csrf);
         if method == "POST" {
             format!("csrf={csrf}&{body}")
         } else {
@@ -275,6 +277,9 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ("POST", "/console/green-cards".into(), "resident_id=x", vec![A]),
         ("GET", "/me/code.json".into(), "", vec![C]),
         ("GET", "/me/code/card".into(), "", vec![C]),
+        ("GET", "/scan".into(), "", vec![PO]),
+        ("POST", "/scan/seen".into(), "", vec![PO]),
+        ("POST", "/scan/redeem".into(), "", vec![PO]),
         ("GET", "/me/inbox".into(), "", vec![C]),
         ("GET", "/deeds/new".into(), "", vec![C]),
         ("GET", "/console/queue".into(), "", vec![EV]),

@@ -158,20 +158,28 @@ async fn on_path(c: &Client, path: &str) {
 
 /// Serve the world's router (demo mode: codes on the page) on a loopback port.
 async fn serve(w: &World) -> String {
+    serve_state(demo_state(w).with_clock(w.clock.clone())).await
+}
+
+/// The world's store and ledger in demo mode (sign-in codes shown on the page).
+fn demo_state(w: &World) -> AppState {
     let config = WebConfig {
         demo_mode: true,
         cookie_secure: false,
         ..WebConfig::default()
     };
     let evidence = std::env::temp_dir().join(format!("mb-evidence-{}", domain::new_id()));
-    let router = app(AppState::new(
+    AppState::new(
         w.store.clone(),
         config,
         Arc::new(moralbank_web::DevSender),
         w.ledger.clone(),
     )
-    .with_clock(w.clock.clone())
-    .with_evidence_dir(evidence));
+    .with_evidence_dir(evidence)
+}
+
+async fn serve_state(state: AppState) -> String {
+    let router = app(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -658,4 +666,292 @@ async fn deeds_are_reported_with_a_photo_voted_published_objected_appealed_and_c
     for c in members {
         c.close().await.unwrap();
     }
+}
+
+/// A loopback relay between a browser and the server that the test can cut: cut, it closes
+/// every open connection and closes new ones at once, as a scanner losing its network sees it.
+struct Relay {
+    port: u16,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    conns: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (o, cs) = (open.clone(), conns.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !o.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let h = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                cs.lock().unwrap().push(h.abort_handle());
+            }
+        });
+        Relay { port, open, conns }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for h in self.conns.lock().unwrap().drain(..) {
+            h.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Poll a script until it returns true (bounded).
+async fn until(c: &Client, script: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let v = c.execute(script, vec![]).await.unwrap_or_default();
+        if v == serde_json::json!(true) {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let page = c
+                .execute("return document.body.innerText", vec![])
+                .await
+                .unwrap_or_default();
+            panic!(
+                "{what}: never true on {:?}\n{page}",
+                c.current_url().await.map(|u| u.to_string())
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The `data-state` of an element once it is one of `states` (bounded wait).
+async fn state_of(c: &Client, css: &str, states: &[&str]) -> String {
+    let list = serde_json::to_string(states).unwrap();
+    until(
+        c,
+        &format!(
+            "const e = document.querySelector('{css}'); return !!e && !e.hidden && {list}.includes(e.dataset.state)"
+        ),
+        css,
+    )
+    .await;
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .attr("data-state")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Read a QR from a PNG screenshot with rqrr, a decoder independent of the encoder.
+fn decode_qr_png(png_bytes: &[u8]) -> String {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let (w, h) = (info.width as usize, info.height as usize);
+    let luma = |x: usize, y: usize| {
+        let i = (y * w + x) * channels;
+        if channels >= 3 {
+            ((u32::from(buf[i]) * 299 + u32::from(buf[i + 1]) * 587 + u32::from(buf[i + 2]) * 114)
+                / 1000) as u8
+        } else {
+            buf[i]
+        }
+    };
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR in the screenshot");
+    grids[0].decode().unwrap().1
+}
+
+/// The same code with its last signature byte changed (still valid Base45 and COSE).
+fn with_forged_signature(code: &str) -> String {
+    let body = code.strip_prefix("MB1:").unwrap();
+    let mut bytes = base45::decode(body).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    format!("MB1:{}", base45::encode(&bytes))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_verifies_a_residents_code_offline_then_redeems_it_online() {
+    let Some(driver) = start_driver() else { return };
+    let w = World::sqlite().await;
+    w.store.ensure_default_scenes().await.unwrap();
+    let benefit =
+        |name_zh: &str, name_en: &str, kind: &str| moralbank_store::benefits::NewBenefit {
+            scene: "reading".into(),
+            partner_id: w.partner_id.clone(),
+            name_zh: name_zh.into(),
+            name_en: name_en.into(),
+            description_zh: "凭道德码办理".into(),
+            description_en: "With the moral code".into(),
+            min_tier: 1,
+            kind: kind.into(),
+            ..Default::default()
+        };
+    let card = w
+        .store
+        .create_benefit(&benefit(
+            "免押金借书证",
+            "Deposit-free library card",
+            "eligibility",
+        ))
+        .await
+        .unwrap();
+    let talks = w
+        .store
+        .create_benefit(&moralbank_store::benefits::NewBenefit {
+            quota: Some(2),
+            quota_period: Some("year".into()),
+            ..benefit("讲座预留座位", "Reserved seat at a talk", "quota")
+        })
+        .await
+        .unwrap();
+    // The real clock: the clerk's browser checks expiry against its own.
+    let issuer = common::test_issuer();
+    let keys = issuer.published.clone();
+    let base = serve_state(demo_state(&w).with_codes(issuer)).await;
+    let relay = Relay::start(base.trim_start_matches("http://").to_string()).await;
+    let clerk_base = format!("http://127.0.0.1:{}", relay.port);
+
+    // The resident opens their code.
+    let phone = browser(&driver, "resident", (412, 915)).await;
+    resident_signs_in(&phone, &base, &w.citizen_phone).await;
+    phone.goto(&format!("{base}/me/code")).await.unwrap();
+    let qr = phone.find(Locator::Css("#qr")).await.unwrap();
+    let code = qr.attr("data-code").await.unwrap().unwrap();
+    shot(&phone, "code-phone").await;
+    // The QR as the browser drew it, read by an independent decoder, is the code, and verifies.
+    let decoded = decode_qr_png(&qr.screenshot().await.unwrap());
+    assert_eq!(decoded, code);
+    let claims = moralbank_code::verify(&decoded, &keys, moralbank_store::now_ms() / 1000, 30)
+        .expect("the decoded QR verifies");
+    assert_eq!(claims.holder.tier, 1);
+
+    // The library clerk opens the scanner while online, then loses the network.
+    let clerk = browser(&driver, "clerk", (1280, 900)).await;
+    staff_signs_in(&clerk, &clerk_base, "partner-operator").await;
+    clerk.goto(&format!("{clerk_base}/scan")).await.unwrap();
+    until(
+        &clerk,
+        "return document.getElementById('scanner').dataset.ready === '1'",
+        "scanner ready",
+    )
+    .await;
+    relay.cut();
+
+    // A hardware scanner types the code and Enter: verified in the browser, offline.
+    fill(&clerk, "#code-input", &format!("{code}\n")).await;
+    assert_eq!(state_of(&clerk, "#result", &["ok", "refused"]).await, "ok");
+    let shown = text(&clerk, "#result-lines").await;
+    assert!(
+        shown.contains(claims.holder.masked_name.as_str()),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("免押金借书证") || shown.contains("Deposit-free"),
+        "{shown}"
+    );
+    assert_eq!(state_of(&clerk, "#net", &["offline"]).await, "offline");
+    shot(&clerk, "scanner-offline-valid").await;
+
+    // A forged code is refused offline, and says why.
+    fill(
+        &clerk,
+        "#code-input",
+        &format!("{}\n", with_forged_signature(&code)),
+    )
+    .await;
+    until(
+        &clerk,
+        "return document.getElementById('result').dataset.state === 'refused'",
+        "forged refused",
+    )
+    .await;
+    let why = text(&clerk, "#result-lines").await;
+    assert!(
+        why.contains("签名不符") || why.contains("signature does not match"),
+        "{why}"
+    );
+    shot(&clerk, "scanner-offline-forged").await;
+    let redeem_disabled = clerk
+        .find(Locator::Css("#redeem"))
+        .await
+        .unwrap()
+        .attr("disabled")
+        .await
+        .unwrap();
+    assert!(
+        redeem_disabled.is_some(),
+        "a refused code cannot be redeemed"
+    );
+
+    // Back online: the clerk scans the resident's code again and redeems two benefits.
+    fill(&clerk, "#code-input", &format!("{code}\n")).await;
+    until(
+        &clerk,
+        "return document.getElementById('result').dataset.state === 'ok'",
+        "valid again",
+    )
+    .await;
+    relay.restore();
+    let select = clerk.find(Locator::Css("#benefit")).await.unwrap();
+    select.select_by_value(&card.id).await.unwrap();
+    click(&clerk, "#redeem").await;
+    let d = state_of(&clerk, "#decision", &["granted", "refused", "error"]).await;
+    assert_eq!(d, "granted", "{}", text(&clerk, "#decision").await);
+    clerk
+        .find(Locator::Css("#benefit"))
+        .await
+        .unwrap()
+        .select_by_value(&talks.id)
+        .await
+        .unwrap();
+    click(&clerk, "#redeem").await;
+    let d = state_of(&clerk, "#decision", &["granted", "refused", "error"]).await;
+    assert_eq!(d, "granted", "{}", text(&clerk, "#decision").await);
+    shot(&clerk, "scanner-redeemed").await;
+
+    // The resident sees both redemptions, one of two talks left, and the scans in the access log.
+    phone.goto(&format!("{base}/me/code")).await.unwrap();
+    let history = text(&phone, "#redemptions").await;
+    assert_eq!(history.matches("余姚市图书馆").count(), 2, "{history}");
+    let left = text(&phone, &format!("#left-{}", talks.id)).await;
+    assert!(left.contains("1/2"), "{left}");
+    shot(&phone, "code-after-redemption").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        phone.goto(&format!("{base}/me")).await.unwrap();
+        let log = text(&phone, "main").await;
+        let scans = log.matches("扫码核验").count() + log.matches("scanned the code").count();
+        let redemptions =
+            log.matches("扫码使用礼遇").count() + log.matches("scanned for a benefit").count();
+        if scans >= 2 && redemptions == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "access log: {scans} scans, {redemptions} redemptions\n{log}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shot(&phone, "access-log-scans").await;
+    let _ = clerk.close().await;
+    let _ = phone.close().await;
 }

@@ -322,6 +322,214 @@ async fn a_partner_redeems_with_a_scanned_code_and_the_resident_sees_it(w: World
     );
 }
 
+/// A JSON POST from a page (session cookie, CSRF header unless `csrf` is None).
+async fn page_json(
+    w: &World,
+    path: &str,
+    who: &common::Account,
+    csrf: Option<&str>,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::COOKIE, format!("mb_session={}", who.token))
+        .header("content-type", "application/json");
+    if let Some(c) = csrf {
+        req = req.header("x-csrf-token", c);
+    }
+    let (s, _, text) = w
+        .send(req.body(Body::from(body.to_string())).unwrap())
+        .await;
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+async fn a_partner_operator_scans_and_redeems_on_the_scanner_page(w: World) {
+    use domain::Role;
+    w.store.ensure_default_scenes().await.unwrap();
+    let mine = w
+        .store
+        .create_benefit(&moralbank_store::benefits::NewBenefit {
+            scene: "reading".into(),
+            partner_id: w.partner_id.clone(),
+            name_zh: "免押金借书证".into(),
+            name_en: "Deposit-free library card".into(),
+            description_zh: "凭码办理".into(),
+            description_en: "with the code".into(),
+            min_tier: 1,
+            kind: "eligibility".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let other_partner = w
+        .store
+        .create_partner("四明山景区", "scenic")
+        .await
+        .unwrap();
+    let theirs = w
+        .store
+        .create_benefit(&moralbank_store::benefits::NewBenefit {
+            scene: "tourism".into(),
+            partner_id: other_partner.id.clone(),
+            name_zh: "景区门票".into(),
+            name_en: "Ticket".into(),
+            description_zh: "每年两次".into(),
+            description_en: "twice a year".into(),
+            min_tier: 1,
+            kind: "eligibility".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let op = w.staff(Role::PartnerOperator);
+    // The page: this partner's benefits only, the key set to verify with, the scripts.
+    let (s, h, html) = w.page("GET", "/scan", Some(op), &[]).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert_eq!(h[header::CACHE_CONTROL], "no-cache");
+    assert!(
+        html.contains("免押金借书证") && !html.contains("景区门票"),
+        "{html}"
+    );
+    let jwks = html
+        .split("<script type=\"application/json\" id=\"jwks\">")
+        .nth(1)
+        .and_then(|r| r.split("</script>").next())
+        .unwrap();
+    assert_eq!(KeySet::from_jwks(jwks).unwrap(), keys(&w).await);
+    for (path, needle) in [
+        ("/scan/verify.js", "export async function verifyCode"),
+        ("/scan/scan.js", "importKeySet"),
+        ("/scan/jsqr.js", "jsQR"),
+        ("/scan/sw.js", "caches"),
+    ] {
+        let (s, h, body) = w.page("GET", path, Some(op), &[]).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"));
+        assert!(body.contains(needle), "{path}");
+    }
+    // Nobody else has a scanner: residents, other staff, nobody signed in.
+    let (s, _, _) = w.page("GET", "/scan", Some(&w.citizen), &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for role in [
+        Role::Admin,
+        Role::Evaluator,
+        Role::Auditor,
+        Role::TownReviewer,
+    ] {
+        let (s, _, _) = w.page("GET", "/scan", Some(w.staff(role)), &[]).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{role:?}");
+    }
+    let (_, _, html) = w.page("GET", "/me/code", Some(&w.citizen), &[]).await;
+    let code = code_of(&html);
+    let redeem = |benefit: &str, key: &str| serde_json::json!({ "code": code, "benefit_id": benefit, "idempotency_key": key });
+    // Without the CSRF header nothing happens.
+    let (s, _) = page_json(&w, "/scan/redeem", op, None, redeem(&mine.id, "k1")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, d) = page_json(
+        &w,
+        "/scan/redeem",
+        op,
+        Some(&op.csrf),
+        redeem(&mine.id, "k1"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(
+        (d["granted"].as_bool(), d["replayed"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let (_, again) = page_json(
+        &w,
+        "/scan/redeem",
+        op,
+        Some(&op.csrf),
+        redeem(&mine.id, "k1"),
+    )
+    .await;
+    assert_eq!(
+        (again["id"].clone(), again["replayed"].as_bool()),
+        (d["id"].clone(), Some(true))
+    );
+    // Another partner's benefit is not this operator's to redeem.
+    let (s, body) = page_json(
+        &w,
+        "/scan/redeem",
+        op,
+        Some(&op.csrf),
+        redeem(&theirs.id, "k2"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    // Unknown fields and forged codes are refused, naming why.
+    let (s, _) = page_json(&w, "/scan/redeem", op, Some(&op.csrf), serde_json::json!({"code": code, "benefit_id": mine.id, "idempotency_key": "k3", "points": 5})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let forged = format!("{}A", &code[..code.len() - 1]);
+    let forged = if forged == code {
+        format!("{}B", &code[..code.len() - 1])
+    } else {
+        forged
+    };
+    let (s, body) = page_json(
+        &w,
+        "/scan/seen",
+        op,
+        Some(&op.csrf),
+        serde_json::json!({"code": forged, "scanned_at": now_s(&w) * 1000}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "code", "{body}");
+    // A scan reported after the code expired still counts if it was valid when scanned.
+    let scanned_at = now_s(&w) * 1000;
+    w.clock.advance(300_000);
+    let (s, body) = page_json(
+        &w,
+        "/scan/seen",
+        op,
+        Some(&op.csrf),
+        serde_json::json!({"code": code, "scanned_at": scanned_at}),
+    )
+    .await;
+    assert_eq!(
+        (s, body["recorded"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{body}"
+    );
+    let (s, body) = page_json(
+        &w,
+        "/scan/seen",
+        op,
+        Some(&op.csrf),
+        serde_json::json!({"code": code, "scanned_at": scanned_at - 2 * 86_400_000}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "scanned_at", "{body}");
+    let log = w.store.access_log(&w.citizen.id, None, 10).await.unwrap();
+    let actions: Vec<_> = log.iter().map(|a| a.action.as_str()).collect();
+    assert!(
+        actions.contains(&"scan") && actions.contains(&"redemption"),
+        "{actions:?}"
+    );
+    // A resident cannot report scans.
+    let (s, _) = page_json(
+        &w,
+        "/scan/seen",
+        &w.citizen,
+        Some(&w.citizen.csrf),
+        serde_json::json!({"code": code, "scanned_at": scanned_at}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -334,4 +542,5 @@ on_both!(
     a_green_card_is_a_badge_on_the_code_until_revoked,
     the_code_page_lists_what_the_tier_opens_and_the_catalogue_is_public,
     a_partner_redeems_with_a_scanned_code_and_the_resident_sees_it,
+    a_partner_operator_scans_and_redeems_on_the_scanner_page,
 );
