@@ -6,6 +6,7 @@
 
 mod admin;
 mod bench;
+mod bench_code;
 mod bench_eval;
 mod bench_http;
 mod bench_ledger;
@@ -212,6 +213,33 @@ enum BenchCommand {
         #[arg(long)]
         baseline_entries: Option<u64>,
     },
+    /// The moral code on one core: codes issued/s, codes verified/s through the whole pipeline,
+    /// and raw Ed25519 verifications/s with the same library as the baseline; one JSON line.
+    Code {
+        /// Codes per round for each measurement.
+        #[arg(long, default_value_t = 50_000)]
+        codes: u32,
+        /// Rounds (the figures are the medians); pipeline and baseline alternate.
+        #[arg(long, default_value_t = 5)]
+        rounds: u32,
+    },
+    /// The redemption endpoint under load from wrk (a separate process; Debian package `wrk`),
+    /// after /healthz with the same connections as the baseline; one JSON line. Writes to the
+    /// database: name a scratch one with --database-url (residents are seeded if it has none).
+    Redemptions {
+        /// Residents to seed when the database has none (codes are made for up to 20,000).
+        #[arg(long, default_value_t = 20_000)]
+        residents: u64,
+        /// Length of each phase.
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
+        /// Keep-alive connections wrk holds open.
+        #[arg(long, default_value_t = 32)]
+        connections: u32,
+        /// wrk's threads.
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+    },
     /// Issue 4's speed goals at city scale: seeds the city, committees and a year of deeds when
     /// missing, times the committee queue, the publicity board and a resident's deed list
     /// against a primary-key lookup, then credits --credit deeds whose publicity ends at the
@@ -296,7 +324,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Keys(KeysCommand::CodeRotate) => {
             let path = code_keys::path(&config);
-            let keys = code_keys::rotate(&path)?;
+            let keys = code_keys::rotate(&path, moralbank_store::now_ms() / 1000, config.code.longest_code_s())?;
             println!("rotated the moral-code issuer key in {}; restart the server to use it", path.display());
             println!("new key id (public): {}; {} key(s) published", keys.signer.kid(), keys.published.keys().len());
             Ok(())
@@ -340,6 +368,23 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
                 connections,
             };
             bench_http::home(store, options).await
+        }
+        Command::Bench(BenchCommand::Code { codes, rounds }) => {
+            bench_code::code(bench_code::CodeOptions { codes, rounds })
+        }
+        Command::Bench(BenchCommand::Redemptions {
+            residents,
+            seconds,
+            connections,
+            threads,
+        }) => {
+            let options = bench_code::RedemptionOptions {
+                residents,
+                seconds,
+                connections,
+                threads,
+            };
+            bench_code::redemptions(config, options, url_given).await
         }
         Command::Bench(BenchCommand::Seed { citizens }) => {
             bench::seed(config, citizens, url_given).await

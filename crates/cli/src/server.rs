@@ -122,7 +122,11 @@ pub async fn run(
     let addr = listener
         .local_addr()
         .map_err(CliError::io("reading the listening address"))?;
-    let code_keys = crate::code_keys::read(&crate::code_keys::path(config))?;
+    let code_keys = crate::code_keys::read_published(
+        &crate::code_keys::path(config),
+        moralbank_store::now_ms() / 1000,
+        config.code.longest_code_s(),
+    )?;
     let state = AppState::new(store.clone(), web, Arc::new(DevSender), ledger)
         .with_rules(config.evaluation.rules()?)
         .with_evidence_dir(config.data_dir.join("evidence"))

@@ -26,6 +26,28 @@ pub struct AccessEntry {
     pub at: i64,
 }
 
+/// One access-log row, inside the caller's transaction (so the read and its record commit
+/// together).
+pub(crate) async fn insert_access(
+    conn: &mut sqlx::AnyConnection,
+    citizen_id: &str,
+    actor: &Actor,
+    action: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO access_log (id, citizen_id, actor_kind, actor_id, actor_label, action, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(domain::new_id())
+        .bind(citizen_id)
+        .bind(actor.kind)
+        .bind(&actor.id)
+        .bind(&actor.label)
+        .bind(action)
+        .bind(at)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn record_access(
         &self,
@@ -39,16 +61,7 @@ impl Store {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         for cid in citizen_ids {
-            sqlx::query("INSERT INTO access_log (id, citizen_id, actor_kind, actor_id, actor_label, action, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(domain::new_id())
-                .bind(*cid)
-                .bind(actor.kind)
-                .bind(&actor.id)
-                .bind(&actor.label)
-                .bind(action)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            insert_access(&mut tx, cid, actor, action, now).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -7,6 +7,7 @@
 //! the same answer.
 
 use crate::ledger::{NewEntry, Sequencer};
+use crate::access::insert_access;
 use crate::{Actor, Result, Store, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -42,6 +43,15 @@ fn period(kind_period: Option<&str>, now_ms: i64) -> String {
     match kind_period {
         Some("month") => day[..7].to_string(),
         _ => day[..4].to_string(),
+    }
+}
+
+/// The partner and scene, as the resident reads them in their access log.
+fn scan_actor(benefit: &crate::benefits::Benefit) -> Actor {
+    Actor {
+        kind: "partner",
+        id: benefit.partner_id.clone(),
+        label: format!("{} · {}", benefit.partner_name, benefit.scene.name_zh),
     }
 }
 
@@ -190,7 +200,7 @@ impl Store {
                     &id,
                     &idem,
                     &hash,
-                    benefit_id,
+                    &benefit,
                     citizen.as_deref(),
                     &p.code_id,
                     "code_used",
@@ -198,21 +208,11 @@ impl Store {
                 )
                 .await;
         }
-        tx.commit().await?;
+        // The scan goes into the resident's access log in the same transaction.
         if let Some(c) = &citizen {
-            let partner = self
-                .partner(partner_id)
-                .await?
-                .map(|p| p.name)
-                .unwrap_or_default();
-            let actor = Actor {
-                kind: "partner",
-                id: partner_id.to_string(),
-                label: format!("{partner} · {}", benefit.scene.name_zh),
-            };
-            self.record_access(&[c.as_str()], &actor, "redemption")
-                .await?;
+            insert_access(&mut tx, c, &scan_actor(&benefit), "redemption", now_ms).await?;
         }
+        tx.commit().await?;
         if granted && benefit.kind == "points" {
             return self.finish_points(seq, &idem, &id, partner_id).await;
         }
@@ -232,12 +232,14 @@ impl Store {
         id: &str,
         idem: &str,
         hash: &[u8; 32],
-        benefit_id: &str,
+        benefit: &crate::benefits::Benefit,
         citizen: Option<&str>,
         code_id: &str,
         reason: &str,
         now_ms: i64,
     ) -> Result<Decision> {
+        let benefit_id = benefit.id.as_str();
+        let mut tx = self.write.begin().await?;
         sqlx::query(
             "INSERT INTO redemptions (id, idem_key, request_hash, benefit_id, citizen_id, code_id, consumes, granted, reason, at) \
              VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8)",
@@ -250,8 +252,12 @@ impl Store {
         .bind(code_id)
         .bind(reason)
         .bind(now_ms)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        if let Some(c) = citizen {
+            insert_access(&mut tx, c, &scan_actor(benefit), "redemption", now_ms).await?;
+        }
+        tx.commit().await?;
         Ok(Decision {
             id: id.to_string(),
             benefit_id: benefit_id.to_string(),
@@ -392,6 +398,14 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(res.rows_affected())
+    }
+
+    /// How many redemption decisions are recorded (benchmarks check their requests landed).
+    pub async fn count_redemptions(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM redemptions")
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?)
     }
 
     /// A resident's redemptions, newest first: (when, benefit name, partner, granted, reason).

@@ -205,7 +205,7 @@ T = {
  "verify.not_cose": ("码内容有误（不是COSE签名）", "the code's content is damaged (not a COSE signature)"), "verify.unsupported_algorithm": ("不支持的签名算法", "an unsupported signature algorithm"), "verify.unknown_key": ("签名密钥未知（请联网更新验证密钥）", "signed with an unknown key (update the keys online)"),
  "verify.bad_signature": ("签名不符：码被改动或伪造", "the signature does not match: altered or forged"), "verify.missing_claim": ("码缺少内容", "the code lacks a claim"), "verify.bad_claim": ("码内容不合规", "a claim is malformed"),
  "verify.expired": ("码已过期，请居民刷新", "the code has expired; ask the resident to refresh it"), "verify.not_yet_valid": ("码尚未生效（请检查本机时间）", "the code is not valid yet (check this device's clock)"), "verify.no_keys": ("没有验证密钥：请联网打开一次本页", "no verification keys: open this page online once"),
- "console.scan": ("扫码核验", "Code scanner"), "benefits.left": ("本期剩余", "left this period:"),
+ "points.household_tier": ("全户星级（按户内成员积分之和）", "Household tier (from the members' sum)"), "console.scan": ("扫码核验", "Code scanner"), "benefits.left": ("本期剩余", "left this period:"),
  "error.home": ("返回首页", "Home"),
  "problem.validation": ("输入有误", "Invalid input"), "problem.conflict": ("与已有记录冲突", "Conflicts with an existing record"), "problem.not-found": ("未找到", "Not found"),
  "problem.unauthorized": ("请先登录", "Please sign in"), "problem.forbidden": ("您的角色无权进行此操作", "Your role may not do this"),

@@ -361,7 +361,11 @@ async fn me_page(
         .ok_or(AppError::Unauthorized)?;
     let (village, town) = state.store.village_and_town(&c.village_id).await?;
     let (mine, household) = crate::ledger::points(state, id).await?;
+    // Tiers from credit points: the resident's, and their household's from the members' sum.
+    let tiers = state.codes.as_ref().map(|c| c.tiers.clone());
+    let tier_of = |credit: i64| tiers.as_ref().map(|t| domain::tier::tier(credit, t));
     let view = context! {
+        tier => tier_of(mine.credit), household_tier => tier_of(household.credit),
         mine, household,
         citizen => context! {
             name => c.name.as_str(), resident_id => c.resident_id.masked(), phone => c.phone.masked(),
