@@ -8,9 +8,9 @@
 //! triggers. They are made by [`Store::bench_plain_reset`] and removed by
 //! [`Store::bench_plain_drop`]; nothing else reads them.
 
-use super::sequencer::{bulk_rows, positional};
+use super::sequencer::positional;
 use super::{to_i64, to_u64};
-use crate::seed::multi_insert;
+use crate::seed::{multi_insert, statement_rows};
 use crate::StoreError;
 use crate::{Backend, Result, Store};
 use moralbank_ledger::{leaf_hash, Frontier, Hash};
@@ -169,13 +169,13 @@ impl Store {
     }
 
     /// Insert `entries` and their postings into the plain tables in one transaction, with the
-    /// same statements as the sequencer's (multi-row INSERTs of at most
-    /// [`super::sequencer::BULK_PARAMS`] parameters, bound the same way).
+    /// same statements as the sequencer's (multi-row INSERTs of at most 256 parameters, bound
+    /// the same way).
     pub async fn bench_plain_insert(&self, entries: &[PlainEntry]) -> Result<()> {
         let mut tx = self.write.begin().await?;
         let head = "INSERT INTO bench_plain_entries (idx, id, idem_key, request_hash, kind, rule, \
                     reason, reference, approvers, reverses, at_ms, leaf)";
-        for chunk in entries.chunks(bulk_rows(12)) {
+        for chunk in entries.chunks(statement_rows(12)) {
             let sql = positional(self.backend, multi_insert(head, 12, chunk.len()));
             let mut q = sqlx::query(&sql);
             for e in chunk {
@@ -200,7 +200,7 @@ impl Store {
             .flat_map(|e| e.postings.iter().map(move |p| (e.idx, p)))
             .collect();
         let head = "INSERT INTO bench_plain_postings (entry_idx, n, account, citizen_id, amount)";
-        for chunk in postings.chunks(bulk_rows(5)) {
+        for chunk in postings.chunks(statement_rows(5)) {
             let sql = positional(self.backend, multi_insert(head, 5, chunk.len()));
             let mut q = sqlx::query(&sql);
             for (idx, (n, account, citizen, amount)) in chunk {
@@ -223,7 +223,11 @@ pub fn synthetic_leaf(i: u64) -> Vec<u8> {
     format!("moralbank bench synthetic leaf {i}").into_bytes()
 }
 
-/// Stored hashes per transaction when filling a synthetic log.
+/// Bound parameters per INSERT when filling a synthetic log: bound by position on SQLite (see
+/// [`positional`]), so far above the seeder's cap costs nothing extra.
+const SEED_LOG_PARAMS: usize = 8_192;
+
+/// Leaves per transaction when filling a synthetic log.
 const SEED_LOG_TX_LEAVES: u64 = 1 << 16;
 
 impl Store {
@@ -244,7 +248,7 @@ impl Store {
                 "the log is not empty ({size} entries, {stored} stored hashes): use a new database"
             )));
         }
-        let rows = (super::sequencer::BULK_PARAMS / 2).max(1);
+        let rows = (SEED_LOG_PARAMS / 2).max(1);
         let head = "INSERT INTO log_hashes (id, hash)";
         let full = positional(self.backend, multi_insert(head, 2, rows));
         let mut frontier = Frontier::new();

@@ -9,7 +9,7 @@
 //! the head so that it appends where the other stopped.
 
 use super::{citizen_account, in_list, month_of, read_hashes, to_i64, to_u64, NewEntry};
-use crate::seed::multi_insert;
+use crate::seed::{multi_insert, statement_rows};
 use crate::{now_ms, Backend, Result, Store, StoreError};
 use domain::FieldError;
 use moralbank_ledger::{
@@ -297,7 +297,7 @@ impl Writer {
         // What the database already knows: keys used before, reversed originals, accounts.
         let keys: Vec<&str> = batch.iter().map(|p| p.key.as_str()).collect();
         let mut known: HashMap<String, ([u8; 32], Appended)> = HashMap::new();
-        for chunk in keys.chunks(bulk_rows(1)) {
+        for chunk in keys.chunks(statement_rows(1)) {
             let sql = format!(
                 "SELECT idem_key, request_hash, idx, id, at_ms FROM ledger_entries WHERE idem_key IN ({})",
                 in_list(1, chunk.len())
@@ -329,7 +329,7 @@ impl Writer {
             .map(to_i64)
             .collect::<Result<_>>()?;
         let mut originals: HashMap<u64, Original> = HashMap::new();
-        for chunk in wanted.chunks(bulk_rows(1)) {
+        for chunk in wanted.chunks(statement_rows(1)) {
             let sql = format!(
                 "SELECT e.idx, e.kind, e.at_ms, p.citizen_id, p.amount, q.account AS counter, \
                    (SELECT r.idx FROM ledger_entries r WHERE r.reverses = e.idx) AS reversed_by \
@@ -370,7 +370,7 @@ impl Writer {
             .filter(|c| !cache.enrolled.contains(*c))
             .collect();
         let enrolled = &mut cache.enrolled;
-        for chunk in unseen.chunks(bulk_rows(1)) {
+        for chunk in unseen.chunks(statement_rows(1)) {
             let sql = format!(
                 "SELECT id FROM citizens WHERE id IN ({})",
                 in_list(1, chunk.len())
@@ -392,7 +392,7 @@ impl Writer {
         accounts_wanted.dedup();
         accounts_wanted.retain(|a| !cache.accounts.contains_key(a));
         let accounts = &mut cache.accounts;
-        for chunk in accounts_wanted.chunks(bulk_rows(1)) {
+        for chunk in accounts_wanted.chunks(statement_rows(1)) {
             let sql = format!(
                 "SELECT account, citizen_id, salt, balance, entries FROM ledger_accounts WHERE account IN ({})",
                 in_list(1, chunk.len())
@@ -574,7 +574,7 @@ impl Writer {
             accounts.iter().filter(|(_, s)| s.touched).collect();
         let head =
             "INSERT INTO ledger_accounts (account, citizen_id, salt, balance, entries, updated_at)";
-        for chunk in touched.chunks(bulk_rows(6)) {
+        for chunk in touched.chunks(statement_rows(6)) {
             let sql = format!(
                 "{} ON CONFLICT (account) DO UPDATE SET balance = excluded.balance, \
                  entries = excluded.entries, updated_at = excluded.updated_at",
@@ -595,7 +595,7 @@ impl Writer {
         }
         let credit: Vec<((String, i64), i64)> = credit.into_iter().collect();
         let head = "INSERT INTO ledger_credit (citizen_id, month, points)";
-        for chunk in credit.chunks(bulk_rows(3)) {
+        for chunk in credit.chunks(statement_rows(3)) {
             let sql = format!(
                 "{} ON CONFLICT (citizen_id, month) DO UPDATE SET points = ledger_credit.points + excluded.points",
                 multi_insert(head, 3, chunk.len())
@@ -709,7 +709,7 @@ impl Rows<'_> {
         let head =
             "INSERT INTO ledger_entries (idx, id, idem_key, request_hash, kind, rule, reason, \
              reference, approvers, reverses, at_ms, leaf)";
-        for chunk in self.entries.chunks(bulk_rows(12)) {
+        for chunk in self.entries.chunks(statement_rows(12)) {
             let sql = multi_insert(head, 12, chunk.len());
             let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
@@ -731,7 +731,7 @@ impl Rows<'_> {
             q.execute(&mut *tx).await?;
         }
         let head = "INSERT INTO ledger_postings (entry_idx, n, account, citizen_id, amount)";
-        for chunk in self.postings.chunks(bulk_rows(5)) {
+        for chunk in self.postings.chunks(statement_rows(5)) {
             let sql = multi_insert(head, 5, chunk.len());
             let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
@@ -746,7 +746,7 @@ impl Rows<'_> {
             q.execute(&mut *tx).await?;
         }
         let head = "INSERT INTO log_hashes (id, hash)";
-        for chunk in self.hashes.chunks(bulk_rows(2)) {
+        for chunk in self.hashes.chunks(statement_rows(2)) {
             let sql = multi_insert(head, 2, chunk.len());
             let sql = positional(backend, sql);
             let mut q = sqlx::query(&sql);
@@ -757,18 +757,6 @@ impl Rows<'_> {
         }
         Ok(())
     }
-}
-
-/// Bound parameters per multi-row statement or IN list of the writer (and of the baseline, which
-/// copies its statement shapes), so that a batch of up to 512 entries is one statement per
-/// table. SQLite binds them by position (see [`positional`]), so a statement's cost grows
-/// linearly with its parameters (the seeder's 256 cap guards against `$N` names); both backends
-/// accept far more (SQLite 32,766, PostgreSQL 65,535).
-pub(crate) const BULK_PARAMS: usize = 8_192;
-
-/// Rows of `cols` parameters in one statement of the writer.
-pub(crate) fn bulk_rows(cols: usize) -> usize {
-    (BULK_PARAMS / cols).max(1)
 }
 
 /// `sql` as `backend` binds it fastest. SQLite binds a `$N` parameter by looking its name up in
