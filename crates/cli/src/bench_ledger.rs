@@ -172,7 +172,7 @@ async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64
         "proofs: {} of each kind against the log of {size} entries",
         o.proofs
     );
-    let proofs = proofs(store, size, o.proofs).await?;
+    let proofs = proofs(store, size, o.proofs, LeafSource::Ledger).await?;
 
     let errors = tput.errors + open.errors;
     let line = json!({
@@ -396,12 +396,21 @@ async fn baseline(store: &Store, from: u64, count: u64, batch: u32) -> Result<(u
     Ok((copied, secs))
 }
 
-struct ProofRates {
-    inclusion_1: f64,
-    consistency_1: f64,
-    inclusion_2: f64,
-    consistency_2: f64,
-    verified: usize,
+pub(crate) struct ProofRates {
+    pub inclusion_1: f64,
+    pub consistency_1: f64,
+    pub inclusion_2: f64,
+    pub consistency_2: f64,
+    pub verified: usize,
+}
+
+/// Where the verified sample's leaves come from.
+#[derive(Clone, Copy)]
+pub(crate) enum LeafSource {
+    /// The ledger's entries.
+    Ledger,
+    /// [`moralbank_store::ledger::synthetic_leaf`] (a log `bench proofs` filled).
+    Synthetic,
 }
 
 #[derive(Clone, Copy)]
@@ -445,11 +454,16 @@ async fn proof_rate(store: &Store, kind: ProofKind, size: u64, n: u32, tasks: u3
     Ok(f64::from(n) / start.elapsed().as_secs_f64().max(1e-9))
 }
 
-async fn proofs(store: &Store, size: u64, n: u32) -> Result<ProofRates> {
+pub(crate) async fn proofs(
+    store: &Store,
+    size: u64,
+    n: u32,
+    leaves: LeafSource,
+) -> Result<ProofRates> {
     if size == 0 {
         return Err(CliError::Usage("the log is empty: nothing to prove".into()));
     }
-    let verified = verify_sample(store, size).await?;
+    let verified = verify_sample(store, size, leaves).await?;
     Ok(ProofRates {
         inclusion_1: proof_rate(store, ProofKind::Inclusion, size, n, 1).await?,
         consistency_1: proof_rate(store, ProofKind::Consistency, size, n, 1).await?,
@@ -469,7 +483,7 @@ async fn root(store: &Store, size: u64) -> Result<Hash> {
 }
 
 /// Checks a sample of proofs of each kind against the log's root (not timed).
-async fn verify_sample(store: &Store, size: u64) -> Result<usize> {
+async fn verify_sample(store: &Store, size: u64, leaves: LeafSource) -> Result<usize> {
     let head = root(store, size).await?;
     if hex::encode(head.0) != store.log_head().await?.root {
         return Err(CliError::Usage(
@@ -481,12 +495,17 @@ async fn verify_sample(store: &Store, size: u64) -> Result<usize> {
     for _ in 0..VERIFY_SAMPLE {
         let index = rng.gen_range(0..size);
         let proof = store.log_proof(Plan::Inclusion { index, size }).await?;
-        let leaf = store
-            .bench_ledger_rows(index, 1)
-            .await?
-            .pop()
-            .ok_or_else(|| bad(format!("entry {index} (missing)")))?
-            .leaf;
+        let leaf = match leaves {
+            LeafSource::Ledger => {
+                store
+                    .bench_ledger_rows(index, 1)
+                    .await?
+                    .pop()
+                    .ok_or_else(|| bad(format!("entry {index} (missing)")))?
+                    .leaf
+            }
+            LeafSource::Synthetic => moralbank_store::ledger::synthetic_leaf(index),
+        };
         check_inclusion(&proof, size, head, index, &leaf)
             .map_err(|_| bad(format!("inclusion proof of entry {index}")))?;
         let old = rng.gen_range(1..=size);
@@ -500,6 +519,6 @@ async fn verify_sample(store: &Store, size: u64) -> Result<usize> {
     Ok(2 * VERIFY_SAMPLE)
 }
 
-fn round3(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }

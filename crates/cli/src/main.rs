@@ -10,6 +10,7 @@ mod bench_code;
 mod bench_eval;
 mod bench_http;
 mod bench_ledger;
+mod bench_proofs;
 mod code_keys;
 mod config;
 mod demo;
@@ -240,6 +241,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         threads: u32,
     },
+    /// Proofs at log sizes too large to append through the sequencer in reasonable time: fills
+    /// an empty log's stored hashes with --leaves SYNTHETIC leaves in bulk (no entries), then
+    /// measures proofs as `bench ledger` does; prints one JSON line. The database is good only
+    /// for this benchmark afterwards: name a scratch one with --database-url.
+    Proofs {
+        /// Synthetic leaves in the log.
+        #[arg(long, default_value_t = 1_000_000)]
+        leaves: u64,
+        /// Proofs of each kind, single-task and again with two tasks.
+        #[arg(long, default_value_t = 20_000)]
+        proofs: u32,
+    },
     /// Issue 4's speed goals at city scale: seeds the city, committees and a year of deeds when
     /// missing, times the committee queue, the publicity board and a resident's deed list
     /// against a primary-key lookup, then credits --credit deeds whose publicity ends at the
@@ -410,6 +423,10 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
                 baseline_entries,
             };
             bench_ledger::ledger(config, options, url_given).await
+        }
+        Command::Bench(BenchCommand::Proofs { leaves, proofs }) => {
+            let options = bench_proofs::ProofsOptions { leaves, proofs };
+            bench_proofs::proofs_bench(config, options, url_given).await
         }
         Command::Bench(BenchCommand::Evaluation {
             citizens,

@@ -534,3 +534,47 @@ fn code_verify_checks_a_code_offline_against_a_key_set() {
     );
     assert!(stderr(&out).contains("(wrong_prefix)"), "{}", stderr(&out));
 }
+
+#[test]
+fn bench_proofs_fills_a_synthetic_log_once_and_verifies_its_proofs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = sqlite_url(dir.path(), "proofs.db");
+    let data = dir.path().join("data").display().to_string();
+    let bench = |leaves: &str| {
+        run(
+            dir.path(),
+            &[
+                "--database-url",
+                &url,
+                "--data-dir",
+                &data,
+                "bench",
+                "proofs",
+                "--leaves",
+                leaves,
+                "--proofs",
+                "50",
+            ],
+        )
+    };
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        assert!(o.status.success(), "{}", stderr(o));
+        serde_json::from_str(stdout(o).lines().last().expect("a line")).expect("JSON")
+    };
+    let first = json(&bench("3000"));
+    assert_eq!(first["leaves"], "synthetic");
+    assert_eq!(first["log_size"], 3000);
+    assert_eq!(first["filled"], true);
+    assert_eq!(first["proofs_verified"], 200);
+    // The same log again is reused, not refilled; another size is refused.
+    let second = json(&bench("3000"));
+    assert_eq!(second["filled"], false);
+    assert_eq!(second["proofs_verified"], 200);
+    let other = bench("4000");
+    assert!(!other.status.success());
+    assert!(
+        stderr(&other).contains("already has 3000"),
+        "{}",
+        stderr(&other)
+    );
+}

@@ -552,6 +552,12 @@ impl Store {
             return Err(StoreError::NotFound { what: "citizen" });
         };
         let hid: String = row.try_get("household_id")?;
+        // Counted first, before any other row: the ledger's writer drops the citizens and
+        // accounts it keeps in memory when the count changes, and takes the same row first in
+        // each batch (the same lock order, so no deadlock on PostgreSQL).
+        sqlx::query("UPDATE log_head SET withdrawals = withdrawals + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
         for sql in [
             "DELETE FROM citizens WHERE id = $1",
             "DELETE FROM consents WHERE citizen_id = $1",

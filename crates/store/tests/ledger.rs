@@ -624,7 +624,49 @@ async fn a_rotated_key_signs_the_current_tree_at_start(store: Store) {
     assert!(e.to_string().contains("does not verify"), "{e}");
 }
 
+/// `bench proofs` fills an empty log with synthetic leaves in bulk: the stored hashes and the
+/// head are those of an in-memory log of the same leaves, and it refuses a log that has any.
+async fn a_synthetic_log_for_the_proofs_benchmark_is_the_real_tree(store: Store) {
+    let n = 5_000u64;
+    let mut seen = Vec::new();
+    let root = store.bench_seed_log(n, |k| seen.push(k)).await.unwrap();
+    assert_eq!(seen.last(), Some(&n));
+    let mut log = MemoryLog::new();
+    for i in 0..n {
+        log.append(&moralbank_store::ledger::synthetic_leaf(i));
+    }
+    assert_eq!(root, log.root(n).unwrap());
+    let head = store.log_head().await.unwrap();
+    assert_eq!((head.size, head.root), (n, hex::encode(root.0)));
+    assert!(store.bench_log_is_synthetic().await.unwrap());
+    let stored = store
+        .log_hashes(&(0..log.stored_hashes().len() as u64).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), log.stored_hashes().len());
+    for (i, h) in log.stored_hashes().iter().enumerate() {
+        assert_eq!(stored[&(i as u64)], *h, "stored hash {i}");
+    }
+    let proof = store
+        .log_proof(Plan::Inclusion {
+            index: 1234,
+            size: n,
+        })
+        .await
+        .unwrap();
+    moralbank_ledger::tree::check_inclusion(
+        &proof,
+        n,
+        root,
+        1234,
+        &moralbank_store::ledger::synthetic_leaf(1234),
+    )
+    .unwrap();
+    assert!(store.bench_seed_log(10, |_| {}).await.is_err());
+}
+
 moralbank_store::on_both_backends!(
+    a_synthetic_log_for_the_proofs_benchmark_is_the_real_tree,
     a_rotated_key_signs_the_current_tree_at_start,
     awards_redemptions_and_the_only_correction,
     households_sum_their_members,

@@ -11,7 +11,9 @@
 use super::sequencer::positional;
 use super::{to_i64, to_u64};
 use crate::seed::{multi_insert, statement_rows};
+use crate::StoreError;
 use crate::{Backend, Result, Store};
+use moralbank_ledger::{leaf_hash, Frontier, Hash};
 use sqlx::Row;
 
 /// One posting of a [`PlainEntry`]: (n, account, citizen id, amount).
@@ -120,27 +122,32 @@ impl Store {
     /// (Re)create the empty plain tables of the baseline.
     pub async fn bench_plain_reset(&self) -> Result<()> {
         self.bench_plain_drop().await?;
-        let blob = match self.backend {
-            Backend::Sqlite => "BLOB",
-            Backend::Postgres => "BYTEA",
+        // Keyed and indexed as migration 0007 left ledger_entries and ledger_postings.
+        let (blob, idx_key, without_rowid) = match self.backend {
+            Backend::Sqlite => ("BLOB", "INTEGER PRIMARY KEY", " WITHOUT ROWID"),
+            Backend::Postgres => ("BYTEA", "BIGINT PRIMARY KEY", ""),
         };
         let ddl = [
             format!(
-                "CREATE TABLE bench_plain_entries (idx BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, \
+                "CREATE TABLE bench_plain_entries (idx {idx_key}, id TEXT NOT NULL, \
                  idem_key TEXT NOT NULL UNIQUE, request_hash {blob} NOT NULL, kind TEXT NOT NULL, \
                  rule TEXT NOT NULL, reason TEXT NOT NULL, reference TEXT NOT NULL, \
-                 approvers TEXT NOT NULL, reverses BIGINT UNIQUE, at_ms BIGINT NOT NULL, \
+                 approvers TEXT NOT NULL, reverses BIGINT, at_ms BIGINT NOT NULL, \
                  leaf {blob} NOT NULL)"
             ),
-            "CREATE INDEX bench_plain_entries_at ON bench_plain_entries(at_ms)".into(),
-            "CREATE TABLE bench_plain_postings (entry_idx BIGINT NOT NULL, n BIGINT NOT NULL, \
-             account TEXT NOT NULL, citizen_id TEXT, amount BIGINT NOT NULL, \
-             PRIMARY KEY (entry_idx, n))"
+            "CREATE UNIQUE INDEX bench_plain_entries_reverses ON bench_plain_entries(reverses) \
+             WHERE reverses IS NOT NULL"
                 .into(),
+            format!(
+                "CREATE TABLE bench_plain_postings (entry_idx BIGINT NOT NULL, n BIGINT NOT NULL, \
+                 account TEXT NOT NULL, citizen_id TEXT, amount BIGINT NOT NULL, \
+                 PRIMARY KEY (entry_idx, n)){without_rowid}"
+            ),
             "CREATE INDEX bench_plain_postings_citizen ON bench_plain_postings(citizen_id, entry_idx) \
              WHERE citizen_id IS NOT NULL"
                 .into(),
-            "CREATE INDEX bench_plain_postings_account ON bench_plain_postings(account, entry_idx)"
+            "CREATE INDEX bench_plain_postings_account ON bench_plain_postings(account, entry_idx) \
+             WHERE citizen_id IS NULL"
                 .into(),
         ];
         let mut tx = self.write.begin().await?;
@@ -208,5 +215,87 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The bytes of synthetic leaf `i` of [`Store::bench_seed_log`].
+pub fn synthetic_leaf(i: u64) -> Vec<u8> {
+    format!("moralbank bench synthetic leaf {i}").into_bytes()
+}
+
+/// Bound parameters per INSERT when filling a synthetic log: bound by position on SQLite (see
+/// [`positional`]), so far above the seeder's cap costs nothing extra.
+const SEED_LOG_PARAMS: usize = 8_192;
+
+/// Leaves per transaction when filling a synthetic log.
+const SEED_LOG_TX_LEAVES: u64 = 1 << 16;
+
+impl Store {
+    /// Fill an empty log with `leaves` synthetic leaves ([`synthetic_leaf`]): their stored hashes,
+    /// computed by the writer's own tree code ([`Frontier::append`]), inserted in bulk into
+    /// `log_hashes`, and the log head set to their size and root. No entries, postings,
+    /// balances or checkpoints: the database is good only for benchmarking proofs afterwards.
+    /// `progress` hears the leaves written so far after each transaction.
+    pub async fn bench_seed_log(&self, leaves: u64, mut progress: impl FnMut(u64)) -> Result<Hash> {
+        let size = self.log_head().await?.size;
+        let stored: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM (SELECT id FROM log_hashes LIMIT 1) AS t")
+                .fetch_one(&self.read)
+                .await?
+                .try_get("n")?;
+        if size != 0 || stored != 0 {
+            return Err(StoreError::Config(format!(
+                "the log is not empty ({size} entries, {stored} stored hashes): use a new database"
+            )));
+        }
+        let rows = (SEED_LOG_PARAMS / 2).max(1);
+        let head = "INSERT INTO log_hashes (id, hash)";
+        let full = positional(self.backend, multi_insert(head, 2, rows));
+        let mut frontier = Frontier::new();
+        let mut next = 0u64;
+        while next < leaves {
+            let end = (next + SEED_LOG_TX_LEAVES).min(leaves);
+            let mut hashes = Vec::with_capacity(2 * (end - next) as usize + 64);
+            for i in next..end {
+                hashes.extend(frontier.append(leaf_hash(&synthetic_leaf(i))));
+            }
+            let mut tx = self.write.begin().await?;
+            for chunk in hashes.chunks(rows) {
+                let partial;
+                let sql = if chunk.len() == rows {
+                    &full
+                } else {
+                    partial = positional(self.backend, multi_insert(head, 2, chunk.len()));
+                    &partial
+                };
+                let mut q = sqlx::query(sql);
+                for (id, h) in chunk {
+                    q = q.bind(to_i64(*id)?).bind(h.0.as_slice());
+                }
+                q.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            next = end;
+            progress(next);
+        }
+        let root = frontier.root();
+        sqlx::query("UPDATE log_head SET size = $1, root = $2, updated_at = $3 WHERE id = 1")
+            .bind(to_i64(leaves)?)
+            .bind(root.0.to_vec())
+            .bind(crate::now_ms())
+            .execute(&self.write)
+            .await?;
+        Ok(root)
+    }
+
+    /// True when the log has leaves but the ledger no entries: a log [`Store::bench_seed_log`]
+    /// filled.
+    pub async fn bench_log_is_synthetic(&self) -> Result<bool> {
+        let size = self.log_head().await?.size;
+        let entries: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ledger_entries")
+            .fetch_one(&self.read)
+            .await?
+            .try_get("n")?;
+        Ok(size > 0 && entries == 0)
     }
 }

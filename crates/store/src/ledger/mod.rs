@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::collections::HashMap;
 
+pub use bench_support::synthetic_leaf;
 pub use moralbank_ledger::EntryKind;
 pub use sequencer::{Appended, Sequencer, SequencerConfig};
 

@@ -78,6 +78,7 @@ impl Sequencer {
             store,
             key: Arc::new(key),
             frontier: None,
+            cache: Cache::default(),
         };
         // Load the tree now, so that a damaged log stops the server at start, not at first use.
         let mut conn = writer.store.write.acquire().await?;
@@ -144,6 +145,25 @@ struct Writer {
     key: Arc<LogKey>,
     /// The tree as of the last commit; `None` after a failed batch (reloaded from the database).
     frontier: Option<Frontier>,
+    /// Citizens and accounts as of the last commit; empty after a failed batch.
+    cache: Cache,
+}
+
+/// Most accounts the writer keeps in memory between batches; beyond, it starts again empty.
+const CACHE_ACCOUNTS_MAX: usize = 100_000;
+
+/// The enrolled citizens and the accounts (balance, entries, salt) the writer has read or
+/// written, kept between batches so that a batch reads only those it has not seen. Valid while
+/// the log head shows that nothing else changed them since the last commit: the same size (no
+/// other writer appended: only appends change balances) and the same count of withdrawals
+/// (the only other change: a withdrawal deletes the citizen and the account's salt, and counts
+/// itself in `log_head.withdrawals` in its own transaction).
+#[derive(Default)]
+struct Cache {
+    /// The (log size, withdrawals) the contents are valid at; `None` when empty.
+    at: Option<(u64, i64)>,
+    enrolled: HashSet<String>,
+    accounts: HashMap<String, AccountState>,
 }
 
 async fn load_frontier(conn: &mut sqlx::AnyConnection) -> Result<Frontier> {
@@ -256,12 +276,19 @@ impl Writer {
         let mut tx = self.store.write.begin().await?;
         // Take the writer's turn first (see the module comment).
         let head = sqlx::query(
-            "UPDATE log_head SET batches = batches + 1, updated_at = $1 WHERE id = 1 RETURNING size",
+            "UPDATE log_head SET batches = batches + 1, updated_at = $1 WHERE id = 1 RETURNING size, withdrawals",
         )
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
         let size = to_u64(head.try_get("size")?);
+        let withdrawals: i64 = head.try_get("withdrawals")?;
+        // Taken out for the batch and put back only after its commit, so that a failed batch
+        // (any early return) leaves the writer with an empty cache.
+        let mut cache = std::mem::take(&mut self.cache);
+        if cache.at != Some((size, withdrawals)) || cache.accounts.len() > CACHE_ACCOUNTS_MAX {
+            cache = Cache::default();
+        }
         let mut frontier = match &self.frontier {
             Some(f) if f.size() == size => f.clone(),
             _ => load_frontier(&mut tx).await?,
@@ -338,8 +365,12 @@ impl Writer {
             .collect();
         citizens.extend(originals.values().map(|o| o.citizen_id.clone()));
         let citizens: Vec<String> = citizens.into_iter().collect();
-        let mut enrolled: HashSet<String> = HashSet::new();
-        for chunk in citizens.chunks(statement_rows(1)) {
+        let unseen: Vec<&String> = citizens
+            .iter()
+            .filter(|c| !cache.enrolled.contains(*c))
+            .collect();
+        let enrolled = &mut cache.enrolled;
+        for chunk in unseen.chunks(statement_rows(1)) {
             let sql = format!(
                 "SELECT id FROM citizens WHERE id IN ({})",
                 in_list(1, chunk.len())
@@ -359,7 +390,8 @@ impl Writer {
         accounts_wanted.extend(originals.values().map(|o| o.counter.clone()));
         accounts_wanted.sort();
         accounts_wanted.dedup();
-        let mut accounts: HashMap<String, AccountState> = HashMap::new();
+        accounts_wanted.retain(|a| !cache.accounts.contains_key(a));
+        let accounts = &mut cache.accounts;
         for chunk in accounts_wanted.chunks(statement_rows(1)) {
             let sql = format!(
                 "SELECT account, citizen_id, salt, balance, entries FROM ledger_accounts WHERE account IN ({})",
@@ -530,6 +562,10 @@ impl Writer {
         }
         if rows.entries.is_empty() {
             tx.rollback().await?;
+            // Nothing was written; what the batch read is still true (an account it made up
+            // in memory has no row yet, and gets its salt when first written).
+            cache.at = Some((size, withdrawals));
+            self.cache = cache;
             return Ok(outcomes);
         }
 
@@ -593,6 +629,11 @@ impl Writer {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        for s in cache.accounts.values_mut() {
+            s.touched = false;
+        }
+        cache.at = Some((size, withdrawals));
+        self.cache = cache;
         self.frontier = Some(frontier);
         Ok(outcomes)
     }
