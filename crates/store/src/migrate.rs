@@ -48,9 +48,31 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_redemptions.sql"),
         postgres: include_str!("../migrations/postgres/0006_redemptions.sql"),
     },
+    // Indexes for the evaluation's lists at city scale (docs/BENCHMARKS.md, "Evaluation"):
+    // each one answers its query's filter *and* order, so a page reads only the rows it shows.
+    // - `deeds_board`: `publicity_board` (a village's deeds on publicity by end). With only
+    //   `deeds_queue` and `deeds_due`, SQLite walked every deed on publicity in the city.
+    // - `deeds_due_id` replaces `deeds_due`: `credit_due` takes the oldest ends first with the
+    //   deed id as tie-break; without `id` in the index each call sorted every due deed.
+    // - `deeds_ledger`: `deed_by_ledger_index` (the ledger entry page) scanned the table.
+    Migration {
+        version: 7,
+        name: "evaluation_indexes",
+        sqlite: "CREATE INDEX deeds_board ON deeds(village_id, status, publicity_ends_at, id);
+CREATE INDEX deeds_due_id ON deeds(status, publicity_ends_at, id);
+DROP INDEX deeds_due;
+CREATE INDEX deeds_ledger ON deeds(ledger_index);
+",
+        postgres: "CREATE INDEX deeds_board ON deeds(village_id, status, publicity_ends_at, id);
+CREATE INDEX deeds_due_id ON deeds(status, publicity_ends_at, id);
+DROP INDEX deeds_due;
+CREATE INDEX deeds_ledger ON deeds(ledger_index);
+",
+    },
 ];
 
-pub const MIGRATIONS_LATEST: i64 = 6;
+/// The version of the newest migration.
+pub const MIGRATIONS_LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
