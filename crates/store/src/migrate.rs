@@ -54,9 +54,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_ledger_keys.sql"),
         postgres: include_str!("../migrations/postgres/0007_ledger_keys.sql"),
     },
+    Migration {
+        version: 8,
+        name: "evaluation_indexes",
+        sqlite: include_str!("../migrations/sqlite/0008_evaluation_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0008_evaluation_indexes.sql"),
+    },
 ];
 
-pub const MIGRATIONS_LATEST: i64 = 7;
+/// The version of the newest migration.
+pub const MIGRATIONS_LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
