@@ -25,6 +25,8 @@ struct Town {
     other_reviewer: Staff,
     /// Citizens of the first village, by household: [0] and [1] share one, [2] is elsewhere.
     citizens: Vec<String>,
+    /// The residents members 1 and 2 and the reviewer are linked to, each their own household.
+    homes: Vec<String>,
     admin: String,
 }
 
@@ -66,6 +68,27 @@ async fn town(store: Store) -> Town {
     let pair = households.values().find(|m| m.len() >= 2).unwrap().clone();
     let single = households.values().find(|m| !m.contains(&pair[0])).unwrap()[0].clone();
     let citizens = vec![pair[0].clone(), pair[1].clone(), single];
+    // Members 1 and 2 and the reviewer are villagers too, each in a household of their own.
+    let mut homes = Vec::new();
+    for n in 0..3 {
+        let (phone, rid) = moralbank_store::seed::demo_identity(800_000 + n);
+        let enrolled = store
+            .enrol(&moralbank_store::NewCitizen {
+                name: domain::PersonName::parse("李四清").unwrap(),
+                resident_id: rid,
+                phone,
+                village_id: village.clone(),
+                household: moralbank_store::HouseholdChoice::New,
+                consent: domain::ConsentVersion::parse_current(
+                    domain::ENROLMENT_CONSENT_VERSION,
+                    domain::ENROLMENT_CONSENT_VERSION,
+                )
+                .unwrap(),
+            })
+            .await
+            .unwrap();
+        homes.push(enrolled.citizen_id);
+    }
     let town_id = store
         .region(&village)
         .await
@@ -89,6 +112,12 @@ async fn town(store: Store) -> Town {
         .link_staff_citizen(&members[0].id, Some(&citizens[1]), true)
         .await
         .unwrap();
+    for (m, home) in members[1..].iter().zip(&homes) {
+        store
+            .link_staff_citizen(&m.id, Some(home), false)
+            .await
+            .unwrap();
+    }
     let reviewer = staff(
         &store,
         "reviewer",
@@ -96,6 +125,10 @@ async fn town(store: Store) -> Town {
         Some(town_id.clone()),
     )
     .await;
+    store
+        .link_staff_citizen(&reviewer.id, Some(&homes[2]), false)
+        .await
+        .unwrap();
     let other_town = store
         .region_children(&store.city().await.unwrap().unwrap().id)
         .await
@@ -128,6 +161,7 @@ async fn town(store: Store) -> Town {
         reviewer,
         other_reviewer,
         citizens,
+        homes,
         admin: "staff:admin".into(),
     }
 }
@@ -973,7 +1007,206 @@ async fn a_credit_interrupted_after_the_append_is_finished_once_on_restart(store
     );
 }
 
+async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    let field = |e: StoreError| match e {
+        StoreError::Invalid(f) => (f.0[0].field.clone(), f.0[0].code),
+        StoreError::Conflict(f) => (f.field.clone(), f.code),
+        other => panic!("unexpected {other:?}"),
+    };
+    // Links are checked against the member's role, village or town, and other links.
+    let admin = staff(s, "admin-x", Role::Admin, None).await;
+    assert_eq!(
+        field(
+            s.link_staff_citizen(&admin.id, Some(&t.citizens[2]), false)
+                .await
+                .unwrap_err()
+        ),
+        ("staff".into(), "not_a_committee_member")
+    );
+    let far = s
+        .citizen_ids(300)
+        .await
+        .into_iter()
+        .find(|c| !t.citizens.contains(c) && !t.homes.contains(c))
+        .unwrap();
+    let far_village = s.citizen_summary(&far).await.unwrap().unwrap().village_id;
+    let village = t.members[0].region_id.clone().unwrap();
+    if far_village != village {
+        assert_eq!(
+            field(
+                s.link_staff_citizen(&t.members[1].id, Some(&far), false)
+                    .await
+                    .unwrap_err()
+            ),
+            ("resident_id".into(), "outside_committee")
+        );
+    }
+    assert_eq!(
+        field(
+            s.link_staff_citizen(&t.members[2].id, Some(&t.homes[0]), false)
+                .await
+                .unwrap_err()
+        ),
+        ("resident_id".into(), "already_linked")
+    );
+    assert_eq!(
+        field(
+            s.link_staff_citizen(&t.reviewer.id, Some(&t.homes[2]), true)
+                .await
+                .unwrap_err()
+        ),
+        ("chair".into(), "not_allowed")
+    );
+    assert_eq!(
+        field(
+            s.link_staff_citizen(
+                &t.members[1].id,
+                Some("0193a1b2-0000-7000-8000-000000000000"),
+                false
+            )
+            .await
+            .unwrap_err()
+        ),
+        ("resident_id".into(), "not_enrolled")
+    );
+    // Nothing changed: member 0 is still the one chair, members 1 and 2 keep their homes.
+    let chairs: Vec<String> = s
+        .staff_links()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.is_chair)
+        .map(|l| l.staff_id)
+        .collect();
+    assert_eq!(chairs, [t.members[0].id.clone()]);
+
+    // Member 1 lives in homes[0]'s household: recused from that resident's own deed. Members
+    // 0 (the chair) and 2 tie, one against one: everyone who may vote has voted, the chair decides.
+    let own = s
+        .report_deed(
+            &report(&t.homes[0], &t.homes[0], "neighbourly-help", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    let e = s
+        .vote(&own.id, &t.members[1], &yes(10), &t.rules, T0)
+        .await
+        .unwrap_err();
+    assert_eq!(field(e), ("deed".into(), "recused"));
+    assert_eq!(
+        s.vote(&own.id, &t.members[2], &no("证据不足"), &t.rules, T0)
+            .await
+            .unwrap(),
+        DeedStatus::Review
+    );
+    assert_eq!(
+        s.vote(&own.id, &t.members[0], &yes(12), &t.rules, T0 + 1)
+            .await
+            .unwrap(),
+        DeedStatus::Publicity,
+        "the chair's vote breaks the tie"
+    );
+    assert_eq!(s.deed(&own.id).await.unwrap().unwrap().points, Some(12));
+    // With the chair recused (their household's deed), a tie waits for the committee.
+    let chairs_own = s
+        .report_deed(
+            &report(
+                &t.citizens[0],
+                &t.citizens[0],
+                "neighbourly-help",
+                "2026-11-10",
+            ),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    s.vote(&chairs_own.id, &t.members[1], &yes(10), &t.rules, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.vote(&chairs_own.id, &t.members[2], &no("证据不足"), &t.rules, T0)
+            .await
+            .unwrap(),
+        DeedStatus::Review
+    );
+    // Marking member 2 chair takes the mark from member 0: a village has one chair.
+    s.link_staff_citizen(&t.members[2].id, Some(&t.homes[1]), true)
+        .await
+        .unwrap();
+    let links = s.staff_links().await.unwrap();
+    let chair_of = |id: &str| links.iter().find(|l| l.staff_id == id).unwrap().is_chair;
+    assert!(chair_of(&t.members[2].id) && !chair_of(&t.members[0].id));
+
+    // The town reviewer is recused from an appeal of their own household's deed.
+    let mine = s
+        .report_deed(
+            &report(&t.homes[2], &t.homes[2], "brave-deed", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    s.vote(&mine.id, &t.members[1], &no("证据不足"), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&mine.id, &t.members[2], &no("证据不足"), &t.rules, T0)
+        .await
+        .unwrap();
+    s.appeal(&mine.id, &t.homes[2], "有证人", T0).await.unwrap();
+    let decision = AppealDecision {
+        reverse: true,
+        points: Some(60),
+        comment: "证据充分".into(),
+    };
+    assert_eq!(
+        field(
+            s.decide_appeal(&mine.id, &t.reviewer, &decision, &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        ("deed".into(), "recused")
+    );
+    // A member nobody linked cannot vote or decide at all: recusal could not be checked.
+    let unlinked = staff(s, "member-9", Role::Evaluator, Some(village)).await;
+    let e = s
+        .vote(&chairs_own.id, &unlinked, &yes(10), &t.rules, T0)
+        .await
+        .unwrap_err();
+    assert_eq!(field(e), ("staff".into(), "not_linked"));
+    let town_id = t.reviewer.region_id.clone();
+    let reviewer2 = staff(s, "reviewer-2", Role::TownReviewer, town_id).await;
+    assert_eq!(
+        field(
+            s.decide_appeal(&mine.id, &reviewer2, &decision, &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        ("staff".into(), "not_linked")
+    );
+    let d = s.deed_detail(&mine.id).await.unwrap().unwrap();
+    assert_eq!(
+        d.deed.status,
+        DeedStatus::Appealed,
+        "refusals change nothing"
+    );
+    assert_eq!(
+        s.deed_detail(&chairs_own.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .votes
+            .len(),
+        2
+    );
+}
+
 moralbank_store::on_both_backends!(
+    every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie,
     a_credit_interrupted_after_the_append_is_finished_once_on_restart,
     a_deed_goes_from_report_through_votes_and_publicity_to_credited_points,
     committees_recuse_refuse_bad_votes_and_enforce_caps,

@@ -16,6 +16,8 @@ const DAY: i64 = 86_400_000;
 /// Two more members for the first village's committee (three in all), with their tokens.
 async fn committee(w: &World) -> Vec<String> {
     let mut tokens = vec![w.staff(Role::Evaluator).token.clone()];
+    w.link_member(&w.staff(Role::Evaluator).id, 1).await;
+    w.link_member(&w.staff(Role::TownReviewer).id, 4).await;
     for i in 2..=3 {
         let s = w
             .store
@@ -29,6 +31,7 @@ async fn committee(w: &World) -> Vec<String> {
             })
             .await
             .unwrap();
+        w.link_member(&s.id, i).await;
         let (t, _) = w
             .store
             .create_session(SubjectKind::Staff, &s.id, 3_600_000)
