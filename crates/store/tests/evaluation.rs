@@ -1205,7 +1205,107 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
     );
 }
 
+/// Caps hold when approvals race: the resident's row is taken before the points are summed, so
+/// on PostgreSQL two transactions cannot each miss the other's points.
+async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_moment(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    // Five automatic blood donations (20 points each, 60 a year) submitted at once: three fit.
+    let partner = s
+        .create_partner("余姚市中心血站", "hospital")
+        .await
+        .unwrap();
+    let sub = |n: usize| NewDeed {
+        reporter: Reporter::Partner {
+            partner_id: partner.id.clone(),
+            key: format!("race-{n}"),
+        },
+        ..report(
+            &t.citizens[2],
+            "",
+            "blood-donation",
+            &format!("2026-11-{:02}", 10 + n),
+        )
+    };
+    let tasks: Vec<_> = (0..5)
+        .map(|n| {
+            let (s, new, rules) = (s.clone(), sub(n), t.rules.clone());
+            tokio::spawn(async move { s.report_deed(&new, &rules, T0).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let capped: Vec<&str> = results
+        .into_iter()
+        .filter_map(|r| r.err())
+        .map(code)
+        .collect();
+    assert_eq!((ok, capped), (3, vec!["cap_exceeded"; 2]));
+
+    // Charity (5–50 points, 100 a year): 50 already on publicity, then two deeds approved with
+    // 30 each at the same moment; only one fits.
+    let charity = |date: &str, what: &str| {
+        let mut r = report(&t.citizens[2], &t.citizens[2], "charity", date);
+        r.description = what.into();
+        r
+    };
+    let first = s
+        .report_deed(&charity("2026-11-01", "捐赠图书"), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&first.id, &t.members[1], &yes(50), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&first.id, &t.members[2], &yes(50), &t.rules, T0)
+        .await
+        .unwrap();
+    let mut pair = Vec::new();
+    for (date, what) in [("2026-11-02", "捐赠棉衣"), ("2026-11-03", "捐赠大米")] {
+        let d = s
+            .report_deed(&charity(date, what), &t.rules, T0)
+            .await
+            .unwrap();
+        s.vote(&d.id, &t.members[1], &yes(30), &t.rules, T0)
+            .await
+            .unwrap();
+        pair.push(d.id);
+    }
+    let tasks: Vec<_> = pair
+        .iter()
+        .map(|id| {
+            let (s, id, m, rules) = (s.clone(), id.clone(), t.members[2].clone(), t.rules.clone());
+            tokio::spawn(async move { s.vote(&id, &m, &yes(30), &rules, T0 + 1).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|r| matches!(r, Ok(DeedStatus::Publicity)))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    let refused = outcomes.into_iter().find_map(|r| r.err()).unwrap();
+    assert_eq!(code(refused), "cap_exceeded");
+    let mut total = 0;
+    for id in [&first.id, &pair[0], &pair[1]] {
+        let d = s.deed(id).await.unwrap().unwrap();
+        if d.status == DeedStatus::Publicity {
+            total += d.points.unwrap();
+        }
+    }
+    assert_eq!(total, 80, "the cap (100) holds");
+}
+
 moralbank_store::on_both_backends!(
+    caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_moment,
     every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie,
     a_credit_interrupted_after_the_append_is_finished_once_on_restart,
     a_deed_goes_from_report_through_votes_and_publicity_to_credited_points,

@@ -334,6 +334,18 @@ async fn set_status(
     Ok(())
 }
 
+/// Take the resident's row for this transaction, so that approvals of their deeds that count
+/// against a cap are decided one after the other: on PostgreSQL two transactions would otherwise
+/// each sum the points without seeing the other's and together exceed the cap (SQLite has one
+/// writer at a time anyway). Every path that checks a cap calls this before summing.
+async fn lock_resident(tx: &mut AnyConnection, citizen_id: &str) -> Result<()> {
+    sqlx::query("UPDATE citizens SET id = id WHERE id = $1")
+        .bind(citizen_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// A committee member as recusal sees them: who they are as a resident, if linked.
 #[derive(Debug, Clone)]
 struct Member {
@@ -538,6 +550,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         if let (true, Some(p), Some(cap)) = (automatic, points, standard.cap_points) {
             // Automatic submissions skip the committee, not the cap.
+            lock_resident(&mut tx, &new.citizen_id).await?;
             let day = date.as_deref().unwrap_or_default();
             let prefix = match standard.cap_period.as_str() {
                 "month" => day.get(..7).unwrap_or(day).to_string(),
@@ -996,6 +1009,7 @@ impl Store {
             "year" => &d.deed_date[..4],
             _ => return Ok(()),
         };
+        lock_resident(tx, &d.citizen_id).await?;
         let used: i64 = sqlx::query(
             "SELECT CAST(COALESCE(SUM(d.points), 0) AS BIGINT) AS used FROM deeds d JOIN standards s ON s.id = d.standard_id \
              WHERE d.citizen_id = $1 AND s.code = $2 AND d.id <> $3 AND d.deed_date LIKE $4 \
