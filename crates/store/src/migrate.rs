@@ -48,9 +48,15 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_redemptions.sql"),
         postgres: include_str!("../migrations/postgres/0006_redemptions.sql"),
     },
+    Migration {
+        version: 7,
+        name: "evaluation_fairness",
+        sqlite: include_str!("../migrations/sqlite/0007_evaluation_fairness.sql"),
+        postgres: include_str!("../migrations/postgres/0007_evaluation_fairness.sql"),
+    },
 ];
 
-pub const MIGRATIONS_LATEST: i64 = 6;
+pub const MIGRATIONS_LATEST: i64 = 7;
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -812,6 +812,67 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
         .create_partner("余姚市中心血站", "hospital")
         .await
         .unwrap();
+    let library = s.create_partner("余姚市图书馆", "library").await.unwrap();
+    // A partner-awarded standard trusts no partner until the admin names them.
+    let untrusted = NewDeed {
+        reporter: Reporter::Partner {
+            partner_id: partner.id.clone(),
+            key: "don-0".into(),
+        },
+        ..report(&t.citizens[2], "", "blood-donation", "2026-11-15")
+    };
+    let StoreError::Invalid(e) = s.report_deed(&untrusted, &t.rules, T0).await.unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(
+        (e.0[0].field.as_str(), e.0[0].code),
+        ("standard", "untrusted_partner")
+    );
+    let v2 = s
+        .trust_partners(
+            "blood-donation",
+            std::slice::from_ref(&partner.id),
+            &t.admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (v2.version, v2.trusted_partners.clone()),
+        (2, vec![partner.id.clone()])
+    );
+    // Trust is checked: only for a partner awarder, only known partners.
+    let mut bad = moralbank_store::evaluation::default_catalogue()[3].clone();
+    bad.trusted_partners = vec![partner.id.clone()];
+    assert_eq!(
+        code(s.save_standard(&bad, &t.admin).await.unwrap_err()),
+        "not_allowed"
+    );
+    let mut bad = moralbank_store::evaluation::default_catalogue()[1].clone();
+    bad.trusted_partners = vec![domain::new_id()];
+    assert_eq!(
+        code(s.save_standard(&bad, &t.admin).await.unwrap_err()),
+        "unknown_partner"
+    );
+    assert_eq!(
+        s.standard_current("blood-donation")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+    // Another partner's key is still refused for this standard.
+    let other = NewDeed {
+        reporter: Reporter::Partner {
+            partner_id: library.id.clone(),
+            key: "lib-1".into(),
+        },
+        ..untrusted.clone()
+    };
+    assert_eq!(
+        code(s.report_deed(&other, &t.rules, T0).await.unwrap_err()),
+        "untrusted_partner"
+    );
     let sub = |key: &str, code: &str, date: &str| NewDeed {
         reporter: Reporter::Partner {
             partner_id: partner.id.clone(),
@@ -1215,6 +1276,13 @@ async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_momen
         .create_partner("余姚市中心血站", "hospital")
         .await
         .unwrap();
+    s.trust_partners(
+        "blood-donation",
+        std::slice::from_ref(&partner.id),
+        &t.admin,
+    )
+    .await
+    .unwrap();
     let sub = |n: usize| NewDeed {
         reporter: Reporter::Partner {
             partner_id: partner.id.clone(),

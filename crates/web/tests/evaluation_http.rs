@@ -318,8 +318,56 @@ async fn partners_submit_in_bulk_once_per_row_key(w: World) {
         .unwrap();
     let day = today(&w);
     let cid = &w.citizen.id;
+    // Blood donations skip the committee only from a partner the standard trusts.
+    let one = json!({"citizen_id": cid, "standard": "blood-donation", "deed_date": day, "place": "血站", "description": "献血"});
+    let submit = |body: Value, key: &'static str| {
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/v1/partner/deeds")
+            .header("authorization", format!("Bearer {secret}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        w.send(req)
+    };
+    let (s, _, text) = submit(one.clone(), "one-1").await;
+    let p: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str(), code(&p)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("standard"),
+            "untrusted_partner"
+        ),
+        "{p}"
+    );
+    let admin = w.staff(Role::Admin).token.clone();
+    let (_, catalogue) = w.api("GET", "/standards", None, None).await;
+    for code_ in ["blood-donation", "volunteer-hour"] {
+        let mut std = catalogue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["code"] == code_)
+            .unwrap()
+            .clone();
+        let o = std.as_object_mut().unwrap();
+        for k in ["id", "version", "created_at"] {
+            o.remove(k);
+        }
+        o.insert("trusted_partners".into(), json!([w.partner_id]));
+        let (s, v) = w.api("POST", "/standards", Some(&admin), Some(std)).await;
+        assert_eq!(
+            (s, v["trusted_partners"][0].as_str()),
+            (StatusCode::CREATED, Some(w.partner_id.as_str())),
+            "{v}"
+        );
+    }
+    let (s, _, text) = submit(one, "one-1").await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
     let csv = format!(
-        "{}\nd-1,{cid},blood-donation,{day},血站,无偿献血 300 毫升,\nd-2,{cid},no-such,{day},血站,x,\nd-3,{cid},volunteer-hour,{day},\"社区, 东门\",\"服务 \"\"敬老\"\"\",2\n",
+        "{}\nd-1,{cid},blood-donation,{day},血站,无偿献血 200 毫升,\nd-2,{cid},no-such,{day},血站,x,\nd-3,{cid},volunteer-hour,{day},\"社区, 东门\",\"服务 \"\"敬老\"\"\",2\n",
         moralbank_web::evaluation::BULK_HEADER
     );
     let send = |body: String| {

@@ -493,6 +493,18 @@ impl Store {
             ),
         };
         let automatic = source == "partner" && standard.awarder == "partner";
+        if automatic && !self.standard_trusts(&standard.id, &reporter_id).await? {
+            // Checked before a retry is matched, like an inactive standard: trust withdrawn
+            // since is refused too.
+            return Err(StoreError::invalid(
+                "standard",
+                "untrusted_partner",
+                &format!(
+                    "the standard '{}' does not trust your organisation to submit its deeds",
+                    standard.code
+                ),
+            ));
+        }
         let points = match (source, new.points) {
             ("partner", Some(p)) if (standard.points_min..=standard.points_max).contains(&p) => {
                 Some(p)
@@ -1713,12 +1725,23 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE staff SET citizen_id = $1, is_chair = $2 WHERE id = $3")
+        let res = sqlx::query("UPDATE staff SET citizen_id = $1, is_chair = $2 WHERE id = $3")
             .bind(citizen_id)
             .bind(i64::from(is_chair))
             .bind(staff_id)
             .execute(&mut *tx)
-            .await?;
+            .await;
+        match res {
+            // `staff_one_chair`: another chair was marked in this village at the same moment.
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                return Err(refused(
+                    "chair",
+                    "edited_meanwhile",
+                    "another chair was marked at the same moment; reload and try again",
+                ))
+            }
+            other => other?,
+        };
         tx.commit().await?;
         Ok(StaffLink {
             staff_id: staff_id.to_string(),
