@@ -518,6 +518,43 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
         .unwrap();
     approve(a.id.clone()).await;
     approve(b.id.clone()).await;
+    // Nobody objects to their own deed, nor to one they nominated.
+    assert_eq!(
+        code(
+            s.object(&a.id, &t.citizens[2], "我自己", &t.rules, T0 + DAY)
+                .await
+                .unwrap_err()
+        ),
+        "own_deed"
+    );
+    let nominated = s
+        .report_deed(
+            &report(&t.citizens[0], &t.citizens[2], "environment", "2026-11-09"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    approve(nominated.id.clone()).await;
+    assert_eq!(
+        code(
+            s.object(
+                &nominated.id,
+                &t.citizens[2],
+                "我推荐的",
+                &t.rules,
+                T0 + DAY
+            )
+            .await
+            .unwrap_err()
+        ),
+        "own_deed"
+    );
+    assert_eq!(
+        s.deed(&nominated.id).await.unwrap().unwrap().status,
+        DeedStatus::Publicity,
+        "refused objections change nothing"
+    );
     s.object(
         &a.id,
         &t.citizens[0],
@@ -565,7 +602,7 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
         "publicity starts again"
     );
     let report_ = s.credit_due(&t.seq, T0 + 30 * DAY, 100).await.unwrap();
-    assert_eq!(report_.credited, 1);
+    assert_eq!(report_.credited, 2, "b and the nominated deed");
     assert!(
         s.citizen_entries(&t.citizens[2], None, 10)
             .await
@@ -585,6 +622,25 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
     assert!(da.events.iter().any(|e| e.action == "objection_upheld"));
     let db = s.deed_detail(&b.id).await.unwrap().unwrap();
     assert_eq!(db.objections[0].outcome.as_deref(), Some("dismissed"));
+    // Each objector hears the outcome of their objection.
+    let heard = |who: String, deed: String| async move {
+        s.inbox("citizen", &who, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.deed_id.as_deref() == Some(deed.as_str()))
+            .map(|n| n.kind)
+            .filter(|k| k.starts_with("objection_"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        heard(t.citizens[0].clone(), a.id.clone()).await,
+        ["objection_upheld"]
+    );
+    assert_eq!(
+        heard(t.citizens[2].clone(), b.id.clone()).await,
+        ["objection_dismissed"]
+    );
     // Objections end with the period.
     let c = s
         .report_deed(

@@ -224,11 +224,16 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
         .await
         .unwrap()
         .unwrap();
-    let (token, _) = w
+    let (token, session) = w
         .store
         .create_session(SubjectKind::Citizen, &other, 3_600_000)
         .await
         .unwrap();
+    let objector = common::Account {
+        id: other.clone(),
+        token: token.clone(),
+        csrf: session.csrf_token,
+    };
     let (s, p) = w
         .api(
             "POST",
@@ -238,6 +243,19 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
         )
         .await;
     assert_eq!((s, code(&p)), (StatusCode::UNPROCESSABLE_ENTITY, "missing"));
+    let (s, p) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/objections"),
+            Some(&w.citizen.token),
+            Some(json!({"reason": "我自己的"})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str(), code(&p)),
+        (StatusCode::CONFLICT, Some("deed"), "own_deed"),
+        "nobody objects to their own deed"
+    );
     let (s, _) = w
         .api(
             "POST",
@@ -256,6 +274,13 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
         )
         .await;
     }
+    // The objector hears the outcome; their inbox page does not link a deed they cannot open.
+    let (_, inbox) = w.api("GET", "/inbox", Some(&token), None).await;
+    assert_eq!(inbox["items"][0]["kind"], "objection_upheld", "{inbox}");
+    let (s, _, html) = w.page("GET", "/me/inbox", Some(&objector), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("您提出的异议成立"), "{html}");
+    assert!(!html.contains(&format!("/deeds/{id}")));
     w.clock.advance(8 * DAY);
     w.state.credit_due_deeds().await.unwrap();
     let (_, entries) = w

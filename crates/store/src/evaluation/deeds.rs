@@ -1056,6 +1056,17 @@ impl Store {
         outcome: &str,
         now: i64,
     ) -> Result<()> {
+        // The objectors hear the outcome in their inbox (`objection_upheld`/`_dismissed`).
+        let objectors: Vec<(&str, String)> = sqlx::query(
+            "SELECT citizen_id FROM deed_objections WHERE deed_id = $1 AND round = $2 AND outcome IS NULL ORDER BY at, id",
+        )
+        .bind(deed_id)
+        .bind(round)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok(("citizen", r.try_get("citizen_id")?)))
+        .collect::<Result<_>>()?;
         sqlx::query("UPDATE deed_objections SET outcome = $1, decided_at = $2 WHERE deed_id = $3 AND round = $4 AND outcome IS NULL")
             .bind(outcome)
             .bind(now)
@@ -1063,7 +1074,14 @@ impl Store {
             .bind(round)
             .execute(&mut *tx)
             .await?;
-        Ok(())
+        notify(
+            tx,
+            &objectors,
+            deed_id,
+            &format!("objection_{outcome}"),
+            now,
+        )
+        .await
     }
 
     /// Any signed-in resident objects to a deed on publicity: it pauses and returns to the
@@ -1092,6 +1110,13 @@ impl Store {
                 "deed",
                 "publicity_ended",
                 "the publicity period has ended",
+            ));
+        }
+        if citizen_id == d.citizen_id || (d.source == "nomination" && citizen_id == d.reporter_id) {
+            return Err(refused(
+                "deed",
+                "own_deed",
+                "you cannot object to your own deed or one you nominated",
             ));
         }
         let today: i64 = sqlx::query(
