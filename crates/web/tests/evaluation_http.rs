@@ -179,6 +179,17 @@ async fn a_reported_deed_is_voted_published_and_credited_with_a_receipt(w: World
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // The public leaf (what the log and its tiles publish) carries nothing the board shows: not
+    // the deed's id, nor its place or description; the receipt still verifies.
+    use base64::Engine as _;
+    let leaf = base64::engine::general_purpose::STANDARD
+        .decode(r["entry"].as_str().unwrap())
+        .unwrap();
+    let leaf = String::from_utf8(leaf).unwrap();
+    assert!(
+        !leaf.contains(&id[..]) && !leaf.contains("东山社区"),
+        "{leaf}"
+    );
     moralbank_ledger::verify_receipt(&serde_json::from_value(r).unwrap(), &w.vkey).unwrap();
     // The explanation behind the entry, for the resident; not for another resident.
     let (s, detail) = w
