@@ -129,7 +129,7 @@ async fn read_report(
             if files.len() == evidence::FILES_MAX {
                 return Err(AppError::invalid("evidence", "too_many", "at most 5 files"));
             }
-            files.push(evidence::store(&state.evidence_dir, &bytes).await?);
+            files.push(evidence::store(&state.evidence_dir, state.store.vault(), &bytes).await?);
             continue;
         }
         let text = field.text().await.map_err(bad)?;
@@ -308,7 +308,7 @@ async fn evidence_file(
             .iter()
             .find(|e| e.sha256 == sha)
             .ok_or(AppError::NotFound("evidence"))?;
-        let bytes = evidence::read(&state.evidence_dir, &e.sha256).await?;
+        let bytes = evidence::read(&state.evidence_dir, state.store.vault(), &e.sha256).await?;
         Ok((
             [
                 (header::CONTENT_TYPE, e.content_type.clone()),

@@ -443,7 +443,7 @@ async fn me_withdraw(
                 "tick the box to confirm that your data will be deleted",
             ));
         }
-        state.store.withdraw(id).await?;
+        state.withdraw(id).await?;
         tracing::info!(citizen = %id, "resident withdrew");
         // From here on the visitor is anonymous again.
         let anon = PageCtx {

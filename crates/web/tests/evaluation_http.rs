@@ -186,10 +186,7 @@ async fn a_reported_deed_is_voted_published_and_credited_with_a_receipt(w: World
         .decode(r["entry"].as_str().unwrap())
         .unwrap();
     let leaf = String::from_utf8(leaf).unwrap();
-    assert!(
-        !leaf.contains(&id[..]) && !leaf.contains("东山社区"),
-        "{leaf}"
-    );
+    assert!(!leaf.contains(id) && !leaf.contains("东山社区"), "{leaf}");
     moralbank_ledger::verify_receipt(&serde_json::from_value(r).unwrap(), &w.vkey).unwrap();
     // The explanation behind the entry, for the resident; not for another resident.
     let (s, detail) = w
@@ -492,6 +489,66 @@ async fn a_linked_member_is_recused_from_their_households_deeds(w: World) {
     assert_eq!(s, StatusCode::OK);
 }
 
+/// Evidence is encrypted on disk; a withdrawal deletes the files of the resident's deeds, and
+/// the sweep removes files no deed refers to once they are old enough.
+async fn evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced(w: World) {
+    use moralbank_web::evidence;
+    let dir = tempfile::tempdir().unwrap();
+    let state = w.state.clone().with_evidence_dir(dir.path().to_path_buf());
+    let vault = w.store.vault();
+    let photo = b"\x89PNG\r\n\x1a\n a photo of the roof";
+    let e = evidence::store(dir.path(), vault, photo).await.unwrap();
+    let orphan = evidence::store(dir.path(), vault, b"%PDF-1.7 a refused report's file")
+        .await
+        .unwrap();
+    let new = moralbank_store::evaluation::NewDeed {
+        citizen_id: w.citizen.id.clone(),
+        reporter: moralbank_store::evaluation::Reporter::Citizen(w.citizen.id.clone()),
+        standard_code: "neighbourly-help".into(),
+        deed_date: today(&w),
+        place: "东山社区".into(),
+        description: "帮助邻居修理漏雨的屋顶".into(),
+        evidence: vec![e.clone()],
+        points: None,
+    };
+    w.store
+        .report_deed(&new, &w.state.rules, {
+            use moralbank_web::clock::Clock;
+            w.clock.now_ms()
+        })
+        .await
+        .unwrap();
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let raw = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(
+            !raw.windows(photo.len()).any(|x| x == photo),
+            "encrypted at rest"
+        );
+    }
+    assert_eq!(
+        evidence::read(dir.path(), vault, &e.sha256).await.unwrap(),
+        photo
+    );
+    let referenced = w.store.evidence_hashes().await.unwrap();
+    assert!(referenced.contains(&e.sha256) && !referenced.contains(&orphan.sha256));
+    // The sweep spares young files (a report may still be saving them), then removes them.
+    assert_eq!(state.sweep_evidence().await.unwrap(), 0);
+    assert_eq!(
+        evidence::sweep(dir.path(), vault, &referenced, std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(evidence::read(dir.path(), vault, &orphan.sha256)
+        .await
+        .is_err());
+    // Withdrawal: the resident's evidence rows and files go; the deed itself stays.
+    state.withdraw(&w.citizen.id).await.unwrap();
+    assert!(evidence::read(dir.path(), vault, &e.sha256).await.is_err());
+    assert!(w.store.evidence_hashes().await.unwrap().is_empty());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -504,4 +561,5 @@ on_both!(
     an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it,
     partners_submit_in_bulk_once_per_row_key,
     a_linked_member_is_recused_from_their_households_deeds,
+    evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced,
 );
