@@ -168,7 +168,7 @@ T = {
  "staff.resident": ("本人居民信息（回避用）", "Own resident record (for recusal)"), "staff.chair": ("评议会主任", "Committee chair"),
  "staff.link": ("关联", "Link"), "staff.unlinked": ("未关联（不能表决）", "not linked (cannot vote)"),
  "staff.link_hint": ("评议员和镇评审须关联本人居民信息后才能表决；留空身份证号则解除关联。评议会主任在平票时作最终裁决。", "Evaluators and town reviewers vote only once linked to their own resident record; leave the ID number empty to unlink. The committee chair breaks a tie."),
- "staff.linked_ok": ("已保存关联。", "Link saved."),
+ "staff.withdrawn": ("（已注销，不能表决）", "(withdrawn; cannot vote)"),
  "notice.objection_upheld": ("您提出的异议成立，该事项未通过", "Your objection was upheld; the deed was rejected"),
  "notice.objection_dismissed": ("您提出的异议不成立，该事项重新公示", "Your objection was dismissed; the deed is published again"),
  "standards.trusted": ("信任的合作单位（自动报送）", "Trusted partners (automatic submission)"),
