@@ -353,15 +353,18 @@ pub async fn seed_deeds(store: &Store) -> Result<()> {
     // the visitor sees, and one per committee member in a household of their own, to whom the
     // members are linked so that they can vote (recusal needs to know their household).
     let mut villagers: Vec<(String, String)> = Vec::new();
-    for i in 1..5_000 {
+    let mut households = std::collections::HashSet::new();
+    for i in 1..20_000 {
         let (phone, _) = demo_identity(i);
         let Some(id) = store.citizen_id_by_phone(&phone).await? else {
             break;
         };
         if let Some(c) = store.citizen_summary(&id).await? {
             if Some(c.village_id.as_str()) == m1.region_id.as_deref() {
+                households.insert(c.household_id.clone());
                 villagers.push((id, c.household_id));
-                if villagers.len() == 40 {
+                // The three deeds' households and four more for the committee.
+                if households.len() >= 7 {
                     break;
                 }
             }
