@@ -79,6 +79,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
         println!("(These logins are also in {}.)", logins.display());
     }
     store.ensure_default_standards("system:demo").await?;
+    trust_demo_partners(&store).await?;
     let log_keys = crate::log_keys::read_or_create(&crate::log_keys::path(&config))?;
     crate::code_keys::read_or_create(&crate::code_keys::path(&config))?;
     let ledger = server::start_ledger(&store, &config, &log_keys).await?;
@@ -98,6 +99,29 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
         ..config.web.clone()
     };
     server::run(store, ledger, &config, web).await
+}
+
+/// The standards partners award name the partners they trust: the volunteer alliance for
+/// volunteer hours, the hospital for blood donations (a new version of each, once).
+async fn trust_demo_partners(store: &Store) -> Result<()> {
+    let partners = store.list_partners().await?;
+    for (code, partner) in [
+        ("volunteer-hour", "余姚市志愿者联合会"),
+        ("blood-donation", "余姚市人民医院"),
+    ] {
+        let (Some(p), Some(s)) = (
+            partners.iter().find(|p| p.name == partner),
+            store.standard_current(code).await?,
+        ) else {
+            continue;
+        };
+        if s.trusted_partners.is_empty() {
+            store
+                .trust_partners(code, std::slice::from_ref(&p.id), "system:demo")
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {

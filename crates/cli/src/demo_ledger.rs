@@ -349,27 +349,53 @@ pub async fn seed_deeds(store: &Store) -> Result<()> {
     let [Some(m1), Some(m2)] = members else {
         return Ok(());
     };
-    // Three residents of the committee's village (the seeder puts citizen 0 there).
-    let mut ids = Vec::new();
-    for i in 1..2_000 {
+    // Residents of the committee's village (the seeder puts citizen 0 there): three whose deeds
+    // the visitor sees, and one per committee member in a household of their own, to whom the
+    // members are linked so that they can vote (recusal needs to know their household).
+    let mut villagers: Vec<(String, String)> = Vec::new();
+    let mut households = std::collections::HashSet::new();
+    for i in 1..20_000 {
         let (phone, _) = demo_identity(i);
         let Some(id) = store.citizen_id_by_phone(&phone).await? else {
             break;
         };
-        let in_village = store
-            .citizen_summary(&id)
-            .await?
-            .is_some_and(|c| Some(c.village_id.as_str()) == m1.region_id.as_deref());
-        if in_village {
-            ids.push(id);
-            if ids.len() == 3 {
-                break;
+        if let Some(c) = store.citizen_summary(&id).await? {
+            if Some(c.village_id.as_str()) == m1.region_id.as_deref() {
+                households.insert(c.household_id.clone());
+                villagers.push((id, c.household_id));
+                // The three deeds' households and four more for the committee.
+                if households.len() >= 7 {
+                    break;
+                }
             }
         }
     }
+    let ids: Vec<String> = villagers.iter().take(3).map(|(id, _)| id.clone()).collect();
     let [a, b, c] = ids.as_slice() else {
+        tracing::warn!("the demo village has fewer than three residents: no demo deeds");
         return Ok(());
     };
+    let mut taken: Vec<&str> = villagers.iter().take(3).map(|(_, h)| h.as_str()).collect();
+    let mut homes = Vec::new();
+    for (id, household) in villagers.iter().skip(3) {
+        if !taken.contains(&household.as_str()) {
+            taken.push(household);
+            homes.push(id.clone());
+        }
+    }
+    let names = ["evaluator", "evaluator2", "evaluator3", "reviewer"];
+    if homes.len() < names.len() {
+        tracing::warn!(
+            "the demo village has too few households to link its committee: no demo deeds"
+        );
+        return Ok(());
+    }
+    for (i, (name, home)) in names.iter().zip(&homes).enumerate() {
+        if let Some(s) = store.staff_by_username(name).await? {
+            // The first evaluator chairs the village committee.
+            store.link_staff_citizen(&s.id, Some(home), i == 0).await?;
+        }
+    }
     if !store.citizen_deeds(a, 1).await?.is_empty() {
         return Ok(());
     }

@@ -133,6 +133,7 @@ pub async fn run(
         .with_codes(code_issuer(config, code_keys)?);
     let purger = tokio::spawn(purge_expired_periodically(store.clone()));
     let crediter = tokio::spawn(credit_deeds_periodically(state.clone()));
+    let sweeper = tokio::spawn(sweep_evidence_periodically(state.clone()));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = shutdown_signal();
     tracing::info!(%addr, "serving");
@@ -143,6 +144,7 @@ pub async fn run(
         .map_err(CliError::io("serving HTTP"))?;
     purger.abort();
     crediter.abort();
+    sweeper.abort();
     tracing::info!("shut down");
     store.close().await;
     Ok(())
@@ -187,6 +189,22 @@ async fn credit_deeds_periodically(state: AppState) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "crediting deeds failed; will retry"),
+        }
+    }
+}
+
+/// How often evidence files no deed refers to are removed.
+const EVIDENCE_SWEEP_INTERVAL_S: u64 = 3600;
+
+/// Uploads of a refused report, and files a deleted reference left, go after an hour.
+async fn sweep_evidence_periodically(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(EVIDENCE_SWEEP_INTERVAL_S));
+    loop {
+        tick.tick().await;
+        match state.sweep_evidence().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "unreferenced evidence files removed"),
+            Err(e) => tracing::warn!(error = ?e, "sweeping evidence files failed; will retry"),
         }
     }
 }

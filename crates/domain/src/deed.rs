@@ -95,6 +95,26 @@ pub fn tally(approvals: &[i64], rejections: usize, quorum: usize) -> Tally {
     }
 }
 
+/// The chair's casting vote (主任裁决): when every member who may vote on a deed has voted and
+/// the round is tied (as many approvals as rejections, so neither side reached the quorum), the
+/// side the chair voted for decides; approving takes the approvals' median like [`tally`].
+/// Without a chair's vote in the round (no chair, or the chair is recused) it stays pending.
+pub fn casting_vote(
+    approvals: &[i64],
+    rejections: usize,
+    eligible: usize,
+    chair_approved: Option<bool>,
+) -> Tally {
+    let tied = !approvals.is_empty()
+        && approvals.len() == rejections
+        && approvals.len() + rejections >= eligible;
+    match (tied, chair_approved) {
+        (true, Some(true)) => tally(approvals, 0, approvals.len()),
+        (true, Some(false)) => Tally::Rejected,
+        _ => Tally::Pending,
+    }
+}
+
 pub const DESCRIPTION_CHARS_MAX: usize = 1000;
 pub const PLACE_CHARS_MAX: usize = 100;
 pub const REASON_CHARS_MAX: usize = 500;
@@ -170,6 +190,21 @@ mod tests {
         assert_eq!(tally(&[10, 30], 0, 2), Tally::Approved { points: 10 });
         assert_eq!(tally(&[30, 10, 20], 1, 3), Tally::Approved { points: 20 });
         assert_eq!(tally(&[10], 2, 2), Tally::Rejected);
+    }
+
+    #[test]
+    fn a_tie_of_everyone_who_may_vote_is_decided_by_the_chair() {
+        // Four members, quorum three: two against two is a tie the chair breaks.
+        assert_eq!(
+            casting_vote(&[10, 20], 2, 4, Some(true)),
+            Tally::Approved { points: 10 }
+        );
+        assert_eq!(casting_vote(&[10, 20], 2, 4, Some(false)), Tally::Rejected);
+        // Not a tie yet while someone may still vote, or not a tie at all, or no chair voted.
+        assert_eq!(casting_vote(&[10], 1, 3, Some(true)), Tally::Pending);
+        assert_eq!(casting_vote(&[10, 20], 1, 3, Some(true)), Tally::Pending);
+        assert_eq!(casting_vote(&[10], 1, 2, None), Tally::Pending);
+        assert_eq!(casting_vote(&[], 0, 0, Some(true)), Tally::Pending);
     }
 
     #[test]

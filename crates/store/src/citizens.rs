@@ -542,7 +542,9 @@ impl Store {
     /// Withdraw: delete every row of personal data in one transaction and keep only the fact
     /// that this (random, meaningless) id withdrew. A household head who withdraws hands the
     /// household to the longest-enrolled remaining member; an empty household is removed.
-    pub async fn withdraw(&self, id: &str) -> Result<()> {
+    /// Returns the SHA-256 of the evidence files no deed refers to any more: the evidence rows of
+    /// the resident's deeds go in the same transaction, and the caller deletes those files.
+    pub async fn withdraw(&self, id: &str) -> Result<Vec<String>> {
         let mut tx = self.write.begin().await?;
         let row = sqlx::query("SELECT household_id FROM citizens WHERE id = $1")
             .bind(id)
@@ -600,8 +602,46 @@ impl Store {
             .bind(now_ms())
             .execute(&mut *tx)
             .await?;
+        // Photos and documents of the resident's deeds are personal data: their rows go now,
+        // their files once no other deed refers to the same bytes.
+        let shas: Vec<String> = sqlx::query(
+            "SELECT DISTINCT e.sha256 FROM deed_evidence e JOIN deeds d ON d.id = e.deed_id WHERE d.citizen_id = $1",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("sha256"))
+        .collect::<std::result::Result<_, _>>()?;
+        sqlx::query(
+            "DELETE FROM deed_evidence WHERE deed_id IN (SELECT id FROM deeds WHERE citizen_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let mut unreferenced = Vec::new();
+        for sha in shas {
+            let used = sqlx::query("SELECT 1 AS one FROM deed_evidence WHERE sha256 = $1 LIMIT 1")
+                .bind(&sha)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if !used {
+                unreferenced.push(sha);
+            }
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(unreferenced)
+    }
+
+    /// The SHA-256 of every evidence file a deed refers to (the sweep of unreferenced files).
+    pub async fn evidence_hashes(&self) -> Result<std::collections::HashSet<String>> {
+        sqlx::query("SELECT DISTINCT sha256 FROM deed_evidence")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get("sha256")?))
+            .collect()
     }
 }
 

@@ -60,6 +60,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_evaluation_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0008_evaluation_indexes.sql"),
     },
+    Migration {
+        version: 9,
+        name: "evaluation_fairness",
+        sqlite: include_str!("../migrations/sqlite/0009_evaluation_fairness.sql"),
+        postgres: include_str!("../migrations/postgres/0009_evaluation_fairness.sql"),
+    },
 ];
 
 /// The version of the newest migration.

@@ -81,6 +81,16 @@ impl Vault {
     }
 
     pub fn seal(&self, aad: &str, plaintext: &str) -> Result<Vec<u8>> {
+        self.seal_bytes(aad, plaintext.as_bytes())
+    }
+
+    pub fn open(&self, key_id: &str, aad: &str, sealed: &[u8]) -> Result<String> {
+        String::from_utf8(self.open_bytes(key_id, aad, sealed)?)
+            .map_err(|_| StoreError::Crypto("not UTF-8"))
+    }
+
+    /// AES-256-GCM under the current key: `nonce ‖ ciphertext ‖ tag`. The caller keeps the key id.
+    pub fn seal_bytes(&self, aad: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
         let cipher = &self.0.ciphers[&self.0.current];
         let mut nonce = [0u8; 12];
         rand::thread_rng().fill_bytes(&mut nonce);
@@ -88,7 +98,7 @@ impl Vault {
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: plaintext.as_bytes(),
+                    msg: plaintext,
                     aad: aad.as_bytes(),
                 },
             )
@@ -99,7 +109,7 @@ impl Vault {
         Ok(out)
     }
 
-    pub fn open(&self, key_id: &str, aad: &str, sealed: &[u8]) -> Result<String> {
+    pub fn open_bytes(&self, key_id: &str, aad: &str, sealed: &[u8]) -> Result<Vec<u8>> {
         let cipher = self
             .0
             .ciphers
@@ -118,7 +128,7 @@ impl Vault {
                 },
             )
             .map_err(|_| StoreError::Crypto("authentication failed"))?;
-        String::from_utf8(pt).map_err(|_| StoreError::Crypto("not UTF-8"))
+        Ok(pt)
     }
 
     /// Keyed hash for lookups; `domain` separates kinds of value (phone, resident id, …).

@@ -25,6 +25,8 @@ struct Town {
     other_reviewer: Staff,
     /// Citizens of the first village, by household: [0] and [1] share one, [2] is elsewhere.
     citizens: Vec<String>,
+    /// The residents members 1 and 2 and the reviewer are linked to, each their own household.
+    homes: Vec<String>,
     admin: String,
 }
 
@@ -66,6 +68,27 @@ async fn town(store: Store) -> Town {
     let pair = households.values().find(|m| m.len() >= 2).unwrap().clone();
     let single = households.values().find(|m| !m.contains(&pair[0])).unwrap()[0].clone();
     let citizens = vec![pair[0].clone(), pair[1].clone(), single];
+    // Members 1 and 2 and the reviewer are villagers too, each in a household of their own.
+    let mut homes = Vec::new();
+    for n in 0..3 {
+        let (phone, rid) = moralbank_store::seed::demo_identity(800_000 + n);
+        let enrolled = store
+            .enrol(&moralbank_store::NewCitizen {
+                name: domain::PersonName::parse("李四清").unwrap(),
+                resident_id: rid,
+                phone,
+                village_id: village.clone(),
+                household: moralbank_store::HouseholdChoice::New,
+                consent: domain::ConsentVersion::parse_current(
+                    domain::ENROLMENT_CONSENT_VERSION,
+                    domain::ENROLMENT_CONSENT_VERSION,
+                )
+                .unwrap(),
+            })
+            .await
+            .unwrap();
+        homes.push(enrolled.citizen_id);
+    }
     let town_id = store
         .region(&village)
         .await
@@ -89,6 +112,12 @@ async fn town(store: Store) -> Town {
         .link_staff_citizen(&members[0].id, Some(&citizens[1]), true)
         .await
         .unwrap();
+    for (m, home) in members[1..].iter().zip(&homes) {
+        store
+            .link_staff_citizen(&m.id, Some(home), false)
+            .await
+            .unwrap();
+    }
     let reviewer = staff(
         &store,
         "reviewer",
@@ -96,6 +125,10 @@ async fn town(store: Store) -> Town {
         Some(town_id.clone()),
     )
     .await;
+    store
+        .link_staff_citizen(&reviewer.id, Some(&homes[2]), false)
+        .await
+        .unwrap();
     let other_town = store
         .region_children(&store.city().await.unwrap().unwrap().id)
         .await
@@ -128,6 +161,7 @@ async fn town(store: Store) -> Town {
         reviewer,
         other_reviewer,
         citizens,
+        homes,
         admin: "staff:admin".into(),
     }
 }
@@ -484,6 +518,43 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
         .unwrap();
     approve(a.id.clone()).await;
     approve(b.id.clone()).await;
+    // Nobody objects to their own deed, nor to one they nominated.
+    assert_eq!(
+        code(
+            s.object(&a.id, &t.citizens[2], "我自己", &t.rules, T0 + DAY)
+                .await
+                .unwrap_err()
+        ),
+        "own_deed"
+    );
+    let nominated = s
+        .report_deed(
+            &report(&t.citizens[0], &t.citizens[2], "environment", "2026-11-09"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    approve(nominated.id.clone()).await;
+    assert_eq!(
+        code(
+            s.object(
+                &nominated.id,
+                &t.citizens[2],
+                "我推荐的",
+                &t.rules,
+                T0 + DAY
+            )
+            .await
+            .unwrap_err()
+        ),
+        "own_deed"
+    );
+    assert_eq!(
+        s.deed(&nominated.id).await.unwrap().unwrap().status,
+        DeedStatus::Publicity,
+        "refused objections change nothing"
+    );
     s.object(
         &a.id,
         &t.citizens[0],
@@ -531,7 +602,7 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
         "publicity starts again"
     );
     let report_ = s.credit_due(&t.seq, T0 + 30 * DAY, 100).await.unwrap();
-    assert_eq!(report_.credited, 1);
+    assert_eq!(report_.credited, 2, "b and the nominated deed");
     assert!(
         s.citizen_entries(&t.citizens[2], None, 10)
             .await
@@ -551,6 +622,25 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
     assert!(da.events.iter().any(|e| e.action == "objection_upheld"));
     let db = s.deed_detail(&b.id).await.unwrap().unwrap();
     assert_eq!(db.objections[0].outcome.as_deref(), Some("dismissed"));
+    // Each objector hears the outcome of their objection.
+    let heard = |who: String, deed: String| async move {
+        s.inbox("citizen", &who, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.deed_id.as_deref() == Some(deed.as_str()))
+            .map(|n| n.kind)
+            .filter(|k| k.starts_with("objection_"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        heard(t.citizens[0].clone(), a.id.clone()).await,
+        ["objection_upheld"]
+    );
+    assert_eq!(
+        heard(t.citizens[2].clone(), b.id.clone()).await,
+        ["objection_dismissed"]
+    );
     // Objections end with the period.
     let c = s
         .report_deed(
@@ -778,6 +868,67 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
         .create_partner("余姚市中心血站", "hospital")
         .await
         .unwrap();
+    let library = s.create_partner("余姚市图书馆", "library").await.unwrap();
+    // A partner-awarded standard trusts no partner until the admin names them.
+    let untrusted = NewDeed {
+        reporter: Reporter::Partner {
+            partner_id: partner.id.clone(),
+            key: "don-0".into(),
+        },
+        ..report(&t.citizens[2], "", "blood-donation", "2026-11-15")
+    };
+    let StoreError::Invalid(e) = s.report_deed(&untrusted, &t.rules, T0).await.unwrap_err() else {
+        panic!()
+    };
+    assert_eq!(
+        (e.0[0].field.as_str(), e.0[0].code),
+        ("standard", "untrusted_partner")
+    );
+    let v2 = s
+        .trust_partners(
+            "blood-donation",
+            std::slice::from_ref(&partner.id),
+            &t.admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (v2.version, v2.trusted_partners.clone()),
+        (2, vec![partner.id.clone()])
+    );
+    // Trust is checked: only for a partner awarder, only known partners.
+    let mut bad = moralbank_store::evaluation::default_catalogue()[3].clone();
+    bad.trusted_partners = vec![partner.id.clone()];
+    assert_eq!(
+        code(s.save_standard(&bad, &t.admin).await.unwrap_err()),
+        "not_allowed"
+    );
+    let mut bad = moralbank_store::evaluation::default_catalogue()[1].clone();
+    bad.trusted_partners = vec![domain::new_id()];
+    assert_eq!(
+        code(s.save_standard(&bad, &t.admin).await.unwrap_err()),
+        "unknown_partner"
+    );
+    assert_eq!(
+        s.standard_current("blood-donation")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+    // Another partner's key is still refused for this standard.
+    let other = NewDeed {
+        reporter: Reporter::Partner {
+            partner_id: library.id.clone(),
+            key: "lib-1".into(),
+        },
+        ..untrusted.clone()
+    };
+    assert_eq!(
+        code(s.report_deed(&other, &t.rules, T0).await.unwrap_err()),
+        "untrusted_partner"
+    );
     let sub = |key: &str, code: &str, date: &str| NewDeed {
         reporter: Reporter::Partner {
             partner_id: partner.id.clone(),
@@ -973,7 +1124,313 @@ async fn a_credit_interrupted_after_the_append_is_finished_once_on_restart(store
     );
 }
 
+async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    let field = |e: StoreError| match e {
+        StoreError::Invalid(f) => (f.0[0].field.clone(), f.0[0].code),
+        StoreError::Conflict(f) => (f.field.clone(), f.code),
+        other => panic!("unexpected {other:?}"),
+    };
+    // Links are checked against the member's role, village or town, and other links.
+    let admin = staff(s, "admin-x", Role::Admin, None).await;
+    assert_eq!(
+        field(
+            s.link_staff_citizen(&admin.id, Some(&t.citizens[2]), false)
+                .await
+                .unwrap_err()
+        ),
+        ("staff".into(), "not_a_committee_member")
+    );
+    let far = s
+        .citizen_ids(300)
+        .await
+        .into_iter()
+        .find(|c| !t.citizens.contains(c) && !t.homes.contains(c))
+        .unwrap();
+    let far_village = s.citizen_summary(&far).await.unwrap().unwrap().village_id;
+    let village = t.members[0].region_id.clone().unwrap();
+    if far_village != village {
+        assert_eq!(
+            field(
+                s.link_staff_citizen(&t.members[1].id, Some(&far), false)
+                    .await
+                    .unwrap_err()
+            ),
+            ("resident_id".into(), "outside_committee")
+        );
+    }
+    assert_eq!(
+        field(
+            s.link_staff_citizen(&t.members[2].id, Some(&t.homes[0]), false)
+                .await
+                .unwrap_err()
+        ),
+        ("resident_id".into(), "already_linked")
+    );
+    assert_eq!(
+        field(
+            s.link_staff_citizen(&t.reviewer.id, Some(&t.homes[2]), true)
+                .await
+                .unwrap_err()
+        ),
+        ("chair".into(), "not_allowed")
+    );
+    assert_eq!(
+        field(
+            s.link_staff_citizen(
+                &t.members[1].id,
+                Some("0193a1b2-0000-7000-8000-000000000000"),
+                false
+            )
+            .await
+            .unwrap_err()
+        ),
+        ("resident_id".into(), "not_enrolled")
+    );
+    // Nothing changed: member 0 is still the one chair, members 1 and 2 keep their homes.
+    let chairs: Vec<String> = s
+        .staff_links()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.is_chair)
+        .map(|l| l.staff_id)
+        .collect();
+    assert_eq!(chairs, [t.members[0].id.clone()]);
+
+    // Member 1 lives in homes[0]'s household: recused from that resident's own deed. Members
+    // 0 (the chair) and 2 tie, one against one: everyone who may vote has voted, the chair decides.
+    let own = s
+        .report_deed(
+            &report(&t.homes[0], &t.homes[0], "neighbourly-help", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    let e = s
+        .vote(&own.id, &t.members[1], &yes(10), &t.rules, T0)
+        .await
+        .unwrap_err();
+    assert_eq!(field(e), ("deed".into(), "recused"));
+    assert_eq!(
+        s.vote(&own.id, &t.members[2], &no("证据不足"), &t.rules, T0)
+            .await
+            .unwrap(),
+        DeedStatus::Review
+    );
+    assert_eq!(
+        s.vote(&own.id, &t.members[0], &yes(12), &t.rules, T0 + 1)
+            .await
+            .unwrap(),
+        DeedStatus::Publicity,
+        "the chair's vote breaks the tie"
+    );
+    assert_eq!(s.deed(&own.id).await.unwrap().unwrap().points, Some(12));
+    // With the chair recused (their household's deed), a tie waits for the committee.
+    let chairs_own = s
+        .report_deed(
+            &report(
+                &t.citizens[0],
+                &t.citizens[0],
+                "neighbourly-help",
+                "2026-11-10",
+            ),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    s.vote(&chairs_own.id, &t.members[1], &yes(10), &t.rules, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.vote(&chairs_own.id, &t.members[2], &no("证据不足"), &t.rules, T0)
+            .await
+            .unwrap(),
+        DeedStatus::Review
+    );
+    // Marking member 2 chair takes the mark from member 0: a village has one chair.
+    s.link_staff_citizen(&t.members[2].id, Some(&t.homes[1]), true)
+        .await
+        .unwrap();
+    let links = s.staff_links().await.unwrap();
+    let chair_of = |id: &str| links.iter().find(|l| l.staff_id == id).unwrap().is_chair;
+    assert!(chair_of(&t.members[2].id) && !chair_of(&t.members[0].id));
+
+    // The town reviewer is recused from an appeal of their own household's deed.
+    let mine = s
+        .report_deed(
+            &report(&t.homes[2], &t.homes[2], "brave-deed", "2026-11-10"),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    s.vote(&mine.id, &t.members[1], &no("证据不足"), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&mine.id, &t.members[2], &no("证据不足"), &t.rules, T0)
+        .await
+        .unwrap();
+    s.appeal(&mine.id, &t.homes[2], "有证人", T0).await.unwrap();
+    let decision = AppealDecision {
+        reverse: true,
+        points: Some(60),
+        comment: "证据充分".into(),
+    };
+    assert_eq!(
+        field(
+            s.decide_appeal(&mine.id, &t.reviewer, &decision, &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        ("deed".into(), "recused")
+    );
+    // A member nobody linked cannot vote or decide at all: recusal could not be checked.
+    let unlinked = staff(s, "member-9", Role::Evaluator, Some(village)).await;
+    let e = s
+        .vote(&chairs_own.id, &unlinked, &yes(10), &t.rules, T0)
+        .await
+        .unwrap_err();
+    assert_eq!(field(e), ("staff".into(), "not_linked"));
+    let town_id = t.reviewer.region_id.clone();
+    let reviewer2 = staff(s, "reviewer-2", Role::TownReviewer, town_id).await;
+    assert_eq!(
+        field(
+            s.decide_appeal(&mine.id, &reviewer2, &decision, &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        ("staff".into(), "not_linked")
+    );
+    let d = s.deed_detail(&mine.id).await.unwrap().unwrap();
+    assert_eq!(
+        d.deed.status,
+        DeedStatus::Appealed,
+        "refusals change nothing"
+    );
+    assert_eq!(
+        s.deed_detail(&chairs_own.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .votes
+            .len(),
+        2
+    );
+}
+
+/// Caps hold when approvals race: the resident's row is taken before the points are summed, so
+/// on PostgreSQL two transactions cannot each miss the other's points.
+async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_moment(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    // Five automatic blood donations (20 points each, 60 a year) submitted at once: three fit.
+    let partner = s
+        .create_partner("余姚市中心血站", "hospital")
+        .await
+        .unwrap();
+    s.trust_partners(
+        "blood-donation",
+        std::slice::from_ref(&partner.id),
+        &t.admin,
+    )
+    .await
+    .unwrap();
+    let sub = |n: usize| NewDeed {
+        reporter: Reporter::Partner {
+            partner_id: partner.id.clone(),
+            key: format!("race-{n}"),
+        },
+        ..report(
+            &t.citizens[2],
+            "",
+            "blood-donation",
+            &format!("2026-11-{:02}", 10 + n),
+        )
+    };
+    let tasks: Vec<_> = (0..5)
+        .map(|n| {
+            let (s, new, rules) = (s.clone(), sub(n), t.rules.clone());
+            tokio::spawn(async move { s.report_deed(&new, &rules, T0).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let capped: Vec<&str> = results
+        .into_iter()
+        .filter_map(|r| r.err())
+        .map(code)
+        .collect();
+    assert_eq!((ok, capped), (3, vec!["cap_exceeded"; 2]));
+
+    // Charity (5–50 points, 100 a year): 50 already on publicity, then two deeds approved with
+    // 30 each at the same moment; only one fits.
+    let charity = |date: &str, what: &str| {
+        let mut r = report(&t.citizens[2], &t.citizens[2], "charity", date);
+        r.description = what.into();
+        r
+    };
+    let first = s
+        .report_deed(&charity("2026-11-01", "捐赠图书"), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&first.id, &t.members[1], &yes(50), &t.rules, T0)
+        .await
+        .unwrap();
+    s.vote(&first.id, &t.members[2], &yes(50), &t.rules, T0)
+        .await
+        .unwrap();
+    let mut pair = Vec::new();
+    for (date, what) in [("2026-11-02", "捐赠棉衣"), ("2026-11-03", "捐赠大米")] {
+        let d = s
+            .report_deed(&charity(date, what), &t.rules, T0)
+            .await
+            .unwrap();
+        s.vote(&d.id, &t.members[1], &yes(30), &t.rules, T0)
+            .await
+            .unwrap();
+        pair.push(d.id);
+    }
+    let tasks: Vec<_> = pair
+        .iter()
+        .map(|id| {
+            let (s, id, m, rules) = (s.clone(), id.clone(), t.members[2].clone(), t.rules.clone());
+            tokio::spawn(async move { s.vote(&id, &m, &yes(30), &rules, T0 + 1).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|r| matches!(r, Ok(DeedStatus::Publicity)))
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    let refused = outcomes.into_iter().find_map(|r| r.err()).unwrap();
+    assert_eq!(code(refused), "cap_exceeded");
+    let mut total = 0;
+    for id in [&first.id, &pair[0], &pair[1]] {
+        let d = s.deed(id).await.unwrap().unwrap();
+        if d.status == DeedStatus::Publicity {
+            total += d.points.unwrap();
+        }
+    }
+    assert_eq!(total, 80, "the cap (100) holds");
+}
+
 moralbank_store::on_both_backends!(
+    caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_moment,
+    every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie,
     a_credit_interrupted_after_the_append_is_finished_once_on_restart,
     a_deed_goes_from_report_through_votes_and_publicity_to_credited_points,
     committees_recuse_refuse_bad_votes_and_enforce_caps,

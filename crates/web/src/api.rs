@@ -307,7 +307,7 @@ async fn me_withdraw(
             "set confirm to true: your personal data will be deleted",
         ));
     }
-    state.store.withdraw(&id).await?;
+    state.withdraw(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -561,25 +561,28 @@ struct ResidentLink {
     chair: bool,
 }
 
-/// The admin links a committee member's staff account to their own resident record, so that
-/// recusal (no vote on a deed of their own household, or one they reported) is enforced.
-async fn link_resident(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<ResidentLink>,
-) -> Result<Response, AppError> {
-    require(&caller.principal, Action::ManageStaff)?;
-    let staff_id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("staff"))?;
-    let citizen = if b.resident_id.trim().is_empty() {
+/// The admin links a committee member's staff account to their own resident record (found by
+/// their ID number, which writes a `search` to that resident's access log), so recusal (no vote
+/// on a deed of their own household, or one they reported or nominated) can be checked; `chair`
+/// marks the village committee's chair. An empty ID number unlinks.
+pub(crate) async fn link_flow(
+    state: &AppState,
+    p: &Principal,
+    raw_staff_id: &str,
+    resident_id: &str,
+    chair: bool,
+) -> Result<moralbank_store::evaluation::StaffLink, AppError> {
+    require(p, Action::ManageStaff)?;
+    let staff_id = domain::parse_id("id", raw_staff_id).map_err(|_| AppError::NotFound("staff"))?;
+    let citizen = if resident_id.trim().is_empty() {
         None
     } else {
         let params = crate::flows::SearchParams {
-            resident_id: b.resident_id.clone(),
+            resident_id: resident_id.to_string(),
             ..Default::default()
         };
         let q = crate::flows::parse_search(&params)?;
-        let found = crate::flows::search_citizens(&state, &caller.principal, &q).await?;
+        let found = crate::flows::search_citizens(state, p, &q).await?;
         Some(
             found
                 .first()
@@ -594,12 +597,23 @@ async fn link_resident(
                 .clone(),
         )
     };
-    state
+    let link = state
         .store
-        .link_staff_citizen(&staff_id, citizen.as_deref(), b.chair)
+        .link_staff_citizen(&staff_id, citizen.as_deref(), chair)
         .await?;
-    Ok(
-        Json(json!({ "staff_id": staff_id, "linked": citizen.is_some(), "chair": b.chair }))
-            .into_response(),
-    )
+    tracing::info!(staff = %staff_id, linked = link.citizen_id.is_some(), chair, "committee member linked");
+    Ok(link)
+}
+
+async fn link_resident(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ResidentLink>,
+) -> Result<Response, AppError> {
+    let link = link_flow(&state, &caller.principal, &id, &b.resident_id, b.chair).await?;
+    Ok(Json(json!({
+        "staff_id": link.staff_id, "linked": link.citizen_id.is_some(), "chair": link.is_chair
+    }))
+    .into_response())
 }

@@ -129,7 +129,7 @@ async fn read_report(
             if files.len() == evidence::FILES_MAX {
                 return Err(AppError::invalid("evidence", "too_many", "at most 5 files"));
             }
-            files.push(evidence::store(&state.evidence_dir, &bytes).await?);
+            files.push(evidence::store(&state.evidence_dir, state.store.vault(), &bytes).await?);
             continue;
         }
         let text = field.text().await.map_err(bad)?;
@@ -308,7 +308,7 @@ async fn evidence_file(
             .iter()
             .find(|e| e.sha256 == sha)
             .ok_or(AppError::NotFound("evidence"))?;
-        let bytes = evidence::read(&state.evidence_dir, &e.sha256).await?;
+        let bytes = evidence::read(&state.evidence_dir, state.store.vault(), &e.sha256).await?;
         Ok((
             [
                 (header::CONTENT_TYPE, e.content_type.clone()),
@@ -570,6 +570,29 @@ struct StandardForm {
     evidence_en: String,
     awarder: String,
     active: String,
+    /// Partner ids ticked as trusted (the form repeats `trusted`, so it is read from pairs).
+    #[serde(skip_deserializing)]
+    trusted: Vec<String>,
+}
+
+impl StandardForm {
+    /// Read the form from its pairs: `trusted` may repeat, the other fields appear once.
+    fn from_pairs(pairs: &[(String, String)]) -> StandardForm {
+        let fields: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .filter(|(k, _)| k != "trusted")
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect();
+        let mut f: StandardForm =
+            serde_json::from_value(serde_json::Value::Object(fields)).unwrap_or_default();
+        f.trusted = pairs
+            .iter()
+            .filter(|(k, _)| k == "trusted")
+            .map(|(_, v)| v.clone())
+            .take(moralbank_store::evaluation::TRUSTED_PARTNERS_MAX + 1)
+            .collect();
+        f
+    }
 }
 
 async fn standards_page(
@@ -580,7 +603,8 @@ async fn standards_page(
     status: StatusCode,
 ) -> Page {
     require(&ctx.principal, Action::ManageStandards)?;
-    let view = context! { standards => state.store.standards().await?, form, errors => field_messages(state, ctx, errors) };
+    let partners = state.store.list_partners().await?;
+    let view = context! { standards => state.store.standards().await?, partners, form, errors => field_messages(state, ctx, errors) };
     Ok((status, render(state, ctx, "standards_admin.html", view)?).into_response())
 }
 
@@ -610,8 +634,9 @@ fn int(field: &'static str, raw: &str) -> Result<i64, FieldError> {
 async fn standard_save(
     State(state): State<AppState>,
     ctx: PageCtx,
-    Form(f): Form<StandardForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
+    let f = StandardForm::from_pairs(&pairs);
     let attempt = async {
         require(&ctx.principal, Action::ManageStandards)?;
         ctx.check_csrf(&f.csrf)?;
@@ -636,6 +661,7 @@ async fn standard_save(
             evidence_en: f.evidence_en.clone(),
             awarder: f.awarder.clone(),
             active: f.active == "yes",
+            trusted_partners: f.trusted.clone(),
         };
         let by = format!(
             "staff:{}",

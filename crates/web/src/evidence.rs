@@ -4,6 +4,7 @@
 
 use crate::error::AppError;
 use moralbank_store::evaluation::Evidence;
+use moralbank_store::Vault;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -27,8 +28,40 @@ pub fn sniff(b: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Check and store one file; the same bytes stored twice are one file.
-pub async fn store(dir: &Path, bytes: &[u8]) -> Result<Evidence, AppError> {
+/// The file's name on disk: a keyed hash of its SHA-256, so that the folder does not tell who
+/// holds a copy of a known photo whether it is there.
+fn file_name(vault: &Vault, sha: &str) -> String {
+    hex::encode(vault.lookup_hash("evidence-file", sha))
+}
+
+/// Associated data of a file's ciphertext: it opens only as the file it was written for.
+fn aad(sha: &str) -> String {
+    format!("evidence:{sha}")
+}
+
+/// What is written: `key id length (1 byte) ‖ key id ‖ AES-256-GCM(nonce ‖ ciphertext ‖ tag)`.
+fn seal(vault: &Vault, sha: &str, bytes: &[u8]) -> Result<Vec<u8>, AppError> {
+    let kid = vault.current_key_id().as_bytes();
+    let kid_len = u8::try_from(kid.len())
+        .map_err(|_| AppError::Internal("encryption key id longer than 255 bytes".into()))?;
+    let sealed = vault.seal_bytes(&aad(sha), bytes)?;
+    let mut out = Vec::with_capacity(1 + kid.len() + sealed.len());
+    out.push(kid_len);
+    out.extend_from_slice(kid);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+fn open(vault: &Vault, sha: &str, file: &[u8]) -> Result<Vec<u8>, AppError> {
+    let bad = || AppError::Internal(format!("evidence file for {sha} does not open"));
+    let (&n, rest) = file.split_first().ok_or_else(bad)?;
+    let (kid, sealed) = rest.split_at_checked(usize::from(n)).ok_or_else(bad)?;
+    let kid = std::str::from_utf8(kid).map_err(|_| bad())?;
+    vault.open_bytes(kid, &aad(sha), sealed).map_err(|_| bad())
+}
+
+/// Check and store one file, encrypted; the same bytes stored twice are one file.
+pub async fn store(dir: &Path, vault: &Vault, bytes: &[u8]) -> Result<Evidence, AppError> {
     if bytes.is_empty() {
         return Err(AppError::invalid(
             "evidence",
@@ -54,11 +87,11 @@ pub async fn store(dir: &Path, bytes: &[u8]) -> Result<Evidence, AppError> {
     tokio::fs::create_dir_all(dir)
         .await
         .map_err(|e| AppError::Internal(format!("evidence folder: {e}")))?;
-    let path = dir.join(&sha);
+    let path = dir.join(file_name(vault, &sha));
     if tokio::fs::metadata(&path).await.is_err() {
         // Write aside, then rename: a reader never sees half a file.
         let tmp = dir.join(format!(".{sha}.{}", domain::new_id()));
-        tokio::fs::write(&tmp, bytes)
+        tokio::fs::write(&tmp, seal(vault, &sha, bytes)?)
             .await
             .map_err(|e| AppError::Internal(format!("storing evidence: {e}")))?;
         tokio::fs::rename(&tmp, &path)
@@ -72,20 +105,88 @@ pub async fn store(dir: &Path, bytes: &[u8]) -> Result<Evidence, AppError> {
     })
 }
 
-/// The bytes of a stored file, checked against their name.
-pub async fn read(dir: &Path, sha: &str) -> Result<Vec<u8>, AppError> {
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+fn is_sha(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The bytes of a stored file, decrypted and checked against their hash.
+pub async fn read(dir: &Path, vault: &Vault, sha: &str) -> Result<Vec<u8>, AppError> {
+    if !is_sha(sha) {
         return Err(AppError::NotFound("evidence"));
     }
-    let bytes = tokio::fs::read(dir.join(sha))
-        .await
-        .map_err(|_| AppError::NotFound("evidence"))?;
+    let bytes = match tokio::fs::read(dir.join(file_name(vault, sha))).await {
+        Ok(file) => open(vault, sha, &file)?,
+        // Written before files were encrypted: plain bytes under their hash (checked below).
+        Err(_) => tokio::fs::read(dir.join(sha))
+            .await
+            .map_err(|_| AppError::NotFound("evidence"))?,
+    };
     if hex::encode(Sha256::digest(&bytes)) != sha {
         return Err(AppError::Internal(format!(
             "evidence file {sha} does not match its hash"
         )));
     }
     Ok(bytes)
+}
+
+/// Delete the files of these hashes (a withdrawal's evidence no deed refers to any more).
+pub async fn remove(dir: &Path, vault: &Vault, shas: &[String]) {
+    for sha in shas.iter().filter(|s| is_sha(s)) {
+        for name in [file_name(vault, sha), sha.clone()] {
+            match tokio::fs::remove_file(dir.join(name)).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::warn!(error = %e, "removing an evidence file failed")
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A file younger than this may belong to a report still being saved: the sweep leaves it.
+pub const SWEEP_MIN_AGE_S: u64 = 3600;
+
+/// Remove every file in the folder that no deed refers to (a refused report's uploads, a
+/// deleted reference) and that is older than `min_age` (so an upload whose report is still
+/// being saved survives), as well as left-over temporary files. Returns how many it removed.
+pub async fn sweep(
+    dir: &Path,
+    vault: &Vault,
+    referenced: &std::collections::HashSet<String>,
+    min_age: std::time::Duration,
+) -> Result<usize, AppError> {
+    // Referenced files under their keyed name, and older plain files under their hash.
+    let keep: std::collections::HashSet<String> = referenced
+        .iter()
+        .flat_map(|s| [file_name(vault, s), s.clone()])
+        .collect();
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(AppError::Internal(format!("evidence folder: {e}"))),
+    };
+    let mut removed = 0;
+    while let Some(e) = entries
+        .next_entry()
+        .await
+        .map_err(|e| AppError::Internal(format!("evidence folder: {e}")))?
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if keep.contains(&name) {
+            continue;
+        }
+        let old_enough = e
+            .metadata()
+            .await
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= min_age);
+        if old_enough && tokio::fs::remove_file(e.path()).await.is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]
@@ -103,21 +204,59 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stored_files_are_named_by_their_hash_and_checked_on_reading() {
+    async fn stored_files_are_encrypted_named_by_a_keyed_hash_and_checked_on_reading() {
         let dir = tempfile::tempdir().unwrap();
-        let png = b"\x89PNG\r\n\x1a\n0123";
-        let e = store(dir.path(), png).await.unwrap();
+        let vault = Vault::random();
+        let png = b"\x89PNG\r\n\x1a\n0123-a-photo-of-a-good-deed";
+        let e = store(dir.path(), &vault, png).await.unwrap();
         assert_eq!(e.content_type, "image/png");
         assert_eq!(
-            store(dir.path(), png).await.unwrap(),
+            store(dir.path(), &vault, png).await.unwrap(),
             e,
             "same bytes, same file"
         );
-        assert_eq!(read(dir.path(), &e.sha256).await.unwrap(), png);
-        assert!(read(dir.path(), "../etc/passwd").await.is_err());
-        assert!(store(dir.path(), b"plain text").await.is_err());
-        assert!(store(dir.path(), &vec![0xFF; FILE_BYTES_MAX + 1])
+        assert_eq!(read(dir.path(), &vault, &e.sha256).await.unwrap(), png);
+        // On disk: one file, not named by the photo's hash, not holding its bytes.
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let on_disk = files[0].as_ref().unwrap();
+        assert_ne!(on_disk.file_name().to_string_lossy(), e.sha256);
+        let raw = std::fs::read(on_disk.path()).unwrap();
+        assert!(
+            !raw.windows(png.len()).any(|w| w == png),
+            "encrypted at rest"
+        );
+        // Another vault's keys do not open it.
+        assert!(read(dir.path(), &Vault::random(), &e.sha256).await.is_err());
+        assert!(read(dir.path(), &vault, "../etc/passwd").await.is_err());
+        assert!(store(dir.path(), &vault, b"plain text").await.is_err());
+        assert!(store(dir.path(), &vault, &vec![0xFF; FILE_BYTES_MAX + 1])
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn the_sweep_removes_only_old_unreferenced_files_and_remove_deletes_named_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Vault::random();
+        let kept = store(dir.path(), &vault, b"%PDF-1.7 kept").await.unwrap();
+        let orphan = store(dir.path(), &vault, b"%PDF-1.7 orphan").await.unwrap();
+        let referenced: std::collections::HashSet<String> = [kept.sha256.clone()].into();
+        let young = std::time::Duration::from_secs(SWEEP_MIN_AGE_S);
+        assert_eq!(
+            sweep(dir.path(), &vault, &referenced, young).await.unwrap(),
+            0,
+            "a fresh upload may still be saved with its report"
+        );
+        assert_eq!(
+            sweep(dir.path(), &vault, &referenced, std::time::Duration::ZERO)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(read(dir.path(), &vault, &orphan.sha256).await.is_err());
+        assert!(read(dir.path(), &vault, &kept.sha256).await.is_ok());
+        remove(dir.path(), &vault, std::slice::from_ref(&kept.sha256)).await;
+        assert!(read(dir.path(), &vault, &kept.sha256).await.is_err());
     }
 }

@@ -15,7 +15,7 @@ pub mod code;
 pub mod error;
 pub mod evaluation;
 mod evaluation_pages;
-mod evidence;
+pub mod evidence;
 mod flows;
 pub mod green_cards;
 pub mod i18n;

@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/citizens/{id}", get(citizen))
         .route("/console/regions", get(regions).post(region_create))
         .route("/console/staff", get(staff_list).post(staff_create))
+        .route("/console/staff/{id}/resident", post(staff_link))
         .route("/console/partners", get(partners).post(partner_create))
         .route("/console/partners/{id}/keys", post(key_create))
         .route("/console/partners/{id}/keys/{key}/revoke", post(key_revoke))
@@ -446,7 +447,7 @@ async fn me_withdraw(
                 "tick the box to confirm that your data will be deleted",
             ));
         }
-        state.store.withdraw(id).await?;
+        state.withdraw(id).await?;
         tracing::info!(citizen = %id, "resident withdrew");
         // From here on the visitor is anonymous again.
         let anon = PageCtx {
@@ -751,9 +752,16 @@ async fn staff_page(
         .map(|(v, _)| v)
         .collect();
     let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    let links: HashMap<String, _> = state
+        .store
+        .staff_links()
+        .await?
+        .into_iter()
+        .map(|l| (l.staff_id.clone(), l))
+        .collect();
     let view = context! {
         staff => state.store.list_staff().await?, partners => state.store.list_partners().await?,
-        towns, villages, roles, form, created, errors => field_messages(state, ctx, errors),
+        towns, villages, roles, form, created, links, errors => field_messages(state, ctx, errors),
     };
     Ok((status, render(state, ctx, "staff.html", view)?).into_response())
 }
@@ -802,6 +810,43 @@ async fn staff_create(
     .await;
     let result = or_redo(result, async |errors, status| {
         staff_page(&state, &ctx, f, &errors, status, None).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LinkForm {
+    csrf: String,
+    resident_id: String,
+    /// A ticked box sends `on`.
+    chair: Option<String>,
+}
+
+/// The admin links a committee member to their own resident record (and marks the chair).
+async fn staff_link(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<LinkForm>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::ManageStaff)?;
+        ctx.check_csrf(&f.csrf)?;
+        crate::evaluation::link_flow(
+            &state,
+            &ctx.principal,
+            &id,
+            &f.resident_id,
+            f.chair.is_some(),
+        )
+        .await?;
+        Ok(Redirect::to("/console/staff").into_response())
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        staff_page(&state, &ctx, StaffForm::default(), &errors, status, None).await
     })
     .await;
     finish(&state, &ctx, Area::Staff, result)

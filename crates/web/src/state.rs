@@ -56,6 +56,27 @@ impl AppState {
         self
     }
 
+    /// A resident withdraws: their personal data goes in one transaction, then the evidence
+    /// files of their deeds that no other deed refers to.
+    pub async fn withdraw(&self, citizen_id: &str) -> Result<(), moralbank_store::StoreError> {
+        let gone = self.store.withdraw(citizen_id).await?;
+        crate::evidence::remove(&self.evidence_dir, self.store.vault(), &gone).await;
+        Ok(())
+    }
+
+    /// Remove evidence files no deed refers to that are older than an hour (the uploads of a
+    /// refused report, for one); the server runs this hourly. Returns how many went.
+    pub async fn sweep_evidence(&self) -> Result<usize, crate::error::AppError> {
+        let referenced = self.store.evidence_hashes().await?;
+        crate::evidence::sweep(
+            &self.evidence_dir,
+            self.store.vault(),
+            &referenced,
+            std::time::Duration::from_secs(crate::evidence::SWEEP_MIN_AGE_S),
+        )
+        .await
+    }
+
     /// Credit every deed whose publicity has ended, through the ledger (the server runs this
     /// periodically; idempotent).
     pub async fn credit_due_deeds(

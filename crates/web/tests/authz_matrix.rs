@@ -108,6 +108,12 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ),
         ("GET", "/console/staff".into(), "", vec![A]),
         ("POST", "/console/staff".into(), "username=", vec![A]),
+        (
+            "POST",
+            format!("/console/staff/{}/resident", domain::new_id()),
+            "resident_id=",
+            vec![A],
+        ),
         ("GET", "/console/partners".into(), "", vec![A]),
         ("POST", "/console/partners".into(), "name=&kind=x", vec![A]),
         (

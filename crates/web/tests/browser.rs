@@ -436,9 +436,13 @@ const PNG: &[u8] = &[
     0x37, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
+/// Two more members (three with `evaluator`), linked to residents of their own, and the town
+/// reviewer linked too; `evaluator` is left for the admin to link on the console page.
 async fn add_members(w: &World) {
+    w.link_member(&w.staff(Role::TownReviewer).id, 4).await;
     for i in 2..=3 {
-        w.store
+        let s = w
+            .store
             .create_staff(&NewStaff {
                 username: Username::parse(&format!("member-{i}")).unwrap(),
                 display_name: format!("评议委员{i}"),
@@ -449,6 +453,7 @@ async fn add_members(w: &World) {
             })
             .await
             .unwrap();
+        w.link_member(&s.id, i).await;
     }
 }
 
@@ -571,6 +576,30 @@ async fn deeds_are_reported_with_a_photo_voted_published_objected_appealed_and_c
     ];
     staff_signs_in(&members[0], &base, "evaluator").await;
     staff_signs_in(&members[1], &base, "member-2").await;
+    // The admin links `evaluator` to their resident record on the console and makes them chair;
+    // a resident of another village is refused.
+    let admin = browser(&driver, "admin", (1280, 900)).await;
+    staff_signs_in(&admin, &base, "admin").await;
+    admin.goto(&format!("{base}/console/staff")).await.unwrap();
+    assert!(text(&admin, "#staff-evaluator .link-state")
+        .await
+        .contains("未关联"));
+    let far = w.store.citizen(&w.far_citizen_id).await.unwrap().unwrap();
+    let far_rid = far.resident_id.as_str().to_string();
+    fill(&admin, "#rid-evaluator", &far_rid).await;
+    submit_and_wait(&admin, "#staff-evaluator button[type=submit]").await;
+    assert!(text(&admin, "#link-error").await.contains("不住在"));
+    let (_, rid) = w.villager(1).await;
+    admin.goto(&format!("{base}/console/staff")).await.unwrap();
+    fill(&admin, "#rid-evaluator", &rid).await;
+    click(&admin, "#staff-evaluator input[name=chair]").await;
+    submit_and_wait(&admin, "#staff-evaluator button[type=submit]").await;
+    on_path(&admin, "/console/staff").await;
+    assert!(text(&admin, "#staff-evaluator .link-state")
+        .await
+        .contains("评议会主任"));
+    shot(&admin, "20b-committee-member-linked").await;
+    admin.close().await.unwrap();
     members[0]
         .goto(&format!("{base}/console/queue"))
         .await

@@ -16,6 +16,8 @@ const DAY: i64 = 86_400_000;
 /// Two more members for the first village's committee (three in all), with their tokens.
 async fn committee(w: &World) -> Vec<String> {
     let mut tokens = vec![w.staff(Role::Evaluator).token.clone()];
+    w.link_member(&w.staff(Role::Evaluator).id, 1).await;
+    w.link_member(&w.staff(Role::TownReviewer).id, 4).await;
     for i in 2..=3 {
         let s = w
             .store
@@ -29,6 +31,7 @@ async fn committee(w: &World) -> Vec<String> {
             })
             .await
             .unwrap();
+        w.link_member(&s.id, i).await;
         let (t, _) = w
             .store
             .create_session(SubjectKind::Staff, &s.id, 3_600_000)
@@ -176,6 +179,14 @@ async fn a_reported_deed_is_voted_published_and_credited_with_a_receipt(w: World
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    // The public leaf (what the log and its tiles publish) carries nothing the board shows: not
+    // the deed's id, nor its place or description; the receipt still verifies.
+    use base64::Engine as _;
+    let leaf = base64::engine::general_purpose::STANDARD
+        .decode(r["entry"].as_str().unwrap())
+        .unwrap();
+    let leaf = String::from_utf8(leaf).unwrap();
+    assert!(!leaf.contains(id) && !leaf.contains("东山社区"), "{leaf}");
     moralbank_ledger::verify_receipt(&serde_json::from_value(r).unwrap(), &w.vkey).unwrap();
     // The explanation behind the entry, for the resident; not for another resident.
     let (s, detail) = w
@@ -221,11 +232,16 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
         .await
         .unwrap()
         .unwrap();
-    let (token, _) = w
+    let (token, session) = w
         .store
         .create_session(SubjectKind::Citizen, &other, 3_600_000)
         .await
         .unwrap();
+    let objector = common::Account {
+        id: other.clone(),
+        token: token.clone(),
+        csrf: session.csrf_token,
+    };
     let (s, p) = w
         .api(
             "POST",
@@ -235,6 +251,19 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
         )
         .await;
     assert_eq!((s, code(&p)), (StatusCode::UNPROCESSABLE_ENTITY, "missing"));
+    let (s, p) = w
+        .api(
+            "POST",
+            &format!("/deeds/{id}/objections"),
+            Some(&w.citizen.token),
+            Some(json!({"reason": "我自己的"})),
+        )
+        .await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str(), code(&p)),
+        (StatusCode::CONFLICT, Some("deed"), "own_deed"),
+        "nobody objects to their own deed"
+    );
     let (s, _) = w
         .api(
             "POST",
@@ -253,6 +282,13 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
         )
         .await;
     }
+    // The objector hears the outcome; their inbox page does not link a deed they cannot open.
+    let (_, inbox) = w.api("GET", "/inbox", Some(&token), None).await;
+    assert_eq!(inbox["items"][0]["kind"], "objection_upheld", "{inbox}");
+    let (s, _, html) = w.page("GET", "/me/inbox", Some(&objector), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("您提出的异议成立"), "{html}");
+    assert!(!html.contains(&format!("/deeds/{id}")));
     w.clock.advance(8 * DAY);
     w.state.credit_due_deeds().await.unwrap();
     let (_, entries) = w
@@ -315,8 +351,56 @@ async fn partners_submit_in_bulk_once_per_row_key(w: World) {
         .unwrap();
     let day = today(&w);
     let cid = &w.citizen.id;
+    // Blood donations skip the committee only from a partner the standard trusts.
+    let one = json!({"citizen_id": cid, "standard": "blood-donation", "deed_date": day, "place": "血站", "description": "献血"});
+    let submit = |body: Value, key: &'static str| {
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/api/v1/partner/deeds")
+            .header("authorization", format!("Bearer {secret}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        w.send(req)
+    };
+    let (s, _, text) = submit(one.clone(), "one-1").await;
+    let p: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str(), code(&p)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("standard"),
+            "untrusted_partner"
+        ),
+        "{p}"
+    );
+    let admin = w.staff(Role::Admin).token.clone();
+    let (_, catalogue) = w.api("GET", "/standards", None, None).await;
+    for code_ in ["blood-donation", "volunteer-hour"] {
+        let mut std = catalogue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["code"] == code_)
+            .unwrap()
+            .clone();
+        let o = std.as_object_mut().unwrap();
+        for k in ["id", "version", "created_at"] {
+            o.remove(k);
+        }
+        o.insert("trusted_partners".into(), json!([w.partner_id]));
+        let (s, v) = w.api("POST", "/standards", Some(&admin), Some(std)).await;
+        assert_eq!(
+            (s, v["trusted_partners"][0].as_str()),
+            (StatusCode::CREATED, Some(w.partner_id.as_str())),
+            "{v}"
+        );
+    }
+    let (s, _, text) = submit(one, "one-1").await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
     let csv = format!(
-        "{}\nd-1,{cid},blood-donation,{day},血站,无偿献血 300 毫升,\nd-2,{cid},no-such,{day},血站,x,\nd-3,{cid},volunteer-hour,{day},\"社区, 东门\",\"服务 \"\"敬老\"\"\",2\n",
+        "{}\nd-1,{cid},blood-donation,{day},血站,无偿献血 200 毫升,\nd-2,{cid},no-such,{day},血站,x,\nd-3,{cid},volunteer-hour,{day},\"社区, 东门\",\"服务 \"\"敬老\"\"\",2\n",
         moralbank_web::evaluation::BULK_HEADER
     );
     let send = |body: String| {
@@ -405,6 +489,66 @@ async fn a_linked_member_is_recused_from_their_households_deeds(w: World) {
     assert_eq!(s, StatusCode::OK);
 }
 
+/// Evidence is encrypted on disk; a withdrawal deletes the files of the resident's deeds, and
+/// the sweep removes files no deed refers to once they are old enough.
+async fn evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced(w: World) {
+    use moralbank_web::evidence;
+    let dir = tempfile::tempdir().unwrap();
+    let state = w.state.clone().with_evidence_dir(dir.path().to_path_buf());
+    let vault = w.store.vault();
+    let photo = b"\x89PNG\r\n\x1a\n a photo of the roof";
+    let e = evidence::store(dir.path(), vault, photo).await.unwrap();
+    let orphan = evidence::store(dir.path(), vault, b"%PDF-1.7 a refused report's file")
+        .await
+        .unwrap();
+    let new = moralbank_store::evaluation::NewDeed {
+        citizen_id: w.citizen.id.clone(),
+        reporter: moralbank_store::evaluation::Reporter::Citizen(w.citizen.id.clone()),
+        standard_code: "neighbourly-help".into(),
+        deed_date: today(&w),
+        place: "东山社区".into(),
+        description: "帮助邻居修理漏雨的屋顶".into(),
+        evidence: vec![e.clone()],
+        points: None,
+    };
+    w.store
+        .report_deed(&new, &w.state.rules, {
+            use moralbank_web::clock::Clock;
+            w.clock.now_ms()
+        })
+        .await
+        .unwrap();
+    for f in std::fs::read_dir(dir.path()).unwrap() {
+        let raw = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(
+            !raw.windows(photo.len()).any(|x| x == photo),
+            "encrypted at rest"
+        );
+    }
+    assert_eq!(
+        evidence::read(dir.path(), vault, &e.sha256).await.unwrap(),
+        photo
+    );
+    let referenced = w.store.evidence_hashes().await.unwrap();
+    assert!(referenced.contains(&e.sha256) && !referenced.contains(&orphan.sha256));
+    // The sweep spares young files (a report may still be saving them), then removes them.
+    assert_eq!(state.sweep_evidence().await.unwrap(), 0);
+    assert_eq!(
+        evidence::sweep(dir.path(), vault, &referenced, std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(evidence::read(dir.path(), vault, &orphan.sha256)
+        .await
+        .is_err());
+    // Withdrawal: the resident's evidence rows and files go; the deed itself stays.
+    state.withdraw(&w.citizen.id).await.unwrap();
+    assert!(evidence::read(dir.path(), vault, &e.sha256).await.is_err());
+    assert!(w.store.evidence_hashes().await.unwrap().is_empty());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -417,4 +561,5 @@ on_both!(
     an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it,
     partners_submit_in_bulk_once_per_row_key,
     a_linked_member_is_recused_from_their_households_deeds,
+    evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced,
 );

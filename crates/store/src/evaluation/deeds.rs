@@ -344,6 +344,114 @@ async fn set_status(
     Ok(())
 }
 
+/// Take the resident's row for this transaction, so that approvals of their deeds that count
+/// against a cap are decided one after the other: on PostgreSQL two transactions would otherwise
+/// each sum the points without seeing the other's and together exceed the cap (SQLite has one
+/// writer at a time anyway). Every path that checks a cap calls this before summing.
+async fn lock_resident(tx: &mut AnyConnection, citizen_id: &str) -> Result<()> {
+    sqlx::query("UPDATE citizens SET id = id WHERE id = $1")
+        .bind(citizen_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// A committee member as recusal sees them: who they are as a resident, if linked.
+#[derive(Debug, Clone)]
+struct Member {
+    staff_id: String,
+    is_chair: bool,
+    /// Linked to a resident record that still exists.
+    linked: bool,
+    /// Their household is the deed's, or they are the deed's resident or reporter.
+    recused: bool,
+}
+
+impl Member {
+    fn may_vote(&self) -> bool {
+        self.linked && !self.recused
+    }
+}
+
+/// The active members of a committee (village evaluators or town reviewers) and, for this deed,
+/// whether each is linked to their resident record and whether they must stand aside.
+async fn eligible_voters(
+    tx: &mut AnyConnection,
+    role: &str,
+    region_id: &str,
+    d: &Deed,
+) -> Result<Vec<Member>> {
+    sqlx::query(
+        "SELECT s.id, s.is_chair, s.citizen_id, c.household_id FROM staff s \
+         LEFT JOIN citizens c ON c.id = s.citizen_id \
+         WHERE s.role = $1 AND s.region_id = $2 AND s.active = 1 ORDER BY s.id",
+    )
+    .bind(role)
+    .bind(region_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| {
+        let citizen: Option<String> = r.try_get("citizen_id")?;
+        let household: Option<String> = r.try_get("household_id")?;
+        let recused = household.as_deref() == Some(d.household_id.as_str())
+            || citizen
+                .as_deref()
+                .is_some_and(|c| c == d.citizen_id || c == d.reporter_id);
+        Ok(Member {
+            staff_id: r.try_get("id")?,
+            is_chair: r.try_get::<i64, _>("is_chair")? != 0,
+            linked: household.is_some(),
+            recused,
+        })
+    })
+    .collect()
+}
+
+/// Refuse a member who may not decide this deed: unlinked (recusal could not be checked) or
+/// recused (their own household's deed, or one they reported or nominated).
+fn recusal(members: &[Member], staff_id: &str, d: &Deed) -> Result<()> {
+    let Some(me) = members.iter().find(|m| m.staff_id == staff_id) else {
+        return Err(StoreError::NotFound { what: "deed" });
+    };
+    if !me.linked {
+        return Err(refused(
+            "staff",
+            "not_linked",
+            "your account is not linked to your resident record, so recusal cannot be checked; ask the admin to link it",
+        ));
+    }
+    if me.recused {
+        let detail = if d.source == "nomination" || d.source == "own" {
+            "a member cannot decide a deed of their own household or one they reported or nominated"
+        } else {
+            "a member cannot decide a deed of their own household"
+        };
+        return Err(refused("deed", "recused", detail));
+    }
+    Ok(())
+}
+
+/// How the chair voted in this round, if they did.
+async fn chair_vote(
+    tx: &mut AnyConnection,
+    deed_id: &str,
+    round: i64,
+    chair: &str,
+) -> Result<Option<bool>> {
+    Ok(sqlx::query(
+        "SELECT approve FROM deed_votes WHERE deed_id = $1 AND round = $2 AND staff_id = $3",
+    )
+    .bind(deed_id)
+    .bind(round)
+    .bind(chair)
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|r| r.try_get::<i64, _>("approve"))
+    .transpose()?
+    .map(|a| a != 0))
+}
+
 impl Store {
     /// Report, nominate or submit a deed. A partner's retry with the same key returns the deed
     /// it created; the same key for another deed is a conflict.
@@ -395,6 +503,18 @@ impl Store {
             ),
         };
         let automatic = source == "partner" && standard.awarder == "partner";
+        if automatic && !self.standard_trusts(&standard.id, &reporter_id).await? {
+            // Checked before a retry is matched, like an inactive standard: trust withdrawn
+            // since is refused too.
+            return Err(StoreError::invalid(
+                "standard",
+                "untrusted_partner",
+                &format!(
+                    "the standard '{}' does not trust your organisation to submit its deeds",
+                    standard.code
+                ),
+            ));
+        }
         let points = match (source, new.points) {
             ("partner", Some(p)) if (standard.points_min..=standard.points_max).contains(&p) => {
                 Some(p)
@@ -452,6 +572,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         if let (true, Some(p), Some(cap)) = (automatic, points, standard.cap_points) {
             // Automatic submissions skip the committee, not the cap.
+            lock_resident(&mut tx, &new.citizen_id).await?;
             let day = date.as_deref().unwrap_or_default();
             let prefix = match standard.cap_period.as_str() {
                 "month" => day.get(..7).unwrap_or(day).to_string(),
@@ -716,32 +837,8 @@ impl Store {
                 format!("the deed is {}", d.status.as_str()),
             ));
         }
-        let staff_citizen: Option<String> =
-            sqlx::query("SELECT citizen_id FROM staff WHERE id = $1")
-                .bind(&staff.id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("citizen_id")?;
-        if let Some(c) = &staff_citizen {
-            let own_household = self
-                .citizen_summary(c)
-                .await?
-                .is_some_and(|me| me.household_id == d.household_id);
-            if own_household || *c == d.citizen_id {
-                return Err(refused(
-                    "deed",
-                    "recused",
-                    "a member cannot vote on a deed of their own household",
-                ));
-            }
-            if *c == d.reporter_id {
-                return Err(refused(
-                    "deed",
-                    "recused",
-                    "a member cannot vote on a deed they reported",
-                ));
-            }
-        }
+        let eligible = eligible_voters(&mut tx, "evaluator", &d.village_id, &d).await?;
+        recusal(&eligible, &staff.id, &d)?;
         let points = if v.approve {
             let s = &d.standard;
             let p = match v.points {
@@ -820,11 +917,21 @@ impl Store {
         let outcome = if committee.len() < deed::COMMITTEE_MIN {
             Tally::Pending
         } else {
-            deed::tally(
+            match deed::tally(
                 &approvals,
                 rejections,
                 deed::quorum(committee.len(), rules.quorum),
-            )
+            ) {
+                Tally::Pending => {
+                    let may_vote = eligible.iter().filter(|m| m.may_vote()).count();
+                    let chair = match eligible.iter().find(|m| m.is_chair && m.may_vote()) {
+                        Some(c) => chair_vote(&mut tx, deed_id, d.round, &c.staff_id).await?,
+                        None => None,
+                    };
+                    deed::casting_vote(&approvals, rejections, may_vote, chair)
+                }
+                decided => decided,
+            }
         };
         let paused = d.status == DeedStatus::Paused;
         let new_status = match outcome {
@@ -924,6 +1031,7 @@ impl Store {
             "year" => &d.deed_date[..4],
             _ => return Ok(()),
         };
+        lock_resident(tx, &d.citizen_id).await?;
         let used: i64 = sqlx::query(
             "SELECT CAST(COALESCE(SUM(d.points), 0) AS BIGINT) AS used FROM deeds d JOIN standards s ON s.id = d.standard_id \
              WHERE d.citizen_id = $1 AND s.code = $2 AND d.id <> $3 AND d.deed_date LIKE $4 \
@@ -958,6 +1066,17 @@ impl Store {
         outcome: &str,
         now: i64,
     ) -> Result<()> {
+        // The objectors hear the outcome in their inbox (`objection_upheld`/`_dismissed`).
+        let objectors: Vec<(&str, String)> = sqlx::query(
+            "SELECT citizen_id FROM deed_objections WHERE deed_id = $1 AND round = $2 AND outcome IS NULL ORDER BY at, id",
+        )
+        .bind(deed_id)
+        .bind(round)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok(("citizen", r.try_get("citizen_id")?)))
+        .collect::<Result<_>>()?;
         sqlx::query("UPDATE deed_objections SET outcome = $1, decided_at = $2 WHERE deed_id = $3 AND round = $4 AND outcome IS NULL")
             .bind(outcome)
             .bind(now)
@@ -965,7 +1084,14 @@ impl Store {
             .bind(round)
             .execute(&mut *tx)
             .await?;
-        Ok(())
+        notify(
+            tx,
+            &objectors,
+            deed_id,
+            &format!("objection_{outcome}"),
+            now,
+        )
+        .await
     }
 
     /// Any signed-in resident objects to a deed on publicity: it pauses and returns to the
@@ -994,6 +1120,13 @@ impl Store {
                 "deed",
                 "publicity_ended",
                 "the publicity period has ended",
+            ));
+        }
+        if citizen_id == d.citizen_id || (d.source == "nomination" && citizen_id == d.reporter_id) {
+            return Err(refused(
+                "deed",
+                "own_deed",
+                "you cannot object to your own deed or one you nominated",
             ));
         }
         let today: i64 = sqlx::query(
@@ -1162,6 +1295,8 @@ impl Store {
         {
             return Err(StoreError::NotFound { what: "deed" });
         }
+        let reviewers = eligible_voters(&mut tx, "town_reviewer", &town.id, &d).await?;
+        recusal(&reviewers, &staff.id, &d)?;
         if d.status != DeedStatus::Appealed {
             return Err(refused(
                 "deed",
@@ -1636,26 +1771,147 @@ impl Store {
             .rows_affected())
     }
 
-    /// Link a staff account to the resident it belongs to (committee members are villagers),
-    /// so that recusal can tell their household.
+    /// Link a committee member's staff account to their own resident record (committee members
+    /// are villagers), so recusal can tell their household, and mark the village committee's
+    /// chair. The resident must live in the member's village (an evaluator) or town (a town
+    /// reviewer) and be linked to no other account; a village has one chair, so marking a chair
+    /// takes the mark from any other member of that committee. `None` unlinks (and unmarks).
     pub async fn link_staff_citizen(
         &self,
         staff_id: &str,
         citizen_id: Option<&str>,
         is_chair: bool,
-    ) -> Result<()> {
-        let n = sqlx::query("UPDATE staff SET citizen_id = $1, is_chair = $2 WHERE id = $3")
+    ) -> Result<StaffLink> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT role, region_id FROM staff WHERE id = $1")
+            .bind(staff_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound { what: "staff" })?;
+        let role: String = row.try_get("role")?;
+        let region: Option<String> = row.try_get("region_id")?;
+        let committee = match role.as_str() {
+            "evaluator" | "town_reviewer" => region.unwrap_or_default(),
+            _ => {
+                return Err(StoreError::invalid(
+                    "staff",
+                    "not_a_committee_member",
+                    "only evaluators and town reviewers are linked to a resident record",
+                ))
+            }
+        };
+        if is_chair && (role != "evaluator" || citizen_id.is_none()) {
+            return Err(StoreError::invalid(
+                "chair",
+                "not_allowed",
+                "the chair is a linked member of a village committee",
+            ));
+        }
+        if let Some(c) = citizen_id {
+            let place = sqlx::query(
+                "SELECT c.village_id, v.parent_id AS town_id FROM citizens c JOIN regions v ON v.id = c.village_id WHERE c.id = $1",
+            )
+            .bind(c)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| {
+                StoreError::invalid("resident_id", "not_enrolled", "no enrolled resident has this id")
+            })?;
+            let village: String = place.try_get("village_id")?;
+            let town: Option<String> = place.try_get("town_id")?;
+            let home = if role == "evaluator" {
+                Some(village)
+            } else {
+                town
+            };
+            if home.as_deref() != Some(committee.as_str()) {
+                return Err(StoreError::invalid(
+                    "resident_id",
+                    "outside_committee",
+                    if role == "evaluator" {
+                        "the resident does not live in the member's village"
+                    } else {
+                        "the resident does not live in the member's town"
+                    },
+                ));
+            }
+            let taken = sqlx::query("SELECT id FROM staff WHERE citizen_id = $1 AND id <> $2")
+                .bind(c)
+                .bind(staff_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(refused(
+                    "resident_id",
+                    "already_linked",
+                    "this resident is linked to another staff account",
+                ));
+            }
+        }
+        if is_chair {
+            sqlx::query(
+                "UPDATE staff SET is_chair = 0 WHERE role = 'evaluator' AND region_id = $1 AND id <> $2 AND is_chair = 1",
+            )
+            .bind(&committee)
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let res = sqlx::query("UPDATE staff SET citizen_id = $1, is_chair = $2 WHERE id = $3")
             .bind(citizen_id)
             .bind(i64::from(is_chair))
             .bind(staff_id)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound { what: "staff" });
-        }
-        Ok(())
+            .execute(&mut *tx)
+            .await;
+        match res {
+            // `staff_one_chair`: another chair was marked in this village at the same moment.
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                return Err(refused(
+                    "chair",
+                    "edited_meanwhile",
+                    "another chair was marked at the same moment; reload and try again",
+                ))
+            }
+            other => other?,
+        };
+        tx.commit().await?;
+        Ok(StaffLink {
+            staff_id: staff_id.to_string(),
+            citizen_id: citizen_id.map(str::to_string),
+            is_chair,
+            name_masked: None,
+        })
     }
+
+    /// Every committee member's link to their resident record, for the admin's console.
+    pub async fn staff_links(&self) -> Result<Vec<StaffLink>> {
+        sqlx::query(
+            "SELECT s.id, s.citizen_id, s.is_chair, c.name_masked FROM staff s LEFT JOIN citizens c ON c.id = s.citizen_id \
+             WHERE s.role IN ('evaluator', 'town_reviewer') ORDER BY s.id",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(StaffLink {
+                staff_id: r.try_get("id")?,
+                citizen_id: r.try_get("citizen_id")?,
+                is_chair: r.try_get::<i64, _>("is_chair")? != 0,
+                name_masked: r.try_get("name_masked")?,
+            })
+        })
+        .collect()
+    }
+}
+
+/// A committee member's staff account and the resident it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaffLink {
+    pub staff_id: String,
+    pub citizen_id: Option<String>,
+    pub is_chair: bool,
+    /// The linked resident's masked name, when read back (`None` if unlinked or withdrawn).
+    pub name_masked: Option<String>,
 }
 
 fn display_key(scoped: &str) -> &str {

@@ -9,6 +9,6 @@ mod standards;
 
 pub use deeds::{
     day_of, Appeal, AppealDecision, CreditReport, Deed, DeedDetail, DeedEvent, Evidence, NewDeed,
-    Notification, Objection, Reporter, Rules, Vote, VoteInput,
+    Notification, Objection, Reporter, Rules, StaffLink, Vote, VoteInput,
 };
-pub use standards::{default_catalogue, NewStandard, Standard, POINTS_MAX};
+pub use standards::{default_catalogue, NewStandard, Standard, POINTS_MAX, TRUSTED_PARTNERS_MAX};

@@ -23,6 +23,10 @@ pub struct Standard {
     pub awarder: String,
     pub active: bool,
     pub created_at: i64,
+    /// Partner ids this version trusts to submit deeds that skip the committee (a `partner`
+    /// awarder only). Filled by the catalogue reads; a deed's copy of its standard leaves it empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted_partners: Vec<String>,
 }
 
 impl Standard {
@@ -47,9 +51,14 @@ pub struct NewStandard {
     pub evidence_en: String,
     pub awarder: String,
     pub active: bool,
+    /// Partner ids trusted for automatic submission; only for the `partner` awarder.
+    #[serde(default)]
+    pub trusted_partners: Vec<String>,
 }
 
 pub const POINTS_MAX: i64 = 1_000;
+/// Partners one standard may trust.
+pub const TRUSTED_PARTNERS_MAX: usize = 50;
 
 impl NewStandard {
     pub fn check(&self) -> std::result::Result<(), FieldErrors> {
@@ -123,6 +132,29 @@ impl NewStandard {
                 "committee or partner",
             ));
         }
+        if self.awarder == "committee" && !self.trusted_partners.is_empty() {
+            e.push(FieldError::new(
+                "trusted_partners",
+                "not_allowed",
+                "only a standard awarded by partners trusts partners",
+            ));
+        } else if self.trusted_partners.len() > TRUSTED_PARTNERS_MAX {
+            e.push(FieldError::new(
+                "trusted_partners",
+                "too_many",
+                format!("at most {TRUSTED_PARTNERS_MAX}"),
+            ));
+        } else if self
+            .trusted_partners
+            .iter()
+            .any(|p| domain::parse_id("trusted_partners", p).is_err())
+        {
+            e.push(FieldError::new(
+                "trusted_partners",
+                "unknown_partner",
+                "partner ids, please",
+            ));
+        }
         e.into_result()
     }
 }
@@ -147,6 +179,7 @@ pub(crate) fn standard(r: &sqlx::any::AnyRow) -> Result<Standard> {
         awarder: r.try_get("awarder")?,
         active: r.try_get::<i64, _>("active")? != 0,
         created_at: r.try_get("created_at")?,
+        trusted_partners: Vec::new(),
     })
 }
 
@@ -173,6 +206,7 @@ pub fn default_catalogue() -> Vec<NewStandard> {
         evidence_en: ev_en.into(),
         awarder: awarder.into(),
         active: true,
+        trusted_partners: Vec::new(),
     };
     vec![
         s(
@@ -293,12 +327,40 @@ impl Store {
             "SELECT {STANDARD_COLUMNS} FROM standards s WHERE s.version = \
              (SELECT MAX(v.version) FROM standards v WHERE v.code = s.code) ORDER BY s.code"
         );
-        sqlx::query(&sql)
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(standard)
-            .collect()
+        let rows = sqlx::query(&sql).fetch_all(&self.read).await?;
+        let list = rows.iter().map(standard).collect::<Result<Vec<_>>>()?;
+        self.with_trust(list).await
+    }
+
+    /// Fill each version's trusted partners (one query for the lot).
+    async fn with_trust(&self, mut list: Vec<Standard>) -> Result<Vec<Standard>> {
+        let mut trust: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for r in
+            sqlx::query("SELECT standard_id, partner_id FROM standard_partners ORDER BY partner_id")
+                .fetch_all(&self.read)
+                .await?
+        {
+            trust
+                .entry(r.try_get("standard_id")?)
+                .or_default()
+                .push(r.try_get("partner_id")?);
+        }
+        for s in &mut list {
+            s.trusted_partners = trust.remove(&s.id).unwrap_or_default();
+        }
+        Ok(list)
+    }
+
+    /// Does this version of a standard trust the partner to submit deeds that skip the vote?
+    pub async fn standard_trusts(&self, standard_id: &str, partner_id: &str) -> Result<bool> {
+        Ok(sqlx::query(
+            "SELECT 1 AS one FROM standard_partners WHERE standard_id = $1 AND partner_id = $2",
+        )
+        .bind(standard_id)
+        .bind(partner_id)
+        .fetch_optional(&self.read)
+        .await?
+        .is_some())
     }
 
     /// Every version of one standard, newest first.
@@ -306,13 +368,9 @@ impl Store {
         let sql = format!(
             "SELECT {STANDARD_COLUMNS} FROM standards s WHERE s.code = $1 ORDER BY s.version DESC"
         );
-        sqlx::query(&sql)
-            .bind(code)
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(standard)
-            .collect()
+        let rows = sqlx::query(&sql).bind(code).fetch_all(&self.read).await?;
+        let list = rows.iter().map(standard).collect::<Result<Vec<_>>>()?;
+        self.with_trust(list).await
     }
 
     pub async fn standard_current(&self, code: &str) -> Result<Option<Standard>> {
@@ -363,12 +421,63 @@ impl Store {
             }
             other => other?,
         };
+        let mut trusted = new.trusted_partners.clone();
+        trusted.sort();
+        trusted.dedup();
+        for p in &trusted {
+            let known = sqlx::query("SELECT id FROM partners WHERE id = $1")
+                .bind(p)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if !known {
+                return Err(StoreError::invalid(
+                    "trusted_partners",
+                    "unknown_partner",
+                    &format!("no partner has the id {p}"),
+                ));
+            }
+            sqlx::query("INSERT INTO standard_partners (standard_id, partner_id) VALUES ($1, $2)")
+                .bind(&id)
+                .bind(p)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         self.standard_versions(&new.code)
             .await?
             .into_iter()
             .next()
             .ok_or(StoreError::NotFound { what: "standard" })
+    }
+
+    /// Save a new version of a standard, identical but for the partners it trusts (the demo's
+    /// set-up; the console and API save whole standards).
+    pub async fn trust_partners(
+        &self,
+        code: &str,
+        partners: &[String],
+        by: &str,
+    ) -> Result<Standard> {
+        let s = self
+            .standard_current(code)
+            .await?
+            .ok_or(StoreError::NotFound { what: "standard" })?;
+        let new = NewStandard {
+            code: s.code,
+            name_zh: s.name_zh,
+            name_en: s.name_en,
+            points_min: s.points_min,
+            points_max: s.points_max,
+            cap_points: s.cap_points,
+            cap_period: s.cap_period,
+            evidence_zh: s.evidence_zh,
+            evidence_en: s.evidence_en,
+            awarder: s.awarder,
+            active: s.active,
+            trusted_partners: partners.to_vec(),
+        };
+        self.save_standard(&new, by).await
     }
 
     /// Seed the default catalogue into an empty one (demo and first start).

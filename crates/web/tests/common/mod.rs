@@ -210,6 +210,42 @@ impl World {
         }
     }
 
+    /// Link a committee member (evaluator of the first village, or reviewer of the first town) to
+    /// a new resident of the first village in a household of their own: members vote only once
+    /// linked, so recusal can be checked. `n` tells the new residents apart.
+    pub async fn link_member(&self, staff_id: &str, n: u64) -> String {
+        let (citizen_id, _) = self.villager(n).await;
+        self.store
+            .link_staff_citizen(staff_id, Some(&citizen_id), false)
+            .await
+            .expect("link");
+        citizen_id
+    }
+
+    /// Enrol a new resident of the first village in a household of their own; returns their id
+    /// and resident ID number.
+    pub async fn villager(&self, n: u64) -> (String, String) {
+        let (phone, rid) = moralbank_store::seed::demo_identity(700_000 + n);
+        let rid_text = rid.as_str().to_string();
+        let enrolled = self
+            .store
+            .enrol(&moralbank_store::NewCitizen {
+                name: domain::PersonName::parse("王五强").expect("name"),
+                resident_id: rid,
+                phone,
+                village_id: self.city.first_village_id.clone(),
+                household: moralbank_store::HouseholdChoice::New,
+                consent: domain::ConsentVersion::parse_current(
+                    domain::ENROLMENT_CONSENT_VERSION,
+                    domain::ENROLMENT_CONSENT_VERSION,
+                )
+                .expect("consent"),
+            })
+            .await
+            .expect("enrol a villager");
+        (enrolled.citizen_id, rid_text)
+    }
+
     pub fn staff(&self, role: Role) -> &Account {
         &self.staff.iter().find(|(r, _)| *r == role).expect("role").1
     }
