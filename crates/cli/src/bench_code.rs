@@ -34,7 +34,7 @@ fn holder(i: u32) -> Result<Holder> {
     Ok(Holder {
         pseudonym: Pseudonym(pseudonym),
         tier: u8::try_from(i % 5 + 1).unwrap_or(1),
-        badges: if i % 7 == 0 {
+        badges: if i.is_multiple_of(7) {
             vec![Badge::parse("green-card").map_err(|e| CliError::Config(e.to_string()))?]
         } else {
             vec![]
@@ -78,7 +78,9 @@ fn median(v: &mut [f64]) -> f64 {
 
 pub fn code(o: CodeOptions) -> Result<()> {
     if o.codes == 0 || o.rounds == 0 {
-        return Err(CliError::Usage("--codes and --rounds must be positive".into()));
+        return Err(CliError::Usage(
+            "--codes and --rounds must be positive".into(),
+        ));
     }
     let key = IssuerKey::generate();
     let keys =
@@ -100,8 +102,7 @@ pub fn code(o: CodeOptions) -> Result<()> {
         let mut codes = Vec::with_capacity(holders.len());
         let (w, c) = rates(o.codes, || {
             for h in &holders {
-                let claims =
-                    Claims::issue(iss.clone(), h.clone(), Carrier::Phone, now, &lifetimes);
+                let claims = Claims::issue(iss.clone(), h.clone(), Carrier::Phone, now, &lifetimes);
                 codes.push(
                     moralbank_code::encode(&claims, &key)
                         .map_err(|e| CliError::Config(format!("encoding: {e}")))?,
@@ -275,7 +276,11 @@ fn parse_wrk(out: &str) -> Result<WrkResult> {
     })
 }
 
-fn run_wrk(o: &RedemptionOptions, url: &str, script: Option<&std::path::Path>) -> Result<WrkResult> {
+fn run_wrk(
+    o: &RedemptionOptions,
+    url: &str,
+    script: Option<&std::path::Path>,
+) -> Result<WrkResult> {
     let mut cmd = std::process::Command::new("wrk");
     cmd.arg(format!("-t{}", o.threads))
         .arg(format!("-c{}", o.connections))
@@ -350,7 +355,9 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
     };
     let iss = issuer()?;
     let now_s = moralbank_store::now_ms() / 1000;
-    let ids = store.some_citizen_ids(u32::try_from(o.residents.min(20_000)).unwrap_or(20_000)).await?;
+    let ids = store
+        .some_citizen_ids(u32::try_from(o.residents.min(20_000)).unwrap_or(20_000))
+        .await?;
     let mut codes = String::new();
     for (i, cid) in ids.iter().enumerate() {
         let claims = Claims::issue(

@@ -238,7 +238,11 @@ mod tests {
         let second = rotate(&p, t0 + 100, year).unwrap();
         assert_eq!(second.published.keys().len(), 3);
         let third = rotate(&p, t0 + year + 50, year).unwrap();
-        assert_eq!(third.published.keys().len(), 3, "the first key is gone, two retired stay");
+        assert_eq!(
+            third.published.keys().len(),
+            3,
+            "the first key is gone, two retired stay"
+        );
         assert!(third.published.get(&first.signer.kid()).is_none());
         assert!(third.published.get(&second.signer.kid()).is_some());
         #[cfg(unix)]

@@ -55,7 +55,8 @@ impl CodeConfig {
     /// The longest any code lives, plus the clock skew verifiers allow: how long a retired
     /// issuer key must stay published.
     pub fn longest_code_s(&self) -> i64 {
-        let longest = i64::from(self.phone_lifetime_s).max(i64::from(self.printed_card_days) * 86_400);
+        let longest =
+            i64::from(self.phone_lifetime_s).max(i64::from(self.printed_card_days) * 86_400);
         longest + moralbank_code::DEFAULT_CLOCK_SKEW_S
     }
 }

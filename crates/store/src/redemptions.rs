@@ -6,8 +6,8 @@
 //! decision, granted or refused, is recorded under the partner's idempotency key: a retry gets
 //! the same answer.
 
-use crate::ledger::{NewEntry, Sequencer};
 use crate::access::insert_access;
+use crate::ledger::{NewEntry, Sequencer};
 use crate::{Actor, Result, Store, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
