@@ -18,7 +18,6 @@ use moralbank_code::{
     Badge, Carrier, Claims, Holder, IssuerKey, KeySet, Lifetimes, MaskedName, Pseudonym,
 };
 use serde_json::json;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -414,20 +413,7 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
         lifetimes,
         tiers: Arc::new(domain::tier::DEFAULT_THRESHOLDS.to_vec()),
     });
-    let app = moralbank_web::app(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(CliError::io("binding a loopback port"))?;
-    let addr = listener
-        .local_addr()
-        .map_err(CliError::io("reading the port"))?;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let (addr, server) = crate::bench_http::serve_loopback(moralbank_web::app(state)).await?;
     let base = format!("http://{addr}");
     let before = store.count_redemptions().await?;
     eprintln!(

@@ -64,19 +64,7 @@ pub async fn home(store: Store, o: HomeOptions) -> Result<()> {
         Arc::new(DevSender),
         ledger,
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(CliError::io("binding a loopback port"))?;
-    let addr = listener
-        .local_addr()
-        .map_err(CliError::io("reading the port"))?;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
+    let (addr, server) = serve_loopback(app).await?;
 
     eprintln!(
         "warming up for 2 s, then {} s of /healthz and {} s of /me at {} req/s",
@@ -128,6 +116,27 @@ pub async fn home(store: Store, o: HomeOptions) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Serve `app` on a free loopback port from this process, for a benchmark's load; abort the
+/// handle to stop it.
+pub async fn serve_loopback(
+    app: axum::Router,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(CliError::io("binding a loopback port"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(CliError::io("reading the port"))?;
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    Ok((addr, server))
 }
 
 /// Sign in `n` residents spread evenly over the seeded city (citizen i has the demo phone i).

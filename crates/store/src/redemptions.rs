@@ -74,6 +74,18 @@ impl Store {
         Ok(())
     }
 
+    /// Whose code this is, while the server still remembers (see [`ISSUED_CODE_GRACE_S`]).
+    async fn code_holder(&self, code_id: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query("SELECT citizen_id FROM issued_codes WHERE code_id = $1")
+                .bind(code_id)
+                .fetch_optional(&self.read)
+                .await?
+                .map(|r| r.try_get("citizen_id"))
+                .transpose()?,
+        )
+    }
+
     async fn decision(&self, row: &sqlx::any::AnyRow, replayed: bool) -> Result<Decision> {
         Ok(Decision {
             id: row.try_get("id")?,
@@ -131,13 +143,7 @@ impl Store {
             .await?
             .filter(|b| b.active && b.partner_id == partner_id)
             .ok_or(StoreError::NotFound { what: "benefit" })?;
-        let citizen: Option<String> =
-            sqlx::query("SELECT citizen_id FROM issued_codes WHERE code_id = $1")
-                .bind(&p.code_id)
-                .fetch_optional(&self.read)
-                .await?
-                .map(|r| r.try_get("citizen_id"))
-                .transpose()?;
+        let citizen = self.code_holder(&p.code_id).await?;
         let consumes = benefit.kind != "eligibility";
         let refusal = match &citizen {
             None => Some("unknown_code"),
@@ -335,14 +341,7 @@ impl Store {
     /// which scene, when). The scanner page reports each scan it verified, as soon as it is
     /// online. Returns whether the code id is one the server issued (and not yet purged).
     pub async fn record_scan(&self, code_id: &str, partner_id: &str, scene: &str) -> Result<bool> {
-        let citizen: Option<String> =
-            sqlx::query("SELECT citizen_id FROM issued_codes WHERE code_id = $1")
-                .bind(code_id)
-                .fetch_optional(&self.read)
-                .await?
-                .map(|r| r.try_get("citizen_id"))
-                .transpose()?;
-        let Some(c) = citizen else {
+        let Some(c) = self.code_holder(code_id).await? else {
             return Ok(false);
         };
         let partner = self

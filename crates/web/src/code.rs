@@ -240,16 +240,22 @@ async fn redeem(
                 "send an Idempotency-Key header, unique per scan",
             )
         })?;
-    let c = issuer(&state)?;
-    let claims = moralbank_code::verify(
-        b.code.trim_end(),
-        &c.published,
-        state.clock.now_ms() / 1000,
-        moralbank_code::DEFAULT_CLOCK_SKEW_S,
-    )
-    .map_err(|e| AppError::invalid("code", e.code(), &e.to_string()))?;
+    let claims = verify_code(&state, &b.code, state.clock.now_ms() / 1000)?;
     let d = redeem_claims(&state, &p.partner.id, key, &b.benefit_id, &claims).await?;
     Ok(Json(d).into_response())
+}
+
+/// Verify a scanned code against the published keys as of `at_s` (unix seconds); a refusal
+/// names the field `code` and the step that failed. The server never trusts a scanner's own
+/// verification.
+pub(crate) fn verify_code(state: &AppState, code: &str, at_s: i64) -> Result<Claims, AppError> {
+    moralbank_code::verify(
+        code.trim_end(),
+        &issuer(state)?.published,
+        at_s,
+        moralbank_code::DEFAULT_CLOCK_SKEW_S,
+    )
+    .map_err(|e| AppError::invalid("code", e.code(), &e.to_string()))
 }
 
 /// Redeem `benefit_id` for the holder of verified `claims`, as `partner_id` under its

@@ -122,19 +122,6 @@ fn csrf_header(ctx: &PageCtx, headers: &HeaderMap) -> Result<(), AppError> {
     ctx.check_csrf(presented)
 }
 
-/// Verify a code on the server too: the page's own verification decides at the counter, but
-/// the server never trusts what a browser says.
-fn verify(state: &AppState, code: &str) -> Result<moralbank_code::Claims, AppError> {
-    let c = state.codes.as_ref().ok_or(AppError::Unavailable)?;
-    moralbank_code::verify(
-        code.trim_end(),
-        &c.published,
-        state.clock.now_ms() / 1000,
-        moralbank_code::DEFAULT_CLOCK_SKEW_S,
-    )
-    .map_err(|e| AppError::invalid("code", e.code(), &e.to_string()))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SeenBody {
@@ -157,7 +144,6 @@ async fn seen(
     let partner_id = operator_partner(&ctx.principal)?.to_string();
     csrf_header(&ctx, &headers)?;
     let ApiJson(b) = body?;
-    let c = state.codes.as_ref().ok_or(AppError::Unavailable)?;
     let now_ms = state.clock.now_ms();
     if b.scanned_at > now_ms + 60_000
         || b.scanned_at < now_ms - moralbank_store::redemptions::ISSUED_CODE_GRACE_S * 1000
@@ -168,13 +154,7 @@ async fn seen(
             "a scan is reported within a day of when it was made",
         ));
     }
-    let claims = moralbank_code::verify(
-        b.code.trim_end(),
-        &c.published,
-        b.scanned_at / 1000,
-        moralbank_code::DEFAULT_CLOCK_SKEW_S,
-    )
-    .map_err(|e| AppError::invalid("code", e.code(), &e.to_string()))?;
+    let claims = crate::code::verify_code(&state, &b.code, b.scanned_at / 1000)?;
     let known = state
         .store
         .record_scan(&claims.code_id.to_string(), &partner_id, "")
@@ -202,7 +182,7 @@ async fn redeem(
     let partner_id = operator_partner(&ctx.principal)?.to_string();
     csrf_header(&ctx, &headers)?;
     let ApiJson(b) = body?;
-    let claims = verify(&state, &b.code)?;
+    let claims = crate::code::verify_code(&state, &b.code, state.clock.now_ms() / 1000)?;
     let d = crate::code::redeem_claims(
         &state,
         &partner_id,
