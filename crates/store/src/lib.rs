@@ -9,6 +9,7 @@
 
 mod access;
 mod auth;
+mod batch;
 pub mod benefits;
 mod citizens;
 mod error;

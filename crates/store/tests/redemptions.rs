@@ -4,7 +4,7 @@
 
 use moralbank_store::benefits::NewBenefit;
 use moralbank_store::ledger::{NewEntry, Sequencer, SequencerConfig};
-use moralbank_store::redemptions::Presented;
+use moralbank_store::redemptions::{Presented, Redeemer, RedeemerConfig};
 use moralbank_store::{now_ms, Store, StoreError};
 
 fn code(id: &str, tier: i64, printed: bool) -> Presented {
@@ -48,6 +48,7 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
     )
     .await
     .unwrap();
+    let (red, _w) = Redeemer::start(store.clone(), seq.clone(), RedeemerConfig::default());
     let far = 4_000_000_000;
     for (i, c) in ["c1", "c2", "c3", "c4", "c5", "p1"].iter().enumerate() {
         store
@@ -57,14 +58,8 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
     }
     let now = now_ms();
     let r = |key: &str, b: &str, pr: Presented| {
-        let (store, seq, pid, key, b) = (
-            store.clone(),
-            seq.clone(),
-            p.id.clone(),
-            key.to_string(),
-            b.to_string(),
-        );
-        async move { store.redeem(&seq, &pid, &key, &b, &pr, now).await.unwrap() }
+        let (red, pid, key, b) = (red.clone(), p.id.clone(), key.to_string(), b.to_string());
+        async move { red.redeem(&pid, &key, &b, &pr, now).await.unwrap() }
     };
     let d = r("k1", &open.id, code("c1", 1, false)).await;
     assert!(d.granted);
@@ -75,8 +70,8 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
             ..d
         }
     );
-    let e = store
-        .redeem(&seq, &p.id, "k1", &quota.id, &code("c1", 1, false), now)
+    let e = red
+        .redeem(&p.id, "k1", &quota.id, &code("c1", 1, false), now)
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)));
@@ -153,19 +148,17 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
     }
     let tasks: Vec<_> = (0..6)
         .map(|i| {
-            let (store, seq, pid, b) = (store.clone(), seq.clone(), p.id.clone(), quota.id.clone());
+            let (red, pid, b) = (red.clone(), p.id.clone(), quota.id.clone());
             tokio::spawn(async move {
-                store
-                    .redeem(
-                        &seq,
-                        &pid,
-                        &format!("race{i}"),
-                        &b,
-                        &code(&format!("q{i}"), 1, false),
-                        now,
-                    )
-                    .await
-                    .unwrap()
+                red.redeem(
+                    &pid,
+                    &format!("race{i}"),
+                    &b,
+                    &code(&format!("q{i}"), 1, false),
+                    now,
+                )
+                .await
+                .unwrap()
             })
         })
         .collect();
@@ -182,19 +175,17 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
         .unwrap();
     let tasks: Vec<_> = (0..6)
         .map(|i| {
-            let (store, seq, pid, b) = (store.clone(), seq.clone(), p.id.clone(), other.id.clone());
+            let (red, pid, b) = (red.clone(), p.id.clone(), other.id.clone());
             tokio::spawn(async move {
-                store
-                    .redeem(
-                        &seq,
-                        &pid,
-                        &format!("replay{i}"),
-                        &b,
-                        &code("same", 1, false),
-                        now,
-                    )
-                    .await
-                    .unwrap()
+                red.redeem(
+                    &pid,
+                    &format!("replay{i}"),
+                    &b,
+                    &code("same", 1, false),
+                    now,
+                )
+                .await
+                .unwrap()
             })
         })
         .collect();
@@ -258,7 +249,189 @@ async fn scans_quotas_and_the_purge_of_expired_codes(store: Store) {
     assert!(store.quota_usage(&cs[1], now).await.unwrap().is_empty());
 }
 
+/// Concurrent redemptions share the writer's transactions: the rules hold inside one batch
+/// (a key retried at once, one code scanned twice, a quota reached), and a batch that fails
+/// fails only the request that broke it.
+async fn decisions_are_recorded_in_batches(store: Store) {
+    store.seed_city(12, 4).await.unwrap();
+    let cs = store.citizen_ids(12).await;
+    store.ensure_default_scenes().await.unwrap();
+    let p = store
+        .create_partner("余姚市图书馆", "library")
+        .await
+        .unwrap();
+    let mk = |kind: &str| NewBenefit {
+        scene: "reading".into(),
+        partner_id: p.id.clone(),
+        name_zh: "借书".into(),
+        name_en: "Loan".into(),
+        description_zh: "说明".into(),
+        description_en: "about".into(),
+        min_tier: 1,
+        kind: kind.into(),
+        quota: (kind == "quota").then_some(3),
+        quota_period: (kind == "quota").then(|| "year".into()),
+        ..NewBenefit::default()
+    };
+    let open = store.create_benefit(&mk("eligibility")).await.unwrap();
+    let quota = store.create_benefit(&mk("quota")).await.unwrap();
+    let (seq, _t) = Sequencer::start(
+        store.clone(),
+        moralbank_store::testing::log_key().0,
+        SequencerConfig::default(),
+    )
+    .await
+    .unwrap();
+    // A long wait, so that the requests below share batches.
+    let cfg = RedeemerConfig {
+        max_batch: 64,
+        max_wait: std::time::Duration::from_millis(50),
+        ..RedeemerConfig::default()
+    };
+    let (red, _w) = Redeemer::start(store.clone(), seq, cfg);
+    let far = 4_000_000_000;
+    let mut jobs: Vec<(String, String, String)> = Vec::new(); // (key, benefit, code)
+    for i in 0..20 {
+        let c = format!("open{i}");
+        store
+            .record_issued_code(&c, &cs[i % 12], false, far)
+            .await
+            .unwrap();
+        jobs.push((format!("open{i}"), open.id.clone(), c));
+    }
+    for _ in 0..5 {
+        jobs.push(("twice".into(), open.id.clone(), "open0".into()));
+    }
+    for i in 0..8 {
+        let c = format!("q{i}");
+        store
+            .record_issued_code(&c, &cs[1], false, far)
+            .await
+            .unwrap();
+        jobs.push((format!("quota{i}"), quota.id.clone(), c));
+    }
+    store
+        .record_issued_code("same", &cs[2], false, far)
+        .await
+        .unwrap();
+    for i in 0..4 {
+        jobs.push((format!("same{i}"), quota.id.clone(), "same".into()));
+    }
+    let now = now_ms();
+    let run = |jobs: Vec<(String, String, String)>| {
+        let tasks: Vec<_> = jobs
+            .into_iter()
+            .map(|(key, b, c)| {
+                let (red, pid) = (red.clone(), p.id.clone());
+                tokio::spawn(async move {
+                    let d = red.redeem(&pid, &key, &b, &code(&c, 1, false), now).await;
+                    (key, d)
+                })
+            })
+            .collect::<Vec<_>>();
+        async move {
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        }
+    };
+    let before = store.count_redemptions().await.unwrap();
+    let out = run(jobs).await;
+    let of = |prefix: &str| {
+        out.iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, d)| d.as_ref().unwrap().clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(of("open").iter().all(|d| d.granted), "{out:?}");
+    let twice = of("twice");
+    assert!(twice.iter().all(|d| d.id == twice[0].id && d.granted));
+    assert_eq!(twice.iter().filter(|d| !d.replayed).count(), 1, "{twice:?}");
+    let mut q: Vec<String> = of("quota").into_iter().map(|d| d.reason).collect();
+    q.sort();
+    assert_eq!(
+        q,
+        [
+            "granted",
+            "granted",
+            "granted",
+            "quota_used",
+            "quota_used",
+            "quota_used",
+            "quota_used",
+            "quota_used"
+        ]
+    );
+    assert_eq!(
+        store.quota_usage(&cs[1], now).await.unwrap(),
+        vec![(quota.id.clone(), 3)]
+    );
+    let mut same: Vec<String> = of("same").into_iter().map(|d| d.reason).collect();
+    same.sort();
+    assert_eq!(same, ["code_used", "code_used", "code_used", "granted"]);
+    assert_eq!(
+        store.count_redemptions().await.unwrap() - before,
+        20 + 1 + 8 + 4
+    );
+
+    // A request that breaks its batch's transaction (here a trigger refuses one resident's
+    // access-log row) fails alone; the others in the batch are recorded.
+    let broken = &cs[5];
+    store
+        .execute_raw(&match store.backend() {
+            moralbank_store::Backend::Sqlite => format!(
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON access_log WHEN NEW.citizen_id = '{broken}' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            ),
+            moralbank_store::Backend::Postgres => format!(
+                "CREATE FUNCTION refuse_one() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.citizen_id = '{broken}' THEN RAISE EXCEPTION 'refused by the test'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER refuse_one BEFORE INSERT ON access_log FOR EACH ROW EXECUTE FUNCTION refuse_one()"
+            ),
+        })
+        .await
+        .unwrap();
+    let mut jobs = Vec::new();
+    for (i, citizen) in cs.iter().enumerate() {
+        let c = format!("later{i}");
+        store
+            .record_issued_code(&c, citizen, false, far)
+            .await
+            .unwrap();
+        jobs.push((format!("later{i}"), open.id.clone(), c));
+    }
+    let before = store.count_redemptions().await.unwrap();
+    let out = run(jobs).await;
+    for (key, d) in &out {
+        if key == "later5" {
+            assert!(d.is_err(), "{d:?}");
+        } else {
+            assert!(d.as_ref().unwrap().granted, "{key}: {d:?}");
+        }
+    }
+    assert_eq!(store.count_redemptions().await.unwrap() - before, 11);
+    // Nothing of the failed request was written: its retry is decided afresh.
+    store
+        .execute_raw(&match store.backend() {
+            moralbank_store::Backend::Sqlite => "DROP TRIGGER refuse_one".to_string(),
+            moralbank_store::Backend::Postgres => {
+                "DROP TRIGGER refuse_one ON access_log".to_string()
+            }
+        })
+        .await
+        .unwrap();
+    let d = red
+        .redeem(&p.id, "later5", &open.id, &code("later5", 1, false), now)
+        .await
+        .unwrap();
+    assert!(d.granted && !d.replayed, "{d:?}");
+}
+
 moralbank_store::on_both_backends!(
     benefits_are_redeemed_by_their_rules,
+    decisions_are_recorded_in_batches,
     scans_quotas_and_the_purge_of_expired_codes
 );

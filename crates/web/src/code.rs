@@ -281,9 +281,9 @@ pub(crate) async fn redeem_claims(
         printed: claims.printed_card,
     };
     Ok(state
-        .store
+        .ledger
+        .redeemer
         .redeem(
-            &state.ledger.sequencer,
             partner_id,
             key,
             &benefit_id,

@@ -101,6 +101,8 @@ impl AppState {
 #[derive(Clone)]
 pub struct Ledger {
     pub sequencer: Sequencer,
+    /// Records redemption decisions in batches, spending points through `sequencer`.
+    pub redeemer: moralbank_store::redemptions::Redeemer,
     /// The log's verifier key in the note "vkey" format, served at `/log/vkey`.
     pub vkey: String,
     /// Verifier keys of earlier (rotated) signing keys, still needed to check old checkpoints.
@@ -108,8 +110,8 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Start the ledger's writer on `store`, signing with `key` (whose verifier key is `vkey`).
-    /// The writer stops when the last handle (this and its clones) is dropped.
+    /// Start the ledger's writer (and the redemption writer) on `store`, signing with `key` (whose verifier key is `vkey`).
+    /// The writers stop when the last handle (this and its clones) is dropped.
     pub async fn start(
         store: &Store,
         key: moralbank_ledger::LogKey,
@@ -118,8 +120,14 @@ impl Ledger {
         config: moralbank_store::ledger::SequencerConfig,
     ) -> Result<Ledger, moralbank_store::StoreError> {
         let (sequencer, _task) = Sequencer::start(store.clone(), key, config).await?;
+        let (redeemer, _task) = moralbank_store::redemptions::Redeemer::start(
+            store.clone(),
+            sequencer.clone(),
+            Default::default(),
+        );
         Ok(Ledger {
             sequencer,
+            redeemer,
             vkey,
             retired_vkeys,
         })

@@ -228,22 +228,8 @@ fn refuse(field: &'static str, code: &'static str, detail: String) -> StoreError
 
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Pending>, cfg: SequencerConfig) {
-        let max = cfg.max_batch.max(1);
         while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            let deadline = tokio::time::Instant::now() + cfg.max_wait;
-            while batch.len() < max {
-                match rx.try_recv() {
-                    Ok(p) => batch.push(p),
-                    Err(mpsc::error::TryRecvError::Disconnected) => break,
-                    Err(mpsc::error::TryRecvError::Empty) => {
-                        match tokio::time::timeout_at(deadline, rx.recv()).await {
-                            Ok(Some(p)) => batch.push(p),
-                            _ => break,
-                        }
-                    }
-                }
-            }
+            let batch = crate::batch::gather(&mut rx, first, cfg.max_batch, cfg.max_wait).await;
             self.process(batch).await;
         }
     }

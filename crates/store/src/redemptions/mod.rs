@@ -6,12 +6,14 @@
 //! decision, granted or refused, is recorded under the partner's idempotency key: a retry gets
 //! the same answer.
 
-use crate::access::insert_access;
+mod writer;
+
 use crate::ledger::{NewEntry, Sequencer};
 use crate::{Actor, Result, Store, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+pub use writer::{Redeemer, RedeemerConfig};
 
 /// What a verified code says, as the redemption needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,25 @@ pub struct Decision {
 /// How long after its expiry the server still knows whose a code was: a scanner that verified
 /// a code offline reports the scan within this time.
 pub const ISSUED_CODE_GRACE_S: i64 = 86_400;
+
+fn decision(row: &sqlx::any::AnyRow, replayed: bool) -> Result<Decision> {
+    Ok(Decision {
+        id: row.try_get("id")?,
+        benefit_id: row.try_get("benefit_id")?,
+        granted: row.try_get::<i64, _>("granted")? != 0,
+        reason: row.try_get("reason")?,
+        ledger_index: row.try_get("ledger_index")?,
+        replayed,
+    })
+}
+
+/// What a redemption needs after its reads.
+pub(crate) enum Prepared {
+    /// The decision recorded under this idempotency key: the same request again.
+    Recorded { decision: Decision, idem: String },
+    /// A new decision for the writer to record.
+    Write(Box<writer::Write>),
+}
 
 fn period(kind_period: Option<&str>, now_ms: i64) -> String {
     let day = crate::day_of(now_ms);
@@ -86,35 +107,24 @@ impl Store {
         )
     }
 
-    async fn decision(&self, row: &sqlx::any::AnyRow, replayed: bool) -> Result<Decision> {
-        Ok(Decision {
-            id: row.try_get("id")?,
-            benefit_id: row.try_get("benefit_id")?,
-            granted: row.try_get::<i64, _>("granted")? != 0,
-            reason: row.try_get("reason")?,
-            ledger_index: row.try_get("ledger_index")?,
-            replayed,
-        })
-    }
-
-    /// Redeem `benefit_id` for the holder of a verified code, as partner `partner_id` under its
-    /// idempotency `key`.
-    pub async fn redeem(
+    /// What redeeming `benefit_id` with a verified code takes, read before the writer is
+    /// involved: the decision already recorded under the partner's idempotency `key` (a
+    /// retry), or the row to write with what the reads decided (the benefit, whose code it is,
+    /// the condition, a printed card).
+    pub(crate) async fn prepare_redemption(
         &self,
-        seq: &Sequencer,
         partner_id: &str,
         key: &str,
         benefit_id: &str,
         p: &Presented,
         now_ms: i64,
-    ) -> Result<Decision> {
+    ) -> Result<Prepared> {
         let idem = crate::ledger::scoped_key(&format!("partner:{partner_id}"), key)
             .map_err(|e| StoreError::Invalid(e.into()))?;
         let hash: [u8; 32] = Sha256::digest(format!("{benefit_id}\0{}", p.code_id)).into();
-        let cols = "id, benefit_id, granted, reason, ledger_index, request_hash";
-        if let Some(row) = sqlx::query(&format!(
-            "SELECT {cols} FROM redemptions WHERE idem_key = $1"
-        ))
+        if let Some(row) = sqlx::query(
+            "SELECT id, benefit_id, granted, reason, ledger_index, request_hash FROM redemptions WHERE idem_key = $1",
+        )
         .bind(&idem)
         .fetch_optional(&self.read)
         .await?
@@ -127,16 +137,10 @@ impl Store {
                     &format!("key '{key}' was already used for another redemption"),
                 ));
             }
-            let d = self.decision(&row, true).await?;
-            // A points redemption interrupted before its ledger entry: finish it.
-            let is_points = self
-                .benefit(&d.benefit_id)
-                .await?
-                .is_some_and(|b| b.kind == "points");
-            if d.granted && is_points && d.ledger_index.is_none() {
-                return self.finish_points(seq, &idem, &d.id, partner_id).await;
-            }
-            return Ok(d);
+            return Ok(Prepared::Recorded {
+                decision: decision(&row, true)?,
+                idem,
+            });
         }
         let benefit = self
             .benefit(benefit_id)
@@ -151,132 +155,31 @@ impl Store {
             Some(_) if p.printed && consumes => Some("printed_card"),
             _ => None,
         };
-        let id = domain::new_id();
-        let mut tx = self.write.begin().await?;
-        let mut reason = refusal.unwrap_or("granted").to_string();
-        if refusal.is_none() && benefit.kind == "quota" {
-            let used = sqlx::query(
-                "INSERT INTO benefit_usage (citizen_id, benefit_id, period, used) VALUES ($1, $2, $3, 1) \
-                 ON CONFLICT (citizen_id, benefit_id, period) DO UPDATE SET used = benefit_usage.used + 1 \
-                 WHERE benefit_usage.used < $4 RETURNING used",
+        let quota = (benefit.kind == "quota").then(|| {
+            (
+                period(benefit.quota_period.as_deref(), now_ms),
+                benefit.quota.unwrap_or(0),
             )
-            .bind(citizen.as_deref())
-            .bind(benefit_id)
-            .bind(period(benefit.quota_period.as_deref(), now_ms))
-            .bind(benefit.quota.unwrap_or(0))
-            .fetch_optional(&mut *tx)
-            .await?;
-            if used.is_none() {
-                reason = "quota_used".into();
-            }
-        }
-        let granted = reason == "granted";
-        let res = sqlx::query(
-            "INSERT INTO redemptions (id, idem_key, request_hash, benefit_id, citizen_id, code_id, consumes, granted, reason, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&id)
-        .bind(&idem)
-        .bind(hash.as_slice())
-        .bind(benefit_id)
-        .bind(citizen.as_deref())
-        .bind(&p.code_id)
-        .bind(i64::from(consumes))
-        .bind(i64::from(granted))
-        .bind(&reason)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = res {
-            if !StoreError::is_unique_violation(&e) {
-                return Err(e.into());
-            }
-            drop(tx);
-            // Either this code id was already used, or a concurrent retry of this key won.
-            if sqlx::query("SELECT id FROM redemptions WHERE idem_key = $1")
-                .bind(&idem)
-                .fetch_optional(&self.write)
-                .await?
-                .is_some()
-            {
-                return Box::pin(self.redeem(seq, partner_id, key, benefit_id, p, now_ms)).await;
-            }
-            return self
-                .refuse(
-                    &id,
-                    &idem,
-                    &hash,
-                    &benefit,
-                    citizen.as_deref(),
-                    &p.code_id,
-                    "code_used",
-                    now_ms,
-                )
-                .await;
-        }
-        // The scan goes into the resident's access log in the same transaction.
-        if let Some(c) = &citizen {
-            insert_access(&mut tx, c, &scan_actor(&benefit), "redemption", now_ms).await?;
-        }
-        tx.commit().await?;
-        if granted && benefit.kind == "points" {
-            return self.finish_points(seq, &idem, &id, partner_id).await;
-        }
-        Ok(Decision {
-            id,
-            benefit_id: benefit_id.to_string(),
-            granted,
-            reason,
-            ledger_index: None,
-            replayed: false,
-        })
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn refuse(
-        &self,
-        id: &str,
-        idem: &str,
-        hash: &[u8; 32],
-        benefit: &crate::benefits::Benefit,
-        citizen: Option<&str>,
-        code_id: &str,
-        reason: &str,
-        now_ms: i64,
-    ) -> Result<Decision> {
-        let benefit_id = benefit.id.as_str();
-        let mut tx = self.write.begin().await?;
-        sqlx::query(
-            "INSERT INTO redemptions (id, idem_key, request_hash, benefit_id, citizen_id, code_id, consumes, granted, reason, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8)",
-        )
-        .bind(id)
-        .bind(idem)
-        .bind(hash.as_slice())
-        .bind(benefit_id)
-        .bind(citizen)
-        .bind(code_id)
-        .bind(reason)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(c) = citizen {
-            insert_access(&mut tx, c, &scan_actor(benefit), "redemption", now_ms).await?;
-        }
-        tx.commit().await?;
-        Ok(Decision {
-            id: id.to_string(),
-            benefit_id: benefit_id.to_string(),
-            granted: false,
-            reason: reason.into(),
-            ledger_index: None,
-            replayed: false,
-        })
+        });
+        Ok(Prepared::Write(Box::new(writer::Write {
+            id: domain::new_id(),
+            idem,
+            hash,
+            actor: scan_actor(&benefit),
+            points: benefit.kind == "points",
+            benefit_id: benefit.id,
+            citizen,
+            code_id: p.code_id.clone(),
+            consumes,
+            refusal,
+            quota,
+            at_ms: now_ms,
+        })))
     }
 
     /// Spend the points of a granted points redemption through the ledger (idempotent under the
     /// redemption's own key); a balance too low turns the decision into a refusal.
-    async fn finish_points(
+    pub(crate) async fn finish_points(
         &self,
         seq: &Sequencer,
         idem: &str,
