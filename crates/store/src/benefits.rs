@@ -305,6 +305,37 @@ impl Store {
         row.as_ref().map(benefit).transpose()
     }
 
+    /// What a redemption reads, in one statement (one round trip to the database on the hot
+    /// path): the benefit, whose code `code_id` is (while the server remembers), and whether
+    /// redemption idempotency key `idem` was already used. `None` when there is no such benefit.
+    pub(crate) async fn benefit_for_redemption(
+        &self,
+        id: &str,
+        code_id: &str,
+        idem: &str,
+    ) -> Result<Option<(Benefit, Option<String>, bool)>> {
+        let sql = format!(
+            "SELECT {BENEFIT_COLUMNS}, \
+             (SELECT citizen_id FROM issued_codes WHERE code_id = $2) AS holder, \
+             (SELECT COUNT(*) FROM redemptions WHERE idem_key = $3) AS key_used \
+             FROM benefits b JOIN scenes s ON s.id = b.scene_id JOIN partners p ON p.id = b.partner_id WHERE b.id = $1"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(id)
+            .bind(code_id)
+            .bind(idem)
+            .fetch_optional(&self.read)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            benefit(&row)?,
+            row.try_get("holder")?,
+            row.try_get::<i64, _>("key_used")? > 0,
+        )))
+    }
+
     /// Active benefits by scene, then by the tier they need.
     pub async fn benefits(&self) -> Result<Vec<Benefit>> {
         let sql = format!("SELECT {BENEFIT_COLUMNS} FROM benefits b JOIN scenes s ON s.id = b.scene_id JOIN partners p ON p.id = b.partner_id \

@@ -122,32 +122,19 @@ impl Store {
         let idem = crate::ledger::scoped_key(&format!("partner:{partner_id}"), key)
             .map_err(|e| StoreError::Invalid(e.into()))?;
         let hash: [u8; 32] = Sha256::digest(format!("{benefit_id}\0{}", p.code_id)).into();
-        if let Some(row) = sqlx::query(
-            "SELECT id, benefit_id, granted, reason, ledger_index, request_hash FROM redemptions WHERE idem_key = $1",
-        )
-        .bind(&idem)
-        .fetch_optional(&self.read)
-        .await?
-        {
-            let h: Vec<u8> = row.try_get("request_hash")?;
-            if h.as_slice() != hash.as_slice() {
-                return Err(StoreError::conflict(
-                    "Idempotency-Key",
-                    "idempotency_conflict",
-                    &format!("key '{key}' was already used for another redemption"),
-                ));
+        // The common case, a new request for an existing benefit, costs this one read.
+        let read = self
+            .benefit_for_redemption(benefit_id, &p.code_id, &idem)
+            .await?;
+        if read.as_ref().is_none_or(|(_, _, key_used)| *key_used) {
+            if let Some(recorded) = self.recorded_redemption(&idem, &hash, key).await? {
+                return Ok(recorded);
             }
-            return Ok(Prepared::Recorded {
-                decision: decision(&row, true)?,
-                idem,
-            });
         }
-        let benefit = self
-            .benefit(benefit_id)
-            .await?
-            .filter(|b| b.active && b.partner_id == partner_id)
+        let (benefit, citizen) = read
+            .filter(|(b, _, _)| b.active && b.partner_id == partner_id)
+            .map(|(b, c, _)| (b, c))
             .ok_or(StoreError::NotFound { what: "benefit" })?;
-        let citizen = self.code_holder(&p.code_id).await?;
         let consumes = benefit.kind != "eligibility";
         let refusal = match &citizen {
             None => Some("unknown_code"),
@@ -175,6 +162,37 @@ impl Store {
             quota,
             at_ms: now_ms,
         })))
+    }
+
+    /// The decision recorded under idempotency key `idem` (scoped; `key` as the partner sent
+    /// it), if any: the same request again, or a conflict when the request differs.
+    async fn recorded_redemption(
+        &self,
+        idem: &str,
+        hash: &[u8; 32],
+        key: &str,
+    ) -> Result<Option<Prepared>> {
+        let Some(row) = sqlx::query(
+            "SELECT id, benefit_id, granted, reason, ledger_index, request_hash FROM redemptions WHERE idem_key = $1",
+        )
+        .bind(idem)
+        .fetch_optional(&self.read)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let h: Vec<u8> = row.try_get("request_hash")?;
+        if h.as_slice() != hash.as_slice() {
+            return Err(StoreError::conflict(
+                "Idempotency-Key",
+                "idempotency_conflict",
+                &format!("key '{key}' was already used for another redemption"),
+            ));
+        }
+        Ok(Some(Prepared::Recorded {
+            decision: decision(&row, true)?,
+            idem: idem.to_string(),
+        }))
     }
 
     /// Spend the points of a granted points redemption through the ledger (idempotent under the
