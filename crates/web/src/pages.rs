@@ -370,7 +370,7 @@ async fn me_page(
         mine, household,
         citizen => context! {
             name => c.name.as_str(), resident_id => c.resident_id.masked(), phone => c.phone.masked(),
-            village => region_name(ctx, &village), town => region_name(ctx, &town), enrolled_at => c.enrolled_at, is_head => c.is_head,
+            village => region_name(ctx, &village), village_id => c.village_id.as_str(), town => region_name(ctx, &town), enrolled_at => c.enrolled_at, is_head => c.is_head,
         },
         members => state.store.household_members(&c.household_id).await?,
         consents => state.store.consents(id).await?,

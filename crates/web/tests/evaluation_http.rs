@@ -549,6 +549,40 @@ async fn evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced(w
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// A resident finds their village's public board from their home page, and the report page
+/// states the publicity period the server is configured with.
+async fn the_home_page_links_the_village_board_and_the_report_page_names_the_period(mut w: World) {
+    let (s, _, html) = w.page("GET", "/me", Some(&w.citizen), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let link = format!("href=\"/board/{}\"", w.city.first_village_id);
+    assert!(html.contains(&link), "no board link on /me");
+    let (s, _, _) = w
+        .page(
+            "GET",
+            &format!("/board/{}", w.city.first_village_id),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "the board is public");
+    let (_, _, html) = w.page("GET", "/deeds/new", Some(&w.citizen), &[]).await;
+    assert!(html.contains("公示7天"), "default period");
+    w.app = moralbank_web::app(
+        w.state
+            .clone()
+            .with_rules(moralbank_store::evaluation::Rules {
+                publicity_ms: 3 * DAY,
+                ..Default::default()
+            }),
+    );
+    let (s, _, html) = w.page("GET", "/deeds/new", Some(&w.citizen), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("公示3天") && !html.contains("公示7天"),
+        "configured period"
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -562,4 +596,5 @@ on_both!(
     partners_submit_in_bulk_once_per_row_key,
     a_linked_member_is_recused_from_their_households_deeds,
     evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced,
+    the_home_page_links_the_village_board_and_the_report_page_names_the_period,
 );
