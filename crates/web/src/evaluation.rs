@@ -13,8 +13,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::Role;
 use moralbank_store::evaluation::{
-    AppealDecision, Deed, NewDeed, NewStandard, Reporter, VoteInput,
+    AppealDecision, Deed, Evidence, NewDeed, NewStandard, Reporter, VoteInput,
 };
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -41,8 +42,6 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/standards", get(standards).post(standard_save))
-        .route("/deeds", post(report))
-        .route("/partner/deeds", post(partner_submit))
         .route("/me/deeds", get(my_deeds))
         .route("/deeds/{id}", get(deed))
         .route("/deeds/{id}/votes", post(vote))
@@ -103,11 +102,81 @@ pub(crate) struct ReportBody {
     pub description: String,
 }
 
+/// The body of a deed report or submission over the API: JSON, or `multipart/form-data` with
+/// the same JSON in a part named `deed` and up to five photos or PDFs in parts named
+/// `evidence`, checked and stored like the report page's. The route allows an upload's size;
+/// the JSON itself is held to the API's usual body limit either way.
+pub(crate) async fn deed_request<T: DeserializeOwned>(
+    state: &AppState,
+    req: axum::extract::Request,
+) -> Result<(T, Vec<Evidence>), AppError> {
+    use axum::extract::{FromRequest, Multipart};
+    let json_max = state.config.body_bytes_max;
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, json_max)
+            .await
+            .map_err(|_| AppError::TooLarge)?;
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        let ApiJson(b) = ApiJson::<T>::from_request(req, state).await?;
+        return Ok((b, vec![]));
+    }
+    let mut mp = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let (mut deed, mut files) = (None, Vec::new());
+    let bad = crate::evidence::upload_failed;
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "deed" => {
+                let text = field.bytes().await.map_err(bad)?;
+                if text.len() > json_max {
+                    return Err(AppError::TooLarge);
+                }
+                let b = serde_json::from_slice::<T>(&text)
+                    .map_err(|e| AppError::invalid("deed", "json_field", &e.to_string()))?;
+                deed = Some(b);
+            }
+            "evidence" => {
+                let bytes = field.bytes().await.map_err(bad)?;
+                crate::evidence::add_upload(
+                    &state.evidence_dir,
+                    state.store.vault(),
+                    &mut files,
+                    &bytes,
+                )
+                .await?;
+            }
+            other => {
+                return Err(AppError::invalid(
+                    "body",
+                    "unknown_part",
+                    &format!("unknown part '{other}': send `deed` (JSON) and `evidence` files"),
+                ))
+            }
+        }
+    }
+    let deed = deed.ok_or_else(|| {
+        AppError::invalid(
+            "deed",
+            "missing",
+            "send the deed as JSON in a part named `deed`",
+        )
+    })?;
+    Ok((deed, files))
+}
+
 /// A resident reports their own deed or nominates someone else's.
 pub(crate) async fn report_flow(
     state: &AppState,
     principal: &Principal,
     b: &ReportBody,
+    evidence: Vec<Evidence>,
 ) -> Result<Deed, AppError> {
     require(principal, Action::ReportDeeds)?;
     let me = principal.citizen_id().ok_or(AppError::Forbidden)?;
@@ -122,7 +191,7 @@ pub(crate) async fn report_flow(
         deed_date: b.deed_date.clone(),
         place: b.place.clone(),
         description: b.description.clone(),
-        evidence: vec![],
+        evidence,
         points: None,
     };
     Ok(state
@@ -131,12 +200,14 @@ pub(crate) async fn report_flow(
         .await?)
 }
 
-async fn report(
+pub(crate) async fn report(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<ReportBody>,
+    req: axum::extract::Request,
 ) -> Result<Response, AppError> {
-    let d = report_flow(&state, &caller.principal, &b).await?;
+    require(&caller.principal, Action::ReportDeeds)?;
+    let (b, evidence) = deed_request::<ReportBody>(&state, req).await?;
+    let d = report_flow(&state, &caller.principal, &b, evidence).await?;
     Ok((StatusCode::CREATED, Json(d)).into_response())
 }
 
@@ -152,11 +223,11 @@ struct PartnerBody {
     points: Option<i64>,
 }
 
-async fn partner_submit(
+pub(crate) async fn partner_submit(
     State(state): State<AppState>,
     caller: ApiCaller,
     headers: HeaderMap,
-    ApiJson(b): ApiJson<PartnerBody>,
+    req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::SubmitDeeds)?;
     let Principal::Partner(p) = &caller.principal else {
@@ -173,6 +244,7 @@ async fn partner_submit(
             )
         })?;
     moralbank_store::ledger::scoped_key("partner", key)?;
+    let (b, evidence) = deed_request::<PartnerBody>(&state, req).await?;
     let new = NewDeed {
         citizen_id: domain::parse_id("citizen_id", &b.citizen_id)?,
         reporter: Reporter::Partner {
@@ -183,7 +255,7 @@ async fn partner_submit(
         deed_date: b.deed_date,
         place: b.place,
         description: b.description,
-        evidence: vec![],
+        evidence,
         points: b.points,
     };
     let d = state

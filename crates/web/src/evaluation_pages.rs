@@ -46,6 +46,9 @@ pub fn upload_router() -> Router<AppState> {
     Router::new()
         .route("/deeds/new", get(new_form).post(new_submit))
         .route("/api/v1/partner/deeds/bulk", post(ev::bulk_submit))
+        // Reports and partner submissions may carry photos (multipart; see `deed_request`).
+        .route("/api/v1/deeds", post(ev::report))
+        .route("/api/v1/partner/deeds", post(ev::partner_submit))
 }
 
 fn now(state: &AppState) -> i64 {
@@ -112,24 +115,13 @@ async fn read_report(
     let mut csrf = String::new();
     let mut form = ReportForm::default();
     let mut files = Vec::new();
-    let bad = |_| {
-        AppError::invalid(
-            "evidence",
-            "upload_failed",
-            "the upload was interrupted or is too large",
-        )
-    };
+    let bad = evidence::upload_failed;
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "evidence" {
             let bytes = field.bytes().await.map_err(bad)?;
-            if bytes.is_empty() {
-                continue; // an empty file input
-            }
-            if files.len() == evidence::FILES_MAX {
-                return Err(AppError::invalid("evidence", "too_many", "at most 5 files"));
-            }
-            files.push(evidence::store(&state.evidence_dir, state.store.vault(), &bytes).await?);
+            evidence::add_upload(&state.evidence_dir, state.store.vault(), &mut files, &bytes)
+                .await?;
             continue;
         }
         let text = field.text().await.map_err(bad)?;

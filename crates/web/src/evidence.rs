@@ -105,6 +105,33 @@ pub async fn store(dir: &Path, vault: &Vault, bytes: &[u8]) -> Result<Evidence, 
     })
 }
 
+/// Add one uploaded file to a report's `files`: an empty part (an empty file input) is
+/// skipped, more than [`FILES_MAX`] files is an error, the file is checked and stored.
+pub async fn add_upload(
+    dir: &Path,
+    vault: &Vault,
+    files: &mut Vec<Evidence>,
+    bytes: &[u8],
+) -> Result<(), AppError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    if files.len() == FILES_MAX {
+        return Err(AppError::invalid("evidence", "too_many", "at most 5 files"));
+    }
+    files.push(store(dir, vault, bytes).await?);
+    Ok(())
+}
+
+/// A multipart upload that broke off or outgrew its limit.
+pub fn upload_failed<E>(_: E) -> AppError {
+    AppError::invalid(
+        "evidence",
+        "upload_failed",
+        "the upload was interrupted or is too large",
+    )
+}
+
 fn is_sha(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }

@@ -583,6 +583,218 @@ async fn the_home_page_links_the_village_board_and_the_report_page_names_the_per
     );
 }
 
+/// A `multipart/form-data` body: the deed's JSON in the part `deed`, then each file as a part
+/// named `name` (`evidence` for the API).
+fn multipart(deed: &Value, files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "mb-test-boundary-7d1c";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"deed\"\r\nContent-Type: application/json\r\n\r\n{deed}\r\n"
+        )
+        .as_bytes(),
+    );
+    for (i, (name, bytes)) in files.iter().enumerate() {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"f{i}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Partners and residents attach photos or PDFs to a deed over the API (multipart, the JSON in
+/// a part), with the report page's checks; a refused upload creates no deed, and a retry with
+/// the same key and files is the same deed.
+async fn reports_and_partner_submissions_carry_evidence_over_the_api(mut w: World) {
+    let dir = tempfile::tempdir().unwrap();
+    w.app = moralbank_web::app(w.state.clone().with_evidence_dir(dir.path().to_path_buf()));
+    let (_, secret) = w
+        .store
+        .create_api_key(&w.partner_id, &["deeds:submit".into()], "evidence")
+        .await
+        .unwrap();
+    let post = |path: &'static str, bearer: String, key: &'static str, body: (String, Vec<u8>)| {
+        let mut req = axum::http::Request::builder()
+            .method("POST")
+            .uri(format!("/api/v1{path}"))
+            .header("authorization", format!("Bearer {bearer}"))
+            .header("content-type", body.0);
+        if !key.is_empty() {
+            req = req.header("idempotency-key", key);
+        }
+        let req = req.body(axum::body::Body::from(body.1)).unwrap();
+        let w = &w;
+        async move {
+            let (s, _, text) = w.send(req).await;
+            (
+                s,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let photo: &[u8] = b"\x89PNG\r\n\x1a\n a photo of the blood drive";
+    let other: &[u8] = b"\x89PNG\r\n\x1a\n another photo";
+    let deed = json!({"citizen_id": w.citizen.id, "standard": "neighbourly-help", "deed_date": today(&w), "place": "东山社区", "description": "帮助邻居修理漏雨的屋顶"});
+    let (s, d) = post(
+        "/partner/deeds",
+        secret.clone(),
+        "ev-1",
+        multipart(&deed, &[("evidence", photo)]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    assert_eq!(d["status"], "review");
+    let id = d["id"].as_str().unwrap().to_string();
+    // The deed's record, as its resident reads it, lists the file.
+    let (_, detail) = w
+        .api("GET", &format!("/deeds/{id}"), Some(&w.citizen.token), None)
+        .await;
+    let ev = &detail["evidence"];
+    assert_eq!(
+        (ev[0]["content_type"].as_str(), ev[0]["bytes"].as_u64()),
+        (Some("image/png"), Some(photo.len() as u64)),
+        "{detail}"
+    );
+    let sha = ev[0]["sha256"].as_str().unwrap().to_string();
+    // A retry is the same deed; the same key with another file is a conflict.
+    let (s, again) = post(
+        "/partner/deeds",
+        secret.clone(),
+        "ev-1",
+        multipart(&deed, &[("evidence", photo)]),
+    )
+    .await;
+    assert_eq!(
+        (s.is_success(), again["id"].as_str()),
+        (true, Some(id.as_str())),
+        "{again}"
+    );
+    let (s, p) = post(
+        "/partner/deeds",
+        secret.clone(),
+        "ev-1",
+        multipart(&deed, &[("evidence", other)]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{p}");
+    // The committee reads the photo; the bytes come back as sent.
+    let member = w.staff(Role::Evaluator);
+    let (s, _, body) = w
+        .page(
+            "GET",
+            &format!("/deeds/{id}/evidence/{sha}"),
+            Some(&member),
+            &[],
+        )
+        .await;
+    // (The helper reads the body as text, lossily: compare it the same way.)
+    assert_eq!(
+        (s, body),
+        (StatusCode::OK, String::from_utf8_lossy(photo).into_owned())
+    );
+
+    // Refusals name the field and create nothing.
+    let (_, mine_before) = w
+        .api("GET", "/me/deeds", Some(&w.citizen.token), None)
+        .await;
+    let before = mine_before["items"].as_array().unwrap().len();
+    let text_file: &[u8] = b"just some text, not a photo";
+    let (s, p) = post(
+        "/partner/deeds",
+        secret.clone(),
+        "ev-2",
+        multipart(&deed, &[("evidence", text_file)]),
+    )
+    .await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str(), code(&p)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("evidence"),
+            "file_type"
+        ),
+        "{p}"
+    );
+    let six: Vec<(&str, &[u8])> = (0..6).map(|_| ("evidence", photo)).collect();
+    let (s, p) = post(
+        "/partner/deeds",
+        secret.clone(),
+        "ev-3",
+        multipart(&deed, &six),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "too_many"),
+        "{p}"
+    );
+    let (s, p) = post(
+        "/partner/deeds",
+        secret.clone(),
+        "ev-4",
+        multipart(&deed, &[("photo", photo)]),
+    )
+    .await;
+    assert_eq!(
+        (s, code(&p)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_part"),
+        "{p}"
+    );
+    let (s, p) = post(
+        "/partner/deeds",
+        secret.clone(),
+        "ev-5",
+        multipart(&json!({"citizen_id": w.citizen.id}), &[]),
+    )
+    .await;
+    assert_eq!(
+        (s, p["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("deed")),
+        "{p}"
+    );
+    let (_, mine_after) = w
+        .api("GET", "/me/deeds", Some(&w.citizen.token), None)
+        .await;
+    assert_eq!(mine_after["items"].as_array().unwrap().len(), before);
+
+    // A resident's own report over the API, with a PDF.
+    let pdf: &[u8] = b"%PDF-1.7 a certificate of the honour";
+    let mine = json!({"standard": "neighbourly-help", "deed_date": today(&w), "place": "东山社区", "description": "陪伴独居老人就医"});
+    let (s, d) = post(
+        "/deeds",
+        w.citizen.token.clone(),
+        "",
+        multipart(&mine, &[("evidence", pdf)]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let (_, detail) = w
+        .api(
+            "GET",
+            &format!("/deeds/{}", d["id"].as_str().unwrap()),
+            Some(&w.citizen.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        detail["evidence"][0]["content_type"], "application/pdf",
+        "{detail}"
+    );
+    // Plain JSON still works, and a partner cannot use the residents' route.
+    let (s, _) = w
+        .api("POST", "/deeds", Some(&w.citizen.token), Some(mine.clone()))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = post("/deeds", secret, "", multipart(&mine, &[("evidence", pdf)])).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -597,4 +809,5 @@ on_both!(
     a_linked_member_is_recused_from_their_households_deeds,
     evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced,
     the_home_page_links_the_village_board_and_the_report_page_names_the_period,
+    reports_and_partner_submissions_carry_evidence_over_the_api,
 );
