@@ -689,7 +689,7 @@ async fn reports_and_partner_submissions_carry_evidence_over_the_api(mut w: Worl
         .page(
             "GET",
             &format!("/deeds/{id}/evidence/{sha}"),
-            Some(&member),
+            Some(member),
             &[],
         )
         .await;
