@@ -72,6 +72,80 @@ pub async fn reset_password(config: Config, username: &str, password_stdin: bool
     Ok(())
 }
 
+#[derive(clap::Args)]
+pub struct MemberLink {
+    /// The committee member's staff account (an evaluator or a town reviewer).
+    #[arg(long)]
+    pub username: String,
+    /// The phone of their resident record, read from stdin (`--phone-stdin`) so that it stays
+    /// out of the shell's history and the process list.
+    #[arg(long, conflicts_with = "unlink")]
+    pub phone_stdin: bool,
+    /// Mark the member as their village committee's chair (takes the mark from any other).
+    #[arg(long, conflicts_with = "unlink")]
+    pub chair: bool,
+    /// Remove the link (and the chair's mark): the member can no longer vote.
+    #[arg(long)]
+    pub unlink: bool,
+}
+
+/// Link a committee member's staff account to their resident record (so that recusal knows
+/// their household), or unlink it: the same rules as the admin's console form.
+pub async fn link_member(config: Config, a: MemberLink) -> Result<()> {
+    if a.phone_stdin == a.unlink {
+        return Err(CliError::Usage(
+            "give the member's phone with --phone-stdin, or --unlink".into(),
+        ));
+    }
+    let phone = if a.phone_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(CliError::io("reading the phone from stdin"))?;
+        Some(
+            domain::Phone::parse(line.trim())
+                .map_err(|e| CliError::Usage(format!("phone: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let store = server::open(&config, keys::load_vault(&config)?, false).await?;
+    let result = async {
+        let staff = store
+            .staff_by_username(&a.username)
+            .await?
+            .ok_or_else(|| CliError::Usage(format!("no staff account '{}'", a.username)))?;
+        let citizen =
+            match &phone {
+                Some(p) => Some(store.citizen_id_by_phone(p).await?.ok_or_else(|| {
+                    CliError::Usage("no enrolled resident has this phone".into())
+                })?),
+                None => None,
+            };
+        let link = store
+            .link_staff_citizen(&staff.id, citizen.as_deref(), a.chair)
+            .await?;
+        Ok::<_, CliError>(link)
+    }
+    .await;
+    store.close().await;
+    let link = result?;
+    match link.citizen_id {
+        Some(_) => println!(
+            "'{}' is linked to their resident record{}",
+            a.username,
+            if link.is_chair {
+                " and is the chair"
+            } else {
+                ""
+            }
+        ),
+        None => println!("'{}' is unlinked and cannot vote", a.username),
+    }
+    Ok(())
+}
+
 fn read_password(from_stdin: bool) -> Result<Password> {
     let raw = if from_stdin {
         let mut line = String::new();

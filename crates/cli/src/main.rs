@@ -102,6 +102,9 @@ enum Command {
 enum AdminCommand {
     /// Create a staff account. The password comes from stdin (--password-stdin) or MORALBANK_NEW_PASSWORD.
     CreateStaff(admin::NewAccount),
+    /// Link a committee member's staff account to their resident record (phone on stdin), so
+    /// that they may vote and are recused from their household's deeds; or --unlink it.
+    LinkMember(admin::MemberLink),
     /// Set a new password for a staff account and sign out its sessions.
     ResetPassword {
         #[arg(long)]
@@ -363,6 +366,7 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
         Command::Admin(AdminCommand::CreateStaff(account)) => {
             admin::create_staff(config, account).await
         }
+        Command::Admin(AdminCommand::LinkMember(link)) => admin::link_member(config, link).await,
         Command::Admin(AdminCommand::ResetPassword {
             username,
             password_stdin,

@@ -308,6 +308,47 @@ fn demo_seeds_a_city_prints_logins_serves_and_stops_cleanly_then_reuses_it() {
         "{}",
         stderr(&out)
     );
+
+    // Committee links from the shell: the demo's chair is unlinked, then linked again to the
+    // printed resident (of the same village) as the chair; the phone comes on stdin.
+    let link = |who: &'static str, extra: &'static [&'static str]| {
+        let mut args = vec!["admin", "link-member", "--username", who];
+        args.extend_from_slice(extra);
+        args
+    };
+    let out = admin(&link("evaluator", &["--unlink"]), "");
+    assert!(
+        out.status.success() && stdout(&out).contains("unlinked"),
+        "{}",
+        stderr(&out)
+    );
+    let out = admin(
+        &link("evaluator", &["--phone-stdin", "--chair"]),
+        "13900000000",
+    );
+    assert!(
+        out.status.success() && stdout(&out).contains("is the chair"),
+        "{}",
+        stderr(&out)
+    );
+    let out = admin(&link("admin", &["--phone-stdin"]), "13900000000");
+    assert!(
+        !out.status.success() && stderr(&out).contains("evaluators and town reviewers"),
+        "{}",
+        stderr(&out)
+    );
+    let out = admin(&link("evaluator", &["--phone-stdin"]), "13811112222");
+    assert!(
+        !out.status.success() && stderr(&out).contains("no enrolled resident"),
+        "{}",
+        stderr(&out)
+    );
+    let out = admin(&link("evaluator", &[]), "");
+    assert!(
+        !out.status.success() && stderr(&out).contains("--phone-stdin"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A receipt for leaf 3 of a six-entry log, its verifier key, and the leaves.
