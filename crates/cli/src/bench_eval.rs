@@ -325,7 +325,7 @@ async fn credit(store: &Store, ends: i64, expected: u64) -> Result<(Value, std::
     drop(seq);
     let _ = writer.await;
     let log_after = store.log_head().await?.size;
-    let linked = store.bench_credited_at(ends).await?;
+    let linked = store.bench_credited_at(ends, log_before).await?;
     let mut sorted = calls.clone();
     sorted.sort_by(f64::total_cmp);
     let summary = json!({

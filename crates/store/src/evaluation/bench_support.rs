@@ -1301,13 +1301,15 @@ impl Store {
             .collect()
     }
 
-    /// Deeds credited for real (with a ledger entry) at `at`.
-    pub async fn bench_credited_at(&self, at: i64) -> Result<i64> {
+    /// Deeds credited for real at `at` with a ledger entry at `from_index` or later (a rerun
+    /// on the same file credits its batch at the same moment as the earlier runs did).
+    pub async fn bench_credited_at(&self, at: i64, from_index: u64) -> Result<i64> {
         Ok(sqlx::query(
             "SELECT COUNT(*) AS n FROM deeds WHERE status = 'credited' AND updated_at = $1 \
-             AND ledger_index IS NOT NULL",
+             AND ledger_index >= $2",
         )
         .bind(at)
+        .bind(i64::try_from(from_index).unwrap_or(i64::MAX))
         .fetch_one(&self.read)
         .await?
         .try_get("n")?)
