@@ -137,6 +137,9 @@ async fn run(store: &Store, o: &EvaluationOptions) -> Result<Value> {
             .await?;
         setup.insert("publicity_batch".into(), bulk_json(&r));
     }
+    if let Some(s) = store.bench_analyze().await? {
+        setup.insert("analyze_seconds".into(), json!(round1(s)));
+    }
     let counts = store.bench_evaluation_counts().await?;
     eprintln!("deeds: {counts:?}");
 

@@ -1279,6 +1279,19 @@ impl Store {
         Ok(counts)
     }
 
+    /// On PostgreSQL, gather the planner's statistics after the bulk writes, as autovacuum does
+    /// on a running server some time after a load (without them it misjudges every row count,
+    /// e.g. plans a resident's few deeds as a parallel scan). Returns the seconds it took. On
+    /// SQLite nothing: the server never runs `ANALYZE` there, so the bench must not either.
+    pub async fn bench_analyze(&self) -> Result<Option<f64>> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        sqlx::query("ANALYZE").execute(&self.write).await?;
+        Ok(Some(started.elapsed().as_secs_f64()))
+    }
+
     /// The earliest end of a publicity period still running, if any.
     pub async fn bench_first_publicity_end(&self) -> Result<Option<i64>> {
         Ok(
