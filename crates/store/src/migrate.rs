@@ -66,6 +66,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_evaluation_fairness.sql"),
         postgres: include_str!("../migrations/postgres/0009_evaluation_fairness.sql"),
     },
+    Migration {
+        version: 10,
+        name: "evaluation_live_indexes",
+        sqlite: include_str!("../migrations/sqlite/0010_evaluation_live_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0010_evaluation_live_indexes.sql"),
+    },
 ];
 
 /// The version of the newest migration.

@@ -6,7 +6,7 @@
 use domain::deed::DeedStatus;
 use domain::{Password, Role, Username};
 use moralbank_store::evaluation::{
-    AppealDecision, NewDeed, NewStandard, Reporter, Rules, VoteInput,
+    AppealDecision, BoardCursor, NewDeed, NewStandard, Reporter, Rules, VoteInput,
 };
 use moralbank_store::ledger::{Sequencer, SequencerConfig};
 use moralbank_store::{NewStaff, Staff, Store, StoreError};
@@ -261,7 +261,11 @@ async fn a_deed_goes_from_report_through_votes_and_publicity_to_credited_points(
         "not_open_for_votes"
     );
     assert_eq!(
-        s.publicity_board(&d.village_id, 10).await.unwrap()[0].id,
+        s.publicity_board(&d.village_id, None, 10)
+            .await
+            .unwrap()
+            .items[0]
+            .id,
         d.id
     );
 
@@ -1428,7 +1432,87 @@ async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_momen
     assert_eq!(total, 80, "the cap (100) holds");
 }
 
+async fn the_board_pages_through_every_deed_on_publicity_in_order(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    // Six deeds go on publicity one millisecond apart: the board's order is their end.
+    let mut expected = Vec::new();
+    for (n, citizen) in t.citizens.iter().cycle().take(6).enumerate() {
+        let date = format!("2026-11-{:02}", 10 + n);
+        let d = s
+            .report_deed(
+                &report(citizen, citizen, "neighbourly-help", &date),
+                &t.rules,
+                T0,
+            )
+            .await
+            .unwrap();
+        let at = T0 + 10 * n as i64;
+        s.vote(&d.id, &t.members[1], &yes(5), &t.rules, at)
+            .await
+            .unwrap();
+        let status = s
+            .vote(&d.id, &t.members[2], &yes(5), &t.rules, at + 1)
+            .await
+            .unwrap();
+        assert_eq!(status, DeedStatus::Publicity);
+        expected.push(d.id);
+    }
+    // A deed still in review is not on the board.
+    s.report_deed(
+        &report(
+            &t.citizens[2],
+            &t.citizens[2],
+            "neighbourly-help",
+            "2026-11-19",
+        ),
+        &t.rules,
+        T0,
+    )
+    .await
+    .unwrap();
+    let village = s.deed(&expected[0]).await.unwrap().unwrap().village_id;
+    let (mut seen, mut after, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let page = s
+            .publicity_board(&village, after.as_ref(), 4)
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 4);
+        assert!(page
+            .items
+            .iter()
+            .all(|d| d.name_masked.contains('*') && d.points == Some(5)));
+        seen.extend(page.items.iter().map(|d| d.id.clone()));
+        match page.next_cursor {
+            // The cursor's text form is what the API hands out and reads back.
+            Some(c) => after = Some(BoardCursor::parse(&c.to_string()).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        (seen, pages),
+        (expected.clone(), 2),
+        "every deed once, in order, on two pages"
+    );
+    // A full last page says there is no next one (no empty page to fetch).
+    let page = s.publicity_board(&village, None, 6).await.unwrap();
+    assert_eq!((page.items.len(), page.next_cursor), (6, None));
+    // Credited deeds leave the board.
+    let report = s.credit_due(&t.seq, T0 + 8 * DAY, 100).await.unwrap();
+    assert_eq!(report.credited, 6);
+    assert!(s
+        .publicity_board(&village, None, 4)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(BoardCursor::parse("12_not-an-id").is_none() && BoardCursor::parse("x").is_none());
+}
+
 moralbank_store::on_both_backends!(
+    the_board_pages_through_every_deed_on_publicity_in_order,
     caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_moment,
     every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie,
     a_credit_interrupted_after_the_append_is_finished_once_on_restart,

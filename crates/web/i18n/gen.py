@@ -152,6 +152,7 @@ T = {
  "notice.deed_objected": ("公示收到异议，已交评议会复议", "An objection returned the deed to the committee"), "notice.deed_credited": ("积分已到账", "Your points were credited"),
  "notice.appeal_to_decide": ("有申诉待复核", "An appeal is waiting for your town"), "notice.appeal_reversed": ("申诉成功，进入公示", "Appeal granted; on publicity"), "notice.appeal_upheld": ("申诉未获支持", "Appeal not granted"),
  "inbox.title": ("消息", "Inbox"), "inbox.none": ("没有消息。", "No messages."),
+ "board.next_page": ("下一页", "Next page"), "board.first_page": ("第一页", "First page"),
  "board.title": ("好人好事公示", "Publicity board"), "board.lead": ("公示期内，任何登记居民都可以提出异议；异议将交评议会复议。", "During publicity any enrolled resident may object; the committee then reviews it again."),
  "board.none": ("当前没有公示。", "Nothing on publicity now."), "board.object": ("提出异议", "Object"), "board.object_reason": ("异议理由", "Why do you object?"),
  "board.objected": ("异议已提交，评议会将复议。", "Your objection was recorded; the committee will review the deed again."),

@@ -6,14 +6,15 @@ use crate::auth::{ApiCaller, Principal};
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::Role;
 use moralbank_store::evaluation::{
-    AppealDecision, Deed, Evidence, NewDeed, NewStandard, Reporter, VoteInput,
+    AppealDecision, BoardCursor, Deed, Evidence, NewDeed, NewStandard, Reporter, VoteInput,
+    BOARD_PAGE_ROWS,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -57,13 +58,18 @@ pub fn router() -> Router<AppState> {
 }
 
 /// What anyone may see of a deed on a public board: masked name, summary, points, dates.
-pub(crate) fn public_view(d: &Deed) -> serde_json::Value {
-    json!({
-        "id": d.id, "name_masked": d.citizen_name_masked, "standard": d.standard.code,
-        "standard_name_zh": d.standard.name_zh, "standard_name_en": d.standard.name_en,
-        "deed_date": d.deed_date, "place": d.place, "description": d.description,
-        "points": d.points, "publicity_ends_at": d.publicity_ends_at,
-    })
+/// The board's `cursor` (the previous page's `next_cursor`), checked.
+pub(crate) fn board_cursor(raw: Option<&str>) -> Result<Option<BoardCursor>, AppError> {
+    match raw {
+        None | Some("") => Ok(None),
+        Some(raw) => BoardCursor::parse(raw).map(Some).ok_or_else(|| {
+            AppError::invalid(
+                "cursor",
+                "cursor_format",
+                "use the next_cursor of the previous page unchanged",
+            )
+        }),
+    }
 }
 
 async fn standards(State(state): State<AppState>) -> Result<Response, AppError> {
@@ -493,19 +499,23 @@ async fn appeals(State(state): State<AppState>, caller: ApiCaller) -> Result<Res
     Ok(Json(json!({ "items": items })).into_response())
 }
 
+#[derive(Deserialize)]
+struct BoardQuery {
+    cursor: Option<String>,
+}
+
 async fn board(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<BoardQuery>,
 ) -> Result<Response, AppError> {
     let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("village"))?;
-    let items: Vec<_> = state
+    let after = board_cursor(q.cursor.as_deref())?;
+    let page = state
         .store
-        .publicity_board(&id, 500)
-        .await?
-        .iter()
-        .map(public_view)
-        .collect();
-    Ok(Json(json!({ "items": items })).into_response())
+        .publicity_board(&id, after.as_ref(), BOARD_PAGE_ROWS)
+        .await?;
+    Ok(Json(page).into_response())
 }
 
 fn inbox_owner(p: &Principal) -> Result<(&'static str, String), AppError> {

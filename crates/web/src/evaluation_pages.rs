@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use domain::FieldError;
 use minijinja::context;
-use moralbank_store::evaluation::{NewDeed, NewStandard, Reporter};
+use moralbank_store::evaluation::{BoardCursor, NewDeed, NewStandard, Reporter, BOARD_PAGE_ROWS};
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -393,7 +393,7 @@ async fn object(
     }
     .await;
     let r = or_redo(attempt, async |errors, status| {
-        board_page(&state, &ctx, &village, &errors, status, false).await
+        board_page(&state, &ctx, &village, None, &errors, status, false).await
     })
     .await;
     finish(&state, &ctx, Area::Resident, r)
@@ -448,6 +448,7 @@ async fn board_page(
     state: &AppState,
     ctx: &PageCtx,
     village: &str,
+    after: Option<&BoardCursor>,
     errors: &[FieldError],
     status: StatusCode,
     objected: bool,
@@ -458,21 +459,21 @@ async fn board_page(
         .village_and_town(&id)
         .await
         .map_err(|_| AppError::NotFound("village"))?;
-    let items: Vec<_> = state
+    let page_of = state
         .store
-        .publicity_board(&id, 500)
-        .await?
-        .iter()
-        .map(ev::public_view)
-        .collect();
-    let view = context! { items, village => v, town, objected, errors => field_messages(state, ctx, errors),
-    can_object => authz::allowed(&ctx.principal, Action::ReportDeeds) };
+        .publicity_board(&id, after, BOARD_PAGE_ROWS)
+        .await?;
+    let next = page_of.next_cursor.map(|c| c.to_string());
+    let view = context! { items => page_of.items, next, first_page => after.is_none(), village => v, town, objected,
+    errors => field_messages(state, ctx, errors), can_object => authz::allowed(&ctx.principal, Action::ReportDeeds) };
     page(state, ctx, "board.html", view, status)
 }
 
 #[derive(Deserialize)]
 struct BoardQuery {
     objected: Option<String>,
+    /// The previous page's last deed (`next_cursor`).
+    cursor: Option<String>,
 }
 
 async fn board(
@@ -481,14 +482,19 @@ async fn board(
     Path(village): Path<String>,
     Query(q): Query<BoardQuery>,
 ) -> Response {
-    let r = board_page(
-        &state,
-        &ctx,
-        &village,
-        &[],
-        StatusCode::OK,
-        q.objected.is_some(),
-    )
+    let r = async {
+        let after = ev::board_cursor(q.cursor.as_deref())?;
+        board_page(
+            &state,
+            &ctx,
+            &village,
+            after.as_ref(),
+            &[],
+            StatusCode::OK,
+            q.objected.is_some(),
+        )
+        .await
+    }
     .await;
     finish(&state, &ctx, Area::Resident, r)
 }

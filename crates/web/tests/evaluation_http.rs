@@ -140,6 +140,57 @@ async fn a_reported_deed_is_voted_published_and_credited_with_a_receipt(w: World
         item.get("citizen_id").is_none() && item["name_masked"].as_str().unwrap().contains('*'),
         "{item}"
     );
+    assert!(
+        board["next_cursor"].is_null(),
+        "one deed: the last page {board}"
+    );
+    // A page starts after the cursor the previous page handed out; anything else is refused.
+    let after = format!("{}_{id}", item["publicity_ends_at"]);
+    let (s, rest) = w
+        .api(
+            "GET",
+            &format!(
+                "/villages/{}/publicity?cursor={after}",
+                w.city.first_village_id
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, rest["items"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+    let (s, bad) = w
+        .api(
+            "GET",
+            &format!(
+                "/villages/{}/publicity?cursor=12_x",
+                w.city.first_village_id
+            ),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, bad["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("cursor")),
+        "{bad}"
+    );
+    // The page pages the same way: a next link only when there is more, a way back to the start.
+    let board_url = format!("/board/{}", w.city.first_village_id);
+    let (s, _, html) = w.page("GET", &board_url, None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains(&format!("board-{id}")) && !html.contains("board-next"));
+    let (s, _, html) = w
+        .page("GET", &format!("{board_url}?cursor={after}"), None, &[])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("board-empty") && html.contains("board-first"));
+    let (s, _, _) = w
+        .page("GET", &format!("{board_url}?cursor=12_x"), None, &[])
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     // Before the end nothing is credited; after it, once.
     w.clock.advance(6 * DAY);
     assert_eq!(w.state.credit_due_deeds().await.unwrap().credited, 0);

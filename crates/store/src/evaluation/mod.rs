@@ -8,7 +8,8 @@ mod deeds;
 mod standards;
 
 pub use deeds::{
-    day_of, Appeal, AppealDecision, CreditReport, Deed, DeedDetail, DeedEvent, Evidence, NewDeed,
-    Notification, Objection, Reporter, Rules, StaffLink, Vote, VoteInput,
+    day_of, Appeal, AppealDecision, BoardCursor, BoardPage, CreditReport, Deed, DeedDetail,
+    DeedEvent, Evidence, NewDeed, Notification, Objection, PublicDeed, Reporter, Rules, StaffLink,
+    Vote, VoteInput, BOARD_PAGE_ROWS,
 };
 pub use standards::{default_catalogue, NewStandard, Standard, POINTS_MAX, TRUSTED_PARTNERS_MAX};
