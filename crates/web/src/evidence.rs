@@ -117,7 +117,11 @@ pub async fn add_upload(
         return Ok(());
     }
     if files.len() == FILES_MAX {
-        return Err(AppError::invalid("evidence", "too_many", "at most 5 files"));
+        return Err(AppError::invalid(
+            "evidence",
+            "too_many",
+            &format!("at most {FILES_MAX} files"),
+        ));
     }
     files.push(store(dir, vault, bytes).await?);
     Ok(())

@@ -40,6 +40,20 @@ pub struct Decision {
 /// a code offline reports the scan within this time.
 pub const ISSUED_CODE_GRACE_S: i64 = 86_400;
 
+impl Decision {
+    /// A decision just made (not a replay): granted exactly when `reason` is `granted`.
+    pub(crate) fn new(id: &str, benefit_id: &str, reason: &str, ledger_index: Option<i64>) -> Self {
+        Decision {
+            id: id.into(),
+            benefit_id: benefit_id.into(),
+            granted: reason == "granted",
+            reason: reason.into(),
+            ledger_index,
+            replayed: false,
+        }
+    }
+}
+
 fn decision(row: &sqlx::any::AnyRow, replayed: bool) -> Result<Decision> {
     Ok(Decision {
         id: row.try_get("id")?,
@@ -231,28 +245,14 @@ impl Store {
                     .bind(id)
                     .execute(&self.write)
                     .await?;
-                Ok(Decision {
-                    id: id.into(),
-                    benefit_id,
-                    granted: true,
-                    reason: "granted".into(),
-                    ledger_index: Some(index),
-                    replayed: false,
-                })
+                Ok(Decision::new(id, &benefit_id, "granted", Some(index)))
             }
             Err(StoreError::Invalid(f)) if f.0.iter().any(|e| e.code == "insufficient_balance") => {
                 sqlx::query("UPDATE redemptions SET granted = 0, consumes = 0, reason = 'insufficient_balance' WHERE id = $1")
                     .bind(id)
                     .execute(&self.write)
                     .await?;
-                Ok(Decision {
-                    id: id.into(),
-                    benefit_id,
-                    granted: false,
-                    reason: "insufficient_balance".into(),
-                    ledger_index: None,
-                    replayed: false,
-                })
+                Ok(Decision::new(id, &benefit_id, "insufficient_balance", None))
             }
             Err(e) => Err(e),
         }

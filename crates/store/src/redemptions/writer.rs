@@ -64,10 +64,8 @@ pub(crate) struct Write {
 
 /// What the writer did with one decision.
 enum Written {
-    Decided {
-        granted: bool,
-        reason: &'static str,
-    },
+    /// `granted`, or why not.
+    Decided { reason: &'static str },
     /// The idempotency key was recorded meanwhile (a concurrent retry): read its decision.
     KeyTaken,
 }
@@ -157,21 +155,14 @@ impl Redeemer {
                 .map_err(|_| stopped())?;
             match answer.await.map_err(|_| stopped())?? {
                 Written::KeyTaken => continue,
-                Written::Decided { granted, reason } => {
-                    if granted && points {
+                Written::Decided { reason } => {
+                    if reason == "granted" && points {
                         return self
                             .store
                             .finish_points(&self.sequencer, &idem, &id, partner_id)
                             .await;
                     }
-                    return Ok(Decision {
-                        id,
-                        benefit_id,
-                        granted,
-                        reason: reason.into(),
-                        ledger_index: None,
-                        replayed: false,
-                    });
+                    return Ok(Decision::new(&id, &benefit_id, reason, None));
                 }
             }
         }
@@ -294,8 +285,5 @@ async fn record(conn: &mut sqlx::AnyConnection, w: &Write) -> Result<Written> {
     if let Some(c) = &w.citizen {
         insert_access(conn, c, &w.actor, "redemption", w.at_ms).await?;
     }
-    Ok(Written::Decided {
-        granted: reason == "granted",
-        reason,
-    })
+    Ok(Written::Decided { reason })
 }
