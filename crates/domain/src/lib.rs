@@ -7,12 +7,15 @@
 
 pub mod deed;
 mod error;
+mod idempotency;
 mod identity;
 mod region;
 mod role;
 pub mod tier;
+pub mod time;
 
 pub use error::{FieldError, FieldErrors};
+pub use idempotency::{IdempotencyKey, KeyOwner, IDEMPOTENCY_KEY_BYTES_MAX};
 pub use identity::{
     ConsentVersion, OtpCode, Password, PersonName, Phone, ResidentId, Username, PASSWORD_BYTES_MAX,
 };
