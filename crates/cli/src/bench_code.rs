@@ -333,7 +333,7 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
         .create_api_key(&partner.id, &["benefits:redeem".into()], "bench")
         .await?;
     let benefit = store
-        .create_benefit(&moralbank_store::benefits::NewBenefit {
+        .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             scene: "reading".into(),
             partner_id: partner.id.clone(),
             name_zh: "免押金借书证".into(),

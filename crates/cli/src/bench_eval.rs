@@ -3,7 +3,7 @@
 //! On the database named by `--database-url` (it writes a whole city): seeds the city when the
 //! database has none, the default standards, a committee for every village, and — when there
 //! are no deeds yet — a year of deed history in bulk (see
-//! `moralbank_store::evaluation::bench_support`). Then it puts `--credit` more deeds on
+//! `moralbank_store::fixtures::evaluation`). Then it puts `--credit` more deeds on
 //! publicity that all ends at one moment, and measures with the real store functions, one
 //! call at a time (closed loop), each for `--seconds`:
 //!
@@ -224,7 +224,7 @@ async fn run(store: &Store, o: &EvaluationOptions) -> Result<Value> {
     }))
 }
 
-fn bulk_json(r: &moralbank_store::evaluation::bench_support::BulkReport) -> Value {
+fn bulk_json(r: &moralbank_store::fixtures::evaluation::BulkReport) -> Value {
     json!({
         "deeds": r.deeds, "votes": r.votes, "objections": r.objections, "appeals": r.appeals,
         "events": r.events, "rows": r.rows, "seconds": round1(r.seconds),

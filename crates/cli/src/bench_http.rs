@@ -150,7 +150,7 @@ async fn sessions(store: &Store, n: u32) -> Result<Vec<String>> {
     let step = (citizens as u64 / u64::from(n)).max(1);
     let mut tokens = Vec::with_capacity(n as usize);
     for k in 0..u64::from(n).min(citizens as u64) {
-        let (phone, _) = moralbank_store::seed::demo_identity(k * step);
+        let (phone, _) = moralbank_store::fixtures::city::demo_identity(k * step);
         let Some(id) = store.citizen_id_by_phone(&phone).await? else {
             continue;
         };

@@ -22,9 +22,10 @@ use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{bench_http, keys, server};
 use bench_http::{ms, pct, round1, rss_mib};
+use domain::{IdempotencyKey, KeyOwner};
 use moralbank_ledger::tree::{check_consistency, check_inclusion};
 use moralbank_ledger::{Hash, LogKey, Plan};
-use moralbank_store::ledger::{scoped_key, NewEntry, Sequencer, SequencerConfig};
+use moralbank_store::ledger::{NewEntry, Sequencer, SequencerConfig};
 use moralbank_store::Store;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -224,8 +225,9 @@ struct Generator {
 
 impl Generator {
     fn append(&self, i: u64) -> Result<(String, NewEntry)> {
-        let key = scoped_key(PRINCIPAL, &format!("bench-{}-{i}", self.run_tag))
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let key = IdempotencyKey::parse(&format!("bench-{}-{i}", self.run_tag))
+            .map_err(|e| CliError::Usage(e.to_string()))?
+            .scoped(KeyOwner::Partner("bench"));
         let citizen = &self.citizens[(i % self.citizens.len() as u64) as usize];
         let entry = NewEntry::award(
             citizen,
@@ -409,7 +411,7 @@ pub(crate) struct ProofRates {
 pub(crate) enum LeafSource {
     /// The ledger's entries.
     Ledger,
-    /// [`moralbank_store::ledger::synthetic_leaf`] (a log `bench proofs` filled).
+    /// [`moralbank_store::fixtures::ledger::synthetic_leaf`] (a log `bench proofs` filled).
     Synthetic,
 }
 
@@ -504,7 +506,7 @@ async fn verify_sample(store: &Store, size: u64, leaves: LeafSource) -> Result<u
                     .ok_or_else(|| bad(format!("entry {index} (missing)")))?
                     .leaf
             }
-            LeafSource::Synthetic => moralbank_store::ledger::synthetic_leaf(index),
+            LeafSource::Synthetic => moralbank_store::fixtures::ledger::synthetic_leaf(index),
         };
         check_inclusion(&proof, size, head, index, &leaf)
             .map_err(|_| bad(format!("inclusion proof of entry {index}")))?;

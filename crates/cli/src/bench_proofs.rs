@@ -3,7 +3,7 @@
 //! sequencer (issue 3 asks for 20 M entries).
 //!
 //! On a database whose log is empty, the stored hashes of `--leaves` synthetic leaves (leaf *i*
-//! is [`moralbank_store::ledger::synthetic_leaf`]) are computed with the store's own tree code
+//! is [`moralbank_store::fixtures::ledger::synthetic_leaf`]) are computed with the store's own tree code
 //! (`Frontier::append`, i.e. `tlog_tiles`) and inserted in bulk into `log_hashes`, and the log
 //! head is set to their size and root; no ledger entries, postings, balances or checkpoints are
 //! written. A database that already holds such a log of `--leaves` leaves is reused (no refill).

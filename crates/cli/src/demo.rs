@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{keys, server};
 use domain::{Password, Role, Username};
-use moralbank_store::seed::{demo_identity, SeedReport};
+use moralbank_store::fixtures::city::{demo_identity, SeedReport};
 use moralbank_store::{NewStaff, Region, Store};
 use moralbank_web::WebConfig;
 use rand::distributions::{Alphanumeric, DistString};

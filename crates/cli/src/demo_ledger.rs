@@ -4,8 +4,8 @@
 //! appended through the real ledger writer so that every receipt verifies.
 
 use crate::error::{CliError, Result};
+use moralbank_store::fixtures::city::demo_identity;
 use moralbank_store::ledger::NewEntry;
-use moralbank_store::seed::demo_identity;
 use moralbank_store::{now_ms, Store};
 use moralbank_web::Ledger;
 use std::collections::HashMap;
@@ -205,7 +205,7 @@ type DemoBenefit = (
 
 /// The five scenes and a benefit catalogue with the demo partners.
 pub async fn seed_benefits(store: &Store) -> Result<()> {
-    use moralbank_store::benefits::NewBenefit;
+    use moralbank_store::code::benefits::NewBenefit;
     store.ensure_default_scenes().await?;
     if !store.benefits().await?.is_empty() {
         return Ok(());

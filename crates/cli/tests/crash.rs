@@ -133,7 +133,7 @@ fn partner_and_citizens(addr: &str) -> (String, Vec<String>) {
     assert_eq!(s, 201, "{k}");
     let citizens = (0..CITIZENS)
         .map(|i| {
-            let (phone, _) = moralbank_store::seed::demo_identity(i);
+            let (phone, _) = moralbank_store::fixtures::city::demo_identity(i);
             let (s, found) = call(
                 addr,
                 "POST",

@@ -6,11 +6,13 @@
 //! * [`tree`]: the RFC 6962 Merkle tree over stored hashes (the `tlog_tiles` crate, a port of
 //!   Go's `golang.org/x/mod/sumdb/tlog`), with an in-memory log used to recompute trees;
 //! * [`checkpoint`]: C2SP `tlog-checkpoint` tree heads signed as C2SP `signed-note`s (Ed25519);
+//! * [`entry`]: a request to append an entry, checked field by field before it is sequenced;
 //! * [`receipt`]: an entry's inclusion proof with a signed checkpoint, verified offline.
 //!
 //! It must not do IO: storing hashes and serving tiles belong to the store and web layers.
 
 pub mod checkpoint;
+pub mod entry;
 pub mod leaf;
 pub mod receipt;
 pub mod stored;
@@ -18,6 +20,7 @@ pub mod tiles;
 pub mod tree;
 
 pub use checkpoint::{generate_log_key, parse_vkey, verify_checkpoint, CheckpointError, LogKey};
+pub use entry::NewEntry;
 pub use leaf::{
     details_commitment, AccountRef, Commitment, EntryKind, LeafEntry, LeafError, Posting,
 };

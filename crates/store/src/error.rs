@@ -46,3 +46,13 @@ impl StoreError {
         matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
     }
 }
+
+/// A deed's rules refused a step: a caller outside the deed's circle is told it does not exist.
+impl From<domain::deed::Refusal> for StoreError {
+    fn from(r: domain::deed::Refusal) -> Self {
+        match r {
+            domain::deed::Refusal::Hidden => StoreError::NotFound { what: "deed" },
+            domain::deed::Refusal::Conflict(e) => StoreError::Conflict(e),
+        }
+    }
+}

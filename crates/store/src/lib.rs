@@ -1,40 +1,43 @@
 //! Persistence for Moral Bank.
 //!
 //! One [`Store`] serves both SQLite (the default, embedded) and PostgreSQL (production): the SQL
-//! is written once in the common dialect and runs through sqlx's `Any` driver; the only
-//! backend-specific parts are the migration folders and the connection setup in this file.
+//! is written once in the common dialect and runs through sqlx's `Any` driver; every difference
+//! between the two lives in [`sql`] (and the migration folders). The rooms, one folder per
+//! capability as in the web crate: [`registry`] (regions, households, citizens, consents, the
+//! access log), [`accounts`] (staff, partners, API keys, sessions and sign-in codes),
+//! [`evaluation`] (standards and deeds), [`ledger`] (the points ledger and its public log),
+//! [`code`] (scenes, benefits, green cards, redemptions); [`fixtures`] (the demo city and the
+//! benchmarks' bulk loaders) only with the `fixtures` feature, never in the web layer.
 //! Personal fields are encrypted here ([`vault`]) before they reach a row, and decrypted only
 //! when a caller asks for a whole record. Business rules about *who* may read live in the web
 //! layer; this crate only answers what is asked and keeps every write atomic.
 
-mod access;
-mod auth;
+pub mod accounts;
 mod batch;
-pub mod benefits;
-mod citizens;
+pub mod code;
 mod error;
 pub mod evaluation;
-pub mod green_cards;
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
 pub mod ledger;
 mod migrate;
-pub mod redemptions;
-mod regions;
-pub mod seed;
-mod staff;
+pub mod registry;
+mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod vault;
 
-pub use access::{AccessEntry, Actor};
-pub use auth::{OtpIssued, Session, SubjectKind};
-pub use citizens::{
-    Citizen, CitizenQuery, CitizenSummary, Consent, Enrolled, HouseholdChoice, HouseholdMember,
-    NewCitizen, Scope,
+pub use accounts::{
+    ApiKey, ApiPrincipal, NewStaff, OtpIssued, Partner, Session, Staff, SubjectKind, API_SCOPES,
+    PARTNER_KINDS,
 };
 pub use error::StoreError;
 pub use migrate::MIGRATIONS_LATEST;
-pub use regions::{NewRegion, Region};
-pub use staff::{ApiKey, ApiPrincipal, NewStaff, Partner, Staff, API_SCOPES, PARTNER_KINDS};
+pub use registry::{
+    AccessEntry, Actor, Citizen, CitizenQuery, CitizenSummary, Consent, Enrolled, HouseholdChoice,
+    HouseholdMember, NewCitizen, NewRegion, Region, Scope,
+};
+pub use sql::{Backend, STATEMENT_PARAMS_MAX};
 pub use vault::Vault;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -42,12 +45,6 @@ use sqlx::{AnyPool, Row};
 use std::time::Duration;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// How to open the database.
 #[derive(Debug, Clone)]
@@ -89,31 +86,32 @@ pub struct Store {
 impl Store {
     pub async fn connect(opts: &ConnectOptions, vault: Vault) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let (backend, url) = parse_url(opts)?;
-        let busy = opts.busy_timeout_ms;
-        let cache_kib = u64::from(opts.sqlite_cache_mib) * 1024;
+        let (backend, url) = Backend::from_url(&opts.url, opts.create_if_missing)?;
+        let pragmas = backend.connection_pragmas(
+            opts.busy_timeout_ms,
+            u64::from(opts.sqlite_cache_mib) * 1024,
+        );
         let pool = |max: u32| {
+            let pragmas = pragmas.clone();
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(10))
                 .after_connect(move |conn, _meta| {
+                    let pragmas = pragmas.clone();
                     Box::pin(async move {
-                        if backend == Backend::Sqlite {
+                        if let Some(p) = pragmas {
                             use sqlx::Executor;
-                            let pragmas = format!(
-                                "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {busy}; PRAGMA cache_size = -{cache_kib}; \
-                                 PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-                            );
-                            conn.execute(pragmas.as_str()).await?;
+                            conn.execute(p.as_str()).await?;
                         }
                         Ok(())
                     })
                 })
         };
         let read = pool(opts.max_connections.max(1)).connect(&url).await?;
-        let write = match backend {
-            Backend::Sqlite => pool(1).connect(&url).await?,
-            Backend::Postgres => read.clone(),
+        let write = if backend.single_writer() {
+            pool(1).connect(&url).await?
+        } else {
+            read.clone()
         };
         Ok(Store {
             read,
@@ -148,40 +146,9 @@ impl Store {
     }
 }
 
-fn parse_url(opts: &ConnectOptions) -> Result<(Backend, String)> {
-    let url = opts.url.trim();
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok((Backend::Postgres, url.to_string()));
-    }
-    let Some(path) = url.strip_prefix("sqlite://") else {
-        let scheme = url.split("://").next().unwrap_or(url);
-        return Err(StoreError::Config(format!(
-            "database_url: unknown scheme '{scheme}'; use sqlite://PATH or postgres://…"
-        )));
-    };
-    let (file, query) = path.split_once('?').unwrap_or((path, ""));
-    if file.is_empty() || file == ":memory:" {
-        return Err(StoreError::Config(
-            "database_url: sqlite:// needs a file path".into(),
-        ));
-    }
-    if !opts.create_if_missing && !std::path::Path::new(file).exists() {
-        return Err(StoreError::Config(format!(
-            "database_url: SQLite file '{file}' does not exist; run `moralbank migrate --create` \
-             or `moralbank demo` to create one"
-        )));
-    }
-    let mode = if opts.create_if_missing { "rwc" } else { "rw" };
-    let sep = if query.is_empty() { "" } else { "&" };
-    Ok((
-        Backend::Sqlite,
-        format!("sqlite://{file}?{query}{sep}mode={mode}"),
-    ))
-}
-
 /// Today's date (`yyyy-mm-dd`, China Standard Time) at `at_ms`.
 pub fn day_of(at_ms: i64) -> String {
-    evaluation::day_of(at_ms)
+    domain::time::day_of(at_ms)
 }
 
 /// Unix time in milliseconds.
@@ -194,23 +161,4 @@ pub fn now_ms() -> i64 {
 
 fn opt_str(row: &AnyRow, col: &str) -> Result<Option<String>> {
     Ok(row.try_get::<Option<String>, _>(col)?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_scheme_and_missing_file_are_clear_errors() {
-        let e = parse_url(&ConnectOptions::new("mysql://x")).unwrap_err();
-        assert!(e.to_string().contains("unknown scheme 'mysql'"), "{e}");
-        let e = parse_url(&ConnectOptions::new("sqlite:///nonexistent/dir/x.db")).unwrap_err();
-        assert!(e.to_string().contains("does not exist"), "{e}");
-        let mut create = ConnectOptions::new("sqlite:///tmp/x.db");
-        create.create_if_missing = true;
-        assert_eq!(
-            parse_url(&create).expect("ok").1,
-            "sqlite:///tmp/x.db?mode=rwc"
-        );
-    }
 }

@@ -1,7 +1,7 @@
 //! Embedded migrations, one folder per backend, applied in order inside a transaction each.
 //! A released migration is never edited: add a new file instead.
 
-use crate::{now_ms, Backend, Result, Store, StoreError};
+use crate::{now_ms, Result, Store, StoreError};
 use sqlx::Row;
 
 struct Migration {
@@ -72,6 +72,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_evaluation_live_indexes.sql"),
         postgres: include_str!("../migrations/postgres/0010_evaluation_live_indexes.sql"),
     },
+    Migration {
+        version: 11,
+        name: "deed_key_scope",
+        sqlite: include_str!("../migrations/sqlite/0011_deed_key_scope.sql"),
+        postgres: include_str!("../migrations/postgres/0011_deed_key_scope.sql"),
+    },
 ];
 
 /// The version of the newest migration.
@@ -92,10 +98,7 @@ impl Store {
         }
         let mut ran = 0;
         for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-            let sql = match self.backend {
-                Backend::Sqlite => m.sqlite,
-                Backend::Postgres => m.postgres,
-            };
+            let sql = self.backend.pick(m.sqlite, m.postgres);
             let mut tx = self.write.begin().await?;
             sqlx::raw_sql(sql)
                 .execute(&mut *tx)
@@ -122,11 +125,8 @@ impl Store {
 
     /// The highest applied migration, 0 for an empty database.
     pub async fn schema_version(&self) -> Result<i64> {
-        let exists = match self.backend {
-            Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-            Backend::Postgres => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'",
-        };
-        let n: i64 = sqlx::query(exists)
+        let n: i64 = sqlx::query(self.backend.table_exists_sql())
+            .bind("schema_migrations")
             .fetch_one(&self.read)
             .await?
             .try_get("n")?;
@@ -141,5 +141,29 @@ impl Store {
 
     pub async fn migrations_current(&self) -> Result<bool> {
         Ok(self.schema_version().await? == MIGRATIONS_LATEST)
+    }
+}
+
+#[cfg(feature = "testing")]
+impl Store {
+    /// Run a released migration's text again, for tests of what it does to rows written before
+    /// it (set up with [`Store::execute_for_tests`]).
+    pub async fn rerun_migration_for_tests(&self, version: i64) -> Result<()> {
+        let m = MIGRATIONS
+            .iter()
+            .find(|m| m.version == version)
+            .ok_or_else(|| StoreError::Migration(format!("no migration {version}")))?;
+        sqlx::raw_sql(self.backend.pick(m.sqlite, m.postgres))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Run `sql` on the writer, for tests that must set up a row no code path writes any more.
+    pub async fn execute_for_tests(&self, sql: &str) -> Result<u64> {
+        Ok(sqlx::raw_sql(sql)
+            .execute(&self.write)
+            .await?
+            .rows_affected())
     }
 }

@@ -2,7 +2,7 @@
 //! Scenes and benefits on both backends: the five scenes seeded once, benefits of each kind
 //! with their terms checked field by field, and conditions by tier and badge.
 
-use moralbank_store::benefits::NewBenefit;
+use moralbank_store::code::benefits::NewBenefit;
 use moralbank_store::{Store, StoreError};
 
 fn benefit(partner: &str, kind: &str) -> NewBenefit {

@@ -8,13 +8,13 @@
 use domain::{
     ConsentVersion, OtpCode, Password, PersonName, Phone, Role, Username, ENROLMENT_CONSENT_VERSION,
 };
-use moralbank_store::seed::demo_identity;
+use moralbank_store::fixtures::city::demo_identity;
 use moralbank_store::{
     Actor, CitizenQuery, HouseholdChoice, NewCitizen, NewRegion, NewStaff, Scope, Store,
     StoreError, SubjectKind,
 };
 
-async fn small_city(store: &Store) -> moralbank_store::seed::SeedReport {
+async fn small_city(store: &Store) -> moralbank_store::fixtures::city::SeedReport {
     store.seed_city(30, 7).await.expect("seed")
 }
 

@@ -4,6 +4,7 @@
 //! (across reruns, restarts and two servers), with a controlled clock.
 
 use domain::deed::DeedStatus;
+use domain::IdempotencyKey;
 use domain::{Password, Role, Username};
 use moralbank_store::evaluation::{
     AppealDecision, BoardCursor, NewDeed, NewStandard, Reporter, Rules, VoteInput,
@@ -71,7 +72,7 @@ async fn town(store: Store) -> Town {
     // Members 1 and 2 and the reviewer are villagers too, each in a household of their own.
     let mut homes = Vec::new();
     for n in 0..3 {
-        let (phone, rid) = moralbank_store::seed::demo_identity(800_000 + n);
+        let (phone, rid) = moralbank_store::fixtures::city::demo_identity(800_000 + n);
         let enrolled = store
             .enrol(&moralbank_store::NewCitizen {
                 name: domain::PersonName::parse("李四清").unwrap(),
@@ -877,7 +878,7 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
     let untrusted = NewDeed {
         reporter: Reporter::Partner {
             partner_id: partner.id.clone(),
-            key: "don-0".into(),
+            key: IdempotencyKey::parse("don-0").unwrap(),
         },
         ..report(&t.citizens[2], "", "blood-donation", "2026-11-15")
     };
@@ -925,7 +926,7 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
     let other = NewDeed {
         reporter: Reporter::Partner {
             partner_id: library.id.clone(),
-            key: "lib-1".into(),
+            key: IdempotencyKey::parse("lib-1").unwrap(),
         },
         ..untrusted.clone()
     };
@@ -936,7 +937,7 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
     let sub = |key: &str, code: &str, date: &str| NewDeed {
         reporter: Reporter::Partner {
             partner_id: partner.id.clone(),
-            key: key.into(),
+            key: IdempotencyKey::parse(key).unwrap(),
         },
         ..report(&t.citizens[2], "", code, date)
     };
@@ -1346,7 +1347,7 @@ async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_momen
     let sub = |n: usize| NewDeed {
         reporter: Reporter::Partner {
             partner_id: partner.id.clone(),
-            key: format!("race-{n}"),
+            key: IdempotencyKey::parse(&format!("race-{n}")).unwrap(),
         },
         ..report(
             &t.citizens[2],
@@ -1511,7 +1512,56 @@ async fn the_board_pages_through_every_deed_on_publicity_in_order(store: Store) 
     assert!(BoardCursor::parse("12_not-an-id").is_none() && BoardCursor::parse("x").is_none());
 }
 
+async fn a_deed_key_stored_before_the_one_scoping_rule_still_matches_its_retry(store: Store) {
+    let t = town(store).await;
+    let s = &t.store;
+    let partner = s
+        .create_partner("余姚市中心血站", "hospital")
+        .await
+        .unwrap();
+    s.trust_partners(
+        "blood-donation",
+        std::slice::from_ref(&partner.id),
+        &t.admin,
+    )
+    .await
+    .unwrap();
+    let sub = |date: &str| NewDeed {
+        reporter: Reporter::Partner {
+            partner_id: partner.id.clone(),
+            key: IdempotencyKey::parse("don-7").unwrap(),
+        },
+        ..report(&t.citizens[2], "", "blood-donation", date)
+    };
+    let a = s
+        .report_deed(&sub("2026-11-15"), &t.rules, T0)
+        .await
+        .unwrap();
+    // The row as migration 0011 found it: the partner's id without the owner's kind.
+    s.execute_for_tests(&format!(
+        "UPDATE deeds SET idem_key = '{}/don-7' WHERE id = '{}'",
+        partner.id, a.id
+    ))
+    .await
+    .unwrap();
+    s.rerun_migration_for_tests(11).await.unwrap();
+    let again = s
+        .report_deed(&sub("2026-11-15"), &t.rules, T0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(again.id, a.id);
+    assert_eq!(
+        code(
+            s.report_deed(&sub("2026-11-16"), &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
+        "idempotency_conflict"
+    );
+}
+
 moralbank_store::on_both_backends!(
+    a_deed_key_stored_before_the_one_scoping_rule_still_matches_its_retry,
     the_board_pages_through_every_deed_on_publicity_in_order,
     caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_moment,
     every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie,

@@ -7,10 +7,11 @@
 //! correction (reversal with two approvers), append-only rows enforced by the database, tiles,
 //! proofs and receipts that verify, and an audit that finds tampering.
 
+use domain::{IdempotencyKey, KeyOwner};
 use moralbank_ledger::{
     tiles::decode_bundle, verify_checkpoint, verify_receipt, MemoryLog, Plan, TileKind, TilePath,
 };
-use moralbank_store::ledger::{scoped_key, Appended, NewEntry, Sequencer, SequencerConfig};
+use moralbank_store::ledger::{Appended, NewEntry, Sequencer, SequencerConfig};
 use moralbank_store::testing::log_key;
 use moralbank_store::{now_ms, Backend, Store, StoreError};
 use rand::{Rng, SeedableRng};
@@ -206,7 +207,10 @@ async fn households_sum_their_members(store: Store) {
 async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(store: Store) {
     let cs = city(&store, 3).await;
     let (seq, vkey) = start(&store).await;
-    let key = scoped_key("partner:p1", "order-77").unwrap();
+    let scoped = |partner: &str, key: &str| {
+        IdempotencyKey::parse(key).map(|k| k.scoped(KeyOwner::Partner(partner)))
+    };
+    let key = scoped("p1", "order-77").unwrap();
     let first = seq.append(key.clone(), award(&cs[1], 8)).await.unwrap();
     let again = seq.append(key.clone(), award(&cs[1], 8)).await.unwrap();
     assert_eq!(
@@ -225,10 +229,7 @@ async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(stor
     assert!(e.to_string().contains("'order-77'"), "{e}");
     // Another caller's identical key is another key.
     let other = seq
-        .append(
-            scoped_key("partner:p2", "order-77").unwrap(),
-            award(&cs[1], 8),
-        )
+        .append(scoped("p2", "order-77").unwrap(), award(&cs[1], 8))
         .await
         .unwrap();
     assert_eq!(other.index, 1);
@@ -257,8 +258,8 @@ async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(stor
     indexes.dedup();
     assert_eq!(indexes.len(), 1, "{indexes:?}");
     assert_eq!(store.points(&cs[2], now_ms()).await.unwrap().balance, 3);
-    assert!(scoped_key("p", "has space").is_err());
-    assert!(scoped_key("p", "").is_err());
+    assert!(scoped("p", "has space").is_err());
+    assert!(scoped("p", "").is_err());
     audit_ok(&store, &vkey).await;
 }
 
@@ -633,7 +634,7 @@ async fn a_synthetic_log_for_the_proofs_benchmark_is_the_real_tree(store: Store)
     assert_eq!(seen.last(), Some(&n));
     let mut log = MemoryLog::new();
     for i in 0..n {
-        log.append(&moralbank_store::ledger::synthetic_leaf(i));
+        log.append(&moralbank_store::fixtures::ledger::synthetic_leaf(i));
     }
     assert_eq!(root, log.root(n).unwrap());
     let head = store.log_head().await.unwrap();
@@ -659,7 +660,7 @@ async fn a_synthetic_log_for_the_proofs_benchmark_is_the_real_tree(store: Store)
         n,
         root,
         1234,
-        &moralbank_store::ledger::synthetic_leaf(1234),
+        &moralbank_store::fixtures::ledger::synthetic_leaf(1234),
     )
     .unwrap();
     assert!(store.bench_seed_log(10, |_| {}).await.is_err());

@@ -2,9 +2,9 @@
 //! Redemptions on both backends: conditions, printed cards, a code used once, quotas that hold
 //! under concurrent scans, points spent through the ledger, retries answered the same.
 
-use moralbank_store::benefits::NewBenefit;
+use moralbank_store::code::benefits::NewBenefit;
+use moralbank_store::code::redemptions::{Presented, Redeemer, RedeemerConfig};
 use moralbank_store::ledger::{NewEntry, Sequencer, SequencerConfig};
-use moralbank_store::redemptions::{Presented, Redeemer, RedeemerConfig};
 use moralbank_store::{now_ms, Store, StoreError};
 
 fn code(id: &str, tier: i64, printed: bool) -> Presented {
@@ -14,6 +14,11 @@ fn code(id: &str, tier: i64, printed: bool) -> Presented {
         badges: vec![],
         printed,
     }
+}
+
+/// An idempotency key as a partner sends it.
+fn k(raw: &str) -> domain::IdempotencyKey {
+    domain::IdempotencyKey::parse(raw).expect("a valid key")
 }
 
 async fn benefits_are_redeemed_by_their_rules(store: Store) {
@@ -59,19 +64,19 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
     let now = now_ms();
     let r = |key: &str, b: &str, pr: Presented| {
         let (red, pid, key, b) = (red.clone(), p.id.clone(), key.to_string(), b.to_string());
-        async move { red.redeem(&pid, &key, &b, &pr, now).await.unwrap() }
+        async move { red.redeem(&pid, &k(&key), &b, &pr, now).await.unwrap() }
     };
     let d = r("k1", &open.id, code("c1", 1, false)).await;
     assert!(d.granted);
     assert_eq!(
         r("k1", &open.id, code("c1", 1, false)).await,
-        moralbank_store::redemptions::Decision {
+        moralbank_store::code::redemptions::Decision {
             replayed: true,
             ..d
         }
     );
     let e = red
-        .redeem(&p.id, "k1", &quota.id, &code("c1", 1, false), now)
+        .redeem(&p.id, &k("k1"), &quota.id, &code("c1", 1, false), now)
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)));
@@ -152,7 +157,7 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
             tokio::spawn(async move {
                 red.redeem(
                     &pid,
-                    &format!("race{i}"),
+                    &k(&format!("race{i}")),
                     &b,
                     &code(&format!("q{i}"), 1, false),
                     now,
@@ -179,7 +184,7 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
             tokio::spawn(async move {
                 red.redeem(
                     &pid,
-                    &format!("replay{i}"),
+                    &k(&format!("replay{i}")),
                     &b,
                     &code("same", 1, false),
                     now,
@@ -238,7 +243,7 @@ async fn scans_quotas_and_the_purge_of_expired_codes(store: Store) {
     assert_eq!(log[0].action, "scan");
     assert_eq!(log[0].actor_label, "余姚市图书馆 · 道德阅");
     // Purging forgets codes past the grace period only, a slice at a time.
-    let before = now_s - moralbank_store::redemptions::ISSUED_CODE_GRACE_S;
+    let before = now_s - moralbank_store::code::redemptions::ISSUED_CODE_GRACE_S;
     assert_eq!(store.purge_issued_codes(before, 10).await.unwrap(), 1);
     assert_eq!(store.purge_issued_codes(before, 10).await.unwrap(), 0);
     assert!(!store.record_scan("old", &p.id, "").await.unwrap());
@@ -324,7 +329,9 @@ async fn decisions_are_recorded_in_batches(store: Store) {
             .map(|(key, b, c)| {
                 let (red, pid) = (red.clone(), p.id.clone());
                 tokio::spawn(async move {
-                    let d = red.redeem(&pid, &key, &b, &code(&c, 1, false), now).await;
+                    let d = red
+                        .redeem(&pid, &k(&key), &b, &code(&c, 1, false), now)
+                        .await;
                     (key, d)
                 })
             })
@@ -424,7 +431,13 @@ async fn decisions_are_recorded_in_batches(store: Store) {
         .await
         .unwrap();
     let d = red
-        .redeem(&p.id, "later5", &open.id, &code("later5", 1, false), now)
+        .redeem(
+            &p.id,
+            &k("later5"),
+            &open.id,
+            &code("later5", 1, false),
+            now,
+        )
         .await
         .unwrap();
     assert!(d.granted && !d.replayed, "{d:?}");

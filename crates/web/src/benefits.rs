@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use minijinja::context;
-use moralbank_store::benefits::NewBenefit;
+use moralbank_store::code::benefits::NewBenefit;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -116,7 +116,7 @@ async fn issue(
 async fn open_benefits(
     state: &AppState,
     claims: &Claims,
-) -> Result<Vec<moralbank_store::benefits::Benefit>, AppError> {
+) -> Result<Vec<moralbank_store::code::benefits::Benefit>, AppError> {
     let badges: Vec<String> = claims
         .holder
         .badges
@@ -136,7 +136,7 @@ async fn open_benefits(
 async fn with_quota_left(
     state: &AppState,
     citizen_id: &str,
-    benefits: Vec<moralbank_store::benefits::Benefit>,
+    benefits: Vec<moralbank_store::code::benefits::Benefit>,
 ) -> Result<Vec<minijinja::Value>, AppError> {
     let used: std::collections::HashMap<String, i64> = state
         .store
@@ -223,25 +223,16 @@ struct RedeemBody {
 async fn redeem(
     State(state): State<AppState>,
     caller: crate::auth::ApiCaller,
-    headers: axum::http::HeaderMap,
+    key: crate::idempotency::IdempotencyHeader,
     crate::error::ApiJson(b): crate::error::ApiJson<RedeemBody>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::RedeemBenefits)?;
     let crate::auth::Principal::Partner(p) = &caller.principal else {
         return Err(AppError::Forbidden);
     };
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            AppError::invalid(
-                "Idempotency-Key",
-                "missing",
-                "send an Idempotency-Key header, unique per scan",
-            )
-        })?;
+    let key = key.require("unique per scan")?;
     let claims = verify_code(&state, &b.code, state.clock.now_ms() / 1000)?;
-    let d = redeem_claims(&state, &p.partner.id, key, &b.benefit_id, &claims).await?;
+    let d = redeem_claims(&state, &p.partner.id, &key, &b.benefit_id, &claims).await?;
     Ok(Json(d).into_response())
 }
 
@@ -263,13 +254,13 @@ pub(crate) fn verify_code(state: &AppState, code: &str, at_s: i64) -> Result<Cla
 pub(crate) async fn redeem_claims(
     state: &AppState,
     partner_id: &str,
-    key: &str,
+    key: &domain::IdempotencyKey,
     benefit_id: &str,
     claims: &Claims,
-) -> Result<moralbank_store::redemptions::Decision, AppError> {
+) -> Result<moralbank_store::code::redemptions::Decision, AppError> {
     let benefit_id =
         domain::parse_id("benefit_id", benefit_id).map_err(|_| AppError::NotFound("benefit"))?;
-    let presented = moralbank_store::redemptions::Presented {
+    let presented = moralbank_store::code::redemptions::Presented {
         code_id: claims.code_id.to_string(),
         tier: i64::from(claims.holder.tier),
         badges: claims

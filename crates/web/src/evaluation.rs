@@ -7,7 +7,7 @@ use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -232,30 +232,20 @@ struct PartnerBody {
 pub(crate) async fn partner_submit(
     State(state): State<AppState>,
     caller: ApiCaller,
-    headers: HeaderMap,
+    key: crate::idempotency::IdempotencyHeader,
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::SubmitDeeds)?;
     let Principal::Partner(p) = &caller.principal else {
         return Err(AppError::Forbidden);
     };
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            AppError::invalid(
-                "Idempotency-Key",
-                "missing",
-                "send an Idempotency-Key header, unique per deed, and reuse it when retrying",
-            )
-        })?;
-    moralbank_store::ledger::scoped_key("partner", key)?;
+    let key = key.require("unique per deed, and reuse it when retrying")?;
     let (b, evidence) = deed_request::<PartnerBody>(&state, req).await?;
     let new = NewDeed {
         citizen_id: domain::parse_id("citizen_id", &b.citizen_id)?,
         reporter: Reporter::Partner {
             partner_id: p.partner.id.clone(),
-            key: key.to_string(),
+            key,
         },
         standard_code: b.standard,
         deed_date: b.deed_date,
@@ -593,7 +583,7 @@ pub async fn bulk_submit(
         let line = i + 2;
         let key = r.get(0).unwrap_or_default().to_string();
         let outcome = async {
-            moralbank_store::ledger::scoped_key("partner", &key)?;
+            let key = domain::IdempotencyKey::parse(&key)?;
             let points = match r.get(6).unwrap_or_default().trim() {
                 "" => None,
                 n => Some(n.parse::<i64>().map_err(|_| {
@@ -604,7 +594,7 @@ pub async fn bulk_submit(
                 citizen_id: domain::parse_id("citizen_id", r.get(1).unwrap_or_default())?,
                 reporter: Reporter::Partner {
                     partner_id: p.partner.id.clone(),
-                    key: key.clone(),
+                    key,
                 },
                 standard_code: r.get(2).unwrap_or_default().to_string(),
                 deed_date: r.get(3).unwrap_or_default().to_string(),

@@ -5,10 +5,12 @@
 use crate::auth::Principal;
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
+use crate::idempotency::IdempotencyHeader;
 use crate::AppState;
 use domain::FieldError;
+use domain::KeyOwner;
 use moralbank_ledger::Receipt;
-use moralbank_store::ledger::{scoped_key, Appended, EntryView, NewEntry, Points, ReversalRequest};
+use moralbank_store::ledger::{Appended, EntryView, NewEntry, Points, ReversalRequest};
 use moralbank_store::{now_ms, Actor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -35,7 +37,7 @@ pub struct PostEntry {
 pub(crate) async fn post_entry(
     state: &AppState,
     principal: &Principal,
-    idempotency_key: Option<&str>,
+    idempotency_key: IdempotencyHeader,
     b: PostEntry,
 ) -> Result<Appended, AppError> {
     require(principal, Action::PostLedger)?;
@@ -43,16 +45,9 @@ pub(crate) async fn post_entry(
         return Err(AppError::Forbidden);
     };
     let who = format!("partner:{}", p.partner.id);
-    let key = scoped_key(
-        &who,
-        idempotency_key.ok_or_else(|| {
-            FieldError::new(
-                "Idempotency-Key",
-                "missing",
-                "send an Idempotency-Key header, unique per entry, and reuse it when retrying",
-            )
-        })?,
-    )?;
+    let key = idempotency_key
+        .require("unique per entry, and reuse it when retrying")?
+        .scoped(KeyOwner::Partner(&p.partner.id));
     let (kind, account) = match b.kind.as_str() {
         "award" => ("award", "issuance"),
         "redemption" => ("redemption", "benefits"),

@@ -3,10 +3,11 @@
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
+use crate::idempotency::IdempotencyHeader;
 use crate::ledger::{self, PostEntry};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -29,21 +30,9 @@ pub fn router() -> Router<AppState> {
 async fn post_entry(
     State(state): State<AppState>,
     caller: ApiCaller,
-    headers: HeaderMap,
+    key: IdempotencyHeader,
     ApiJson(b): ApiJson<PostEntry>,
 ) -> Result<Response, AppError> {
-    let key = headers
-        .get("idempotency-key")
-        .map(|v| {
-            v.to_str().map_err(|_| {
-                AppError::invalid(
-                    "Idempotency-Key",
-                    "invalid_format",
-                    "must be printable ASCII",
-                )
-            })
-        })
-        .transpose()?;
     let a = ledger::post_entry(&state, &caller.principal, key, b).await?;
     let status = if a.replayed {
         StatusCode::OK

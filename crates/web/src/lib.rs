@@ -19,6 +19,7 @@ pub mod evidence;
 mod flows;
 pub mod green_cards;
 pub mod i18n;
+mod idempotency;
 mod ledger;
 mod ledger_api;
 mod ledger_pages;

@@ -146,7 +146,7 @@ async fn seen(
     let ApiJson(b) = body?;
     let now_ms = state.clock.now_ms();
     if b.scanned_at > now_ms + 60_000
-        || b.scanned_at < now_ms - moralbank_store::redemptions::ISSUED_CODE_GRACE_S * 1000
+        || b.scanned_at < now_ms - moralbank_store::code::redemptions::ISSUED_CODE_GRACE_S * 1000
     {
         return Err(AppError::invalid(
             "scanned_at",
@@ -183,13 +183,7 @@ async fn redeem(
     csrf_header(&ctx, &headers)?;
     let ApiJson(b) = body?;
     let claims = crate::code::verify_code(&state, &b.code, state.clock.now_ms() / 1000)?;
-    let d = crate::code::redeem_claims(
-        &state,
-        &partner_id,
-        &b.idempotency_key,
-        &b.benefit_id,
-        &claims,
-    )
-    .await?;
+    let key = domain::IdempotencyKey::parse(&b.idempotency_key)?;
+    let d = crate::code::redeem_claims(&state, &partner_id, &key, &b.benefit_id, &claims).await?;
     Ok(Json(d).into_response())
 }

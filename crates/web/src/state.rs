@@ -102,7 +102,7 @@ impl AppState {
 pub struct Ledger {
     pub sequencer: Sequencer,
     /// Records redemption decisions in batches, spending points through `sequencer`.
-    pub redeemer: moralbank_store::redemptions::Redeemer,
+    pub redeemer: moralbank_store::code::redemptions::Redeemer,
     /// The log's verifier key in the note "vkey" format, served at `/log/vkey`.
     pub vkey: String,
     /// Verifier keys of earlier (rotated) signing keys, still needed to check old checkpoints.
@@ -120,7 +120,7 @@ impl Ledger {
         config: moralbank_store::ledger::SequencerConfig,
     ) -> Result<Ledger, moralbank_store::StoreError> {
         let (sequencer, _task) = Sequencer::start(store.clone(), key, config).await?;
-        let (redeemer, _task) = moralbank_store::redemptions::Redeemer::start(
+        let (redeemer, _task) = moralbank_store::code::redemptions::Redeemer::start(
             store.clone(),
             sequencer.clone(),
             Default::default(),

@@ -640,7 +640,7 @@ async fn deeds_are_reported_with_a_photo_voted_published_objected_appealed_and_c
     let second = report_deed(&resident, &base, "environment", None).await;
     member_votes(&members[0], &base, &second, true, "").await;
     member_votes(&members[1], &base, &second, true, "").await;
-    let (other_phone, _) = moralbank_store::seed::demo_identity(1);
+    let (other_phone, _) = moralbank_store::fixtures::city::demo_identity(1);
     let objector = browser(&driver, "objector", (420, 1000)).await;
     resident_signs_in(&objector, &base, other_phone.as_str()).await;
     objector
@@ -823,7 +823,7 @@ async fn a_clerk_verifies_a_residents_code_offline_then_redeems_it_online() {
     let w = World::sqlite().await;
     w.store.ensure_default_scenes().await.unwrap();
     let benefit =
-        |name_zh: &str, name_en: &str, kind: &str| moralbank_store::benefits::NewBenefit {
+        |name_zh: &str, name_en: &str, kind: &str| moralbank_store::code::benefits::NewBenefit {
             scene: "reading".into(),
             partner_id: w.partner_id.clone(),
             name_zh: name_zh.into(),
@@ -845,7 +845,7 @@ async fn a_clerk_verifies_a_residents_code_offline_then_redeems_it_online() {
         .unwrap();
     let talks = w
         .store
-        .create_benefit(&moralbank_store::benefits::NewBenefit {
+        .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             quota: Some(2),
             quota_period: Some("year".into()),
             ..benefit("讲座预留座位", "Reserved seat at a talk", "quota")

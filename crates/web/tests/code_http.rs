@@ -245,7 +245,7 @@ async fn a_partner_redeems_with_a_scanned_code_and_the_resident_sees_it(w: World
     w.store.ensure_default_scenes().await.unwrap();
     let benefit = w
         .store
-        .create_benefit(&moralbank_store::benefits::NewBenefit {
+        .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             scene: "tourism".into(),
             partner_id: w.partner_id.clone(),
             name_zh: "景区门票".into(),
@@ -352,7 +352,7 @@ async fn a_partner_operator_scans_and_redeems_on_the_scanner_page(w: World) {
     w.store.ensure_default_scenes().await.unwrap();
     let mine = w
         .store
-        .create_benefit(&moralbank_store::benefits::NewBenefit {
+        .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             scene: "reading".into(),
             partner_id: w.partner_id.clone(),
             name_zh: "免押金借书证".into(),
@@ -372,7 +372,7 @@ async fn a_partner_operator_scans_and_redeems_on_the_scanner_page(w: World) {
         .unwrap();
     let theirs = w
         .store
-        .create_benefit(&moralbank_store::benefits::NewBenefit {
+        .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             scene: "tourism".into(),
             partner_id: other_partner.id.clone(),
             name_zh: "景区门票".into(),

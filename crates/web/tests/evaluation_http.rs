@@ -276,7 +276,7 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
         .await;
     }
     // Another resident objects; the committee upholds it in a new round.
-    let (other_phone, _) = moralbank_store::seed::demo_identity(1);
+    let (other_phone, _) = moralbank_store::fixtures::city::demo_identity(1);
     let other = w
         .store
         .citizen_id_by_phone(&other_phone)
@@ -494,7 +494,7 @@ async fn partners_submit_in_bulk_once_per_row_key(w: World) {
 async fn a_linked_member_is_recused_from_their_households_deeds(w: World) {
     let members = committee(&w).await;
     let admin = w.staff(Role::Admin).token.clone();
-    let (_, rid) = moralbank_store::seed::demo_identity(0);
+    let (_, rid) = moralbank_store::fixtures::city::demo_identity(0);
     let evaluator = w.staff(Role::Evaluator).id.clone();
     let (s, v) = w
         .api(

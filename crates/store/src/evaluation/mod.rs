@@ -3,13 +3,14 @@
 //! deed's history and the residents' inbox. The rules that need no storage live in
 //! `domain::deed`; times are passed in (`now_ms`), so tests and the scheduler control the clock.
 
-pub mod bench_support;
 mod deeds;
-mod standards;
+mod links;
+pub(crate) mod standards;
 
 pub use deeds::{
-    day_of, Appeal, AppealDecision, BoardCursor, BoardPage, CreditReport, Deed, DeedDetail,
-    DeedEvent, Evidence, NewDeed, Notification, Objection, PublicDeed, Reporter, Rules, StaffLink,
-    Vote, VoteInput, BOARD_PAGE_ROWS,
+    Appeal, AppealDecision, BoardCursor, BoardPage, CreditReport, Deed, DeedDetail, DeedEvent,
+    Evidence, NewDeed, Notification, Objection, PublicDeed, Reporter, Rules, Vote, VoteInput,
+    BOARD_PAGE_ROWS,
 };
+pub use links::StaffLink;
 pub use standards::{default_catalogue, NewStandard, Standard, POINTS_MAX, TRUSTED_PARTNERS_MAX};

@@ -6,276 +6,27 @@
 //! receipts. [`audit`] recomputes everything from the stored rows.
 
 pub mod audit;
-pub mod bench_support;
 pub mod sequencer;
 
-use crate::seed::civil_from_days;
+use crate::sql::in_list;
 use crate::{Result, Store, StoreError};
-use domain::{FieldError, FieldErrors};
+pub use domain::time::month_of;
+use domain::time::months_before;
 use moralbank_ledger::{Hash, Plan, Receipt, TilePath};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::collections::HashMap;
 
-pub use bench_support::synthetic_leaf;
+pub use moralbank_ledger::entry::{NewEntry, AMOUNT_MAX, REASON_CHARS_MAX};
 pub use moralbank_ledger::EntryKind;
 pub use sequencer::{Appended, Sequencer, SequencerConfig};
 
-/// Largest amount one entry may move (a brave deed is worth hundreds, not millions).
-pub const AMOUNT_MAX: i64 = 1_000_000;
-pub const REASON_CHARS_MAX: usize = 500;
-pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 200;
 /// Credit points count what was earned in this many calendar months, this one included.
 pub const CREDIT_MONTHS: i64 = 36;
-/// Calendar months are those of China Standard Time.
-const UTC_OFFSET_MS: i64 = 8 * 3_600_000;
-
-/// A request to append one entry: one citizen's account against one system account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewEntry {
-    pub kind: EntryKind,
-    /// The citizen credited (award) or debited (redemption). For a reversal, taken from the
-    /// entry it reverses.
-    pub citizen_id: String,
-    /// Positive. For a reversal, taken from the entry it reverses.
-    pub amount: i64,
-    /// The system account on the other side: `issuance:<region code>` for awards,
-    /// `benefits:<partner>` for redemptions.
-    pub counter_account: String,
-    /// The rule (point standard and version) or benefit, e.g. `standard:blood-donation@3`.
-    pub rule: String,
-    /// Why, in words a resident reads. Stays in the database, never in the public log.
-    pub reason: String,
-    /// What it refers to (the deed, the redemption, `entry:<index>` for a reversal).
-    pub reference: String,
-    /// Principal ids of who approved it, e.g. `staff:<id>` or `partner:<id>`.
-    pub approvers: Vec<String>,
-    /// The entry a reversal undoes.
-    pub reverses: Option<u64>,
-}
-
-impl Serialize for EntryKindSer {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.0.as_str())
-    }
-}
-struct EntryKindSer(EntryKind);
-
-impl NewEntry {
-    #[allow(clippy::too_many_arguments)]
-    pub fn award(
-        citizen_id: &str,
-        amount: i64,
-        counter_account: &str,
-        rule: &str,
-        reason: &str,
-        reference: &str,
-        approvers: Vec<String>,
-    ) -> NewEntry {
-        NewEntry {
-            kind: EntryKind::Award,
-            citizen_id: citizen_id.into(),
-            amount,
-            counter_account: counter_account.into(),
-            rule: rule.into(),
-            reason: reason.into(),
-            reference: reference.into(),
-            approvers,
-            reverses: None,
-        }
-    }
-
-    pub fn redemption(
-        citizen_id: &str,
-        amount: i64,
-        counter_account: &str,
-        rule: &str,
-        reason: &str,
-        reference: &str,
-        approvers: Vec<String>,
-    ) -> NewEntry {
-        NewEntry {
-            kind: EntryKind::Redemption,
-            ..NewEntry::award(
-                citizen_id,
-                amount,
-                counter_account,
-                rule,
-                reason,
-                reference,
-                approvers,
-            )
-        }
-    }
-
-    /// Undo award `of`; `approvers` are the two different people who asked and approved.
-    pub fn reversal(of: u64, reason: &str, approvers: Vec<String>) -> NewEntry {
-        NewEntry {
-            kind: EntryKind::Reversal,
-            citizen_id: String::new(),
-            amount: 0,
-            counter_account: String::new(),
-            rule: "reversal".into(),
-            reason: reason.into(),
-            reference: format!("entry:{of}"),
-            approvers,
-            reverses: Some(of),
-        }
-    }
-
-    /// Every check that needs no database, each failure naming its field.
-    pub fn check(&self) -> std::result::Result<(), FieldErrors> {
-        let mut errs = FieldErrors::default();
-        let ascii = |field: &'static str, v: &str, may_be_empty: bool| -> Option<FieldError> {
-            if v.is_empty() && !may_be_empty {
-                Some(FieldError::new(field, "missing", "is required"))
-            } else if v.len() > moralbank_ledger::leaf::FIELD_BYTES_MAX
-                || !v.bytes().all(|b| b.is_ascii_graphic())
-            {
-                Some(FieldError::new(
-                    field,
-                    "invalid_format",
-                    "must be 1 to 128 printable ASCII characters without spaces",
-                ))
-            } else {
-                None
-            }
-        };
-        if self.kind == EntryKind::Reversal {
-            if self.reverses.is_none() {
-                errs.push(FieldError::new(
-                    "reverses",
-                    "missing",
-                    "which entry to reverse",
-                ));
-            }
-            if self.approvers.len() != 2 || self.approvers[0] == self.approvers[1] {
-                errs.push(FieldError::new(
-                    "approvers",
-                    "second_approver_required",
-                    "a reversal needs two different approvers: who asked and who approved",
-                ));
-            }
-        } else {
-            if self.reverses.is_some() {
-                errs.push(FieldError::new(
-                    "reverses",
-                    "not_allowed",
-                    "only a reversal reverses an entry",
-                ));
-            }
-            match domain::parse_id("citizen_id", &self.citizen_id) {
-                Ok(id) if id == self.citizen_id => {}
-                Ok(_) => errs.push(FieldError::new(
-                    "citizen_id",
-                    "invalid_id",
-                    "must be written in lower case without spaces",
-                )),
-                Err(e) => errs.push(e),
-            }
-            if !(1..=AMOUNT_MAX).contains(&self.amount) {
-                errs.push(FieldError::new(
-                    "amount",
-                    "out_of_range",
-                    format!("must be a whole number of points from 1 to {AMOUNT_MAX}"),
-                ));
-            }
-            if let Some(e) = ascii("counter_account", &self.counter_account, false) {
-                errs.push(e);
-            } else if self.counter_account.starts_with("citizen:") {
-                errs.push(FieldError::new(
-                    "counter_account",
-                    "invalid_format",
-                    "must be a system account",
-                ));
-            }
-        }
-        for (field, v, empty) in [
-            ("rule", &self.rule, false),
-            ("reference", &self.reference, true),
-        ] {
-            if let Some(e) = ascii(field, v, empty) {
-                errs.push(e);
-            }
-        }
-        let reason = self.reason.trim();
-        if reason.is_empty() {
-            errs.push(FieldError::new(
-                "reason",
-                "missing",
-                "say why, in words a resident reads",
-            ));
-        } else if reason.chars().count() > REASON_CHARS_MAX || reason.chars().any(char::is_control)
-        {
-            errs.push(FieldError::new(
-                "reason",
-                "invalid_format",
-                format!("at most {REASON_CHARS_MAX} characters, no control characters"),
-            ));
-        }
-        if self.approvers.is_empty() || self.approvers.len() > moralbank_ledger::leaf::APPROVERS_MAX
-        {
-            errs.push(FieldError::new(
-                "approvers",
-                "invalid_format",
-                "1 to 8 approvers",
-            ));
-        }
-        for a in &self.approvers {
-            if let Some(e) = ascii("approvers", a, false) {
-                errs.push(e);
-                break;
-            }
-        }
-        errs.into_result()
-    }
-
-    /// What a retry must repeat exactly: the SHA-256 of the whole request.
-    pub(crate) fn request_hash(&self) -> [u8; 32] {
-        let json = serde_json::to_vec(&(
-            EntryKindSer(self.kind),
-            &self.citizen_id,
-            self.amount,
-            &self.counter_account,
-            &self.rule,
-            self.reason.trim(),
-            &self.reference,
-            &self.approvers,
-            self.reverses,
-        ))
-        .unwrap_or_default();
-        Sha256::digest(json).into()
-    }
-}
-
-/// An idempotency key, scoped by the caller so that two clients' keys never collide.
-pub fn scoped_key(principal: &str, key: &str) -> std::result::Result<String, FieldError> {
-    if key.is_empty()
-        || key.len() > IDEMPOTENCY_KEY_BYTES_MAX
-        || !key.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(FieldError::new(
-            "Idempotency-Key",
-            "invalid_format",
-            "1 to 200 printable ASCII characters without spaces",
-        ));
-    }
-    Ok(format!("{principal}/{key}"))
-}
-
-/// `yyyymm` of a time, in China Standard Time.
-pub fn month_of(at_ms: i64) -> i64 {
-    let days = (at_ms + UTC_OFFSET_MS).div_euclid(86_400_000);
-    let (y, m, _) = civil_from_days(days);
-    y * 100 + m
-}
 
 /// The first month that still counts towards credit points at `now_ms`.
 pub fn credit_window_start(now_ms: i64) -> i64 {
-    let m = month_of(now_ms);
-    let idx = (m / 100) * 12 + (m % 100 - 1) - (CREDIT_MONTHS - 1);
-    (idx / 12) * 100 + idx % 12 + 1
+    months_before(month_of(now_ms), CREDIT_MONTHS - 1)
 }
 
 /// A citizen's or a household's figures.
@@ -351,18 +102,11 @@ pub(crate) fn citizen_account(id: &str) -> String {
     format!("citizen:{id}")
 }
 
-pub(crate) fn in_list(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn to_u64(v: i64) -> u64 {
+pub(crate) fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-fn to_i64(v: u64) -> Result<i64> {
+pub(crate) fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| StoreError::invalid("index", "out_of_range", "is too large"))
 }
 
@@ -798,7 +542,7 @@ pub(crate) async fn read_hashes(
     indexes: &[u64],
 ) -> Result<HashMap<u64, Hash>> {
     let mut out = HashMap::with_capacity(indexes.len());
-    for chunk in indexes.chunks(crate::seed::STATEMENT_PARAMS_MAX) {
+    for chunk in indexes.chunks(crate::sql::STATEMENT_PARAMS_MAX) {
         let sql = format!(
             "SELECT id, hash FROM log_hashes WHERE id IN ({})",
             in_list(1, chunk.len())
@@ -822,8 +566,6 @@ mod tests {
     #[test]
     fn months_are_china_standard_time_and_the_window_is_36_months() {
         // 2026-01-31 16:30 UTC is 2026-02-01 00:30 in Beijing.
-        assert_eq!(month_of(1_769_877_000_000), 202602);
-        assert_eq!(month_of(1_769_877_000_000 - 3_600_000), 202601);
         assert_eq!(credit_window_start(1_769_877_000_000), 202303);
         // December: the window starts in January two years earlier.
         assert_eq!(
@@ -835,98 +577,6 @@ mod tests {
             credit_window_start(1_797_292_800_000),
             202401,
             "December 2026"
-        );
-    }
-
-    #[test]
-    fn entry_checks_name_each_bad_field() {
-        let id = domain::new_id();
-        let good = NewEntry::award(
-            &id,
-            10,
-            "issuance:330281",
-            "standard:x@1",
-            "helped",
-            "",
-            vec!["staff:a".into()],
-        );
-        assert_eq!(good.check(), Ok(()));
-        let fields = |e: NewEntry| -> Vec<String> {
-            e.check()
-                .unwrap_err()
-                .0
-                .into_iter()
-                .map(|f| f.field)
-                .collect()
-        };
-        assert_eq!(
-            fields(NewEntry {
-                amount: 0,
-                ..good.clone()
-            }),
-            ["amount"]
-        );
-        assert_eq!(
-            fields(NewEntry {
-                amount: AMOUNT_MAX + 1,
-                ..good.clone()
-            }),
-            ["amount"]
-        );
-        assert_eq!(
-            fields(NewEntry {
-                citizen_id: "x".into(),
-                ..good.clone()
-            }),
-            ["citizen_id"]
-        );
-        assert_eq!(
-            fields(NewEntry {
-                counter_account: "citizen:x".into(),
-                ..good.clone()
-            }),
-            ["counter_account"]
-        );
-        assert_eq!(
-            fields(NewEntry {
-                rule: "has space".into(),
-                ..good.clone()
-            }),
-            ["rule"]
-        );
-        assert_eq!(
-            fields(NewEntry {
-                reason: "  ".into(),
-                ..good.clone()
-            }),
-            ["reason"]
-        );
-        assert_eq!(
-            fields(NewEntry {
-                approvers: vec![],
-                ..good.clone()
-            }),
-            ["approvers"]
-        );
-        assert_eq!(
-            fields(NewEntry::reversal(
-                3,
-                "wrong person",
-                vec!["staff:a".into(), "staff:a".into()]
-            )),
-            ["approvers"]
-        );
-        assert_eq!(
-            NewEntry::reversal(3, "wrong person", vec!["staff:a".into(), "staff:b".into()]).check(),
-            Ok(())
-        );
-        assert_ne!(
-            good.request_hash(),
-            NewEntry {
-                reason: "other".into(),
-                ..good.clone()
-            }
-            .request_hash()
         );
     }
 }

@@ -6,7 +6,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use domain::{OtpCode, Password, Phone, Role, Username};
 use http_body_util::BodyExt;
-use moralbank_store::seed::SeedReport;
+use moralbank_store::fixtures::city::SeedReport;
 use moralbank_store::testing::TestDb;
 use moralbank_store::{NewStaff, Store, SubjectKind};
 use moralbank_web::clock::ManualClock;
@@ -134,7 +134,7 @@ impl World {
                 },
             ));
         }
-        let (phone, _) = moralbank_store::seed::demo_identity(0);
+        let (phone, _) = moralbank_store::fixtures::city::demo_identity(0);
         let cid = store
             .citizen_id_by_phone(&phone)
             .await
@@ -147,7 +147,7 @@ impl World {
         // Someone outside the first town, to test scope.
         let mut far_citizen_id = String::new();
         for i in 1..200 {
-            let (p, _) = moralbank_store::seed::demo_identity(i);
+            let (p, _) = moralbank_store::fixtures::city::demo_identity(i);
             let id = store
                 .citizen_id_by_phone(&p)
                 .await
@@ -225,7 +225,7 @@ impl World {
     /// Enrol a new resident of the first village in a household of their own; returns their id
     /// and resident ID number.
     pub async fn villager(&self, n: u64) -> (String, String) {
-        let (phone, rid) = moralbank_store::seed::demo_identity(700_000 + n);
+        let (phone, rid) = moralbank_store::fixtures::city::demo_identity(700_000 + n);
         let rid_text = rid.as_str().to_string();
         let enrolled = self
             .store
@@ -381,6 +381,6 @@ pub fn test_issuer() -> moralbank_web::code::CodeIssuer {
 
 /// A valid resident ID number that the seeded city does not use.
 pub fn fresh_identity(n: u64) -> (String, String) {
-    let (p, r) = moralbank_store::seed::demo_identity(500_000 + n);
+    let (p, r) = moralbank_store::fixtures::city::demo_identity(500_000 + n);
     (p.as_str().to_string(), r.as_str().to_string())
 }

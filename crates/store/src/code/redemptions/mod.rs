@@ -10,6 +10,7 @@ mod writer;
 
 use crate::ledger::{NewEntry, Sequencer};
 use crate::{Actor, Result, Store, StoreError};
+use domain::{IdempotencyKey, KeyOwner};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -82,7 +83,7 @@ fn period(kind_period: Option<&str>, now_ms: i64) -> String {
 }
 
 /// The partner and scene, as the resident reads them in their access log.
-fn scan_actor(benefit: &crate::benefits::Benefit) -> Actor {
+fn scan_actor(benefit: &crate::code::benefits::Benefit) -> Actor {
     Actor {
         kind: "partner",
         id: benefit.partner_id.clone(),
@@ -128,20 +129,19 @@ impl Store {
     pub(crate) async fn prepare_redemption(
         &self,
         partner_id: &str,
-        key: &str,
+        key: &IdempotencyKey,
         benefit_id: &str,
         p: &Presented,
         now_ms: i64,
     ) -> Result<Prepared> {
-        let idem = crate::ledger::scoped_key(&format!("partner:{partner_id}"), key)
-            .map_err(|e| StoreError::Invalid(e.into()))?;
+        let idem = key.scoped(KeyOwner::Partner(partner_id));
         let hash: [u8; 32] = Sha256::digest(format!("{benefit_id}\0{}", p.code_id)).into();
         // The common case, a new request for an existing benefit, costs this one read.
         let read = self
             .benefit_for_redemption(benefit_id, &p.code_id, &idem)
             .await?;
         if read.as_ref().is_none_or(|(_, _, key_used)| *key_used) {
-            if let Some(recorded) = self.recorded_redemption(&idem, &hash, key).await? {
+            if let Some(recorded) = self.recorded_redemption(&idem, &hash, key.as_str()).await? {
                 return Ok(recorded);
             }
         }

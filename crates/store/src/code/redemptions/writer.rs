@@ -15,8 +15,8 @@
 //! is retried one request at a time, so that one bad request fails only itself.
 
 use super::{Decision, Prepared, Presented};
-use crate::access::insert_access;
 use crate::ledger::Sequencer;
+use crate::registry::access::insert_access;
 use crate::{Actor, Result, Store, StoreError};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -115,7 +115,7 @@ impl Redeemer {
     pub async fn redeem(
         &self,
         partner_id: &str,
-        key: &str,
+        key: &domain::IdempotencyKey,
         benefit_id: &str,
         p: &Presented,
         now_ms: i64,

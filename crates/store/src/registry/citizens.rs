@@ -529,9 +529,9 @@ impl Store {
         loop {
             let after = all.last().map(|e| (e.at, e.id.as_str()));
             let page = self
-                .access_log(id, after, crate::access::ACCESS_PAGE_MAX)
+                .access_log(id, after, crate::registry::access::ACCESS_PAGE_MAX)
                 .await?;
-            let done = (page.len() as i64) < crate::access::ACCESS_PAGE_MAX;
+            let done = (page.len() as i64) < crate::registry::access::ACCESS_PAGE_MAX;
             all.extend(page);
             if done {
                 return Ok(all);

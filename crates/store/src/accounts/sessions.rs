@@ -222,7 +222,7 @@ impl Store {
         }
         // Codes a day past expiry (a scanner reports offline scans up to a day late), in
         // slices so the writer is never held long.
-        let codes_before = now / 1000 - crate::redemptions::ISSUED_CODE_GRACE_S;
+        let codes_before = now / 1000 - crate::code::redemptions::ISSUED_CODE_GRACE_S;
         loop {
             let n = self.purge_issued_codes(codes_before, 10_000).await?;
             purged += n;

@@ -1,0 +1,8 @@
+//! Who signs in: staff accounts (Argon2id passwords, roles scoped by region or partner),
+//! partner organisations and their API keys, sessions, and residents' one-time sign-in codes.
+
+mod sessions;
+mod staff;
+
+pub use sessions::{OtpIssued, Session, SubjectKind};
+pub use staff::{ApiKey, ApiPrincipal, NewStaff, Partner, Staff, API_SCOPES, PARTNER_KINDS};

@@ -1,0 +1,6 @@
+//! What the moral code opens: service scenes and their benefits ([`benefits`]), moral green
+//! cards ([`green_cards`]), and redemptions by partners' scanners ([`redemptions`]).
+
+pub mod benefits;
+pub mod green_cards;
+pub mod redemptions;

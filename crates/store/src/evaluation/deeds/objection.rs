@@ -1,0 +1,108 @@
+//! Objections on the public board: any signed-in resident but the deed's own may object while
+//! publicity runs; the deed pauses and returns to its committee for a new round.
+
+use super::{event, lock_deed, members, notify, refused, staff_recipients, Rules};
+use crate::{Result, Store, StoreError};
+use domain::deed::{self, Outcome, Step};
+use domain::time::DAY_MS;
+use sqlx::Row;
+
+impl Store {
+    /// Any signed-in resident objects to a deed on publicity: it pauses and returns to the
+    /// committee for a new round of votes.
+    pub async fn object(
+        &self,
+        deed_id: &str,
+        citizen_id: &str,
+        reason: &str,
+        rules: &Rules,
+        now: i64,
+    ) -> Result<()> {
+        let reason = deed::text("reason", reason, deed::REASON_CHARS_MAX)
+            .map_err(|e| StoreError::Invalid(e.into()))?;
+        let mut tx = self.write.begin().await?;
+        let d = lock_deed(&mut tx, deed_id, now).await?;
+        d.status
+            .allows(Step::Object)
+            .map_err(StoreError::Conflict)?;
+        if d.publicity_ends_at.is_some_and(|e| now >= e) {
+            return Err(refused(
+                "deed",
+                "publicity_ended",
+                "the publicity period has ended",
+            ));
+        }
+        d.parties().may_object(citizen_id)?;
+        let today: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM deed_objections WHERE citizen_id = $1 AND at > $2",
+        )
+        .bind(citizen_id)
+        .bind(now - DAY_MS)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        if today >= rules.objections_per_day {
+            return Err(StoreError::RateLimited {
+                retry_after_s: 3600,
+            });
+        }
+        let res = sqlx::query(
+            "INSERT INTO deed_objections (id, deed_id, round, citizen_id, reason, at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(domain::new_id())
+        .bind(deed_id)
+        .bind(d.round)
+        .bind(citizen_id)
+        .bind(&reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        if let Err(e) = res {
+            if StoreError::is_unique_violation(&e) {
+                return Err(refused(
+                    "deed",
+                    "already_objected",
+                    "you have objected to this deed before",
+                ));
+            }
+            return Err(e.into());
+        }
+        let paused = d
+            .status
+            .after(Outcome::Objected)
+            .ok_or(StoreError::Integrity("an objection off publicity".into()))?;
+        sqlx::query("UPDATE deeds SET status = $1, round = round + 1, publicity_ends_at = NULL WHERE id = $2")
+            .bind(paused.as_str())
+            .bind(deed_id)
+            .execute(&mut *tx)
+            .await?;
+        event(
+            &mut tx,
+            deed_id,
+            now,
+            ("citizen", citizen_id),
+            "objection",
+            &reason,
+        )
+        .await?;
+        let committee = members(&mut tx, "evaluator", &d.village_id).await?;
+        notify(
+            &mut tx,
+            &staff_recipients(&committee),
+            deed_id,
+            "deed_objected",
+            now,
+        )
+        .await?;
+        notify(
+            &mut tx,
+            &[("citizen", d.citizen_id.clone())],
+            deed_id,
+            "deed_objected",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

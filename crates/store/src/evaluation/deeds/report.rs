@@ -1,0 +1,411 @@
+//! A deed enters: reported by its resident, nominated by another, or submitted by a partner
+//! (automatically onto publicity when the standard trusts that partner).
+
+use super::{event, lock_resident, members, notify, refused, staff_recipients, Deed, NewDeed};
+use super::{Reporter, Rules};
+use crate::evaluation::Standard;
+use crate::{CitizenSummary, Result, Store, StoreError};
+use domain::deed::{self, DeedStatus, Source};
+use domain::time::DAY_MS;
+use domain::{FieldError, FieldErrors, IdempotencyKey, KeyOwner};
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+/// Evidence files one deed may carry.
+const EVIDENCE_FILES_MAX: usize = 5;
+
+/// A report whose texts, date, resident and standard passed their checks.
+struct Checked {
+    place: String,
+    description: String,
+    date: String,
+    citizen: CitizenSummary,
+    standard: Standard,
+}
+
+/// Who submits, as the deed records it.
+struct Submitter {
+    source: Source,
+    reporter_id: String,
+    /// A partner's idempotency key, scoped to the partner.
+    idem_key: Option<String>,
+}
+
+impl Submitter {
+    fn of(new: &NewDeed) -> Submitter {
+        match &new.reporter {
+            Reporter::Citizen(r) => Submitter {
+                source: Source::of_report(r, &new.citizen_id),
+                reporter_id: r.clone(),
+                idem_key: None,
+            },
+            Reporter::Partner { partner_id, key } => Submitter {
+                source: Source::Partner,
+                reporter_id: partner_id.clone(),
+                idem_key: Some(key.scoped(KeyOwner::Partner(partner_id))),
+            },
+        }
+    }
+}
+
+impl Store {
+    /// Report, nominate or submit a deed. A partner's retry with the same key returns the deed
+    /// it created; the same key for another deed is a conflict.
+    pub async fn report_deed(&self, new: &NewDeed, rules: &Rules, now: i64) -> Result<Deed> {
+        let c = self.check_report(new, now).await?;
+        let who = Submitter::of(new);
+        let automatic = who.source == Source::Partner && c.standard.awarder == "partner";
+        if automatic
+            && !self
+                .standard_trusts(&c.standard.id, &who.reporter_id)
+                .await?
+        {
+            // Checked before a retry is matched, like an inactive standard: trust withdrawn
+            // since is refused too.
+            return Err(StoreError::invalid(
+                "standard",
+                "untrusted_partner",
+                &format!(
+                    "the standard '{}' does not trust your organisation to submit its deeds",
+                    c.standard.code
+                ),
+            ));
+        }
+        let s = &c.standard;
+        let points = deed::submitted_points(
+            who.source,
+            automatic,
+            s.points_min,
+            s.points_max,
+            new.points,
+        )
+        .map_err(|e| StoreError::Invalid(e.into()))?;
+        if new.evidence.len() > EVIDENCE_FILES_MAX {
+            return Err(StoreError::invalid(
+                "evidence",
+                "too_many",
+                "at most 5 files",
+            ));
+        }
+        let hash = request_hash(new, &c, points);
+
+        let mut tx = self.write.begin().await?;
+        if let (true, Some(p)) = (automatic, points) {
+            // Automatic submissions skip the committee, not the cap.
+            submission_cap(&mut tx, new, &c, who.idem_key.as_deref(), p).await?;
+        }
+        if let Some(key) = &who.idem_key {
+            let prior = sqlx::query("SELECT id, request_hash FROM deeds WHERE idem_key = $1")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(r) = prior {
+                let id: String = r.try_get("id")?;
+                let h: Vec<u8> = r.try_get("request_hash")?;
+                drop(tx);
+                if h.as_slice() != hash.as_slice() {
+                    return Err(refused(
+                        "Idempotency-Key",
+                        "idempotency_conflict",
+                        format!(
+                            "key '{}' was already used for another deed ({id})",
+                            IdempotencyKey::unscoped(key)
+                        ),
+                    ));
+                }
+                return self
+                    .deed(&id)
+                    .await?
+                    .ok_or(StoreError::NotFound { what: "deed" });
+            }
+        } else {
+            reports_today(&mut tx, &who.reporter_id, rules, now).await?;
+        }
+        let id = domain::new_id();
+        let inserted = insert_deed(
+            &mut tx, &id, new, &c, &who, points, hash, automatic, rules, now,
+        )
+        .await;
+        let duplicate = match inserted {
+            Ok(d) => d,
+            Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+                drop(tx);
+                // A concurrent retry of the same partner key won: answer as a retry.
+                return Box::pin(self.report_deed(new, rules, now)).await;
+            }
+            Err(e) => return Err(e),
+        };
+        tell_of_new_deed(
+            &mut tx,
+            &id,
+            new,
+            &c,
+            &who,
+            duplicate.as_deref(),
+            automatic,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.deed(&id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "deed" })
+    }
+
+    /// Every check of a report that reads no more than its resident and standard, all at once.
+    async fn check_report(&self, new: &NewDeed, now: i64) -> Result<Checked> {
+        let mut errs = FieldErrors::default();
+        let place = errs.take(deed::text("place", &new.place, deed::PLACE_CHARS_MAX));
+        let description = errs.take(deed::text(
+            "description",
+            &new.description,
+            deed::DESCRIPTION_CHARS_MAX,
+        ));
+        let date = errs.take(deed::deed_date(&new.deed_date, &crate::day_of(now)));
+        let citizen = self.citizen_summary(&new.citizen_id).await?;
+        if citizen.is_none() {
+            errs.push(FieldError::new(
+                "citizen_id",
+                "unknown_citizen",
+                "no enrolled resident has this id",
+            ));
+        }
+        let standard = self.standard_current(&new.standard_code).await?;
+        match &standard {
+            None => errs.push(FieldError::new(
+                "standard",
+                "unknown_standard",
+                "not in the catalogue",
+            )),
+            Some(s) if !s.active => errs.push(FieldError::new(
+                "standard",
+                "inactive_standard",
+                "no longer awarded",
+            )),
+            _ => {}
+        }
+        let (Some(place), Some(description), Some(date), Some(citizen), Some(standard)) =
+            (place, description, date, citizen, standard)
+        else {
+            return Err(StoreError::Invalid(errs));
+        };
+        errs.into_result().map_err(StoreError::Invalid)?;
+        Ok(Checked {
+            place,
+            description,
+            date,
+            citizen,
+            standard,
+        })
+    }
+}
+
+/// What a retry under the same key must repeat exactly.
+fn request_hash(new: &NewDeed, c: &Checked, points: Option<i64>) -> [u8; 32] {
+    Sha256::digest(
+        serde_json::to_vec(&(
+            &new.citizen_id,
+            &c.standard.code,
+            &c.date,
+            &c.place,
+            &c.description,
+            points,
+            new.evidence.iter().map(|e| &e.sha256).collect::<Vec<_>>(),
+        ))
+        .unwrap_or_default(),
+    )
+    .into()
+}
+
+/// An automatic submission's points against the standard's cap, unless it is a retry of one
+/// already counted.
+async fn submission_cap(
+    tx: &mut AnyConnection,
+    new: &NewDeed,
+    c: &Checked,
+    idem_key: Option<&str>,
+    points: i64,
+) -> Result<()> {
+    let s = &c.standard;
+    let (Some(cap), Some(window)) = (s.cap_points, deed::cap_window(&s.cap_period, &c.date)) else {
+        return Ok(());
+    };
+    lock_resident(tx, &new.citizen_id).await?;
+    // The deed is not written yet: no deed has the empty id.
+    let used = super::cap_used(tx, &new.citizen_id, &s.code, window, "").await?;
+    let replay = match idem_key {
+        Some(k) => sqlx::query("SELECT id FROM deeds WHERE idem_key = $1")
+            .bind(k)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some(),
+        None => false,
+    };
+    if replay {
+        return Ok(());
+    }
+    deed::check_cap(cap, &s.cap_period, used, points).map_err(StoreError::Conflict)
+}
+
+/// Rate limit: reports by one resident in the last day.
+async fn reports_today(
+    tx: &mut AnyConnection,
+    reporter_id: &str,
+    rules: &Rules,
+    now: i64,
+) -> Result<()> {
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM deeds WHERE reporter_id = $1 AND source <> 'partner' AND created_at > $2",
+    )
+    .bind(reporter_id)
+    .bind(now - DAY_MS)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("n")?;
+    if n >= rules.reports_per_day {
+        return Err(StoreError::RateLimited {
+            retry_after_s: 3600,
+        });
+    }
+    Ok(())
+}
+
+/// Write the deed and its evidence rows: on publicity for an automatic submission, else in
+/// review. A deed of the same person, category and day reported before is flagged, not
+/// refused: returns that deed's id.
+#[allow(clippy::too_many_arguments)] // the parts of one row, checked by the caller
+async fn insert_deed(
+    tx: &mut AnyConnection,
+    id: &str,
+    new: &NewDeed,
+    c: &Checked,
+    who: &Submitter,
+    points: Option<i64>,
+    hash: [u8; 32],
+    automatic: bool,
+    rules: &Rules,
+    now: i64,
+) -> Result<Option<String>> {
+    let duplicate_of = duplicate_of(tx, new, c).await?;
+    let (status, ends) = if automatic {
+        (DeedStatus::Publicity, Some(now + rules.publicity_ms))
+    } else {
+        (DeedStatus::Review, None)
+    };
+    sqlx::query(
+        "INSERT INTO deeds (id, citizen_id, village_id, household_id, source, reporter_id, idem_key, request_hash, \
+         standard_id, deed_date, place, description, status, round, points, duplicate_of, decided_at, publicity_ends_at, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15, $16, $17, $18, $18)",
+    )
+    .bind(id)
+    .bind(&new.citizen_id)
+    .bind(&c.citizen.village_id)
+    .bind(&c.citizen.household_id)
+    .bind(who.source.as_str())
+    .bind(&who.reporter_id)
+    .bind(who.idem_key.as_deref())
+    .bind(hash.as_slice())
+    .bind(&c.standard.id)
+    .bind(&c.date)
+    .bind(&c.place)
+    .bind(&c.description)
+    .bind(status.as_str())
+    .bind(points)
+    .bind(duplicate_of.as_deref())
+    .bind(automatic.then_some(now))
+    .bind(ends)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for ev in &new.evidence {
+        sqlx::query("INSERT INTO deed_evidence (deed_id, sha256, content_type, bytes) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(id)
+            .bind(&ev.sha256)
+            .bind(&ev.content_type)
+            .bind(ev.bytes)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(duplicate_of)
+}
+
+/// The same person, category and day reported before (and not rejected or closed).
+async fn duplicate_of(
+    tx: &mut AnyConnection,
+    new: &NewDeed,
+    c: &Checked,
+) -> Result<Option<String>> {
+    sqlx::query(
+        "SELECT d.id FROM deeds d JOIN standards s ON s.id = d.standard_id \
+         WHERE d.citizen_id = $1 AND s.code = $2 AND d.deed_date = $3 AND d.status NOT IN ('rejected', 'closed') \
+         ORDER BY d.created_at LIMIT 1",
+    )
+    .bind(&new.citizen_id)
+    .bind(&c.standard.code)
+    .bind(&c.date)
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|r| r.try_get("id"))
+    .transpose()
+    .map_err(Into::into)
+}
+
+/// The deed's first events (its submission, a flagged duplicate) and who hears of it: the
+/// resident of an automatic submission (now on publicity), else the committee (and the resident
+/// of a nomination).
+#[allow(clippy::too_many_arguments)] // the parts of one new deed
+async fn tell_of_new_deed(
+    tx: &mut AnyConnection,
+    id: &str,
+    new: &NewDeed,
+    c: &Checked,
+    who: &Submitter,
+    duplicate_of: Option<&str>,
+    automatic: bool,
+    now: i64,
+) -> Result<()> {
+    let actor = if who.source == Source::Partner {
+        "partner"
+    } else {
+        "citizen"
+    };
+    event(
+        tx,
+        id,
+        now,
+        (actor, &who.reporter_id),
+        who.source.as_str(),
+        &c.standard.rule(),
+    )
+    .await?;
+    if let Some(d) = duplicate_of {
+        event(
+            tx,
+            id,
+            now,
+            ("system", "evaluation"),
+            "flagged_duplicate",
+            d,
+        )
+        .await?;
+    }
+    let resident = [("citizen", new.citizen_id.clone())];
+    if automatic {
+        event(
+            tx,
+            id,
+            now,
+            ("system", "evaluation"),
+            "publicity",
+            "automatic partner submission",
+        )
+        .await?;
+        return notify(tx, &resident, id, "deed_publicity", now).await;
+    }
+    let committee = members(tx, "evaluator", &c.citizen.village_id).await?;
+    notify(tx, &staff_recipients(&committee), id, "deed_to_review", now).await?;
+    if who.source == Source::Nomination {
+        notify(tx, &resident, id, "deed_nominated", now).await?;
+    }
+    Ok(())
+}

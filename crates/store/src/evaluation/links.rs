@@ -1,0 +1,150 @@
+//! Committee members' links to their own resident records: recusal needs to know each member's
+//! household, and a village committee has one chair with the casting vote.
+
+use crate::{Result, Store, StoreError};
+use serde::Serialize;
+use sqlx::Row;
+
+impl Store {
+    /// Link a committee member's staff account to their own resident record (committee members
+    /// are villagers), so recusal can tell their household, and mark the village committee's
+    /// chair. The resident must live in the member's village (an evaluator) or town (a town
+    /// reviewer) and be linked to no other account; a village has one chair, so marking a chair
+    /// takes the mark from any other member of that committee. `None` unlinks (and unmarks).
+    pub async fn link_staff_citizen(
+        &self,
+        staff_id: &str,
+        citizen_id: Option<&str>,
+        is_chair: bool,
+    ) -> Result<StaffLink> {
+        let mut tx = self.write.begin().await?;
+        let row = sqlx::query("SELECT role, region_id FROM staff WHERE id = $1")
+            .bind(staff_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound { what: "staff" })?;
+        let role: String = row.try_get("role")?;
+        let region: Option<String> = row.try_get("region_id")?;
+        let committee = match role.as_str() {
+            "evaluator" | "town_reviewer" => region.unwrap_or_default(),
+            _ => {
+                return Err(StoreError::invalid(
+                    "staff",
+                    "not_a_committee_member",
+                    "only evaluators and town reviewers are linked to a resident record",
+                ))
+            }
+        };
+        if is_chair && (role != "evaluator" || citizen_id.is_none()) {
+            return Err(StoreError::invalid(
+                "chair",
+                "not_allowed",
+                "the chair is a linked member of a village committee",
+            ));
+        }
+        if let Some(c) = citizen_id {
+            let place = sqlx::query(
+                "SELECT c.village_id, v.parent_id AS town_id FROM citizens c JOIN regions v ON v.id = c.village_id WHERE c.id = $1",
+            )
+            .bind(c)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| {
+                StoreError::invalid("resident_id", "not_enrolled", "no enrolled resident has this id")
+            })?;
+            let village: String = place.try_get("village_id")?;
+            let town: Option<String> = place.try_get("town_id")?;
+            let home = if role == "evaluator" {
+                Some(village)
+            } else {
+                town
+            };
+            if home.as_deref() != Some(committee.as_str()) {
+                return Err(StoreError::invalid(
+                    "resident_id",
+                    "outside_committee",
+                    if role == "evaluator" {
+                        "the resident does not live in the member's village"
+                    } else {
+                        "the resident does not live in the member's town"
+                    },
+                ));
+            }
+            let taken = sqlx::query("SELECT id FROM staff WHERE citizen_id = $1 AND id <> $2")
+                .bind(c)
+                .bind(staff_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::conflict(
+                    "resident_id",
+                    "already_linked",
+                    "this resident is linked to another staff account",
+                ));
+            }
+        }
+        if is_chair {
+            sqlx::query(
+                "UPDATE staff SET is_chair = 0 WHERE role = 'evaluator' AND region_id = $1 AND id <> $2 AND is_chair = 1",
+            )
+            .bind(&committee)
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let res = sqlx::query("UPDATE staff SET citizen_id = $1, is_chair = $2 WHERE id = $3")
+            .bind(citizen_id)
+            .bind(i64::from(is_chair))
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await;
+        match res {
+            // `staff_one_chair`: another chair was marked in this village at the same moment.
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                return Err(StoreError::conflict(
+                    "chair",
+                    "edited_meanwhile",
+                    "another chair was marked at the same moment; reload and try again",
+                ))
+            }
+            other => other?,
+        };
+        tx.commit().await?;
+        Ok(StaffLink {
+            staff_id: staff_id.to_string(),
+            citizen_id: citizen_id.map(str::to_string),
+            is_chair,
+            name_masked: None,
+        })
+    }
+
+    /// Every committee member's link to their resident record, for the admin's console.
+    pub async fn staff_links(&self) -> Result<Vec<StaffLink>> {
+        sqlx::query(
+            "SELECT s.id, s.citizen_id, s.is_chair, c.name_masked FROM staff s LEFT JOIN citizens c ON c.id = s.citizen_id \
+             WHERE s.role IN ('evaluator', 'town_reviewer') ORDER BY s.id",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(StaffLink {
+                staff_id: r.try_get("id")?,
+                citizen_id: r.try_get("citizen_id")?,
+                is_chair: r.try_get::<i64, _>("is_chair")? != 0,
+                name_masked: r.try_get("name_masked")?,
+            })
+        })
+        .collect()
+    }
+}
+
+/// A committee member's staff account and the resident it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaffLink {
+    pub staff_id: String,
+    pub citizen_id: Option<String>,
+    pub is_chair: bool,
+    /// The linked resident's masked name, when read back (`None` if unlinked or withdrawn).
+    pub name_masked: Option<String>,
+}

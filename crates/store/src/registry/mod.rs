@@ -1,0 +1,14 @@
+//! The registry: the region tree (city → town → village), households, citizens with their sealed
+//! personal data and consents, household invites, export and withdrawal, and the access log that
+//! tells a resident every read of their record.
+
+pub(crate) mod access;
+pub(crate) mod citizens;
+mod regions;
+
+pub use access::{AccessEntry, Actor};
+pub use citizens::{
+    Citizen, CitizenQuery, CitizenSummary, Consent, Enrolled, HouseholdChoice, HouseholdMember,
+    NewCitizen, Scope,
+};
+pub use regions::{NewRegion, Region};
