@@ -14,7 +14,7 @@
 //! }
 //! ```
 
-use crate::code::VerifyError;
+use crate::refusal::VerifyError;
 use ciborium::Value;
 use rand::RngCore;
 use std::fmt;

@@ -17,6 +17,7 @@ pub mod claims;
 pub mod code;
 pub mod keys;
 pub mod qr;
+pub mod refusal;
 
 pub use claims::{
     Badge, Carrier, ClaimError, Claims, CodeId, Holder, Issuer, Lifetimes, MaskedName, Pseudonym,

@@ -6,58 +6,67 @@
 //! error to RFC 9457 problem details ([`error`]) and the translations ([`i18n`]). It must not
 //! contain SQL: storage is asked through `moralbank_store::Store`.
 
+mod accounts;
 pub mod api;
 mod auth;
 pub mod authz;
-pub mod benefits;
 pub mod clock;
 pub mod code;
 pub mod error;
 pub mod evaluation;
-mod evaluation_pages;
-pub mod evidence;
-mod flows;
-pub mod green_cards;
-pub mod i18n;
+mod frame;
 mod idempotency;
-mod ledger;
-mod ledger_api;
-mod ledger_pages;
-pub mod log;
+pub mod ledger;
 mod metrics;
 mod otp;
-mod pages;
-mod scanner;
+mod registry;
 mod state;
-mod views;
 
+pub use frame::i18n;
 pub use otp::{DevSender, OtpSender};
 pub use state::{AppState, Ledger, WebConfig};
 
 use axum::Router;
 
 /// The whole application: pages, API, health and metrics, with limits and request metrics.
-/// Shared by `moralbank serve`, `moralbank demo` and the tests.
+/// Shared by `moralbank serve`, `moralbank demo` and the tests. Every capability's routers are
+/// composed here and nowhere else.
 pub fn app(state: AppState) -> Router {
     let body_max = state.config.body_bytes_max;
-    // Deed reports carry photos: their route has its own, larger limit.
-    let uploads = evaluation_pages::upload_router()
+    // Deed reports carry photos and partners send CSV files: their routes have their own,
+    // larger limit.
+    let uploads = Router::new()
+        .merge(evaluation::pages::upload_router())
+        .merge(evaluation::api::upload_router())
         .layer(axum::extract::DefaultBodyLimit::max(
-            evidence::UPLOAD_BYTES_MAX,
+            evaluation::evidence::UPLOAD_BYTES_MAX,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            evidence::UPLOAD_BYTES_MAX,
+            evaluation::evidence::UPLOAD_BYTES_MAX,
         ));
+    let api = Router::new()
+        .merge(api::router())
+        .merge(registry::api::router())
+        .merge(accounts::api::router())
+        .merge(ledger::api::router())
+        .merge(evaluation::api::router())
+        .merge(code::issue::api_router())
+        .merge(code::green_cards::api_router())
+        .merge(code::benefits::api_router())
+        .fallback(|| async { error::AppError::NotFound("API route") });
     Router::new()
-        .merge(pages::router())
-        .merge(ledger_pages::router())
-        .merge(evaluation_pages::router())
-        .merge(code::router())
-        .merge(scanner::router())
-        .merge(green_cards::page_router())
-        .merge(benefits::page_router())
-        .merge(log::router())
-        .nest("/api/v1", api::router())
+        .merge(frame::router())
+        .merge(registry::pages::router())
+        .merge(accounts::pages::router())
+        .merge(api::page_router())
+        .merge(ledger::pages::router())
+        .merge(evaluation::pages::router())
+        .merge(code::issue::page_router())
+        .merge(code::scanner::router())
+        .merge(code::green_cards::page_router())
+        .merge(code::benefits::page_router())
+        .merge(ledger::log::router())
+        .nest("/api/v1", api)
         .merge(metrics::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
         .merge(uploads)

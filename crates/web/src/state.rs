@@ -39,7 +39,7 @@ impl AppState {
     }
 
     /// The same state issuing moral codes with `codes`.
-    pub fn with_codes(mut self, codes: crate::code::CodeIssuer) -> AppState {
+    pub fn with_codes(mut self, codes: CodeIssuer) -> AppState {
         self.codes = Some(codes);
         self
     }
@@ -54,27 +54,6 @@ impl AppState {
     pub fn with_rules(mut self, rules: moralbank_store::evaluation::Rules) -> AppState {
         self.rules = Arc::new(rules);
         self
-    }
-
-    /// A resident withdraws: their personal data goes in one transaction, then the evidence
-    /// files of their deeds that no other deed refers to.
-    pub async fn withdraw(&self, citizen_id: &str) -> Result<(), moralbank_store::StoreError> {
-        let gone = self.store.withdraw(citizen_id).await?;
-        crate::evidence::remove(&self.evidence_dir, self.store.vault(), &gone).await;
-        Ok(())
-    }
-
-    /// Remove evidence files no deed refers to that are older than an hour (the uploads of a
-    /// refused report, for one); the server runs this hourly. Returns how many went.
-    pub async fn sweep_evidence(&self) -> Result<usize, crate::error::AppError> {
-        let referenced = self.store.evidence_hashes().await?;
-        crate::evidence::sweep(
-            &self.evidence_dir,
-            self.store.vault(),
-            &referenced,
-            std::time::Duration::from_secs(crate::evidence::SWEEP_MIN_AGE_S),
-        )
-        .await
     }
 
     /// Credit every deed whose publicity has ended, through the ledger (the server runs this
@@ -143,7 +122,7 @@ pub struct AppState {
     pub clock: Arc<dyn crate::clock::Clock>,
     pub rules: Arc<moralbank_store::evaluation::Rules>,
     /// The moral code's issuer; `None` until its keys are configured (pages then say so).
-    pub codes: Option<crate::code::CodeIssuer>,
+    pub codes: Option<CodeIssuer>,
     /// Where evidence files are kept (outside the database).
     pub evidence_dir: Arc<std::path::PathBuf>,
     pub(crate) sender: Arc<dyn OtpSender>,
@@ -169,7 +148,7 @@ impl AppState {
             evidence_dir: Arc::new(std::path::PathBuf::from("data/evidence")),
             codes: None,
             sender,
-            templates: Arc::new(crate::views::environment(catalog.clone())),
+            templates: Arc::new(crate::frame::views::environment(catalog.clone())),
             catalog,
             metrics: Arc::new(Metrics::new()),
             limiter: Arc::new(crate::auth::RateLimiter::new(
@@ -178,4 +157,15 @@ impl AppState {
             config: Arc::new(config),
         }
     }
+}
+
+/// The issuer: its signing key, the published public keys (current and still-valid old ones),
+/// its name in codes, the code lifetimes and the tier thresholds.
+#[derive(Clone)]
+pub struct CodeIssuer {
+    pub key: Arc<moralbank_code::IssuerKey>,
+    pub published: Arc<moralbank_code::KeySet>,
+    pub issuer: moralbank_code::Issuer,
+    pub lifetimes: moralbank_code::Lifetimes,
+    pub tiers: Arc<Vec<i64>>,
 }

@@ -543,7 +543,7 @@ async fn a_linked_member_is_recused_from_their_households_deeds(w: World) {
 /// Evidence is encrypted on disk; a withdrawal deletes the files of the resident's deeds, and
 /// the sweep removes files no deed refers to once they are old enough.
 async fn evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced(w: World) {
-    use moralbank_web::evidence;
+    use moralbank_web::evaluation::evidence;
     let dir = tempfile::tempdir().unwrap();
     let state = w.state.clone().with_evidence_dir(dir.path().to_path_buf());
     let vault = w.store.vault();

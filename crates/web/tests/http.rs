@@ -545,10 +545,10 @@ fn every_api_route_is_in_the_openapi_document_and_nothing_else_is() {
         .collect();
     let mut routed: Vec<(String, String)> = moralbank_web::api::ROUTES
         .iter()
-        .chain(moralbank_web::log::ROUTES)
+        .chain(moralbank_web::ledger::log::ROUTES)
         .chain(moralbank_web::evaluation::ROUTES)
-        .chain(moralbank_web::green_cards::ROUTES)
-        .chain(moralbank_web::benefits::ROUTES)
+        .chain(moralbank_web::code::green_cards::ROUTES)
+        .chain(moralbank_web::code::benefits::ROUTES)
         .chain(moralbank_web::code::ROUTES)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();

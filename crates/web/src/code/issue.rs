@@ -6,8 +6,9 @@
 use crate::auth::PageCtx;
 use crate::authz::{require, Action};
 use crate::error::AppError;
-use crate::pages::{finish, Area};
-use crate::views::render;
+use crate::frame::views::render;
+use crate::frame::{finish, Area};
+use crate::state::CodeIssuer;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -15,25 +16,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use minijinja::context;
-use moralbank_code::{
-    Carrier, Claims, CodeQr, Holder, IssuerKey, KeySet, Lifetimes, MaskedName, Pseudonym,
-};
-use std::sync::Arc;
+use moralbank_code::{Carrier, Claims, CodeQr, Holder, MaskedName, Pseudonym};
 
-/// The issuer: its signing key, the published public keys (current and still-valid old ones),
-/// its name in codes, the code lifetimes and the tier thresholds.
-#[derive(Clone)]
-pub struct CodeIssuer {
-    pub key: Arc<IssuerKey>,
-    pub published: Arc<KeySet>,
-    pub issuer: moralbank_code::Issuer,
-    pub lifetimes: Lifetimes,
-    pub tiers: Arc<Vec<i64>>,
+/// Redemption over the API (nested under `/api/v1`).
+pub(crate) fn api_router() -> Router<AppState> {
+    Router::new().route("/redemptions", axum::routing::post(redeem))
 }
 
-pub fn router() -> Router<AppState> {
+/// The issuer's keys, the resident's code page and card.
+pub(crate) fn page_router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/redemptions", axum::routing::post(redeem))
         .route("/.well-known/moral-code/keys", get(jwks))
         .route("/me/code", get(code_page))
         .route("/me/code.json", get(code_json))

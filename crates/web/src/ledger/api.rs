@@ -1,10 +1,10 @@
 //! The ledger's API routes (merged into `/api/v1` by [`crate::api::router`]).
 
+use super::flows::{self as ledger, PostEntry};
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
 use crate::idempotency::IdempotencyHeader;
-use crate::ledger::{self, PostEntry};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -191,7 +191,7 @@ async fn page(State(state): State<AppState>, ctx: crate::auth::PageCtx) -> Respo
             checkpoint => cp.as_ref().map(|c| c.note.clone()),
             checkpoint_at => cp.as_ref().map(|c| c.at_ms),
         };
-        Ok::<_, AppError>(crate::views::render(&state, &ctx, "log.html", view)?.into_response())
+        Ok::<_, AppError>(crate::frame::views::render(&state, &ctx, "log.html", view)?.into_response())
     }
     .await;
     match result {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 macro_rules! templates {
     ($($name:literal),* $(,)?) => {
-        pub const TEMPLATES: &[(&str, &str)] = &[$(($name, include_str!(concat!("../templates/", $name)))),*];
+        pub const TEMPLATES: &[(&str, &str)] = &[$(($name, include_str!(concat!("../../templates/", $name)))),*];
     };
 }
 

@@ -220,6 +220,29 @@ pub async fn sweep(
     Ok(removed)
 }
 
+impl crate::AppState {
+    /// A resident withdraws: their personal data goes in one transaction, then the evidence
+    /// files of their deeds that no other deed refers to.
+    pub async fn withdraw(&self, citizen_id: &str) -> Result<(), moralbank_store::StoreError> {
+        let gone = self.store.withdraw(citizen_id).await?;
+        remove(&self.evidence_dir, self.store.vault(), &gone).await;
+        Ok(())
+    }
+
+    /// Remove evidence files no deed refers to that are older than an hour (the uploads of a
+    /// refused report, for one); the server runs this hourly. Returns how many went.
+    pub async fn sweep_evidence(&self) -> Result<usize, crate::error::AppError> {
+        let referenced = self.store.evidence_hashes().await?;
+        sweep(
+            &self.evidence_dir,
+            self.store.vault(),
+            &referenced,
+            std::time::Duration::from_secs(SWEEP_MIN_AGE_S),
+        )
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

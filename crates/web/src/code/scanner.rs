@@ -13,8 +13,8 @@
 use crate::auth::{PageCtx, Principal};
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
-use crate::pages::{finish, Area};
-use crate::views::render;
+use crate::frame::views::render;
+use crate::frame::{finish, Area};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -26,13 +26,13 @@ use serde::Deserialize;
 
 /// jsQR 1.4.0 (Apache-2.0, `assets/vendor/jsQR.LICENSE`), the camera's QR decoder on browsers
 /// without the `BarcodeDetector` API.
-const JSQR_JS: &str = include_str!("../assets/vendor/jsQR.js");
+const JSQR_JS: &str = include_str!("../../assets/vendor/jsQR.js");
 
 /// The service worker that keeps the scanner usable offline.
-const SCANNER_SW: &str = include_str!("../assets/scan-sw.js");
+const SCANNER_SW: &str = include_str!("../../assets/scan-sw.js");
 
 /// The scanner's own script (key cache, scanning, verification, redemption).
-const SCANNER_JS: &str = include_str!("../assets/scan.js");
+const SCANNER_JS: &str = include_str!("../../assets/scan.js");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -154,7 +154,7 @@ async fn seen(
             "a scan is reported within a day of when it was made",
         ));
     }
-    let claims = crate::code::verify_code(&state, &b.code, b.scanned_at / 1000)?;
+    let claims = super::issue::verify_code(&state, &b.code, b.scanned_at / 1000)?;
     let known = state
         .store
         .record_scan(&claims.code_id.to_string(), &partner_id, "")
@@ -182,8 +182,8 @@ async fn redeem(
     let partner_id = operator_partner(&ctx.principal)?.to_string();
     csrf_header(&ctx, &headers)?;
     let ApiJson(b) = body?;
-    let claims = crate::code::verify_code(&state, &b.code, state.clock.now_ms() / 1000)?;
+    let claims = super::issue::verify_code(&state, &b.code, state.clock.now_ms() / 1000)?;
     let key = domain::IdempotencyKey::parse(&b.idempotency_key)?;
-    let d = crate::code::redeem_claims(&state, &partner_id, &key, &b.benefit_id, &claims).await?;
+    let d = super::issue::redeem_claims(&state, &partner_id, &key, &b.benefit_id, &claims).await?;
     Ok(Json(d).into_response())
 }

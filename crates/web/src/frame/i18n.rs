@@ -6,8 +6,8 @@ use std::collections::HashMap;
 pub const LANGS: [&str; 2] = ["zh", "en"];
 
 const SOURCES: [(&str, &str); 2] = [
-    ("zh", include_str!("../i18n/zh.toml")),
-    ("en", include_str!("../i18n/en.toml")),
+    ("zh", include_str!("../../i18n/zh.toml")),
+    ("en", include_str!("../../i18n/en.toml")),
 ];
 
 pub struct Catalog {
@@ -78,7 +78,7 @@ mod tests {
     #[test]
     fn every_key_a_template_uses_is_translated() {
         let c = Catalog::load();
-        for (name, src) in crate::views::TEMPLATES {
+        for (name, src) in crate::frame::views::TEMPLATES {
             for part in src.split("t(\"").skip(1) {
                 let key = part.split('"').next().unwrap_or_default();
                 for lang in LANGS {
@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn templates_hold_no_hard_coded_chinese_text() {
-        for (name, src) in crate::views::TEMPLATES {
+        for (name, src) in crate::frame::views::TEMPLATES {
             let han = src.chars().find(|c| ('\u{4e00}'..='\u{9fff}').contains(c));
             assert!(
                 han.is_none(),

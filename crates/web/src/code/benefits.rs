@@ -4,7 +4,7 @@
 use crate::auth::{ApiCaller, PageCtx};
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
-use crate::pages::{finish, page, Area};
+use crate::frame::{finish, page, Area};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -2,13 +2,13 @@
 //! with photos from the phone, following it, objecting and appealing, and their inbox; the
 //! committee's queue and votes; the town's appeals; the admin's standards editor.
 
+use super::evidence;
+use super::flows::{self as ev, DecisionBody, VoteBody};
 use crate::auth::{PageCtx, Principal};
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
-use crate::evaluation::{self as ev, DecisionBody, VoteBody};
-use crate::evidence;
-use crate::pages::{field_messages, finish, or_redo, page, Area, Page};
-use crate::views::render;
+use crate::frame::views::render;
+use crate::frame::{field_messages, finish, or_redo, page, Area, Page};
 use crate::AppState;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -42,13 +42,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The report form takes photos: its own router, with a body limit large enough for them.
-pub fn upload_router() -> Router<AppState> {
-    Router::new()
-        .route("/deeds/new", get(new_form).post(new_submit))
-        .route("/api/v1/partner/deeds/bulk", post(ev::bulk_submit))
-        // Reports and partner submissions may carry photos (multipart; see `deed_request`).
-        .route("/api/v1/deeds", post(ev::report))
-        .route("/api/v1/partner/deeds", post(ev::partner_submit))
+pub(crate) fn upload_router() -> Router<AppState> {
+    Router::new().route("/deeds/new", get(new_form).post(new_submit))
 }
 
 fn now(state: &AppState) -> i64 {

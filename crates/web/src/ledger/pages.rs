@@ -1,12 +1,12 @@
 //! Ledger pages: a resident's points and entries with receipts to download, and the admin's
 //! ledger console (totals, the log, reversal requests with four eyes).
 
+use super::flows as ledger;
 use crate::auth::PageCtx;
 use crate::authz::{require, Action};
 use crate::error::AppError;
-use crate::ledger;
-use crate::pages::{field_messages, finish, or_redo, Area, Page};
-use crate::views::render;
+use crate::frame::views::render;
+use crate::frame::{field_messages, finish, or_redo, Area, Page};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};

@@ -4,9 +4,9 @@
 use crate::auth::{ApiCaller, PageCtx, Principal};
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
-use crate::flows::{self, SearchParams};
-use crate::pages::{field_messages, finish, or_redo, Area, Page};
-use crate::views::render;
+use crate::frame::views::render;
+use crate::frame::{field_messages, finish, or_redo, Area, Page};
+use crate::registry::flows::{self, SearchParams};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

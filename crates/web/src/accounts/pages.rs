@@ -1,0 +1,451 @@
+//! Sign-in pages (residents by phone code, staff by password), the staff console's landing page,
+//! and the admin's staff, partner and API-key pages.
+
+use super::flows;
+use crate::auth::{self, PageCtx};
+use crate::authz::{self, require, Action};
+use crate::error::AppError;
+use crate::frame::views::render;
+use crate::frame::{field_messages, finish, or_redo, page, Area, CsrfOnly, Page};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use domain::{FieldError, OtpCode, Phone, Role};
+use minijinja::{context, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route(
+            "/staff/login",
+            get(staff_login_form).post(staff_login_submit),
+        )
+        .route("/console", get(console))
+        .route("/console/staff", get(staff_list).post(staff_create))
+        .route("/console/staff/{id}/resident", post(staff_link))
+        .route("/console/partners", get(partners).post(partner_create))
+        .route("/console/partners/{id}/keys", post(key_create))
+        .route("/console/partners/{id}/keys/{key}/revoke", post(key_revoke))
+}
+
+// ---------- resident sign-in ----------
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
+struct LoginForm {
+    csrf: String,
+    phone: String,
+    code: String,
+}
+
+async fn login_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let view = context! { step => "phone", form => LoginForm::default() };
+    let r = page(&state, &ctx, "login.html", view, StatusCode::OK);
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+/// Two steps on one form: without a code, send one; with a code, sign in.
+async fn login_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let code_step = !f.code.trim().is_empty();
+    let result = async {
+        ctx.check_csrf(&f.csrf)?;
+        let phone = Phone::parse(&f.phone)?;
+        if !code_step {
+            // The same page whether or not the phone is enrolled.
+            let sent = flows::request_code(&state, &ctx.client, &phone).await?;
+            let demo_code = sent
+                .filter(|_| state.config.demo_mode)
+                .map(|c| c.as_str().to_string());
+            let form = LoginForm {
+                phone: phone.as_str().into(),
+                ..Default::default()
+            };
+            let view = context! { step => "code", form, demo_code };
+            return Ok(render(&state, &ctx, "login.html", view)?.into_response());
+        }
+        let code = OtpCode::parse(&f.code)?;
+        let (token, _) = flows::sign_in_citizen(&state, &ctx.client, &phone, &code).await?;
+        let cookie = auth::session_cookie(
+            token,
+            state.config.cookie_secure,
+            state.config.session_ttl_s,
+        );
+        Ok((ctx.jar.clone().add(cookie), Redirect::to("/me")).into_response())
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        let step = if code_step && !errors.iter().any(|e| e.field == "phone") {
+            "code"
+        } else {
+            "phone"
+        };
+        let form = LoginForm {
+            code: String::new(),
+            ..f
+        };
+        let view = context! { step, form, errors => field_messages(&state, &ctx, &errors) };
+        Ok((status, render(&state, &ctx, "login.html", view)?).into_response())
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
+}
+
+async fn logout(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CsrfOnly>) -> Response {
+    let result = async {
+        ctx.check_csrf(&f.csrf)?;
+        if let Some(token) = &ctx.session_token {
+            state.store.delete_session(token).await?;
+        }
+        Ok((
+            ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)),
+            Redirect::to("/"),
+        )
+            .into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
+}
+
+// ---------- staff sign-in and console ----------
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
+struct StaffLoginForm {
+    csrf: String,
+    username: String,
+    #[serde(skip_serializing)]
+    password: String,
+}
+
+async fn staff_login_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = page(
+        &state,
+        &ctx,
+        "staff_login.html",
+        context! { form => StaffLoginForm::default() },
+        StatusCode::OK,
+    );
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+async fn staff_login_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<StaffLoginForm>,
+) -> Response {
+    let result = async {
+        ctx.check_csrf(&f.csrf)?;
+        let Some((token, _, _)) =
+            flows::sign_in_staff(&state, &ctx.client, &f.username, &f.password).await?
+        else {
+            return Err(AppError::invalid(
+                "password",
+                "login_failed",
+                "username or password is wrong",
+            ));
+        };
+        let cookie = auth::session_cookie(
+            token,
+            state.config.cookie_secure,
+            state.config.session_ttl_s,
+        );
+        Ok((ctx.jar.clone().add(cookie), Redirect::to("/console")).into_response())
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        let view = context! { form => f, errors => field_messages(&state, &ctx, &errors) };
+        Ok((status, render(&state, &ctx, "staff_login.html", view)?).into_response())
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
+
+async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::StaffConsole)?;
+        let (citizens, households) = state.store.count_citizens().await?;
+        let (towns, villages) = state.store.region_counts().await?;
+        let p = &ctx.principal;
+        let view = context! {
+            stats => context! { citizens, households, towns, villages },
+            can => context! {
+                citizens => authz::allowed(p, Action::ReadCitizens), regions => authz::allowed(p, Action::ViewRegions),
+                staff => authz::allowed(p, Action::ManageStaff), partners => authz::allowed(p, Action::ManagePartners),
+                ledger => authz::allowed(p, Action::ViewLedger),
+                queue => authz::allowed(p, Action::VoteDeeds), appeals => authz::allowed(p, Action::DecideAppeals),
+                standards => authz::allowed(p, Action::ManageStandards),
+                green => authz::allowed(p, Action::ManageGreenCards),
+                scan => authz::allowed(p, Action::ScanCodes),
+            },
+        };
+        Ok(render(&state, &ctx, "console.html", view)?.into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
+
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
+struct StaffForm {
+    csrf: String,
+    username: String,
+    display_name: String,
+    #[serde(skip_serializing)]
+    password: String,
+    role: String,
+    region_id: String,
+    partner_id: String,
+}
+
+async fn staff_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: StaffForm,
+    errors: &[FieldError],
+    status: StatusCode,
+    created: Option<String>,
+) -> Page {
+    require(&ctx.principal, Action::ManageStaff)?;
+    let towns = match state.store.city().await? {
+        Some(c) => state.store.region_children(&c.id).await?,
+        None => vec![],
+    };
+    let villages: Vec<_> = state
+        .store
+        .villages()
+        .await?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    let links: HashMap<String, _> = state
+        .store
+        .staff_links()
+        .await?
+        .into_iter()
+        .map(|l| (l.staff_id.clone(), l))
+        .collect();
+    let view = context! {
+        staff => state.store.list_staff().await?, partners => state.store.list_partners().await?,
+        towns, villages, roles, form, created, links, errors => field_messages(state, ctx, errors),
+    };
+    Ok((status, render(state, ctx, "staff.html", view)?).into_response())
+}
+
+async fn staff_list(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = staff_page(
+        &state,
+        &ctx,
+        StaffForm::default(),
+        &[],
+        StatusCode::OK,
+        None,
+    )
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+async fn staff_create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<StaffForm>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::ManageStaff)?;
+        ctx.check_csrf(&f.csrf)?;
+        let new = flows::parse_new_staff(
+            &f.username,
+            &f.display_name,
+            &f.password,
+            &f.role,
+            &f.region_id,
+            &f.partner_id,
+        )?;
+        let s = state.store.create_staff(&new).await?;
+        tracing::info!(staff = %s.id, role = s.role.as_str(), "staff account created");
+        staff_page(
+            &state,
+            &ctx,
+            StaffForm::default(),
+            &[],
+            StatusCode::OK,
+            Some(s.username),
+        )
+        .await
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        staff_page(&state, &ctx, f, &errors, status, None).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LinkForm {
+    csrf: String,
+    resident_id: String,
+    /// A ticked box sends `on`.
+    chair: Option<String>,
+}
+
+/// The admin links a committee member to their own resident record (and marks the chair).
+async fn staff_link(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<LinkForm>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::ManageStaff)?;
+        ctx.check_csrf(&f.csrf)?;
+        crate::evaluation::flows::link_flow(
+            &state,
+            &ctx.principal,
+            &id,
+            &f.resident_id,
+            f.chair.is_some(),
+        )
+        .await?;
+        Ok(Redirect::to("/console/staff").into_response())
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        staff_page(&state, &ctx, StaffForm::default(), &errors, status, None).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
+
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
+struct PartnerForm {
+    csrf: String,
+    name: String,
+    kind: String,
+}
+
+async fn partners_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: PartnerForm,
+    errors: &[FieldError],
+    status: StatusCode,
+    new_key: Option<Value>,
+) -> Page {
+    require(&ctx.principal, Action::ManagePartners)?;
+    let mut rows = Vec::new();
+    for p in state.store.list_partners().await? {
+        let keys = state.store.list_api_keys(&p.id).await?;
+        rows.push(context! { p, keys });
+    }
+    let view = context! {
+        partners => rows, kinds => moralbank_store::PARTNER_KINDS, scopes => moralbank_store::API_SCOPES,
+        form, new_key, errors => field_messages(state, ctx, errors),
+    };
+    Ok((status, render(state, ctx, "partners.html", view)?).into_response())
+}
+
+async fn partners(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = partners_page(
+        &state,
+        &ctx,
+        PartnerForm::default(),
+        &[],
+        StatusCode::OK,
+        None,
+    )
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+async fn partner_create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<PartnerForm>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::ManagePartners)?;
+        ctx.check_csrf(&f.csrf)?;
+        state.store.create_partner(&f.name, &f.kind).await?;
+        Ok(Redirect::to("/console/partners").into_response())
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        partners_page(&state, &ctx, f, &errors, status, None).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
+
+/// The form repeats `scope` once per ticked box, so it is read as pairs.
+async fn key_create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |name: &str| {
+        f.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let result = async {
+        require(&ctx.principal, Action::ManagePartners)?;
+        ctx.check_csrf(field("csrf"))?;
+        let scopes: Vec<String> = f
+            .iter()
+            .filter(|(k, _)| k == "scope")
+            .map(|(_, v)| v.clone())
+            .take(16)
+            .collect();
+        let id = domain::parse_id("partner_id", &id).map_err(|_| AppError::NotFound("partner"))?;
+        let (key, secret) = state
+            .store
+            .create_api_key(&id, &scopes, field("label"))
+            .await?;
+        tracing::info!(partner = %id, key = %key.id, "API key created");
+        let new_key = context! { partner_id => id, secret };
+        partners_page(
+            &state,
+            &ctx,
+            PartnerForm::default(),
+            &[],
+            StatusCode::OK,
+            Some(new_key),
+        )
+        .await
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        partners_page(&state, &ctx, PartnerForm::default(), &errors, status, None).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
+
+async fn key_revoke(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((id, key)): Path<(String, String)>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::ManagePartners)?;
+        ctx.check_csrf(&f.csrf)?;
+        state.store.revoke_api_key(&id, &key).await?;
+        Ok(Redirect::to("/console/partners").into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}

@@ -1,0 +1,7 @@
+//! The registry (store: `registry`): enrolment, the resident's own record, access log, export
+//! and withdrawal; the staff console's citizens and regions. Pages in [`pages`], the JSON API in
+//! [`api`], what both share in [`flows`].
+
+pub(crate) mod api;
+pub(crate) mod flows;
+pub(crate) mod pages;

@@ -1,0 +1,409 @@
+//! The registry's pages: enrolment, the resident's own record (invite, export, withdrawal), and
+//! the staff console's citizens and regions.
+
+use super::flows::{self, SearchParams};
+use crate::auth::{self, PageCtx, Principal};
+use crate::authz::{self, require, Action};
+use crate::error::AppError;
+use crate::frame::views::render;
+use crate::frame::{field_messages, finish, or_redo, page, region_name, Area, CsrfOnly, Page};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use domain::FieldError;
+use minijinja::{context, Value};
+use moralbank_store::NewRegion;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/enrol", get(enrol_form).post(enrol_submit))
+        .route("/me", get(me))
+        .route("/me/invite", post(me_invite))
+        .route("/me/export", get(me_export))
+        .route("/me/withdraw", post(me_withdraw))
+        .route("/console/citizens", get(citizens).post(citizens_search))
+        .route("/console/citizens/{id}", get(citizen))
+        .route("/console/regions", get(regions).post(region_create))
+}
+
+// ---------- enrolment ----------
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
+struct EnrolForm {
+    csrf: String,
+    name: String,
+    resident_id: String,
+    phone: String,
+    village_id: String,
+    household: String,
+    household_invite: String,
+    consent_version: String,
+}
+
+async fn enrol_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    form: &EnrolForm,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
+    let mut towns: Vec<(String, Vec<Value>)> = Vec::new();
+    for (village, town) in state.store.villages().await? {
+        let item = context! { id => village.id, name => region_name(ctx, &village) };
+        let town = region_name(ctx, &town);
+        match towns.last_mut() {
+            Some((t, items)) if *t == town => items.push(item),
+            _ => towns.push((town, vec![item])),
+        }
+    }
+    let towns: Vec<Value> = towns
+        .into_iter()
+        .map(|(t, v)| context! { name => t, villages => v })
+        .collect();
+    let view = context! {
+        towns, form, errors => field_messages(state, ctx, errors), consent_version => domain::ENROLMENT_CONSENT_VERSION,
+    };
+    page(state, ctx, "enrol.html", view, status)
+}
+
+async fn enrol_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let form = EnrolForm {
+        household: "new".into(),
+        ..Default::default()
+    };
+    let r = enrol_page(&state, &ctx, &form, &[], StatusCode::OK).await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+async fn enrol_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<EnrolForm>,
+) -> Response {
+    let result = async {
+        ctx.check_csrf(&f.csrf)?;
+        let new = flows::parse_enrolment(
+            &f.name,
+            &f.resident_id,
+            &f.phone,
+            &f.village_id,
+            &f.household,
+            &f.household_invite,
+            &f.consent_version,
+        )?;
+        flows::enrol(&state, &ctx.client, &new).await?;
+        let view = context! { phone_masked => new.phone.masked() };
+        Ok(render(&state, &ctx, "enrolled.html", view)?.into_response())
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        enrol_page(&state, &ctx, &f, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
+}
+
+// ---------- the resident's own pages ----------
+fn own_id(ctx: &PageCtx) -> Result<&str, AppError> {
+    require(&ctx.principal, Action::OwnRecord)?;
+    ctx.principal.citizen_id().ok_or(AppError::Unauthorized)
+}
+
+/// The resident's home page; `invite_code` and `errors` come from the forms on it.
+async fn me_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    invite_code: Option<String>,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
+    let id = own_id(ctx)?;
+    let c = state
+        .store
+        .citizen(id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let (village, town) = state.store.village_and_town(&c.village_id).await?;
+    let (mine, household) = crate::ledger::flows::points(state, id).await?;
+    // Tiers from credit points: the resident's, and their household's from the members' sum.
+    let tiers = state.codes.as_ref().map(|c| c.tiers.clone());
+    let tier_of = |credit: i64| tiers.as_ref().map(|t| domain::tier::tier(credit, t));
+    let view = context! {
+        tier => tier_of(mine.credit), household_tier => tier_of(household.credit),
+        mine, household,
+        citizen => context! {
+            name => c.name.as_str(), resident_id => c.resident_id.masked(), phone => c.phone.masked(),
+            village => region_name(ctx, &village), village_id => c.village_id.as_str(), town => region_name(ctx, &town), enrolled_at => c.enrolled_at, is_head => c.is_head,
+        },
+        members => state.store.household_members(&c.household_id).await?,
+        consents => state.store.consents(id).await?,
+        access => state.store.access_log(id, None, 50).await?,
+        invite_code,
+        errors => field_messages(state, ctx, errors),
+    };
+    Ok((status, render(state, ctx, "me.html", view)?).into_response())
+}
+
+async fn me(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = me_page(&state, &ctx, None, &[], StatusCode::OK).await;
+    finish(&state, &ctx, Area::Resident, r)
+}
+
+async fn me_invite(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    let result = async {
+        let id = own_id(&ctx)?;
+        ctx.check_csrf(&f.csrf)?;
+        let code = state.store.create_household_invite(id).await?;
+        me_page(&state, &ctx, Some(code), &[], StatusCode::OK).await
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        me_page(&state, &ctx, None, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
+}
+
+async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let result = async {
+        let doc = state.store.export_citizen(own_id(&ctx)?).await?;
+        let body =
+            serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
+        let headers = [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"moralbank-export.json\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ];
+        Ok((headers, body).into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
+}
+
+#[derive(Deserialize)]
+struct WithdrawForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+async fn me_withdraw(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<WithdrawForm>,
+) -> Response {
+    let result = async {
+        let id = own_id(&ctx)?;
+        ctx.check_csrf(&f.csrf)?;
+        if f.confirm != "yes" {
+            return Err(AppError::invalid(
+                "confirm",
+                "withdraw_unconfirmed",
+                "tick the box to confirm that your data will be deleted",
+            ));
+        }
+        state.withdraw(id).await?;
+        tracing::info!(citizen = %id, "resident withdrew");
+        // From here on the visitor is anonymous again.
+        let anon = PageCtx {
+            principal: Principal::Anonymous,
+            session_token: None,
+            csrf: String::new(),
+            ..ctx.clone()
+        };
+        let done = state.catalog.get(ctx.lang, "withdraw.done");
+        let r = page(
+            &state,
+            &anon,
+            "error.html",
+            context! { status => 200, message => done, detail => "" },
+            StatusCode::OK,
+        )?;
+        Ok((ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)), r).into_response())
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        me_page(&state, &ctx, None, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Resident, result)
+}
+
+#[derive(Deserialize)]
+struct SearchForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    q: SearchParams,
+}
+
+/// Without criteria: the most recent enrolments in the caller's scope (each read is logged).
+async fn citizens(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let r = citizens_page(&state, &ctx, &SearchParams::default()).await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+/// Criteria travel in a POST body, never in the URL, so ID numbers and phones stay out of
+/// browser history and proxy logs.
+async fn citizens_search(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<SearchForm>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::ReadCitizens)?;
+        ctx.check_csrf(&f.csrf)?;
+        citizens_page(&state, &ctx, &f.q).await
+    }
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
+
+async fn citizens_page(state: &AppState, ctx: &PageCtx, p: &SearchParams) -> Page {
+    require(&ctx.principal, Action::ReadCitizens)?;
+    let searched = !(p.resident_id.is_empty() && p.phone.is_empty() && p.name.is_empty());
+    let (results, errors) = match flows::parse_search(p) {
+        Ok(q) => (
+            flows::search_citizens(state, &ctx.principal, &q).await?,
+            HashMap::new(),
+        ),
+        Err(e) => (vec![], field_messages(state, ctx, &e.0)),
+    };
+    let view = context! { q => p, results, errors, searched };
+    Ok(render(state, ctx, "citizens.html", view)?.into_response())
+}
+
+async fn citizen(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+    let result = async {
+        let v = flows::view_citizen(&state, &ctx.principal, &id).await?;
+        let members = state
+            .store
+            .household_members(&v.summary.household_id)
+            .await?;
+        // The admin also sees the citizen's ledger (a second access-log line: "ledger").
+        let (entries, points) = if authz::allowed(&ctx.principal, Action::ReadCitizenLedger) {
+            let entries =
+                crate::ledger::flows::entries_for_staff(&state, &ctx.principal, &id, None, 50)
+                    .await?;
+            let points = state
+                .store
+                .points(&v.summary.id, moralbank_store::now_ms())
+                .await?;
+            (Some(entries), Some(points))
+        } else {
+            (None, None)
+        };
+        let view = context! { c => v.summary, full_name => v.full_name, members, entries, points };
+        Ok(render(&state, &ctx, "citizen.html", view)?.into_response())
+    }
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
+
+// ---------- admin: regions, staff, partners ----------
+#[derive(Deserialize)]
+struct RegionsQuery {
+    town: Option<String>,
+}
+
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
+struct RegionForm {
+    csrf: String,
+    parent_id: String,
+    code: String,
+    name_zh: String,
+    name_en: String,
+}
+
+async fn regions_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    town: Option<String>,
+    form: RegionForm,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
+    require(&ctx.principal, Action::ViewRegions)?;
+    let city = state.store.city().await?;
+    let towns = match &city {
+        Some(c) => state.store.region_children(&c.id).await?,
+        None => vec![],
+    };
+    let selected = town.or_else(|| towns.first().map(|t| t.id.clone()));
+    let villages = match &selected {
+        Some(t) => state.store.region_children(t).await?,
+        None => vec![],
+    };
+    let view = context! {
+        city, towns, villages, selected, form,
+        can_edit => authz::allowed(&ctx.principal, Action::ManageRegions),
+        errors => field_messages(state, ctx, errors),
+    };
+    Ok((status, render(state, ctx, "regions.html", view)?).into_response())
+}
+
+async fn regions(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<RegionsQuery>,
+) -> Response {
+    let r = regions_page(
+        &state,
+        &ctx,
+        q.town,
+        RegionForm::default(),
+        &[],
+        StatusCode::OK,
+    )
+    .await;
+    finish(&state, &ctx, Area::Staff, r)
+}
+
+async fn region_create(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<RegionForm>,
+) -> Response {
+    let result = async {
+        require(&ctx.principal, Action::ManageRegions)?;
+        ctx.check_csrf(&f.csrf)?;
+        let parent_id = Some(f.parent_id.as_str())
+            .filter(|p| !p.is_empty())
+            .map(|p| domain::parse_id("parent_id", p))
+            .transpose()?;
+        let new = NewRegion {
+            parent_id,
+            code: f.code.clone(),
+            name_zh: f.name_zh.clone(),
+            name_en: f.name_en.clone(),
+        };
+        let r = state.store.create_region(&new).await?;
+        let town = if r.level == domain::RegionLevel::Village {
+            r.parent_id.unwrap_or_default()
+        } else {
+            r.id
+        };
+        Ok(Redirect::to(&format!("/console/regions?town={town}")).into_response())
+    }
+    .await;
+    let result = or_redo(result, async |errors, status| {
+        let town = Some(f.parent_id.clone()).filter(|s| !s.is_empty());
+        regions_page(&state, &ctx, town, f, &errors, status).await
+    })
+    .await;
+    finish(&state, &ctx, Area::Staff, result)
+}
