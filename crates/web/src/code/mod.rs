@@ -7,5 +7,5 @@ pub mod green_cards;
 pub(crate) mod issue;
 pub(crate) mod scanner;
 
-pub use crate::state::CodeIssuer;
+pub use crate::CodeIssuer;
 pub use issue::ROUTES;
