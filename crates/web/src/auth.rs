@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for PageCtx {
                 }
             }
         }
-        Ok(PageCtx {
+        let ctx = PageCtx {
             principal,
             lang,
             csrf,
@@ -127,7 +127,12 @@ impl FromRequestParts<AppState> for PageCtx {
             } else {
                 "/".into()
             },
-        })
+        };
+        // A failure of the page is rendered for this reader (see `frame::render_failures`).
+        if let Some(slot) = parts.extensions.get::<crate::frame::FrameSlot>() {
+            slot.fill(&ctx);
+        }
+        Ok(ctx)
     }
 }
 

@@ -80,6 +80,10 @@ pub fn app(state: AppState) -> Router {
         .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            frame::render_failures,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             metrics::track,
         ))
         .layer(axum::middleware::map_response(too_large_as_problem))

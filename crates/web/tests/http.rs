@@ -506,6 +506,65 @@ async fn health_readiness_and_metrics_answer(w: World) {
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
 }
 
+async fn a_failed_page_is_a_page_in_the_readers_language_or_the_right_sign_in(w: World) {
+    // Not signed in: staff pages send to the staff sign-in, residents' pages to theirs.
+    for (path, login) in [
+        ("/console", "/staff/login"),
+        ("/console/citizens", "/staff/login"),
+        ("/scan", "/staff/login"),
+        ("/me", "/login"),
+        ("/me/entries", "/login"),
+    ] {
+        let (status, headers, _) = w.page("GET", path, None, &[]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+            Some(login),
+            "{path}"
+        );
+    }
+    // Any other failure is the error page, as HTML, in the reader's language.
+    let admin = w.staff(Role::Admin);
+    let missing = format!("/console/citizens/{}", domain::new_id());
+    let (status, headers, html) = w.page("GET", &missing, Some(&admin), &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html")));
+    assert!(
+        html.contains("<html lang=\"zh-CN\">") && html.contains("<title>未找到"),
+        "{html}"
+    );
+    let req = Request::builder()
+        .uri(&missing)
+        .header(
+            header::COOKIE,
+            format!("mb_session={}; mb_lang=en", admin.token),
+        )
+        .body(Body::empty())
+        .expect("req");
+    let (status, _, en) = w.send(req).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        en.contains("<html lang=\"en\">") && en.contains("<title>Not found"),
+        "{en}"
+    );
+    // The API still answers with problem details, never a page.
+    let (status, problem) = w
+        .api(
+            "GET",
+            &format!("/citizens/{}", domain::new_id()),
+            Some(&admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["status"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(404))
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -524,6 +583,7 @@ on_both!(
     withdrawal_page_names_the_unticked_box_and_keeps_the_data,
     access_log_api_pages_with_a_cursor_and_names_a_bad_one,
     health_readiness_and_metrics_answer,
+    a_failed_page_is_a_page_in_the_readers_language_or_the_right_sign_in,
 );
 
 #[test]

@@ -6,11 +6,11 @@ use crate::auth::{self, PageCtx};
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
 use crate::frame::views::render;
-use crate::frame::{field_messages, finish, or_redo, page, Area, CsrfOnly, Page};
+use crate::frame::{field_messages, or_redo, page, CsrfOnly, Page, PageResult};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use domain::{FieldError, OtpCode, Phone, Role};
@@ -43,10 +43,10 @@ struct LoginForm {
     code: String,
 }
 
-async fn login_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn login_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let view = context! { step => "phone", form => LoginForm::default() };
     let r = page(&state, &ctx, "login.html", view, StatusCode::OK);
-    finish(&state, &ctx, Area::Resident, r)
+    Ok(r?)
 }
 
 /// Two steps on one form: without a code, send one; with a code, sign in.
@@ -54,9 +54,9 @@ async fn login_submit(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<LoginForm>,
-) -> Response {
+) -> PageResult {
     let code_step = !f.code.trim().is_empty();
-    let result = async {
+    let result: Page = async {
         ctx.check_csrf(&f.csrf)?;
         let phone = Phone::parse(&f.phone)?;
         if !code_step {
@@ -96,11 +96,15 @@ async fn login_submit(
         Ok((status, render(&state, &ctx, "login.html", view)?).into_response())
     })
     .await;
-    finish(&state, &ctx, Area::Resident, result)
+    Ok(result?)
 }
 
-async fn logout(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CsrfOnly>) -> Response {
-    let result = async {
+async fn logout(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Form(f): Form<CsrfOnly>,
+) -> PageResult {
+    let result: Page = async {
         ctx.check_csrf(&f.csrf)?;
         if let Some(token) = &ctx.session_token {
             state.store.delete_session(token).await?;
@@ -112,7 +116,7 @@ async fn logout(State(state): State<AppState>, ctx: PageCtx, Form(f): Form<CsrfO
             .into_response())
     }
     .await;
-    finish(&state, &ctx, Area::Resident, result)
+    Ok(result?)
 }
 
 // ---------- staff sign-in and console ----------
@@ -125,7 +129,7 @@ struct StaffLoginForm {
     password: String,
 }
 
-async fn staff_login_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn staff_login_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let r = page(
         &state,
         &ctx,
@@ -133,15 +137,15 @@ async fn staff_login_form(State(state): State<AppState>, ctx: PageCtx) -> Respon
         context! { form => StaffLoginForm::default() },
         StatusCode::OK,
     );
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 async fn staff_login_submit(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<StaffLoginForm>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         ctx.check_csrf(&f.csrf)?;
         let Some((token, _, _)) =
             flows::sign_in_staff(&state, &ctx.client, &f.username, &f.password).await?
@@ -165,11 +169,11 @@ async fn staff_login_submit(
         Ok((status, render(&state, &ctx, "staff_login.html", view)?).into_response())
     })
     .await;
-    finish(&state, &ctx, Area::Staff, result)
+    Ok(result?)
 }
 
-async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let result = async {
+async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let result: Page = async {
         require(&ctx.principal, Action::StaffConsole)?;
         let (citizens, households) = state.store.count_citizens().await?;
         let (towns, villages) = state.store.region_counts().await?;
@@ -189,7 +193,7 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
         Ok(render(&state, &ctx, "console.html", view)?.into_response())
     }
     .await;
-    finish(&state, &ctx, Area::Staff, result)
+    Ok(result?)
 }
 
 #[derive(Deserialize, Default, Serialize)]
@@ -240,7 +244,7 @@ async fn staff_page(
     Ok((status, render(state, ctx, "staff.html", view)?).into_response())
 }
 
-async fn staff_list(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn staff_list(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let r = staff_page(
         &state,
         &ctx,
@@ -250,15 +254,15 @@ async fn staff_list(State(state): State<AppState>, ctx: PageCtx) -> Response {
         None,
     )
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 async fn staff_create(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<StaffForm>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         require(&ctx.principal, Action::ManageStaff)?;
         ctx.check_csrf(&f.csrf)?;
         let new = flows::parse_new_staff(
@@ -286,7 +290,7 @@ async fn staff_create(
         staff_page(&state, &ctx, f, &errors, status, None).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, result)
+    Ok(result?)
 }
 
 #[derive(Deserialize, Default)]
@@ -304,8 +308,8 @@ async fn staff_link(
     ctx: PageCtx,
     Path(id): Path<String>,
     Form(f): Form<LinkForm>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         require(&ctx.principal, Action::ManageStaff)?;
         ctx.check_csrf(&f.csrf)?;
         crate::evaluation::flows::link_flow(
@@ -323,7 +327,7 @@ async fn staff_link(
         staff_page(&state, &ctx, StaffForm::default(), &errors, status, None).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, result)
+    Ok(result?)
 }
 
 #[derive(Deserialize, Default, Serialize)]
@@ -355,7 +359,7 @@ async fn partners_page(
     Ok((status, render(state, ctx, "partners.html", view)?).into_response())
 }
 
-async fn partners(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn partners(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let r = partners_page(
         &state,
         &ctx,
@@ -365,15 +369,15 @@ async fn partners(State(state): State<AppState>, ctx: PageCtx) -> Response {
         None,
     )
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 async fn partner_create(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<PartnerForm>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         require(&ctx.principal, Action::ManagePartners)?;
         ctx.check_csrf(&f.csrf)?;
         state.store.create_partner(&f.name, &f.kind).await?;
@@ -384,7 +388,7 @@ async fn partner_create(
         partners_page(&state, &ctx, f, &errors, status, None).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, result)
+    Ok(result?)
 }
 
 /// The form repeats `scope` once per ticked box, so it is read as pairs.
@@ -393,14 +397,14 @@ async fn key_create(
     ctx: PageCtx,
     Path(id): Path<String>,
     Form(f): Form<Vec<(String, String)>>,
-) -> Response {
+) -> PageResult {
     let field = |name: &str| {
         f.iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .unwrap_or_default()
     };
-    let result = async {
+    let result: Page = async {
         require(&ctx.principal, Action::ManagePartners)?;
         ctx.check_csrf(field("csrf"))?;
         let scopes: Vec<String> = f
@@ -431,7 +435,7 @@ async fn key_create(
         partners_page(&state, &ctx, PartnerForm::default(), &errors, status, None).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, result)
+    Ok(result?)
 }
 
 async fn key_revoke(
@@ -439,13 +443,13 @@ async fn key_revoke(
     ctx: PageCtx,
     Path((id, key)): Path<(String, String)>,
     Form(f): Form<CsrfOnly>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         require(&ctx.principal, Action::ManagePartners)?;
         ctx.check_csrf(&f.csrf)?;
         state.store.revoke_api_key(&id, &key).await?;
         Ok(Redirect::to("/console/partners").into_response())
     }
     .await;
-    finish(&state, &ctx, Area::Staff, result)
+    Ok(result?)
 }

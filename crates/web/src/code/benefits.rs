@@ -4,7 +4,7 @@
 use crate::auth::{ApiCaller, PageCtx};
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
-use crate::frame::{finish, page, Area};
+use crate::frame::{page, PageResult};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -73,16 +73,18 @@ async fn benefit_create(
 }
 
 /// `/benefits`: by scene, what each benefit needs, for everyone to read.
-async fn catalogue(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        let scenes = state.store.scenes().await?;
-        let all = state.store.benefits().await?;
-        let by_scene: Vec<_> = scenes
-            .iter()
-            .map(|s| context! { scene => s, items => all.iter().filter(|b| b.scene.id == s.id).collect::<Vec<_>>() })
-            .collect();
-        page(&state, &ctx, "benefits.html", context! { by_scene }, StatusCode::OK)
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, r)
+async fn catalogue(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let scenes = state.store.scenes().await?;
+    let all = state.store.benefits().await?;
+    let by_scene: Vec<_> = scenes
+        .iter()
+        .map(|s| context! { scene => s, items => all.iter().filter(|b| b.scene.id == s.id).collect::<Vec<_>>() })
+        .collect();
+    Ok(page(
+        &state,
+        &ctx,
+        "benefits.html",
+        context! { by_scene },
+        StatusCode::OK,
+    )?)
 }

@@ -5,7 +5,7 @@ use crate::auth::{ApiCaller, PageCtx, Principal};
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
 use crate::frame::views::render;
-use crate::frame::{field_messages, finish, or_redo, Area, Page};
+use crate::frame::{field_messages, or_redo, Page, PageResult};
 use crate::registry::flows::{self, SearchParams};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -155,16 +155,16 @@ async fn console_page(
     Ok((status, render(state, ctx, "green_cards.html", view)?).into_response())
 }
 
-async fn console(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let r = console_page(&state, &ctx, &IssueForm::default(), &[], StatusCode::OK).await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 async fn console_issue(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<IssueForm>,
-) -> Response {
+) -> PageResult {
     let attempt = async {
         require(&ctx.principal, Action::ManageGreenCards)?;
         ctx.check_csrf(&f.csrf)?;
@@ -201,7 +201,7 @@ async fn console_issue(
         console_page(&state, &ctx, &f, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 #[derive(Deserialize, Default)]
@@ -216,7 +216,7 @@ async fn console_revoke(
     ctx: PageCtx,
     Path(id): Path<String>,
     Form(f): Form<RevokeForm>,
-) -> Response {
+) -> PageResult {
     let attempt = async {
         require(&ctx.principal, Action::ManageGreenCards)?;
         ctx.check_csrf(&f.csrf)?;
@@ -237,5 +237,5 @@ async fn console_revoke(
         console_page(&state, &ctx, &IssueForm::default(), &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }

@@ -7,7 +7,7 @@ use crate::auth::PageCtx;
 use crate::authz::{require, Action};
 use crate::error::AppError;
 use crate::frame::views::render;
-use crate::frame::{finish, Area};
+use crate::frame::PageResult;
 use crate::AppState;
 use crate::CodeIssuer;
 use axum::extract::State;
@@ -154,25 +154,21 @@ fn svg(text: &str) -> Result<String, AppError> {
         .to_svg(5))
 }
 
-async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        require(&ctx.principal, Action::OwnRecord)?;
-        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-        let (text, claims, credit) = issue(&state, id, Carrier::Phone).await?;
-        let tiers = issuer(&state)?.tiers.clone();
-        let view = context! {
-            svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
-            badges => claims.holder.badges.iter().map(|b| b.as_str().to_string()).collect::<Vec<_>>(),
-            open_benefits => with_quota_left(&state, id, open_benefits(&state, &claims).await?).await?,
-            redemptions => state.store.citizen_redemptions(id, 20).await?.into_iter()
-                .map(|(at, name, partner, granted, reason)| context! { at, name, partner, granted, reason }).collect::<Vec<_>>(),
-            to_next => domain::tier::to_next(credit, &tiers), expires_at => claims.expires_at * 1000,
-            tiers => tiers.iter().enumerate().map(|(i, t)| context! { tier => i + 1, from => t }).collect::<Vec<_>>(),
-        };
-        Ok(render(&state, &ctx, "code.html", view)?.into_response())
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, r)
+async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    require(&ctx.principal, Action::OwnRecord)?;
+    let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+    let (text, claims, credit) = issue(&state, id, Carrier::Phone).await?;
+    let tiers = issuer(&state)?.tiers.clone();
+    let view = context! {
+        svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
+        badges => claims.holder.badges.iter().map(|b| b.as_str().to_string()).collect::<Vec<_>>(),
+        open_benefits => with_quota_left(&state, id, open_benefits(&state, &claims).await?).await?,
+        redemptions => state.store.citizen_redemptions(id, 20).await?.into_iter()
+            .map(|(at, name, partner, granted, reason)| context! { at, name, partner, granted, reason }).collect::<Vec<_>>(),
+        to_next => domain::tier::to_next(credit, &tiers), expires_at => claims.expires_at * 1000,
+        tiers => tiers.iter().enumerate().map(|(i, t)| context! { tier => i + 1, from => t }).collect::<Vec<_>>(),
+    };
+    Ok(render(&state, &ctx, "code.html", view)?.into_response())
 }
 
 /// A new code for the page's refresh, as JSON.
@@ -186,17 +182,13 @@ async fn code_json(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
 }
 
 /// The printable card: a long-lived code flagged as printed (eligibility benefits only).
-async fn card_page(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        require(&ctx.principal, Action::OwnRecord)?;
-        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-        let (text, claims, _) = issue(&state, id, Carrier::PrintedCard).await?;
-        let view = context! { svg => svg(&text)?, code => text, tier => claims.holder.tier,
-        name => claims.holder.masked_name.as_str(), expires_at => claims.expires_at * 1000 };
-        Ok(render(&state, &ctx, "code_card.html", view)?.into_response())
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, r)
+async fn card_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    require(&ctx.principal, Action::OwnRecord)?;
+    let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+    let (text, claims, _) = issue(&state, id, Carrier::PrintedCard).await?;
+    let view = context! { svg => svg(&text)?, code => text, tier => claims.holder.tier,
+    name => claims.holder.masked_name.as_str(), expires_at => claims.expires_at * 1000 };
+    Ok(render(&state, &ctx, "code_card.html", view)?.into_response())
 }
 
 /// The redemption routes (in the OpenAPI document with the rest of `/api/v1`).

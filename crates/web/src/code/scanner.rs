@@ -14,7 +14,7 @@ use crate::auth::{PageCtx, Principal};
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
 use crate::frame::views::render;
-use crate::frame::{finish, Area};
+use crate::frame::PageResult;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -85,33 +85,29 @@ fn operator_partner(p: &Principal) -> Result<&str, AppError> {
         .ok_or(AppError::Forbidden)
 }
 
-async fn page(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        let partner_id = operator_partner(&ctx.principal)?;
-        let partner = state
-            .store
-            .partner(partner_id)
-            .await?
-            .ok_or(AppError::NotFound("partner"))?;
-        let c = state.codes.as_ref().ok_or(AppError::Unavailable)?;
-        let benefits: Vec<_> = state
-            .store
-            .benefits()
-            .await?
-            .into_iter()
-            .filter(|b| b.partner_id == partner_id)
-            .collect();
-        let view = context! { partner, benefits, jwks => c.published.to_jwks(),
-        skew_s => moralbank_code::DEFAULT_CLOCK_SKEW_S, served_at => state.clock.now_ms() };
-        let mut resp = render(&state, &ctx, "scan.html", view)?.into_response();
-        resp.headers_mut().insert(
-            header::CACHE_CONTROL,
-            header::HeaderValue::from_static("no-cache"),
-        );
-        Ok(resp)
-    }
-    .await;
-    finish(&state, &ctx, Area::Staff, r)
+async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let partner_id = operator_partner(&ctx.principal)?;
+    let partner = state
+        .store
+        .partner(partner_id)
+        .await?
+        .ok_or(AppError::NotFound("partner"))?;
+    let c = state.codes.as_ref().ok_or(AppError::Unavailable)?;
+    let benefits: Vec<_> = state
+        .store
+        .benefits()
+        .await?
+        .into_iter()
+        .filter(|b| b.partner_id == partner_id)
+        .collect();
+    let view = context! { partner, benefits, jwks => c.published.to_jwks(),
+    skew_s => moralbank_code::DEFAULT_CLOCK_SKEW_S, served_at => state.clock.now_ms() };
+    let mut resp = render(&state, &ctx, "scan.html", view)?.into_response();
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
+    Ok(resp)
 }
 
 fn csrf_header(ctx: &PageCtx, headers: &HeaderMap) -> Result<(), AppError> {

@@ -4,15 +4,15 @@
 
 use super::evidence;
 use super::flows::{self as ev, DecisionBody, VoteBody};
-use crate::auth::{PageCtx, Principal};
+use crate::auth::PageCtx;
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
 use crate::frame::views::render;
-use crate::frame::{field_messages, finish, or_redo, page, Area, Page};
+use crate::frame::{field_messages, or_redo, page, Page, PageResult};
 use crate::AppState;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use domain::FieldError;
@@ -50,13 +50,9 @@ fn now(state: &AppState) -> i64 {
     state.clock.now_ms()
 }
 
-async fn catalogue(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        let view = context! { standards => state.store.standards().await? };
-        page(&state, &ctx, "standards.html", view, StatusCode::OK)
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, r)
+async fn catalogue(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let view = context! { standards => state.store.standards().await? };
+    Ok(page(&state, &ctx, "standards.html", view, StatusCode::OK)?)
 }
 
 #[derive(Deserialize, Serialize, Default, Clone)]
@@ -90,9 +86,9 @@ async fn new_page(
     Ok((status, render(state, ctx, "deed_new.html", view)?).into_response())
 }
 
-async fn new_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn new_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let r = new_page(&state, &ctx, &ReportForm::default(), &[], StatusCode::OK).await;
-    finish(&state, &ctx, Area::Resident, r)
+    Ok(r?)
 }
 
 /// Read the multipart report: fields, and up to five files stored as evidence.
@@ -133,7 +129,7 @@ async fn read_report(
     Ok((csrf, form, files))
 }
 
-async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) -> Response {
+async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) -> PageResult {
     let mut kept = ReportForm::default();
     let attempt = async {
         require(&ctx.principal, Action::ReportDeeds)?;
@@ -184,18 +180,14 @@ async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) 
         new_page(&state, &ctx, &kept, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Resident, r)
+    Ok(r?)
 }
 
-async fn my_deeds(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        require(&ctx.principal, Action::OwnRecord)?;
-        let me = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-        let view = context! { deeds => state.store.citizen_deeds(me, 200).await? };
-        Ok(render(&state, &ctx, "my_deeds.html", view)?.into_response())
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, r)
+async fn my_deeds(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    require(&ctx.principal, Action::OwnRecord)?;
+    let me = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+    let view = context! { deeds => state.store.citizen_deeds(me, 200).await? };
+    Ok(render(&state, &ctx, "my_deeds.html", view)?.into_response())
 }
 
 async fn inbox_page(
@@ -211,41 +203,25 @@ async fn inbox_page(
     Ok(render(state, ctx, "inbox.html", view)?.into_response())
 }
 
-async fn my_inbox(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        require(&ctx.principal, Action::OwnRecord)?;
-        let me = ctx
-            .principal
-            .citizen_id()
-            .ok_or(AppError::Unauthorized)?
-            .to_string();
-        inbox_page(&state, &ctx, "citizen", &me, false).await
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, r)
+async fn my_inbox(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    require(&ctx.principal, Action::OwnRecord)?;
+    let me = ctx
+        .principal
+        .citizen_id()
+        .ok_or(AppError::Unauthorized)?
+        .to_string();
+    Ok(inbox_page(&state, &ctx, "citizen", &me, false).await?)
 }
 
-async fn staff_inbox(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        require(&ctx.principal, Action::StaffConsole)?;
-        let me = ctx
-            .principal
-            .staff()
-            .ok_or(AppError::Unauthorized)?
-            .id
-            .clone();
-        inbox_page(&state, &ctx, "staff", &me, true).await
-    }
-    .await;
-    finish(&state, &ctx, Area::Staff, r)
-}
-
-fn area(ctx: &PageCtx) -> Area {
-    if matches!(ctx.principal, Principal::Staff(_)) {
-        Area::Staff
-    } else {
-        Area::Resident
-    }
+async fn staff_inbox(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    require(&ctx.principal, Action::StaffConsole)?;
+    let me = ctx
+        .principal
+        .staff()
+        .ok_or(AppError::Unauthorized)?
+        .id
+        .clone();
+    Ok(inbox_page(&state, &ctx, "staff", &me, true).await?)
 }
 
 /// The deed's page: its whole story and the forms the reader may use.
@@ -277,42 +253,36 @@ async fn deed_page(
     Ok((status, render(state, ctx, "deed.html", view)?).into_response())
 }
 
-async fn deed(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
+async fn deed(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
     let r = deed_page(&state, &ctx, &id, &[], StatusCode::OK).await;
-    let a = area(&ctx);
-    finish(&state, &ctx, a, r)
+    Ok(r?)
 }
 
 async fn evidence_file(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((id, sha)): Path<(String, String)>,
-) -> Response {
-    let r = async {
-        let detail = ev::deed_for(&state, &ctx.principal, &id).await?;
-        let e = detail
-            .evidence
-            .iter()
-            .find(|e| e.sha256 == sha)
-            .ok_or(AppError::NotFound("evidence"))?;
-        let bytes = evidence::read(&state.evidence_dir, state.store.vault(), &e.sha256).await?;
-        Ok((
-            [
-                (header::CONTENT_TYPE, e.content_type.clone()),
-                (header::CACHE_CONTROL, "private, max-age=3600".into()),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "sandbox; default-src 'none'".into(),
-                ),
-            ],
-            bytes,
-        )
-            .into_response())
-    }
-    .await;
-    let a = area(&ctx);
-    finish(&state, &ctx, a, r)
+) -> PageResult {
+    let detail = ev::deed_for(&state, &ctx.principal, &id).await?;
+    let e = detail
+        .evidence
+        .iter()
+        .find(|e| e.sha256 == sha)
+        .ok_or(AppError::NotFound("evidence"))?;
+    let bytes = evidence::read(&state.evidence_dir, state.store.vault(), &e.sha256).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, e.content_type.clone()),
+            (header::CACHE_CONTROL, "private, max-age=3600".into()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".into(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -339,7 +309,7 @@ async fn vote(
     ctx: PageCtx,
     Path(id): Path<String>,
     Form(f): Form<VoteForm>,
-) -> Response {
+) -> PageResult {
     let attempt = async {
         require(&ctx.principal, Action::VoteDeeds)?;
         ctx.check_csrf(&f.csrf)?;
@@ -356,7 +326,7 @@ async fn vote(
         deed_page(&state, &ctx, &id, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 #[derive(Deserialize, Default)]
@@ -371,7 +341,7 @@ async fn object(
     ctx: PageCtx,
     Path(id): Path<String>,
     Form(f): Form<ReasonForm>,
-) -> Response {
+) -> PageResult {
     let mut village = String::new();
     let attempt = async {
         require(&ctx.principal, Action::ReportDeeds)?;
@@ -391,7 +361,7 @@ async fn object(
         board_page(&state, &ctx, &village, None, &errors, status, false).await
     })
     .await;
-    finish(&state, &ctx, Area::Resident, r)
+    Ok(r?)
 }
 
 async fn appeal(
@@ -399,7 +369,7 @@ async fn appeal(
     ctx: PageCtx,
     Path(id): Path<String>,
     Form(f): Form<ReasonForm>,
-) -> Response {
+) -> PageResult {
     let attempt = async {
         require(&ctx.principal, Action::ReportDeeds)?;
         ctx.check_csrf(&f.csrf)?;
@@ -411,7 +381,7 @@ async fn appeal(
         deed_page(&state, &ctx, &id, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Resident, r)
+    Ok(r?)
 }
 
 async fn decide(
@@ -419,7 +389,7 @@ async fn decide(
     ctx: PageCtx,
     Path(id): Path<String>,
     Form(f): Form<VoteForm>,
-) -> Response {
+) -> PageResult {
     let attempt = async {
         require(&ctx.principal, Action::DecideAppeals)?;
         ctx.check_csrf(&f.csrf)?;
@@ -436,7 +406,7 @@ async fn decide(
         deed_page(&state, &ctx, &id, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 async fn board_page(
@@ -476,76 +446,64 @@ async fn board(
     ctx: PageCtx,
     Path(village): Path<String>,
     Query(q): Query<BoardQuery>,
-) -> Response {
-    let r = async {
-        let after = ev::board_cursor(q.cursor.as_deref())?;
-        board_page(
-            &state,
-            &ctx,
-            &village,
-            after.as_ref(),
-            &[],
-            StatusCode::OK,
-            q.objected.is_some(),
-        )
-        .await
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, r)
+) -> PageResult {
+    let after = ev::board_cursor(q.cursor.as_deref())?;
+    Ok(board_page(
+        &state,
+        &ctx,
+        &village,
+        after.as_ref(),
+        &[],
+        StatusCode::OK,
+        q.objected.is_some(),
+    )
+    .await?)
 }
 
-async fn queue(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        require(&ctx.principal, Action::VoteDeeds)?;
-        let village = ctx
-            .principal
-            .staff()
-            .and_then(|s| s.region_id.clone())
-            .ok_or(AppError::Forbidden)?;
-        let items: Vec<_> = state
-            .store
-            .committee_queue(&village, 500)
-            .await?
-            .into_iter()
-            .map(|d| context! { overdue => ev::overdue(&state, &d), deed => d })
-            .collect();
-        Ok(render(
-            &state,
-            &ctx,
-            "queue.html",
-            context! { items, title_key => "queue.title" },
-        )?
-        .into_response())
-    }
-    .await;
-    finish(&state, &ctx, Area::Staff, r)
+async fn queue(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    require(&ctx.principal, Action::VoteDeeds)?;
+    let village = ctx
+        .principal
+        .staff()
+        .and_then(|s| s.region_id.clone())
+        .ok_or(AppError::Forbidden)?;
+    let items: Vec<_> = state
+        .store
+        .committee_queue(&village, 500)
+        .await?
+        .into_iter()
+        .map(|d| context! { overdue => ev::overdue(&state, &d), deed => d })
+        .collect();
+    Ok(render(
+        &state,
+        &ctx,
+        "queue.html",
+        context! { items, title_key => "queue.title" },
+    )?
+    .into_response())
 }
 
-async fn appeals(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let r = async {
-        require(&ctx.principal, Action::DecideAppeals)?;
-        let town = ctx
-            .principal
-            .staff()
-            .and_then(|s| s.region_id.clone())
-            .ok_or(AppError::Forbidden)?;
-        let items: Vec<_> = state
-            .store
-            .appeal_queue(&town, 500)
-            .await?
-            .into_iter()
-            .map(|d| context! { overdue => ev::overdue(&state, &d), deed => d })
-            .collect();
-        Ok(render(
-            &state,
-            &ctx,
-            "queue.html",
-            context! { items, title_key => "appeals.title" },
-        )?
-        .into_response())
-    }
-    .await;
-    finish(&state, &ctx, Area::Staff, r)
+async fn appeals(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    require(&ctx.principal, Action::DecideAppeals)?;
+    let town = ctx
+        .principal
+        .staff()
+        .and_then(|s| s.region_id.clone())
+        .ok_or(AppError::Forbidden)?;
+    let items: Vec<_> = state
+        .store
+        .appeal_queue(&town, 500)
+        .await?
+        .into_iter()
+        .map(|d| context! { overdue => ev::overdue(&state, &d), deed => d })
+        .collect();
+    Ok(render(
+        &state,
+        &ctx,
+        "queue.html",
+        context! { items, title_key => "appeals.title" },
+    )?
+    .into_response())
 }
 
 #[derive(Deserialize, Serialize, Default, Clone)]
@@ -601,7 +559,7 @@ async fn standards_page(
     Ok((status, render(state, ctx, "standards_admin.html", view)?).into_response())
 }
 
-async fn standards_admin(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn standards_admin(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let r = standards_page(
         &state,
         &ctx,
@@ -615,7 +573,7 @@ async fn standards_admin(State(state): State<AppState>, ctx: PageCtx) -> Respons
         StatusCode::OK,
     )
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 fn int(field: &'static str, raw: &str) -> Result<i64, FieldError> {
@@ -628,7 +586,7 @@ async fn standard_save(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
+) -> PageResult {
     let f = StandardForm::from_pairs(&pairs);
     let attempt = async {
         require(&ctx.principal, Action::ManageStandards)?;
@@ -668,5 +626,5 @@ async fn standard_save(
         standards_page(&state, &ctx, &f, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }

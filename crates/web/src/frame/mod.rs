@@ -8,11 +8,12 @@
 pub mod i18n;
 pub mod views;
 
-use crate::auth::{self, PageCtx};
+use crate::auth::{self, PageCtx, Principal};
 use crate::error::AppError;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -20,6 +21,7 @@ use domain::FieldError;
 use minijinja::{context, Value};
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use views::render;
 
 /// The front page and the language switch.
@@ -31,36 +33,109 @@ pub(crate) fn router() -> Router<AppState> {
 
 pub(crate) type Page = Result<Response, AppError>;
 
+/// What a page handler returns: the page, or a failure [`render_failures`] turns into a page.
+pub(crate) type PageResult = Result<Response, PageError>;
+
+/// A page handler's failure. It is shown in one place, [`render_failures`]: as a page in the
+/// reader's language, or, when the reader must sign in, as a redirect to the right sign-in page.
+#[derive(Debug)]
+pub(crate) struct PageError(AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+/// The failure a response carries to [`render_failures`].
+#[derive(Clone)]
+struct Failed(Arc<AppError>);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(cause) = &self.0 {
+            tracing::error!(error = %cause, "page failed");
+        }
+        let mut res = self.0.status().into_response();
+        res.extensions_mut().insert(Failed(Arc::new(self.0)));
+        res
+    }
+}
+
+/// Where the page's context goes once its extractor has read it (see
+/// [`PageCtx`](crate::auth::PageCtx)), so that a failure is rendered for the same reader.
+#[derive(Clone, Default)]
+pub(crate) struct FrameSlot(Arc<Mutex<Option<PageCtx>>>);
+
+impl FrameSlot {
+    pub(crate) fn fill(&self, ctx: &PageCtx) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(ctx.clone());
+        }
+    }
+
+    fn take(&self) -> Option<PageCtx> {
+        self.0.lock().ok().and_then(|mut s| s.take())
+    }
+}
+
 /// Where a page belongs: sign-in errors send residents and staff to their own sign-in page.
 #[derive(Clone, Copy)]
-pub(crate) enum Area {
+enum Area {
     Resident,
     Staff,
 }
 
-/// Turn a handler's outcome into a response: errors become a page in the reader's language.
-pub(crate) fn finish(state: &AppState, ctx: &PageCtx, area: Area, result: Page) -> Response {
-    let e = match result {
-        Ok(r) => return r,
-        Err(AppError::Unauthorized) => {
-            let login = match area {
-                Area::Resident => "/login",
-                Area::Staff => "/staff/login",
-            };
-            return Redirect::to(login).into_response();
+impl Area {
+    /// Staff pages live under `/console`, `/staff/` and `/scan`, and take the committee's votes
+    /// and the town's decisions; a deed's own page belongs to whoever reads it.
+    fn of(path: &str, principal: Option<&Principal>) -> Area {
+        let staff_path = ["/console", "/staff/", "/scan"]
+            .iter()
+            .any(|p| path.starts_with(p))
+            || (path.starts_with("/deeds/")
+                && (path.ends_with("/vote") || path.ends_with("/decide")));
+        if staff_path || matches!(principal, Some(Principal::Staff(_))) {
+            Area::Staff
+        } else {
+            Area::Resident
         }
-        Err(e) => e,
-    };
-    let status = e.status();
-    if let AppError::Internal(cause) = &e {
-        tracing::error!(error = %cause, "page failed");
     }
+}
+
+/// The layer that renders every page handler's failure ([`PageError`]): a redirect to the
+/// sign-in page of the page's area, or the error page in the reader's language. Responses
+/// without a failure (every API answer among them) pass unchanged.
+pub(crate) async fn render_failures(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let slot = FrameSlot::default();
+    let path = req.uri().path().to_string();
+    req.extensions_mut().insert(slot.clone());
+    let mut res = next.run(req).await;
+    let Some(Failed(e)) = res.extensions_mut().remove::<Failed>() else {
+        return res;
+    };
+    let ctx = slot.take();
+    if matches!(*e, AppError::Unauthorized) {
+        let login = match Area::of(&path, ctx.as_ref().map(|c| &c.principal)) {
+            Area::Resident => "/login",
+            Area::Staff => "/staff/login",
+        };
+        return Redirect::to(login).into_response();
+    }
+    let status = e.status();
+    let Some(ctx) = ctx else {
+        return status.into_response();
+    };
     let message = state
         .catalog
         .get(ctx.lang, &format!("problem.{}", e.slug()));
     let page =
         context! { status => status.as_u16(), message => message, detail => e.problem().detail };
-    match render(state, ctx, "error.html", page) {
+    match render(&state, &ctx, "error.html", page) {
         Ok(html) => (status, html).into_response(),
         Err(_) => status.into_response(),
     }
@@ -124,9 +199,9 @@ pub(crate) fn region_name(ctx: &PageCtx, r: &moralbank_store::Region) -> String 
     }
 }
 
-async fn index(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn index(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let r = page(&state, &ctx, "index.html", context! {}, StatusCode::OK);
-    finish(&state, &ctx, Area::Resident, r)
+    Ok(r?)
 }
 
 #[derive(Deserialize)]

@@ -6,11 +6,11 @@ use crate::auth::PageCtx;
 use crate::authz::{require, Action};
 use crate::error::AppError;
 use crate::frame::views::render;
-use crate::frame::{field_messages, finish, or_redo, Area, Page};
+use crate::frame::{field_messages, or_redo, Page, PageResult};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use domain::FieldError;
@@ -40,26 +40,21 @@ async fn my_entries(
     State(state): State<AppState>,
     ctx: PageCtx,
     Query(q): Query<EntriesQuery>,
-) -> Response {
-    let result = async {
-        require(&ctx.principal, Action::OwnRecord)?;
-        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-        let before = match q.before.as_deref() {
-            None | Some("") => None,
-            Some(b) => Some(b.parse::<u64>().map_err(|_| {
-                AppError::invalid("before", "cursor_format", "not a page of your entries")
-            })?),
-        };
-        let (mine, household) = ledger::points(&state, id).await?;
-        let entries = state.store.citizen_entries(id, before, PAGE_SIZE).await?;
-        let names = ledger::approver_names(&state, &entries).await?;
-        let next = ledger::next_cursor(&entries, PAGE_SIZE);
-        let view =
-            context! { mine, household, entries, names, next, first_page => before.is_none() };
-        Ok(render(&state, &ctx, "entries.html", view)?.into_response())
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, result)
+) -> PageResult {
+    require(&ctx.principal, Action::OwnRecord)?;
+    let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+    let before = match q.before.as_deref() {
+        None | Some("") => None,
+        Some(b) => Some(b.parse::<u64>().map_err(|_| {
+            AppError::invalid("before", "cursor_format", "not a page of your entries")
+        })?),
+    };
+    let (mine, household) = ledger::points(&state, id).await?;
+    let entries = state.store.citizen_entries(id, before, PAGE_SIZE).await?;
+    let names = ledger::approver_names(&state, &entries).await?;
+    let next = ledger::next_cursor(&entries, PAGE_SIZE);
+    let view = context! { mine, household, entries, names, next, first_page => before.is_none() };
+    Ok(render(&state, &ctx, "entries.html", view)?.into_response())
 }
 
 async fn my_receipt(
@@ -67,32 +62,28 @@ async fn my_receipt(
     ctx: PageCtx,
     Path(index): Path<String>,
     q: Result<Query<ledger::ReceiptQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let result = async {
-        require(&ctx.principal, Action::OwnRecord)?;
-        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-        let index = index
-            .parse::<u64>()
-            .map_err(|_| AppError::NotFound("entry"))?;
-        let Query(q) =
-            q.map_err(|_| AppError::invalid("format", "invalid_format", "json or tlog-proof"))?;
-        let receipt = ledger::own_receipt(&state, id, index).await?;
-        let (body, content_type, file) = ledger::receipt_body(&receipt, index, q.format)?;
-        Ok((
-            [
-                (header::CONTENT_TYPE, content_type.to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{file}\""),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            body,
-        )
-            .into_response())
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, result)
+) -> PageResult {
+    require(&ctx.principal, Action::OwnRecord)?;
+    let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+    let index = index
+        .parse::<u64>()
+        .map_err(|_| AppError::NotFound("entry"))?;
+    let Query(q) =
+        q.map_err(|_| AppError::invalid("format", "invalid_format", "json or tlog-proof"))?;
+    let receipt = ledger::own_receipt(&state, id, index).await?;
+    let (body, content_type, file) = ledger::receipt_body(&receipt, index, q.format)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// From one of the resident's entries to the deed behind it.
@@ -100,23 +91,19 @@ async fn my_entry_deed(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(index): Path<String>,
-) -> Response {
-    let result = async {
-        require(&ctx.principal, Action::OwnRecord)?;
-        let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-        let index = index
-            .parse::<i64>()
-            .map_err(|_| AppError::NotFound("entry"))?;
-        let deed = state
-            .store
-            .deed_by_ledger_index(index)
-            .await?
-            .filter(|d| d.citizen_id == id)
-            .ok_or(AppError::NotFound("deed"))?;
-        Ok(Redirect::to(&format!("/deeds/{}", deed.id)).into_response())
-    }
-    .await;
-    finish(&state, &ctx, Area::Resident, result)
+) -> PageResult {
+    require(&ctx.principal, Action::OwnRecord)?;
+    let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
+    let index = index
+        .parse::<i64>()
+        .map_err(|_| AppError::NotFound("entry"))?;
+    let deed = state
+        .store
+        .deed_by_ledger_index(index)
+        .await?
+        .filter(|d| d.citizen_id == id)
+        .ok_or(AppError::NotFound("deed"))?;
+    Ok(Redirect::to(&format!("/deeds/{}", deed.id)).into_response())
 }
 
 #[derive(Deserialize, Serialize, Default)]
@@ -162,7 +149,7 @@ async fn console(
     State(state): State<AppState>,
     ctx: PageCtx,
     Query(q): Query<ConsoleQuery>,
-) -> Response {
+) -> PageResult {
     let notice = q.requested.is_some().then_some("ledger.requested_notice");
     let r = console_page(
         &state,
@@ -173,14 +160,14 @@ async fn console(
         StatusCode::OK,
     )
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 async fn reversal_request(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<ReversalForm>,
-) -> Response {
+) -> PageResult {
     let attempt = async {
         require(&ctx.principal, Action::ManageLedger)?;
         ctx.check_csrf(&f.csrf)?;
@@ -195,7 +182,7 @@ async fn reversal_request(
         console_page(&state, &ctx, &f, &errors, None, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 #[derive(Deserialize)]
@@ -209,7 +196,7 @@ async fn reversal_decide(
     ctx: PageCtx,
     Path((id, decision)): Path<(String, String)>,
     Form(f): Form<CsrfOnly>,
-) -> Response {
+) -> PageResult {
     let attempt = async {
         require(&ctx.principal, Action::ManageLedger)?;
         ctx.check_csrf(&f.csrf)?;
@@ -234,5 +221,5 @@ async fn reversal_decide(
         .await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }

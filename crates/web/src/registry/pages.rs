@@ -6,11 +6,11 @@ use crate::auth::{self, PageCtx, Principal};
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
 use crate::frame::views::render;
-use crate::frame::{field_messages, finish, or_redo, page, region_name, Area, CsrfOnly, Page};
+use crate::frame::{field_messages, or_redo, page, region_name, CsrfOnly, Page, PageResult};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use domain::FieldError;
@@ -71,21 +71,21 @@ async fn enrol_page(
     page(state, ctx, "enrol.html", view, status)
 }
 
-async fn enrol_form(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn enrol_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let form = EnrolForm {
         household: "new".into(),
         ..Default::default()
     };
     let r = enrol_page(&state, &ctx, &form, &[], StatusCode::OK).await;
-    finish(&state, &ctx, Area::Resident, r)
+    Ok(r?)
 }
 
 async fn enrol_submit(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<EnrolForm>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         ctx.check_csrf(&f.csrf)?;
         let new = flows::parse_enrolment(
             &f.name,
@@ -105,7 +105,7 @@ async fn enrol_submit(
         enrol_page(&state, &ctx, &f, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Resident, result)
+    Ok(result?)
 }
 
 // ---------- the resident's own pages ----------
@@ -149,17 +149,17 @@ async fn me_page(
     Ok((status, render(state, ctx, "me.html", view)?).into_response())
 }
 
-async fn me(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn me(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let r = me_page(&state, &ctx, None, &[], StatusCode::OK).await;
-    finish(&state, &ctx, Area::Resident, r)
+    Ok(r?)
 }
 
 async fn me_invite(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<CsrfOnly>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         let id = own_id(&ctx)?;
         ctx.check_csrf(&f.csrf)?;
         let code = state.store.create_household_invite(id).await?;
@@ -170,11 +170,11 @@ async fn me_invite(
         me_page(&state, &ctx, None, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Resident, result)
+    Ok(result?)
 }
 
-async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> Response {
-    let result = async {
+async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let result: Page = async {
         let doc = state.store.export_citizen(own_id(&ctx)?).await?;
         let body =
             serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -189,7 +189,7 @@ async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> Response {
         Ok((headers, body).into_response())
     }
     .await;
-    finish(&state, &ctx, Area::Resident, result)
+    Ok(result?)
 }
 
 #[derive(Deserialize)]
@@ -204,8 +204,8 @@ async fn me_withdraw(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<WithdrawForm>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         let id = own_id(&ctx)?;
         ctx.check_csrf(&f.csrf)?;
         if f.confirm != "yes" {
@@ -239,7 +239,7 @@ async fn me_withdraw(
         me_page(&state, &ctx, None, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Resident, result)
+    Ok(result?)
 }
 
 #[derive(Deserialize)]
@@ -251,9 +251,9 @@ struct SearchForm {
 }
 
 /// Without criteria: the most recent enrolments in the caller's scope (each read is logged).
-async fn citizens(State(state): State<AppState>, ctx: PageCtx) -> Response {
+async fn citizens(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let r = citizens_page(&state, &ctx, &SearchParams::default()).await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 /// Criteria travel in a POST body, never in the URL, so ID numbers and phones stay out of
@@ -262,14 +262,14 @@ async fn citizens_search(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<SearchForm>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         require(&ctx.principal, Action::ReadCitizens)?;
         ctx.check_csrf(&f.csrf)?;
         citizens_page(&state, &ctx, &f.q).await
     }
     .await;
-    finish(&state, &ctx, Area::Staff, result)
+    Ok(result?)
 }
 
 async fn citizens_page(state: &AppState, ctx: &PageCtx, p: &SearchParams) -> Page {
@@ -286,31 +286,30 @@ async fn citizens_page(state: &AppState, ctx: &PageCtx, p: &SearchParams) -> Pag
     Ok(render(state, ctx, "citizens.html", view)?.into_response())
 }
 
-async fn citizen(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> Response {
-    let result = async {
-        let v = flows::view_citizen(&state, &ctx.principal, &id).await?;
-        let members = state
+async fn citizen(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+) -> PageResult {
+    let v = flows::view_citizen(&state, &ctx.principal, &id).await?;
+    let members = state
+        .store
+        .household_members(&v.summary.household_id)
+        .await?;
+    // The admin also sees the citizen's ledger (a second access-log line: "ledger").
+    let (entries, points) = if authz::allowed(&ctx.principal, Action::ReadCitizenLedger) {
+        let entries =
+            crate::ledger::flows::entries_for_staff(&state, &ctx.principal, &id, None, 50).await?;
+        let points = state
             .store
-            .household_members(&v.summary.household_id)
+            .points(&v.summary.id, moralbank_store::now_ms())
             .await?;
-        // The admin also sees the citizen's ledger (a second access-log line: "ledger").
-        let (entries, points) = if authz::allowed(&ctx.principal, Action::ReadCitizenLedger) {
-            let entries =
-                crate::ledger::flows::entries_for_staff(&state, &ctx.principal, &id, None, 50)
-                    .await?;
-            let points = state
-                .store
-                .points(&v.summary.id, moralbank_store::now_ms())
-                .await?;
-            (Some(entries), Some(points))
-        } else {
-            (None, None)
-        };
-        let view = context! { c => v.summary, full_name => v.full_name, members, entries, points };
-        Ok(render(&state, &ctx, "citizen.html", view)?.into_response())
-    }
-    .await;
-    finish(&state, &ctx, Area::Staff, result)
+        (Some(entries), Some(points))
+    } else {
+        (None, None)
+    };
+    let view = context! { c => v.summary, full_name => v.full_name, members, entries, points };
+    Ok(render(&state, &ctx, "citizen.html", view)?.into_response())
 }
 
 // ---------- admin: regions, staff, partners ----------
@@ -360,7 +359,7 @@ async fn regions(
     State(state): State<AppState>,
     ctx: PageCtx,
     Query(q): Query<RegionsQuery>,
-) -> Response {
+) -> PageResult {
     let r = regions_page(
         &state,
         &ctx,
@@ -370,15 +369,15 @@ async fn regions(
         StatusCode::OK,
     )
     .await;
-    finish(&state, &ctx, Area::Staff, r)
+    Ok(r?)
 }
 
 async fn region_create(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(f): Form<RegionForm>,
-) -> Response {
-    let result = async {
+) -> PageResult {
+    let result: Page = async {
         require(&ctx.principal, Action::ManageRegions)?;
         ctx.check_csrf(&f.csrf)?;
         let parent_id = Some(f.parent_id.as_str())
@@ -405,5 +404,5 @@ async fn region_create(
         regions_page(&state, &ctx, town, f, &errors, status).await
     })
     .await;
-    finish(&state, &ctx, Area::Staff, result)
+    Ok(result?)
 }
