@@ -526,7 +526,7 @@ async fn a_failed_page_is_a_page_in_the_readers_language_or_the_right_sign_in(w:
     // Any other failure is the error page, as HTML, in the reader's language.
     let admin = w.staff(Role::Admin);
     let missing = format!("/console/citizens/{}", domain::new_id());
-    let (status, headers, html) = w.page("GET", &missing, Some(&admin), &[]).await;
+    let (status, headers, html) = w.page("GET", &missing, Some(admin), &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(headers
         .get(header::CONTENT_TYPE)
