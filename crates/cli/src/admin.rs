@@ -38,6 +38,7 @@ pub async fn create_staff(config: Config, a: NewAccount) -> Result<()> {
     let password = read_password(a.password_stdin)?;
     let store = server::open(&config, keys::load_vault(&config)?, false).await?;
     let staff = store
+        .accounts()
         .create_staff(&NewStaff {
             username,
             display_name: a.display_name,
@@ -62,7 +63,10 @@ pub async fn reset_password(config: Config, username: &str, password_stdin: bool
     let username = Username::parse(username).map_err(|e| CliError::Usage(e.to_string()))?;
     let password = read_password(password_stdin)?;
     let store = server::open(&config, keys::load_vault(&config)?, false).await?;
-    let result = store.set_staff_password(&username, &password).await;
+    let result = store
+        .accounts()
+        .set_staff_password(&username, &password)
+        .await;
     store.close().await;
     result?;
     println!(
@@ -113,17 +117,19 @@ pub async fn link_member(config: Config, a: MemberLink) -> Result<()> {
     let store = server::open(&config, keys::load_vault(&config)?, false).await?;
     let result = async {
         let staff = store
+            .accounts()
             .staff_by_username(&a.username)
             .await?
             .ok_or_else(|| CliError::Usage(format!("no staff account '{}'", a.username)))?;
         let citizen =
             match &phone {
-                Some(p) => Some(store.citizen_id_by_phone(p).await?.ok_or_else(|| {
-                    CliError::Usage("no enrolled resident has this phone".into())
-                })?),
+                Some(p) => Some(store.registry().citizen_id_by_phone(p).await?.ok_or_else(
+                    || CliError::Usage("no enrolled resident has this phone".into()),
+                )?),
                 None => None,
             };
         let link = store
+            .evaluation()
             .link_staff_citizen(&staff.id, citizen.as_deref(), a.chair)
             .await?;
         Ok::<_, CliError>(link)

@@ -20,7 +20,7 @@ pub async fn seed(config: Config, citizens: u64, url_given: bool) -> Result<()> 
     // read the residents back afterwards.
     let (vault, _) = keys::load_or_create_vault(&config)?;
     let store = server::open(&config, vault, true).await?;
-    let report = store.seed_city(citizens, SEED_RNG).await;
+    let report = store.fixtures().seed_city(citizens, SEED_RNG).await;
     store.close().await;
     let report = report?;
     let rows = seeded_rows(&report);

@@ -318,21 +318,24 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
     }
     let (vault, _) = keys::load_or_create_vault(&config)?;
     let store = server::open(&config, vault, true).await?;
-    let (citizens, _) = store.count_citizens().await?;
+    let (citizens, _) = store.registry().count_citizens().await?;
     if citizens == 0 {
         eprintln!("seeding {} residents…", o.residents);
-        store.seed_city(o.residents, 5).await?;
+        store.fixtures().seed_city(o.residents, 5).await?;
     }
-    store.ensure_default_scenes().await?;
+    store.code().ensure_default_scenes().await?;
     let run = domain::new_id();
+    // The end of the id: its start is the clock (UUIDv7), the same for runs a minute apart.
     let partner = store
-        // The end of the id: its start is the clock (UUIDv7), the same for runs a minute apart.
+        .accounts()
         .create_partner(&format!("压测图书馆 {}", &run[run.len() - 12..]), "library")
         .await?;
     let (_, api_key) = store
+        .accounts()
         .create_api_key(&partner.id, &["benefits:redeem".into()], "bench")
         .await?;
     let benefit = store
+        .code()
         .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             scene: "reading".into(),
             partner_id: partner.id.clone(),
@@ -356,6 +359,7 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
     let iss = issuer()?;
     let now_s = moralbank_store::now_ms() / 1000;
     let ids = store
+        .fixtures()
         .some_citizen_ids(u32::try_from(o.residents.min(20_000)).unwrap_or(20_000))
         .await?;
     let mut codes = String::new();
@@ -368,6 +372,7 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
             &lifetimes,
         );
         store
+            .code()
             .record_issued_code(&claims.code_id.to_string(), cid, false, claims.expires_at)
             .await?;
         codes.push_str(
@@ -416,7 +421,7 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
     });
     let (addr, server) = crate::bench_http::serve_loopback(moralbank_web::app(state)).await?;
     let base = format!("http://{addr}");
-    let before = store.count_redemptions().await?;
+    let before = store.code().count_redemptions().await?;
     eprintln!(
         "{} codes; wrk -t{} -c{}: {} s of /healthz, then {} s of redemptions",
         ids.len(),
@@ -434,7 +439,7 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
     .await
     .map_err(|e| CliError::Config(format!("wrk task: {e}")))??;
     server.abort();
-    let recorded = store.count_redemptions().await? - before;
+    let recorded = store.code().count_redemptions().await? - before;
     let summary = |w: &WrkResult| {
         json!({
             "requests": w.requests, "per_s": w.requests_per_s.round(),

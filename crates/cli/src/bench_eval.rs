@@ -107,25 +107,29 @@ async fn run(store: &Store, o: &EvaluationOptions) -> Result<Value> {
     let load_start = loadavg();
     let backend = format!("{:?}", store.backend()).to_lowercase();
     let mut setup = serde_json::Map::new();
-    if store.city().await?.is_none() {
+    if store.registry().city().await?.is_none() {
         eprintln!("seeding a city of {} citizens", o.citizens);
-        let r = store.seed_city(o.citizens, CITY_RNG).await?;
+        let r = store.fixtures().seed_city(o.citizens, CITY_RNG).await?;
         setup.insert("city_seconds".into(), json!(round1(r.seconds)));
     }
-    store.ensure_default_standards("staff:bench").await?;
-    let city = store.bench_evaluation_city(HISTORY_RNG).await?;
+    store
+        .evaluation()
+        .ensure_default_standards("staff:bench")
+        .await?;
+    let city = store.fixtures().bench_evaluation_city(HISTORY_RNG).await?;
     setup.insert("staff_created".into(), json!(city.staff_created));
-    let counts = store.bench_evaluation_counts().await?;
+    let counts = store.fixtures().bench_evaluation_counts().await?;
     if counts.get("deeds").copied().unwrap_or(0) == 0 && o.deeds > 0 {
         eprintln!("writing {} deeds of history", o.deeds);
         let r = store
+            .fixtures()
             .bench_evaluation_history(&city, o.deeds, now_ms(), HISTORY_RNG)
             .await?;
         setup.insert("history".into(), bulk_json(&r));
     }
     // The batch's publicity ends before every other running publicity, so that crediting up
     // to its end credits exactly the batch.
-    let first_end = store.bench_first_publicity_end().await?;
+    let first_end = store.fixtures().bench_first_publicity_end().await?;
     let ends = first_end.map_or(now_ms(), |e| e.min(now_ms())) - 1;
     if o.credit > 0 {
         eprintln!(
@@ -133,18 +137,19 @@ async fn run(store: &Store, o: &EvaluationOptions) -> Result<Value> {
             o.credit
         );
         let r = store
+            .fixtures()
             .bench_evaluation_publicity(&city, o.credit, ends, ends as u64)
             .await?;
         setup.insert("publicity_batch".into(), bulk_json(&r));
     }
-    if let Some(s) = store.bench_analyze().await? {
+    if let Some(s) = store.fixtures().bench_analyze().await? {
         setup.insert("analyze_seconds".into(), json!(round1(s)));
     }
-    let counts = store.bench_evaluation_counts().await?;
+    let counts = store.fixtures().bench_evaluation_counts().await?;
     eprintln!("deeds: {counts:?}");
 
     let villages = city.village_ids();
-    let sample = store.bench_random_deeds(SAMPLE).await?;
+    let sample = store.fixtures().bench_random_deeds(SAMPLE).await?;
     if sample.is_empty() {
         return Err(CliError::Usage("the database has no deeds".into()));
     }
@@ -200,7 +205,7 @@ async fn run(store: &Store, o: &EvaluationOptions) -> Result<Value> {
     } else {
         (Value::Null, Value::Null)
     };
-    let counts = store.bench_evaluation_counts().await?;
+    let counts = store.fixtures().bench_evaluation_counts().await?;
     Ok(json!({
         "bench": "evaluation", "backend": backend,
         "citizens": city.citizens(), "villages": villages.len(), "counts": counts,
@@ -252,16 +257,24 @@ async fn every(store: &Store, q: Query, keys: &[String]) -> Result<Phase> {
 
 async fn call(store: &Store, q: Query, key: &str) -> Result<usize> {
     Ok(match q {
-        Query::Deed => usize::from(store.deed(key).await?.is_some()),
-        Query::Queue => store.committee_queue(key, QUEUE_LIMIT).await?.len(),
+        Query::Deed => usize::from(store.evaluation().deed(key).await?.is_some()),
+        Query::Queue => store
+            .evaluation()
+            .committee_queue(key, QUEUE_LIMIT)
+            .await?
+            .len(),
         Query::Board => {
-            let page = store.publicity_board(key, None, BOARD_PAGE_ROWS).await?;
+            let page = store
+                .evaluation()
+                .publicity_board(key, None, BOARD_PAGE_ROWS)
+                .await?;
             page.items.len()
         }
         Query::BoardAll => {
             let (mut rows, mut after) = (0, None);
             loop {
                 let page = store
+                    .evaluation()
                     .publicity_board(key, after.as_ref(), BOARD_PAGE_ROWS)
                     .await?;
                 rows += page.items.len();
@@ -271,10 +284,20 @@ async fn call(store: &Store, q: Query, key: &str) -> Result<usize> {
                 }
             }
         }
-        Query::Deeds => store.citizen_deeds(key, DEEDS_LIMIT).await?.len(),
+        Query::Deeds => store
+            .evaluation()
+            .citizen_deeds(key, DEEDS_LIMIT)
+            .await?
+            .len(),
         Query::ByLedger => {
             let index = key.parse().unwrap_or(-1);
-            usize::from(store.deed_by_ledger_index(index).await?.is_some())
+            usize::from(
+                store
+                    .evaluation()
+                    .deed_by_ledger_index(index)
+                    .await?
+                    .is_some(),
+            )
         }
     })
 }
@@ -310,13 +333,16 @@ async fn credit(store: &Store, ends: i64, expected: u64) -> Result<(Value, std::
     let key = moralbank_ledger::LogKey::from_private(&skey)
         .map_err(|e| CliError::Config(format!("bench log key: {e}")))?;
     let (seq, writer) = Sequencer::start(store.clone(), key, SequencerConfig::default()).await?;
-    let log_before = store.log_head().await?.size;
+    let log_before = store.ledger().log_head().await?.size;
     eprintln!("crediting {expected} deeds whose publicity ends at the same moment");
     let started = Instant::now();
     let (mut credited, mut failed, mut calls) = (0usize, 0usize, Vec::new());
     loop {
         let t = Instant::now();
-        let r = store.credit_due(&seq, ends, CREDIT_LIMIT).await?;
+        let r = store
+            .evaluation()
+            .credit_due(&seq, ends, CREDIT_LIMIT)
+            .await?;
         calls.push(t.elapsed().as_secs_f64());
         credited += r.credited;
         failed += r.failed;
@@ -327,8 +353,8 @@ async fn credit(store: &Store, ends: i64, expected: u64) -> Result<(Value, std::
     let seconds = started.elapsed().as_secs_f64();
     drop(seq);
     let _ = writer.await;
-    let log_after = store.log_head().await?.size;
-    let linked = store.bench_credited_at(ends, log_before).await?;
+    let log_after = store.ledger().log_head().await?.size;
+    let linked = store.fixtures().bench_credited_at(ends, log_before).await?;
     let mut sorted = calls.clone();
     sorted.sort_by(f64::total_cmp);
     let summary = json!({

@@ -91,7 +91,7 @@ pub async fn home(store: Store, o: HomeOptions) -> Result<()> {
     .await?;
     server.abort();
 
-    let (citizens, _) = store.count_citizens().await?;
+    let (citizens, _) = store.registry().count_citizens().await?;
     let summary = |p: &Phase| {
         json!({
             "requests": p.latencies_us.len(), "errors": p.errors,
@@ -141,7 +141,7 @@ pub async fn serve_loopback(
 
 /// Sign in `n` residents spread evenly over the seeded city (citizen i has the demo phone i).
 async fn sessions(store: &Store, n: u32) -> Result<Vec<String>> {
-    let (citizens, _) = store.count_citizens().await?;
+    let (citizens, _) = store.registry().count_citizens().await?;
     if citizens == 0 {
         return Err(CliError::Usage(
             "the database has no citizens: seed it first (moralbank bench seed or demo)".into(),
@@ -151,10 +151,11 @@ async fn sessions(store: &Store, n: u32) -> Result<Vec<String>> {
     let mut tokens = Vec::with_capacity(n as usize);
     for k in 0..u64::from(n).min(citizens as u64) {
         let (phone, _) = moralbank_store::fixtures::city::demo_identity(k * step);
-        let Some(id) = store.citizen_id_by_phone(&phone).await? else {
+        let Some(id) = store.registry().citizen_id_by_phone(&phone).await? else {
             continue;
         };
         let (token, _) = store
+            .accounts()
             .create_session(SubjectKind::Citizen, &id, 3_600_000)
             .await?;
         tokens.push(token);

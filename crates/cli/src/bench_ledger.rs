@@ -92,11 +92,11 @@ pub async fn ledger(config: Config, o: LedgerOptions, url_given: bool) -> Result
 }
 
 async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64)> {
-    let mut citizens = store.some_citizen_ids(CITIZENS_USED).await?;
+    let mut citizens = store.fixtures().some_citizen_ids(CITIZENS_USED).await?;
     if citizens.is_empty() {
         eprintln!("no citizens: seeding {SEED_CITIZENS}");
-        store.seed_city(SEED_CITIZENS, SEED_RNG).await?;
-        citizens = store.some_citizen_ids(CITIZENS_USED).await?;
+        store.fixtures().seed_city(SEED_CITIZENS, SEED_RNG).await?;
+        citizens = store.fixtures().some_citizen_ids(CITIZENS_USED).await?;
     }
     if citizens.is_empty() {
         return Err(CliError::Usage(
@@ -130,14 +130,18 @@ async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64
     let next = Arc::new(AtomicU64::new(0));
     closed_loop(&seq, &gen, &next, WARMUP_APPENDS, o.clients).await?;
 
-    let start_size = store.log_head().await?.size;
-    let batches0 = store.ledger_batches().await?;
+    let start_size = store.ledger().log_head().await?.size;
+    let batches0 = store.fixtures().ledger_batches().await?;
     eprintln!(
         "throughput: {} appends from {} clients",
         o.entries, o.clients
     );
     let tput = closed_loop(&seq, &gen, &next, WARMUP_APPENDS + o.entries, o.clients).await?;
-    let batches = store.ledger_batches().await?.saturating_sub(batches0);
+    let batches = store
+        .fixtures()
+        .ledger_batches()
+        .await?
+        .saturating_sub(batches0);
     let appended = tput.latencies_us.len() as u64;
     let appends_per_s = appended as f64 / tput.wall_s.max(1e-9);
     let avg_batch = appended as f64 / batches.max(1) as f64;
@@ -147,9 +151,13 @@ async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64
     );
 
     eprintln!("latency: {} appends/s offered for {} s", o.rate, o.seconds);
-    let batches0 = store.ledger_batches().await?;
+    let batches0 = store.fixtures().ledger_batches().await?;
     let open = open_loop(&seq, &gen, &next, o.rate, o.seconds).await?;
-    let open_batches = store.ledger_batches().await?.saturating_sub(batches0);
+    let open_batches = store
+        .fixtures()
+        .ledger_batches()
+        .await?
+        .saturating_sub(batches0);
     eprintln!(
         "  p50 {} ms, p99 {} ms",
         ms(pct(&open.latencies_us, 0.50)),
@@ -168,7 +176,7 @@ async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64
     let (base_rows, base_s) = baseline(store, start_size, baseline_entries, baseline_batch).await?;
     let baseline_per_s = base_rows as f64 / base_s.max(1e-9);
 
-    let size = store.log_head().await?.size;
+    let size = store.ledger().log_head().await?.size;
     eprintln!(
         "proofs: {} of each kind against the log of {size} entries",
         o.proofs
@@ -367,20 +375,20 @@ fn progress(done: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
 /// Copies entries `from..from + count` into the plain tables, `batch` per transaction; returns
 /// the entries copied and the seconds spent in the inserting transactions.
 async fn baseline(store: &Store, from: u64, count: u64, batch: u32) -> Result<(u64, f64)> {
-    store.bench_plain_reset().await?;
+    store.fixtures().bench_plain_reset().await?;
     let (mut copied, mut busy) = (0u64, Duration::ZERO);
     let end = from + count;
     let mut at = from;
     let mut last_note = Instant::now();
     while at < end {
         let want = (end - at).min(u64::from(BASELINE_READ.max(batch))) as u32;
-        let rows = store.bench_ledger_rows(at, want).await?;
+        let rows = store.fixtures().bench_ledger_rows(at, want).await?;
         if rows.is_empty() {
             break;
         }
         for chunk in rows.chunks(batch as usize) {
             let t = Instant::now();
-            store.bench_plain_insert(chunk).await?;
+            store.fixtures().bench_plain_insert(chunk).await?;
             busy += t.elapsed();
         }
         copied += rows.len() as u64;
@@ -394,7 +402,7 @@ async fn baseline(store: &Store, from: u64, count: u64, batch: u32) -> Result<(u
         }
     }
     let secs = busy.as_secs_f64();
-    store.bench_plain_drop().await?;
+    store.fixtures().bench_plain_drop().await?;
     Ok((copied, secs))
 }
 
@@ -444,7 +452,7 @@ async fn proof_rate(store: &Store, kind: ProofKind, size: u64, n: u32, tasks: u3
         handles.push(tokio::spawn(async move {
             let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(t) + 7);
             for _ in 0..share {
-                store.log_proof(plan(kind, size, &mut rng)).await?;
+                store.ledger().log_proof(plan(kind, size, &mut rng)).await?;
             }
             Ok::<_, CliError>(())
         }));
@@ -477,6 +485,7 @@ pub(crate) async fn proofs(
 
 async fn root(store: &Store, size: u64) -> Result<Hash> {
     store
+        .ledger()
         .log_proof(Plan::Root { size })
         .await?
         .first()
@@ -487,7 +496,7 @@ async fn root(store: &Store, size: u64) -> Result<Hash> {
 /// Checks a sample of proofs of each kind against the log's root (not timed).
 async fn verify_sample(store: &Store, size: u64, leaves: LeafSource) -> Result<usize> {
     let head = root(store, size).await?;
-    if hex::encode(head.0) != store.log_head().await?.root {
+    if hex::encode(head.0) != store.ledger().log_head().await?.root {
         return Err(CliError::Usage(
             "the root built from the stored hashes is not the log head's".into(),
         ));
@@ -496,10 +505,14 @@ async fn verify_sample(store: &Store, size: u64, leaves: LeafSource) -> Result<u
     let bad = |what: String| CliError::Usage(format!("a {what} does not verify"));
     for _ in 0..VERIFY_SAMPLE {
         let index = rng.gen_range(0..size);
-        let proof = store.log_proof(Plan::Inclusion { index, size }).await?;
+        let proof = store
+            .ledger()
+            .log_proof(Plan::Inclusion { index, size })
+            .await?;
         let leaf = match leaves {
             LeafSource::Ledger => {
                 store
+                    .fixtures()
                     .bench_ledger_rows(index, 1)
                     .await?
                     .pop()
@@ -512,6 +525,7 @@ async fn verify_sample(store: &Store, size: u64, leaves: LeafSource) -> Result<u
             .map_err(|_| bad(format!("inclusion proof of entry {index}")))?;
         let old = rng.gen_range(1..=size);
         let proof = store
+            .ledger()
             .log_proof(Plan::Consistency { old, new: size })
             .await?;
         let old_root = root(store, old).await?;

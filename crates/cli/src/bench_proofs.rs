@@ -45,17 +45,18 @@ pub async fn proofs_bench(config: Config, o: ProofsOptions, url_given: bool) -> 
 }
 
 async fn run(store: &Store, o: &ProofsOptions) -> Result<serde_json::Value> {
-    let size = store.log_head().await?.size;
+    let size = store.ledger().log_head().await?.size;
     let (filled, fill_s) = if size == 0 {
         eprintln!("filling the log with {} synthetic leaves", o.leaves);
         let t = Instant::now();
         store
+            .fixtures()
             .bench_seed_log(o.leaves, |n| {
                 eprintln!("  {n} leaves after {:.0} s", t.elapsed().as_secs_f64())
             })
             .await?;
         (true, t.elapsed().as_secs_f64())
-    } else if size == o.leaves && store.bench_log_is_synthetic().await? {
+    } else if size == o.leaves && store.fixtures().bench_log_is_synthetic().await? {
         eprintln!("reusing the synthetic log of {size} leaves");
         (false, 0.0)
     } else {
@@ -63,7 +64,7 @@ async fn run(store: &Store, o: &ProofsOptions) -> Result<serde_json::Value> {
             "the log already has {size} entries: name a new database (or one this benchmark filled with --leaves {size})"
         )));
     };
-    let size = store.log_head().await?.size;
+    let size = store.ledger().log_head().await?.size;
     eprintln!(
         "proofs: {} of each kind against the log of {size} synthetic leaves",
         o.proofs

@@ -59,8 +59,8 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
         );
     }
     let store = server::open(&config, vault, true).await?;
-    let seeded = store.city().await?.is_some();
-    let set_up = store.staff_by_username("admin").await?.is_some();
+    let seeded = store.registry().city().await?.is_some();
+    let set_up = store.accounts().staff_by_username("admin").await?.is_some();
     if seeded && set_up {
         println!(
             "{} is already seeded; not seeding again (--fresh starts over).",
@@ -70,7 +70,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     } else {
         if !seeded {
             println!("Seeding a demo city with {} citizens…", opts.citizens);
-            let report = store.seed_city(opts.citizens, SEED_RNG).await?;
+            let report = store.fixtures().seed_city(opts.citizens, SEED_RNG).await?;
             println!("{}", seed_summary(&report));
         }
         let text = create_accounts(&store, &config).await?;
@@ -78,7 +78,10 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
         println!("{text}");
         println!("(These logins are also in {}.)", logins.display());
     }
-    store.ensure_default_standards("system:demo").await?;
+    store
+        .evaluation()
+        .ensure_default_standards("system:demo")
+        .await?;
     trust_demo_partners(&store).await?;
     let log_keys = crate::log_keys::read_or_create(&crate::log_keys::path(&config))?;
     crate::code_keys::read_or_create(&crate::code_keys::path(&config))?;
@@ -104,19 +107,20 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
 /// The standards partners award name the partners they trust: the volunteer alliance for
 /// volunteer hours, the hospital for blood donations (a new version of each, once).
 async fn trust_demo_partners(store: &Store) -> Result<()> {
-    let partners = store.list_partners().await?;
+    let partners = store.accounts().list_partners().await?;
     for (code, partner) in [
         ("volunteer-hour", "余姚市志愿者联合会"),
         ("blood-donation", "余姚市人民医院"),
     ] {
         let (Some(p), Some(s)) = (
             partners.iter().find(|p| p.name == partner),
-            store.standard_current(code).await?,
+            store.evaluation().standard_current(code).await?,
         ) else {
             continue;
         };
         if s.trusted_partners.is_empty() {
             store
+                .evaluation()
                 .trust_partners(code, std::slice::from_ref(&p.id), "system:demo")
                 .await?;
         }
@@ -165,12 +169,12 @@ struct Account {
 /// accounts get new passwords. `admin` is made last, so its presence means the set-up finished.
 async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
     let (town, village) = first_town_and_village(store).await?;
-    let existing = store.list_partners().await?;
+    let existing = store.accounts().list_partners().await?;
     let mut library = None;
     for (name, kind) in PARTNERS {
         let partner = match existing.iter().find(|p| p.name == name) {
             Some(p) => p.clone(),
-            None => store.create_partner(name, kind).await?,
+            None => store.accounts().create_partner(name, kind).await?,
         };
         if name == LIBRARY {
             library = Some(partner);
@@ -254,7 +258,10 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let (_key, secret) = store.create_api_key(&library.id, &scopes, "demo").await?;
+    let (_key, secret) = store
+        .accounts()
+        .create_api_key(&library.id, &scopes, "demo")
+        .await?;
     let (phone, _) = demo_identity(0);
     Ok(logins_block(
         config,
@@ -270,11 +277,20 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
 async fn upsert_staff(store: &Store, a: &Account, password: &str) -> Result<()> {
     let username = Username::parse(a.username).map_err(|e| CliError::Usage(e.to_string()))?;
     let password = Password::parse(password).map_err(|e| CliError::Usage(e.to_string()))?;
-    if store.staff_by_username(a.username).await?.is_some() {
-        store.set_staff_password(&username, &password).await?;
+    if store
+        .accounts()
+        .staff_by_username(a.username)
+        .await?
+        .is_some()
+    {
+        store
+            .accounts()
+            .set_staff_password(&username, &password)
+            .await?;
         return Ok(());
     }
     store
+        .accounts()
         .create_staff(&NewStaff {
             username,
             display_name: a.display_name.to_string(),
@@ -294,14 +310,16 @@ async fn first_town_and_village(store: &Store) -> Result<(Region, Region)> {
             "the demo database has no region tree; run `moralbank demo --fresh`".into(),
         )
     };
-    let city = store.city().await?.ok_or_else(missing)?;
+    let city = store.registry().city().await?.ok_or_else(missing)?;
     let town = store
+        .registry()
         .region_children(&city.id)
         .await?
         .into_iter()
         .next()
         .ok_or_else(missing)?;
     let village = store
+        .registry()
         .region_children(&town.id)
         .await?
         .into_iter()

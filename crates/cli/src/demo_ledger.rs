@@ -43,11 +43,12 @@ const RESIDENTS: u64 = 300;
 
 /// Append the demo history when the log is empty.
 pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> {
-    if store.log_head().await?.size > 0 {
+    if store.ledger().log_head().await?.size > 0 {
         return Ok(0);
     }
     let staff = |name: &'static str| async move {
         store
+            .accounts()
             .staff_by_username(name)
             .await?
             .map(|s| format!("staff:{}", s.id))
@@ -59,6 +60,7 @@ pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> 
         staff("admin2").await?,
     );
     let alliance = store
+        .accounts()
         .list_partners()
         .await?
         .into_iter()
@@ -71,16 +73,16 @@ pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> 
     let mut redemptions: Vec<(String, NewEntry)> = Vec::new();
     for i in 0..RESIDENTS.min(citizens) {
         let (phone, _) = demo_identity(i);
-        let Some(id) = store.citizen_id_by_phone(&phone).await? else {
+        let Some(id) = store.registry().citizen_id_by_phone(&phone).await? else {
             continue;
         };
-        let Some(c) = store.citizen_summary(&id).await? else {
+        let Some(c) = store.registry().citizen_summary(&id).await? else {
             continue;
         };
         let town = match towns.get(&c.village_id) {
             Some(t) => t.clone(),
             None => {
-                let (_, t) = store.village_and_town(&c.village_id).await?;
+                let (_, t) = store.registry().village_and_town(&c.village_id).await?;
                 towns.insert(c.village_id.clone(), t.code.clone());
                 t.code
             }
@@ -141,12 +143,13 @@ pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> 
     // Citizen 0 gets an award by mistake, which the first admin asks to reverse and the
     // second approves: the resident then sees both entries.
     let (phone, _) = demo_identity(0);
-    if let Some(id) = store.citizen_id_by_phone(&phone).await? {
+    if let Some(id) = store.registry().citizen_id_by_phone(&phone).await? {
         let c = store
+            .registry()
             .citizen_summary(&id)
             .await?
             .ok_or_else(|| CliError::Config("citizen 0 vanished".into()))?;
-        let (_, town) = store.village_and_town(&c.village_id).await?;
+        let (_, town) = store.registry().village_and_town(&c.village_id).await?;
         let wrong = ledger
             .sequencer
             .append(
@@ -163,6 +166,7 @@ pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> 
             )
             .await?;
         let request = store
+            .ledger()
             .request_reversal(
                 wrong.index,
                 "误录：献血者是同名的另一位居民",
@@ -182,6 +186,7 @@ pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> 
             )
             .await?;
         store
+            .ledger()
             .decide_reversal(&request, &admin2, true, Some(reversal.index), now_ms())
             .await?;
         appended += 2;
@@ -206,11 +211,11 @@ type DemoBenefit = (
 /// The five scenes and a benefit catalogue with the demo partners.
 pub async fn seed_benefits(store: &Store) -> Result<()> {
     use moralbank_store::code::benefits::NewBenefit;
-    store.ensure_default_scenes().await?;
-    if !store.benefits().await?.is_empty() {
+    store.code().ensure_default_scenes().await?;
+    if !store.code().benefits().await?.is_empty() {
         return Ok(());
     }
-    let partners = store.list_partners().await?;
+    let partners = store.accounts().list_partners().await?;
     let of = |kind: &str| {
         partners
             .iter()
@@ -296,6 +301,7 @@ pub async fn seed_benefits(store: &Store) -> Result<()> {
             continue;
         };
         store
+            .code()
             .create_benefit(&NewBenefit {
                 scene: scene.into(),
                 partner_id,
@@ -317,15 +323,16 @@ pub async fn seed_benefits(store: &Store) -> Result<()> {
 
 /// A green card for citizen 0 (the demo login), so the code page shows the badge.
 pub async fn seed_green_card(store: &Store) -> Result<()> {
-    if !store.green_cards(1).await?.is_empty() {
+    if !store.code().green_cards(1).await?.is_empty() {
         return Ok(());
     }
     let (phone, _) = demo_identity(0);
-    let Some(id) = store.citizen_id_by_phone(&phone).await? else {
+    let Some(id) = store.registry().citizen_id_by_phone(&phone).await? else {
         return Ok(());
     };
     let now = now_ms();
     store
+        .code()
         .issue_green_card(
             &id,
             "yuyao-good-person",
@@ -343,8 +350,8 @@ pub async fn seed_green_card(store: &Store) -> Result<()> {
 pub async fn seed_deeds(store: &Store) -> Result<()> {
     use moralbank_store::evaluation::{NewDeed, Reporter, Rules, VoteInput};
     let members = [
-        store.staff_by_username("evaluator").await?,
-        store.staff_by_username("evaluator2").await?,
+        store.accounts().staff_by_username("evaluator").await?,
+        store.accounts().staff_by_username("evaluator2").await?,
     ];
     let [Some(m1), Some(m2)] = members else {
         return Ok(());
@@ -356,10 +363,10 @@ pub async fn seed_deeds(store: &Store) -> Result<()> {
     let mut households = std::collections::HashSet::new();
     for i in 1..20_000 {
         let (phone, _) = demo_identity(i);
-        let Some(id) = store.citizen_id_by_phone(&phone).await? else {
+        let Some(id) = store.registry().citizen_id_by_phone(&phone).await? else {
             break;
         };
-        if let Some(c) = store.citizen_summary(&id).await? {
+        if let Some(c) = store.registry().citizen_summary(&id).await? {
             if Some(c.village_id.as_str()) == m1.region_id.as_deref() {
                 households.insert(c.household_id.clone());
                 villagers.push((id, c.household_id));
@@ -391,12 +398,15 @@ pub async fn seed_deeds(store: &Store) -> Result<()> {
         return Ok(());
     }
     for (i, (name, home)) in names.iter().zip(&homes).enumerate() {
-        if let Some(s) = store.staff_by_username(name).await? {
+        if let Some(s) = store.accounts().staff_by_username(name).await? {
             // The first evaluator chairs the village committee.
-            store.link_staff_citizen(&s.id, Some(home), i == 0).await?;
+            store
+                .evaluation()
+                .link_staff_citizen(&s.id, Some(home), i == 0)
+                .await?;
         }
     }
-    if !store.citizen_deeds(a, 1).await?.is_empty() {
+    if !store.evaluation().citizen_deeds(a, 1).await?.is_empty() {
         return Ok(());
     }
     let rules = Rules::default();
@@ -413,6 +423,7 @@ pub async fn seed_deeds(store: &Store) -> Result<()> {
         points: None,
     };
     store
+        .evaluation()
         .report_deed(
             &deed(a, "neighbourly-help", "冬天帮独居老人疏通冻住的水管"),
             &rules,
@@ -420,6 +431,7 @@ pub async fn seed_deeds(store: &Store) -> Result<()> {
         )
         .await?;
     let on_board = store
+        .evaluation()
         .report_deed(
             &deed(b, "environment", "组织邻居清理小区后面的河道垃圾"),
             &rules,
@@ -431,9 +443,16 @@ pub async fn seed_deeds(store: &Store) -> Result<()> {
         points: Some(6),
         comment: "情况属实".into(),
     };
-    store.vote(&on_board.id, &m1, &yes, &rules, now).await?;
-    store.vote(&on_board.id, &m2, &yes, &rules, now).await?;
+    store
+        .evaluation()
+        .vote(&on_board.id, &m1, &yes, &rules, now)
+        .await?;
+    store
+        .evaluation()
+        .vote(&on_board.id, &m2, &yes, &rules, now)
+        .await?;
     let rejected = store
+        .evaluation()
         .report_deed(&deed(c, "charity", "给村里困难家庭送去米和油"), &rules, now)
         .await?;
     let no = VoteInput {
@@ -441,7 +460,13 @@ pub async fn seed_deeds(store: &Store) -> Result<()> {
         points: None,
         comment: "缺少捐赠凭证，可补充后申诉".into(),
     };
-    store.vote(&rejected.id, &m1, &no, &rules, now).await?;
-    store.vote(&rejected.id, &m2, &no, &rules, now).await?;
+    store
+        .evaluation()
+        .vote(&rejected.id, &m1, &no, &rules, now)
+        .await?;
+    store
+        .evaluation()
+        .vote(&rejected.id, &m2, &no, &rules, now)
+        .await?;
     Ok(())
 }

@@ -16,8 +16,11 @@ pub async fn serve(config: Config) -> Result<()> {
     let store = open(&config, vault, false).await?;
     // A new installation starts with the published catalogue and the five scenes (the admin
     // changes them from there); an existing one is left as it is.
-    store.ensure_default_standards("system:install").await?;
-    store.ensure_default_scenes().await?;
+    store
+        .evaluation()
+        .ensure_default_standards("system:install")
+        .await?;
+    store.code().ensure_default_scenes().await?;
     let ledger = start_ledger(&store, &config, &log_keys).await?;
     run(store, ledger, &config, config.web.clone()).await
 }
@@ -216,7 +219,7 @@ async fn purge_expired_periodically(store: Store) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(PURGE_INTERVAL_S));
     loop {
         tick.tick().await;
-        match store.purge_expired().await {
+        match store.accounts().purge_expired().await {
             Ok(n) => tracing::debug!(rows = n, "expired sessions, codes and invites purged"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed; will retry"),
         }

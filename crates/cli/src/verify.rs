@@ -90,6 +90,7 @@ pub async fn audit(config: Config) -> Result<()> {
     let store = server::open(&config, vault, false).await?;
     let started = std::time::Instant::now();
     let result = store
+        .ledger()
         .audit(&keys_file.all_vkeys(), |n| {
             if n % 100_000 < 5_000 {
                 eprintln!("audit: {n} entries checked");

@@ -12,6 +12,33 @@
 //! when a caller asks for a whole record. Business rules about *who* may read live in the web
 //! layer; this crate only answers what is asked and keeps every write atomic.
 
+/// A room's part of the store, named after the room: `store.registry()`, `store.ledger()`, …
+/// A facet is only a reference to the store; its methods are the room's surface, and it reads
+/// and writes through the store's pools (its `Deref`).
+macro_rules! facet {
+    ($facet:ident, $method:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[derive(Clone, Copy)]
+        pub struct $facet<'a>(&'a $crate::Store);
+
+        impl $crate::Store {
+            #[doc = $doc]
+            pub fn $method(&self) -> $facet<'_> {
+                $facet(self)
+            }
+        }
+
+        impl std::ops::Deref for $facet<'_> {
+            type Target = $crate::Store;
+
+            fn deref(&self) -> &$crate::Store {
+                self.0
+            }
+        }
+    };
+}
+pub(crate) use facet;
+
 pub mod accounts;
 mod batch;
 pub mod code;

@@ -118,7 +118,8 @@ impl Store {
         }
         // The consent text in force is part of what this binary ships: record when it was
         // first published here (idempotent, so every start may do it).
-        self.ensure_consent_text("enrolment", domain::ENROLMENT_CONSENT_VERSION)
+        self.registry()
+            .ensure_consent_text("enrolment", domain::ENROLMENT_CONSENT_VERSION)
             .await?;
         Ok(ran)
     }

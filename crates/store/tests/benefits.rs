@@ -20,24 +20,28 @@ fn benefit(partner: &str, kind: &str) -> NewBenefit {
 }
 
 async fn scenes_and_benefits_follow_their_rules(store: Store) {
-    assert_eq!(store.ensure_default_scenes().await.unwrap(), 5);
-    assert_eq!(store.ensure_default_scenes().await.unwrap(), 0);
+    assert_eq!(store.code().ensure_default_scenes().await.unwrap(), 5);
+    assert_eq!(store.code().ensure_default_scenes().await.unwrap(), 0);
     assert!(matches!(
         store
+            .code()
             .create_scene("reading", "道德阅", "x")
             .await
             .unwrap_err(),
         StoreError::Conflict(_)
     ));
     store
+        .code()
         .create_scene("sports", "道德健", "Moral sports")
         .await
         .unwrap();
     let p = store
+        .accounts()
         .create_partner("余姚市图书馆", "library")
         .await
         .unwrap();
     let open = store
+        .code()
         .create_benefit(&benefit(&p.id, "eligibility"))
         .await
         .unwrap();
@@ -50,25 +54,26 @@ async fn scenes_and_benefits_follow_their_rules(store: Store) {
         quota_period: Some("year".into()),
         ..benefit(&p.id, "quota")
     };
-    let t = store.create_benefit(&tickets).await.unwrap();
+    let t = store.code().create_benefit(&tickets).await.unwrap();
     assert!(!t.open_to(1, &[]) && t.open_to(2, &[]));
     let vip = NewBenefit {
         badge: Some("green-card".into()),
         ..benefit(&p.id, "eligibility")
     };
-    let v = store.create_benefit(&vip).await.unwrap();
+    let v = store.code().create_benefit(&vip).await.unwrap();
     assert!(!v.open_to(5, &[]) && v.open_to(1, &["green-card".into()]));
     // Terms that do not fit the kind are refused, naming the field.
     let bad = NewBenefit {
         quota: Some(2),
         ..benefit(&p.id, "points")
     };
-    let StoreError::Invalid(e) = store.create_benefit(&bad).await.unwrap_err() else {
+    let StoreError::Invalid(e) = store.code().create_benefit(&bad).await.unwrap_err() else {
         panic!()
     };
     let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
     assert_eq!(fields, ["points_cost", "quota"]);
     let StoreError::Invalid(e) = store
+        .code()
         .create_benefit(&NewBenefit {
             scene: "nope".into(),
             ..benefit(&p.id, "eligibility")
@@ -79,7 +84,7 @@ async fn scenes_and_benefits_follow_their_rules(store: Store) {
         panic!()
     };
     assert_eq!(e.0[0].field, "scene");
-    let all = store.benefits().await.unwrap();
+    let all = store.code().benefits().await.unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].scene.code, "reading");
 }

@@ -15,7 +15,7 @@ use moralbank_store::{
 };
 
 async fn small_city(store: &Store) -> moralbank_store::fixtures::city::SeedReport {
-    store.seed_city(30, 7).await.expect("seed")
+    store.fixtures().seed_city(30, 7).await.expect("seed")
 }
 
 /// A resident not in the seeded range, identified by `n`.
@@ -38,6 +38,7 @@ fn newcomer(village_id: &str, n: u64, household: HouseholdChoice) -> NewCitizen 
 async fn migrations_are_idempotent_and_current(store: Store) {
     assert!(store.migrations_current().await.expect("version"));
     let published = store
+        .registry()
         .consent_published_at("enrolment", ENROLMENT_CONSENT_VERSION)
         .await
         .expect("read");
@@ -48,6 +49,7 @@ async fn migrations_are_idempotent_and_current(store: Store) {
     assert_eq!(store.migrate().await.expect("second run"), 0);
     assert_eq!(
         store
+            .registry()
             .consent_published_at("enrolment", ENROLMENT_CONSENT_VERSION)
             .await
             .expect("read"),
@@ -62,10 +64,17 @@ async fn migrations_are_idempotent_and_current(store: Store) {
 
 async fn seeded_city_has_the_shape_of_yuyao(store: Store) {
     let r = small_city(&store).await;
-    assert_eq!(store.region_counts().await.expect("counts"), (21, 305));
-    assert_eq!(store.count_citizens().await.expect("count").0, 30);
+    assert_eq!(
+        store.registry().region_counts().await.expect("counts"),
+        (21, 305)
+    );
+    assert_eq!(
+        store.registry().count_citizens().await.expect("count").0,
+        30
+    );
     assert_eq!(
         store
+            .registry()
             .region_children(&r.city_id)
             .await
             .expect("towns")
@@ -75,15 +84,24 @@ async fn seeded_city_has_the_shape_of_yuyao(store: Store) {
     // Seeded residents decrypt to exactly what was generated.
     let (phone, rid) = demo_identity(0);
     let id = store
+        .registry()
         .citizen_id_by_phone(&phone)
         .await
         .expect("lookup")
         .expect("citizen 0");
-    let c = store.citizen(&id).await.expect("read").expect("exists");
+    let c = store
+        .registry()
+        .citizen(&id)
+        .await
+        .expect("read")
+        .expect("exists");
     assert_eq!(c.resident_id, rid);
     assert_eq!(c.village_id, r.first_village_id);
     assert!(
-        matches!(store.seed_city(1, 1).await, Err(StoreError::Config(_))),
+        matches!(
+            store.fixtures().seed_city(1, 1).await,
+            Err(StoreError::Config(_))
+        ),
         "seeding twice is refused"
     );
 }
@@ -91,8 +109,9 @@ async fn seeded_city_has_the_shape_of_yuyao(store: Store) {
 async fn enrolment_is_stored_encrypted_and_read_back_whole(store: Store) {
     let r = small_city(&store).await;
     let new = newcomer(&r.first_village_id, 1, HouseholdChoice::New);
-    let e = store.enrol(&new).await.expect("enrol");
+    let e = store.registry().enrol(&new).await.expect("enrol");
     let c = store
+        .registry()
         .citizen(&e.citizen_id)
         .await
         .expect("read")
@@ -102,13 +121,18 @@ async fn enrolment_is_stored_encrypted_and_read_back_whole(store: Store) {
         ("张三明", &new.phone, &new.resident_id, true)
     );
     let s = store
+        .registry()
         .citizen_summary(&e.citizen_id)
         .await
         .expect("summary")
         .expect("exists");
     assert_eq!(s.name_masked, "张*明");
     assert_eq!(s.phone_masked, new.phone.masked());
-    let consents = store.consents(&e.citizen_id).await.expect("consents");
+    let consents = store
+        .registry()
+        .consents(&e.citizen_id)
+        .await
+        .expect("consents");
     assert_eq!(consents.len(), 1);
     assert_eq!(consents[0].version, ENROLMENT_CONSENT_VERSION);
 }
@@ -116,11 +140,13 @@ async fn enrolment_is_stored_encrypted_and_read_back_whole(store: Store) {
 async fn duplicate_enrolment_is_a_conflict_that_changes_nothing(store: Store) {
     let r = small_city(&store).await;
     store
+        .registry()
         .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .expect("first");
-    let before = store.count_citizens().await.expect("count");
+    let before = store.registry().count_citizens().await.expect("count");
     let same_id = store
+        .registry()
         .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .unwrap_err();
@@ -130,19 +156,23 @@ async fn duplicate_enrolment_is_a_conflict_that_changes_nothing(store: Store) {
     );
     let mut other = newcomer(&r.first_village_id, 2, HouseholdChoice::New);
     other.phone = newcomer(&r.first_village_id, 1, HouseholdChoice::New).phone;
-    let same_phone = store.enrol(&other).await.unwrap_err();
+    let same_phone = store.registry().enrol(&other).await.unwrap_err();
     assert!(
         matches!(&same_phone, StoreError::Conflict(f) if f.field == "phone"),
         "{same_phone:?}"
     );
-    assert_eq!(store.count_citizens().await.expect("count"), before);
+    assert_eq!(
+        store.registry().count_citizens().await.expect("count"),
+        before
+    );
 }
 
 async fn unknown_village_is_refused(store: Store) {
     let r = small_city(&store).await;
-    let before = store.count_citizens().await.expect("count");
+    let before = store.registry().count_citizens().await.expect("count");
     for village in [domain::new_id(), r.first_town_id.clone()] {
         let e = store
+            .registry()
             .enrol(&newcomer(&village, 1, HouseholdChoice::New))
             .await
             .unwrap_err();
@@ -151,21 +181,26 @@ async fn unknown_village_is_refused(store: Store) {
             "{e:?}"
         );
     }
-    assert_eq!(store.count_citizens().await.expect("count"), before);
+    assert_eq!(
+        store.registry().count_citizens().await.expect("count"),
+        before
+    );
 }
 
 async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
     let r = small_city(&store).await;
     let head = store
+        .registry()
         .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .expect("head");
-    let before = store.count_citizens().await.expect("count");
+    let before = store.registry().count_citizens().await.expect("count");
     for (code, expected) in [
         ("", "household_confirmation_missing"),
         ("NOTACODE12", "household_invite_unknown"),
     ] {
         let e = store
+            .registry()
             .enrol(&newcomer(
                 &r.first_village_id,
                 2,
@@ -180,12 +215,17 @@ async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
             "{e:?}"
         );
     }
-    assert_eq!(store.count_citizens().await.expect("count"), before);
+    assert_eq!(
+        store.registry().count_citizens().await.expect("count"),
+        before
+    );
     let code = store
+        .registry()
         .create_household_invite(&head.citizen_id)
         .await
         .expect("invite");
     let member = store
+        .registry()
         .enrol(&newcomer(
             &r.first_village_id,
             2,
@@ -197,6 +237,7 @@ async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
         .expect("join");
     assert_eq!(member.household_id, head.household_id);
     let members = store
+        .registry()
         .household_members(&head.household_id)
         .await
         .expect("members");
@@ -205,6 +246,7 @@ async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
         [true, false]
     );
     let again = store
+        .registry()
         .enrol(&newcomer(
             &r.first_village_id,
             3,
@@ -217,6 +259,7 @@ async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
         "{again:?}"
     );
     let not_head = store
+        .registry()
         .create_household_invite(&member.citizen_id)
         .await
         .unwrap_err();
@@ -226,11 +269,12 @@ async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
 async fn search_finds_by_keyed_hash_only_inside_the_scope(store: Store) {
     let r = small_city(&store).await;
     let new = newcomer(&r.first_village_id, 1, HouseholdChoice::New);
-    let e = store.enrol(&new).await.expect("enrol");
+    let e = store.registry().enrol(&new).await.expect("enrol");
     let by = |q: CitizenQuery, scope: Scope| {
         let store = store.clone();
         async move {
             store
+                .registry()
                 .search_citizens(&q, &scope, 10)
                 .await
                 .expect("search")
@@ -272,15 +316,21 @@ async fn search_finds_by_keyed_hash_only_inside_the_scope(store: Store) {
         by(q_id.clone(), Scope::Town(r.first_town_id.clone())).await,
         [e.citizen_id.clone()]
     );
-    let other_town = store.region_children(&r.city_id).await.expect("towns")[5]
+    let other_town = store
+        .registry()
+        .region_children(&r.city_id)
+        .await
+        .expect("towns")[5]
         .id
         .clone();
     assert!(by(q_id, Scope::Town(other_town.clone())).await.is_empty());
     assert!(!store
+        .registry()
         .citizen_in_scope(&e.citizen_id, &Scope::Town(other_town))
         .await
         .expect("scope"));
     assert!(store
+        .registry()
         .citizen_in_scope(&e.citizen_id, &Scope::Town(r.first_town_id))
         .await
         .expect("scope"));
@@ -289,6 +339,7 @@ async fn search_finds_by_keyed_hash_only_inside_the_scope(store: Store) {
 async fn access_log_and_export_show_who_read_what(store: Store) {
     let r = small_city(&store).await;
     let e = store
+        .registry()
         .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .expect("enrol");
@@ -298,20 +349,27 @@ async fn access_log_and_export_show_who_read_what(store: Store) {
         label: "管理员 (admin)".into(),
     };
     store
+        .registry()
         .record_access(&[&e.citizen_id], &actor, "search")
         .await
         .expect("log");
     store
+        .registry()
         .record_access(&[&e.citizen_id], &actor, "view")
         .await
         .expect("log");
     let log = store
+        .registry()
         .access_log(&e.citizen_id, None, 10)
         .await
         .expect("read");
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].actor_label, "管理员 (admin)");
-    let export = store.export_citizen(&e.citizen_id).await.expect("export");
+    let export = store
+        .registry()
+        .export_citizen(&e.citizen_id)
+        .await
+        .expect("export");
     assert_eq!(export["citizen"]["name"], "张三明");
     assert_eq!(export["access_log"].as_array().map(Vec::len), Some(2));
     assert_eq!(export["consents"][0]["purpose"], "enrolment");
@@ -320,6 +378,7 @@ async fn access_log_and_export_show_who_read_what(store: Store) {
 async fn access_log_pages_never_skip_entries_made_in_the_same_millisecond(store: Store) {
     let r = small_city(&store).await;
     let e = store
+        .registry()
         .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .expect("enrol");
@@ -331,6 +390,7 @@ async fn access_log_pages_never_skip_entries_made_in_the_same_millisecond(store:
     // One call stamps all five entries with the same time.
     let same = [e.citizen_id.as_str(); 5];
     store
+        .registry()
         .record_access(&same, &actor, "search")
         .await
         .expect("log");
@@ -340,6 +400,7 @@ async fn access_log_pages_never_skip_entries_made_in_the_same_millisecond(store:
             .last()
             .map(|x: &moralbank_store::AccessEntry| (x.at, x.id.as_str()));
         let page = store
+            .registry()
             .access_log(&e.citizen_id, after, 2)
             .await
             .expect("page");
@@ -352,19 +413,25 @@ async fn access_log_pages_never_skip_entries_made_in_the_same_millisecond(store:
     ids.sort_unstable();
     ids.dedup();
     assert_eq!((seen.len(), ids.len()), (5, 5));
-    let export = store.export_citizen(&e.citizen_id).await.expect("export");
+    let export = store
+        .registry()
+        .export_citizen(&e.citizen_id)
+        .await
+        .expect("export");
     assert_eq!(export["access_log"].as_array().map(Vec::len), Some(5));
 }
 
 async fn withdrawal_deletes_personal_data_and_hands_over_the_household(store: Store) {
     let r = small_city(&store).await;
     let head_new = newcomer(&r.first_village_id, 1, HouseholdChoice::New);
-    let head = store.enrol(&head_new).await.expect("head");
+    let head = store.registry().enrol(&head_new).await.expect("head");
     let code = store
+        .registry()
         .create_household_invite(&head.citizen_id)
         .await
         .expect("invite");
     let member = store
+        .registry()
         .enrol(&newcomer(
             &r.first_village_id,
             2,
@@ -373,28 +440,42 @@ async fn withdrawal_deletes_personal_data_and_hands_over_the_household(store: St
         .await
         .expect("member");
     let (token, _) = store
+        .accounts()
         .create_session(SubjectKind::Citizen, &head.citizen_id, 60_000)
         .await
         .expect("session");
-    store.withdraw(&head.citizen_id).await.expect("withdraw");
+    store
+        .registry()
+        .withdraw(&head.citizen_id)
+        .await
+        .expect("withdraw");
     assert!(store
+        .registry()
         .citizen(&head.citizen_id)
         .await
         .expect("read")
         .is_none());
     assert!(store
+        .registry()
         .consents(&head.citizen_id)
         .await
         .expect("consents")
         .is_empty());
-    assert!(store.session(&token).await.expect("session").is_none());
     assert!(store
+        .accounts()
+        .session(&token)
+        .await
+        .expect("session")
+        .is_none());
+    assert!(store
+        .registry()
         .citizen_id_by_phone(&head_new.phone)
         .await
         .expect("lookup")
         .is_none());
     assert!(
         store
+            .registry()
             .citizen(&member.citizen_id)
             .await
             .expect("read")
@@ -402,19 +483,19 @@ async fn withdrawal_deletes_personal_data_and_hands_over_the_household(store: St
             .is_head
     );
     assert!(matches!(
-        store.withdraw(&head.citizen_id).await,
+        store.registry().withdraw(&head.citizen_id).await,
         Err(StoreError::NotFound { .. })
     ));
     // The same person may enrol again later.
-    store.enrol(&head_new).await.expect("re-enrol");
+    store.registry().enrol(&head_new).await.expect("re-enrol");
 }
 
 async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store) {
     let phone = Phone::parse("13912345678").expect("phone");
-    let issued = store.issue_otp(&phone).await.expect("issue");
+    let issued = store.accounts().issue_otp(&phone).await.expect("issue");
     assert!(
         matches!(
-            store.issue_otp(&phone).await,
+            store.accounts().issue_otp(&phone).await,
             Err(StoreError::RateLimited { .. })
         ),
         "resend gap"
@@ -425,23 +506,32 @@ async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store
         "000000"
     })
     .expect("code");
-    let e = store.verify_otp(&phone, &wrong).await.unwrap_err();
+    let e = store
+        .accounts()
+        .verify_otp(&phone, &wrong)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, StoreError::Invalid(f) if f.0[0].code == "otp_wrong"),
         "{e:?}"
     );
     store
+        .accounts()
         .verify_otp(&phone, &issued.code)
         .await
         .expect("right code");
-    let e = store.verify_otp(&phone, &issued.code).await.unwrap_err();
+    let e = store
+        .accounts()
+        .verify_otp(&phone, &issued.code)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, StoreError::Invalid(f) if f.0[0].code == "otp_expired"),
         "single use: {e:?}"
     );
 
     let other = Phone::parse("13912345679").expect("phone");
-    let issued = store.issue_otp(&other).await.expect("issue");
+    let issued = store.accounts().issue_otp(&other).await.expect("issue");
     let wrong = OtpCode::parse(if issued.code.as_str() == "000000" {
         "111111"
     } else {
@@ -449,9 +539,13 @@ async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store
     })
     .expect("code");
     for _ in 0..5 {
-        assert!(store.verify_otp(&other, &wrong).await.is_err());
+        assert!(store.accounts().verify_otp(&other, &wrong).await.is_err());
     }
-    let e = store.verify_otp(&other, &issued.code).await.unwrap_err();
+    let e = store
+        .accounts()
+        .verify_otp(&other, &issued.code)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, StoreError::Invalid(f) if f.0[0].code == "otp_attempts"),
         "locked after 5 misses: {e:?}"
@@ -460,20 +554,32 @@ async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store
 
 async fn expired_sessions_are_purged_and_live_ones_kept(store: Store) {
     let (live, _) = store
+        .accounts()
         .create_session(SubjectKind::Citizen, "c1", 60_000)
         .await
         .expect("session");
     let (dead, _) = store
+        .accounts()
         .create_session(SubjectKind::Citizen, "c2", -1)
         .await
         .expect("session");
     assert!(
-        store.session(&dead).await.expect("read").is_none(),
+        store
+            .accounts()
+            .session(&dead)
+            .await
+            .expect("read")
+            .is_none(),
         "an expired session never authenticates"
     );
-    assert_eq!(store.purge_expired().await.expect("purge"), 1);
-    assert!(store.session(&live).await.expect("read").is_some());
-    assert_eq!(store.purge_expired().await.expect("purge"), 0);
+    assert_eq!(store.accounts().purge_expired().await.expect("purge"), 1);
+    assert!(store
+        .accounts()
+        .session(&live)
+        .await
+        .expect("read")
+        .is_some());
+    assert_eq!(store.accounts().purge_expired().await.expect("purge"), 0);
 }
 
 async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: Store) {
@@ -487,6 +593,7 @@ async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: St
         partner_id: partner.map(String::from),
     };
     let e = store
+        .accounts()
         .create_staff(&new("eva", Role::Evaluator, Some(&r.first_town_id), None))
         .await
         .unwrap_err();
@@ -495,6 +602,7 @@ async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: St
         "{e:?}"
     );
     let e = store
+        .accounts()
         .create_staff(&new("oper", Role::PartnerOperator, None, None))
         .await
         .unwrap_err();
@@ -503,6 +611,7 @@ async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: St
         "{e:?}"
     );
     let s = store
+        .accounts()
         .create_staff(&new(
             "eva",
             Role::Evaluator,
@@ -512,6 +621,7 @@ async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: St
         .await
         .expect("evaluator");
     let e = store
+        .accounts()
         .create_staff(&new("eva", Role::Admin, None, None))
         .await
         .unwrap_err();
@@ -521,6 +631,7 @@ async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: St
     );
     assert_eq!(
         store
+            .accounts()
             .staff_login("EVA", "a long password")
             .await
             .expect("login")
@@ -528,16 +639,19 @@ async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: St
         Some(s.id.clone())
     );
     assert!(store
+        .accounts()
         .staff_login("eva", "a long passworD")
         .await
         .expect("login")
         .is_none());
     assert!(store
+        .accounts()
         .staff_login("nobody", "a long password")
         .await
         .expect("login")
         .is_none());
     store
+        .accounts()
         .set_staff_password(
             &Username::parse("eva").expect("u"),
             &Password::parse("another long one").expect("p"),
@@ -545,6 +659,7 @@ async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: St
         .await
         .expect("reset");
     assert!(store
+        .accounts()
         .staff_login("eva", "another long one")
         .await
         .expect("login")
@@ -553,18 +668,23 @@ async fn staff_accounts_follow_role_scope_rules_and_log_in_with_argon2(store: St
 
 async fn api_keys_are_shown_once_stored_hashed_and_revocable(store: Store) {
     let p = store
+        .accounts()
         .create_partner("余姚市图书馆", "library")
         .await
         .expect("partner");
     assert!(matches!(
-        store.create_partner("余姚市图书馆", "library").await,
+        store
+            .accounts()
+            .create_partner("余姚市图书馆", "library")
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.create_partner("x", "casino").await,
+        store.accounts().create_partner("x", "casino").await,
         Err(StoreError::Invalid(_))
     ));
     let e = store
+        .accounts()
         .create_api_key(&p.id, &["citizens:delete".into()], "x")
         .await
         .unwrap_err();
@@ -573,10 +693,12 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable(store: Store) {
         "{e:?}"
     );
     let (key, secret) = store
+        .accounts()
         .create_api_key(&p.id, &["regions:read".into()], "front desk")
         .await
         .expect("key");
     let who = store
+        .accounts()
         .authenticate_api_key(&secret)
         .await
         .expect("auth")
@@ -589,23 +711,30 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable(store: Store) {
     tampered.pop();
     tampered.push('z');
     assert!(store
+        .accounts()
         .authenticate_api_key(&tampered)
         .await
         .expect("auth")
         .is_none());
     assert!(store
+        .accounts()
         .authenticate_api_key("garbage")
         .await
         .expect("auth")
         .is_none());
-    store.revoke_api_key(&p.id, &key.id).await.expect("revoke");
+    store
+        .accounts()
+        .revoke_api_key(&p.id, &key.id)
+        .await
+        .expect("revoke");
     assert!(store
+        .accounts()
         .authenticate_api_key(&secret)
         .await
         .expect("auth")
         .is_none());
     assert_eq!(
-        store.list_api_keys(&p.id).await.expect("list")[0]
+        store.accounts().list_api_keys(&p.id).await.expect("list")[0]
             .revoked_at
             .is_some(),
         true
@@ -615,6 +744,7 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable(store: Store) {
 async fn regions_follow_the_tree_rules(store: Store) {
     let r = small_city(&store).await;
     let e = store
+        .registry()
         .create_region(&NewRegion {
             parent_id: Some(r.first_village_id.clone()),
             code: "1".into(),
@@ -628,6 +758,7 @@ async fn regions_follow_the_tree_rules(store: Store) {
         "{e:?}"
     );
     let e = store
+        .registry()
         .create_region(&NewRegion {
             parent_id: Some(r.first_town_id.clone()),
             code: "330281001001".into(),
@@ -641,6 +772,7 @@ async fn regions_follow_the_tree_rules(store: Store) {
         "{e:?}"
     );
     let v = store
+        .registry()
         .create_region(&NewRegion {
             parent_id: Some(r.first_town_id.clone()),
             code: "330281001099".into(),
@@ -654,11 +786,16 @@ async fn regions_follow_the_tree_rules(store: Store) {
 
 async fn concurrent_enrolments_of_one_person_admit_exactly_one(store: Store) {
     let r = small_city(&store).await;
-    let before = store.count_citizens().await.expect("count").0;
+    let before = store.registry().count_citizens().await.expect("count").0;
     let tasks: Vec<_> = (0..6)
         .map(|_| {
             let (store, v) = (store.clone(), r.first_village_id.clone());
-            tokio::spawn(async move { store.enrol(&newcomer(&v, 42, HouseholdChoice::New)).await })
+            tokio::spawn(async move {
+                store
+                    .registry()
+                    .enrol(&newcomer(&v, 42, HouseholdChoice::New))
+                    .await
+            })
         })
         .collect();
     let mut ok = 0;
@@ -670,7 +807,10 @@ async fn concurrent_enrolments_of_one_person_admit_exactly_one(store: Store) {
         }
     }
     assert_eq!(ok, 1);
-    assert_eq!(store.count_citizens().await.expect("count").0, before + 1);
+    assert_eq!(
+        store.registry().count_citizens().await.expect("count").0,
+        before + 1
+    );
 }
 
 moralbank_store::on_both_backends!(

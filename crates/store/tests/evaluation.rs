@@ -33,6 +33,7 @@ struct Town {
 
 async fn staff(store: &Store, name: &str, role: Role, region: Option<String>) -> Staff {
     store
+        .accounts()
         .create_staff(&NewStaff {
             username: Username::parse(name).unwrap(),
             display_name: format!("{name} 委员"),
@@ -46,7 +47,7 @@ async fn staff(store: &Store, name: &str, role: Role, region: Option<String>) ->
 }
 
 async fn town(store: Store) -> Town {
-    let city = store.seed_city(300, 5).await.unwrap();
+    let city = store.fixtures().seed_city(300, 5).await.unwrap();
     // A village with a household of two and someone from another household.
     let ids = store.citizen_ids(300).await;
     let mut villages: std::collections::BTreeMap<
@@ -54,7 +55,7 @@ async fn town(store: Store) -> Town {
         std::collections::BTreeMap<String, Vec<String>>,
     > = Default::default();
     for id in &ids {
-        let c = store.citizen_summary(id).await.unwrap().unwrap();
+        let c = store.registry().citizen_summary(id).await.unwrap().unwrap();
         villages
             .entry(c.village_id)
             .or_default()
@@ -74,6 +75,7 @@ async fn town(store: Store) -> Town {
     for n in 0..3 {
         let (phone, rid) = moralbank_store::fixtures::city::demo_identity(800_000 + n);
         let enrolled = store
+            .registry()
             .enrol(&moralbank_store::NewCitizen {
                 name: domain::PersonName::parse("李四清").unwrap(),
                 resident_id: rid,
@@ -91,6 +93,7 @@ async fn town(store: Store) -> Town {
         homes.push(enrolled.citizen_id);
     }
     let town_id = store
+        .registry()
         .region(&village)
         .await
         .unwrap()
@@ -110,11 +113,13 @@ async fn town(store: Store) -> Town {
         );
     }
     store
+        .evaluation()
         .link_staff_citizen(&members[0].id, Some(&citizens[1]), true)
         .await
         .unwrap();
     for (m, home) in members[1..].iter().zip(&homes) {
         store
+            .evaluation()
             .link_staff_citizen(&m.id, Some(home), false)
             .await
             .unwrap();
@@ -127,11 +132,13 @@ async fn town(store: Store) -> Town {
     )
     .await;
     store
+        .evaluation()
         .link_staff_citizen(&reviewer.id, Some(&homes[2]), false)
         .await
         .unwrap();
     let other_town = store
-        .region_children(&store.city().await.unwrap().unwrap().id)
+        .registry()
+        .region_children(&store.registry().city().await.unwrap().unwrap().id)
         .await
         .unwrap()
         .into_iter()
@@ -145,7 +152,11 @@ async fn town(store: Store) -> Town {
         Some(other_town.id),
     )
     .await;
-    store.ensure_default_standards("staff:admin").await.unwrap();
+    store
+        .evaluation()
+        .ensure_default_standards("staff:admin")
+        .await
+        .unwrap();
     let (skey, _) = moralbank_ledger::generate_log_key("test/log");
     let (seq, _t) = Sequencer::start(
         store.clone(),
@@ -210,6 +221,7 @@ async fn a_deed_goes_from_report_through_votes_and_publicity_to_credited_points(
     let t = town(store).await;
     let s = &t.store;
     let d = s
+        .evaluation()
         .report_deed(
             &report(
                 &t.citizens[2],
@@ -226,28 +238,38 @@ async fn a_deed_goes_from_report_through_votes_and_publicity_to_credited_points(
         (d.status, d.source.as_str(), d.standard.version),
         (DeedStatus::Review, "own", 1)
     );
-    assert_eq!(s.committee_queue(&d.village_id, 10).await.unwrap().len(), 1);
     assert_eq!(
-        s.vote(&d.id, &t.members[1], &yes(10), &t.rules, T0 + 1)
+        s.evaluation()
+            .committee_queue(&d.village_id, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.evaluation()
+            .vote(&d.id, &t.members[1], &yes(10), &t.rules, T0 + 1)
             .await
             .unwrap(),
         DeedStatus::Review
     );
     assert_eq!(
         code(
-            s.vote(&d.id, &t.members[1], &yes(10), &t.rules, T0 + 2)
+            s.evaluation()
+                .vote(&d.id, &t.members[1], &yes(10), &t.rules, T0 + 2)
                 .await
                 .unwrap_err()
         ),
         "already_voted"
     );
     assert_eq!(
-        s.vote(&d.id, &t.members[2], &yes(20), &t.rules, T0 + 3)
+        s.evaluation()
+            .vote(&d.id, &t.members[2], &yes(20), &t.rules, T0 + 3)
             .await
             .unwrap(),
         DeedStatus::Publicity
     );
-    let d = s.deed(&d.id).await.unwrap().unwrap();
+    let d = s.evaluation().deed(&d.id).await.unwrap().unwrap();
     assert_eq!(
         (d.points, d.publicity_ends_at),
         (Some(10), Some(T0 + 3 + 7 * DAY)),
@@ -255,14 +277,16 @@ async fn a_deed_goes_from_report_through_votes_and_publicity_to_credited_points(
     );
     assert_eq!(
         code(
-            s.vote(&d.id, &t.members[0], &yes(10), &t.rules, T0 + 4)
+            s.evaluation()
+                .vote(&d.id, &t.members[0], &yes(10), &t.rules, T0 + 4)
                 .await
                 .unwrap_err()
         ),
         "not_open_for_votes"
     );
     assert_eq!(
-        s.publicity_board(&d.village_id, None, 10)
+        s.evaluation()
+            .publicity_board(&d.village_id, None, 10)
             .await
             .unwrap()
             .items[0]
@@ -272,18 +296,37 @@ async fn a_deed_goes_from_report_through_votes_and_publicity_to_credited_points(
 
     // Nothing is credited before the period ends; then exactly once, however often it runs.
     assert_eq!(
-        s.credit_due(&t.seq, T0 + 6 * DAY, 100)
+        s.evaluation()
+            .credit_due(&t.seq, T0 + 6 * DAY, 100)
             .await
             .unwrap()
             .credited,
         0
     );
     let end = T0 + 8 * DAY;
-    assert_eq!(s.credit_due(&t.seq, end, 100).await.unwrap().credited, 1);
-    assert_eq!(s.credit_due(&t.seq, end, 100).await.unwrap().credited, 0);
-    let d = s.deed(&d.id).await.unwrap().unwrap();
+    assert_eq!(
+        s.evaluation()
+            .credit_due(&t.seq, end, 100)
+            .await
+            .unwrap()
+            .credited,
+        1
+    );
+    assert_eq!(
+        s.evaluation()
+            .credit_due(&t.seq, end, 100)
+            .await
+            .unwrap()
+            .credited,
+        0
+    );
+    let d = s.evaluation().deed(&d.id).await.unwrap().unwrap();
     assert_eq!(d.status, DeedStatus::Credited);
-    let entries = s.citizen_entries(&t.citizens[2], None, 10).await.unwrap();
+    let entries = s
+        .ledger()
+        .citizen_entries(&t.citizens[2], None, 10)
+        .await
+        .unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(
         (entries[0].amount, entries[0].rule.as_str()),
@@ -297,7 +340,8 @@ async fn a_deed_goes_from_report_through_votes_and_publicity_to_credited_points(
         ]
     );
     assert_eq!(
-        s.deed_by_ledger_index(entries[0].index as i64)
+        s.evaluation()
+            .deed_by_ledger_index(entries[0].index as i64)
             .await
             .unwrap()
             .unwrap()
@@ -306,14 +350,15 @@ async fn a_deed_goes_from_report_through_votes_and_publicity_to_credited_points(
     );
     assert_eq!(
         code(
-            s.object(&d.id, &t.citizens[0], "不实", &t.rules, end)
+            s.evaluation()
+                .object(&d.id, &t.citizens[0], "不实", &t.rules, end)
                 .await
                 .unwrap_err()
         ),
         "not_on_publicity"
     );
     // The explanation: every step with who and when, and the inbox.
-    let detail = s.deed_detail(&d.id).await.unwrap().unwrap();
+    let detail = s.evaluation().deed_detail(&d.id).await.unwrap().unwrap();
     let actions: Vec<&str> = detail.events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -326,17 +371,28 @@ async fn a_deed_goes_from_report_through_votes_and_publicity_to_credited_points(
         ]
     );
     assert_eq!(detail.votes.len(), 2);
-    let inbox = s.inbox("citizen", &t.citizens[2], 10).await.unwrap();
+    let inbox = s
+        .evaluation()
+        .inbox("citizen", &t.citizens[2], 10)
+        .await
+        .unwrap();
     assert_eq!(
         inbox.iter().map(|n| n.kind.as_str()).collect::<Vec<_>>(),
         ["deed_credited", "deed_publicity"]
     );
     assert_eq!(
-        s.inbox("staff", &t.members[0].id, 10).await.unwrap()[0].kind,
+        s.evaluation()
+            .inbox("staff", &t.members[0].id, 10)
+            .await
+            .unwrap()[0]
+            .kind,
         "deed_to_review"
     );
     assert_eq!(
-        s.mark_read("citizen", &t.citizens[2], end).await.unwrap(),
+        s.evaluation()
+            .mark_read("citizen", &t.citizens[2], end)
+            .await
+            .unwrap(),
         2
     );
     // History cannot be edited afterwards.
@@ -354,6 +410,7 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
     let s = &t.store;
     // Member 0 lives in citizen 0's household: recused; also for a deed they reported.
     let d = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[0], &t.citizens[2], "filial-piety", "2026-11-01"),
             &t.rules,
@@ -364,13 +421,15 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
     assert_eq!(d.source, "nomination");
     assert_eq!(
         code(
-            s.vote(&d.id, &t.members[0], &yes(10), &t.rules, T0)
+            s.evaluation()
+                .vote(&d.id, &t.members[0], &yes(10), &t.rules, T0)
                 .await
                 .unwrap_err()
         ),
         "recused"
     );
     let by_member = s
+        .evaluation()
         .report_deed(
             &report(
                 &t.citizens[2],
@@ -385,7 +444,8 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
         .unwrap();
     assert_eq!(
         code(
-            s.vote(&by_member.id, &t.members[0], &yes(10), &t.rules, T0)
+            s.evaluation()
+                .vote(&by_member.id, &t.members[0], &yes(10), &t.rules, T0)
                 .await
                 .unwrap_err()
         ),
@@ -394,7 +454,8 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
     // Bad votes change nothing.
     assert_eq!(
         code(
-            s.vote(&d.id, &t.members[1], &no("  "), &t.rules, T0)
+            s.evaluation()
+                .vote(&d.id, &t.members[1], &no("  "), &t.rules, T0)
                 .await
                 .unwrap_err()
         ),
@@ -402,7 +463,8 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
     );
     assert_eq!(
         code(
-            s.vote(&d.id, &t.members[1], &yes(51), &t.rules, T0)
+            s.evaluation()
+                .vote(&d.id, &t.members[1], &yes(51), &t.rules, T0)
                 .await
                 .unwrap_err()
         ),
@@ -410,13 +472,15 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
     );
     assert_eq!(
         code(
-            s.vote(&d.id, &t.reviewer, &yes(10), &t.rules, T0)
+            s.evaluation()
+                .vote(&d.id, &t.reviewer, &yes(10), &t.rules, T0)
                 .await
                 .unwrap_err()
         ),
         "not_found"
     );
     assert!(s
+        .evaluation()
         .deed_detail(&d.id)
         .await
         .unwrap()
@@ -424,28 +488,42 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
         .votes
         .is_empty());
     // Caps: filial piety allows 100 a year.
-    s.vote(&d.id, &t.members[1], &yes(50), &t.rules, T0)
+    s.evaluation()
+        .vote(&d.id, &t.members[1], &yes(50), &t.rules, T0)
         .await
         .unwrap();
-    s.vote(&d.id, &t.members[2], &yes(50), &t.rules, T0)
+    s.evaluation()
+        .vote(&d.id, &t.members[2], &yes(50), &t.rules, T0)
         .await
         .unwrap();
     let mut second = report(&t.citizens[0], &t.citizens[2], "filial-piety", "2026-11-03");
     second.description = "另一件事".into();
-    let d2 = s.report_deed(&second, &t.rules, T0).await.unwrap();
-    s.vote(&d2.id, &t.members[1], &yes(50), &t.rules, T0)
+    let d2 = s
+        .evaluation()
+        .report_deed(&second, &t.rules, T0)
         .await
         .unwrap();
-    s.vote(&d2.id, &t.members[2], &yes(50), &t.rules, T0)
+    s.evaluation()
+        .vote(&d2.id, &t.members[1], &yes(50), &t.rules, T0)
+        .await
+        .unwrap();
+    s.evaluation()
+        .vote(&d2.id, &t.members[2], &yes(50), &t.rules, T0)
         .await
         .unwrap();
     let mut third = second.clone();
     third.deed_date = "2026-11-04".into();
-    let d3 = s.report_deed(&third, &t.rules, T0).await.unwrap();
-    s.vote(&d3.id, &t.members[1], &yes(10), &t.rules, T0)
+    let d3 = s
+        .evaluation()
+        .report_deed(&third, &t.rules, T0)
+        .await
+        .unwrap();
+    s.evaluation()
+        .vote(&d3.id, &t.members[1], &yes(10), &t.rules, T0)
         .await
         .unwrap();
     let e = s
+        .evaluation()
         .vote(&d3.id, &t.members[2], &yes(10), &t.rules, T0)
         .await
         .unwrap_err();
@@ -454,6 +532,7 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
     assert!(f.detail.contains("0 remain"), "{}", f.detail);
     // The same person, category and day again: flagged for the committee.
     let dup = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[0], &t.citizens[0], "filial-piety", "2026-11-01"),
             &t.rules,
@@ -465,14 +544,24 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
     // Bad reports: each field named.
     let mut bad = report(&t.citizens[0], &t.citizens[0], "nope", "2026-13-01");
     bad.place = " ".into();
-    let StoreError::Invalid(errs) = s.report_deed(&bad, &t.rules, T0).await.unwrap_err() else {
+    let StoreError::Invalid(errs) = s
+        .evaluation()
+        .report_deed(&bad, &t.rules, T0)
+        .await
+        .unwrap_err()
+    else {
         panic!()
     };
     let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["place", "deed_date", "standard"]);
     let future = report(&t.citizens[0], &t.citizens[0], "charity", "2026-11-30");
     assert_eq!(
-        code(s.report_deed(&future, &t.rules, T0).await.unwrap_err()),
+        code(
+            s.evaluation()
+                .report_deed(&future, &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
         "in_future"
     );
     // A resident reports at most `reports_per_day` deeds a day.
@@ -481,16 +570,21 @@ async fn committees_recuse_refuse_bad_votes_and_enforce_caps(store: Store) {
         ..Rules::default()
     };
     let r = |day: &str| report(&t.citizens[1], &t.citizens[1], "environment", day);
-    s.report_deed(&r("2026-11-05"), &rules, T0).await.unwrap();
+    s.evaluation()
+        .report_deed(&r("2026-11-05"), &rules, T0)
+        .await
+        .unwrap();
     assert_eq!(
         code(
-            s.report_deed(&r("2026-11-06"), &rules, T0)
+            s.evaluation()
+                .report_deed(&r("2026-11-06"), &rules, T0)
                 .await
                 .unwrap_err()
         ),
         "rate_limited"
     );
-    s.report_deed(&r("2026-11-06"), &rules, T0 + DAY + 1)
+    s.evaluation()
+        .report_deed(&r("2026-11-06"), &rules, T0 + DAY + 1)
         .await
         .unwrap();
 }
@@ -501,11 +595,18 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
     let approve = |id: String| {
         let (s, m, rules) = (s.clone(), t.members.clone(), t.rules.clone());
         async move {
-            s.vote(&id, &m[1], &yes(8), &rules, T0).await.unwrap();
-            s.vote(&id, &m[2], &yes(8), &rules, T0).await.unwrap();
+            s.evaluation()
+                .vote(&id, &m[1], &yes(8), &rules, T0)
+                .await
+                .unwrap();
+            s.evaluation()
+                .vote(&id, &m[2], &yes(8), &rules, T0)
+                .await
+                .unwrap();
         }
     };
     let a = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[2], &t.citizens[2], "environment", "2026-11-10"),
             &t.rules,
@@ -514,6 +615,7 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
         .await
         .unwrap();
     let b = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[1], &t.citizens[1], "environment", "2026-11-10"),
             &t.rules,
@@ -526,13 +628,15 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
     // Nobody objects to their own deed, nor to one they nominated.
     assert_eq!(
         code(
-            s.object(&a.id, &t.citizens[2], "我自己", &t.rules, T0 + DAY)
+            s.evaluation()
+                .object(&a.id, &t.citizens[2], "我自己", &t.rules, T0 + DAY)
                 .await
                 .unwrap_err()
         ),
         "own_deed"
     );
     let nominated = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[0], &t.citizens[2], "environment", "2026-11-09"),
             &t.rules,
@@ -543,93 +647,118 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
     approve(nominated.id.clone()).await;
     assert_eq!(
         code(
-            s.object(
-                &nominated.id,
-                &t.citizens[2],
-                "我推荐的",
-                &t.rules,
-                T0 + DAY
-            )
-            .await
-            .unwrap_err()
+            s.evaluation()
+                .object(
+                    &nominated.id,
+                    &t.citizens[2],
+                    "我推荐的",
+                    &t.rules,
+                    T0 + DAY
+                )
+                .await
+                .unwrap_err()
         ),
         "own_deed"
     );
     assert_eq!(
-        s.deed(&nominated.id).await.unwrap().unwrap().status,
+        s.evaluation()
+            .deed(&nominated.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         DeedStatus::Publicity,
         "refused objections change nothing"
     );
-    s.object(
-        &a.id,
-        &t.citizens[0],
-        "那天河道清洁活动取消了",
-        &t.rules,
-        T0 + DAY,
-    )
-    .await
-    .unwrap();
+    s.evaluation()
+        .object(
+            &a.id,
+            &t.citizens[0],
+            "那天河道清洁活动取消了",
+            &t.rules,
+            T0 + DAY,
+        )
+        .await
+        .unwrap();
     assert_eq!(
         code(
-            s.object(&a.id, &t.citizens[0], "再次", &t.rules, T0 + DAY)
+            s.evaluation()
+                .object(&a.id, &t.citizens[0], "再次", &t.rules, T0 + DAY)
                 .await
                 .unwrap_err()
         ),
         "not_on_publicity"
     );
-    s.object(&b.id, &t.citizens[2], "不实", &t.rules, T0 + DAY)
+    s.evaluation()
+        .object(&b.id, &t.citizens[2], "不实", &t.rules, T0 + DAY)
         .await
         .unwrap();
-    let a_now = s.deed(&a.id).await.unwrap().unwrap();
+    let a_now = s.evaluation().deed(&a.id).await.unwrap().unwrap();
     assert_eq!((a_now.status, a_now.round), (DeedStatus::Paused, 2));
-    assert_eq!(s.committee_queue(&a.village_id, 10).await.unwrap().len(), 2);
-    // A new round: members may vote again. a: objection upheld; b: dismissed.
-    s.vote(
-        &a.id,
-        &t.members[1],
-        &no("核实：活动当天取消"),
-        &t.rules,
-        T0 + 2 * DAY,
-    )
-    .await
-    .unwrap();
     assert_eq!(
-        s.vote(&a.id, &t.members[2], &no("同意"), &t.rules, T0 + 2 * DAY)
+        s.evaluation()
+            .committee_queue(&a.village_id, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // A new round: members may vote again. a: objection upheld; b: dismissed.
+    s.evaluation()
+        .vote(
+            &a.id,
+            &t.members[1],
+            &no("核实：活动当天取消"),
+            &t.rules,
+            T0 + 2 * DAY,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.evaluation()
+            .vote(&a.id, &t.members[2], &no("同意"), &t.rules, T0 + 2 * DAY)
             .await
             .unwrap(),
         DeedStatus::Rejected
     );
     approve(b.id.clone()).await;
-    let b_now = s.deed(&b.id).await.unwrap().unwrap();
+    let b_now = s.evaluation().deed(&b.id).await.unwrap().unwrap();
     assert_eq!(
         b_now.publicity_ends_at,
         Some(T0 + 7 * DAY),
         "publicity starts again"
     );
-    let report_ = s.credit_due(&t.seq, T0 + 30 * DAY, 100).await.unwrap();
+    let report_ = s
+        .evaluation()
+        .credit_due(&t.seq, T0 + 30 * DAY, 100)
+        .await
+        .unwrap();
     assert_eq!(report_.credited, 2, "b and the nominated deed");
     assert!(
-        s.citizen_entries(&t.citizens[2], None, 10)
+        s.ledger()
+            .citizen_entries(&t.citizens[2], None, 10)
             .await
             .unwrap()
             .is_empty(),
         "no points after an upheld objection"
     );
     assert_eq!(
-        s.citizen_entries(&t.citizens[1], None, 10)
+        s.ledger()
+            .citizen_entries(&t.citizens[1], None, 10)
             .await
             .unwrap()
             .len(),
         1
     );
-    let da = s.deed_detail(&a.id).await.unwrap().unwrap();
+    let da = s.evaluation().deed_detail(&a.id).await.unwrap().unwrap();
     assert_eq!(da.objections[0].outcome.as_deref(), Some("upheld"));
     assert!(da.events.iter().any(|e| e.action == "objection_upheld"));
-    let db = s.deed_detail(&b.id).await.unwrap().unwrap();
+    let db = s.evaluation().deed_detail(&b.id).await.unwrap().unwrap();
     assert_eq!(db.objections[0].outcome.as_deref(), Some("dismissed"));
     // Each objector hears the outcome of their objection.
     let heard = |who: String, deed: String| async move {
-        s.inbox("citizen", &who, 50)
+        s.evaluation()
+            .inbox("citizen", &who, 50)
             .await
             .unwrap()
             .into_iter()
@@ -648,6 +777,7 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
     );
     // Objections end with the period.
     let c = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[0], &t.citizens[0], "charity", "2026-11-10"),
             &t.rules,
@@ -655,15 +785,18 @@ async fn an_upheld_objection_stops_the_points_and_a_dismissed_one_resumes_public
         )
         .await
         .unwrap();
-    s.vote(&c.id, &t.members[1], &yes(5), &t.rules, T0)
+    s.evaluation()
+        .vote(&c.id, &t.members[1], &yes(5), &t.rules, T0)
         .await
         .unwrap();
-    s.vote(&c.id, &t.members[2], &yes(5), &t.rules, T0)
+    s.evaluation()
+        .vote(&c.id, &t.members[2], &yes(5), &t.rules, T0)
         .await
         .unwrap();
     assert_eq!(
         code(
-            s.object(&c.id, &t.citizens[2], "晚了", &t.rules, T0 + 7 * DAY)
+            s.evaluation()
+                .object(&c.id, &t.citizens[2], "晚了", &t.rules, T0 + 7 * DAY)
                 .await
                 .unwrap_err()
         ),
@@ -677,11 +810,13 @@ async fn a_rejection_is_appealed_once_and_the_town_decides_finally(store: Store)
     let reject = |id: String| {
         let (s, m, rules) = (s.clone(), t.members.clone(), t.rules.clone());
         async move {
-            s.vote(&id, &m[1], &no("证据不足"), &rules, T0)
+            s.evaluation()
+                .vote(&id, &m[1], &no("证据不足"), &rules, T0)
                 .await
                 .unwrap();
             assert_eq!(
-                s.vote(&id, &m[2], &no("证据不足"), &rules, T0)
+                s.evaluation()
+                    .vote(&id, &m[2], &no("证据不足"), &rules, T0)
                     .await
                     .unwrap(),
                 DeedStatus::Rejected
@@ -689,6 +824,7 @@ async fn a_rejection_is_appealed_once_and_the_town_decides_finally(store: Store)
         }
     };
     let d = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[2], &t.citizens[2], "brave-deed", "2026-11-10"),
             &t.rules,
@@ -697,31 +833,40 @@ async fn a_rejection_is_appealed_once_and_the_town_decides_finally(store: Store)
         .await
         .unwrap();
     assert_eq!(
-        code(s.appeal(&d.id, &t.citizens[2], "x", T0).await.unwrap_err()),
+        code(
+            s.evaluation()
+                .appeal(&d.id, &t.citizens[2], "x", T0)
+                .await
+                .unwrap_err()
+        ),
         "not_rejected"
     );
     reject(d.id.clone()).await;
     assert_eq!(
         code(
-            s.appeal(&d.id, &t.citizens[0], "我也要申诉", T0)
+            s.evaluation()
+                .appeal(&d.id, &t.citizens[0], "我也要申诉", T0)
                 .await
                 .unwrap_err()
         ),
         "not_found"
     );
-    s.appeal(&d.id, &t.citizens[2], "补充了派出所的证明", T0 + DAY)
+    s.evaluation()
+        .appeal(&d.id, &t.citizens[2], "补充了派出所的证明", T0 + DAY)
         .await
         .unwrap();
     assert_eq!(
         code(
-            s.appeal(&d.id, &t.citizens[2], "再申诉", T0 + DAY)
+            s.evaluation()
+                .appeal(&d.id, &t.citizens[2], "再申诉", T0 + DAY)
                 .await
                 .unwrap_err()
         ),
         "already_appealed"
     );
     assert_eq!(
-        s.appeal_queue(&t.reviewer.region_id.clone().unwrap(), 10)
+        s.evaluation()
+            .appeal_queue(&t.reviewer.region_id.clone().unwrap(), 10)
             .await
             .unwrap()
             .len(),
@@ -729,88 +874,98 @@ async fn a_rejection_is_appealed_once_and_the_town_decides_finally(store: Store)
     );
     assert_eq!(
         code(
-            s.decide_appeal(
-                &d.id,
-                &t.other_reviewer,
-                &AppealDecision {
-                    reverse: true,
-                    points: Some(100),
-                    comment: "x".into()
-                },
-                &t.rules,
-                T0
-            )
-            .await
-            .unwrap_err()
+            s.evaluation()
+                .decide_appeal(
+                    &d.id,
+                    &t.other_reviewer,
+                    &AppealDecision {
+                        reverse: true,
+                        points: Some(100),
+                        comment: "x".into()
+                    },
+                    &t.rules,
+                    T0
+                )
+                .await
+                .unwrap_err()
         ),
         "not_found"
     );
     assert_eq!(
         code(
-            s.decide_appeal(
-                &d.id,
-                &t.reviewer,
-                &AppealDecision {
-                    reverse: true,
-                    points: Some(999),
-                    comment: "x".into()
-                },
-                &t.rules,
-                T0
-            )
-            .await
-            .unwrap_err()
+            s.evaluation()
+                .decide_appeal(
+                    &d.id,
+                    &t.reviewer,
+                    &AppealDecision {
+                        reverse: true,
+                        points: Some(999),
+                        comment: "x".into()
+                    },
+                    &t.rules,
+                    T0
+                )
+                .await
+                .unwrap_err()
         ),
         "out_of_range"
     );
     assert_eq!(
-        s.decide_appeal(
-            &d.id,
-            &t.reviewer,
-            &AppealDecision {
-                reverse: true,
-                points: Some(100),
-                comment: "证明属实，改为通过".into()
-            },
-            &t.rules,
-            T0 + 2 * DAY
-        )
-        .await
-        .unwrap(),
+        s.evaluation()
+            .decide_appeal(
+                &d.id,
+                &t.reviewer,
+                &AppealDecision {
+                    reverse: true,
+                    points: Some(100),
+                    comment: "证明属实，改为通过".into()
+                },
+                &t.rules,
+                T0 + 2 * DAY
+            )
+            .await
+            .unwrap(),
         DeedStatus::Publicity
     );
     assert_eq!(
         code(
-            s.decide_appeal(
-                &d.id,
-                &t.reviewer,
-                &AppealDecision {
-                    reverse: false,
-                    points: None,
-                    comment: "再决定".into()
-                },
-                &t.rules,
-                T0
-            )
-            .await
-            .unwrap_err()
+            s.evaluation()
+                .decide_appeal(
+                    &d.id,
+                    &t.reviewer,
+                    &AppealDecision {
+                        reverse: false,
+                        points: None,
+                        comment: "再决定".into()
+                    },
+                    &t.rules,
+                    T0
+                )
+                .await
+                .unwrap_err()
         ),
         "no_open_appeal"
     );
     assert_eq!(
-        s.credit_due(&t.seq, T0 + 10 * DAY, 100)
+        s.evaluation()
+            .credit_due(&t.seq, T0 + 10 * DAY, 100)
             .await
             .unwrap()
             .credited,
         1
     );
-    let e = &s.citizen_entries(&t.citizens[2], None, 10).await.unwrap()[0];
+    let e = &s
+        .ledger()
+        .citizen_entries(&t.citizens[2], None, 10)
+        .await
+        .unwrap()[0];
     assert_eq!(
         (e.amount, e.approvers.clone()),
         (100, vec![format!("staff:{}", t.reviewer.id)])
     );
     // An upheld rejection is final; an appeal after the deadline is refused.
     let late = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[1], &t.citizens[1], "brave-deed", "2026-11-11"),
             &t.rules,
@@ -821,13 +976,15 @@ async fn a_rejection_is_appealed_once_and_the_town_decides_finally(store: Store)
     reject(late.id.clone()).await;
     assert_eq!(
         code(
-            s.appeal(&late.id, &t.citizens[1], "晚了", T0 + 16 * DAY)
+            s.evaluation()
+                .appeal(&late.id, &t.citizens[1], "晚了", T0 + 16 * DAY)
                 .await
                 .unwrap_err()
         ),
         "appeal_too_late"
     );
     let fin = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[0], &t.citizens[0], "brave-deed", "2026-11-12"),
             &t.rules,
@@ -836,28 +993,31 @@ async fn a_rejection_is_appealed_once_and_the_town_decides_finally(store: Store)
         .await
         .unwrap();
     reject(fin.id.clone()).await;
-    s.appeal(&fin.id, &t.citizens[0], "请复核", T0)
+    s.evaluation()
+        .appeal(&fin.id, &t.citizens[0], "请复核", T0)
         .await
         .unwrap();
     assert_eq!(
-        s.decide_appeal(
-            &fin.id,
-            &t.reviewer,
-            &AppealDecision {
-                reverse: false,
-                points: None,
-                comment: "维持原决定".into()
-            },
-            &t.rules,
-            T0
-        )
-        .await
-        .unwrap(),
+        s.evaluation()
+            .decide_appeal(
+                &fin.id,
+                &t.reviewer,
+                &AppealDecision {
+                    reverse: false,
+                    points: None,
+                    comment: "维持原决定".into()
+                },
+                &t.rules,
+                T0
+            )
+            .await
+            .unwrap(),
         DeedStatus::Closed
     );
     assert_eq!(
         code(
-            s.appeal(&fin.id, &t.citizens[0], "再来", T0)
+            s.evaluation()
+                .appeal(&fin.id, &t.citizens[0], "再来", T0)
                 .await
                 .unwrap_err()
         ),
@@ -870,10 +1030,15 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
     let t = town(store).await;
     let s = &t.store;
     let partner = s
+        .accounts()
         .create_partner("余姚市中心血站", "hospital")
         .await
         .unwrap();
-    let library = s.create_partner("余姚市图书馆", "library").await.unwrap();
+    let library = s
+        .accounts()
+        .create_partner("余姚市图书馆", "library")
+        .await
+        .unwrap();
     // A partner-awarded standard trusts no partner until the admin names them.
     let untrusted = NewDeed {
         reporter: Reporter::Partner {
@@ -882,7 +1047,12 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
         },
         ..report(&t.citizens[2], "", "blood-donation", "2026-11-15")
     };
-    let StoreError::Invalid(e) = s.report_deed(&untrusted, &t.rules, T0).await.unwrap_err() else {
+    let StoreError::Invalid(e) = s
+        .evaluation()
+        .report_deed(&untrusted, &t.rules, T0)
+        .await
+        .unwrap_err()
+    else {
         panic!()
     };
     assert_eq!(
@@ -890,6 +1060,7 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
         ("standard", "untrusted_partner")
     );
     let v2 = s
+        .evaluation()
         .trust_partners(
             "blood-donation",
             std::slice::from_ref(&partner.id),
@@ -905,17 +1076,28 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
     let mut bad = moralbank_store::evaluation::default_catalogue()[3].clone();
     bad.trusted_partners = vec![partner.id.clone()];
     assert_eq!(
-        code(s.save_standard(&bad, &t.admin).await.unwrap_err()),
+        code(
+            s.evaluation()
+                .save_standard(&bad, &t.admin)
+                .await
+                .unwrap_err()
+        ),
         "not_allowed"
     );
     let mut bad = moralbank_store::evaluation::default_catalogue()[1].clone();
     bad.trusted_partners = vec![domain::new_id()];
     assert_eq!(
-        code(s.save_standard(&bad, &t.admin).await.unwrap_err()),
+        code(
+            s.evaluation()
+                .save_standard(&bad, &t.admin)
+                .await
+                .unwrap_err()
+        ),
         "unknown_partner"
     );
     assert_eq!(
-        s.standard_current("blood-donation")
+        s.evaluation()
+            .standard_current("blood-donation")
             .await
             .unwrap()
             .unwrap()
@@ -931,7 +1113,12 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
         ..untrusted.clone()
     };
     assert_eq!(
-        code(s.report_deed(&other, &t.rules, T0).await.unwrap_err()),
+        code(
+            s.evaluation()
+                .report_deed(&other, &t.rules, T0)
+                .await
+                .unwrap_err()
+        ),
         "untrusted_partner"
     );
     let sub = |key: &str, code: &str, date: &str| NewDeed {
@@ -942,11 +1129,13 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
         ..report(&t.citizens[2], "", code, date)
     };
     let a = s
+        .evaluation()
         .report_deed(&sub("don-1", "blood-donation", "2026-11-15"), &t.rules, T0)
         .await
         .unwrap();
     assert_eq!((a.status, a.points), (DeedStatus::Publicity, Some(20)));
     let again = s
+        .evaluation()
         .report_deed(
             &sub("don-1", "blood-donation", "2026-11-15"),
             &t.rules,
@@ -957,29 +1146,34 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
     assert_eq!(again.id, a.id);
     assert_eq!(
         code(
-            s.report_deed(&sub("don-1", "blood-donation", "2026-11-16"), &t.rules, T0)
+            s.evaluation()
+                .report_deed(&sub("don-1", "blood-donation", "2026-11-16"), &t.rules, T0)
                 .await
                 .unwrap_err()
         ),
         "idempotency_conflict"
     );
     // Automatic submissions respect the cap: blood donation, 60 points a year (20 each).
-    s.report_deed(&sub("don-2", "blood-donation", "2026-11-16"), &t.rules, T0)
+    s.evaluation()
+        .report_deed(&sub("don-2", "blood-donation", "2026-11-16"), &t.rules, T0)
         .await
         .unwrap();
-    s.report_deed(&sub("don-3", "blood-donation", "2026-11-17"), &t.rules, T0)
+    s.evaluation()
+        .report_deed(&sub("don-3", "blood-donation", "2026-11-17"), &t.rules, T0)
         .await
         .unwrap();
     assert_eq!(
         code(
-            s.report_deed(&sub("don-4", "blood-donation", "2026-11-18"), &t.rules, T0)
+            s.evaluation()
+                .report_deed(&sub("don-4", "blood-donation", "2026-11-18"), &t.rules, T0)
                 .await
                 .unwrap_err()
         ),
         "cap_exceeded"
     );
     assert_eq!(
-        s.report_deed(&sub("don-3", "blood-donation", "2026-11-17"), &t.rules, T0)
+        s.evaluation()
+            .report_deed(&sub("don-3", "blood-donation", "2026-11-17"), &t.rules, T0)
             .await
             .unwrap()
             .points,
@@ -988,6 +1182,7 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
     );
     // A committee category from a partner still goes to the committee.
     let b = s
+        .evaluation()
         .report_deed(
             &sub("help-1", "neighbourly-help", "2026-11-15"),
             &t.rules,
@@ -1006,12 +1201,17 @@ async fn partner_submissions_are_idempotent_and_automatic_ones_skip_the_vote(sto
     .await
     .unwrap();
     let end = T0 + 8 * DAY;
+    let evaluation = s.evaluation();
     let (r1, r2) = tokio::join!(
-        s.credit_due(&t.seq, end, 100),
-        s.credit_due(&seq2, end, 100)
+        evaluation.credit_due(&t.seq, end, 100),
+        evaluation.credit_due(&seq2, end, 100)
     );
     assert_eq!(r1.unwrap().credited + r2.unwrap().credited, 3);
-    let entries = s.citizen_entries(&t.citizens[2], None, 10).await.unwrap();
+    let entries = s
+        .ledger()
+        .citizen_entries(&t.citizens[2], None, 10)
+        .await
+        .unwrap();
     assert_eq!(entries.len(), 3, "each credited once");
     assert_eq!(entries[0].approvers, [format!("partner:{}", partner.id)]);
 }
@@ -1020,6 +1220,7 @@ async fn standards_are_versioned_and_deeds_keep_their_version(store: Store) {
     let t = town(store).await;
     let s = &t.store;
     let d = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[2], &t.citizens[2], "charity", "2026-11-10"),
             &t.rules,
@@ -1031,10 +1232,11 @@ async fn standards_are_versioned_and_deeds_keep_their_version(store: Store) {
         "code": "charity", "name_zh": "慈善捐赠", "name_en": "Charitable donation", "points_min": 10, "points_max": 60,
         "cap_points": 120, "cap_period": "year", "evidence_zh": "捐赠凭证", "evidence_en": "Donation receipt", "awarder": "committee", "active": true
     })).unwrap();
-    let v2 = s.save_standard(&edit, &t.admin).await.unwrap();
+    let v2 = s.evaluation().save_standard(&edit, &t.admin).await.unwrap();
     assert_eq!(v2.version, 2);
     assert_eq!(
-        s.standards()
+        s.evaluation()
+            .standards()
             .await
             .unwrap()
             .iter()
@@ -1044,20 +1246,41 @@ async fn standards_are_versioned_and_deeds_keep_their_version(store: Store) {
         2
     );
     assert_eq!(
-        s.deed(&d.id).await.unwrap().unwrap().standard.version,
+        s.evaluation()
+            .deed(&d.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .standard
+            .version,
         1,
         "judged under the version it was reported with"
     );
-    assert_eq!(s.standard_versions("charity").await.unwrap().len(), 2);
+    assert_eq!(
+        s.evaluation()
+            .standard_versions("charity")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     edit.points_max = 5;
     edit.cap_period = "weekly".into();
-    let StoreError::Invalid(errs) = s.save_standard(&edit, &t.admin).await.unwrap_err() else {
+    let StoreError::Invalid(errs) = s
+        .evaluation()
+        .save_standard(&edit, &t.admin)
+        .await
+        .unwrap_err()
+    else {
         panic!()
     };
     let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["points_max", "cap_period"]);
     assert_eq!(
-        s.ensure_default_standards(&t.admin).await.unwrap(),
+        s.evaluation()
+            .ensure_default_standards(&t.admin)
+            .await
+            .unwrap(),
         0,
         "seeded once"
     );
@@ -1070,6 +1293,7 @@ async fn a_credit_interrupted_after_the_append_is_finished_once_on_restart(store
     let t = town(store).await;
     let s = &t.store;
     let d = s
+        .evaluation()
         .report_deed(
             &report(&t.citizens[2], &t.citizens[2], "charity", "2026-11-10"),
             &t.rules,
@@ -1077,10 +1301,12 @@ async fn a_credit_interrupted_after_the_append_is_finished_once_on_restart(store
         )
         .await
         .unwrap();
-    s.vote(&d.id, &t.members[1], &yes(7), &t.rules, T0)
+    s.evaluation()
+        .vote(&d.id, &t.members[1], &yes(7), &t.rules, T0)
         .await
         .unwrap();
-    s.vote(&d.id, &t.members[2], &yes(7), &t.rules, T0)
+    s.evaluation()
+        .vote(&d.id, &t.members[2], &yes(7), &t.rules, T0)
         .await
         .unwrap();
     // The first run got as far as the ledger.
@@ -1089,7 +1315,12 @@ async fn a_credit_interrupted_after_the_append_is_finished_once_on_restart(store
         7,
         &format!(
             "issuance:{}",
-            s.village_and_town(&d.village_id).await.unwrap().1.code
+            s.registry()
+                .village_and_town(&d.village_id)
+                .await
+                .unwrap()
+                .1
+                .code
         ),
         "standard:charity@1",
         "慈善捐赠：连续一个月帮助独居老人买菜送药",
@@ -1113,15 +1344,20 @@ async fn a_credit_interrupted_after_the_append_is_finished_once_on_restart(store
     )
     .await
     .unwrap();
-    let r = s.credit_due(&restarted, T0 + 8 * DAY, 100).await.unwrap();
+    let r = s
+        .evaluation()
+        .credit_due(&restarted, T0 + 8 * DAY, 100)
+        .await
+        .unwrap();
     assert_eq!((r.credited, r.failed), (1, 0));
-    let deed = s.deed(&d.id).await.unwrap().unwrap();
+    let deed = s.evaluation().deed(&d.id).await.unwrap().unwrap();
     assert_eq!(
         (deed.status, deed.ledger_index),
         (DeedStatus::Credited, Some(first.index as i64))
     );
     assert_eq!(
-        s.citizen_entries(&t.citizens[2], None, 10)
+        s.ledger()
+            .citizen_entries(&t.citizens[2], None, 10)
             .await
             .unwrap()
             .len(),
@@ -1141,7 +1377,8 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
     let admin = staff(s, "admin-x", Role::Admin, None).await;
     assert_eq!(
         field(
-            s.link_staff_citizen(&admin.id, Some(&t.citizens[2]), false)
+            s.evaluation()
+                .link_staff_citizen(&admin.id, Some(&t.citizens[2]), false)
                 .await
                 .unwrap_err()
         ),
@@ -1153,12 +1390,19 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
         .into_iter()
         .find(|c| !t.citizens.contains(c) && !t.homes.contains(c))
         .unwrap();
-    let far_village = s.citizen_summary(&far).await.unwrap().unwrap().village_id;
+    let far_village = s
+        .registry()
+        .citizen_summary(&far)
+        .await
+        .unwrap()
+        .unwrap()
+        .village_id;
     let village = t.members[0].region_id.clone().unwrap();
     if far_village != village {
         assert_eq!(
             field(
-                s.link_staff_citizen(&t.members[1].id, Some(&far), false)
+                s.evaluation()
+                    .link_staff_citizen(&t.members[1].id, Some(&far), false)
                     .await
                     .unwrap_err()
             ),
@@ -1167,7 +1411,8 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
     }
     assert_eq!(
         field(
-            s.link_staff_citizen(&t.members[2].id, Some(&t.homes[0]), false)
+            s.evaluation()
+                .link_staff_citizen(&t.members[2].id, Some(&t.homes[0]), false)
                 .await
                 .unwrap_err()
         ),
@@ -1175,7 +1420,8 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
     );
     assert_eq!(
         field(
-            s.link_staff_citizen(&t.reviewer.id, Some(&t.homes[2]), true)
+            s.evaluation()
+                .link_staff_citizen(&t.reviewer.id, Some(&t.homes[2]), true)
                 .await
                 .unwrap_err()
         ),
@@ -1183,18 +1429,20 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
     );
     assert_eq!(
         field(
-            s.link_staff_citizen(
-                &t.members[1].id,
-                Some("0193a1b2-0000-7000-8000-000000000000"),
-                false
-            )
-            .await
-            .unwrap_err()
+            s.evaluation()
+                .link_staff_citizen(
+                    &t.members[1].id,
+                    Some("0193a1b2-0000-7000-8000-000000000000"),
+                    false
+                )
+                .await
+                .unwrap_err()
         ),
         ("resident_id".into(), "not_enrolled")
     );
     // Nothing changed: member 0 is still the one chair, members 1 and 2 keep their homes.
     let chairs: Vec<String> = s
+        .evaluation()
         .staff_links()
         .await
         .unwrap()
@@ -1207,6 +1455,7 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
     // Member 1 lives in homes[0]'s household: recused from that resident's own deed. Members
     // 0 (the chair) and 2 tie, one against one: everyone who may vote has voted, the chair decides.
     let own = s
+        .evaluation()
         .report_deed(
             &report(&t.homes[0], &t.homes[0], "neighbourly-help", "2026-11-10"),
             &t.rules,
@@ -1215,26 +1464,33 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
         .await
         .unwrap();
     let e = s
+        .evaluation()
         .vote(&own.id, &t.members[1], &yes(10), &t.rules, T0)
         .await
         .unwrap_err();
     assert_eq!(field(e), ("deed".into(), "recused"));
     assert_eq!(
-        s.vote(&own.id, &t.members[2], &no("证据不足"), &t.rules, T0)
+        s.evaluation()
+            .vote(&own.id, &t.members[2], &no("证据不足"), &t.rules, T0)
             .await
             .unwrap(),
         DeedStatus::Review
     );
     assert_eq!(
-        s.vote(&own.id, &t.members[0], &yes(12), &t.rules, T0 + 1)
+        s.evaluation()
+            .vote(&own.id, &t.members[0], &yes(12), &t.rules, T0 + 1)
             .await
             .unwrap(),
         DeedStatus::Publicity,
         "the chair's vote breaks the tie"
     );
-    assert_eq!(s.deed(&own.id).await.unwrap().unwrap().points, Some(12));
+    assert_eq!(
+        s.evaluation().deed(&own.id).await.unwrap().unwrap().points,
+        Some(12)
+    );
     // With the chair recused (their household's deed), a tie waits for the committee.
     let chairs_own = s
+        .evaluation()
         .report_deed(
             &report(
                 &t.citizens[0],
@@ -1247,25 +1503,29 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
         )
         .await
         .unwrap();
-    s.vote(&chairs_own.id, &t.members[1], &yes(10), &t.rules, T0)
+    s.evaluation()
+        .vote(&chairs_own.id, &t.members[1], &yes(10), &t.rules, T0)
         .await
         .unwrap();
     assert_eq!(
-        s.vote(&chairs_own.id, &t.members[2], &no("证据不足"), &t.rules, T0)
+        s.evaluation()
+            .vote(&chairs_own.id, &t.members[2], &no("证据不足"), &t.rules, T0)
             .await
             .unwrap(),
         DeedStatus::Review
     );
     // Marking member 2 chair takes the mark from member 0: a village has one chair.
-    s.link_staff_citizen(&t.members[2].id, Some(&t.homes[1]), true)
+    s.evaluation()
+        .link_staff_citizen(&t.members[2].id, Some(&t.homes[1]), true)
         .await
         .unwrap();
-    let links = s.staff_links().await.unwrap();
+    let links = s.evaluation().staff_links().await.unwrap();
     let chair_of = |id: &str| links.iter().find(|l| l.staff_id == id).unwrap().is_chair;
     assert!(chair_of(&t.members[2].id) && !chair_of(&t.members[0].id));
 
     // The town reviewer is recused from an appeal of their own household's deed.
     let mine = s
+        .evaluation()
         .report_deed(
             &report(&t.homes[2], &t.homes[2], "brave-deed", "2026-11-10"),
             &t.rules,
@@ -1273,13 +1533,18 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
         )
         .await
         .unwrap();
-    s.vote(&mine.id, &t.members[1], &no("证据不足"), &t.rules, T0)
+    s.evaluation()
+        .vote(&mine.id, &t.members[1], &no("证据不足"), &t.rules, T0)
         .await
         .unwrap();
-    s.vote(&mine.id, &t.members[2], &no("证据不足"), &t.rules, T0)
+    s.evaluation()
+        .vote(&mine.id, &t.members[2], &no("证据不足"), &t.rules, T0)
         .await
         .unwrap();
-    s.appeal(&mine.id, &t.homes[2], "有证人", T0).await.unwrap();
+    s.evaluation()
+        .appeal(&mine.id, &t.homes[2], "有证人", T0)
+        .await
+        .unwrap();
     let decision = AppealDecision {
         reverse: true,
         points: Some(60),
@@ -1287,7 +1552,8 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
     };
     assert_eq!(
         field(
-            s.decide_appeal(&mine.id, &t.reviewer, &decision, &t.rules, T0)
+            s.evaluation()
+                .decide_appeal(&mine.id, &t.reviewer, &decision, &t.rules, T0)
                 .await
                 .unwrap_err()
         ),
@@ -1296,6 +1562,7 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
     // A member nobody linked cannot vote or decide at all: recusal could not be checked.
     let unlinked = staff(s, "member-9", Role::Evaluator, Some(village)).await;
     let e = s
+        .evaluation()
         .vote(&chairs_own.id, &unlinked, &yes(10), &t.rules, T0)
         .await
         .unwrap_err();
@@ -1304,20 +1571,22 @@ async fn every_member_is_linked_checked_and_recused_and_the_chair_breaks_a_tie(s
     let reviewer2 = staff(s, "reviewer-2", Role::TownReviewer, town_id).await;
     assert_eq!(
         field(
-            s.decide_appeal(&mine.id, &reviewer2, &decision, &t.rules, T0)
+            s.evaluation()
+                .decide_appeal(&mine.id, &reviewer2, &decision, &t.rules, T0)
                 .await
                 .unwrap_err()
         ),
         ("staff".into(), "not_linked")
     );
-    let d = s.deed_detail(&mine.id).await.unwrap().unwrap();
+    let d = s.evaluation().deed_detail(&mine.id).await.unwrap().unwrap();
     assert_eq!(
         d.deed.status,
         DeedStatus::Appealed,
         "refusals change nothing"
     );
     assert_eq!(
-        s.deed_detail(&chairs_own.id)
+        s.evaluation()
+            .deed_detail(&chairs_own.id)
             .await
             .unwrap()
             .unwrap()
@@ -1334,16 +1603,18 @@ async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_momen
     let s = &t.store;
     // Five automatic blood donations (20 points each, 60 a year) submitted at once: three fit.
     let partner = s
+        .accounts()
         .create_partner("余姚市中心血站", "hospital")
         .await
         .unwrap();
-    s.trust_partners(
-        "blood-donation",
-        std::slice::from_ref(&partner.id),
-        &t.admin,
-    )
-    .await
-    .unwrap();
+    s.evaluation()
+        .trust_partners(
+            "blood-donation",
+            std::slice::from_ref(&partner.id),
+            &t.admin,
+        )
+        .await
+        .unwrap();
     let sub = |n: usize| NewDeed {
         reporter: Reporter::Partner {
             partner_id: partner.id.clone(),
@@ -1359,7 +1630,7 @@ async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_momen
     let tasks: Vec<_> = (0..5)
         .map(|n| {
             let (s, new, rules) = (s.clone(), sub(n), t.rules.clone());
-            tokio::spawn(async move { s.report_deed(&new, &rules, T0).await })
+            tokio::spawn(async move { s.evaluation().report_deed(&new, &rules, T0).await })
         })
         .collect();
     let mut results = Vec::new();
@@ -1382,22 +1653,27 @@ async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_momen
         r
     };
     let first = s
+        .evaluation()
         .report_deed(&charity("2026-11-01", "捐赠图书"), &t.rules, T0)
         .await
         .unwrap();
-    s.vote(&first.id, &t.members[1], &yes(50), &t.rules, T0)
+    s.evaluation()
+        .vote(&first.id, &t.members[1], &yes(50), &t.rules, T0)
         .await
         .unwrap();
-    s.vote(&first.id, &t.members[2], &yes(50), &t.rules, T0)
+    s.evaluation()
+        .vote(&first.id, &t.members[2], &yes(50), &t.rules, T0)
         .await
         .unwrap();
     let mut pair = Vec::new();
     for (date, what) in [("2026-11-02", "捐赠棉衣"), ("2026-11-03", "捐赠大米")] {
         let d = s
+            .evaluation()
             .report_deed(&charity(date, what), &t.rules, T0)
             .await
             .unwrap();
-        s.vote(&d.id, &t.members[1], &yes(30), &t.rules, T0)
+        s.evaluation()
+            .vote(&d.id, &t.members[1], &yes(30), &t.rules, T0)
             .await
             .unwrap();
         pair.push(d.id);
@@ -1406,7 +1682,9 @@ async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_momen
         .iter()
         .map(|id| {
             let (s, id, m, rules) = (s.clone(), id.clone(), t.members[2].clone(), t.rules.clone());
-            tokio::spawn(async move { s.vote(&id, &m, &yes(30), &rules, T0 + 1).await })
+            tokio::spawn(
+                async move { s.evaluation().vote(&id, &m, &yes(30), &rules, T0 + 1).await },
+            )
         })
         .collect();
     let mut outcomes = Vec::new();
@@ -1425,7 +1703,7 @@ async fn caps_hold_for_automatic_submissions_and_for_approvals_at_the_same_momen
     assert_eq!(code(refused), "cap_exceeded");
     let mut total = 0;
     for id in [&first.id, &pair[0], &pair[1]] {
-        let d = s.deed(id).await.unwrap().unwrap();
+        let d = s.evaluation().deed(id).await.unwrap().unwrap();
         if d.status == DeedStatus::Publicity {
             total += d.points.unwrap();
         }
@@ -1441,6 +1719,7 @@ async fn the_board_pages_through_every_deed_on_publicity_in_order(store: Store) 
     for (n, citizen) in t.citizens.iter().cycle().take(6).enumerate() {
         let date = format!("2026-11-{:02}", 10 + n);
         let d = s
+            .evaluation()
             .report_deed(
                 &report(citizen, citizen, "neighbourly-help", &date),
                 &t.rules,
@@ -1449,10 +1728,12 @@ async fn the_board_pages_through_every_deed_on_publicity_in_order(store: Store) 
             .await
             .unwrap();
         let at = T0 + 10 * n as i64;
-        s.vote(&d.id, &t.members[1], &yes(5), &t.rules, at)
+        s.evaluation()
+            .vote(&d.id, &t.members[1], &yes(5), &t.rules, at)
             .await
             .unwrap();
         let status = s
+            .evaluation()
             .vote(&d.id, &t.members[2], &yes(5), &t.rules, at + 1)
             .await
             .unwrap();
@@ -1460,22 +1741,30 @@ async fn the_board_pages_through_every_deed_on_publicity_in_order(store: Store) 
         expected.push(d.id);
     }
     // A deed still in review is not on the board.
-    s.report_deed(
-        &report(
-            &t.citizens[2],
-            &t.citizens[2],
-            "neighbourly-help",
-            "2026-11-19",
-        ),
-        &t.rules,
-        T0,
-    )
-    .await
-    .unwrap();
-    let village = s.deed(&expected[0]).await.unwrap().unwrap().village_id;
+    s.evaluation()
+        .report_deed(
+            &report(
+                &t.citizens[2],
+                &t.citizens[2],
+                "neighbourly-help",
+                "2026-11-19",
+            ),
+            &t.rules,
+            T0,
+        )
+        .await
+        .unwrap();
+    let village = s
+        .evaluation()
+        .deed(&expected[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .village_id;
     let (mut seen, mut after, mut pages) = (Vec::new(), None, 0);
     loop {
         let page = s
+            .evaluation()
             .publicity_board(&village, after.as_ref(), 4)
             .await
             .unwrap();
@@ -1498,12 +1787,21 @@ async fn the_board_pages_through_every_deed_on_publicity_in_order(store: Store) 
         "every deed once, in order, on two pages"
     );
     // A full last page says there is no next one (no empty page to fetch).
-    let page = s.publicity_board(&village, None, 6).await.unwrap();
+    let page = s
+        .evaluation()
+        .publicity_board(&village, None, 6)
+        .await
+        .unwrap();
     assert_eq!((page.items.len(), page.next_cursor), (6, None));
     // Credited deeds leave the board.
-    let report = s.credit_due(&t.seq, T0 + 8 * DAY, 100).await.unwrap();
+    let report = s
+        .evaluation()
+        .credit_due(&t.seq, T0 + 8 * DAY, 100)
+        .await
+        .unwrap();
     assert_eq!(report.credited, 6);
     assert!(s
+        .evaluation()
         .publicity_board(&village, None, 4)
         .await
         .unwrap()
@@ -1516,16 +1814,18 @@ async fn a_deed_key_stored_before_the_one_scoping_rule_still_matches_its_retry(s
     let t = town(store).await;
     let s = &t.store;
     let partner = s
+        .accounts()
         .create_partner("余姚市中心血站", "hospital")
         .await
         .unwrap();
-    s.trust_partners(
-        "blood-donation",
-        std::slice::from_ref(&partner.id),
-        &t.admin,
-    )
-    .await
-    .unwrap();
+    s.evaluation()
+        .trust_partners(
+            "blood-donation",
+            std::slice::from_ref(&partner.id),
+            &t.admin,
+        )
+        .await
+        .unwrap();
     let sub = |date: &str| NewDeed {
         reporter: Reporter::Partner {
             partner_id: partner.id.clone(),
@@ -1534,6 +1834,7 @@ async fn a_deed_key_stored_before_the_one_scoping_rule_still_matches_its_retry(s
         ..report(&t.citizens[2], "", "blood-donation", date)
     };
     let a = s
+        .evaluation()
         .report_deed(&sub("2026-11-15"), &t.rules, T0)
         .await
         .unwrap();
@@ -1546,13 +1847,15 @@ async fn a_deed_key_stored_before_the_one_scoping_rule_still_matches_its_retry(s
     .unwrap();
     s.rerun_migration_for_tests(11).await.unwrap();
     let again = s
+        .evaluation()
         .report_deed(&sub("2026-11-15"), &t.rules, T0 + 5)
         .await
         .unwrap();
     assert_eq!(again.id, a.id);
     assert_eq!(
         code(
-            s.report_deed(&sub("2026-11-16"), &t.rules, T0)
+            s.evaluation()
+                .report_deed(&sub("2026-11-16"), &t.rules, T0)
                 .await
                 .unwrap_err()
         ),

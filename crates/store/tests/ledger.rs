@@ -18,7 +18,11 @@ use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 
 async fn city(store: &Store, n: i64) -> Vec<String> {
-    store.seed_city(n as u64, 11).await.expect("seed");
+    store
+        .fixtures()
+        .seed_city(n as u64, 11)
+        .await
+        .expect("seed");
     store.citizen_ids(n).await
 }
 
@@ -71,6 +75,7 @@ fn field_code(e: &StoreError) -> (String, &'static str) {
 
 async fn audit_ok(store: &Store, vkey: &str) -> moralbank_store::ledger::audit::AuditReport {
     store
+        .ledger()
         .audit(&[vkey.to_string()], |_| {})
         .await
         .unwrap_or_else(|e| panic!("audit failed: {e}"))
@@ -84,7 +89,7 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
     assert_eq!((a.index, a.replayed), (0, false));
     let r = seq.append("k/2".into(), redeem(&cs[0], 20)).await.unwrap();
     assert_eq!(r.index, 1);
-    let p = store.points(&cs[0], now).await.unwrap();
+    let p = store.ledger().points(&cs[0], now).await.unwrap();
     assert_eq!(
         (p.balance, p.credit),
         (30, 50),
@@ -99,8 +104,11 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
     assert_eq!(field_code(&e), ("amount".into(), "insufficient_balance"));
     let StoreError::Invalid(f) = &e else { panic!() };
     assert_eq!(f.0[0].detail, "the balance is 30 points, 31 are needed");
-    assert_eq!(store.points(&cs[0], now).await.unwrap().balance, 30);
-    assert_eq!(store.log_head().await.unwrap().size, 2);
+    assert_eq!(
+        store.ledger().points(&cs[0], now).await.unwrap().balance,
+        30
+    );
+    assert_eq!(store.ledger().log_head().await.unwrap().size, 2);
 
     // Bad input: each field named, nothing reaches the writer.
     let e = seq
@@ -136,7 +144,7 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
     assert_eq!(field_code(&e), ("amount".into(), "insufficient_balance"));
     seq.append("k/8".into(), award(&cs[0], 25)).await.unwrap();
     let x = seq.append("k/9".into(), rev()).await.unwrap();
-    let p = store.points(&cs[0], now).await.unwrap();
+    let p = store.ledger().points(&cs[0], now).await.unwrap();
     assert_eq!((p.balance, p.credit), (5, 25));
     let e = seq.append("k/10".into(), rev()).await.unwrap_err();
     assert_eq!(field_code(&e), ("reverses".into(), "already_reversed"));
@@ -149,7 +157,11 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
         .unwrap_err();
     assert_eq!(field_code(&e), ("reverses".into(), "not_reversible"));
 
-    let entries = store.citizen_entries(&cs[0], None, 10).await.unwrap();
+    let entries = store
+        .ledger()
+        .citizen_entries(&cs[0], None, 10)
+        .await
+        .unwrap();
     assert_eq!(
         entries.iter().map(|e| e.index).collect::<Vec<_>>(),
         [x.index, 2, 1, 0]
@@ -161,10 +173,14 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
     assert_eq!(entries[3].approvers, ["staff:alice"]);
     assert_eq!(entries[3].counter_account, "issuance:330281");
     assert_eq!(entries[3].reason, "帮助邻居修理屋顶");
-    let page2 = store.citizen_entries(&cs[0], Some(1), 10).await.unwrap();
+    let page2 = store
+        .ledger()
+        .citizen_entries(&cs[0], Some(1), 10)
+        .await
+        .unwrap();
     assert_eq!(page2.iter().map(|e| e.index).collect::<Vec<_>>(), [0]);
 
-    let t = store.ledger_totals().await.unwrap();
+    let t = store.ledger().ledger_totals().await.unwrap();
     assert_eq!(
         (t.entries, t.awards, t.redemptions, t.reversals),
         (4, 2, 1, 1)
@@ -188,8 +204,12 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
 async fn households_sum_their_members(store: Store) {
     let cs = city(&store, 30).await;
     let (seq, _) = start(&store).await;
-    let c0 = store.citizen(&cs[0]).await.unwrap().unwrap();
-    let members = store.household_members(&c0.household_id).await.unwrap();
+    let c0 = store.registry().citizen(&cs[0]).await.unwrap().unwrap();
+    let members = store
+        .registry()
+        .household_members(&c0.household_id)
+        .await
+        .unwrap();
     for (i, m) in members.iter().enumerate() {
         seq.append(format!("h/{i}"), award(&m.citizen_id, 10 * (i as i64 + 1)))
             .await
@@ -197,6 +217,7 @@ async fn households_sum_their_members(store: Store) {
     }
     let n = members.len() as i64;
     let h = store
+        .ledger()
         .household_points(&c0.household_id, now_ms())
         .await
         .unwrap();
@@ -257,7 +278,15 @@ async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(stor
     }
     indexes.dedup();
     assert_eq!(indexes.len(), 1, "{indexes:?}");
-    assert_eq!(store.points(&cs[2], now_ms()).await.unwrap().balance, 3);
+    assert_eq!(
+        store
+            .ledger()
+            .points(&cs[2], now_ms())
+            .await
+            .unwrap()
+            .balance,
+        3
+    );
     assert!(scoped("p", "has space").is_err());
     assert!(scoped("p", "").is_err());
     audit_ok(&store, &vkey).await;
@@ -287,7 +316,15 @@ async fn the_database_refuses_to_update_or_delete_history(store: Store) {
             .unwrap_err();
         assert!(e.to_string().contains("append-only"), "{e}");
     }
-    assert_eq!(store.points(&cs[0], now_ms()).await.unwrap().balance, 5);
+    assert_eq!(
+        store
+            .ledger()
+            .points(&cs[0], now_ms())
+            .await
+            .unwrap()
+            .balance,
+        5
+    );
 }
 
 async fn drop_trigger(store: &Store, table: &str) {
@@ -308,7 +345,11 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
     }
     audit_ok(&store, &vkey).await;
     let (_, other_vkey) = log_key();
-    let e = store.audit(&[other_vkey], |_| {}).await.unwrap_err();
+    let e = store
+        .ledger()
+        .audit(&[other_vkey], |_| {})
+        .await
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "checkpoint at size 0: its signature does not verify under any of the log's keys"
@@ -320,7 +361,11 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         .execute_raw("UPDATE ledger_postings SET amount = amount * 10 WHERE entry_idx = 17")
         .await
         .unwrap();
-    let e = store.audit(&[vkey.clone()], |_| {}).await.unwrap_err();
+    let e = store
+        .ledger()
+        .audit(&[vkey.clone()], |_| {})
+        .await
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "entry 17: posting 0 amount is 180, the leaf says 18"
@@ -336,7 +381,11 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         .execute_raw("UPDATE ledger_entries SET reason = '另一个理由' WHERE idx = 23")
         .await
         .unwrap();
-    let e = store.audit(&[vkey.clone()], |_| {}).await.unwrap_err();
+    let e = store
+        .ledger()
+        .audit(&[vkey.clone()], |_| {})
+        .await
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "entry 23: the reason differs from what the leaf commits to"
@@ -353,7 +402,11 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         cs[1]
     );
     store.execute_raw(&wrong).await.unwrap();
-    let e = store.audit(&[vkey.clone()], |_| {}).await.unwrap_err();
+    let e = store
+        .ledger()
+        .audit(&[vkey.clone()], |_| {})
+        .await
+        .unwrap_err();
     assert!(
         e.to_string()
             .starts_with(&format!("account citizen:{}: stored balance", cs[1])),
@@ -372,7 +425,11 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         .execute_raw(&format!("UPDATE log_hashes SET hash = (SELECT hash FROM log_hashes WHERE id = 0) WHERE id = {id}"))
         .await
         .unwrap();
-    let e = store.audit(&[vkey.clone()], |_| {}).await.unwrap_err();
+    let e = store
+        .ledger()
+        .audit(&[vkey.clone()], |_| {})
+        .await
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         format!("entry 12: stored hash {id} differs from the recomputed one")
@@ -383,7 +440,11 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         .execute_raw("UPDATE ledger_entries SET leaf = (SELECT leaf FROM ledger_entries WHERE idx = 10) WHERE idx = 9")
         .await
         .unwrap();
-    let e = store.audit(&[vkey.clone()], |_| {}).await.unwrap_err();
+    let e = store
+        .ledger()
+        .audit(&[vkey.clone()], |_| {})
+        .await
+        .unwrap_err();
     assert_eq!(e.to_string(), "entry 9: column id differs from the leaf");
 }
 
@@ -400,7 +461,7 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let cp = store.latest_checkpoint().await.unwrap().unwrap();
+    let cp = store.ledger().latest_checkpoint().await.unwrap().unwrap();
     assert_eq!(cp.size, n);
     let verified = verify_checkpoint(&cp.note, &vkey).unwrap();
     // Rebuild the tree from the public entry bundles alone, as a tlog client would.
@@ -412,7 +473,7 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
             n: t,
             width,
         };
-        let bundle = store.log_tile(&tile).await.unwrap().unwrap();
+        let bundle = store.ledger().log_tile(&tile).await.unwrap().unwrap();
         for leaf in decode_bundle(&bundle).unwrap() {
             log.append(leaf);
         }
@@ -421,6 +482,7 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
     assert_eq!(&log.root(n).unwrap(), verified.hash());
     // Hash tiles are the tree's hashes.
     let t0 = store
+        .ledger()
         .log_tile(&TilePath::parse("tile/0/001").unwrap())
         .await
         .unwrap()
@@ -431,6 +493,7 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
         &moralbank_ledger::leaf_hash(&bundle_leaf(&store, 256).await).0[..]
     );
     let t1 = store
+        .ledger()
         .log_tile(&TilePath::parse("tile/1/000.p/2").unwrap())
         .await
         .unwrap()
@@ -442,6 +505,7 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
     );
     assert!(
         store
+            .ledger()
             .log_tile(&TilePath::parse("tile/0/002").unwrap())
             .await
             .unwrap()
@@ -451,6 +515,7 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
     // Proofs from the database equal the reference implementation's.
     for (index, size) in [(0, 1), (5, 600), (599, 600), (300, 301), (255, 256)] {
         let p = store
+            .ledger()
             .log_proof(Plan::Inclusion { index, size })
             .await
             .unwrap();
@@ -458,12 +523,14 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
     }
     for (old, new) in [(1, 600), (256, 600), (599, 600), (7, 300)] {
         let p = store
+            .ledger()
             .log_proof(Plan::Consistency { old, new })
             .await
             .unwrap();
         assert_eq!(p, log.consistency(old, new).unwrap());
     }
     assert!(store
+        .ledger()
         .log_proof(Plan::Inclusion {
             index: 600,
             size: 600
@@ -472,17 +539,32 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
         .is_err());
     // A receipt verifies offline and opens only for its citizen (appends were concurrent:
     // ask whose entry 7 is).
-    let (owner, _) = store.entry(7).await.unwrap().unwrap();
+    let (owner, _) = store.ledger().entry(7).await.unwrap().unwrap();
     let other = cs.iter().find(|c| **c != owner).unwrap();
-    let mine = store.receipt(7, Some(&owner)).await.unwrap().unwrap();
+    let mine = store
+        .ledger()
+        .receipt(7, Some(&owner))
+        .await
+        .unwrap()
+        .unwrap();
     let v = verify_receipt(&mine, &vkey).unwrap();
     assert_eq!(v.opened_for.as_deref(), Some(owner.as_str()));
-    let theirs = store.receipt(7, Some(other)).await.unwrap().unwrap();
+    let theirs = store
+        .ledger()
+        .receipt(7, Some(other))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(theirs.opening.is_none());
-    assert!(store.receipt(600, None).await.unwrap().is_none());
+    assert!(store.ledger().receipt(600, None).await.unwrap().is_none());
     // Withdrawal deletes the salt: the log stays valid, the commitment can no longer be opened.
-    store.withdraw(&owner).await.unwrap();
-    let after = store.receipt(7, Some(&owner)).await.unwrap().unwrap();
+    store.registry().withdraw(&owner).await.unwrap();
+    let after = store
+        .ledger()
+        .receipt(7, Some(&owner))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(after.opening.is_none());
     verify_receipt(&after, &vkey).unwrap();
     audit_ok(&store, &vkey).await;
@@ -499,7 +581,7 @@ async fn bundle_leaf(store: &Store, index: u64) -> Vec<u8> {
         n: index / 256,
         width: 256,
     };
-    let b = store.log_tile(&tile).await.unwrap().unwrap();
+    let b = store.ledger().log_tile(&tile).await.unwrap().unwrap();
     decode_bundle(&b).unwrap()[(index % 256) as usize].to_vec()
 }
 
@@ -564,9 +646,13 @@ async fn random_histories_keep_every_invariant(store: Store) {
         }
         // Balances are the sums of each citizen's entries and never negative.
         for c in &cs {
-            let entries = store.citizen_entries(c, None, 10_000).await.unwrap();
+            let entries = store
+                .ledger()
+                .citizen_entries(c, None, 10_000)
+                .await
+                .unwrap();
             let sum: i64 = entries.iter().map(|e| e.amount).sum();
-            let p = store.points(c, now_ms()).await.unwrap();
+            let p = store.ledger().points(c, now_ms()).await.unwrap();
             assert_eq!(p.balance, sum, "seed {seed}");
             assert!(p.balance >= 0);
         }
@@ -600,7 +686,7 @@ async fn two_writers_share_one_log(store: Store) {
     }
     idx.sort_unstable();
     assert_eq!(idx, (0..200).collect::<Vec<_>>());
-    assert_eq!(store.log_head().await.unwrap().size, 200);
+    assert_eq!(store.ledger().log_head().await.unwrap().size, 200);
     audit_ok(&store, &vkey).await;
 }
 
@@ -616,12 +702,20 @@ async fn a_rotated_key_signs_the_current_tree_at_start(store: Store) {
     let (seq, _t) = Sequencer::start(store.clone(), key, SequencerConfig::default())
         .await
         .unwrap();
-    let cp = store.latest_checkpoint().await.unwrap().unwrap();
+    let cp = store.ledger().latest_checkpoint().await.unwrap().unwrap();
     assert_eq!(verify_checkpoint(&cp.note, &new_vkey).unwrap().size(), 1);
     seq.append("r/2".into(), award(&cs[0], 4)).await.unwrap();
     let both = [new_vkey.clone(), old_vkey.clone()];
-    assert_eq!(store.audit(&both, |_| {}).await.unwrap().checkpoints, 4);
-    let e = store.audit(&[new_vkey], |_| {}).await.unwrap_err();
+    assert_eq!(
+        store
+            .ledger()
+            .audit(&both, |_| {})
+            .await
+            .unwrap()
+            .checkpoints,
+        4
+    );
+    let e = store.ledger().audit(&[new_vkey], |_| {}).await.unwrap_err();
     assert!(e.to_string().contains("does not verify"), "{e}");
 }
 
@@ -630,17 +724,22 @@ async fn a_rotated_key_signs_the_current_tree_at_start(store: Store) {
 async fn a_synthetic_log_for_the_proofs_benchmark_is_the_real_tree(store: Store) {
     let n = 5_000u64;
     let mut seen = Vec::new();
-    let root = store.bench_seed_log(n, |k| seen.push(k)).await.unwrap();
+    let root = store
+        .fixtures()
+        .bench_seed_log(n, |k| seen.push(k))
+        .await
+        .unwrap();
     assert_eq!(seen.last(), Some(&n));
     let mut log = MemoryLog::new();
     for i in 0..n {
         log.append(&moralbank_store::fixtures::ledger::synthetic_leaf(i));
     }
     assert_eq!(root, log.root(n).unwrap());
-    let head = store.log_head().await.unwrap();
+    let head = store.ledger().log_head().await.unwrap();
     assert_eq!((head.size, head.root), (n, hex::encode(root.0)));
-    assert!(store.bench_log_is_synthetic().await.unwrap());
+    assert!(store.fixtures().bench_log_is_synthetic().await.unwrap());
     let stored = store
+        .ledger()
         .log_hashes(&(0..log.stored_hashes().len() as u64).collect::<Vec<_>>())
         .await
         .unwrap();
@@ -649,6 +748,7 @@ async fn a_synthetic_log_for_the_proofs_benchmark_is_the_real_tree(store: Store)
         assert_eq!(stored[&(i as u64)], *h, "stored hash {i}");
     }
     let proof = store
+        .ledger()
         .log_proof(Plan::Inclusion {
             index: 1234,
             size: n,
@@ -663,7 +763,7 @@ async fn a_synthetic_log_for_the_proofs_benchmark_is_the_real_tree(store: Store)
         &moralbank_store::fixtures::ledger::synthetic_leaf(1234),
     )
     .unwrap();
-    assert!(store.bench_seed_log(10, |_| {}).await.is_err());
+    assert!(store.fixtures().bench_seed_log(10, |_| {}).await.is_err());
 }
 
 moralbank_store::on_both_backends!(

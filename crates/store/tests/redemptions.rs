@@ -22,10 +22,14 @@ fn k(raw: &str) -> domain::IdempotencyKey {
 }
 
 async fn benefits_are_redeemed_by_their_rules(store: Store) {
-    store.seed_city(6, 2).await.unwrap();
+    store.fixtures().seed_city(6, 2).await.unwrap();
     let cs = store.citizen_ids(6).await;
-    store.ensure_default_scenes().await.unwrap();
-    let p = store.create_partner("四明山景区", "scenic").await.unwrap();
+    store.code().ensure_default_scenes().await.unwrap();
+    let p = store
+        .accounts()
+        .create_partner("四明山景区", "scenic")
+        .await
+        .unwrap();
     let mk = |kind: &str, tier: i64| NewBenefit {
         scene: "tourism".into(),
         partner_id: p.id.clone(),
@@ -40,11 +44,19 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
         points_cost: (kind == "points").then_some(5),
         ..NewBenefit::default()
     };
-    let open = store.create_benefit(&mk("eligibility", 1)).await.unwrap();
-    let quota = store.create_benefit(&mk("quota", 1)).await.unwrap();
-    let points = store.create_benefit(&mk("points", 1)).await.unwrap();
+    let open = store
+        .code()
+        .create_benefit(&mk("eligibility", 1))
+        .await
+        .unwrap();
+    let quota = store.code().create_benefit(&mk("quota", 1)).await.unwrap();
+    let points = store.code().create_benefit(&mk("points", 1)).await.unwrap();
     assert_eq!(points.points_cost, Some(5), "{points:?}");
-    let higher = store.create_benefit(&mk("eligibility", 3)).await.unwrap();
+    let higher = store
+        .code()
+        .create_benefit(&mk("eligibility", 3))
+        .await
+        .unwrap();
     let (skey, _) = moralbank_ledger::generate_log_key("test/log");
     let (seq, _t) = Sequencer::start(
         store.clone(),
@@ -57,6 +69,7 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
     let far = 4_000_000_000;
     for (i, c) in ["c1", "c2", "c3", "c4", "c5", "p1"].iter().enumerate() {
         store
+            .code()
             .record_issued_code(c, &cs[0], i == 5, far)
             .await
             .unwrap();
@@ -127,26 +140,34 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
     .await
     .unwrap();
     store
+        .code()
         .record_issued_code("c6", &cs[0], false, far)
         .await
         .unwrap();
     let spent = r("k11", &points.id, code("c6", 1, false)).await;
     assert!(spent.granted && spent.ledger_index.is_some(), "{spent:?}");
-    assert_eq!(store.points(&cs[0], now).await.unwrap().balance, 7);
+    assert_eq!(store.ledger().points(&cs[0], now).await.unwrap().balance, 7);
     assert!(store
+        .registry()
         .access_log(&cs[0], None, 50)
         .await
         .unwrap()
         .iter()
         .any(|a| a.action == "redemption"));
     assert_eq!(
-        store.citizen_redemptions(&cs[0], 50).await.unwrap().len(),
+        store
+            .code()
+            .citizen_redemptions(&cs[0], 50)
+            .await
+            .unwrap()
+            .len(),
         10,
         "every decision but the unknown code's is the resident's"
     );
     // Concurrent scans of one resident's codes never exceed the quota.
     for i in 0..6 {
         store
+            .code()
             .record_issued_code(&format!("q{i}"), &cs[1], false, far)
             .await
             .unwrap();
@@ -173,8 +194,9 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
     }
     assert_eq!(granted, 2);
     // Concurrent scans of the same code (a replay race): it opens a consuming benefit once.
-    let other = store.create_benefit(&mk("quota", 1)).await.unwrap();
+    let other = store.code().create_benefit(&mk("quota", 1)).await.unwrap();
     store
+        .code()
         .record_issued_code("same", &cs[2], false, far)
         .await
         .unwrap();
@@ -211,57 +233,76 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
         ]
     );
     assert_eq!(
-        store.quota_usage(&cs[2], now).await.unwrap(),
+        store.code().quota_usage(&cs[2], now).await.unwrap(),
         vec![(other.id.clone(), 1)],
         "the refused replays used no quota"
     );
 }
 
 async fn scans_quotas_and_the_purge_of_expired_codes(store: Store) {
-    store.seed_city(3, 1).await.unwrap();
+    store.fixtures().seed_city(3, 1).await.unwrap();
     let cs = store.citizen_ids(3).await;
-    store.ensure_default_scenes().await.unwrap();
+    store.code().ensure_default_scenes().await.unwrap();
     let p = store
+        .accounts()
         .create_partner("余姚市图书馆", "library")
         .await
         .unwrap();
     let now = now_ms();
     let now_s = now / 1000;
     store
+        .code()
         .record_issued_code("fresh", &cs[0], false, now_s + 90)
         .await
         .unwrap();
     store
+        .code()
         .record_issued_code("old", &cs[0], false, now_s - 2 * 86_400)
         .await
         .unwrap();
     // A scan goes into the holder's access log, naming the partner; an unknown code, nowhere.
-    assert!(store.record_scan("fresh", &p.id, "道德阅").await.unwrap());
-    assert!(!store.record_scan("nobody", &p.id, "").await.unwrap());
-    let log = store.access_log(&cs[0], None, 10).await.unwrap();
+    assert!(store
+        .code()
+        .record_scan("fresh", &p.id, "道德阅")
+        .await
+        .unwrap());
+    assert!(!store.code().record_scan("nobody", &p.id, "").await.unwrap());
+    let log = store.registry().access_log(&cs[0], None, 10).await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].action, "scan");
     assert_eq!(log[0].actor_label, "余姚市图书馆 · 道德阅");
     // Purging forgets codes past the grace period only, a slice at a time.
     let before = now_s - moralbank_store::code::redemptions::ISSUED_CODE_GRACE_S;
-    assert_eq!(store.purge_issued_codes(before, 10).await.unwrap(), 1);
-    assert_eq!(store.purge_issued_codes(before, 10).await.unwrap(), 0);
-    assert!(!store.record_scan("old", &p.id, "").await.unwrap());
-    assert!(store.record_scan("fresh", &p.id, "").await.unwrap());
+    assert_eq!(
+        store.code().purge_issued_codes(before, 10).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.code().purge_issued_codes(before, 10).await.unwrap(),
+        0
+    );
+    assert!(!store.code().record_scan("old", &p.id, "").await.unwrap());
+    assert!(store.code().record_scan("fresh", &p.id, "").await.unwrap());
     // Withdrawal forgets the resident's codes too.
-    store.withdraw(&cs[0]).await.unwrap();
-    assert!(!store.record_scan("fresh", &p.id, "").await.unwrap());
-    assert!(store.quota_usage(&cs[1], now).await.unwrap().is_empty());
+    store.registry().withdraw(&cs[0]).await.unwrap();
+    assert!(!store.code().record_scan("fresh", &p.id, "").await.unwrap());
+    assert!(store
+        .code()
+        .quota_usage(&cs[1], now)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// Concurrent redemptions share the writer's transactions: the rules hold inside one batch
 /// (a key retried at once, one code scanned twice, a quota reached), and a batch that fails
 /// fails only the request that broke it.
 async fn decisions_are_recorded_in_batches(store: Store) {
-    store.seed_city(12, 4).await.unwrap();
+    store.fixtures().seed_city(12, 4).await.unwrap();
     let cs = store.citizen_ids(12).await;
-    store.ensure_default_scenes().await.unwrap();
+    store.code().ensure_default_scenes().await.unwrap();
     let p = store
+        .accounts()
         .create_partner("余姚市图书馆", "library")
         .await
         .unwrap();
@@ -278,8 +319,12 @@ async fn decisions_are_recorded_in_batches(store: Store) {
         quota_period: (kind == "quota").then(|| "year".into()),
         ..NewBenefit::default()
     };
-    let open = store.create_benefit(&mk("eligibility")).await.unwrap();
-    let quota = store.create_benefit(&mk("quota")).await.unwrap();
+    let open = store
+        .code()
+        .create_benefit(&mk("eligibility"))
+        .await
+        .unwrap();
+    let quota = store.code().create_benefit(&mk("quota")).await.unwrap();
     let (seq, _t) = Sequencer::start(
         store.clone(),
         moralbank_store::testing::log_key().0,
@@ -299,6 +344,7 @@ async fn decisions_are_recorded_in_batches(store: Store) {
     for i in 0..20 {
         let c = format!("open{i}");
         store
+            .code()
             .record_issued_code(&c, &cs[i % 12], false, far)
             .await
             .unwrap();
@@ -310,12 +356,14 @@ async fn decisions_are_recorded_in_batches(store: Store) {
     for i in 0..8 {
         let c = format!("q{i}");
         store
+            .code()
             .record_issued_code(&c, &cs[1], false, far)
             .await
             .unwrap();
         jobs.push((format!("quota{i}"), quota.id.clone(), c));
     }
     store
+        .code()
         .record_issued_code("same", &cs[2], false, far)
         .await
         .unwrap();
@@ -344,7 +392,7 @@ async fn decisions_are_recorded_in_batches(store: Store) {
             out
         }
     };
-    let before = store.count_redemptions().await.unwrap();
+    let before = store.code().count_redemptions().await.unwrap();
     let out = run(jobs).await;
     let of = |prefix: &str| {
         out.iter()
@@ -372,14 +420,14 @@ async fn decisions_are_recorded_in_batches(store: Store) {
         ]
     );
     assert_eq!(
-        store.quota_usage(&cs[1], now).await.unwrap(),
+        store.code().quota_usage(&cs[1], now).await.unwrap(),
         vec![(quota.id.clone(), 3)]
     );
     let mut same: Vec<String> = of("same").into_iter().map(|d| d.reason).collect();
     same.sort();
     assert_eq!(same, ["code_used", "code_used", "code_used", "granted"]);
     assert_eq!(
-        store.count_redemptions().await.unwrap() - before,
+        store.code().count_redemptions().await.unwrap() - before,
         20 + 1 + 8 + 4
     );
 
@@ -405,12 +453,13 @@ async fn decisions_are_recorded_in_batches(store: Store) {
     for (i, citizen) in cs.iter().enumerate() {
         let c = format!("later{i}");
         store
+            .code()
             .record_issued_code(&c, citizen, false, far)
             .await
             .unwrap();
         jobs.push((format!("later{i}"), open.id.clone(), c));
     }
-    let before = store.count_redemptions().await.unwrap();
+    let before = store.code().count_redemptions().await.unwrap();
     let out = run(jobs).await;
     for (key, d) in &out {
         if key == "later5" {
@@ -419,7 +468,7 @@ async fn decisions_are_recorded_in_batches(store: Store) {
             assert!(d.as_ref().unwrap().granted, "{key}: {d:?}");
         }
     }
-    assert_eq!(store.count_redemptions().await.unwrap() - before, 11);
+    assert_eq!(store.code().count_redemptions().await.unwrap() - before, 11);
     // Nothing of the failed request was written: its retry is decided afresh.
     store
         .execute_raw(&match store.backend() {

@@ -80,7 +80,7 @@ async fn principal_for_session(state: &AppState, session: &Session) -> Result<Pr
         SubjectKind::Citizen => Principal::Citizen {
             id: session.subject_id.clone(),
         },
-        SubjectKind::Staff => match state.store.staff(&session.subject_id).await? {
+        SubjectKind::Staff => match state.store.accounts().staff(&session.subject_id).await? {
             Some(s) if s.active => Principal::Staff(s),
             _ => Principal::Anonymous,
         },
@@ -107,7 +107,7 @@ impl FromRequestParts<AppState> for PageCtx {
         let mut session_token = None;
         if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
             if token.len() <= 128 {
-                if let Some(session) = state.store.session(&token).await? {
+                if let Some(session) = state.store.accounts().session(&token).await? {
                     principal = principal_for_session(state, &session).await?;
                     csrf = session.csrf_token;
                     session_token = Some(token);
@@ -166,11 +166,12 @@ impl FromRequestParts<AppState> for ApiCaller {
         let principal = if token.starts_with("mbk_") {
             state
                 .store
+                .accounts()
                 .authenticate_api_key(token)
                 .await?
                 .map(Principal::Partner)
         } else {
-            match state.store.session(token).await? {
+            match state.store.accounts().session(token).await? {
                 Some(s) => Some(principal_for_session(state, &s).await?),
                 None => None,
             }

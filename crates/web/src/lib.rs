@@ -167,6 +167,7 @@ impl AppState {
         loop {
             let r = self
                 .store
+                .evaluation()
                 .credit_due(&self.ledger.sequencer, self.clock.now_ms(), 5_000)
                 .await?;
             total.credited += r.credited;

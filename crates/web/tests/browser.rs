@@ -390,6 +390,7 @@ async fn resident_sees_points_and_a_verifiable_receipt_and_two_admins_reverse_a_
     shot(&admin, "12-ledger-console-requested").await;
     let second = w
         .store
+        .accounts()
         .create_staff(&NewStaff {
             username: Username::parse("admin-two").unwrap(),
             display_name: "复核管理员".into(),
@@ -443,6 +444,7 @@ async fn add_members(w: &World) {
     for i in 2..=3 {
         let s = w
             .store
+            .accounts()
             .create_staff(&NewStaff {
                 username: Username::parse(&format!("member-{i}")).unwrap(),
                 display_name: format!("评议委员{i}"),
@@ -584,7 +586,13 @@ async fn deeds_are_reported_with_a_photo_voted_published_objected_appealed_and_c
     assert!(text(&admin, "#staff-evaluator .link-state")
         .await
         .contains("未关联"));
-    let far = w.store.citizen(&w.far_citizen_id).await.unwrap().unwrap();
+    let far = w
+        .store
+        .registry()
+        .citizen(&w.far_citizen_id)
+        .await
+        .unwrap()
+        .unwrap();
     let far_rid = far.resident_id.as_str().to_string();
     fill(&admin, "#rid-evaluator", &far_rid).await;
     submit_and_wait(&admin, "#staff-evaluator button[type=submit]").await;
@@ -821,7 +829,7 @@ fn with_forged_signature(code: &str) -> String {
 async fn a_clerk_verifies_a_residents_code_offline_then_redeems_it_online() {
     let Some(driver) = start_driver() else { return };
     let w = World::sqlite().await;
-    w.store.ensure_default_scenes().await.unwrap();
+    w.store.code().ensure_default_scenes().await.unwrap();
     let benefit =
         |name_zh: &str, name_en: &str, kind: &str| moralbank_store::code::benefits::NewBenefit {
             scene: "reading".into(),
@@ -836,6 +844,7 @@ async fn a_clerk_verifies_a_residents_code_offline_then_redeems_it_online() {
         };
     let card = w
         .store
+        .code()
         .create_benefit(&benefit(
             "免押金借书证",
             "Deposit-free library card",
@@ -845,6 +854,7 @@ async fn a_clerk_verifies_a_residents_code_offline_then_redeems_it_online() {
         .unwrap();
     let talks = w
         .store
+        .code()
         .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             quota: Some(2),
             quota_period: Some("year".into()),

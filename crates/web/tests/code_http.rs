@@ -58,6 +58,7 @@ async fn a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked
     assert_eq!(c.expires_at - c.issued_at, 90);
     let summary = w
         .store
+        .registry()
         .citizen_summary(&w.citizen.id)
         .await
         .unwrap()
@@ -183,7 +184,7 @@ async fn a_green_card_is_a_badge_on_the_code_until_revoked(w: World) {
 }
 
 async fn the_code_page_lists_what_the_tier_opens_and_the_catalogue_is_public(w: World) {
-    w.store.ensure_default_scenes().await.unwrap();
+    w.store.code().ensure_default_scenes().await.unwrap();
     let admin = w.staff(domain::Role::Admin).token.clone();
     let mk = |name: &str, tier: i64, kind: &str| {
         serde_json::json!({
@@ -242,9 +243,10 @@ async fn the_code_page_lists_what_the_tier_opens_and_the_catalogue_is_public(w: 
 }
 
 async fn a_partner_redeems_with_a_scanned_code_and_the_resident_sees_it(w: World) {
-    w.store.ensure_default_scenes().await.unwrap();
+    w.store.code().ensure_default_scenes().await.unwrap();
     let benefit = w
         .store
+        .code()
         .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             scene: "tourism".into(),
             partner_id: w.partner_id.clone(),
@@ -262,6 +264,7 @@ async fn a_partner_redeems_with_a_scanned_code_and_the_resident_sees_it(w: World
         .unwrap();
     let (_, secret) = w
         .store
+        .accounts()
         .create_api_key(&w.partner_id, &["benefits:redeem".into()], "gate")
         .await
         .unwrap();
@@ -349,9 +352,10 @@ async fn page_json(
 
 async fn a_partner_operator_scans_and_redeems_on_the_scanner_page(w: World) {
     use domain::Role;
-    w.store.ensure_default_scenes().await.unwrap();
+    w.store.code().ensure_default_scenes().await.unwrap();
     let mine = w
         .store
+        .code()
         .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             scene: "reading".into(),
             partner_id: w.partner_id.clone(),
@@ -367,11 +371,13 @@ async fn a_partner_operator_scans_and_redeems_on_the_scanner_page(w: World) {
         .unwrap();
     let other_partner = w
         .store
+        .accounts()
         .create_partner("四明山景区", "scenic")
         .await
         .unwrap();
     let theirs = w
         .store
+        .code()
         .create_benefit(&moralbank_store::code::benefits::NewBenefit {
             scene: "tourism".into(),
             partner_id: other_partner.id.clone(),
@@ -512,7 +518,12 @@ async fn a_partner_operator_scans_and_redeems_on_the_scanner_page(w: World) {
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["errors"][0]["field"], "scanned_at", "{body}");
-    let log = w.store.access_log(&w.citizen.id, None, 10).await.unwrap();
+    let log = w
+        .store
+        .registry()
+        .access_log(&w.citizen.id, None, 10)
+        .await
+        .unwrap();
     let actions: Vec<_> = log.iter().map(|a| a.action.as_str()).collect();
     assert!(
         actions.contains(&"scan") && actions.contains(&"redemption"),

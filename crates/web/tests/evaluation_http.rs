@@ -21,6 +21,7 @@ async fn committee(w: &World) -> Vec<String> {
     for i in 2..=3 {
         let s = w
             .store
+            .accounts()
             .create_staff(&NewStaff {
                 username: Username::parse(&format!("member-{i}")).unwrap(),
                 display_name: format!("委员{i}"),
@@ -34,6 +35,7 @@ async fn committee(w: &World) -> Vec<String> {
         w.link_member(&s.id, i).await;
         let (t, _) = w
             .store
+            .accounts()
             .create_session(SubjectKind::Staff, &s.id, 3_600_000)
             .await
             .unwrap();
@@ -279,12 +281,14 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
     let (other_phone, _) = moralbank_store::fixtures::city::demo_identity(1);
     let other = w
         .store
+        .registry()
         .citizen_id_by_phone(&other_phone)
         .await
         .unwrap()
         .unwrap();
     let (token, session) = w
         .store
+        .accounts()
         .create_session(SubjectKind::Citizen, &other, 3_600_000)
         .await
         .unwrap();
@@ -397,6 +401,7 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
 async fn partners_submit_in_bulk_once_per_row_key(w: World) {
     let (_, secret) = w
         .store
+        .accounts()
         .create_api_key(&w.partner_id, &["deeds:submit".into()], "bulk")
         .await
         .unwrap();
@@ -563,6 +568,7 @@ async fn evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced(w
         points: None,
     };
     w.store
+        .evaluation()
         .report_deed(&new, &w.state.rules, {
             use moralbank_web::clock::Clock;
             w.clock.now_ms()
@@ -580,7 +586,7 @@ async fn evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced(w
         evidence::read(dir.path(), vault, &e.sha256).await.unwrap(),
         photo
     );
-    let referenced = w.store.evidence_hashes().await.unwrap();
+    let referenced = w.store.registry().evidence_hashes().await.unwrap();
     assert!(referenced.contains(&e.sha256) && !referenced.contains(&orphan.sha256));
     // The sweep spares young files (a report may still be saving them), then removes them.
     assert_eq!(state.sweep_evidence().await.unwrap(), 0);
@@ -596,7 +602,13 @@ async fn evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced(w
     // Withdrawal: the resident's evidence rows and files go; the deed itself stays.
     state.withdraw(&w.citizen.id).await.unwrap();
     assert!(evidence::read(dir.path(), vault, &e.sha256).await.is_err());
-    assert!(w.store.evidence_hashes().await.unwrap().is_empty());
+    assert!(w
+        .store
+        .registry()
+        .evidence_hashes()
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
@@ -667,6 +679,7 @@ async fn reports_and_partner_submissions_carry_evidence_over_the_api(mut w: Worl
     w.app = moralbank_web::app(w.state.clone().with_evidence_dir(dir.path().to_path_buf()));
     let (_, secret) = w
         .store
+        .accounts()
         .create_api_key(&w.partner_id, &["deeds:submit".into()], "evidence")
         .await
         .unwrap();

@@ -102,7 +102,7 @@ async fn each_bad_enrolment_gets_its_own_problem_and_changes_nothing(w: World) {
         .api("POST", "/enrolments", None, Some(enrolment(&w, 1)))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let before = w.store.count_citizens().await.expect("count");
+    let before = w.store.registry().count_citizens().await.expect("count");
     let with = |patch: serde_json::Value| {
         let mut b = enrolment(&w, 2);
         for (k, v) in patch.as_object().expect("object") {
@@ -224,7 +224,10 @@ async fn each_bad_enrolment_gets_its_own_problem_and_changes_nothing(w: World) {
         Some("application/problem+json"),
         "{text}"
     );
-    assert_eq!(w.store.count_citizens().await.expect("count"), before);
+    assert_eq!(
+        w.store.registry().count_citizens().await.expect("count"),
+        before
+    );
 }
 
 async fn staff_sign_in_with_password_and_search_only_inside_their_scope(w: World) {
@@ -335,6 +338,7 @@ async fn pages_refuse_forms_without_the_csrf_token(w: World) {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(w
         .store
+        .accounts()
         .list_partners()
         .await
         .expect("list")
@@ -400,6 +404,7 @@ async fn withdrawal_page_names_the_unticked_box_and_keeps_the_data(w: World) {
     assert!(html.contains("请勾选确认框"));
     assert!(w
         .store
+        .registry()
         .citizen(&w.citizen.id)
         .await
         .expect("read")

@@ -120,7 +120,7 @@ async fn partners_post_once_per_key_and_bad_input_changes_nothing(w: World) {
         (pts["balance"].as_i64(), pts["credit"].as_i64()),
         (Some(20), Some(20))
     );
-    assert_eq!(w.store.log_head().await.unwrap().size, 1);
+    assert_eq!(w.store.ledger().log_head().await.unwrap().size, 1);
     // The partner's posting is in the resident's access log.
     let (_, log) = w
         .api("GET", "/me/access-log", Some(&w.citizen.token), None)
@@ -302,7 +302,7 @@ async fn the_public_log_serves_a_verifiable_checkpoint_tiles_and_proofs(w: World
     }
 
     // Inclusion of entry 123, checked against the signed root.
-    let leaf = w.store.receipt(123, None).await.unwrap().unwrap();
+    let leaf = w.store.ledger().receipt(123, None).await.unwrap().unwrap();
     let data = B64.decode(&leaf.entry).unwrap();
     let (s, p) = w.api_root("/log/proof/inclusion?index=123").await;
     assert_eq!(s, StatusCode::OK, "{p}");
@@ -325,6 +325,7 @@ async fn the_public_log_serves_a_verifiable_checkpoint_tiles_and_proofs(w: World
         .collect();
     let old_root = w
         .store
+        .ledger()
         .log_proof(moralbank_ledger::Plan::Root { size: 100 })
         .await
         .unwrap()[0];
@@ -409,6 +410,7 @@ async fn a_reversal_needs_a_second_admin_and_is_shown_beside_the_award(w: World)
     // A second admin approves; approving again changes nothing.
     let second = w
         .store
+        .accounts()
         .create_staff(&NewStaff {
             username: Username::parse("admin-two").unwrap(),
             display_name: "第二管理员".into(),
@@ -421,6 +423,7 @@ async fn a_reversal_needs_a_second_admin_and_is_shown_beside_the_award(w: World)
         .unwrap();
     let (token2, _) = w
         .store
+        .accounts()
         .create_session(SubjectKind::Staff, &second.id, 60_000)
         .await
         .unwrap();

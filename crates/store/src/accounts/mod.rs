@@ -6,3 +6,5 @@ mod staff;
 
 pub use sessions::{OtpIssued, Session, SubjectKind};
 pub use staff::{ApiKey, ApiPrincipal, NewStaff, Partner, Staff, API_SCOPES, PARTNER_KINDS};
+
+crate::facet!(Accounts, accounts, "The accounts' part of the store (`store.accounts()`): staff, partners, API keys, sessions and sign-in codes.");

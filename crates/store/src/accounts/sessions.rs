@@ -1,7 +1,8 @@
 //! Sessions and one-time sign-in codes.
 
+use crate::accounts::Accounts;
 use crate::vault::{ct_eq, random_token, token_hash};
-use crate::{now_ms, Result, Store, StoreError};
+use crate::{now_ms, Result, StoreError};
 use domain::{OtpCode, Phone};
 use rand::Rng;
 use sqlx::Row;
@@ -43,7 +44,7 @@ pub struct OtpIssued {
     pub expires_at: i64,
 }
 
-impl Store {
+impl Accounts<'_> {
     /// Returns the bearer token (for the cookie or `Authorization` header) and the session.
     pub async fn create_session(
         &self,
@@ -224,7 +225,7 @@ impl Store {
         // slices so the writer is never held long.
         let codes_before = now / 1000 - crate::code::redemptions::ISSUED_CODE_GRACE_S;
         loop {
-            let n = self.purge_issued_codes(codes_before, 10_000).await?;
+            let n = self.code().purge_issued_codes(codes_before, 10_000).await?;
             purged += n;
             if n < 10_000 {
                 break;

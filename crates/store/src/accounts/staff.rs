@@ -1,7 +1,8 @@
 //! Staff accounts, partner organisations and their API keys.
 
+use crate::accounts::Accounts;
 use crate::vault::{ct_eq, hash_password, random_bytes, token_hash, verify_password};
-use crate::{now_ms, opt_str, Result, Store, StoreError};
+use crate::{now_ms, opt_str, Result, StoreError};
 use domain::{FieldError, FieldErrors, Password, RegionLevel, Role, Username};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -100,7 +101,7 @@ const STAFF_COLS: &str = "id, username, display_name, role, region_id, partner_i
 /// "no such user" and "wrong password" take the same time.
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-impl Store {
+impl Accounts<'_> {
     pub async fn create_staff(&self, new: &NewStaff) -> Result<Staff> {
         let mut errors = FieldErrors::default();
         let display = new.display_name.trim();
@@ -112,7 +113,7 @@ impl Store {
             ));
         }
         match (new.role.scope_level(), &new.region_id) {
-            (Some(level), Some(rid)) => match self.region(rid).await? {
+            (Some(level), Some(rid)) => match self.registry().region(rid).await? {
                 Some(r) if r.level == level => {}
                 _ => errors.push(FieldError::new(
                     "region_id",

@@ -1,7 +1,8 @@
 //! Service scenes and benefits: what a tier or a badge opens, with which partner, and on which
 //! terms (eligibility only, a quota per period, or a points cost).
 
-use crate::{now_ms, Result, Store, StoreError};
+use crate::code::Code;
+use crate::{now_ms, Result, StoreError};
 use domain::{FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -184,7 +185,7 @@ fn benefit(r: &sqlx::any::AnyRow) -> Result<Benefit> {
     })
 }
 
-impl Store {
+impl Code<'_> {
     pub async fn scenes(&self) -> Result<Vec<Scene>> {
         sqlx::query("SELECT id, code, name_zh, name_en FROM scenes ORDER BY created_at, code")
             .fetch_all(&self.read)
@@ -263,7 +264,7 @@ impl Store {
             .ok_or_else(|| {
                 StoreError::invalid("scene", "unknown_scene", "no scene has this code")
             })?;
-        if self.partner(&new.partner_id).await?.is_none() {
+        if self.accounts().partner(&new.partner_id).await?.is_none() {
             return Err(StoreError::invalid(
                 "partner_id",
                 "unknown_partner",

@@ -1,7 +1,8 @@
 //! Moral green cards (道德绿卡): the admin issues one to a recognised good person, with an
 //! honour, a citation, a card number and a validity; revoking needs a reason and is recorded.
 
-use crate::{Result, Store, StoreError};
+use crate::code::Code;
+use crate::{Result, StoreError};
 use domain::{FieldError, FieldErrors};
 use serde::Serialize;
 use sqlx::Row;
@@ -65,7 +66,7 @@ fn card(r: &sqlx::any::AnyRow) -> Result<GreenCard> {
     })
 }
 
-impl Store {
+impl Code<'_> {
     /// Issue a card valid from `now` until `valid_until`; the number is `GC<year>-<serial>`.
     pub async fn issue_green_card(
         &self,
@@ -92,7 +93,7 @@ impl Store {
                 "must be after today",
             ));
         }
-        if self.citizen_summary(citizen_id).await?.is_none() {
+        if self.registry().citizen_summary(citizen_id).await?.is_none() {
             errs.push(FieldError::new(
                 "citizen_id",
                 "unknown_citizen",

@@ -4,3 +4,5 @@
 pub mod benefits;
 pub mod green_cards;
 pub mod redemptions;
+
+crate::facet!(Code, code, "The moral code's part of the store (`store.code()`): scenes, benefits, green cards, issued codes and redemptions.");

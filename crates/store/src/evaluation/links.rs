@@ -1,11 +1,12 @@
 //! Committee members' links to their own resident records: recusal needs to know each member's
 //! household, and a village committee has one chair with the casting vote.
 
-use crate::{Result, Store, StoreError};
+use crate::evaluation::Evaluation;
+use crate::{Result, StoreError};
 use serde::Serialize;
 use sqlx::Row;
 
-impl Store {
+impl Evaluation<'_> {
     /// Link a committee member's staff account to their own resident record (committee members
     /// are villagers), so recusal can tell their household, and mark the village committee's
     /// chair. The resident must live in the member's village (an evaluator) or town (a town

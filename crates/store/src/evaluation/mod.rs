@@ -14,3 +14,5 @@ pub use deeds::{
 };
 pub use links::StaffLink;
 pub use standards::{default_catalogue, NewStandard, Standard, POINTS_MAX, TRUSTED_PARTNERS_MAX};
+
+crate::facet!(Evaluation, evaluation, "Evaluation's part of the store (`store.evaluation()`): standards, deeds through their life, the queues, boards and inbox, committee links.");

@@ -1,7 +1,8 @@
 //! The catalogue of point standards (积分标准). Editing a standard writes a new version; deeds
 //! and ledger entries keep the version they were judged under.
 
-use crate::{now_ms, Result, Store, StoreError};
+use crate::evaluation::Evaluation;
+use crate::{now_ms, Result, StoreError};
 use domain::{FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -320,7 +321,7 @@ pub fn default_catalogue() -> Vec<NewStandard> {
     ]
 }
 
-impl Store {
+impl Evaluation<'_> {
     /// The current version of every standard, by code.
     pub async fn standards(&self) -> Result<Vec<Standard>> {
         let sql = format!(

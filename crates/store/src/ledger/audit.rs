@@ -3,7 +3,8 @@
 //! names it, so that an operator knows where to look.
 
 use super::{month_of, to_i64, to_u64};
-use crate::{Result, Store, StoreError};
+use crate::ledger::Ledger;
+use crate::{Result, StoreError};
 use moralbank_ledger::{
     details_commitment, leaf_hash, verify_checkpoint, AccountRef, EntryKind, Frontier, LeafEntry,
 };
@@ -55,7 +56,7 @@ struct Checkpoints {
     next: usize,
 }
 
-impl Store {
+impl Ledger<'_> {
     /// Recompute and compare everything; `vkeys` are the log's verifier keys, current and
     /// retired (a checkpoint must verify under one of them). `progress` is told the number of
     /// entries checked after each chunk.

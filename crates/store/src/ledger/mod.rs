@@ -9,7 +9,7 @@ pub mod audit;
 pub mod sequencer;
 
 use crate::sql::in_list;
-use crate::{Result, Store, StoreError};
+use crate::{Result, StoreError};
 pub use domain::time::month_of;
 use domain::time::months_before;
 use moralbank_ledger::{Hash, Plan, Receipt, TilePath};
@@ -20,6 +20,8 @@ use std::collections::HashMap;
 pub use moralbank_ledger::entry::{NewEntry, AMOUNT_MAX, REASON_CHARS_MAX};
 pub use moralbank_ledger::EntryKind;
 pub use sequencer::{Appended, Sequencer, SequencerConfig};
+
+crate::facet!(Ledger, ledger, "The ledger's part of the store (`store.ledger()`): balances, entries, the log's tiles, proofs and receipts, reversal requests, the audit. Appends go through the [`ledger::Sequencer`].");
 
 /// Credit points count what was earned in this many calendar months, this one included.
 pub const CREDIT_MONTHS: i64 = 36;
@@ -142,7 +144,7 @@ fn hash_of(b: &[u8]) -> Result<Hash> {
         .map_err(|_| StoreError::Crypto("a stored hash is not 32 bytes"))
 }
 
-impl Store {
+impl Ledger<'_> {
     /// A citizen's balance and credit points at `now_ms`.
     pub async fn points(&self, citizen_id: &str, now_ms: i64) -> Result<Points> {
         let row = sqlx::query(

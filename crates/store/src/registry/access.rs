@@ -1,7 +1,8 @@
 //! The access log: every read of a citizen's personal data by staff or a partner, which the
 //! citizen can read back. Rows hold who read and what, never the data read.
 
-use crate::{now_ms, Result, Store};
+use crate::registry::Registry;
+use crate::{now_ms, Result};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -48,7 +49,7 @@ pub(crate) async fn insert_access(
     Ok(())
 }
 
-impl Store {
+impl Registry<'_> {
     pub async fn record_access(
         &self,
         citizen_ids: &[&str],

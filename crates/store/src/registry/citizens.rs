@@ -1,7 +1,8 @@
 //! Households, citizens, consents, household invites, export and withdrawal.
 
+use crate::registry::Registry;
 use crate::vault::{random_bytes, token_hash};
-use crate::{now_ms, Result, Store, StoreError};
+use crate::{now_ms, Result, StoreError};
 use domain::{ConsentVersion, PersonName, Phone, ResidentId};
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -131,7 +132,7 @@ pub(crate) fn aad(field: &str, citizen_id: &str) -> String {
     format!("{field}:{citizen_id}")
 }
 
-impl Store {
+impl Registry<'_> {
     pub(crate) fn seal_citizen(
         &self,
         id: &str,

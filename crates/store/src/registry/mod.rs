@@ -12,3 +12,5 @@ pub use citizens::{
     NewCitizen, Scope,
 };
 pub use regions::{NewRegion, Region};
+
+crate::facet!(Registry, registry, "The registry's part of the store (`store.registry()`): regions, households, citizens, consents, export, withdrawal and the access log.");

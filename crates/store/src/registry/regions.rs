@@ -1,6 +1,7 @@
 //! The region tree: city → town/street → village/community.
 
-use crate::{now_ms, opt_str, Result, Store, StoreError};
+use crate::registry::Registry;
+use crate::{now_ms, opt_str, Result, StoreError};
 use domain::RegionLevel;
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -52,7 +53,7 @@ fn region_at(row: &AnyRow, prefix: &str) -> Result<Region> {
 
 pub const REGION_NAME_CHARS_MAX: usize = 64;
 
-impl Store {
+impl Registry<'_> {
     /// Add a region under `parent_id` (a city when there is no parent). The level follows from
     /// the parent; a village cannot have children and there is only one city.
     pub async fn create_region(&self, new: &NewRegion) -> Result<Region> {

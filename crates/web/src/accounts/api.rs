@@ -112,7 +112,7 @@ async fn staff_create(
         b.region_id.as_deref().unwrap_or(""),
         b.partner_id.as_deref().unwrap_or(""),
     )?;
-    let s = state.store.create_staff(&new).await?;
+    let s = state.store.accounts().create_staff(&new).await?;
     Ok((StatusCode::CREATED, Json(s)).into_response())
 }
 
@@ -129,7 +129,11 @@ async fn partner_create(
     ApiJson(b): ApiJson<PartnerBody>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManagePartners)?;
-    let p = state.store.create_partner(&b.name, &b.kind).await?;
+    let p = state
+        .store
+        .accounts()
+        .create_partner(&b.name, &b.kind)
+        .await?;
     Ok((StatusCode::CREATED, Json(p)).into_response())
 }
 
@@ -156,7 +160,11 @@ async fn api_key_create(
         ));
     }
     let id = domain::parse_id("partner_id", &id).map_err(|_| AppError::NotFound("partner"))?;
-    let (key, secret) = state.store.create_api_key(&id, &b.scopes, &b.label).await?;
+    let (key, secret) = state
+        .store
+        .accounts()
+        .create_api_key(&id, &b.scopes, &b.label)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "key": key, "secret": secret, "note": "shown once; store it now" })),

@@ -56,10 +56,16 @@ pub(crate) async fn request_code(
     phone: &Phone,
 ) -> Result<Option<OtpCode>, AppError> {
     state.limiter.check(&sign_in_limits(client, phone))?;
-    if state.store.citizen_id_by_phone(phone).await?.is_none() {
+    if state
+        .store
+        .registry()
+        .citizen_id_by_phone(phone)
+        .await?
+        .is_none()
+    {
         return Ok(None);
     }
-    let issued = state.store.issue_otp(phone).await?;
+    let issued = state.store.accounts().issue_otp(phone).await?;
     state
         .sender
         .send(phone, &issued.code)
@@ -75,10 +81,11 @@ pub(crate) async fn sign_in_citizen(
     code: &OtpCode,
 ) -> Result<(String, Session), AppError> {
     state.limiter.check(&sign_in_limits(client, phone))?;
-    state.store.verify_otp(phone, code).await?;
+    state.store.accounts().verify_otp(phone, code).await?;
     // The resident may have withdrawn between sending and using the code.
     let cid = state
         .store
+        .registry()
         .citizen_id_by_phone(phone)
         .await?
         .ok_or_else(|| {
@@ -90,6 +97,7 @@ pub(crate) async fn sign_in_citizen(
         })?;
     Ok(state
         .store
+        .accounts()
         .create_session(SubjectKind::Citizen, &cid, session_ttl_ms(state))
         .await?)
 }
@@ -112,12 +120,18 @@ pub(crate) async fn sign_in_staff(
             "must be at most 256 bytes",
         ));
     }
-    let Some(staff) = state.store.staff_login(username, password).await? else {
+    let Some(staff) = state
+        .store
+        .accounts()
+        .staff_login(username, password)
+        .await?
+    else {
         return Ok(None);
     };
     tracing::info!(staff = %staff.id, role = staff.role.as_str(), "staff signed in");
     let (token, session) = state
         .store
+        .accounts()
         .create_session(SubjectKind::Staff, &staff.id, session_ttl_ms(state))
         .await?;
     Ok(Some((token, session, staff)))

@@ -107,7 +107,7 @@ async fn logout(
     let result: Page = async {
         ctx.check_csrf(&f.csrf)?;
         if let Some(token) = &ctx.session_token {
-            state.store.delete_session(token).await?;
+            state.store.accounts().delete_session(token).await?;
         }
         Ok((
             ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)),
@@ -175,8 +175,8 @@ async fn staff_login_submit(
 async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let result: Page = async {
         require(&ctx.principal, Action::StaffConsole)?;
-        let (citizens, households) = state.store.count_citizens().await?;
-        let (towns, villages) = state.store.region_counts().await?;
+        let (citizens, households) = state.store.registry().count_citizens().await?;
+        let (towns, villages) = state.store.registry().region_counts().await?;
         let p = &ctx.principal;
         let view = context! {
             stats => context! { citizens, households, towns, villages },
@@ -218,12 +218,13 @@ async fn staff_page(
     created: Option<String>,
 ) -> Page {
     require(&ctx.principal, Action::ManageStaff)?;
-    let towns = match state.store.city().await? {
-        Some(c) => state.store.region_children(&c.id).await?,
+    let towns = match state.store.registry().city().await? {
+        Some(c) => state.store.registry().region_children(&c.id).await?,
         None => vec![],
     };
     let villages: Vec<_> = state
         .store
+        .registry()
         .villages()
         .await?
         .into_iter()
@@ -232,13 +233,14 @@ async fn staff_page(
     let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
     let links: HashMap<String, _> = state
         .store
+        .evaluation()
         .staff_links()
         .await?
         .into_iter()
         .map(|l| (l.staff_id.clone(), l))
         .collect();
     let view = context! {
-        staff => state.store.list_staff().await?, partners => state.store.list_partners().await?,
+        staff => state.store.accounts().list_staff().await?, partners => state.store.accounts().list_partners().await?,
         towns, villages, roles, form, created, links, errors => field_messages(state, ctx, errors),
     };
     Ok((status, render(state, ctx, "staff.html", view)?).into_response())
@@ -273,7 +275,7 @@ async fn staff_create(
             &f.region_id,
             &f.partner_id,
         )?;
-        let s = state.store.create_staff(&new).await?;
+        let s = state.store.accounts().create_staff(&new).await?;
         tracing::info!(staff = %s.id, role = s.role.as_str(), "staff account created");
         staff_page(
             &state,
@@ -348,8 +350,8 @@ async fn partners_page(
 ) -> Page {
     require(&ctx.principal, Action::ManagePartners)?;
     let mut rows = Vec::new();
-    for p in state.store.list_partners().await? {
-        let keys = state.store.list_api_keys(&p.id).await?;
+    for p in state.store.accounts().list_partners().await? {
+        let keys = state.store.accounts().list_api_keys(&p.id).await?;
         rows.push(context! { p, keys });
     }
     let view = context! {
@@ -380,7 +382,11 @@ async fn partner_create(
     let result: Page = async {
         require(&ctx.principal, Action::ManagePartners)?;
         ctx.check_csrf(&f.csrf)?;
-        state.store.create_partner(&f.name, &f.kind).await?;
+        state
+            .store
+            .accounts()
+            .create_partner(&f.name, &f.kind)
+            .await?;
         Ok(Redirect::to("/console/partners").into_response())
     }
     .await;
@@ -416,6 +422,7 @@ async fn key_create(
         let id = domain::parse_id("partner_id", &id).map_err(|_| AppError::NotFound("partner"))?;
         let (key, secret) = state
             .store
+            .accounts()
             .create_api_key(&id, &scopes, field("label"))
             .await?;
         tracing::info!(partner = %id, key = %key.id, "API key created");
@@ -447,7 +454,7 @@ async fn key_revoke(
     let result: Page = async {
         require(&ctx.principal, Action::ManagePartners)?;
         ctx.check_csrf(&f.csrf)?;
-        state.store.revoke_api_key(&id, &key).await?;
+        state.store.accounts().revoke_api_key(&id, &key).await?;
         Ok(Redirect::to("/console/partners").into_response())
     }
     .await;

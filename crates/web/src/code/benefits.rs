@@ -34,7 +34,7 @@ pub fn page_router() -> Router<AppState> {
 }
 
 async fn scenes(State(state): State<AppState>) -> Result<Response, AppError> {
-    Ok(Json(json!({ "items": state.store.scenes().await? })).into_response())
+    Ok(Json(json!({ "items": state.store.code().scenes().await? })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -53,13 +53,14 @@ async fn scene_create(
     require(&caller.principal, Action::ManageBenefits)?;
     let s = state
         .store
+        .code()
         .create_scene(&b.code, &b.name_zh, &b.name_en)
         .await?;
     Ok((StatusCode::CREATED, Json(s)).into_response())
 }
 
 async fn benefits(State(state): State<AppState>) -> Result<Response, AppError> {
-    Ok(Json(json!({ "items": state.store.benefits().await? })).into_response())
+    Ok(Json(json!({ "items": state.store.code().benefits().await? })).into_response())
 }
 
 async fn benefit_create(
@@ -68,14 +69,14 @@ async fn benefit_create(
     ApiJson(b): ApiJson<NewBenefit>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageBenefits)?;
-    let created = state.store.create_benefit(&b).await?;
+    let created = state.store.code().create_benefit(&b).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 /// `/benefits`: by scene, what each benefit needs, for everyone to read.
 async fn catalogue(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let scenes = state.store.scenes().await?;
-    let all = state.store.benefits().await?;
+    let scenes = state.store.code().scenes().await?;
+    let all = state.store.code().benefits().await?;
     let by_scene: Vec<_> = scenes
         .iter()
         .map(|s| context! { scene => s, items => all.iter().filter(|b| b.scene.id == s.id).collect::<Vec<_>>() })

@@ -64,7 +64,7 @@ fn admin_ref(p: &Principal) -> Result<String, AppError> {
 async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
     require(&caller.principal, Action::ViewGreenCards)?;
     let now = state.clock.now_ms();
-    Ok(Json(json!({ "items": state.store.green_cards(1000).await?, "stats": state.store.green_card_stats(now).await? })).into_response())
+    Ok(Json(json!({ "items": state.store.code().green_cards(1000).await?, "stats": state.store.code().green_card_stats(now).await? })).into_response())
 }
 
 #[derive(Deserialize)]
@@ -86,6 +86,7 @@ async fn issue(
     let until = end_of_day(&b.valid_until)?;
     let card = state
         .store
+        .code()
         .issue_green_card(
             &id,
             &b.honour,
@@ -114,6 +115,7 @@ async fn revoke(
     let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("green card"))?;
     let card = state
         .store
+        .code()
         .revoke_green_card(
             &id,
             &b.reason,
@@ -145,12 +147,13 @@ async fn console_page(
     let now = state.clock.now_ms();
     let cards: Vec<_> = state
         .store
+        .code()
         .green_cards(500)
         .await?
         .into_iter()
         .map(|c| context! { active => c.is_active(now), card => c })
         .collect();
-    let view = context! { cards, stats => state.store.green_card_stats(now).await?, form,
+    let view = context! { cards, stats => state.store.code().green_card_stats(now).await?, form,
     honours => moralbank_store::code::green_cards::HONOURS, errors => field_messages(state, ctx, errors) };
     Ok((status, render(state, ctx, "green_cards.html", view)?).into_response())
 }
@@ -185,6 +188,7 @@ async fn console_issue(
         let until = end_of_day(&f.valid_until)?;
         state
             .store
+            .code()
             .issue_green_card(
                 &citizen.id,
                 &f.honour,
@@ -223,6 +227,7 @@ async fn console_revoke(
         let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("green card"))?;
         state
             .store
+            .code()
             .revoke_green_card(
                 &id,
                 &f.reason,

@@ -57,11 +57,12 @@ async fn issue(
     let c = issuer(state)?;
     let summary = state
         .store
+        .registry()
         .citizen_summary(citizen_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
     let now_ms = state.clock.now_ms();
-    let points = state.store.points(citizen_id, now_ms).await?;
+    let points = state.store.ledger().points(citizen_id, now_ms).await?;
     let tier = domain::tier::tier(points.credit, &c.tiers);
     let mut pseudonym = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut pseudonym);
@@ -69,6 +70,7 @@ async fn issue(
         .map_err(|e| AppError::Internal(format!("masked name: {e}")))?;
     let badges = state
         .store
+        .code()
         .badges(citizen_id, now_ms)
         .await?
         .iter()
@@ -92,6 +94,7 @@ async fn issue(
     // The code names nobody: remember whose it is, for a partner's redemption.
     state
         .store
+        .code()
         .record_issued_code(
             &claims.code_id.to_string(),
             citizen_id,
@@ -117,6 +120,7 @@ async fn open_benefits(
         .collect();
     Ok(state
         .store
+        .code()
         .benefits()
         .await?
         .into_iter()
@@ -132,6 +136,7 @@ async fn with_quota_left(
 ) -> Result<Vec<minijinja::Value>, AppError> {
     let used: std::collections::HashMap<String, i64> = state
         .store
+        .code()
         .quota_usage(citizen_id, state.clock.now_ms())
         .await?
         .into_iter()
@@ -163,7 +168,7 @@ async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
         badges => claims.holder.badges.iter().map(|b| b.as_str().to_string()).collect::<Vec<_>>(),
         open_benefits => with_quota_left(&state, id, open_benefits(&state, &claims).await?).await?,
-        redemptions => state.store.citizen_redemptions(id, 20).await?.into_iter()
+        redemptions => state.store.code().citizen_redemptions(id, 20).await?.into_iter()
             .map(|(at, name, partner, granted, reason)| context! { at, name, partner, granted, reason }).collect::<Vec<_>>(),
         to_next => domain::tier::to_next(credit, &tiers), expires_at => claims.expires_at * 1000,
         tiers => tiers.iter().enumerate().map(|(i, t)| context! { tier => i + 1, from => t }).collect::<Vec<_>>(),

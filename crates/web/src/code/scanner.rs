@@ -89,12 +89,14 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let partner_id = operator_partner(&ctx.principal)?;
     let partner = state
         .store
+        .accounts()
         .partner(partner_id)
         .await?
         .ok_or(AppError::NotFound("partner"))?;
     let c = state.codes.as_ref().ok_or(AppError::Unavailable)?;
     let benefits: Vec<_> = state
         .store
+        .code()
         .benefits()
         .await?
         .into_iter()
@@ -153,6 +155,7 @@ async fn seen(
     let claims = super::issue::verify_code(&state, &b.code, b.scanned_at / 1000)?;
     let known = state
         .store
+        .code()
         .record_scan(&claims.code_id.to_string(), &partner_id, "")
         .await?;
     Ok(Json(serde_json::json!({ "recorded": known })).into_response())

@@ -64,7 +64,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn standards(State(state): State<AppState>) -> Result<Response, AppError> {
-    Ok(Json(json!({ "items": state.store.standards().await? })).into_response())
+    Ok(Json(json!({ "items": state.store.evaluation().standards().await? })).into_response())
 }
 
 async fn standard_save(
@@ -75,6 +75,7 @@ async fn standard_save(
     require(&caller.principal, Action::ManageStandards)?;
     let s = state
         .store
+        .evaluation()
         .save_standard(&b, &staff_ref(&caller.principal)?)
         .await?;
     Ok((StatusCode::CREATED, Json(s)).into_response())
@@ -130,6 +131,7 @@ pub(crate) async fn partner_submit(
     };
     let d = state
         .store
+        .evaluation()
         .report_deed(&new, &state.rules, state.clock.now_ms())
         .await?;
     Ok((StatusCode::CREATED, Json(d)).into_response())
@@ -138,7 +140,10 @@ pub(crate) async fn partner_submit(
 async fn my_deeds(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
     require(&caller.principal, Action::OwnRecord)?;
     let me = caller.principal.citizen_id().ok_or(AppError::Forbidden)?;
-    Ok(Json(json!({ "items": state.store.citizen_deeds(me, 200).await? })).into_response())
+    Ok(
+        Json(json!({ "items": state.store.evaluation().citizen_deeds(me, 200).await? }))
+            .into_response(),
+    )
 }
 
 async fn deed(
@@ -204,6 +209,7 @@ async fn queue(State(state): State<AppState>, caller: ApiCaller) -> Result<Respo
         .ok_or(AppError::Forbidden)?;
     let items: Vec<_> = state
         .store
+        .evaluation()
         .committee_queue(&village, 500)
         .await?
         .into_iter()
@@ -221,6 +227,7 @@ async fn appeals(State(state): State<AppState>, caller: ApiCaller) -> Result<Res
         .ok_or(AppError::Forbidden)?;
     let items: Vec<_> = state
         .store
+        .evaluation()
         .appeal_queue(&town, 500)
         .await?
         .into_iter()
@@ -243,6 +250,7 @@ async fn board(
     let after = board_cursor(q.cursor.as_deref())?;
     let page = state
         .store
+        .evaluation()
         .publicity_board(&id, after.as_ref(), BOARD_PAGE_ROWS)
         .await?;
     Ok(Json(page).into_response())
@@ -250,7 +258,10 @@ async fn board(
 
 async fn inbox(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
     let (kind, id) = inbox_owner(&caller.principal)?;
-    Ok(Json(json!({ "items": state.store.inbox(kind, &id, 200).await? })).into_response())
+    Ok(
+        Json(json!({ "items": state.store.evaluation().inbox(kind, &id, 200).await? }))
+            .into_response(),
+    )
 }
 
 async fn inbox_read(
@@ -260,6 +271,7 @@ async fn inbox_read(
     let (kind, id) = inbox_owner(&caller.principal)?;
     let n = state
         .store
+        .evaluation()
         .mark_read(kind, &id, state.clock.now_ms())
         .await?;
     Ok(Json(json!({ "marked": n })).into_response())
@@ -338,6 +350,7 @@ pub async fn bulk_submit(
             Ok::<_, AppError>(
                 state
                     .store
+                    .evaluation()
                     .report_deed(&new, &state.rules, state.clock.now_ms())
                     .await?,
             )

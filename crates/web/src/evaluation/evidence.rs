@@ -224,7 +224,7 @@ impl crate::AppState {
     /// A resident withdraws: their personal data goes in one transaction, then the evidence
     /// files of their deeds that no other deed refers to.
     pub async fn withdraw(&self, citizen_id: &str) -> Result<(), moralbank_store::StoreError> {
-        let gone = self.store.withdraw(citizen_id).await?;
+        let gone = self.store.registry().withdraw(citizen_id).await?;
         remove(&self.evidence_dir, self.store.vault(), &gone).await;
         Ok(())
     }
@@ -232,7 +232,7 @@ impl crate::AppState {
     /// Remove evidence files no deed refers to that are older than an hour (the uploads of a
     /// refused report, for one); the server runs this hourly. Returns how many went.
     pub async fn sweep_evidence(&self) -> Result<usize, crate::error::AppError> {
-        let referenced = self.store.evidence_hashes().await?;
+        let referenced = self.store.registry().evidence_hashes().await?;
         sweep(
             &self.evidence_dir,
             self.store.vault(),

@@ -129,6 +129,7 @@ pub(crate) async fn report_flow(
     };
     Ok(state
         .store
+        .evaluation()
         .report_deed(&new, &state.rules, state.clock.now_ms())
         .await?)
 }
@@ -144,7 +145,11 @@ pub(crate) async fn may_read(state: &AppState, p: &Principal, d: &Deed) -> Resul
             Role::Admin | Role::Auditor => true,
             Role::Evaluator => s.region_id.as_deref() == Some(d.village_id.as_str()),
             Role::TownReviewer => {
-                let (_, town) = state.store.village_and_town(&d.village_id).await?;
+                let (_, town) = state
+                    .store
+                    .registry()
+                    .village_and_town(&d.village_id)
+                    .await?;
                 s.region_id.as_deref() == Some(town.id.as_str())
             }
             Role::PartnerOperator => false,
@@ -164,6 +169,7 @@ pub(crate) async fn deed_for(
     let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("deed"))?;
     let detail = state
         .store
+        .evaluation()
         .deed_detail(&id)
         .await?
         .ok_or(AppError::NotFound("deed"))?;
@@ -199,6 +205,7 @@ pub(crate) async fn vote_flow(
     };
     Ok(state
         .store
+        .evaluation()
         .vote(&id, staff, &v, &state.rules, state.clock.now_ms())
         .await?)
 }
@@ -214,6 +221,7 @@ pub(crate) async fn object_flow(
     let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("deed"))?;
     Ok(state
         .store
+        .evaluation()
         .object(&id, me, reason, &state.rules, state.clock.now_ms())
         .await?)
 }
@@ -229,6 +237,7 @@ pub(crate) async fn appeal_flow(
     let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("deed"))?;
     Ok(state
         .store
+        .evaluation()
         .appeal(&id, me, reason, state.clock.now_ms())
         .await?)
 }
@@ -258,6 +267,7 @@ pub(crate) async fn decide_flow(
     };
     Ok(state
         .store
+        .evaluation()
         .decide_appeal(&id, staff, &d, &state.rules, state.clock.now_ms())
         .await?)
 }
@@ -314,6 +324,7 @@ pub(crate) async fn link_flow(
     };
     let link = state
         .store
+        .evaluation()
         .link_staff_citizen(&staff_id, citizen.as_deref(), chair)
         .await?;
     tracing::info!(staff = %staff_id, linked = link.citizen_id.is_some(), chair, "committee member linked");

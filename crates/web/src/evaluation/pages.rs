@@ -51,7 +51,7 @@ fn now(state: &AppState) -> i64 {
 }
 
 async fn catalogue(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let view = context! { standards => state.store.standards().await? };
+    let view = context! { standards => state.store.evaluation().standards().await? };
     Ok(page(&state, &ctx, "standards.html", view, StatusCode::OK)?)
 }
 
@@ -75,6 +75,7 @@ async fn new_page(
     require(&ctx.principal, Action::ReportDeeds)?;
     let standards: Vec<_> = state
         .store
+        .evaluation()
         .standards()
         .await?
         .into_iter()
@@ -149,6 +150,7 @@ async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) 
             })?;
             state
                 .store
+                .registry()
                 .citizen_id_by_phone(&phone)
                 .await?
                 .ok_or_else(|| {
@@ -171,6 +173,7 @@ async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) 
         };
         let d = state
             .store
+            .evaluation()
             .report_deed(&new, &state.rules, now(&state))
             .await?;
         Ok(Redirect::to(&format!("/deeds/{}", d.id)).into_response())
@@ -186,7 +189,7 @@ async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) 
 async fn my_deeds(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     require(&ctx.principal, Action::OwnRecord)?;
     let me = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-    let view = context! { deeds => state.store.citizen_deeds(me, 200).await? };
+    let view = context! { deeds => state.store.evaluation().citizen_deeds(me, 200).await? };
     Ok(render(&state, &ctx, "my_deeds.html", view)?.into_response())
 }
 
@@ -197,8 +200,12 @@ async fn inbox_page(
     id: &str,
     area_staff: bool,
 ) -> Page {
-    let items = state.store.inbox(kind, id, 100).await?;
-    state.store.mark_read(kind, id, now(state)).await?;
+    let items = state.store.evaluation().inbox(kind, id, 100).await?;
+    state
+        .store
+        .evaluation()
+        .mark_read(kind, id, now(state))
+        .await?;
     let view = context! { items, staff => area_staff };
     Ok(render(state, ctx, "inbox.html", view)?.into_response())
 }
@@ -239,7 +246,7 @@ async fn deed_page(
     let mut names = std::collections::HashMap::new();
     for e in &detail.events {
         if e.actor_kind == "staff" && !names.contains_key(&e.actor_id) {
-            if let Some(s) = state.store.staff(&e.actor_id).await? {
+            if let Some(s) = state.store.accounts().staff(&e.actor_id).await? {
                 names.insert(e.actor_id.clone(), s.display_name);
             }
         }
@@ -349,6 +356,7 @@ async fn object(
         let deed_id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("deed"))?;
         village = state
             .store
+            .evaluation()
             .deed(&deed_id)
             .await?
             .ok_or(AppError::NotFound("deed"))?
@@ -421,11 +429,13 @@ async fn board_page(
     let id = domain::parse_id("village", village).map_err(|_| AppError::NotFound("village"))?;
     let (v, town) = state
         .store
+        .registry()
         .village_and_town(&id)
         .await
         .map_err(|_| AppError::NotFound("village"))?;
     let page_of = state
         .store
+        .evaluation()
         .publicity_board(&id, after, BOARD_PAGE_ROWS)
         .await?;
     let next = page_of.next_cursor.map(|c| c.to_string());
@@ -469,6 +479,7 @@ async fn queue(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .ok_or(AppError::Forbidden)?;
     let items: Vec<_> = state
         .store
+        .evaluation()
         .committee_queue(&village, 500)
         .await?
         .into_iter()
@@ -492,6 +503,7 @@ async fn appeals(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .ok_or(AppError::Forbidden)?;
     let items: Vec<_> = state
         .store
+        .evaluation()
         .appeal_queue(&town, 500)
         .await?
         .into_iter()
@@ -554,8 +566,8 @@ async fn standards_page(
     status: StatusCode,
 ) -> Page {
     require(&ctx.principal, Action::ManageStandards)?;
-    let partners = state.store.list_partners().await?;
-    let view = context! { standards => state.store.standards().await?, partners, form, errors => field_messages(state, ctx, errors) };
+    let partners = state.store.accounts().list_partners().await?;
+    let view = context! { standards => state.store.evaluation().standards().await?, partners, form, errors => field_messages(state, ctx, errors) };
     Ok((status, render(state, ctx, "standards_admin.html", view)?).into_response())
 }
 
@@ -618,7 +630,7 @@ async fn standard_save(
             "staff:{}",
             ctx.principal.staff().ok_or(AppError::Unauthorized)?.id
         );
-        state.store.save_standard(&new, &by).await?;
+        state.store.evaluation().save_standard(&new, &by).await?;
         Ok(Redirect::to("/console/standards").into_response())
     }
     .await;

@@ -87,6 +87,7 @@ async fn my_entries(
     let limit = ledger::check_limit(p.limit)?;
     let items = state
         .store
+        .ledger()
         .citizen_entries(id, parse_cursor(p.cursor.as_deref())?, limit)
         .await?;
     let next = ledger::next_cursor(&items, limit).map(|c| c.to_string());
@@ -122,8 +123,8 @@ async fn citizen_entries(
 
 async fn totals(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
     require(&caller.principal, Action::ViewLedger)?;
-    let totals = state.store.ledger_totals().await?;
-    let head = state.store.log_head().await?;
+    let totals = state.store.ledger().ledger_totals().await?;
+    let head = state.store.ledger().log_head().await?;
     Ok(Json(json!({ "totals": totals, "log": head })).into_response())
 }
 
@@ -141,7 +142,11 @@ async fn reversals(
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ViewLedger)?;
     let Query(q) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
-    let items = state.store.reversal_requests(q.pending, 200).await?;
+    let items = state
+        .store
+        .ledger()
+        .reversal_requests(q.pending, 200)
+        .await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 
@@ -158,7 +163,7 @@ async fn reversal_request(
     ApiJson(b): ApiJson<ReversalBody>,
 ) -> Result<Response, AppError> {
     let id = ledger::request_reversal(&state, &caller.principal, b.entry_index, &b.reason).await?;
-    let req = state.store.reversal_request(&id).await?;
+    let req = state.store.ledger().reversal_request(&id).await?;
     Ok((StatusCode::CREATED, Json(req)).into_response())
 }
 

@@ -62,10 +62,15 @@ pub(crate) async fn post_entry(
     let citizen_id = domain::parse_id("citizen_id", &b.citizen_id)?;
     let citizen = state
         .store
+        .registry()
         .citizen_summary(&citizen_id)
         .await?
         .ok_or(AppError::NotFound("citizen"))?;
-    let (_, town) = state.store.village_and_town(&citizen.village_id).await?;
+    let (_, town) = state
+        .store
+        .registry()
+        .village_and_town(&citizen.village_id)
+        .await?;
     let counter = format!("{account}:{}", town.code);
     let approvers = vec![who];
     let entry = if kind == "award" {
@@ -98,6 +103,7 @@ pub(crate) async fn post_entry(
         };
         state
             .store
+            .registry()
             .record_access(&[&citizen_id], &actor, &format!("ledger_{kind}"))
             .await?;
     }
@@ -111,13 +117,18 @@ pub(crate) async fn points(
 ) -> Result<(Points, Points), AppError> {
     let c = state
         .store
+        .registry()
         .citizen_summary(citizen_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
     let now = now_ms();
     Ok((
-        state.store.points(citizen_id, now).await?,
-        state.store.household_points(&c.household_id, now).await?,
+        state.store.ledger().points(citizen_id, now).await?,
+        state
+            .store
+            .ledger()
+            .household_points(&c.household_id, now)
+            .await?,
     ))
 }
 
@@ -152,17 +163,25 @@ pub(crate) async fn entries_for_staff(
     require(principal, Action::ReadCitizenLedger)?;
     let scope = authz::citizen_scope(principal).ok_or(AppError::Forbidden)?;
     let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("citizen"))?;
-    if !state.store.citizen_in_scope(&id, &scope).await? {
+    if !state.store.registry().citizen_in_scope(&id, &scope).await? {
         return Err(AppError::NotFound("citizen"));
     }
-    let items = state.store.citizen_entries(&id, before, limit).await?;
+    let items = state
+        .store
+        .ledger()
+        .citizen_entries(&id, before, limit)
+        .await?;
     let s = principal.staff().ok_or(AppError::Unauthorized)?;
     let actor = Actor {
         kind: "staff",
         id: s.id.clone(),
         label: format!("{} ({})", s.display_name, s.role.as_str()),
     };
-    state.store.record_access(&[&id], &actor, "ledger").await?;
+    state
+        .store
+        .registry()
+        .record_access(&[&id], &actor, "ledger")
+        .await?;
     Ok(items)
 }
 
@@ -172,13 +191,14 @@ pub(crate) async fn own_receipt(
     citizen_id: &str,
     index: u64,
 ) -> Result<Receipt, AppError> {
-    match state.store.entry(index).await? {
+    match state.store.ledger().entry(index).await? {
         Some((owner, _)) if owner == citizen_id => {}
         // Someone else's entry is "not found" too: no probing which indexes are whose.
         _ => return Err(AppError::NotFound("entry")),
     }
     state
         .store
+        .ledger()
         .receipt(index, Some(citizen_id))
         .await?
         .ok_or(AppError::NotFound("entry"))
@@ -234,10 +254,11 @@ pub(crate) async fn approver_names(
         let name = match a.split_once(':') {
             Some(("staff", id)) => state
                 .store
+                .accounts()
                 .staff(id)
                 .await?
                 .map(|s| format!("{} ({})", s.display_name, s.role.as_str())),
-            Some(("partner", id)) => state.store.partner(id).await?.map(|p| p.name),
+            Some(("partner", id)) => state.store.accounts().partner(id).await?.map(|p| p.name),
             _ => None,
         };
         names.insert(a.clone(), name.unwrap_or_else(|| a.clone()));
@@ -263,6 +284,7 @@ pub(crate) async fn request_reversal(
     let me = staff_id(principal)?;
     Ok(state
         .store
+        .ledger()
         .request_reversal(index, reason, &me, now_ms())
         .await?)
 }
@@ -279,6 +301,7 @@ pub(crate) async fn decide_reversal(
     let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("reversal request"))?;
     let req = state
         .store
+        .ledger()
         .reversal_request(&id)
         .await?
         .ok_or(AppError::NotFound("reversal request"))?;
@@ -317,10 +340,12 @@ pub(crate) async fn decide_reversal(
     };
     state
         .store
+        .ledger()
         .decide_reversal(&req.id, &me, approve, reversal_idx, now_ms())
         .await?;
     state
         .store
+        .ledger()
         .reversal_request(&req.id)
         .await?
         .ok_or(AppError::NotFound("reversal request"))

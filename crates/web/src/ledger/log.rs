@@ -53,6 +53,7 @@ fn text(body: String, cache: &'static str) -> Response {
 async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
     let cp = state
         .store
+        .ledger()
         .latest_checkpoint()
         .await?
         .ok_or(AppError::NotFound("checkpoint"))?;
@@ -70,6 +71,7 @@ async fn tile(
     let tile = TilePath::parse(&format!("tile/{path}")).map_err(|_| AppError::NotFound("tile"))?;
     let data = state
         .store
+        .ledger()
         .log_tile(&tile)
         .await?
         .ok_or(AppError::NotFound("tile"))?;
@@ -95,6 +97,7 @@ struct InclusionQuery {
 async fn published_size(state: &AppState) -> Result<(u64, String), AppError> {
     let cp = state
         .store
+        .ledger()
         .latest_checkpoint()
         .await?
         .ok_or(AppError::NotFound("checkpoint"))?;
@@ -128,6 +131,7 @@ async fn inclusion(
     }
     let proof = state
         .store
+        .ledger()
         .log_proof(Plan::Inclusion {
             index: q.index,
             size,
@@ -169,6 +173,7 @@ async fn consistency(
     }
     let proof = state
         .store
+        .ledger()
         .log_proof(Plan::Consistency { old: q.old, new })
         .await?;
     let mut body = json!({
@@ -184,8 +189,8 @@ async fn consistency(
 /// `/log`: the latest checkpoint, the tree size and how to verify, for anyone.
 async fn page(State(state): State<AppState>, ctx: crate::auth::PageCtx) -> Response {
     let result = async {
-        let head = state.store.log_head().await?;
-        let cp = state.store.latest_checkpoint().await?;
+        let head = state.store.ledger().log_head().await?;
+        let cp = state.store.ledger().latest_checkpoint().await?;
         let view = context! {
             size => head.size, root => head.root, vkey => state.ledger.vkey, retired => state.ledger.retired_vkeys,
             checkpoint => cp.as_ref().map(|c| c.note.clone()),

@@ -50,7 +50,11 @@ async fn my_entries(
         })?),
     };
     let (mine, household) = ledger::points(&state, id).await?;
-    let entries = state.store.citizen_entries(id, before, PAGE_SIZE).await?;
+    let entries = state
+        .store
+        .ledger()
+        .citizen_entries(id, before, PAGE_SIZE)
+        .await?;
     let names = ledger::approver_names(&state, &entries).await?;
     let next = ledger::next_cursor(&entries, PAGE_SIZE);
     let view = context! { mine, household, entries, names, next, first_page => before.is_none() };
@@ -99,6 +103,7 @@ async fn my_entry_deed(
         .map_err(|_| AppError::NotFound("entry"))?;
     let deed = state
         .store
+        .evaluation()
         .deed_by_ledger_index(index)
         .await?
         .filter(|d| d.citizen_id == id)
@@ -123,10 +128,10 @@ async fn console_page(
     status: StatusCode,
 ) -> Page {
     require(&ctx.principal, Action::ViewLedger)?;
-    let totals = state.store.ledger_totals().await?;
-    let head = state.store.log_head().await?;
-    let checkpoint = state.store.latest_checkpoint().await?;
-    let requests = state.store.reversal_requests(false, 50).await?;
+    let totals = state.store.ledger().ledger_totals().await?;
+    let head = state.store.ledger().log_head().await?;
+    let checkpoint = state.store.ledger().latest_checkpoint().await?;
+    let requests = state.store.ledger().reversal_requests(false, 50).await?;
     let me = ctx
         .principal
         .staff()

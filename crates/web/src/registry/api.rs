@@ -70,14 +70,15 @@ async fn me(State(state): State<AppState>, caller: ApiCaller) -> Result<Response
     let id = own_id(&caller)?;
     let c = state
         .store
+        .registry()
         .citizen(id)
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok(Json(json!({
         "id": c.id, "name": c.name.as_str(), "resident_id_masked": c.resident_id.masked(), "phone_masked": c.phone.masked(),
         "village_id": c.village_id, "household_id": c.household_id, "household_head": c.is_head, "enrolled_at": c.enrolled_at,
-        "household_members": state.store.household_members(&c.household_id).await?,
-        "consents": state.store.consents(id).await?,
+        "household_members": state.store.registry().household_members(&c.household_id).await?,
+        "consents": state.store.registry().consents(id).await?,
     }))
     .into_response())
 }
@@ -105,7 +106,7 @@ async fn me_access_log(
         ));
     }
     let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
-    let items = state.store.access_log(id, after, limit).await?;
+    let items = state.store.registry().access_log(id, after, limit).await?;
     let next = match items.last() {
         Some(e) if items.len() as i64 == limit => Some(format!("{}_{}", e.at, e.id)),
         _ => None,
@@ -130,7 +131,7 @@ fn parse_cursor(raw: &str) -> Result<(i64, &str), AppError> {
 
 async fn me_export(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
-    Ok(Json(state.store.export_citizen(id).await?).into_response())
+    Ok(Json(state.store.registry().export_citizen(id).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -171,10 +172,11 @@ async fn regions(
         Some(p) => {
             state
                 .store
+                .registry()
                 .region_children(&domain::parse_id("parent_id", &p)?)
                 .await?
         }
-        None => state.store.city().await?.into_iter().collect(),
+        None => state.store.registry().city().await?.into_iter().collect(),
     };
     Ok(Json(json!({ "items": items })).into_response())
 }
@@ -200,6 +202,7 @@ async fn region_create(
         .transpose()?;
     let r = state
         .store
+        .registry()
         .create_region(&NewRegion {
             parent_id,
             code: b.code,

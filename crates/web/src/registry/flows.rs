@@ -83,7 +83,7 @@ pub(crate) async fn enrol(
     new: &NewCitizen,
 ) -> Result<Enrolled, AppError> {
     state.limiter.check(&[limit_key("enrol-ip", client)])?;
-    let enrolled = state.store.enrol(new).await?;
+    let enrolled = state.store.registry().enrol(new).await?;
     tracing::info!(citizen = %enrolled.citizen_id, "resident enrolled");
     Ok(enrolled)
 }
@@ -139,11 +139,13 @@ pub(crate) async fn search_citizens(
     let scope = authz::citizen_scope(principal).ok_or(AppError::Forbidden)?;
     let found = state
         .store
+        .registry()
         .search_citizens(q, &scope, SEARCH_RESULTS_MAX)
         .await?;
     let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
     state
         .store
+        .registry()
         .record_access(&ids, &staff_actor(principal)?, "search")
         .await?;
     Ok(found)
@@ -165,17 +167,19 @@ pub(crate) async fn view_citizen(
     require(principal, Action::ReadCitizens)?;
     let scope = authz::citizen_scope(principal).ok_or(AppError::Forbidden)?;
     let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("citizen"))?;
-    if !state.store.citizen_in_scope(&id, &scope).await? {
+    if !state.store.registry().citizen_in_scope(&id, &scope).await? {
         return Err(AppError::NotFound("citizen"));
     }
     let summary = state
         .store
+        .registry()
         .citizen_summary(&id)
         .await?
         .ok_or(AppError::NotFound("citizen"))?;
     let full_name = match authz::sees_full_names(principal) {
         true => state
             .store
+            .registry()
             .citizen(&id)
             .await?
             .map(|c| c.name.as_str().to_string()),
@@ -183,6 +187,7 @@ pub(crate) async fn view_citizen(
     };
     state
         .store
+        .registry()
         .record_access(&[&id], &staff_actor(principal)?, "view")
         .await?;
     Ok(CitizenView { summary, full_name })

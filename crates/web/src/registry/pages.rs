@@ -53,7 +53,7 @@ async fn enrol_page(
     status: StatusCode,
 ) -> Page {
     let mut towns: Vec<(String, Vec<Value>)> = Vec::new();
-    for (village, town) in state.store.villages().await? {
+    for (village, town) in state.store.registry().villages().await? {
         let item = context! { id => village.id, name => region_name(ctx, &village) };
         let town = region_name(ctx, &town);
         match towns.last_mut() {
@@ -125,10 +125,15 @@ async fn me_page(
     let id = own_id(ctx)?;
     let c = state
         .store
+        .registry()
         .citizen(id)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let (village, town) = state.store.village_and_town(&c.village_id).await?;
+    let (village, town) = state
+        .store
+        .registry()
+        .village_and_town(&c.village_id)
+        .await?;
     let (mine, household) = crate::ledger::flows::points(state, id).await?;
     // Tiers from credit points: the resident's, and their household's from the members' sum.
     let tiers = state.codes.as_ref().map(|c| c.tiers.clone());
@@ -140,9 +145,9 @@ async fn me_page(
             name => c.name.as_str(), resident_id => c.resident_id.masked(), phone => c.phone.masked(),
             village => region_name(ctx, &village), village_id => c.village_id.as_str(), town => region_name(ctx, &town), enrolled_at => c.enrolled_at, is_head => c.is_head,
         },
-        members => state.store.household_members(&c.household_id).await?,
-        consents => state.store.consents(id).await?,
-        access => state.store.access_log(id, None, 50).await?,
+        members => state.store.registry().household_members(&c.household_id).await?,
+        consents => state.store.registry().consents(id).await?,
+        access => state.store.registry().access_log(id, None, 50).await?,
         invite_code,
         errors => field_messages(state, ctx, errors),
     };
@@ -162,7 +167,7 @@ async fn me_invite(
     let result: Page = async {
         let id = own_id(&ctx)?;
         ctx.check_csrf(&f.csrf)?;
-        let code = state.store.create_household_invite(id).await?;
+        let code = state.store.registry().create_household_invite(id).await?;
         me_page(&state, &ctx, Some(code), &[], StatusCode::OK).await
     }
     .await;
@@ -175,7 +180,7 @@ async fn me_invite(
 
 async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let result: Page = async {
-        let doc = state.store.export_citizen(own_id(&ctx)?).await?;
+        let doc = state.store.registry().export_citizen(own_id(&ctx)?).await?;
         let body =
             serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
         let headers = [
@@ -294,6 +299,7 @@ async fn citizen(
     let v = flows::view_citizen(&state, &ctx.principal, &id).await?;
     let members = state
         .store
+        .registry()
         .household_members(&v.summary.household_id)
         .await?;
     // The admin also sees the citizen's ledger (a second access-log line: "ledger").
@@ -302,6 +308,7 @@ async fn citizen(
             crate::ledger::flows::entries_for_staff(&state, &ctx.principal, &id, None, 50).await?;
         let points = state
             .store
+            .ledger()
             .points(&v.summary.id, moralbank_store::now_ms())
             .await?;
         (Some(entries), Some(points))
@@ -337,14 +344,14 @@ async fn regions_page(
     status: StatusCode,
 ) -> Page {
     require(&ctx.principal, Action::ViewRegions)?;
-    let city = state.store.city().await?;
+    let city = state.store.registry().city().await?;
     let towns = match &city {
-        Some(c) => state.store.region_children(&c.id).await?,
+        Some(c) => state.store.registry().region_children(&c.id).await?,
         None => vec![],
     };
     let selected = town.or_else(|| towns.first().map(|t| t.id.clone()));
     let villages = match &selected {
-        Some(t) => state.store.region_children(t).await?,
+        Some(t) => state.store.registry().region_children(t).await?,
         None => vec![],
     };
     let view = context! {
@@ -390,7 +397,7 @@ async fn region_create(
             name_zh: f.name_zh.clone(),
             name_en: f.name_en.clone(),
         };
-        let r = state.store.create_region(&new).await?;
+        let r = state.store.registry().create_region(&new).await?;
         let town = if r.level == domain::RegionLevel::Village {
             r.parent_id.unwrap_or_default()
         } else {

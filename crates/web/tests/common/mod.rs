@@ -80,16 +80,19 @@ impl World {
 
     pub async fn build(db: TestDb) -> World {
         let store = db.store.clone();
-        let city = store.seed_city(200, 11).await.expect("seed");
+        let city = store.fixtures().seed_city(200, 11).await.expect("seed");
         store
+            .evaluation()
             .ensure_default_standards("staff:test")
             .await
             .expect("standards");
         let partner = store
+            .accounts()
             .create_partner("余姚市图书馆", "library")
             .await
             .expect("partner");
         let (_, api_key) = store
+            .accounts()
             .create_api_key(
                 &partner.id,
                 &[
@@ -110,6 +113,7 @@ impl World {
                 _ => (None, None),
             };
             let s = store
+                .accounts()
                 .create_staff(&NewStaff {
                     username: Username::parse(role.as_str().replace('_', "-").as_str())
                         .expect("username"),
@@ -122,6 +126,7 @@ impl World {
                 .await
                 .expect("staff");
             let (token, session) = store
+                .accounts()
                 .create_session(SubjectKind::Staff, &s.id, 3_600_000)
                 .await
                 .expect("session");
@@ -136,11 +141,13 @@ impl World {
         }
         let (phone, _) = moralbank_store::fixtures::city::demo_identity(0);
         let cid = store
+            .registry()
             .citizen_id_by_phone(&phone)
             .await
             .expect("lookup")
             .expect("citizen 0");
         let (token, session) = store
+            .accounts()
             .create_session(SubjectKind::Citizen, &cid, 3_600_000)
             .await
             .expect("session");
@@ -149,11 +156,13 @@ impl World {
         for i in 1..200 {
             let (p, _) = moralbank_store::fixtures::city::demo_identity(i);
             let id = store
+                .registry()
                 .citizen_id_by_phone(&p)
                 .await
                 .expect("lookup")
                 .expect("seeded");
             if !store
+                .registry()
                 .citizen_in_scope(
                     &id,
                     &moralbank_store::Scope::Town(city.first_town_id.clone()),
@@ -216,6 +225,7 @@ impl World {
     pub async fn link_member(&self, staff_id: &str, n: u64) -> String {
         let (citizen_id, _) = self.villager(n).await;
         self.store
+            .evaluation()
             .link_staff_citizen(staff_id, Some(&citizen_id), false)
             .await
             .expect("link");
@@ -229,6 +239,7 @@ impl World {
         let rid_text = rid.as_str().to_string();
         let enrolled = self
             .store
+            .registry()
             .enrol(&moralbank_store::NewCitizen {
                 name: domain::PersonName::parse("王五强").expect("name"),
                 resident_id: rid,

@@ -8,8 +8,9 @@
 
 mod writer;
 
+use crate::code::Code;
 use crate::ledger::{NewEntry, Sequencer};
-use crate::{Actor, Result, Store, StoreError};
+use crate::{Actor, Result, StoreError};
 use domain::{IdempotencyKey, KeyOwner};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -91,7 +92,7 @@ fn scan_actor(benefit: &crate::code::benefits::Benefit) -> Actor {
     }
 }
 
-impl Store {
+impl Code<'_> {
     /// Remember which resident a code shown on their page belongs to.
     pub async fn record_issued_code(
         &self,
@@ -266,6 +267,7 @@ impl Store {
             return Ok(false);
         };
         let partner = self
+            .accounts()
             .partner(partner_id)
             .await?
             .ok_or(StoreError::NotFound { what: "partner" })?;
@@ -279,7 +281,9 @@ impl Store {
             id: partner_id.to_string(),
             label,
         };
-        self.record_access(&[c.as_str()], &actor, "scan").await?;
+        self.registry()
+            .record_access(&[c.as_str()], &actor, "scan")
+            .await?;
         Ok(true)
     }
 

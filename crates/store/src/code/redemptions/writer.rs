@@ -124,6 +124,7 @@ impl Redeemer {
         for _ in 0..2 {
             let w = match self
                 .store
+                .code()
                 .prepare_redemption(partner_id, key, benefit_id, p, now_ms)
                 .await?
             {
@@ -132,12 +133,14 @@ impl Redeemer {
                     if decision.granted && decision.ledger_index.is_none() {
                         let points = self
                             .store
+                            .code()
                             .benefit(&decision.benefit_id)
                             .await?
                             .is_some_and(|b| b.kind == "points");
                         if points {
                             return self
                                 .store
+                                .code()
                                 .finish_points(&self.sequencer, &idem, &decision.id, partner_id)
                                 .await;
                         }
@@ -159,6 +162,7 @@ impl Redeemer {
                     if reason == "granted" && points {
                         return self
                             .store
+                            .code()
                             .finish_points(&self.sequencer, &idem, &id, partner_id)
                             .await;
                     }

@@ -3,10 +3,11 @@
 
 use super::{check_cap, eligible_voters, event, lock_deed, members, notify, refused};
 use super::{set_status, staff_recipients, AppealDecision, Rules};
-use crate::{Result, Store, StoreError};
+use crate::evaluation::Evaluation;
+use crate::{Result, StoreError};
 use domain::deed::{self, Committee, DeedStatus, Outcome, Step};
 
-impl Store {
+impl Evaluation<'_> {
     /// The resident (or whoever nominated them) appeals a rejection, once, in time.
     pub async fn appeal(
         &self,
@@ -65,7 +66,7 @@ impl Store {
             &reason,
         )
         .await?;
-        let (_, town) = self.village_and_town(&d.village_id).await?;
+        let (_, town) = self.registry().village_and_town(&d.village_id).await?;
         let reviewers = members(&mut tx, "town_reviewer", &town.id).await?;
         notify(
             &mut tx,
@@ -93,7 +94,7 @@ impl Store {
             .map_err(|e| StoreError::Invalid(e.into()))?;
         let mut tx = self.write.begin().await?;
         let d = lock_deed(&mut tx, deed_id, now).await?;
-        let (_, town) = self.village_and_town(&d.village_id).await?;
+        let (_, town) = self.registry().village_and_town(&d.village_id).await?;
         Committee::Town(&town.id).seats(staff.role, staff.region_id.as_deref(), staff.active)?;
         let reviewers = eligible_voters(&mut tx, "town_reviewer", &town.id, &d).await?;
         deed::recusal(&reviewers, &staff.id, d.parties().source)?;

@@ -4,7 +4,8 @@
 use super::{
     deed_row, deed_select, Appeal, Deed, DeedDetail, DeedEvent, Evidence, Objection, Vote,
 };
-use crate::{Result, Store};
+use crate::evaluation::Evaluation;
+use crate::Result;
 use serde::Serialize;
 use sqlx::Row;
 
@@ -87,7 +88,7 @@ fn public_deed_row(r: &sqlx::any::AnyRow) -> Result<PublicDeed> {
     })
 }
 
-impl Store {
+impl Evaluation<'_> {
     /// The committee's queue: deeds of a village waiting for votes, oldest first.
     pub async fn committee_queue(&self, village_id: &str, limit: i64) -> Result<Vec<Deed>> {
         sqlx::query(&format!(

@@ -4,11 +4,12 @@
 
 use super::{chair_vote, check_cap, eligible_voters, event, lock_deed, members, notify, refused};
 use super::{set_status, Deed, Rules, VoteInput};
-use crate::{Result, Store, StoreError};
+use crate::evaluation::Evaluation;
+use crate::{Result, StoreError};
 use domain::deed::{self, Committee, DeedStatus, Member, Outcome, Step, Tally};
 use sqlx::{AnyConnection, Row};
 
-impl Store {
+impl Evaluation<'_> {
     /// A committee member votes. Recusal is enforced: nobody votes on a deed of their own
     /// household or one they reported. A rejection needs a reason; approvals name points in
     /// the standard's range; the standard's cap is checked when a round approves.

@@ -4,16 +4,17 @@
 
 use super::{deed_row, CreditReport, Deed, DEED_COLUMNS};
 use crate::evaluation::standards::STANDARD_COLUMNS;
+use crate::evaluation::Evaluation;
 use crate::ledger::{NewEntry, Sequencer};
 use crate::sql::{in_list, positional, statement_rows, values_list};
-use crate::{Result, Store};
+use crate::Result;
 use sqlx::Row;
 use std::collections::HashMap;
 
 /// Credited deeds recorded per transaction.
 const CREDIT_RECORD_CHUNK: usize = 500;
 
-impl Store {
+impl Evaluation<'_> {
     /// Credit every deed whose publicity ended by `now` through the ledger. Idempotent: the
     /// ledger key is the deed's, so a restart, a retry or a second server never credits twice.
     pub async fn credit_due(&self, seq: &Sequencer, now: i64, limit: i64) -> Result<CreditReport> {

@@ -2,10 +2,11 @@
 //! objected, rejected, appealed, credited), newest first.
 
 use super::Notification;
-use crate::{Result, Store};
+use crate::evaluation::Evaluation;
+use crate::Result;
 use sqlx::Row;
 
-impl Store {
+impl Evaluation<'_> {
     /// A resident's or staff member's inbox, newest first.
     pub async fn inbox(&self, kind: &str, id: &str, limit: i64) -> Result<Vec<Notification>> {
         sqlx::query("SELECT id, deed_id, kind, at, read_at FROM notifications WHERE recipient_kind = $1 AND recipient_id = $2 ORDER BY at DESC, id LIMIT $3")

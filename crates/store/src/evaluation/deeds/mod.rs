@@ -17,7 +17,8 @@ mod report;
 pub use board::{BoardCursor, BoardPage, PublicDeed, BOARD_PAGE_ROWS};
 
 use super::standards::{standard, Standard, STANDARD_COLUMNS};
-use crate::{Result, Store, StoreError};
+use crate::evaluation::Evaluation;
+use crate::{Result, StoreError};
 use domain::deed::{self, DeedStatus, Member, Parties, Source};
 use domain::time::DAY_MS;
 use domain::FieldError;
@@ -454,7 +455,7 @@ async fn check_cap(tx: &mut AnyConnection, d: &Deed, points: i64) -> Result<()> 
     deed::check_cap(cap, &s.cap_period, used, points).map_err(StoreError::Conflict)
 }
 
-impl Store {
+impl Evaluation<'_> {
     pub async fn deed(&self, id: &str) -> Result<Option<Deed>> {
         let row = sqlx::query(&deed_select("WHERE d.id = $1"))
             .bind(id)

@@ -2,12 +2,13 @@
 //! publicity runs; the deed pauses and returns to its committee for a new round.
 
 use super::{event, lock_deed, members, notify, refused, staff_recipients, Rules};
-use crate::{Result, Store, StoreError};
+use crate::evaluation::Evaluation;
+use crate::{Result, StoreError};
 use domain::deed::{self, Outcome, Step};
 use domain::time::DAY_MS;
 use sqlx::Row;
 
-impl Store {
+impl Evaluation<'_> {
     /// Any signed-in resident objects to a deed on publicity: it pauses and returns to the
     /// committee for a new round of votes.
     pub async fn object(

@@ -3,8 +3,9 @@
 
 use super::{event, lock_resident, members, notify, refused, staff_recipients, Deed, NewDeed};
 use super::{Reporter, Rules};
+use crate::evaluation::Evaluation;
 use crate::evaluation::Standard;
-use crate::{CitizenSummary, Result, Store, StoreError};
+use crate::{CitizenSummary, Result, StoreError};
 use domain::deed::{self, DeedStatus, Source};
 use domain::time::DAY_MS;
 use domain::{FieldError, FieldErrors, IdempotencyKey, KeyOwner};
@@ -48,7 +49,7 @@ impl Submitter {
     }
 }
 
-impl Store {
+impl Evaluation<'_> {
     /// Report, nominate or submit a deed. A partner's retry with the same key returns the deed
     /// it created; the same key for another deed is a conflict.
     pub async fn report_deed(&self, new: &NewDeed, rules: &Rules, now: i64) -> Result<Deed> {
@@ -162,7 +163,7 @@ impl Store {
             deed::DESCRIPTION_CHARS_MAX,
         ));
         let date = errs.take(deed::deed_date(&new.deed_date, &crate::day_of(now)));
-        let citizen = self.citizen_summary(&new.citizen_id).await?;
+        let citizen = self.registry().citizen_summary(&new.citizen_id).await?;
         if citizen.is_none() {
             errs.push(FieldError::new(
                 "citizen_id",
