@@ -10,7 +10,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use moralbank_store::{ApiPrincipal, Session, Staff, SubjectKind};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub const SESSION_COOKIE: &str = "mb_session";
@@ -87,6 +87,23 @@ async fn principal_for_session(state: &AppState, session: &Session) -> Result<Pr
     })
 }
 
+/// Where the page's context goes once its extractor has read it, so that a failure of the page
+/// is rendered for the same reader (`frame::render_failures` puts one in every request).
+#[derive(Clone, Default)]
+pub(crate) struct FrameSlot(Arc<Mutex<Option<PageCtx>>>);
+
+impl FrameSlot {
+    pub(crate) fn fill(&self, ctx: &PageCtx) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(ctx.clone());
+        }
+    }
+
+    pub(crate) fn take(&self) -> Option<PageCtx> {
+        self.0.lock().ok().and_then(|mut s| s.take())
+    }
+}
+
 impl FromRequestParts<AppState> for PageCtx {
     type Rejection = AppError;
 
@@ -129,7 +146,7 @@ impl FromRequestParts<AppState> for PageCtx {
             },
         };
         // A failure of the page is rendered for this reader (see `frame::render_failures`).
-        if let Some(slot) = parts.extensions.get::<crate::frame::FrameSlot>() {
+        if let Some(slot) = parts.extensions.get::<FrameSlot>() {
             slot.fill(&ctx);
         }
         Ok(ctx)

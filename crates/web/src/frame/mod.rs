@@ -8,7 +8,7 @@
 pub mod i18n;
 pub mod views;
 
-use crate::auth::{self, PageCtx, Principal};
+use crate::auth::{self, FrameSlot, PageCtx, Principal};
 use crate::error::AppError;
 use crate::AppState;
 use axum::extract::{Path, Query, Request, State};
@@ -21,7 +21,7 @@ use domain::FieldError;
 use minijinja::{context, Value};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use views::render;
 
 /// The front page and the language switch.
@@ -59,23 +59,6 @@ impl IntoResponse for PageError {
         let mut res = self.0.status().into_response();
         res.extensions_mut().insert(Failed(Arc::new(self.0)));
         res
-    }
-}
-
-/// Where the page's context goes once its extractor has read it (see
-/// [`PageCtx`](crate::auth::PageCtx)), so that a failure is rendered for the same reader.
-#[derive(Clone, Default)]
-pub(crate) struct FrameSlot(Arc<Mutex<Option<PageCtx>>>);
-
-impl FrameSlot {
-    pub(crate) fn fill(&self, ctx: &PageCtx) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(ctx.clone());
-        }
-    }
-
-    fn take(&self) -> Option<PageCtx> {
-        self.0.lock().ok().and_then(|mut s| s.take())
     }
 }
 
