@@ -304,6 +304,7 @@ fn run_wrk(
     parse_wrk(&text)
 }
 
+#[allow(clippy::too_many_lines)] // a benchmark run reads top to bottom: set up, load, measure, report
 pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) -> Result<()> {
     if !url_given {
         return Err(CliError::Usage(

@@ -103,6 +103,7 @@ pub async fn evaluation(config: Config, o: EvaluationOptions, url_given: bool) -
     Ok(())
 }
 
+#[allow(clippy::too_many_lines)] // a benchmark run reads top to bottom: set up, load, measure, report
 async fn run(store: &Store, o: &EvaluationOptions) -> Result<Value> {
     let load_start = loadavg();
     let backend = format!("{:?}", store.backend()).to_lowercase();

@@ -91,6 +91,7 @@ pub async fn ledger(config: Config, o: LedgerOptions, url_given: bool) -> Result
     Ok(())
 }
 
+#[allow(clippy::too_many_lines)] // a benchmark run reads top to bottom: set up, load, measure, report
 async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64)> {
     let mut citizens = store.fixtures().some_citizen_ids(CITIZENS_USED).await?;
     if citizens.is_empty() {

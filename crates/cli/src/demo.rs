@@ -167,6 +167,7 @@ struct Account {
 /// Partners, staff (fresh random passwords), and the library's API key; returns the logins
 /// block. Safe to re-run after an interruption: existing partners are reused and existing
 /// accounts get new passwords. `admin` is made last, so its presence means the set-up finished.
+#[allow(clippy::too_many_lines)] // the demo city's accounts, one after the other, as the README lists them
 async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
     let (town, village) = first_town_and_village(store).await?;
     let existing = store.accounts().list_partners().await?;

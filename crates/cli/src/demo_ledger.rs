@@ -42,6 +42,7 @@ const AWARDS: [(&str, &str, i64); 8] = [
 const RESIDENTS: u64 = 300;
 
 /// Append the demo history when the log is empty.
+#[allow(clippy::too_many_lines)] // the demo history as a script, in the order a reader meets it
 pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> {
     if store.ledger().log_head().await?.size > 0 {
         return Ok(0);
@@ -208,6 +209,7 @@ type DemoBenefit = (
     Option<i64>,
 );
 
+#[allow(clippy::too_many_lines)] // the demo benefits as a script, one scene after the other
 /// The five scenes and a benefit catalogue with the demo partners.
 pub async fn seed_benefits(store: &Store) -> Result<()> {
     use moralbank_store::code::benefits::NewBenefit;
@@ -345,6 +347,7 @@ pub async fn seed_green_card(store: &Store) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_lines)] // the demo deeds as a script, one state of a deed after the other
 /// A few deeds of the demo village in each state a visitor should see: one waiting for the
 /// committee, one on the publicity board, one rejected and open to appeal.
 pub async fn seed_deeds(store: &Store) -> Result<()> {

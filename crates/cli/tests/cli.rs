@@ -1,3 +1,4 @@
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! The `moralbank` binary as an operator meets it: exit codes, messages, files it writes, and
 //! the demo city from first start to a clean stop on SIGTERM. Every test works in its own
 //! temporary folder and clears `MORALBANK_…` variables, so tests run in parallel.

@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! Crash safety of the ledger: a real `moralbank serve` is killed with SIGKILL again and again
 //! while clients post entries, then restarted. Afterwards no acknowledged entry is lost (its
 //! key answers with the same index), no entry exists twice (every key has one index and the log

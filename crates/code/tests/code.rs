@@ -1,3 +1,4 @@
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! The moral code end to end: the published test vector, round trips, and every way a code is
 //! refused, each with its own reason and never with a panic.
 

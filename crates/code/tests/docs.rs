@@ -1,3 +1,4 @@
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! docs/moral-code.md publishes the test vector and a JavaScript example: both are checked here
 //! against this crate, so the page a partner writes a verifier from cannot drift.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! The browser verifier (`js/verify.js`) against this crate: both read the same few thousand
 //! codes (the test vector, every bit flip, truncation and changed character, hand-made codes
 //! with each kind of fault) and must give the same answer, claims or reason, for each. Runs

@@ -1,3 +1,4 @@
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! The QR as rendered: its SVG, read back by an independent decoder (rqrr), gives a code that
 //! verifies.
 

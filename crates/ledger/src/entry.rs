@@ -107,6 +107,7 @@ impl NewEntry {
     }
 
     /// Every check that needs no database, each failure naming its field.
+    #[allow(clippy::too_many_lines)] // one check per field, in the order the errors are reported
     pub fn check(&self) -> std::result::Result<(), FieldErrors> {
         let mut errs = FieldErrors::default();
         let ascii = |field: &'static str, v: &str, may_be_empty: bool| -> Option<FieldError> {

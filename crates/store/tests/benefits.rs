@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! Scenes and benefits on both backends: the five scenes seeded once, benefits of each kind
 //! with their terms checked field by field, and conditions by tier and badge.
 

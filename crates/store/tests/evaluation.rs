@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! Evaluation's state machine on SQLite and PostgreSQL: every transition, every forbidden one,
 //! recusal, caps, duplicates, objections, appeals, and crediting through the ledger exactly once
 //! (across reruns, restarts and two servers), with a controlled clock.

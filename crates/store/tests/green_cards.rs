@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! Green cards on both backends: issued with a number, a badge while active, revoked once with
 //! a reason, counted as the reports count them.
 

@@ -1,4 +1,5 @@
 #![allow(
+    clippy::too_many_lines, // scenario tests tell one story each
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::cloned_ref_to_slice_refs

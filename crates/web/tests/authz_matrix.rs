@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! Walks every protected route with every kind of caller and fails on any unexpected allow (or
 //! unexpected refusal). The expectations are written out here, independently of `authz.rs`.
 

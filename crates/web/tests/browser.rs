@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! End to end in headless Chromium (Debian's chromium + chromium-driver): a resident enrols,
 //! signs in with the one-time code, sees their home page and empty access log; an admin signs in
 //! and finds that resident; the resident's access log then shows the admin. Screenshots are

@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! The moral code over HTTP: the published key set, the resident's code (verified offline with
 //! that key set alone), tiers from credit points, rotating pseudonyms, the printed card.
 

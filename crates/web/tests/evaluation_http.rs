@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! Evaluation through the API on SQLite and PostgreSQL, with the app's clock moved forward: a
 //! resident reports, two committee members approve, publicity passes, the points arrive in the
 //! ledger with a verifiable receipt; an objection upheld; an appeal reversed by the town.

@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! The HTTP surface through the real router: enrolment, sign-in, the resident's record and
 //! access log, staff search, problem details, limits, health and the OpenAPI document.
 

@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! The ledger and the public log through the real router: partner posting with idempotency
 //! keys, a resident's points, entries and receipts, the four-eyes reversal, the public
 //! checkpoint, tiles and proofs, and the pages — on SQLite and PostgreSQL.

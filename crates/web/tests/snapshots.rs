@@ -1,4 +1,5 @@
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! Snapshots of what clients parse: the served OpenAPI document and the JSON payloads of the
 //! main endpoints, with generated ids and times redacted. A change to any of them shows up in
 //! review as a diff of the `.snap` file. Both backends compare against the same snapshots, so

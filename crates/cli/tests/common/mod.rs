@@ -1,3 +1,4 @@
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! What the binary's integration tests share: running `moralbank` in a clean environment, a
 //! server whose stdout is watched, and a minimal HTTP/1.1 client over std's TCP.
 #![allow(dead_code)]

@@ -1,3 +1,4 @@
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! The published test vector (docs/moral-code.md) and helpers shared by the tests.
 #![allow(dead_code)]
 

@@ -185,6 +185,7 @@ pub(crate) fn standard(r: &sqlx::any::AnyRow) -> Result<Standard> {
 }
 
 /// The default catalogue: the kinds of deeds the original report names.
+#[allow(clippy::too_many_lines)] // the default catalogue is data: one standard after the other
 pub fn default_catalogue() -> Vec<NewStandard> {
     let s = |code: &str,
              zh: &str,

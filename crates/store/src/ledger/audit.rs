@@ -56,10 +56,27 @@ struct Checkpoints {
     next: usize,
 }
 
+/// What the audit recomputes from the entries, as it goes: the tree, every account's balance
+/// and entry count, and every citizen's credit points per month.
+struct Recomputed {
+    frontier: Frontier,
+    balances: HashMap<String, (i64, i64)>,
+    credit: HashMap<(String, i64), i64>,
+}
+
+/// One chunk of the log as stored: its entries, their postings, the stored hashes they make.
+struct Chunk {
+    entries: Vec<sqlx::any::AnyRow>,
+    postings: HashMap<u64, Vec<(String, Option<String>, i64)>>,
+    hashes: HashMap<u64, Vec<u8>>,
+}
+
 impl Ledger<'_> {
     /// Recompute and compare everything; `vkeys` are the log's verifier keys, current and
     /// retired (a checkpoint must verify under one of them). `progress` is told the number of
-    /// entries checked after each chunk.
+    /// entries checked after each chunk. In order: the checkpoints against the head, every entry
+    /// (its row, postings, effects and stored hashes, and each checkpoint as the tree reaches
+    /// its size), nothing beyond the head, then the derived balances and credit.
     pub async fn audit(
         &self,
         vkeys: &[String],
@@ -70,7 +87,47 @@ impl Ledger<'_> {
             .await?;
         let size = to_u64(head.try_get("size")?);
         let head_root: Vec<u8> = head.try_get("root")?;
-        let salts: HashMap<String, [u8; 32]> = sqlx::query(
+        let salts = self.audit_salts().await?;
+        let mut cps = self.audit_checkpoints(size).await?;
+        let checkpoints = cps.list.len() as u64;
+        let mut re = Recomputed {
+            frontier: Frontier::new(),
+            balances: HashMap::new(),
+            credit: HashMap::new(),
+        };
+        cps.check(&re.frontier, vkeys)?;
+        let mut next: u64 = 0;
+        while next < size {
+            let end = (next + CHUNK as u64).min(size);
+            let chunk = self.audit_chunk(next, end).await?;
+            next = self
+                .replay(chunk, next, &salts, &mut re, &mut cps, vkeys)
+                .await?;
+            if next < end {
+                return Err(entry_err(next, "is missing from ledger_entries"));
+            }
+            progress(next);
+        }
+        if let Some((s, ..)) = cps.list.get(cps.next) {
+            return Err(AuditFailure::Checkpoint {
+                size: *s,
+                what: "was never reached while recomputing the log".into(),
+            });
+        }
+        let hashes = self.audit_log_end(size, &re.frontier, &head_root).await?;
+        let accounts = self.audit_derived(re.balances, re.credit).await?;
+        Ok(AuditReport {
+            entries: size,
+            stored_hashes: hashes,
+            checkpoints,
+            accounts,
+            root: hex::encode(re.frontier.root().0),
+        })
+    }
+
+    /// Every citizen's salt that still exists (a withdrawal deletes it).
+    async fn audit_salts(&self) -> Result<HashMap<String, [u8; 32]>> {
+        Ok(sqlx::query(
             "SELECT citizen_id, salt FROM ledger_accounts WHERE citizen_id IS NOT NULL AND salt IS NOT NULL",
         )
         .fetch_all(&self.read)
@@ -81,8 +138,12 @@ impl Ledger<'_> {
             let salt: Vec<u8> = r.try_get("salt").ok()?;
             Some((id, <[u8; 32]>::try_from(salt).ok()?))
         })
-        .collect();
-        let mut cps = Checkpoints {
+        .collect())
+    }
+
+    /// Every published checkpoint in order; none may be for a tree larger than the log.
+    async fn audit_checkpoints(&self, size: u64) -> std::result::Result<Checkpoints, AuditFailure> {
+        let cps = Checkpoints {
             list: sqlx::query(
                 "SELECT size, root, note FROM log_checkpoints ORDER BY size, at_ms, signer",
             )
@@ -99,7 +160,6 @@ impl Ledger<'_> {
             .collect::<Result<_>>()?,
             next: 0,
         };
-        let checkpoints = cps.list.len() as u64;
         if let Some((s, ..)) = cps.list.last() {
             if *s > size {
                 return Err(AuditFailure::Checkpoint {
@@ -108,130 +168,148 @@ impl Ledger<'_> {
                 });
             }
         }
+        Ok(cps)
+    }
 
-        let mut frontier = Frontier::new();
-        let mut balances: HashMap<String, (i64, i64)> = HashMap::new();
-        let mut credit: HashMap<(String, i64), i64> = HashMap::new();
-        cps.check(&frontier, vkeys)?;
-        let mut next: u64 = 0;
-        while next < size {
-            let end = (next + CHUNK as u64).min(size);
-            let entries = sqlx::query(
-                "SELECT idx, id, kind, rule, reason, reference, approvers, reverses, at_ms, leaf \
-                 FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
-            )
-            .bind(to_i64(next)?)
-            .bind(to_i64(end)?)
-            .fetch_all(&self.read)
-            .await?;
-            let mut postings: HashMap<u64, Vec<(String, Option<String>, i64)>> = HashMap::new();
-            for r in sqlx::query(
-                "SELECT entry_idx, account, citizen_id, amount FROM ledger_postings \
-                 WHERE entry_idx >= $1 AND entry_idx < $2 ORDER BY entry_idx, n",
-            )
-            .bind(to_i64(next)?)
-            .bind(to_i64(end)?)
+    /// The entries `next..end` with their postings and the stored hashes they make.
+    async fn audit_chunk(&self, next: u64, end: u64) -> Result<Chunk> {
+        let entries = sqlx::query(
+            "SELECT idx, id, kind, rule, reason, reference, approvers, reverses, at_ms, leaf \
+             FROM ledger_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+        )
+        .bind(to_i64(next)?)
+        .bind(to_i64(end)?)
+        .fetch_all(&self.read)
+        .await?;
+        let mut postings: HashMap<u64, Vec<(String, Option<String>, i64)>> = HashMap::new();
+        for r in sqlx::query(
+            "SELECT entry_idx, account, citizen_id, amount FROM ledger_postings \
+             WHERE entry_idx >= $1 AND entry_idx < $2 ORDER BY entry_idx, n",
+        )
+        .bind(to_i64(next)?)
+        .bind(to_i64(end)?)
+        .fetch_all(&self.read)
+        .await?
+        {
+            postings
+                .entry(to_u64(r.try_get("entry_idx")?))
+                .or_default()
+                .push((
+                    r.try_get("account")?,
+                    r.try_get("citizen_id")?,
+                    r.try_get("amount")?,
+                ));
+        }
+        let hashes = sqlx::query("SELECT id, hash FROM log_hashes WHERE id >= $1 AND id < $2")
+            .bind(to_i64(stored_hash_index(0, next))?)
+            .bind(to_i64(stored_hash_count(end))?)
             .fetch_all(&self.read)
             .await?
-            {
-                postings
-                    .entry(to_u64(r.try_get("entry_idx")?))
-                    .or_default()
-                    .push((
-                        r.try_get("account")?,
-                        r.try_get("citizen_id")?,
-                        r.try_get("amount")?,
-                    ));
-            }
-            let first_hash = stored_hash_index(0, next);
-            let stored: HashMap<u64, Vec<u8>> =
-                sqlx::query("SELECT id, hash FROM log_hashes WHERE id >= $1 AND id < $2")
-                    .bind(to_i64(first_hash)?)
-                    .bind(to_i64(stored_hash_count(end))?)
-                    .fetch_all(&self.read)
-                    .await?
-                    .iter()
-                    .map(|r| Ok((to_u64(r.try_get("id")?), r.try_get("hash")?)))
-                    .collect::<Result<_>>()?;
+            .iter()
+            .map(|r| Ok((to_u64(r.try_get("id")?), r.try_get("hash")?)))
+            .collect::<Result<_>>()?;
+        Ok(Chunk {
+            entries,
+            postings,
+            hashes,
+        })
+    }
 
-            for row in &entries {
-                let index = to_u64(row.try_get("idx")?);
-                if index != next {
-                    return Err(entry_err(next, "is missing from ledger_entries"));
-                }
-                let leaf_bytes: Vec<u8> = row.try_get("leaf")?;
-                let leaf = LeafEntry::decode(&leaf_bytes)
-                    .map_err(|e| entry_err(index, format!("stored leaf is not valid: {e}")))?;
-                self.check_row(index, row, &leaf)?;
-                let rows = postings.remove(&index).unwrap_or_default();
-                let reason: String = row.try_get("reason")?;
-                check_postings(index, &leaf, &rows, &salts, &reason)?;
-                // Effects on balances and credit.
-                for (account, citizen, amount) in &rows {
-                    let b = balances.entry(account.clone()).or_insert((0, 0));
-                    b.0 += amount;
-                    b.1 += 1;
-                    if citizen.is_some() && b.0 < 0 {
-                        return Err(entry_err(index, format!("takes {account} below zero")));
-                    }
-                    if let Some(c) = citizen {
-                        match leaf.kind {
-                            EntryKind::Award => {
-                                *credit.entry((c.clone(), month_of(leaf.at_ms))).or_insert(0) +=
-                                    amount;
-                            }
-                            EntryKind::Reversal => {
-                                let of: Option<i64> = row.try_get("reverses")?;
-                                let of = of.ok_or_else(|| {
-                                    entry_err(index, "is a reversal that names no entry")
-                                })?;
-                                let at: i64 = sqlx::query(
-                                    "SELECT at_ms FROM ledger_entries WHERE idx = $1 AND kind = 'award'",
-                                )
-                                .bind(of)
-                                .fetch_optional(&self.read)
-                                .await?
-                                .ok_or_else(|| entry_err(index, "reverses an entry that is not an award"))?
-                                .try_get("at_ms")?;
-                                if to_u64(of) >= index {
-                                    return Err(entry_err(index, "reverses a later entry"));
-                                }
-                                *credit.entry((c.clone(), month_of(at))).or_insert(0) += amount;
-                            }
-                            EntryKind::Redemption => {}
-                        }
-                    }
-                }
-                // The tree.
-                for (id, h) in frontier.append(leaf_hash(&leaf_bytes)) {
-                    match stored.get(&id) {
-                        Some(s) if s.as_slice() == h.0.as_slice() => {}
-                        Some(_) => {
-                            return Err(entry_err(
-                                index,
-                                format!("stored hash {id} differs from the recomputed one"),
-                            ))
-                        }
-                        None => {
-                            return Err(entry_err(index, format!("stored hash {id} is missing")))
-                        }
-                    }
-                }
-                cps.check(&frontier, vkeys)?;
-                next += 1;
-            }
-            if next < end {
+    /// Check each entry of `chunk` from index `next` on and apply it to `re`; returns the index
+    /// after the last entry checked.
+    async fn replay(
+        &self,
+        mut chunk: Chunk,
+        mut next: u64,
+        salts: &HashMap<String, [u8; 32]>,
+        re: &mut Recomputed,
+        cps: &mut Checkpoints,
+        vkeys: &[String],
+    ) -> std::result::Result<u64, AuditFailure> {
+        for row in &chunk.entries {
+            let index = to_u64(row.try_get("idx")?);
+            if index != next {
                 return Err(entry_err(next, "is missing from ledger_entries"));
             }
-            progress(next);
+            let leaf_bytes: Vec<u8> = row.try_get("leaf")?;
+            let leaf = LeafEntry::decode(&leaf_bytes)
+                .map_err(|e| entry_err(index, format!("stored leaf is not valid: {e}")))?;
+            self.check_row(index, row, &leaf)?;
+            let rows = chunk.postings.remove(&index).unwrap_or_default();
+            let reason: String = row.try_get("reason")?;
+            check_postings(index, &leaf, &rows, salts, &reason)?;
+            self.apply_effects(index, row, &leaf, &rows, re).await?;
+            // The tree.
+            for (id, h) in re.frontier.append(leaf_hash(&leaf_bytes)) {
+                match chunk.hashes.get(&id) {
+                    Some(s) if s.as_slice() == h.0.as_slice() => {}
+                    Some(_) => {
+                        return Err(entry_err(
+                            index,
+                            format!("stored hash {id} differs from the recomputed one"),
+                        ))
+                    }
+                    None => return Err(entry_err(index, format!("stored hash {id} is missing"))),
+                }
+            }
+            cps.check(&re.frontier, vkeys)?;
+            next += 1;
         }
-        if let Some((s, ..)) = cps.list.get(cps.next) {
-            return Err(AuditFailure::Checkpoint {
-                size: *s,
-                what: "was never reached while recomputing the log".into(),
-            });
+        Ok(next)
+    }
+
+    /// An entry's effects on balances (no citizen's below zero) and on credit points: an award
+    /// in its own month, a reversal in the month of the earlier award it undoes.
+    async fn apply_effects(
+        &self,
+        index: u64,
+        row: &sqlx::any::AnyRow,
+        leaf: &LeafEntry,
+        rows: &[(String, Option<String>, i64)],
+        re: &mut Recomputed,
+    ) -> std::result::Result<(), AuditFailure> {
+        for (account, citizen, amount) in rows {
+            let b = re.balances.entry(account.clone()).or_insert((0, 0));
+            b.0 += amount;
+            b.1 += 1;
+            if citizen.is_some() && b.0 < 0 {
+                return Err(entry_err(index, format!("takes {account} below zero")));
+            }
+            let Some(c) = citizen else { continue };
+            let month = match leaf.kind {
+                EntryKind::Award => month_of(leaf.at_ms),
+                EntryKind::Reversal => {
+                    let of: Option<i64> = row.try_get("reverses")?;
+                    let of =
+                        of.ok_or_else(|| entry_err(index, "is a reversal that names no entry"))?;
+                    let at: i64 = sqlx::query(
+                        "SELECT at_ms FROM ledger_entries WHERE idx = $1 AND kind = 'award'",
+                    )
+                    .bind(of)
+                    .fetch_optional(&self.read)
+                    .await?
+                    .ok_or_else(|| entry_err(index, "reverses an entry that is not an award"))?
+                    .try_get("at_ms")?;
+                    if to_u64(of) >= index {
+                        return Err(entry_err(index, "reverses a later entry"));
+                    }
+                    month_of(at)
+                }
+                EntryKind::Redemption => continue,
+            };
+            *re.credit.entry((c.clone(), month)).or_insert(0) += amount;
         }
-        // Nothing beyond the head.
+        Ok(())
+    }
+
+    /// Nothing beyond the head, as many stored hashes as a tree of `size` has, and the head's
+    /// root is the recomputed one. Returns the count of stored hashes.
+    async fn audit_log_end(
+        &self,
+        size: u64,
+        frontier: &Frontier,
+        head_root: &[u8],
+    ) -> std::result::Result<u64, AuditFailure> {
         let extra = sqlx::query("SELECT COUNT(*) AS n FROM ledger_entries WHERE idx >= $1")
             .bind(to_i64(size)?)
             .fetch_one(&self.read)
@@ -249,12 +327,21 @@ impl Ledger<'_> {
                 stored_hash_count(size)
             )));
         }
-        if frontier.root().0.as_slice() != head_root.as_slice() {
+        if frontier.root().0.as_slice() != head_root {
             return Err(AuditFailure::Log(
                 "the log head's root differs from the recomputed root".into(),
             ));
         }
-        // Derived state.
+        Ok(to_u64(hashes))
+    }
+
+    /// The stored balances and credit months are exactly what the entries give. Returns the
+    /// count of stored accounts.
+    async fn audit_derived(
+        &self,
+        mut balances: HashMap<String, (i64, i64)>,
+        mut credit: HashMap<(String, i64), i64>,
+    ) -> std::result::Result<u64, AuditFailure> {
         let stored_accounts = sqlx::query("SELECT account, balance, entries FROM ledger_accounts")
             .fetch_all(&self.read)
             .await?;
@@ -304,13 +391,7 @@ impl Ledger<'_> {
                 what: format!("credit for month {m} should be {v} but is not stored"),
             });
         }
-        Ok(AuditReport {
-            entries: size,
-            stored_hashes: to_u64(hashes),
-            checkpoints,
-            accounts: stored_accounts.len() as u64,
-            root: hex::encode(frontier.root().0),
-        })
+        Ok(stored_accounts.len() as u64)
     }
 
     /// The row's columns say what its leaf says.

@@ -1,3 +1,4 @@
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! A seeded city behind the real router, with one account of every kind, for HTTP tests.
 #![allow(dead_code)]
 

@@ -197,6 +197,20 @@ impl<'s, 'b> Decider<'s, 'b> {
         state.balance += effect.delta;
         state.entries += 1;
         state.touched = true;
+        Outcome::Done(self.accept(p, &leaf.entry_id, bytes, acct, effect, rows))
+    }
+
+    /// Record an accepted entry: the counter account's side, the credit it earns, its leaf in
+    /// the tree, its rows, and its key for the rest of the batch.
+    fn accept(
+        &mut self,
+        p: &'b Pending,
+        entry_id: &str,
+        bytes: Vec<u8>,
+        acct: String,
+        effect: Effect,
+        rows: &mut Rows<'b>,
+    ) -> Appended {
         let counter = self
             .accounts
             .entry(effect.counter.clone())
@@ -223,7 +237,7 @@ impl<'s, 'b> Decider<'s, 'b> {
         }
         let appended = Appended {
             index,
-            entry_id: leaf.entry_id,
+            entry_id: entry_id.to_string(),
             at_ms: self.now,
             replayed: false,
         };
@@ -239,7 +253,7 @@ impl<'s, 'b> Decider<'s, 'b> {
         rows.entries.push((p, appended.clone(), bytes));
         self.in_batch
             .insert(p.key.as_str(), (p.hash, appended.clone()));
-        Outcome::Done(appended)
+        appended
     }
 
     /// Who and what an append changes, or why it cannot be appended.
