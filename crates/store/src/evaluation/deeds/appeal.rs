@@ -1,7 +1,7 @@
 //! Appeals: the resident (or whoever nominated them) appeals a rejection once, in time; the
 //! town's reviewers decide it, finally: reverse (publicity with points) or uphold (closed).
 
-use super::{check_cap, eligible_voters, event, lock_deed, members, notify, refused};
+use super::{check_cap, eligible_voters, event, lock_deed, members, notify, once, refused};
 use super::{set_status, staff_recipients, AppealDecision, Rules};
 use crate::evaluation::Evaluation;
 use crate::{Result, StoreError};
@@ -40,22 +40,8 @@ impl Evaluation<'_> {
         .bind(now)
         .execute(&mut *tx)
         .await;
-        if let Err(e) = res {
-            if StoreError::is_unique_violation(&e) {
-                return Err(refused(
-                    "deed",
-                    "already_appealed",
-                    "a deed can be appealed once",
-                ));
-            }
-            return Err(e.into());
-        }
-        let appealed = d
-            .status
-            .after(Outcome::Appealed)
-            .ok_or(StoreError::Integrity(
-                "an appeal of a deed not rejected".into(),
-            ))?;
+        once(res, "already_appealed", "a deed can be appealed once")?;
+        let appealed = d.after(Outcome::Appealed)?;
         set_status(&mut tx, deed_id, appealed, "", &[]).await?;
         event(
             &mut tx,
@@ -106,10 +92,7 @@ impl Evaluation<'_> {
         } else {
             Outcome::AppealUpheld
         };
-        let status = d
-            .status
-            .after(outcome)
-            .ok_or(StoreError::Integrity("a decision on no open appeal".into()))?;
+        let status = d.after(outcome)?;
         if reverse {
             let s = &d.standard;
             let p = deed::decided_points(s.points_min, s.points_max, points)

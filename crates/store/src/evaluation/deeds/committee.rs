@@ -2,7 +2,7 @@
 //! and what the round decides: publicity with points, or a rejection that may be appealed. After
 //! an objection the same rounds decide whether it is upheld or dismissed.
 
-use super::{chair_vote, check_cap, eligible_voters, event, lock_deed, members, notify, refused};
+use super::{chair_vote, check_cap, eligible_voters, event, lock_deed, members, notify, once};
 use super::{set_status, Deed, Rules, VoteInput};
 use crate::evaluation::Evaluation;
 use crate::{Result, StoreError};
@@ -92,16 +92,7 @@ async fn cast(
     .bind(now)
     .execute(&mut *tx)
     .await;
-    if let Err(e) = res {
-        if StoreError::is_unique_violation(&e) {
-            return Err(refused(
-                "deed",
-                "already_voted",
-                "you have voted in this round",
-            ));
-        }
-        return Err(e.into());
-    }
+    once(res, "already_voted", "you have voted in this round")?;
     let action = if approve {
         "vote_approve"
     } else {
@@ -160,13 +151,7 @@ async fn approve(
     rules: &Rules,
     now: i64,
 ) -> Result<DeedStatus> {
-    let to = d
-        .status
-        .after(Outcome::Approved)
-        .ok_or(StoreError::Integrity(format!(
-            "an approval of a {} deed",
-            d.status.as_str()
-        )))?;
+    let to = d.after(Outcome::Approved)?;
     set_status(
         tx,
         &d.id,
@@ -201,13 +186,7 @@ async fn reject(
     rules: &Rules,
     now: i64,
 ) -> Result<DeedStatus> {
-    let to = d
-        .status
-        .after(Outcome::Rejected)
-        .ok_or(StoreError::Integrity(format!(
-            "a rejection of a {} deed",
-            d.status.as_str()
-        )))?;
+    let to = d.after(Outcome::Rejected)?;
     set_status(
         tx,
         &d.id,

@@ -19,7 +19,7 @@ pub use board::{BoardCursor, BoardPage, PublicDeed, BOARD_PAGE_ROWS};
 use super::standards::{standard, Standard, STANDARD_COLUMNS};
 use crate::evaluation::Evaluation;
 use crate::{Result, StoreError};
-use domain::deed::{self, DeedStatus, Member, Parties, Source};
+use domain::deed::{self, DeedStatus, Member, Outcome, Parties, Source};
 use domain::time::DAY_MS;
 use domain::FieldError;
 use serde::Serialize;
@@ -239,7 +239,33 @@ fn refused(field: &'static str, code: &'static str, detail: impl Into<String>) -
     StoreError::Conflict(FieldError::new(field, code, detail))
 }
 
+/// The result of an INSERT that may happen once (a vote per round, an objection, an appeal): a
+/// unique violation is the conflict `code` on the deed, whichever racing request lost.
+fn once<T>(
+    res: std::result::Result<T, sqlx::Error>,
+    code: &'static str,
+    detail: &'static str,
+) -> Result<()> {
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) if StoreError::is_unique_violation(&e) => Err(refused("deed", code, detail)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl Deed {
+    /// The state `outcome` leads to (`domain::deed`'s lifecycle). The step was allowed in this
+    /// state inside the same transaction, so anything else is a broken invariant.
+    fn after(&self, outcome: Outcome) -> Result<DeedStatus> {
+        self.status.after(outcome).ok_or_else(|| {
+            StoreError::Integrity(format!(
+                "deed {}: {outcome:?} cannot follow {}",
+                self.id,
+                self.status.as_str()
+            ))
+        })
+    }
+
     /// The people the deed concerns, as `domain::deed` asks about them.
     fn parties(&self) -> Parties<'_> {
         Parties {

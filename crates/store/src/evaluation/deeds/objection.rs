@@ -1,7 +1,7 @@
 //! Objections on the public board: any signed-in resident but the deed's own may object while
 //! publicity runs; the deed pauses and returns to its committee for a new round.
 
-use super::{event, lock_deed, members, notify, refused, staff_recipients, Rules};
+use super::{event, lock_deed, members, notify, once, refused, staff_recipients, Rules};
 use crate::evaluation::Evaluation;
 use crate::{Result, StoreError};
 use domain::deed::{self, Outcome, Step};
@@ -58,20 +58,12 @@ impl Evaluation<'_> {
         .bind(now)
         .execute(&mut *tx)
         .await;
-        if let Err(e) = res {
-            if StoreError::is_unique_violation(&e) {
-                return Err(refused(
-                    "deed",
-                    "already_objected",
-                    "you have objected to this deed before",
-                ));
-            }
-            return Err(e.into());
-        }
-        let paused = d
-            .status
-            .after(Outcome::Objected)
-            .ok_or(StoreError::Integrity("an objection off publicity".into()))?;
+        once(
+            res,
+            "already_objected",
+            "you have objected to this deed before",
+        )?;
+        let paused = d.after(Outcome::Objected)?;
         sqlx::query("UPDATE deeds SET status = $1, round = round + 1, publicity_ends_at = NULL WHERE id = $2")
             .bind(paused.as_str())
             .bind(deed_id)
