@@ -156,7 +156,7 @@ async fn sessions(store: &Store, n: u32) -> Result<Vec<String>> {
         };
         let (token, _) = store
             .accounts()
-            .create_session(SubjectKind::Citizen, &id, 3_600_000)
+            .create_session(SubjectKind::Citizen, &id, domain::time::HOUR_MS)
             .await?;
         tokens.push(token);
     }

@@ -100,7 +100,7 @@ impl Default for EvaluationConfig {
 
 impl EvaluationConfig {
     pub fn rules(&self) -> crate::error::Result<moralbank_store::evaluation::Rules> {
-        const DAY_MS: i64 = 86_400_000;
+        use domain::time::DAY_MS;
         if !(1..=90).contains(&self.publicity_days) || !(1..=90).contains(&self.appeal_days) {
             return Err(crate::error::CliError::Config(
                 "evaluation.publicity_days and evaluation.appeal_days must be 1 to 90".into(),

@@ -339,7 +339,7 @@ pub async fn seed_green_card(store: &Store) -> Result<()> {
             &id,
             "yuyao-good-person",
             "多年义务照顾村里的孤寡老人",
-            now + 365 * 86_400_000,
+            now + 365 * domain::time::DAY_MS,
             "system:demo",
             now,
         )

@@ -10,7 +10,8 @@
 //! benchmarks' bulk loaders) only with the `fixtures` feature, never in the web layer.
 //! Personal fields are encrypted here ([`vault`]) before they reach a row, and decrypted only
 //! when a caller asks for a whole record. Business rules about *who* may read live in the web
-//! layer; this crate only answers what is asked and keeps every write atomic.
+//! layer (`authz`), who may act on a deed and what a step leads to in `domain::deed`; this crate
+//! asks them, answers what is asked and keeps every write atomic.
 
 /// A room's part of the store, named after the room: `store.registry()`, `store.ledger()`, …
 /// A facet is only a reference to the store; its methods are the room's surface, and it reads
@@ -64,7 +65,7 @@ pub use registry::{
     AccessEntry, Actor, Citizen, CitizenQuery, CitizenSummary, Consent, Enrolled, HouseholdChoice,
     HouseholdMember, NewCitizen, NewRegion, Region, Scope,
 };
-pub use sql::{Backend, STATEMENT_PARAMS_MAX};
+pub use sql::Backend;
 pub use vault::Vault;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -3,6 +3,7 @@
 use crate::accounts::Accounts;
 use crate::vault::{ct_eq, random_token, token_hash};
 use crate::{now_ms, Result, StoreError};
+use domain::time::{DAY_MS, HOUR_MS};
 use domain::{OtpCode, Phone};
 use rand::Rng;
 use sqlx::Row;
@@ -116,7 +117,7 @@ impl Accounts<'_> {
         let ph = self.vault.lookup_hash("phone", phone.as_str());
         let row = sqlx::query("SELECT COUNT(*) AS n, COALESCE(MAX(created_at), 0) AS last FROM otp_codes WHERE phone_hmac = $1 AND created_at > $2")
             .bind(ph.clone())
-            .bind(now - 3_600_000)
+            .bind(now - HOUR_MS)
             .fetch_one(&self.read)
             .await?;
         let (n, last): (i64, i64) = (row.try_get("n")?, row.try_get("last")?);
@@ -209,10 +210,7 @@ impl Accounts<'_> {
         let mut purged = 0;
         for (sql, before) in [
             ("DELETE FROM sessions WHERE expires_at < $1", now),
-            (
-                "DELETE FROM otp_codes WHERE created_at < $1",
-                now - 24 * 3_600_000,
-            ),
+            ("DELETE FROM otp_codes WHERE created_at < $1", now - DAY_MS),
             ("DELETE FROM household_invites WHERE expires_at < $1", now),
         ] {
             purged += sqlx::query(sql)

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// How long a household invite stays valid.
-pub const INVITE_TTL_MS: i64 = 24 * 3600 * 1000;
+pub const INVITE_TTL_MS: i64 = domain::time::DAY_MS;
 
 #[derive(Debug, Clone)]
 pub enum HouseholdChoice {

@@ -50,8 +50,7 @@ fn end_of_day(raw: &str) -> Result<i64, FieldError> {
     );
     let date = time::Date::from_calendar_date(y, time::Month::try_from(m).map_err(|_| bad())?, d)
         .map_err(|_| bad())?;
-    let midnight_utc = date.midnight().assume_utc().unix_timestamp() * 1000;
-    Ok(midnight_utc + 86_400_000 - 8 * 3_600_000)
+    Ok(domain::time::end_of_cst_day(date))
 }
 
 fn admin_ref(p: &Principal) -> Result<String, AppError> {

@@ -83,7 +83,7 @@ async fn new_page(
         .collect();
     let today = moralbank_store::day_of(now(state));
     let view = context! { standards, form, today, errors => field_messages(state, ctx, errors),
-    files_max => evidence::FILES_MAX, publicity_days => (state.rules.publicity_ms / 86_400_000).to_string() };
+    files_max => evidence::FILES_MAX, publicity_days => (domain::time::whole_days(state.rules.publicity_ms)).to_string() };
     Ok((status, render(state, ctx, "deed_new.html", view)?).into_response())
 }
 
