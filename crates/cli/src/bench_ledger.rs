@@ -55,6 +55,8 @@ pub struct LedgerOptions {
     pub max_wait_ms: Option<u64>,
     pub proofs: u32,
     pub baseline_entries: Option<u64>,
+    /// Entries filled in bulk before the run, on a new ledger (0: none).
+    pub prefill: u64,
 }
 
 /// Appends per phase: counts and acknowledgement latencies in microseconds.
@@ -103,6 +105,24 @@ async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64
         return Err(CliError::Usage(
             "the database has no citizens to award".into(),
         ));
+    }
+    if o.prefill > 0 {
+        eprintln!("prefill: {} entries in bulk", o.prefill);
+        let started = Instant::now();
+        let mut last = Instant::now();
+        store
+            .fixtures()
+            .bench_fill_ledger(o.prefill, &citizens, |n| {
+                if last.elapsed() >= Duration::from_secs(10) {
+                    last = Instant::now();
+                    eprintln!(
+                        "  {n} filled, {:.0}/s",
+                        n as f64 / started.elapsed().as_secs_f64()
+                    );
+                }
+            })
+            .await?;
+        eprintln!("  filled in {:.1} s", started.elapsed().as_secs_f64());
     }
     let citizens = Arc::new(citizens);
 
@@ -174,7 +194,15 @@ async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64
     eprintln!(
         "baseline: {baseline_entries} entries copied into plain tables, {baseline_batch} per transaction"
     );
-    let (base_rows, base_s) = baseline(store, start_size, baseline_entries, baseline_batch).await?;
+    let mirrored = (o.prefill > 0).then_some(start_size);
+    let (base_rows, base_s) = baseline(
+        store,
+        start_size,
+        baseline_entries,
+        baseline_batch,
+        mirrored,
+    )
+    .await?;
     let baseline_per_s = base_rows as f64 / base_s.max(1e-9);
 
     let size = store.ledger().log_head().await?.size;
@@ -203,6 +231,7 @@ async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64
         "baseline_batch": baseline_batch,
         "baseline_seconds": round3(base_s),
         "baseline_inserts_per_s": baseline_per_s.round(),
+        "prefill": o.prefill,
         "ratio": (appends_per_s / baseline_per_s.max(1e-9) * 1000.0).round() / 1000.0,
         "open_loop_rate": o.rate,
         "open_loop_seconds": o.seconds,
@@ -375,8 +404,26 @@ fn progress(done: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
 
 /// Copies entries `from..from + count` into the plain tables, `batch` per transaction; returns
 /// the entries copied and the seconds spent in the inserting transactions.
-async fn baseline(store: &Store, from: u64, count: u64, batch: u32) -> Result<(u64, f64)> {
+/// Copy `count` entries from index `from` into the plain tables, `batch` per transaction;
+/// with `mirrored`, the tables first get every entry below that index (untimed), so that they
+/// are as large as the ledger's were. Returns the rows copied and the seconds the copying
+/// transactions took.
+async fn baseline(
+    store: &Store,
+    from: u64,
+    count: u64,
+    batch: u32,
+    mirrored: Option<u64>,
+) -> Result<(u64, f64)> {
     store.fixtures().bench_plain_reset().await?;
+    if let Some(upto) = mirrored {
+        let t = Instant::now();
+        store.fixtures().bench_plain_mirror(upto).await?;
+        eprintln!(
+            "  {upto} rows mirrored into the plain tables in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
     let (mut copied, mut busy) = (0u64, Duration::ZERO);
     let end = from + count;
     let mut at = from;

@@ -216,6 +216,10 @@ enum BenchCommand {
         /// Entries the baseline inserts [default: all of the throughput phase's].
         #[arg(long)]
         baseline_entries: Option<u64>,
+        /// Fill a new ledger with this many entries in bulk first (without the sequencer), and
+        /// give the baseline's plain tables as many rows, to measure both at that size.
+        #[arg(long, default_value_t = 0)]
+        prefill: u64,
     },
     /// The moral code on one core: codes issued/s, codes verified/s through the whole pipeline,
     /// and raw Ed25519 verifications/s with the same library as the baseline; one JSON line.
@@ -415,6 +419,7 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             max_wait_ms,
             proofs,
             baseline_entries,
+            prefill,
         }) => {
             let options = bench_ledger::LedgerOptions {
                 entries,
@@ -425,6 +430,7 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
                 max_wait_ms,
                 proofs,
                 baseline_entries,
+                prefill,
             };
             bench_ledger::ledger(config, options, url_given).await
         }
