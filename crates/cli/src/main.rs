@@ -6,15 +6,9 @@
 
 mod admin;
 mod bench;
-mod bench_code;
-mod bench_eval;
-mod bench_http;
-mod bench_ledger;
-mod bench_proofs;
 mod code_keys;
 mod config;
 mod demo;
-mod demo_ledger;
 mod error;
 mod keys;
 mod log_keys;
@@ -382,16 +376,16 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             connections,
         }) => {
             let store = server::open(&config, keys::load_vault(&config)?, false).await?;
-            let options = bench_http::HomeOptions {
+            let options = bench::http::HomeOptions {
                 rate,
                 seconds,
                 residents,
                 connections,
             };
-            bench_http::home(store, options).await
+            bench::http::home(store, options).await
         }
         Command::Bench(BenchCommand::Code { codes, rounds }) => {
-            bench_code::code(bench_code::CodeOptions { codes, rounds })
+            bench::code::code(bench::code::CodeOptions { codes, rounds })
         }
         Command::Bench(BenchCommand::Redemptions {
             residents,
@@ -399,16 +393,16 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             connections,
             threads,
         }) => {
-            let options = bench_code::RedemptionOptions {
+            let options = bench::code::RedemptionOptions {
                 residents,
                 seconds,
                 connections,
                 threads,
             };
-            bench_code::redemptions(config, options, url_given).await
+            bench::code::redemptions(config, options, url_given).await
         }
         Command::Bench(BenchCommand::Seed { citizens }) => {
-            bench::seed(config, citizens, url_given).await
+            bench::seed::seed(config, citizens, url_given).await
         }
         Command::Bench(BenchCommand::Ledger {
             entries,
@@ -421,7 +415,7 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             baseline_entries,
             prefill,
         }) => {
-            let options = bench_ledger::LedgerOptions {
+            let options = bench::ledger::LedgerOptions {
                 entries,
                 clients,
                 rate,
@@ -432,11 +426,11 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
                 baseline_entries,
                 prefill,
             };
-            bench_ledger::ledger(config, options, url_given).await
+            bench::ledger::ledger(config, options, url_given).await
         }
         Command::Bench(BenchCommand::Proofs { leaves, proofs }) => {
-            let options = bench_proofs::ProofsOptions { leaves, proofs };
-            bench_proofs::proofs_bench(config, options, url_given).await
+            let options = bench::proofs::ProofsOptions { leaves, proofs };
+            bench::proofs::proofs_bench(config, options, url_given).await
         }
         Command::Bench(BenchCommand::Evaluation {
             citizens,
@@ -444,13 +438,13 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             credit,
             seconds,
         }) => {
-            let options = bench_eval::EvaluationOptions {
+            let options = bench::evaluation::EvaluationOptions {
                 citizens,
                 deeds,
                 credit,
                 seconds,
             };
-            bench_eval::evaluation(config, options, url_given).await
+            bench::evaluation::evaluation(config, options, url_given).await
         }
         Command::Audit => verify::audit(config).await,
         Command::Config(_) | Command::Keys(_) | Command::Verify { .. } | Command::Code(_) => Ok(()),

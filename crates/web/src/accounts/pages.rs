@@ -45,8 +45,7 @@ struct LoginForm {
 
 async fn login_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let view = context! { step => "phone", form => LoginForm::default() };
-    let r = page(&state, &ctx, "login.html", view, StatusCode::OK);
-    Ok(r?)
+    Ok(page(&state, &ctx, "login.html", view, StatusCode::OK)?)
 }
 
 /// Two steps on one form: without a code, send one; with a code, sign in.
@@ -104,19 +103,15 @@ async fn logout(
     ctx: PageCtx,
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
-    let result: Page = async {
-        ctx.check_csrf(&f.csrf)?;
-        if let Some(token) = &ctx.session_token {
-            state.store.accounts().delete_session(token).await?;
-        }
-        Ok((
-            ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)),
-            Redirect::to("/"),
-        )
-            .into_response())
+    ctx.check_csrf(&f.csrf)?;
+    if let Some(token) = &ctx.session_token {
+        state.store.accounts().delete_session(token).await?;
     }
-    .await;
-    Ok(result?)
+    Ok((
+        ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)),
+        Redirect::to("/"),
+    )
+        .into_response())
 }
 
 // ---------- staff sign-in and console ----------
@@ -130,14 +125,13 @@ struct StaffLoginForm {
 }
 
 async fn staff_login_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let r = page(
+    Ok(page(
         &state,
         &ctx,
         "staff_login.html",
         context! { form => StaffLoginForm::default() },
         StatusCode::OK,
-    );
-    Ok(r?)
+    )?)
 }
 
 async fn staff_login_submit(
@@ -173,27 +167,23 @@ async fn staff_login_submit(
 }
 
 async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let result: Page = async {
-        require(&ctx.principal, Action::StaffConsole)?;
-        let (citizens, households) = state.store.registry().count_citizens().await?;
-        let (towns, villages) = state.store.registry().region_counts().await?;
-        let p = &ctx.principal;
-        let view = context! {
-            stats => context! { citizens, households, towns, villages },
-            can => context! {
-                citizens => authz::allowed(p, Action::ReadCitizens), regions => authz::allowed(p, Action::ViewRegions),
-                staff => authz::allowed(p, Action::ManageStaff), partners => authz::allowed(p, Action::ManagePartners),
-                ledger => authz::allowed(p, Action::ViewLedger),
-                queue => authz::allowed(p, Action::VoteDeeds), appeals => authz::allowed(p, Action::DecideAppeals),
-                standards => authz::allowed(p, Action::ManageStandards),
-                green => authz::allowed(p, Action::ManageGreenCards),
-                scan => authz::allowed(p, Action::ScanCodes),
-            },
-        };
-        Ok(render(&state, &ctx, "console.html", view)?.into_response())
-    }
-    .await;
-    Ok(result?)
+    require(&ctx.principal, Action::StaffConsole)?;
+    let (citizens, households) = state.store.registry().count_citizens().await?;
+    let (towns, villages) = state.store.registry().region_counts().await?;
+    let p = &ctx.principal;
+    let view = context! {
+        stats => context! { citizens, households, towns, villages },
+        can => context! {
+            citizens => authz::allowed(p, Action::ReadCitizens), regions => authz::allowed(p, Action::ViewRegions),
+            staff => authz::allowed(p, Action::ManageStaff), partners => authz::allowed(p, Action::ManagePartners),
+            ledger => authz::allowed(p, Action::ViewLedger),
+            queue => authz::allowed(p, Action::VoteDeeds), appeals => authz::allowed(p, Action::DecideAppeals),
+            standards => authz::allowed(p, Action::ManageStandards),
+            green => authz::allowed(p, Action::ManageGreenCards),
+            scan => authz::allowed(p, Action::ScanCodes),
+        },
+    };
+    Ok(render(&state, &ctx, "console.html", view)?.into_response())
 }
 
 #[derive(Deserialize, Default, Serialize)]
@@ -247,7 +237,7 @@ async fn staff_page(
 }
 
 async fn staff_list(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let r = staff_page(
+    Ok(staff_page(
         &state,
         &ctx,
         StaffForm::default(),
@@ -255,8 +245,7 @@ async fn staff_list(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         StatusCode::OK,
         None,
     )
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 async fn staff_create(
@@ -288,11 +277,10 @@ async fn staff_create(
         .await
     }
     .await;
-    let result = or_redo(result, async |errors, status| {
+    Ok(or_redo(result, async |errors, status| {
         staff_page(&state, &ctx, f, &errors, status, None).await
     })
-    .await;
-    Ok(result?)
+    .await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -325,11 +313,10 @@ async fn staff_link(
         Ok(Redirect::to("/console/staff").into_response())
     }
     .await;
-    let result = or_redo(result, async |errors, status| {
+    Ok(or_redo(result, async |errors, status| {
         staff_page(&state, &ctx, StaffForm::default(), &errors, status, None).await
     })
-    .await;
-    Ok(result?)
+    .await?)
 }
 
 #[derive(Deserialize, Default, Serialize)]
@@ -362,7 +349,7 @@ async fn partners_page(
 }
 
 async fn partners(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let r = partners_page(
+    Ok(partners_page(
         &state,
         &ctx,
         PartnerForm::default(),
@@ -370,8 +357,7 @@ async fn partners(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         StatusCode::OK,
         None,
     )
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 async fn partner_create(
@@ -390,11 +376,10 @@ async fn partner_create(
         Ok(Redirect::to("/console/partners").into_response())
     }
     .await;
-    let result = or_redo(result, async |errors, status| {
+    Ok(or_redo(result, async |errors, status| {
         partners_page(&state, &ctx, f, &errors, status, None).await
     })
-    .await;
-    Ok(result?)
+    .await?)
 }
 
 /// The form repeats `scope` once per ticked box, so it is read as pairs.
@@ -438,11 +423,10 @@ async fn key_create(
         .await
     }
     .await;
-    let result = or_redo(result, async |errors, status| {
+    Ok(or_redo(result, async |errors, status| {
         partners_page(&state, &ctx, PartnerForm::default(), &errors, status, None).await
     })
-    .await;
-    Ok(result?)
+    .await?)
 }
 
 async fn key_revoke(
@@ -451,12 +435,8 @@ async fn key_revoke(
     Path((id, key)): Path<(String, String)>,
     Form(f): Form<CsrfOnly>,
 ) -> PageResult {
-    let result: Page = async {
-        require(&ctx.principal, Action::ManagePartners)?;
-        ctx.check_csrf(&f.csrf)?;
-        state.store.accounts().revoke_api_key(&id, &key).await?;
-        Ok(Redirect::to("/console/partners").into_response())
-    }
-    .await;
-    Ok(result?)
+    require(&ctx.principal, Action::ManagePartners)?;
+    ctx.check_csrf(&f.csrf)?;
+    state.store.accounts().revoke_api_key(&id, &key).await?;
+    Ok(Redirect::to("/console/partners").into_response())
 }

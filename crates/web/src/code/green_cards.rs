@@ -158,8 +158,7 @@ async fn console_page(
 }
 
 async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let r = console_page(&state, &ctx, &IssueForm::default(), &[], StatusCode::OK).await;
-    Ok(r?)
+    Ok(console_page(&state, &ctx, &IssueForm::default(), &[], StatusCode::OK).await?)
 }
 
 async fn console_issue(
@@ -200,11 +199,10 @@ async fn console_issue(
         Ok(Redirect::to("/console/green-cards").into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         console_page(&state, &ctx, &f, &errors, status).await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -237,9 +235,8 @@ async fn console_revoke(
         Ok(Redirect::to("/console/green-cards").into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         console_page(&state, &ctx, &IssueForm::default(), &errors, status).await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }

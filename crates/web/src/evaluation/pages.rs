@@ -88,8 +88,7 @@ async fn new_page(
 }
 
 async fn new_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let r = new_page(&state, &ctx, &ReportForm::default(), &[], StatusCode::OK).await;
-    Ok(r?)
+    Ok(new_page(&state, &ctx, &ReportForm::default(), &[], StatusCode::OK).await?)
 }
 
 /// Read the multipart report: fields, and up to five files stored as evidence.
@@ -179,11 +178,10 @@ async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) 
         Ok(Redirect::to(&format!("/deeds/{}", d.id)).into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         new_page(&state, &ctx, &kept, &errors, status).await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 async fn my_deeds(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
@@ -261,8 +259,7 @@ async fn deed_page(
 }
 
 async fn deed(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
-    let r = deed_page(&state, &ctx, &id, &[], StatusCode::OK).await;
-    Ok(r?)
+    Ok(deed_page(&state, &ctx, &id, &[], StatusCode::OK).await?)
 }
 
 async fn evidence_file(
@@ -329,11 +326,10 @@ async fn vote(
         Ok(Redirect::to(&format!("/deeds/{id}")).into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         deed_page(&state, &ctx, &id, &errors, status).await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 #[derive(Deserialize, Default)]
@@ -365,11 +361,10 @@ async fn object(
         Ok(Redirect::to(&format!("/board/{village}?objected=1")).into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         board_page(&state, &ctx, &village, None, &errors, status, false).await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 async fn appeal(
@@ -385,11 +380,10 @@ async fn appeal(
         Ok(Redirect::to(&format!("/deeds/{id}")).into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         deed_page(&state, &ctx, &id, &errors, status).await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 async fn decide(
@@ -410,11 +404,10 @@ async fn decide(
         Ok(Redirect::to(&format!("/deeds/{id}")).into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         deed_page(&state, &ctx, &id, &errors, status).await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 async fn board_page(
@@ -572,7 +565,7 @@ async fn standards_page(
 }
 
 async fn standards_admin(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let r = standards_page(
+    Ok(standards_page(
         &state,
         &ctx,
         &StandardForm {
@@ -584,8 +577,7 @@ async fn standards_admin(State(state): State<AppState>, ctx: PageCtx) -> PageRes
         &[],
         StatusCode::OK,
     )
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 fn int(field: &'static str, raw: &str) -> Result<i64, FieldError> {
@@ -634,9 +626,8 @@ async fn standard_save(
         Ok(Redirect::to("/console/standards").into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         standards_page(&state, &ctx, &f, &errors, status).await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }

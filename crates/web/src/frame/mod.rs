@@ -183,8 +183,13 @@ pub(crate) fn region_name(ctx: &PageCtx, r: &moralbank_store::Region) -> String 
 }
 
 async fn index(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let r = page(&state, &ctx, "index.html", context! {}, StatusCode::OK);
-    Ok(r?)
+    Ok(page(
+        &state,
+        &ctx,
+        "index.html",
+        context! {},
+        StatusCode::OK,
+    )?)
 }
 
 #[derive(Deserialize)]

@@ -156,7 +156,7 @@ async fn console(
     Query(q): Query<ConsoleQuery>,
 ) -> PageResult {
     let notice = q.requested.is_some().then_some("ledger.requested_notice");
-    let r = console_page(
+    Ok(console_page(
         &state,
         &ctx,
         &ReversalForm::default(),
@@ -164,8 +164,7 @@ async fn console(
         notice,
         StatusCode::OK,
     )
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 async fn reversal_request(
@@ -183,11 +182,10 @@ async fn reversal_request(
         Ok(Redirect::to("/console/ledger?requested=1").into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         console_page(&state, &ctx, &f, &errors, None, status).await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 #[derive(Deserialize)]
@@ -214,7 +212,7 @@ async fn reversal_decide(
         Ok(Redirect::to("/console/ledger").into_response())
     }
     .await;
-    let r = or_redo(attempt, async |errors, status| {
+    Ok(or_redo(attempt, async |errors, status| {
         console_page(
             &state,
             &ctx,
@@ -225,6 +223,5 @@ async fn reversal_decide(
         )
         .await
     })
-    .await;
-    Ok(r?)
+    .await?)
 }

@@ -76,8 +76,7 @@ async fn enrol_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         household: "new".into(),
         ..Default::default()
     };
-    let r = enrol_page(&state, &ctx, &form, &[], StatusCode::OK).await;
-    Ok(r?)
+    Ok(enrol_page(&state, &ctx, &form, &[], StatusCode::OK).await?)
 }
 
 async fn enrol_submit(
@@ -101,11 +100,10 @@ async fn enrol_submit(
         Ok(render(&state, &ctx, "enrolled.html", view)?.into_response())
     }
     .await;
-    let result = or_redo(result, async |errors, status| {
+    Ok(or_redo(result, async |errors, status| {
         enrol_page(&state, &ctx, &f, &errors, status).await
     })
-    .await;
-    Ok(result?)
+    .await?)
 }
 
 // ---------- the resident's own pages ----------
@@ -155,8 +153,7 @@ async fn me_page(
 }
 
 async fn me(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let r = me_page(&state, &ctx, None, &[], StatusCode::OK).await;
-    Ok(r?)
+    Ok(me_page(&state, &ctx, None, &[], StatusCode::OK).await?)
 }
 
 async fn me_invite(
@@ -171,30 +168,24 @@ async fn me_invite(
         me_page(&state, &ctx, Some(code), &[], StatusCode::OK).await
     }
     .await;
-    let result = or_redo(result, async |errors, status| {
+    Ok(or_redo(result, async |errors, status| {
         me_page(&state, &ctx, None, &errors, status).await
     })
-    .await;
-    Ok(result?)
+    .await?)
 }
 
 async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let result: Page = async {
-        let doc = state.store.registry().export_citizen(own_id(&ctx)?).await?;
-        let body =
-            serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
-        let headers = [
-            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"moralbank-export.json\"",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ];
-        Ok((headers, body).into_response())
-    }
-    .await;
-    Ok(result?)
+    let doc = state.store.registry().export_citizen(own_id(&ctx)?).await?;
+    let body = serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
+    let headers = [
+        (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+        (
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"moralbank-export.json\"",
+        ),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    Ok((headers, body).into_response())
 }
 
 #[derive(Deserialize)]
@@ -240,11 +231,10 @@ async fn me_withdraw(
         Ok((ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)), r).into_response())
     }
     .await;
-    let result = or_redo(result, async |errors, status| {
+    Ok(or_redo(result, async |errors, status| {
         me_page(&state, &ctx, None, &errors, status).await
     })
-    .await;
-    Ok(result?)
+    .await?)
 }
 
 #[derive(Deserialize)]
@@ -257,8 +247,7 @@ struct SearchForm {
 
 /// Without criteria: the most recent enrolments in the caller's scope (each read is logged).
 async fn citizens(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let r = citizens_page(&state, &ctx, &SearchParams::default()).await;
-    Ok(r?)
+    Ok(citizens_page(&state, &ctx, &SearchParams::default()).await?)
 }
 
 /// Criteria travel in a POST body, never in the URL, so ID numbers and phones stay out of
@@ -268,13 +257,9 @@ async fn citizens_search(
     ctx: PageCtx,
     Form(f): Form<SearchForm>,
 ) -> PageResult {
-    let result: Page = async {
-        require(&ctx.principal, Action::ReadCitizens)?;
-        ctx.check_csrf(&f.csrf)?;
-        citizens_page(&state, &ctx, &f.q).await
-    }
-    .await;
-    Ok(result?)
+    require(&ctx.principal, Action::ReadCitizens)?;
+    ctx.check_csrf(&f.csrf)?;
+    Ok(citizens_page(&state, &ctx, &f.q).await?)
 }
 
 async fn citizens_page(state: &AppState, ctx: &PageCtx, p: &SearchParams) -> Page {
@@ -367,7 +352,7 @@ async fn regions(
     ctx: PageCtx,
     Query(q): Query<RegionsQuery>,
 ) -> PageResult {
-    let r = regions_page(
+    Ok(regions_page(
         &state,
         &ctx,
         q.town,
@@ -375,8 +360,7 @@ async fn regions(
         &[],
         StatusCode::OK,
     )
-    .await;
-    Ok(r?)
+    .await?)
 }
 
 async fn region_create(

@@ -1,6 +1,8 @@
 //! `moralbank demo`: a seeded demo city on SQLite in the data folder, its logins, and the web
 //! app in demo mode. Every step can be re-run: an existing database is reused, never re-seeded.
 
+mod history;
+
 use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{keys, server};
@@ -86,10 +88,10 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     let log_keys = crate::log_keys::read_or_create(&crate::log_keys::path(&config))?;
     crate::code_keys::read_or_create(&crate::code_keys::path(&config))?;
     let ledger = server::start_ledger(&store, &config, &log_keys).await?;
-    let added = crate::demo_ledger::seed(&store, &ledger, opts.citizens).await?;
-    crate::demo_ledger::seed_deeds(&store).await?;
-    crate::demo_ledger::seed_green_card(&store).await?;
-    crate::demo_ledger::seed_benefits(&store).await?;
+    let added = history::seed(&store, &ledger, opts.citizens).await?;
+    history::seed_deeds(&store).await?;
+    history::seed_green_card(&store).await?;
+    history::seed_benefits(&store).await?;
     if added > 0 {
         println!(
             "Appended {added} demo ledger entries; the public log is at http://{}/log.",

@@ -17,7 +17,7 @@
 //! Last, it starts the real ledger writer and calls `credit_due` the way the server's credit
 //! run does (5,000 deeds per call) until nothing is due, and times it.
 
-use crate::bench_http::{ms, pct, round1, rss_mib};
+use crate::bench::http::{ms, pct, round1, rss_mib};
 use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{keys, server};

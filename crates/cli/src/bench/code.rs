@@ -420,7 +420,7 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
         lifetimes,
         tiers: Arc::new(domain::tier::DEFAULT_THRESHOLDS.to_vec()),
     });
-    let (addr, server) = crate::bench_http::serve_loopback(moralbank_web::app(state)).await?;
+    let (addr, server) = crate::bench::http::serve_loopback(moralbank_web::app(state)).await?;
     let base = format!("http://{addr}");
     let before = store.code().count_redemptions().await?;
     eprintln!(

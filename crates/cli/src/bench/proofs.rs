@@ -11,10 +11,10 @@
 //! each kind verified against the root first, then `--proofs` random proofs of each kind, from
 //! one task and then from two. Afterwards the database is good only for this benchmark.
 
-use crate::bench_ledger::{proofs, round3, LeafSource};
+use crate::bench::ledger::{proofs, round3, LeafSource};
 use crate::config::Config;
 use crate::error::{CliError, Result};
-use crate::{bench_http, keys, server};
+use crate::{keys, server};
 use moralbank_store::Store;
 use serde_json::json;
 use std::time::Instant;
@@ -83,6 +83,6 @@ async fn run(store: &Store, o: &ProofsOptions) -> Result<serde_json::Value> {
         "inclusion_proofs_per_s_2_tasks": p.inclusion_2.round(),
         "consistency_proofs_per_s_2_tasks": p.consistency_2.round(),
         "proofs_verified": p.verified,
-        "peak_rss_mib": bench_http::rss_mib("VmHWM"),
+        "peak_rss_mib": crate::bench::http::rss_mib("VmHWM"),
     }))
 }

@@ -18,10 +18,10 @@
 //!    size, each built from the stored hashes by `log_proof`; one task, then two concurrent
 //!    tasks. A sample of the proofs is verified against the current root.
 
+use crate::bench::http::{ms, pct, round1, rss_mib};
 use crate::config::Config;
 use crate::error::{CliError, Result};
-use crate::{bench_http, keys, server};
-use bench_http::{ms, pct, round1, rss_mib};
+use crate::{keys, server};
 use domain::{IdempotencyKey, KeyOwner};
 use moralbank_ledger::tree::{check_consistency, check_inclusion};
 use moralbank_ledger::{Hash, LogKey, Plan};
