@@ -620,3 +620,77 @@ fn bench_proofs_fills_a_synthetic_log_once_and_verifies_its_proofs() {
         stderr(&other)
     );
 }
+
+/// `bench ledger --prefill` on the database at `url`.
+fn a_prefill_measures_at_that_size_and_only_on_a_new_ledger(url: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data").display().to_string();
+    let bench = || {
+        run(
+            dir.path(),
+            &[
+                "--database-url",
+                url,
+                "--data-dir",
+                &data,
+                "bench",
+                "ledger",
+                "--prefill",
+                "3000",
+                "--entries",
+                "300",
+                "--clients",
+                "8",
+                "--rate",
+                "100",
+                "--seconds",
+                "1",
+                "--proofs",
+                "20",
+            ],
+        )
+    };
+    let first = bench();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let line: serde_json::Value =
+        serde_json::from_str(stdout(&first).lines().last().expect("a line")).expect("JSON");
+    assert_eq!(line["prefill"], 3000);
+    assert_eq!(line["entries"], 300);
+    assert_eq!(line["errors"], 0);
+    assert_eq!(line["baseline_entries"], 300);
+    // The filled entries, the warm-up's, the measured ones and the open loop's, in one tree
+    // whose proofs verify.
+    assert!(line["log_size"].as_u64().expect("size") > 3_300, "{line}");
+    assert!(
+        line["proofs_verified"].as_u64().expect("verified") > 0,
+        "{line}"
+    );
+    assert!(
+        stderr(&first).contains("3000 filled") || stderr(&first).contains("filled in"),
+        "{}",
+        stderr(&first)
+    );
+    // A prefill never goes on top of an existing log.
+    let again = bench();
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("not empty"), "{}", stderr(&again));
+}
+
+#[test]
+fn bench_ledger_with_a_prefill_measures_at_that_size_on_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    a_prefill_measures_at_that_size_and_only_on_a_new_ledger(&sqlite_url(dir.path(), "ledger.db"));
+}
+
+#[test]
+fn bench_ledger_with_a_prefill_measures_at_that_size_on_postgres() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let Some(db) = rt.block_on(moralbank_store::testing::TestDb::postgres()) else {
+        return;
+    };
+    a_prefill_measures_at_that_size_and_only_on_a_new_ledger(&db.url);
+    rt.block_on(db.store.close());
+}
