@@ -40,6 +40,21 @@ impl Source {
     }
 }
 
+/// Who asks to read a deed's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader<'a> {
+    /// A signed-in resident, by id.
+    Resident(&'a str),
+    /// A staff member: their role, the region their role is scoped to, whether still active.
+    Staff {
+        role: Role,
+        region_id: Option<&'a str>,
+        active: bool,
+    },
+    /// Anyone else (anonymous, a partner's key).
+    Other,
+}
+
 /// Why a step is refused to this caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -88,6 +103,30 @@ impl Parties<'_> {
             )));
         }
         Ok(())
+    }
+
+    /// May `reader` read the deed's whole record (evidence, votes, history)? Its resident and
+    /// whoever nominated them; the admin and auditors; the members of the committees that decide
+    /// it: the evaluators of its village `village_id` and the reviewers of its town `town_id`
+    /// (the caller looks the town up only for a town reviewer; `None` otherwise).
+    pub fn may_read(&self, reader: Reader<'_>, village_id: &str, town_id: Option<&str>) -> bool {
+        match reader {
+            Reader::Resident(id) => {
+                id == self.citizen_id
+                    || (self.source == Source::Nomination && id == self.reporter_id)
+            }
+            Reader::Staff {
+                role,
+                region_id,
+                active: true,
+            } => match role {
+                Role::Admin | Role::Auditor => true,
+                Role::Evaluator => region_id == Some(village_id),
+                Role::TownReviewer => town_id.is_some() && region_id == town_id,
+                Role::PartnerOperator => false,
+            },
+            Reader::Staff { active: false, .. } | Reader::Other => false,
+        }
     }
 
     /// Is `citizen_id` the resident or the reporter (for recusal)?
@@ -176,6 +215,38 @@ mod tests {
             Committee::Town("t1").seats(Role::TownReviewer, Some("t1"), true),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_deed_is_read_by_its_people_and_its_committees_only() {
+        let staff = |role, region, active| Reader::Staff {
+            role,
+            region_id: region,
+            active,
+        };
+        let read = |r| DEED.may_read(r, "v1", Some("t1"));
+        assert!(read(Reader::Resident("doer")));
+        assert!(read(Reader::Resident("neighbour")), "the nominator");
+        assert!(!read(Reader::Resident("stranger")));
+        assert!(read(staff(Role::Admin, None, true)));
+        assert!(read(staff(Role::Auditor, None, true)));
+        assert!(read(staff(Role::Evaluator, Some("v1"), true)));
+        assert!(!read(staff(Role::Evaluator, Some("v2"), true)));
+        assert!(read(staff(Role::TownReviewer, Some("t1"), true)));
+        assert!(!read(staff(Role::TownReviewer, Some("t2"), true)));
+        assert!(!DEED.may_read(staff(Role::TownReviewer, Some("t1"), true), "v1", None));
+        assert!(
+            !read(staff(Role::Admin, None, false)),
+            "a deactivated account"
+        );
+        assert!(!read(staff(Role::PartnerOperator, None, true)));
+        assert!(!read(Reader::Other));
+        // A partner's submission has no nominator among the residents.
+        let submitted = Parties {
+            source: Source::Partner,
+            ..DEED
+        };
+        assert!(!submitted.may_read(Reader::Resident("neighbour"), "v1", None));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::auth::Principal;
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
 use crate::AppState;
+use domain::deed::Reader;
 use domain::Role;
 use moralbank_store::evaluation::{
     AppealDecision, BoardCursor, Deed, Evidence, NewDeed, Reporter, VoteInput,
@@ -137,25 +138,29 @@ pub(crate) async fn report_flow(
 /// Who may open a deed's whole record: its resident, whoever nominated them, the committee of
 /// its village, the reviewers of its town, the admin and the auditor.
 pub(crate) async fn may_read(state: &AppState, p: &Principal, d: &Deed) -> Result<bool, AppError> {
-    Ok(match p {
-        Principal::Citizen { id } => {
-            *id == d.citizen_id || (*id == d.reporter_id && d.source == "nomination")
-        }
-        Principal::Staff(s) if s.active => match s.role {
-            Role::Admin | Role::Auditor => true,
-            Role::Evaluator => s.region_id.as_deref() == Some(d.village_id.as_str()),
-            Role::TownReviewer => {
-                let (_, town) = state
-                    .store
-                    .registry()
-                    .village_and_town(&d.village_id)
-                    .await?;
-                s.region_id.as_deref() == Some(town.id.as_str())
-            }
-            Role::PartnerOperator => false,
+    let reader = match p {
+        Principal::Citizen { id } => Reader::Resident(id),
+        Principal::Staff(s) => Reader::Staff {
+            role: s.role,
+            region_id: s.region_id.as_deref(),
+            active: s.active,
         },
-        _ => false,
-    })
+        _ => Reader::Other,
+    };
+    // The town is looked up only for a town reviewer, the one reader it concerns.
+    let town = match p {
+        Principal::Staff(s) if s.active && s.role == Role::TownReviewer => Some(
+            state
+                .store
+                .registry()
+                .village_and_town(&d.village_id)
+                .await?
+                .1
+                .id,
+        ),
+        _ => None,
+    };
+    Ok(d.parties().may_read(reader, &d.village_id, town.as_deref()))
 }
 
 pub(crate) async fn deed_for(

@@ -267,7 +267,7 @@ impl Deed {
     }
 
     /// The people the deed concerns, as `domain::deed` asks about them.
-    fn parties(&self) -> Parties<'_> {
+    pub fn parties(&self) -> Parties<'_> {
         Parties {
             citizen_id: &self.citizen_id,
             reporter_id: &self.reporter_id,
