@@ -28,13 +28,19 @@ impl IdempotencyKey {
             || raw.len() > IDEMPOTENCY_KEY_BYTES_MAX
             || !raw.bytes().all(|b| b.is_ascii_graphic())
         {
-            return Err(FieldError::new(
-                Self::FIELD,
-                "invalid_format",
-                "1 to 200 printable ASCII characters without spaces",
-            ));
+            return Err(Self::invalid());
         }
         Ok(IdempotencyKey(raw.to_string()))
+    }
+
+    /// The refusal of a key that is not 1 to 200 printable ASCII characters (a header that is
+    /// not even text included).
+    pub fn invalid() -> FieldError {
+        FieldError::new(
+            Self::FIELD,
+            "invalid_format",
+            "1 to 200 printable ASCII characters without spaces",
+        )
     }
 
     /// The refusal for a request that needs a key and sent none; `hint` says what it is unique

@@ -19,8 +19,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
         Ok(IdempotencyHeader(parts.headers.get("idempotency-key").map(
             |v| match v.to_str() {
                 Ok(raw) => IdempotencyKey::parse(raw),
-                // Not even visible ASCII: the same refusal as any other malformed key.
-                Err(_) => IdempotencyKey::parse("\u{7f}"),
+                Err(_) => Err(IdempotencyKey::invalid()),
             },
         )))
     }

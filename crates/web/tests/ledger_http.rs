@@ -86,6 +86,36 @@ async fn partners_post_once_per_key_and_bad_input_changes_nothing(w: World) {
             ("Idempotency-Key", "missing")
         )
     );
+    // One reader of the header for every route that takes it: a key that is not 1 to 200
+    // printable ASCII characters, or a header that is not text at all, is malformed.
+    let (s, p) = post(&w, Some("has space"), award(&c, 5)).await;
+    assert_eq!(
+        (s, first_error(&p)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ("Idempotency-Key", "invalid_format")
+        )
+    );
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/ledger/entries")
+        .header(header::AUTHORIZATION, format!("Bearer {}", w.api_key))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(
+            "Idempotency-Key",
+            axum::http::HeaderValue::from_bytes(b"k\xff").unwrap(),
+        )
+        .body(Body::from(award(&c, 5).to_string()))
+        .unwrap();
+    let (s, _, text) = w.send(req).await;
+    let p: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (s, first_error(&p)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ("Idempotency-Key", "invalid_format")
+        )
+    );
     let (s, p) = post(&w, Some("k2"), award(&c, 0)).await;
     assert_eq!(
         (s, first_error(&p)),

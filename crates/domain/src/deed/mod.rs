@@ -16,4 +16,6 @@ pub use committee::{casting_vote, quorum, recusal, tally, Member, Tally, COMMITT
 pub use lifecycle::{DeedStatus, Outcome, Step};
 pub use parties::{Committee, Parties, Reader, Refusal, Source};
 pub use points::{cap_window, check_cap, decided_points, submitted_points};
-pub use text::{deed_date, text, DESCRIPTION_CHARS_MAX, PLACE_CHARS_MAX, REASON_CHARS_MAX};
+pub use text::{
+    deed_date, text, DESCRIPTION_CHARS_MAX, EVIDENCE_FILES_MAX, PLACE_CHARS_MAX, REASON_CHARS_MAX,
+};

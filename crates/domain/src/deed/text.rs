@@ -2,6 +2,8 @@
 
 use crate::FieldError;
 
+/// Evidence files (photos, PDFs) one deed may carry.
+pub const EVIDENCE_FILES_MAX: usize = 5;
 pub const DESCRIPTION_CHARS_MAX: usize = 1000;
 pub const PLACE_CHARS_MAX: usize = 100;
 pub const REASON_CHARS_MAX: usize = 500;

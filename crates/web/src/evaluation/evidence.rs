@@ -8,7 +8,7 @@ use moralbank_store::Vault;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-pub const FILES_MAX: usize = 5;
+pub const FILES_MAX: usize = domain::deed::EVIDENCE_FILES_MAX;
 pub const FILE_BYTES_MAX: usize = 5 * 1024 * 1024;
 /// The largest upload request: the files and the form around them.
 pub const UPLOAD_BYTES_MAX: usize = FILES_MAX * FILE_BYTES_MAX + 64 * 1024;

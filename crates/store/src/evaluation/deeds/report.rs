@@ -12,9 +12,6 @@ use domain::{FieldError, FieldErrors, IdempotencyKey, KeyOwner};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-/// Evidence files one deed may carry.
-const EVIDENCE_FILES_MAX: usize = 5;
-
 /// A report whose texts, date, resident and standard passed their checks.
 struct Checked {
     place: String,
@@ -81,11 +78,11 @@ impl Evaluation<'_> {
             new.points,
         )
         .map_err(|e| StoreError::Invalid(e.into()))?;
-        if new.evidence.len() > EVIDENCE_FILES_MAX {
+        if new.evidence.len() > deed::EVIDENCE_FILES_MAX {
             return Err(StoreError::invalid(
                 "evidence",
                 "too_many",
-                "at most 5 files",
+                &format!("at most {} files", deed::EVIDENCE_FILES_MAX),
             ));
         }
         let hash = request_hash(new, &c, points);
