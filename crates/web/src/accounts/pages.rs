@@ -114,7 +114,7 @@ async fn logout(
         .into_response())
 }
 
-// ---------- staff sign-in and console ----------
+// ---------- staff sign-in and the console's landing page ----------
 #[derive(Deserialize, Default, Serialize)]
 #[serde(default)]
 struct StaffLoginForm {
@@ -186,6 +186,7 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     Ok(render(&state, &ctx, "console.html", view)?.into_response())
 }
 
+// ---------- the console: staff, partners and their API keys ----------
 #[derive(Deserialize, Default, Serialize)]
 #[serde(default)]
 struct StaffForm {

@@ -1,4 +1,4 @@
-//! The ledger's API routes (merged into `/api/v1` by [`crate::api::router`]).
+//! The ledger's API routes (nested under `/api/v1` by `crate::app`).
 
 use super::flows::{self as ledger, PostEntry};
 use crate::auth::ApiCaller;

@@ -237,6 +237,7 @@ async fn me_withdraw(
     .await?)
 }
 
+// ---------- the console: citizens ----------
 #[derive(Deserialize)]
 struct SearchForm {
     #[serde(default)]
@@ -304,7 +305,7 @@ async fn citizen(
     Ok(render(&state, &ctx, "citizen.html", view)?.into_response())
 }
 
-// ---------- admin: regions, staff, partners ----------
+// ---------- the console: regions ----------
 #[derive(Deserialize)]
 struct RegionsQuery {
     town: Option<String>,
