@@ -79,7 +79,7 @@ impl Metrics {
 
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_string();
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -101,6 +101,22 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get_or_create(&RouteLabels { method, route })
         .observe(elapsed.as_secs_f64());
     res
+}
+
+/// The method as a metrics label: one of the methods the routes answer, else `other`, so that
+/// invented methods cannot grow the series without bound.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 async fn render(State(state): State<AppState>) -> Response {

@@ -490,6 +490,32 @@ async fn english_switch_translates_the_pages(w: World) {
         Some("/"),
         "no open redirect"
     );
+    // A tab (browsers drop it: `//evil.example`), a line break (no header injection, no 500),
+    // a backslash: each sends the reader home.
+    for back in [
+        "/%09/evil.example/",
+        "/%0d%0aSet-Cookie:x=1",
+        "/%5Cevil.example",
+        "/a%20b",
+    ] {
+        let (status, headers, _) = w
+            .page("GET", &format!("/lang/en?back={back}"), None, &[])
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{back}");
+        assert_eq!(
+            headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+            Some("/"),
+            "{back}"
+        );
+    }
+    let (_, headers, _) = w
+        .page("GET", "/lang/en?back=/deeds/new%3Fx%3D1", None, &[])
+        .await;
+    assert_eq!(
+        headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+        Some("/deeds/new?x=1"),
+        "a local path comes back"
+    );
 }
 
 async fn health_readiness_and_metrics_answer(w: World) {
@@ -507,6 +533,21 @@ async fn health_readiness_and_metrics_answer(w: World) {
     );
     assert!(body.contains("moralbank_http_request_duration_seconds_bucket"));
     assert!(body.contains("moralbank_db_pool_connections"));
+    // Invented methods do not grow the series: they are counted as `other`.
+    for i in 0..20 {
+        let req = Request::builder()
+            .method(
+                axum::http::Method::from_bytes(format!("INVENTED{i}").as_bytes())
+                    .expect("a method"),
+            )
+            .uri("/healthz")
+            .body(Body::empty())
+            .expect("req");
+        w.send(req).await;
+    }
+    let (_, _, body) = w.page("GET", "/metrics", None, &[]).await;
+    assert!(!body.contains("INVENTED"), "{body}");
+    assert!(body.contains("method=\"other\""), "{body}");
     w.store.close().await;
     let (s, _, _) = w.page("GET", "/readyz", None, &[]).await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);

@@ -210,12 +210,22 @@ async fn set_lang(
         .secure(state.config.cookie_secure)
         .max_age(time::Duration::days(365))
         .build();
-    // Only local paths: never an open redirect.
     let back = q
         .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .filter(|b| is_local_path(b))
         .unwrap_or_else(|| "/".into());
     (ctx.jar.add(cookie), Redirect::to(&back)).into_response()
+}
+
+/// A path on this site, never an open redirect: it starts with one `/`, has no backslash, no
+/// control character or white space anywhere (browsers drop a tab or a line break inside a URL,
+/// so `/<TAB>/evil.example` would become `//evil.example`, another site), and parses as a path.
+fn is_local_path(b: &str) -> bool {
+    b.starts_with('/')
+        && !b.starts_with("//")
+        && !b.contains('\\')
+        && !b.chars().any(|c| c.is_control() || c.is_whitespace())
+        && b.parse::<axum::http::uri::PathAndQuery>().is_ok()
 }
 
 #[derive(Deserialize)]
