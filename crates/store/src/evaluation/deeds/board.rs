@@ -89,35 +89,38 @@ fn public_deed_row(r: &sqlx::any::AnyRow) -> Result<PublicDeed> {
 }
 
 impl Evaluation<'_> {
+    /// Up to `limit` deeds matching `filter` (`WHERE …` with `$1` bound to `key` and the
+    /// `LIMIT $2`), with their standards and masked names.
+    async fn deeds_where(&self, filter: &str, key: &str, limit: i64) -> Result<Vec<Deed>> {
+        sqlx::query(&format!("{} {filter}", deed_select("")))
+            .bind(key)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(deed_row)
+            .collect()
+    }
+
     /// The committee's queue: deeds of a village waiting for votes, oldest first.
     pub async fn committee_queue(&self, village_id: &str, limit: i64) -> Result<Vec<Deed>> {
-        sqlx::query(&format!(
-            "{} WHERE d.village_id = $1 AND d.status IN ('review', 'paused') ORDER BY d.created_at, d.id LIMIT $2",
-            deed_select("")
-        ))
-        .bind(village_id)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(deed_row)
-        .collect()
+        self.deeds_where(
+            "WHERE d.village_id = $1 AND d.status IN ('review', 'paused') ORDER BY d.created_at, d.id LIMIT $2",
+            village_id,
+            limit,
+        )
+        .await
     }
 
     /// Appeals waiting for a town, oldest first.
     pub async fn appeal_queue(&self, town_id: &str, limit: i64) -> Result<Vec<Deed>> {
-        sqlx::query(&format!(
-            "{} WHERE d.status = 'appealed' AND d.village_id IN (SELECT id FROM regions WHERE parent_id = $1) \
+        self.deeds_where(
+            "WHERE d.status = 'appealed' AND d.village_id IN (SELECT id FROM regions WHERE parent_id = $1) \
              ORDER BY d.updated_at, d.id LIMIT $2",
-            deed_select("")
-        ))
-        .bind(town_id)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(deed_row)
-        .collect()
+            town_id,
+            limit,
+        )
+        .await
     }
 
     /// One page of a village's public board: deeds on publicity, the soonest to end first,
@@ -166,17 +169,12 @@ impl Evaluation<'_> {
 
     /// A resident's deeds (done by them or reported by them), newest first.
     pub async fn citizen_deeds(&self, citizen_id: &str, limit: i64) -> Result<Vec<Deed>> {
-        sqlx::query(&format!(
-            "{} WHERE d.citizen_id = $1 OR (d.reporter_id = $1 AND d.source = 'nomination') ORDER BY d.created_at DESC, d.id LIMIT $2",
-            deed_select("")
-        ))
-        .bind(citizen_id)
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(deed_row)
-        .collect()
+        self.deeds_where(
+            "WHERE d.citizen_id = $1 OR (d.reporter_id = $1 AND d.source = 'nomination') ORDER BY d.created_at DESC, d.id LIMIT $2",
+            citizen_id,
+            limit,
+        )
+        .await
     }
 
     /// Everything behind a deed, in order.
