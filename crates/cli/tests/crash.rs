@@ -1,10 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(clippy::too_many_lines)] // scenario tests tell one story each
 //! Crash safety of the ledger: a real `moralbank serve` is killed with SIGKILL again and again
-//! while clients post entries, then restarted. Afterwards no acknowledged entry is lost (its
-//! key answers with the same index), no entry exists twice (every key has one index and the log
-//! holds exactly as many entries as keys), and `moralbank audit` passes — on SQLite and on
-//! PostgreSQL.
+//! while partners redeem scanned moral codes for points (the only way points are spent; the
+//! credit run of deeds whose publicity ended, the only way they are awarded, runs at every
+//! start), then restarted. Afterwards no acknowledged redemption is lost (its key answers with
+//! the same decision and ledger index), nothing exists twice (one index per key; the log holds
+//! exactly the credited deeds and the granted redemptions), every decision has exactly one row
+//! in its resident's access log and every partner deed one (written in the same transaction as
+//! what they record), and `moralbank audit` passes — on SQLite and on PostgreSQL.
 
 #![cfg(unix)]
 
@@ -104,10 +107,21 @@ fn call(addr: &str, method: &str, path: &str, token: &str, body: Value) -> (u16,
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-/// A partner key allowed to post, and the ids of the seeded citizens.
-fn partner_and_citizens(addr: &str) -> (String, Vec<String>) {
+/// What the stream needs: the partner's key, its benefit, and one code per redemption.
+struct Scene {
+    key: String,
+    benefit: String,
+    codes: Vec<String>,
+}
+
+/// On a first server: a partner with a redeeming key, the seeded citizens' ids. Then, with the
+/// server stopped, straight in the database: a standard that trusts the partner, a deed of it
+/// for every citizen whose publicity ended a day ago (the credit run of the next start awards
+/// them), a bus ride costing one point, and codes signed with the server's code key.
+fn scene(setup: &Setup) -> Scene {
+    let (mut server, addr) = setup.serve();
     let (s, login) = call(
-        addr,
+        &addr,
         "POST",
         "/api/v1/auth/staff",
         "",
@@ -116,27 +130,27 @@ fn partner_and_citizens(addr: &str) -> (String, Vec<String>) {
     assert_eq!(s, 200, "{login}");
     let admin = login["token"].as_str().unwrap().to_string();
     let (s, p) = call(
-        addr,
+        &addr,
         "POST",
         "/api/v1/partners",
         &admin,
-        json!({"name": "志愿者联合会", "kind": "volunteer_alliance"}),
+        json!({"name": "余姚公交", "kind": "transport"}),
     );
     assert_eq!(s, 201, "{p}");
-    let pid = p["id"].as_str().unwrap();
+    let partner = p["id"].as_str().unwrap().to_string();
     let (s, k) = call(
-        addr,
+        &addr,
         "POST",
-        &format!("/api/v1/partners/{pid}/api-keys"),
+        &format!("/api/v1/partners/{partner}/api-keys"),
         &admin,
-        json!({"scopes": ["ledger:post"]}),
+        json!({"scopes": ["benefits:redeem"]}),
     );
     assert_eq!(s, 201, "{k}");
-    let citizens = (0..CITIZENS)
+    let citizens: Vec<String> = (0..CITIZENS)
         .map(|i| {
             let (phone, _) = moralbank_store::fixtures::city::demo_identity(i);
             let (s, found) = call(
-                addr,
+                &addr,
                 "POST",
                 "/api/v1/citizens/search",
                 &admin,
@@ -146,39 +160,151 @@ fn partner_and_citizens(addr: &str) -> (String, Vec<String>) {
             found["items"][0]["id"].as_str().unwrap().to_string()
         })
         .collect();
-    (k["secret"].as_str().unwrap().to_string(), citizens)
-}
-
-/// The request a key stands for: the same bytes on every retry.
-fn body_for(n: u64, citizens: &[String]) -> String {
-    json!({
-        "kind": "award", "citizen_id": citizens[(n % citizens.len() as u64) as usize],
-        "amount": 1 + n % 5, "rule": "standard:volunteer-hour@1",
-        "reason": format!("志愿服务 {} 小时", 1 + n % 5), "reference": format!("shift:{n}"),
-    })
-    .to_string()
-}
-
-/// Post entry `n`: `Some(index)` when acknowledged, `None` when the server did not answer.
-fn post(addr: &str, key: &str, n: u64, citizens: &[String]) -> Option<u64> {
-    let auth = format!("Bearer {key}");
-    let idem = format!("crash-{n}");
-    match http(
-        addr,
-        "POST",
-        "/api/v1/ledger/entries",
-        &[("Authorization", &auth), ("Idempotency-Key", &idem)],
-        &body_for(n, citizens),
-    ) {
-        Ok((200 | 201, text)) => {
-            let v: Value = serde_json::from_str(&text).expect("json");
-            Some(v["index"].as_u64().expect("index"))
-        }
-        Ok((503, _)) | Err(_) => None,
-        Ok((s, text)) => panic!("entry {n}: unexpected {s}: {text}"),
+    assert!(server.terminate().success());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (benefit, claims) = rt.block_on(fill(setup, &partner, &citizens));
+    // Sign the codes with the server's issuer key (DATA_DIR/code-keys.toml).
+    let file: toml::Value = toml::from_str(
+        &std::fs::read_to_string(Path::new(&setup.data()).join("code-keys.toml")).unwrap(),
+    )
+    .unwrap();
+    let key =
+        moralbank_code::IssuerKey::from_private_jwk(file["private_jwk"].as_str().unwrap()).unwrap();
+    let codes = claims
+        .iter()
+        .map(|c| moralbank_code::encode(c, &key).unwrap())
+        .collect();
+    Scene {
+        key: k["secret"].as_str().unwrap().to_string(),
+        benefit,
+        codes,
     }
 }
+/// Codes minted for the stream: more than the clients get through before the last round ends.
+const CODES: usize = 4_000;
 
+/// The database part of [`scene`] (the server is stopped): returns the benefit's id and the
+/// claims of the codes, each recorded as issued to a citizen.
+async fn fill(
+    setup: &Setup,
+    partner: &str,
+    citizens: &[String],
+) -> (String, Vec<moralbank_code::Claims>) {
+    use moralbank_store::evaluation::{NewDeed, NewStandard, Reporter, Rules};
+    let store = moralbank_store::Store::connect(
+        &moralbank_store::ConnectOptions {
+            url: setup.url.clone(),
+            create_if_missing: false,
+            max_connections: 2,
+            busy_timeout_ms: 5_000,
+            sqlite_cache_mib: 8,
+        },
+        moralbank_store::Vault::random(),
+    )
+    .await
+    .unwrap();
+    store
+        .evaluation()
+        .save_standard(
+            &NewStandard {
+                code: "crash-service".into(),
+                name_zh: "公交文明志愿服务".into(),
+                name_en: "Bus courtesy volunteering".into(),
+                points_min: 1,
+                points_max: 1_000,
+                cap_points: None,
+                cap_period: "none".into(),
+                evidence_zh: "志愿者联合会核实".into(),
+                evidence_en: "verified by the volunteer alliance".into(),
+                awarder: "partner".into(),
+                active: true,
+                trusted_partners: vec![partner.to_string()],
+            },
+            "staff:crash",
+        )
+        .await
+        .unwrap();
+    // Reported eight days ago: the publicity of seven has ended, so the next start credits them.
+    let then = moralbank_store::now_ms() - 8 * domain::time::DAY_MS;
+    for (i, c) in citizens.iter().enumerate() {
+        store
+            .evaluation()
+            .report_deed(
+                &NewDeed {
+                    citizen_id: c.clone(),
+                    reporter: Reporter::Partner {
+                        partner_id: partner.to_string(),
+                        key: domain::IdempotencyKey::parse(&format!("deed-{i}")).unwrap(),
+                    },
+                    standard_code: "crash-service".into(),
+                    deed_date: moralbank_store::day_of(then),
+                    place: "公交站".into(),
+                    description: "高峰时段维持乘车秩序".into(),
+                    evidence: vec![],
+                    points: Some(1_000),
+                },
+                &Rules::default(),
+                then,
+            )
+            .await
+            .unwrap();
+    }
+    store.code().ensure_default_scenes().await.unwrap();
+    let bus = store
+        .code()
+        .create_benefit(&moralbank_store::code::benefits::NewBenefit {
+            scene: "transport".into(),
+            partner_id: partner.to_string(),
+            name_zh: "公交免费乘车券".into(),
+            name_en: "Free bus ride".into(),
+            description_zh: "用1积分兑换一次公交免费乘车".into(),
+            description_en: "One point for a free ride".into(),
+            min_tier: 1,
+            kind: "points".into(),
+            points_cost: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let issuer = moralbank_code::Issuer::parse("moralbank.localhost").unwrap();
+    let lifetimes = moralbank_code::Lifetimes {
+        phone_s: 3_600,
+        ..Default::default()
+    };
+    let now_s = moralbank_store::now_ms() / 1000;
+    let mut claims = Vec::with_capacity(CODES);
+    for i in 0..CODES {
+        let holder = moralbank_code::Holder {
+            pseudonym: moralbank_code::Pseudonym([u8::try_from(i % 251).unwrap(); 16]),
+            tier: 1,
+            badges: vec![],
+            masked_name: moralbank_code::MaskedName::parse("谢*华").unwrap(),
+        };
+        let c = moralbank_code::Claims::issue(
+            issuer.clone(),
+            holder,
+            moralbank_code::Carrier::Phone,
+            now_s,
+            &lifetimes,
+        );
+        store
+            .code()
+            .record_issued_code(
+                &c.code_id.to_string(),
+                &citizens[i % citizens.len()],
+                false,
+                c.expires_at,
+            )
+            .await
+            .unwrap();
+        claims.push(c);
+    }
+    store.close().await;
+    (bus.id, claims)
+}
 fn kill_9(server: &mut Running) {
     let pid = server.child.id().to_string();
     assert!(std::process::Command::new("kill")
@@ -189,42 +315,114 @@ fn kill_9(server: &mut Running) {
     let _ = server.child.wait();
 }
 
+/// What a redemption answered: the decision's id and the ledger index of its spending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Answer {
+    decision: String,
+    index: Option<u64>,
+}
+
+/// Redeem with code `n` under key `crash-<n>`: `Some` when answered, `None` when the server
+/// did not answer (killed, or its writer stopping).
+fn redeem(addr: &str, scene: &Scene, n: usize) -> Option<Answer> {
+    let auth = format!("Bearer {}", scene.key);
+    let idem = format!("crash-{n}");
+    let body = json!({"benefit_id": scene.benefit, "code": scene.codes[n]}).to_string();
+    match http(
+        addr,
+        "POST",
+        "/api/v1/redemptions",
+        &[("Authorization", &auth), ("Idempotency-Key", &idem)],
+        &body,
+    ) {
+        Ok((200, text)) => {
+            let v: Value = serde_json::from_str(&text).expect("json");
+            assert_eq!(v["granted"], true, "redemption {n}: {v}");
+            Some(Answer {
+                decision: v["id"].as_str().expect("id").to_string(),
+                index: Some(
+                    v["ledger_index"]
+                        .as_u64()
+                        .expect("a granted spend has its entry"),
+                ),
+            })
+        }
+        Ok((503, _)) | Err(_) => None,
+        Ok((s, text)) => panic!("redemption {n}: unexpected {s}: {text}"),
+    }
+}
+
+/// Count rows straight in the database (the server is stopped).
+fn count(setup: &Setup, sql: &str) -> i64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = moralbank_store::Store::connect(
+            &moralbank_store::ConnectOptions {
+                url: setup.url.clone(),
+                create_if_missing: false,
+                max_connections: 1,
+                busy_timeout_ms: 5_000,
+                sqlite_cache_mib: 8,
+            },
+            moralbank_store::Vault::random(),
+        )
+        .await
+        .unwrap();
+        let n = store.count_for_tests(sql).await.unwrap();
+        store.close().await;
+        n
+    })
+}
+
 fn crash_repeatedly(setup: Setup, seed: u64) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let scene = Arc::new(scene(&setup));
     let (mut server, mut addr) = setup.serve();
-    let (key, citizens) = partner_and_citizens(&addr);
-    let citizens = Arc::new(citizens);
-    let next = Arc::new(Mutex::new(0u64));
-    // Key → index, for every acknowledged append; and keys in flight at a crash.
-    let acked: Arc<Mutex<HashMap<u64, u64>>> = Arc::default();
-    let mut unanswered: Vec<u64> = Vec::new();
+    // The credit run at start awards the deeds: wait for their entries before spending.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let checkpoint = http(&addr, "GET", "/log/checkpoint", &[], "").unwrap().1;
+        if checkpoint.lines().nth(1) == Some(&CITIZENS.to_string()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the deeds were not credited: {checkpoint}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let next = Arc::new(Mutex::new(0usize));
+    // Code number → answer, for every acknowledged redemption; and those in flight at a crash.
+    let acked: Arc<Mutex<HashMap<usize, Answer>>> = Arc::default();
+    let mut unanswered: Vec<usize> = Vec::new();
     for round in 0..ROUNDS {
-        // Entries that were in flight at the last crash are retried first, as a client would.
+        // Redemptions that were in flight at the last crash are retried first, as a client would.
         for n in std::mem::take(&mut unanswered) {
-            let index = post(&addr, &key, n, &citizens).expect("a retry after restart is answered");
-            acked.lock().unwrap().insert(n, index);
+            let a = redeem(&addr, &scene, n).expect("a retry after restart is answered");
+            acked.lock().unwrap().insert(n, a);
         }
         let stop_at = Instant::now() + Duration::from_millis(rng.gen_range(300..1200));
         let clients: Vec<_> = (0..CLIENTS)
             .map(|_| {
-                let (addr, key, citizens, next, acked) = (
-                    addr.clone(),
-                    key.clone(),
-                    citizens.clone(),
-                    next.clone(),
-                    acked.clone(),
-                );
+                let (addr, scene, next, acked) =
+                    (addr.clone(), scene.clone(), next.clone(), acked.clone());
                 std::thread::spawn(move || loop {
                     let n = {
                         let mut g = next.lock().unwrap();
                         *g += 1;
                         *g
                     };
-                    match post(&addr, &key, n, &citizens) {
-                        Some(index) => {
-                            acked.lock().unwrap().insert(n, index);
+                    if n >= scene.codes.len() {
+                        return None;
+                    }
+                    match redeem(&addr, &scene, n) {
+                        Some(a) => {
+                            acked.lock().unwrap().insert(n, a);
                         }
-                        None => return n,
+                        None => return Some(n),
                     }
                 })
             })
@@ -232,7 +430,7 @@ fn crash_repeatedly(setup: Setup, seed: u64) {
         std::thread::sleep(stop_at.saturating_duration_since(Instant::now()));
         kill_9(&mut server);
         for c in clients {
-            unanswered.push(c.join().unwrap());
+            unanswered.extend(c.join().unwrap());
         }
         eprintln!(
             "round {round}: {} acknowledged so far",
@@ -241,29 +439,50 @@ fn crash_repeatedly(setup: Setup, seed: u64) {
         (server, addr) = setup.serve();
     }
     for n in std::mem::take(&mut unanswered) {
-        let index = post(&addr, &key, n, &citizens).expect("answered");
-        acked.lock().unwrap().insert(n, index);
+        let a = redeem(&addr, &scene, n).expect("answered");
+        acked.lock().unwrap().insert(n, a);
     }
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 20, "the clients got through: {}", acked.len());
-    // Nothing acknowledged was lost: every key still names its index.
-    for (&n, &index) in &acked {
-        assert_eq!(post(&addr, &key, n, &citizens), Some(index), "entry {n}");
+    // Nothing acknowledged was lost: every key still answers with its decision and entry.
+    for (&n, a) in &acked {
+        assert_eq!(redeem(&addr, &scene, n).as_ref(), Some(a), "redemption {n}");
     }
-    // Nothing exists twice: one index per key, and the log holds exactly the keys' entries.
-    let mut indexes: Vec<u64> = acked.values().copied().collect();
+    // Nothing exists twice: one entry per key, and the log holds exactly the credited deeds
+    // and the acknowledged spends.
+    let mut indexes: Vec<u64> = acked.values().filter_map(|a| a.index).collect();
     indexes.sort_unstable();
     indexes.dedup();
-    assert_eq!(indexes.len(), acked.len(), "two keys share an index");
+    assert_eq!(indexes.len(), acked.len(), "two keys share an entry");
     let checkpoint = http(&addr, "GET", "/log/checkpoint", &[], "").unwrap().1;
     let size: u64 = checkpoint.lines().nth(1).unwrap().parse().unwrap();
     assert_eq!(
         size,
-        acked.len() as u64,
-        "the log holds an entry no key acknowledged"
+        CITIZENS + acked.len() as u64,
+        "the log holds an entry no deed or key accounts for"
     );
-    assert_eq!(indexes, (0..size).collect::<Vec<_>>());
     assert!(server.terminate().success());
+    // Every decision the database holds is an acknowledged one, and each has exactly one row
+    // in its resident's access log (same transaction); every partner deed has its row too.
+    let decisions = count(&setup, "SELECT COUNT(*) FROM redemptions");
+    assert_eq!(
+        decisions,
+        acked.len() as i64,
+        "decisions no key accounts for"
+    );
+    let rows = count(
+        &setup,
+        "SELECT COUNT(*) FROM access_log WHERE action = 'redemption' AND actor_kind = 'partner'",
+    );
+    assert_eq!(
+        rows, decisions,
+        "a decision without its access-log row, or two"
+    );
+    let deed_rows = count(
+        &setup,
+        "SELECT COUNT(*) FROM access_log WHERE action = 'deed_submitted'",
+    );
+    assert_eq!(deed_rows, CITIZENS as i64);
     let audit = setup.cmd(&["audit"]);
     assert!(
         audit.status.success(),
@@ -279,12 +498,12 @@ fn crash_repeatedly(setup: Setup, seed: u64) {
 }
 
 #[test]
-fn sqlite_survives_kill_9_under_a_stream_of_appends() {
+fn sqlite_survives_kill_9_under_a_stream_of_redemptions() {
     crash_repeatedly(prepare(|dir| sqlite_url(dir, "crash.db")), 1);
 }
 
 #[test]
-fn postgres_survives_kill_9_under_a_stream_of_appends() {
+fn postgres_survives_kill_9_under_a_stream_of_redemptions() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -78,6 +78,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_deed_key_scope.sql"),
         postgres: include_str!("../migrations/postgres/0011_deed_key_scope.sql"),
     },
+    Migration {
+        version: 12,
+        name: "points_by_rules",
+        sqlite: include_str!("../migrations/sqlite/0012_points_by_rules.sql"),
+        postgres: include_str!("../migrations/postgres/0012_points_by_rules.sql"),
+    },
 ];
 
 /// The version of the newest migration.

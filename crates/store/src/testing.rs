@@ -130,6 +130,13 @@ macro_rules! on_both_backends {
 }
 
 impl Store {
+    /// The first column of the first row of `sql`, an integer: tests that count rows straight
+    /// in the database.
+    pub async fn count_for_tests(&self, sql: &str) -> Result<i64, crate::StoreError> {
+        use sqlx::Row;
+        Ok(sqlx::query(sql).fetch_one(&self.read).await?.try_get(0)?)
+    }
+
     /// Run a statement as it is, on the writer (tests that play an attacker with database
     /// access: dropping a trigger, changing a row).
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, crate::StoreError> {

@@ -86,9 +86,15 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
     let cs = city(&store, 5).await;
     let (seq, vkey) = start(&store).await;
     let now = now_ms();
-    let a = seq.append("k/1".into(), award(&cs[0], 50)).await.unwrap();
+    let a = seq
+        .append_unruled("k/1".into(), award(&cs[0], 50))
+        .await
+        .unwrap();
     assert_eq!((a.index, a.replayed), (0, false));
-    let r = seq.append("k/2".into(), redeem(&cs[0], 20)).await.unwrap();
+    let r = seq
+        .append_unruled("k/2".into(), redeem(&cs[0], 20))
+        .await
+        .unwrap();
     assert_eq!(r.index, 1);
     let p = store.ledger().points(&cs[0], now).await.unwrap();
     assert_eq!(
@@ -128,7 +134,7 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
 
     // A reversal needs two different approvers, undoes an award once, and leaves both visible.
     let one = NewEntry::reversal(0, "误录", vec!["staff:alice".into(), "staff:alice".into()]);
-    let e = seq.append("k/6".into(), one).await.unwrap_err();
+    let e = seq.append_unruled("k/6".into(), one).await.unwrap_err();
     assert_eq!(
         field_code(&e),
         ("approvers".into(), "second_approver_required")
@@ -141,13 +147,15 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
         )
     };
     // The citizen spent 20 of the 50: undoing all 50 would overdraw.
-    let e = seq.append("k/7".into(), rev()).await.unwrap_err();
+    let e = seq.append_unruled("k/7".into(), rev()).await.unwrap_err();
     assert_eq!(field_code(&e), ("amount".into(), "insufficient_balance"));
-    seq.append("k/8".into(), award(&cs[0], 25)).await.unwrap();
-    let x = seq.append("k/9".into(), rev()).await.unwrap();
+    seq.append_unruled("k/8".into(), award(&cs[0], 25))
+        .await
+        .unwrap();
+    let x = seq.append_unruled("k/9".into(), rev()).await.unwrap();
     let p = store.ledger().points(&cs[0], now).await.unwrap();
     assert_eq!((p.balance, p.credit), (5, 25));
-    let e = seq.append("k/10".into(), rev()).await.unwrap_err();
+    let e = seq.append_unruled("k/10".into(), rev()).await.unwrap_err();
     assert_eq!(field_code(&e), ("reverses".into(), "already_reversed"));
     let e = seq
         .append(
@@ -212,7 +220,7 @@ async fn households_sum_their_members(store: Store) {
         .await
         .unwrap();
     for (i, m) in members.iter().enumerate() {
-        seq.append(format!("h/{i}"), award(&m.citizen_id, 10 * (i as i64 + 1)))
+        seq.append_unruled(format!("h/{i}"), award(&m.citizen_id, 10 * (i as i64 + 1)))
             .await
             .unwrap();
     }
@@ -233,8 +241,14 @@ async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(stor
         IdempotencyKey::parse(key).map(|k| k.scoped(KeyOwner::Partner(partner)))
     };
     let key = scoped("p1", "order-77").unwrap();
-    let first = seq.append(key.clone(), award(&cs[1], 8)).await.unwrap();
-    let again = seq.append(key.clone(), award(&cs[1], 8)).await.unwrap();
+    let first = seq
+        .append_unruled(key.clone(), award(&cs[1], 8))
+        .await
+        .unwrap();
+    let again = seq
+        .append_unruled(key.clone(), award(&cs[1], 8))
+        .await
+        .unwrap();
     assert_eq!(
         again,
         Appended {
@@ -242,7 +256,10 @@ async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(stor
             ..first.clone()
         }
     );
-    let e = seq.append(key.clone(), award(&cs[1], 9)).await.unwrap_err();
+    let e = seq
+        .append_unruled(key.clone(), award(&cs[1], 9))
+        .await
+        .unwrap_err();
     let (field, code) = field_code(&e);
     assert_eq!(
         (field.as_str(), code),
@@ -258,7 +275,10 @@ async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(stor
     // Across a restart of the writer.
     drop(seq);
     let (seq, _) = start(&store).await;
-    let after = seq.append(key.clone(), award(&cs[1], 8)).await.unwrap();
+    let after = seq
+        .append_unruled(key.clone(), award(&cs[1], 8))
+        .await
+        .unwrap();
     assert_eq!(
         after,
         Appended {
@@ -270,7 +290,7 @@ async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(stor
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (seq, c) = (seq.clone(), cs[2].clone());
-            tokio::spawn(async move { seq.append("same/k".into(), award(&c, 3)).await })
+            tokio::spawn(async move { seq.append_unruled("same/k".into(), award(&c, 3)).await })
         })
         .collect();
     let mut indexes = Vec::new();
@@ -296,7 +316,9 @@ async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(stor
 async fn the_database_refuses_to_update_or_delete_history(store: Store) {
     let cs = city(&store, 2).await;
     let (seq, _) = start(&store).await;
-    seq.append("t/1".into(), award(&cs[0], 5)).await.unwrap();
+    seq.append_unruled("t/1".into(), award(&cs[0], 5))
+        .await
+        .unwrap();
     for sql in [
         "UPDATE ledger_entries SET reason = 'x'",
         "DELETE FROM ledger_entries",
@@ -340,7 +362,7 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
     let cs = city(&store, 4).await;
     let (seq, vkey) = start(&store).await;
     for i in 0..40 {
-        seq.append(format!("a/{i}"), award(&cs[i % 4], 1 + i as i64))
+        seq.append_unruled(format!("a/{i}"), award(&cs[i % 4], 1 + i as i64))
             .await
             .unwrap();
     }
@@ -456,7 +478,7 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let (seq, c) = (seq.clone(), cs[(i % 6) as usize].clone());
-            tokio::spawn(async move { seq.append(format!("p/{i}"), award(&c, 2)).await })
+            tokio::spawn(async move { seq.append_unruled(format!("p/{i}"), award(&c, 2)).await })
         })
         .collect();
     for t in tasks {
@@ -620,7 +642,10 @@ async fn random_histories_keep_every_invariant(store: Store) {
                 .map(|(k, e)| {
                     let seq = seq.clone();
                     tokio::spawn(async move {
-                        (k.clone(), seq.append(k, e).await.map_err(|e| e.to_string()))
+                        (
+                            k.clone(),
+                            seq.append_unruled(k, e).await.map_err(|e| e.to_string()),
+                        )
                     })
                 })
                 .collect();
@@ -678,7 +703,7 @@ async fn two_writers_share_one_log(store: Store) {
         .map(|i| {
             let seq = writers[i % 2].clone();
             let c = cs[i % 4].clone();
-            tokio::spawn(async move { seq.append(format!("w/{i}"), award(&c, 1)).await })
+            tokio::spawn(async move { seq.append_unruled(format!("w/{i}"), award(&c, 1)).await })
         })
         .collect();
     let mut idx: Vec<u64> = Vec::new();
@@ -696,7 +721,9 @@ async fn two_writers_share_one_log(store: Store) {
 async fn a_rotated_key_signs_the_current_tree_at_start(store: Store) {
     let cs = city(&store, 2).await;
     let (seq, old_vkey) = start(&store).await;
-    seq.append("r/1".into(), award(&cs[0], 4)).await.unwrap();
+    seq.append_unruled("r/1".into(), award(&cs[0], 4))
+        .await
+        .unwrap();
     drop(seq);
     let (skey, new_vkey) = moralbank_ledger::generate_log_key("test.moralbank.example/log");
     let key = moralbank_ledger::LogKey::from_private(&skey).unwrap();
@@ -705,7 +732,9 @@ async fn a_rotated_key_signs_the_current_tree_at_start(store: Store) {
         .unwrap();
     let cp = store.ledger().latest_checkpoint().await.unwrap().unwrap();
     assert_eq!(verify_checkpoint(&cp.note, &new_vkey).unwrap().size(), 1);
-    seq.append("r/2".into(), award(&cs[0], 4)).await.unwrap();
+    seq.append_unruled("r/2".into(), award(&cs[0], 4))
+        .await
+        .unwrap();
     let both = [new_vkey.clone(), old_vkey.clone()];
     assert_eq!(
         store

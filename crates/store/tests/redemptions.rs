@@ -126,7 +126,7 @@ async fn benefits_are_redeemed_by_their_rules(store: Store) {
         r("k10", &points.id, code("c5", 1, false)).await.reason,
         "insufficient_balance"
     );
-    seq.append(
+    seq.append_unruled(
         "award".into(),
         NewEntry::award(
             &cs[0],

@@ -209,6 +209,7 @@ T = {
  "refusal.code_used": ("该码已使用", "code already used"), "refusal.quota_used": ("本期次数已用完", "quota used up"), "refusal.insufficient_balance": ("积分不足", "not enough points"),
  "access.redemption": ("扫码使用礼遇", "scanned for a benefit"),
  "access.scan": ("扫码核验", "scanned the code"),
+ "access.deed_submitted": ("提交好人好事（待公示）", "submitted a deed for you"),
  "scan.title": ("扫码核验", "Code scanner"), "scan.online": ("在线", "online"), "scan.offline": ("离线：仍可核验，兑换需联网", "offline: codes still verify; redeeming needs the network"),
  "scan.keys": ("验证密钥", "verification keys:"), "scan.keys_bad": ("验证密钥不可用：", "the verification keys cannot be used:"), "scan.keys_loading": ("正在载入验证密钥…", "loading the verification keys…"),
  "scan.input": ("道德码", "Moral code"), "scan.input_hint": ("扫码枪扫码后自动核验；也可以粘贴码文字后按回车。核验在本机完成，不需要联网。", "A hardware scanner's read is checked at once; or paste the code's text and press Enter. The check runs on this device, without the network."),

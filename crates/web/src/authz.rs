@@ -28,8 +28,6 @@ pub enum Action {
     ReadRegionsApi,
     /// A partner reading its own organisation.
     PartnerSelf,
-    /// A partner posting awards and redemptions to the ledger.
-    PostLedger,
     /// A citizen's ledger entries (each read logged in their access log).
     ReadCitizenLedger,
     /// The ledger's totals and the list of reversal requests.
@@ -62,7 +60,7 @@ pub enum Action {
 fn staff_may(role: Role, action: Action) -> bool {
     use Action::*;
     match action {
-        OwnRecord | PartnerSelf | PostLedger | ReportDeeds | SubmitDeeds | RedeemBenefits => false,
+        OwnRecord | PartnerSelf | ReportDeeds | SubmitDeeds | RedeemBenefits => false,
         VoteDeeds => role == Role::Evaluator,
         ScanCodes => role == Role::PartnerOperator,
         DecideAppeals => role == Role::TownReviewer,
@@ -79,7 +77,6 @@ fn partner_scope(action: Action) -> Option<&'static str> {
     match action {
         Action::ReadRegionsApi => Some("regions:read"),
         Action::PartnerSelf => Some("partner:read"),
-        Action::PostLedger => Some("ledger:post"),
         Action::SubmitDeeds => Some("deeds:submit"),
         Action::RedeemBenefits => Some("benefits:redeem"),
         _ => None,

@@ -336,7 +336,7 @@ async fn resident_sees_points_and_a_verifiable_receipt_and_two_admins_reverse_a_
         );
         w.ledger
             .sequencer
-            .append(format!("b/{i}"), e)
+            .append_unruled(format!("b/{i}"), e)
             .await
             .unwrap();
     }

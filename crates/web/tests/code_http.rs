@@ -78,7 +78,11 @@ async fn a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked
         "",
         vec!["staff:t".into()],
     );
-    w.ledger.sequencer.append("code/1".into(), e).await.unwrap();
+    w.ledger
+        .sequencer
+        .append_unruled("code/1".into(), e)
+        .await
+        .unwrap();
     let (s, _, json) = w.page("GET", "/me/code.json", Some(&w.citizen), &[]).await;
     assert_eq!(s, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();

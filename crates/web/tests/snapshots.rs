@@ -37,27 +37,50 @@ async fn api_payloads_match_their_snapshots(w: World) {
         ".household_members[].name_masked" => "[masked name]", ".consents[].granted_at" => "[time]",
     });
 
-    // The ledger: a partner's award, the resident's entries and points.
-    let award = json!({ "kind": "award", "citizen_id": w.citizen.id, "amount": 12, "rule": "standard:volunteer-hour@1", "reason": "社区志愿服务 6 小时", "reference": "shift:9" });
+    // The ledger: a trusted partner's deed, credited after its publicity; the resident's
+    // entries and points.
+    w.store
+        .evaluation()
+        .trust_partners(
+            "volunteer-hour",
+            std::slice::from_ref(&w.partner_id),
+            "staff:test",
+        )
+        .await
+        .expect("trust");
+    let (_, secret) = w
+        .store
+        .accounts()
+        .create_api_key(&w.partner_id, &["deeds:submit".into()], "snap")
+        .await
+        .expect("key");
+    let day = moralbank_store::day_of(moralbank_store::now_ms());
+    let deed = json!({ "citizen_id": w.citizen.id, "standard": "volunteer-hour", "deed_date": day, "place": "东山社区", "description": "社区志愿服务 1 小时" });
     let req = axum::http::Request::builder()
         .method("POST")
-        .uri("/api/v1/ledger/entries")
-        .header("authorization", format!("Bearer {}", w.api_key))
+        .uri("/api/v1/partner/deeds")
+        .header("authorization", format!("Bearer {secret}"))
         .header("idempotency-key", "snap-1")
         .header("content-type", "application/json")
-        .body(axum::body::Body::from(award.to_string()))
+        .body(axum::body::Body::from(deed.to_string()))
         .expect("request");
     let (status, _, text) = w.send(req).await;
     assert_eq!(status, StatusCode::CREATED, "{text}");
-    let appended: serde_json::Value = serde_json::from_str(&text).expect("json");
-    insta::assert_json_snapshot!("ledger_appended", appended, { ".entry_id" => "[id]", ".at_ms" => "[time]" });
+    let later = moralbank_store::now_ms() + 8 * domain::time::DAY_MS;
+    let credited = w
+        .store
+        .evaluation()
+        .credit_due(&w.ledger.sequencer, later, 10)
+        .await
+        .expect("credit");
+    assert_eq!(credited.credited, 1);
     let (status, entries) = w
         .api("GET", "/me/entries", Some(&w.citizen.token), None)
         .await;
     assert_eq!(status, StatusCode::OK);
     insta::assert_json_snapshot!("ledger_my_entries", entries, {
         ".items[].id" => "[id]", ".items[].at_ms" => "[time]", ".items[].approvers[]" => "[partner]",
-        ".items[].counter_account" => "[town account]",
+        ".items[].counter_account" => "[town account]", ".items[].reference" => "[deed]",
     });
     let (status, points) = w
         .api("GET", "/me/points", Some(&w.citizen.token), None)

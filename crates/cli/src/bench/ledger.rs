@@ -303,7 +303,7 @@ async fn closed_loop(
                 }
                 let (key, entry) = gen.append(i)?;
                 let t = Instant::now();
-                match seq.append(key, entry).await {
+                match seq.append_unruled(key, entry).await {
                     Ok(_) => lat.push(t.elapsed().as_micros() as u64),
                     Err(e) => {
                         errors += 1;
@@ -357,7 +357,7 @@ async fn open_loop(
         let (key, entry) = gen.append(first + k)?;
         let (seq, done) = (seq.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
-            let r = seq.append(key, entry).await;
+            let r = seq.append_unruled(key, entry).await;
             done.fetch_add(1, Ordering::Relaxed);
             r.map(|_| due.elapsed().as_micros() as u64)
         }));

@@ -1,52 +1,240 @@
-//! The demo city's points history: awards of the kinds the original report describes
-//! (volunteer hours, blood donation, neighbourly help, filial piety, a brave deed), a few
-//! redemptions, and one wrong award corrected by a reversal that two admins approved, all
-//! appended through the real ledger writer so that every receipt verifies.
+//! The demo city's points history, made the only way points are made: deeds of the kinds the
+//! original report describes (volunteer hours and blood donations submitted by the partners the
+//! standards trust; neighbourly help, filial piety, a brave deed voted on by the village
+//! committee), reported a month ago so that their publicity has ended, then credited by the
+//! real credit run; bus rides paid with points by redeeming a moral code; and one wrong award
+//! corrected by a reversal that two admins approved. Every entry goes through the rules and the
+//! ledger's writer, so every receipt verifies.
 
 use crate::error::{CliError, Result};
+use domain::time::{DAY_MS, HOUR_MS};
+use domain::IdempotencyKey;
+use moralbank_store::code::redemptions::Presented;
+use moralbank_store::evaluation::{NewDeed, Reporter, Rules, VoteInput};
 use moralbank_store::fixtures::city::demo_identity;
 use moralbank_store::ledger::NewEntry;
 use moralbank_store::{now_ms, Store};
 use moralbank_web::Ledger;
-use std::collections::HashMap;
 
-/// (rule, reason, points)
-const AWARDS: [(&str, &str, i64); 8] = [
+/// (standard code, partner name, description, points) of the partners' submissions.
+const PARTNER_DEEDS: [(&str, &str, &str); 4] = [
     (
-        "standard:volunteer-hour@1",
-        "参加社区志愿服务 4 小时（垃圾分类督导）",
-        8,
+        "volunteer-hour",
+        ALLIANCE,
+        "参加社区志愿服务（垃圾分类督导）",
     ),
-    ("standard:blood-donation@1", "无偿献血 300 毫升", 20),
-    (
-        "standard:neighbourly-help@1",
-        "连续一个月帮助独居老人买菜送药",
-        10,
-    ),
-    (
-        "standard:filial-piety@1",
-        "孝老爱亲，长期悉心照料卧病的婆婆",
-        30,
-    ),
-    ("standard:environment@1", "参加姚江河道清洁行动", 5),
-    ("standard:volunteer-hour@1", "疫苗接种点志愿服务 6 小时", 12),
-    ("standard:charity@1", "向村里困难家庭捐赠冬衣", 6),
-    (
-        "standard:brave-deed@1",
-        "见义勇为，跳入河中救起落水儿童",
-        100,
-    ),
+    ("blood-donation", HOSPITAL, "无偿献血 300 毫升"),
+    ("volunteer-hour", ALLIANCE, "疫苗接种点志愿服务"),
+    ("volunteer-hour", ALLIANCE, "敬老院陪伴老人志愿服务"),
 ];
+
+/// (standard code, description, points the committee approves) of the demo login's deeds.
+const COMMITTEE_DEEDS: [(&str, &str, i64); 3] = [
+    ("neighbourly-help", "连续一个月帮助独居老人买菜送药", 10),
+    ("filial-piety", "孝老爱亲，长期悉心照料卧病的婆婆", 30),
+    ("brave-deed", "见义勇为，跳入河中救起落水儿童", 100),
+];
+
+const ALLIANCE: &str = "余姚市志愿者联合会";
+const HOSPITAL: &str = "余姚市人民医院";
 
 /// Residents given a history (citizen 0, the demo login, is always among them).
 const RESIDENTS: u64 = 300;
 
-/// Append the demo history when the log is empty.
-#[allow(clippy::too_many_lines)] // the demo history as a script, in the order a reader meets it
+/// How long ago the history's deeds were reported: their publicity ended long since.
+const HISTORY_AGE_MS: i64 = 30 * DAY_MS;
+
+/// Give the first residents their history when the log is empty; returns the entries appended.
 pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> {
     if store.ledger().log_head().await?.size > 0 {
         return Ok(0);
     }
+    let rules = Rules::default();
+    let partners = store.accounts().list_partners().await?;
+    let partner = |name: &str| {
+        partners
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.id.clone())
+            .ok_or_else(|| CliError::Config(format!("the demo partner {name} is missing")))
+    };
+    let (alliance, hospital) = (partner(ALLIANCE)?, partner(HOSPITAL)?);
+    let start = now_ms() - HISTORY_AGE_MS;
+    let mut ids = Vec::new();
+    for i in 0..RESIDENTS.min(citizens) {
+        let (phone, _) = demo_identity(i);
+        let Some(id) = store.registry().citizen_id_by_phone(&phone).await? else {
+            continue;
+        };
+        let n = if i == 0 { 3 } else { 1 + (i % 3) as usize };
+        for k in 0..n {
+            let (code, name, what) = PARTNER_DEEDS[(i as usize + k) % PARTNER_DEEDS.len()];
+            let by = if name == ALLIANCE {
+                &alliance
+            } else {
+                &hospital
+            };
+            let at = start + i64::try_from(i * 4 + k as u64).unwrap_or(0) * 60_000;
+            submit(
+                store,
+                &rules,
+                by,
+                &format!("demo-{i}-{k}"),
+                &id,
+                code,
+                what,
+                at,
+            )
+            .await?;
+        }
+        ids.push(id);
+    }
+    if let Some(first) = ids.first() {
+        committee_history(store, &rules, first, start).await?;
+    }
+    let mut appended = credit_all(store, ledger).await?;
+    if let Some(first) = ids.first() {
+        appended += wrong_award_reversed(store, ledger, &rules, &hospital, first).await?;
+    }
+    Ok(appended)
+}
+
+/// A partner's submission of a deed of a standard it is trusted for (straight to publicity).
+#[allow(clippy::too_many_arguments)] // one deed's fields, named at the call
+async fn submit(
+    store: &Store,
+    rules: &Rules,
+    partner_id: &str,
+    key: &str,
+    citizen_id: &str,
+    code: &str,
+    what: &str,
+    at: i64,
+) -> Result<String> {
+    let key = IdempotencyKey::parse(key)
+        .map_err(|e| CliError::Config(format!("demo key: {}", e.detail)))?;
+    let deed = store
+        .evaluation()
+        .report_deed(
+            &NewDeed {
+                citizen_id: citizen_id.to_string(),
+                reporter: Reporter::Partner {
+                    partner_id: partner_id.to_string(),
+                    key,
+                },
+                standard_code: code.into(),
+                deed_date: moralbank_store::day_of(at - DAY_MS),
+                place: "余姚市".into(),
+                description: what.into(),
+                evidence: vec![],
+                points: None,
+            },
+            rules,
+            at,
+        )
+        .await?;
+    Ok(deed.id)
+}
+
+/// The demo login's own deeds, reported by them and approved by their village committee.
+async fn committee_history(store: &Store, rules: &Rules, citizen: &str, start: i64) -> Result<()> {
+    let mut members = Vec::new();
+    for name in ["evaluator", "evaluator2", "evaluator3"] {
+        if let Some(s) = store.accounts().staff_by_username(name).await? {
+            members.push(s);
+        }
+    }
+    for (k, (code, what, points)) in COMMITTEE_DEEDS.iter().enumerate() {
+        let at = start + i64::try_from(k).unwrap_or(0) * DAY_MS;
+        let deed = store
+            .evaluation()
+            .report_deed(
+                &NewDeed {
+                    citizen_id: citizen.to_string(),
+                    reporter: Reporter::Citizen(citizen.to_string()),
+                    standard_code: (*code).into(),
+                    deed_date: moralbank_store::day_of(at - DAY_MS),
+                    place: "东山社区".into(),
+                    description: (*what).into(),
+                    evidence: vec![],
+                    points: None,
+                },
+                rules,
+                at,
+            )
+            .await?;
+        let yes = VoteInput {
+            approve: true,
+            points: Some(*points),
+            comment: "经走访核实，情况属实".into(),
+        };
+        for m in &members {
+            // A member of the resident's household is recused: the others decide.
+            match store
+                .evaluation()
+                .vote(&deed.id, m, &yes, rules, at + HOUR_MS)
+                .await
+            {
+                Ok(domain::deed::DeedStatus::Review) | Err(_) => {}
+                Ok(_) => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Run the credit run until nothing is due; returns the entries it appended.
+async fn credit_all(store: &Store, ledger: &Ledger) -> Result<u64> {
+    let mut appended = 0;
+    loop {
+        let r = store
+            .evaluation()
+            .credit_due(&ledger.sequencer, now_ms(), 5_000)
+            .await?;
+        if r.failed > 0 {
+            return Err(CliError::Config(format!(
+                "the demo history's credit run failed for {} deeds",
+                r.failed
+            )));
+        }
+        if r.credited == 0 {
+            return Ok(appended);
+        }
+        appended += r.credited as u64;
+    }
+}
+
+/// The hospital submits a blood donation for the demo login by mistake (another resident of the
+/// same name gave the blood); once credited, the first admin asks to reverse it and the second
+/// approves: the resident sees both entries.
+async fn wrong_award_reversed(
+    store: &Store,
+    ledger: &Ledger,
+    rules: &Rules,
+    hospital: &str,
+    citizen: &str,
+) -> Result<u64> {
+    let reason = "误录：献血者是同名的另一位居民";
+    let at = now_ms() - 10 * DAY_MS;
+    let what = "无偿献血 300 毫升（误录：实为同名居民）";
+    let deed = submit(
+        store,
+        rules,
+        hospital,
+        "demo-0-wrong",
+        citizen,
+        "blood-donation",
+        what,
+        at,
+    )
+    .await?;
+    credit_all(store, ledger).await?;
+    let wrong = store
+        .evaluation()
+        .deed(&deed)
+        .await?
+        .and_then(|d| d.ledger_index)
+        .ok_or_else(|| CliError::Config("the wrong award was not credited".into()))?;
     let staff = |name: &'static str| async move {
         store
             .accounts()
@@ -55,144 +243,76 @@ pub async fn seed(store: &Store, ledger: &Ledger, citizens: u64) -> Result<u64> 
             .map(|s| format!("staff:{}", s.id))
             .ok_or_else(|| CliError::Config(format!("the demo account {name} is missing")))
     };
-    let (evaluator, admin, admin2) = (
-        staff("evaluator").await?,
-        staff("admin").await?,
-        staff("admin2").await?,
-    );
-    let alliance = store
-        .accounts()
-        .list_partners()
+    let (admin, admin2) = (staff("admin").await?, staff("admin2").await?);
+    let wrong = u64::try_from(wrong).unwrap_or(0);
+    let request = store
+        .ledger()
+        .request_reversal(wrong, reason, &admin, now_ms())
+        .await?;
+    let reversal = ledger
+        .sequencer
+        .append_reversal(
+            format!("reversal/{request}"),
+            NewEntry::reversal(wrong, reason, vec![admin.clone(), admin2.clone()]),
+        )
+        .await?;
+    store
+        .ledger()
+        .decide_reversal(&request, &admin2, true, Some(reversal.index), now_ms())
+        .await?;
+    Ok(2)
+}
+
+/// Bus rides paid with points: every fifth resident of the history shows a moral code to the
+/// bus company's scanner, which redeems it through the real redemption rules (the benefit's
+/// tier, a code used once, the balance).
+pub async fn seed_redemptions(store: &Store, ledger: &Ledger) -> Result<u64> {
+    let Some(bus) = store
+        .code()
+        .benefits()
         .await?
         .into_iter()
-        .find(|p| p.kind == "volunteer_alliance")
-        .map(|p| format!("partner:{}", p.id))
-        .ok_or_else(|| CliError::Config("the demo volunteer alliance is missing".into()))?;
-    let mut towns: HashMap<String, String> = HashMap::new();
-    let mut appended = 0;
-    let mut tasks = Vec::new();
-    let mut redemptions: Vec<(String, NewEntry)> = Vec::new();
-    for i in 0..RESIDENTS.min(citizens) {
+        .find(|b| b.kind == "points")
+    else {
+        return Ok(0);
+    };
+    if store.code().count_redemptions().await? > 0 {
+        return Ok(0);
+    }
+    let now = now_ms();
+    let mut granted = 0;
+    for i in (0..RESIDENTS).step_by(5) {
         let (phone, _) = demo_identity(i);
         let Some(id) = store.registry().citizen_id_by_phone(&phone).await? else {
             continue;
         };
-        let Some(c) = store.registry().citizen_summary(&id).await? else {
+        let points = store.ledger().points(&id, now).await?;
+        if points.balance < bus.points_cost.unwrap_or(0) {
             continue;
-        };
-        let town = match towns.get(&c.village_id) {
-            Some(t) => t.clone(),
-            None => {
-                let (_, t) = store.registry().village_and_town(&c.village_id).await?;
-                towns.insert(c.village_id.clone(), t.code.clone());
-                t.code
-            }
-        };
-        let n = if i == 0 { 6 } else { 1 + (i % 4) as usize };
-        for k in 0..n {
-            let (rule, reason, points) = AWARDS[(i as usize * 3 + k) % AWARDS.len()];
-            let approver = if rule.starts_with("standard:volunteer") {
-                alliance.clone()
-            } else {
-                evaluator.clone()
-            };
-            let entry = NewEntry::award(
-                &id,
-                points,
-                &format!("issuance:{town}"),
-                rule,
-                reason,
-                &format!("demo-deed:{i}-{k}"),
-                vec![approver],
-            );
-            let seq = ledger.sequencer.clone();
-            tasks.push(tokio::spawn(async move {
-                seq.append(format!("demo/{i}/{k}"), entry).await
-            }));
         }
-        if i % 5 == 0 {
-            let entry = NewEntry::redemption(
-                &id,
-                5,
-                &format!("benefits:{town}"),
-                "benefit:bus-ride@1",
-                "兑换公交免费乘车券一张",
-                &format!("demo-redemption:{i}"),
-                vec![evaluator.clone()],
-            );
-            redemptions.push((format!("demo/{i}/r"), entry));
-        }
-    }
-    for t in tasks {
-        t.await
-            .map_err(|e| CliError::Config(format!("demo history: {e}")))??;
-        appended += 1;
-    }
-    // Spent only after the awards are in.
-    let tasks: Vec<_> = redemptions
-        .into_iter()
-        .map(|(key, entry)| {
-            let seq = ledger.sequencer.clone();
-            tokio::spawn(async move { seq.append(key, entry).await })
-        })
-        .collect();
-    for t in tasks {
-        t.await
-            .map_err(|e| CliError::Config(format!("demo history: {e}")))??;
-        appended += 1;
-    }
-    // Citizen 0 gets an award by mistake, which the first admin asks to reverse and the
-    // second approves: the resident then sees both entries.
-    let (phone, _) = demo_identity(0);
-    if let Some(id) = store.registry().citizen_id_by_phone(&phone).await? {
-        let c = store
-            .registry()
-            .citizen_summary(&id)
-            .await?
-            .ok_or_else(|| CliError::Config("citizen 0 vanished".into()))?;
-        let (_, town) = store.registry().village_and_town(&c.village_id).await?;
-        let wrong = ledger
-            .sequencer
-            .append(
-                "demo/0/wrong".into(),
-                NewEntry::award(
-                    &id,
-                    20,
-                    &format!("issuance:{}", town.code),
-                    "standard:blood-donation@1",
-                    "无偿献血 300 毫升（误录：实为同名居民）",
-                    "demo-deed:0-wrong",
-                    vec![evaluator.clone()],
-                ),
-            )
-            .await?;
-        let request = store
-            .ledger()
-            .request_reversal(
-                wrong.index,
-                "误录：献血者是同名的另一位居民",
-                &admin,
-                now_ms(),
-            )
-            .await?;
-        let reversal = ledger
-            .sequencer
-            .append(
-                format!("reversal/{request}"),
-                NewEntry::reversal(
-                    wrong.index,
-                    "误录：献血者是同名的另一位居民",
-                    vec![admin.clone(), admin2.clone()],
-                ),
-            )
-            .await?;
+        let code_id = domain::new_id();
         store
-            .ledger()
-            .decide_reversal(&request, &admin2, true, Some(reversal.index), now_ms())
+            .code()
+            .record_issued_code(&code_id, &id, false, now / 1000 + 90)
             .await?;
-        appended += 2;
+        let presented = Presented {
+            code_id,
+            tier: i64::from(domain::tier::tier(
+                points.credit,
+                &domain::tier::DEFAULT_THRESHOLDS,
+            )),
+            badges: vec![],
+            printed: false,
+        };
+        let key = IdempotencyKey::parse(&format!("demo-bus-{i}"))
+            .map_err(|e| CliError::Config(format!("demo key: {}", e.detail)))?;
+        let d = ledger
+            .redeemer
+            .redeem(&bus.partner_id, &key, &bus.id, &presented, now)
+            .await?;
+        granted += u64::from(d.granted);
     }
-    Ok(appended)
+    Ok(granted)
 }
 
 /// Scene, partner kind, names, description, minimum tier, badge, kind, quota, points cost.

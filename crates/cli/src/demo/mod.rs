@@ -88,10 +88,12 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     let log_keys = crate::log_keys::read_or_create(&crate::log_keys::path(&config))?;
     crate::code_keys::read_or_create(&crate::code_keys::path(&config))?;
     let ledger = server::start_ledger(&store, &config, &log_keys).await?;
-    let added = history::seed(&store, &ledger, opts.citizens).await?;
+    // The committee is linked (seed_deeds) before the history asks it to vote.
     history::seed_deeds(&store).await?;
+    let mut added = history::seed(&store, &ledger, opts.citizens).await?;
     history::seed_green_card(&store).await?;
     history::seed_benefits(&store).await?;
+    added += history::seed_redemptions(&store, &ledger).await?;
     if added > 0 {
         println!(
             "Appended {added} demo ledger entries; the public log is at http://{}/log.",

@@ -12,7 +12,6 @@ use sqlx::Row;
 pub const API_SCOPES: &[&str] = &[
     "regions:read",
     "partner:read",
-    "ledger:post",
     "deeds:submit",
     "benefits:redeem",
 ];

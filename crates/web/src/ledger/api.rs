@@ -1,10 +1,9 @@
 //! The ledger's API routes (nested under `/api/v1` by `crate::app`).
 
-use super::flows::{self as ledger, PostEntry};
+use super::flows as ledger;
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
 use crate::error::{ApiJson, AppError};
-use crate::idempotency::IdempotencyHeader;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -16,7 +15,6 @@ use serde_json::json;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/ledger/entries", post(post_entry))
         .route("/ledger/totals", get(totals))
         .route("/ledger/reversals", get(reversals).post(reversal_request))
         .route("/ledger/reversals/{id}/approve", post(reversal_approve))
@@ -25,21 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/me/entries", get(my_entries))
         .route("/me/entries/{index}/receipt", get(my_receipt))
         .route("/citizens/{id}/entries", get(citizen_entries))
-}
-
-async fn post_entry(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    key: IdempotencyHeader,
-    ApiJson(b): ApiJson<PostEntry>,
-) -> Result<Response, AppError> {
-    let a = ledger::post_entry(&state, &caller.principal, key, b).await?;
-    let status = if a.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok((status, Json(a)).into_response())
 }
 
 #[derive(Deserialize)]

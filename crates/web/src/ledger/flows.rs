@@ -1,114 +1,21 @@
-//! The ledger's use cases, shared by the pages and the API: posting an entry (partners),
-//! a resident's points, entries and receipts, an admin's view of a citizen's entries (logged in
-//! their access log), and the four-eyes reversal.
+//! The ledger's use cases, shared by the pages and the API: a resident's points, entries and
+//! receipts, an admin's view of a citizen's entries (logged in their access log), and the
+//! four-eyes reversal. Nothing here awards or spends points: awards come only from credited
+//! deeds (the evaluation's rules), spending only from redemptions of a scanned code.
 
 use crate::auth::Principal;
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
-use crate::idempotency::IdempotencyHeader;
 use crate::AppState;
 use domain::FieldError;
-use domain::KeyOwner;
 use moralbank_ledger::Receipt;
-use moralbank_store::ledger::{Appended, EntryView, NewEntry, Points, ReversalRequest};
+use moralbank_store::ledger::{EntryView, NewEntry, Points, ReversalRequest};
 use moralbank_store::{now_ms, Actor};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::HashMap;
 
 /// Entries per page, at most.
 pub const ENTRIES_PAGE_MAX: u32 = 200;
-
-/// What a partner posts.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PostEntry {
-    /// `award` or `redemption`.
-    pub kind: String,
-    pub citizen_id: String,
-    pub amount: i64,
-    pub rule: String,
-    pub reason: String,
-    #[serde(default)]
-    pub reference: String,
-}
-
-/// Append a partner's entry under its idempotency key. The system account on the other side
-/// is the citizen's town's: `issuance:<town code>` or `benefits:<town code>`.
-pub(crate) async fn post_entry(
-    state: &AppState,
-    principal: &Principal,
-    idempotency_key: IdempotencyHeader,
-    b: PostEntry,
-) -> Result<Appended, AppError> {
-    require(principal, Action::PostLedger)?;
-    let Principal::Partner(p) = principal else {
-        return Err(AppError::Forbidden);
-    };
-    let who = format!("partner:{}", p.partner.id);
-    let key = idempotency_key
-        .require("unique per entry, and reuse it when retrying")?
-        .scoped(KeyOwner::Partner(&p.partner.id));
-    let (kind, account) = match b.kind.as_str() {
-        "award" => ("award", "issuance"),
-        "redemption" => ("redemption", "benefits"),
-        _ => {
-            return Err(AppError::invalid(
-                "kind",
-                "invalid_format",
-                "must be award or redemption (reversals are made by two staff members)",
-            ))
-        }
-    };
-    let citizen_id = domain::parse_id("citizen_id", &b.citizen_id)?;
-    let citizen = state
-        .store
-        .registry()
-        .citizen_summary(&citizen_id)
-        .await?
-        .ok_or(AppError::NotFound("citizen"))?;
-    let (_, town) = state
-        .store
-        .registry()
-        .village_and_town(&citizen.village_id)
-        .await?;
-    let counter = format!("{account}:{}", town.code);
-    let approvers = vec![who];
-    let entry = if kind == "award" {
-        NewEntry::award(
-            &citizen_id,
-            b.amount,
-            &counter,
-            &b.rule,
-            &b.reason,
-            &b.reference,
-            approvers,
-        )
-    } else {
-        NewEntry::redemption(
-            &citizen_id,
-            b.amount,
-            &counter,
-            &b.rule,
-            &b.reason,
-            &b.reference,
-            approvers,
-        )
-    };
-    let appended = state.ledger.sequencer.append(key, entry).await?;
-    if !appended.replayed {
-        let actor = Actor {
-            kind: "partner",
-            id: p.partner.id.clone(),
-            label: p.partner.name.clone(),
-        };
-        state
-            .store
-            .registry()
-            .record_access(&[&citizen_id], &actor, &format!("ledger_{kind}"))
-            .await?;
-    }
-    Ok(appended)
-}
 
 /// A resident's own figures and their household's.
 pub(crate) async fn points(
@@ -332,7 +239,7 @@ pub(crate) async fn decide_reversal(
         let appended = state
             .ledger
             .sequencer
-            .append(format!("reversal/{}", req.id), entry)
+            .append_reversal(format!("reversal/{}", req.id), entry)
             .await?;
         Some(appended.index)
     } else {

@@ -96,11 +96,7 @@ impl World {
             .accounts()
             .create_api_key(
                 &partner.id,
-                &[
-                    "regions:read".into(),
-                    "partner:read".into(),
-                    "ledger:post".into(),
-                ],
+                &["regions:read".into(), "partner:read".into()],
                 "test",
             )
             .await

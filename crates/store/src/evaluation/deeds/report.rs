@@ -144,6 +144,11 @@ impl Evaluation<'_> {
             now,
         )
         .await?;
+        if who.source == Source::Partner {
+            // The partner named this resident: their access log says so, committed with the
+            // deed (a crash cannot keep one without the other).
+            record_partner_access(&mut tx, &who.reporter_id, &new.citizen_id, now).await?;
+        }
         tx.commit().await?;
         self.deed(&id)
             .await?
@@ -406,4 +411,24 @@ async fn tell_of_new_deed(
         notify(tx, &resident, id, "deed_nominated", now).await?;
     }
     Ok(())
+}
+
+/// The `deed_submitted` row of the resident's access log, inside the deed's transaction.
+async fn record_partner_access(
+    tx: &mut AnyConnection,
+    partner_id: &str,
+    citizen_id: &str,
+    now: i64,
+) -> Result<()> {
+    let name: String = sqlx::query("SELECT name FROM partners WHERE id = $1")
+        .bind(partner_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("name")?;
+    let actor = crate::Actor {
+        kind: "partner",
+        id: partner_id.to_string(),
+        label: name,
+    };
+    crate::registry::access::insert_access(tx, citizen_id, &actor, "deed_submitted", now).await
 }

@@ -122,9 +122,32 @@ impl Sequencer {
         Ok((Sequencer { tx }, task))
     }
 
-    /// Append `entry` under the idempotency key `key` (already scoped to its caller, see
-    /// [`super::scoped_key`]). Returns after the entry is durably committed.
-    pub async fn append(&self, key: String, entry: NewEntry) -> Result<Appended> {
+    /// Append a reversal that two admins agreed on (the web's four-eyes flow), keyed by its
+    /// request. Nothing else can be appended from outside the store: awards come only from
+    /// credited deeds ([`crate::evaluation`]'s credit run, under the deed's published standard)
+    /// and spending only from redemptions of a scanned code ([`crate::code`]).
+    pub async fn append_reversal(&self, key: String, entry: NewEntry) -> Result<Appended> {
+        if entry.kind != moralbank_ledger::EntryKind::Reversal {
+            return Err(StoreError::invalid(
+                "kind",
+                "not_a_reversal",
+                "only a reversal is appended this way: points are awarded by credited deeds and spent by redemptions",
+            ));
+        }
+        self.append(key, entry).await
+    }
+
+    /// Append any entry, bypassing the rules that decide who may award or spend points: for
+    /// tests of the writer itself and the benchmarks' load only (the `testing` and `fixtures`
+    /// features, which the web layer never has: CI checks).
+    #[cfg(any(feature = "testing", feature = "fixtures"))]
+    pub async fn append_unruled(&self, key: String, entry: NewEntry) -> Result<Appended> {
+        self.append(key, entry).await
+    }
+
+    /// Append `entry` under the idempotency key `key` (already scoped to its caller). Returns
+    /// after the entry is durably committed. Only the store's rule-keeping paths call it.
+    pub(crate) async fn append(&self, key: String, entry: NewEntry) -> Result<Appended> {
         entry.check().map_err(StoreError::Invalid)?;
         let hash = entry.request_hash();
         let (reply, answer) = oneshot::channel();
