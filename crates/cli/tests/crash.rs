@@ -119,7 +119,7 @@ struct Scene {
 /// for every citizen whose publicity ended a day ago (the credit run of the next start awards
 /// them), a bus ride costing one point, and codes signed with the server's code key.
 fn scene(setup: &Setup) -> Scene {
-    let (mut server, addr) = setup.serve();
+    let (server, addr) = setup.serve();
     let (s, login) = call(
         &addr,
         "POST",
