@@ -328,12 +328,9 @@ async fn the_database_refuses_to_update_or_delete_history(store: Store) {
     );
 }
 
-async fn drop_trigger(store: &Store, table: &str) {
-    let sql = match store.backend() {
-        Backend::Sqlite => format!("DROP TRIGGER {table}_no_update"),
-        Backend::Postgres => format!("DROP TRIGGER {table}_append_only ON {table}"),
-    };
-    store.execute_raw(&sql).await.unwrap();
+/// Change history as someone who may drop the table's guards and put them back unchanged.
+async fn tamper(store: &Store, table: &str, sql: &str) {
+    store.tamper_for_tests(table, sql).await.unwrap();
 }
 
 async fn audit_names_the_first_tampered_entry(store: Store) {
@@ -356,12 +353,9 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         "checkpoint at size 0: its signature does not verify under any of the log's keys"
     );
 
-    // Someone with database access drops the guard and changes history.
-    drop_trigger(&store, "ledger_postings").await;
-    store
-        .execute_raw("UPDATE ledger_postings SET amount = amount * 10 WHERE entry_idx = 17")
-        .await
-        .unwrap();
+    // Someone with database access drops the guard, changes history and restores the guard.
+    let ten_times = "UPDATE ledger_postings SET amount = amount * 10 WHERE entry_idx = 17";
+    tamper(&store, "ledger_postings", ten_times).await;
     let e = store
         .ledger()
         .audit(&[vkey.clone()], |_| {})
@@ -371,17 +365,12 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         e.to_string(),
         "entry 17: posting 0 amount is 180, the leaf says 18"
     );
-    store
-        .execute_raw("UPDATE ledger_postings SET amount = amount / 10 WHERE entry_idx = 17")
-        .await
-        .unwrap();
+    let back = "UPDATE ledger_postings SET amount = amount / 10 WHERE entry_idx = 17";
+    tamper(&store, "ledger_postings", back).await;
     audit_ok(&store, &vkey).await;
 
-    drop_trigger(&store, "ledger_entries").await;
-    store
-        .execute_raw("UPDATE ledger_entries SET reason = '另一个理由' WHERE idx = 23")
-        .await
-        .unwrap();
+    let other = "UPDATE ledger_entries SET reason = '另一个理由' WHERE idx = 23";
+    tamper(&store, "ledger_entries", other).await;
     let e = store
         .ledger()
         .audit(&[vkey.clone()], |_| {})
@@ -391,10 +380,8 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         e.to_string(),
         "entry 23: the reason differs from what the leaf commits to"
     );
-    store
-        .execute_raw("UPDATE ledger_entries SET reason = '帮助邻居修理屋顶' WHERE idx = 23")
-        .await
-        .unwrap();
+    let back = "UPDATE ledger_entries SET reason = '帮助邻居修理屋顶' WHERE idx = 23";
+    tamper(&store, "ledger_entries", back).await;
     audit_ok(&store, &vkey).await;
 
     // Balances that do not follow from the postings.
@@ -420,12 +407,11 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
     store.execute_raw(&right).await.unwrap();
 
     // A stored hash of the tree.
-    drop_trigger(&store, "log_hashes").await;
     let id = tlog_tiles::stored_hash_index(0, 12);
-    store
-        .execute_raw(&format!("UPDATE log_hashes SET hash = (SELECT hash FROM log_hashes WHERE id = 0) WHERE id = {id}"))
-        .await
-        .unwrap();
+    let copy = format!(
+        "UPDATE log_hashes SET hash = (SELECT hash FROM log_hashes WHERE id = 0) WHERE id = {id}"
+    );
+    tamper(&store, "log_hashes", &copy).await;
     let e = store
         .ledger()
         .audit(&[vkey.clone()], |_| {})
@@ -437,10 +423,8 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
     );
 
     // A leaf swapped for another.
-    store
-        .execute_raw("UPDATE ledger_entries SET leaf = (SELECT leaf FROM ledger_entries WHERE idx = 10) WHERE idx = 9")
-        .await
-        .unwrap();
+    let swap = "UPDATE ledger_entries SET leaf = (SELECT leaf FROM ledger_entries WHERE idx = 10) WHERE idx = 9";
+    tamper(&store, "ledger_entries", swap).await;
     let e = store
         .ledger()
         .audit(&[vkey.clone()], |_| {})
