@@ -208,6 +208,25 @@ async fn a_missing_salt_must_be_a_counted_withdrawal(store: Store) {
     assert_eq!((r.withdrawals, r.withdrawn_accounts), (2, 2));
 }
 
+/// The SQLite database and its WAL and shared-memory files are the server's alone.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_sqlite_database_and_its_wal_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = moralbank_store::testing::TestDb::sqlite().await;
+    city(&db.store, 2).await;
+    let file = db.url.strip_prefix("sqlite://").unwrap();
+    for f in [
+        file.to_string(),
+        format!("{file}-wal"),
+        format!("{file}-shm"),
+    ] {
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
+    }
+    db.store.close().await;
+}
+
 moralbank_store::on_both_backends!(
     a_posting_moved_behind_a_missing_salt_is_a_commitment_mismatch,
     a_posting_moved_between_withdrawn_or_invented_citizens_is_a_commitment_mismatch,
