@@ -237,7 +237,7 @@ async fn a_guard_dropped_disabled_or_changed_is_named_by_the_check_and_the_audit
     store.execute_raw(drop).await.unwrap();
     let e = store
         .ledger()
-        .audit(&[vkey.clone()], |_| {})
+        .audit(std::slice::from_ref(&vkey), |_| {})
         .await
         .unwrap_err()
         .to_string();

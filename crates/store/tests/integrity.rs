@@ -160,7 +160,7 @@ async fn a_missing_salt_must_be_a_counted_withdrawal(store: Store) {
     store.registry().withdraw(&cs[2]).await.unwrap();
     let r = store
         .ledger()
-        .audit(&[vkey.clone()], |_| {})
+        .audit(std::slice::from_ref(&vkey), |_| {})
         .await
         .expect("a withdrawal is counted");
     assert_eq!((r.withdrawals, r.withdrawn_accounts), (1, 1));
