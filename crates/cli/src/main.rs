@@ -47,8 +47,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the web app and the API (migrates the database first).
-    Serve,
+    /// Serve the web app and the API (migrates the database first). Refuses to start when an
+    /// append-only guard of the database is missing, disabled or changed.
+    Serve {
+        /// Do not migrate: only check that the schema is at this binary's version (run
+        /// `moralbank migrate` as the database's owner first). For a PostgreSQL role that may
+        /// read and write rows but not change the schema (docs/operations.md).
+        #[arg(long)]
+        no_migrate: bool,
+    },
     /// Bring the database schema up to date.
     Migrate {
         /// Create the SQLite file when it does not exist.
@@ -356,7 +363,7 @@ fn run(cli: Cli) -> Result<()> {
 
 async fn run_async(command: Command, config: Config, url_given: bool) -> Result<()> {
     match command {
-        Command::Serve => server::serve(config).await,
+        Command::Serve { no_migrate } => server::serve(config, !no_migrate).await,
         Command::Migrate { create } => server::migrate(config, create).await,
         Command::Demo { citizens, fresh } => {
             demo::run(config, demo::DemoOptions { citizens, fresh }).await

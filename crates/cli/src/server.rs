@@ -9,11 +9,27 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// `moralbank serve`: refuses to start without keys or without an existing database.
-pub async fn serve(config: Config) -> Result<()> {
+/// `moralbank serve`: refuses to start without keys, without an existing database, or with a
+/// database whose guards of history are not intact. With `migrate` false it changes no schema
+/// (a runtime role may not): the schema must already be at this binary's version.
+pub async fn serve(config: Config, migrate: bool) -> Result<()> {
     let vault = keys::load_vault(&config)?;
     let log_keys = crate::log_keys::read(&crate::log_keys::path(&config))?;
-    let store = open(&config, vault, false).await?;
+    let store = if migrate {
+        open(&config, vault, false).await?
+    } else {
+        let store = connect(&config, vault, false).await?;
+        store
+            .check_ready_without_migrating()
+            .await
+            .map_err(refusal)?;
+        store
+    };
+    let guards = store.check_guards().await.map_err(refusal)?;
+    tracing::info!(
+        triggers = guards,
+        "the database's append-only guards are intact"
+    );
     // A new installation starts with the published catalogue and the five scenes (the admin
     // changes them from there); an existing one is left as it is.
     store
@@ -23,6 +39,18 @@ pub async fn serve(config: Config) -> Result<()> {
     store.code().ensure_default_scenes().await?;
     let ledger = start_ledger(&store, &config, &log_keys).await?;
     run(store, ledger, &config, config.web.clone()).await
+}
+
+/// Why `serve` does not start, as an operator needs it.
+fn refusal(e: StoreError) -> CliError {
+    match e {
+        StoreError::Integrity(what) => CliError::Check(format!(
+            "refusing to start: the database's guards of history are not intact: {what}. Put it \
+             back as the migrations made it (crates/store/migrations/, docs/operations.md), then \
+             run `moralbank audit`"
+        )),
+        other => other.into(),
+    }
 }
 
 /// Start the ledger's writer (it checks the stored tree against the log head first).

@@ -101,11 +101,13 @@ pub async fn audit(config: Config) -> Result<()> {
     match result {
         Ok(r) => {
             println!(
-                "audit passed: {} entries, {} stored hashes, {} checkpoints, {} accounts; root {} ({:.1} s)",
+                "audit passed: {} entries, {} stored hashes, {} checkpoints, {} accounts ({} of withdrawn residents, {} withdrawals); guards intact; root {} ({:.1} s)",
                 r.entries,
                 r.stored_hashes,
                 r.checkpoints,
                 r.accounts,
+                r.withdrawn_accounts,
+                r.withdrawals,
                 r.root,
                 started.elapsed().as_secs_f64()
             );

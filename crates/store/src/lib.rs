@@ -47,6 +47,7 @@ mod error;
 pub mod evaluation;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+pub mod guards;
 pub mod ledger;
 mod migrate;
 pub mod registry;

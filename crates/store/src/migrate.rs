@@ -84,10 +84,23 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_points_by_rules.sql"),
         postgres: include_str!("../migrations/postgres/0012_points_by_rules.sql"),
     },
+    Migration {
+        version: 14,
+        name: "append_only",
+        sqlite: include_str!("../migrations/sqlite/0014_append_only.sql"),
+        postgres: include_str!("../migrations/postgres/0014_append_only.sql"),
+    },
 ];
 
 /// The version of the newest migration.
 pub const MIGRATIONS_LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+/// Every migration's text for `backend`, oldest first (the guards' definitions are read from it).
+pub(crate) fn migration_texts(backend: crate::Backend) -> impl Iterator<Item = &'static str> {
+    MIGRATIONS
+        .iter()
+        .map(move |m| backend.pick(m.sqlite, m.postgres))
+}
 
 const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -21,6 +21,40 @@ pub enum Backend {
 /// that lookup took two thirds of the whole seeding time). Short statements keep it linear.
 pub const STATEMENT_PARAMS_MAX: usize = 256;
 
+/// A new SQLite database file is created empty with mode 0600 before SQLite opens it (SQLite
+/// takes an empty file as a new database), and SQLite gives its `-wal` and `-shm` files the
+/// database file's mode. An existing file readable by others is only warned about: its mode is
+/// the operator's choice.
+fn private_sqlite_file(path: &std::path::Path, create: bool) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if create && !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| {
+                    StoreError::Config(format!(
+                        "database_url: cannot create SQLite file '{}': {e}",
+                        path.display()
+                    ))
+                })?;
+        } else if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(
+                    file = %path.display(),
+                    "the SQLite database file is readable by other users; chmod 600 it (and its -wal and -shm files)"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, create);
+    Ok(())
+}
+
 impl Backend {
     /// Which backend a `database_url` names, and the URL sqlx should open. `sqlite://PATH`
     /// (created only when `create_if_missing`), `postgres://…` or `postgresql://…`.
@@ -47,6 +81,7 @@ impl Backend {
                  or `moralbank demo` to create one"
             )));
         }
+        private_sqlite_file(std::path::Path::new(file), create_if_missing)?;
         let mode = if create_if_missing { "rwc" } else { "rw" };
         let sep = if query.is_empty() { "" } else { "&" };
         Ok((

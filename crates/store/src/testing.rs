@@ -3,7 +3,7 @@
 //! run in parallel without sharing state. With `CI=true` a missing PostgreSQL server is a test
 //! failure, never a silent skip.
 
-use crate::{ConnectOptions, Store, Vault};
+use crate::{Backend, ConnectOptions, Store, Vault};
 
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -144,6 +144,44 @@ impl Store {
             .execute(&self.write)
             .await?
             .rows_affected())
+    }
+
+    /// Play an attacker who can change the schema: drop every append-only guard of `table`, run
+    /// `sql`, and put the guards back exactly as the migrations made them (so that
+    /// [`Store::check_guards`] passes again and only the rows tell).
+    pub async fn tamper_for_tests(&self, table: &str, sql: &str) -> Result<u64, crate::StoreError> {
+        use crate::guards::{definition, triggers};
+        let mine: Vec<_> = triggers(self.backend)
+            .into_iter()
+            .filter(|t| t.table == table)
+            .collect();
+        for t in &mine {
+            self.execute_raw(&match self.backend {
+                Backend::Sqlite => format!("DROP TRIGGER IF EXISTS {}", t.name),
+                Backend::Postgres => format!("DROP TRIGGER IF EXISTS {} ON {table}", t.name),
+            })
+            .await?;
+        }
+        let changed = self.execute_raw(sql).await?;
+        for t in &mine {
+            let create =
+                match self.backend {
+                    Backend::Sqlite => {
+                        definition(Backend::Sqlite, &t.name).expect("a trigger's definition")
+                    }
+                    Backend::Postgres => {
+                        format!(
+                    "CREATE TRIGGER {} BEFORE {} ON {table} FOR EACH {} EXECUTE FUNCTION {}()",
+                    t.name,
+                    if t.name.ends_with("_no_truncate") { "TRUNCATE" } else { "UPDATE OR DELETE" },
+                    if t.name.ends_with("_no_truncate") { "STATEMENT" } else { "ROW" },
+                    t.function
+                )
+                    }
+                };
+            self.execute_raw(&create).await?;
+        }
+        Ok(changed)
     }
 
     /// Ids of `n` enrolled citizens, in enrolment order.

@@ -1333,7 +1333,7 @@ async fn a_credit_interrupted_after_the_append_is_finished_once_on_restart(store
     );
     let first = t
         .seq
-        .append(format!("system:evaluation/deed/{}", d.id), entry)
+        .append_unruled(format!("system:evaluation/deed/{}", d.id), entry)
         .await
         .unwrap();
     drop(t.seq);

@@ -105,7 +105,7 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
 
     // Overdraw: refused, names the field, changes nothing.
     let e = seq
-        .append("k/3".into(), redeem(&cs[0], 31))
+        .append_unruled("k/3".into(), redeem(&cs[0], 31))
         .await
         .unwrap_err();
     assert_eq!(field_code(&e), ("amount".into(), "insufficient_balance"));
@@ -119,12 +119,12 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
 
     // Bad input: each field named, nothing reaches the writer.
     let e = seq
-        .append("k/4".into(), award(&cs[0], 0))
+        .append_unruled("k/4".into(), award(&cs[0], 0))
         .await
         .unwrap_err();
     assert_eq!(field_code(&e), ("amount".into(), "out_of_range"));
     let e = seq
-        .append("k/5".into(), award(&uuid::Uuid::now_v7().to_string(), 5))
+        .append_unruled("k/5".into(), award(&uuid::Uuid::now_v7().to_string(), 5))
         .await
         .unwrap_err();
     assert!(
@@ -158,7 +158,7 @@ async fn awards_redemptions_and_the_only_correction(store: Store) {
     let e = seq.append_unruled("k/10".into(), rev()).await.unwrap_err();
     assert_eq!(field_code(&e), ("reverses".into(), "already_reversed"));
     let e = seq
-        .append(
+        .append_unruled(
             "k/11".into(),
             NewEntry::reversal(1, "x", vec!["staff:a".into(), "staff:b".into()]),
         )
@@ -268,7 +268,7 @@ async fn a_retry_returns_the_original_and_a_different_request_is_a_conflict(stor
     assert!(e.to_string().contains("'order-77'"), "{e}");
     // Another caller's identical key is another key.
     let other = seq
-        .append(scoped("p2", "order-77").unwrap(), award(&cs[1], 8))
+        .append_unruled(scoped("p2", "order-77").unwrap(), award(&cs[1], 8))
         .await
         .unwrap();
     assert_eq!(other.index, 1);
@@ -350,12 +350,9 @@ async fn the_database_refuses_to_update_or_delete_history(store: Store) {
     );
 }
 
-async fn drop_trigger(store: &Store, table: &str) {
-    let sql = match store.backend() {
-        Backend::Sqlite => format!("DROP TRIGGER {table}_no_update"),
-        Backend::Postgres => format!("DROP TRIGGER {table}_append_only ON {table}"),
-    };
-    store.execute_raw(&sql).await.unwrap();
+/// Change history as someone who may drop the table's guards and put them back unchanged.
+async fn tamper(store: &Store, table: &str, sql: &str) {
+    store.tamper_for_tests(table, sql).await.unwrap();
 }
 
 async fn audit_names_the_first_tampered_entry(store: Store) {
@@ -378,12 +375,9 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         "checkpoint at size 0: its signature does not verify under any of the log's keys"
     );
 
-    // Someone with database access drops the guard and changes history.
-    drop_trigger(&store, "ledger_postings").await;
-    store
-        .execute_raw("UPDATE ledger_postings SET amount = amount * 10 WHERE entry_idx = 17")
-        .await
-        .unwrap();
+    // Someone with database access drops the guard, changes history and restores the guard.
+    let ten_times = "UPDATE ledger_postings SET amount = amount * 10 WHERE entry_idx = 17";
+    tamper(&store, "ledger_postings", ten_times).await;
     let e = store
         .ledger()
         .audit(&[vkey.clone()], |_| {})
@@ -393,17 +387,12 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         e.to_string(),
         "entry 17: posting 0 amount is 180, the leaf says 18"
     );
-    store
-        .execute_raw("UPDATE ledger_postings SET amount = amount / 10 WHERE entry_idx = 17")
-        .await
-        .unwrap();
+    let back = "UPDATE ledger_postings SET amount = amount / 10 WHERE entry_idx = 17";
+    tamper(&store, "ledger_postings", back).await;
     audit_ok(&store, &vkey).await;
 
-    drop_trigger(&store, "ledger_entries").await;
-    store
-        .execute_raw("UPDATE ledger_entries SET reason = '另一个理由' WHERE idx = 23")
-        .await
-        .unwrap();
+    let other = "UPDATE ledger_entries SET reason = '另一个理由' WHERE idx = 23";
+    tamper(&store, "ledger_entries", other).await;
     let e = store
         .ledger()
         .audit(&[vkey.clone()], |_| {})
@@ -413,10 +402,8 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
         e.to_string(),
         "entry 23: the reason differs from what the leaf commits to"
     );
-    store
-        .execute_raw("UPDATE ledger_entries SET reason = '帮助邻居修理屋顶' WHERE idx = 23")
-        .await
-        .unwrap();
+    let back = "UPDATE ledger_entries SET reason = '帮助邻居修理屋顶' WHERE idx = 23";
+    tamper(&store, "ledger_entries", back).await;
     audit_ok(&store, &vkey).await;
 
     // Balances that do not follow from the postings.
@@ -442,12 +429,11 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
     store.execute_raw(&right).await.unwrap();
 
     // A stored hash of the tree.
-    drop_trigger(&store, "log_hashes").await;
     let id = tlog_tiles::stored_hash_index(0, 12);
-    store
-        .execute_raw(&format!("UPDATE log_hashes SET hash = (SELECT hash FROM log_hashes WHERE id = 0) WHERE id = {id}"))
-        .await
-        .unwrap();
+    let copy = format!(
+        "UPDATE log_hashes SET hash = (SELECT hash FROM log_hashes WHERE id = 0) WHERE id = {id}"
+    );
+    tamper(&store, "log_hashes", &copy).await;
     let e = store
         .ledger()
         .audit(&[vkey.clone()], |_| {})
@@ -459,10 +445,8 @@ async fn audit_names_the_first_tampered_entry(store: Store) {
     );
 
     // A leaf swapped for another.
-    store
-        .execute_raw("UPDATE ledger_entries SET leaf = (SELECT leaf FROM ledger_entries WHERE idx = 10) WHERE idx = 9")
-        .await
-        .unwrap();
+    let swap = "UPDATE ledger_entries SET leaf = (SELECT leaf FROM ledger_entries WHERE idx = 10) WHERE idx = 9";
+    tamper(&store, "ledger_entries", swap).await;
     let e = store
         .ledger()
         .audit(&[vkey.clone()], |_| {})
@@ -592,7 +576,7 @@ async fn tiles_proofs_and_receipts_verify_against_the_signed_checkpoint(store: S
     verify_receipt(&after, &vkey).unwrap();
     audit_ok(&store, &vkey).await;
     let e = seq
-        .append("p/late".into(), award(&owner, 1))
+        .append_unruled("p/late".into(), award(&owner, 1))
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::NotFound { what: "citizen" }));

@@ -9,7 +9,8 @@
 //! * `bench redemptions`: prepares a scratch database (residents, a library partner with an API
 //!   key, an eligibility benefit, one code per resident), serves the real app on a loopback
 //!   port from this process, and loads `POST /api/v1/redemptions` with `wrk` — a separate
-//!   process — after a `/healthz` phase with the same connections as the baseline.
+//!   process — after a `/healthz` phase with the same connections as the baseline; then it
+//!   checks that the redemptions recorded equal the requests answered ([`super::tally`]).
 
 use crate::config::Config;
 use crate::error::{CliError, Result};
@@ -420,7 +421,9 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
         lifetimes,
         tiers: Arc::new(domain::tier::DEFAULT_THRESHOLDS.to_vec()),
     });
-    let (addr, server) = crate::bench::http::serve_loopback(moralbank_web::app(state)).await?;
+    let tally = Arc::new(crate::bench::tally::Tally::default());
+    let (addr, stop, server) =
+        crate::bench::http::serve_loopback_graceful(tally.wrap(moralbank_web::app(state))).await?;
     let base = format!("http://{addr}");
     let before = store.code().count_redemptions().await?;
     eprintln!(
@@ -439,8 +442,19 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
     })
     .await
     .map_err(|e| CliError::Config(format!("wrk task: {e}")))??;
-    server.abort();
+    // Stop gracefully, then wait until every request the server received has finished: only
+    // then is every decision it will make recorded.
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), server).await;
+    let settled = tally
+        .settle(std::time::Duration::from_secs(30))
+        .await
+        .ok_or_else(|| {
+            CliError::Check("redemptions still running 30 s after the load ended".into())
+        })?;
     let recorded = store.code().count_redemptions().await? - before;
+    let recorded = u64::try_from(recorded).unwrap_or(0);
+    let checked = crate::bench::tally::check(recorded, settled, redeem.requests, o.connections);
     let summary = |w: &WrkResult| {
         json!({
             "requests": w.requests, "per_s": w.requests_per_s.round(),
@@ -454,17 +468,18 @@ pub async fn redemptions(config: Config, o: RedemptionOptions, url_given: bool) 
             "bench": "redemptions", "backend": format!("{:?}", store.backend()).to_lowercase(),
             "codes": ids.len(), "connections": o.connections, "wrk_threads": o.threads, "seconds": o.seconds,
             "baseline_healthz": summary(&health), "redemptions": summary(&redeem),
-            "redemptions_recorded": recorded,
+            "redemptions_recorded": recorded, "redemption_requests_received": settled.started,
+            "redemptions_answered_200": settled.ok, "recorded_equals_answered": checked.is_ok(),
             "ratio_to_baseline": (redeem.requests_per_s / health.requests_per_s.max(1e-9) * 1000.0).round() / 1000.0,
             "redemptions_per_s": redeem.requests_per_s.round(), "p99_ms": redeem.p99_ms,
         })
     );
     store.close().await;
     if redeem.non_2xx > 0 {
-        return Err(CliError::Config(format!(
+        return Err(CliError::Check(format!(
             "{} redemptions were not answered 200",
             redeem.non_2xx
         )));
     }
-    Ok(())
+    checked.map_err(|e| CliError::Check(format!("bench redemptions FAILED: {e}")))
 }

@@ -139,6 +139,35 @@ pub async fn serve_loopback(
     Ok((addr, server))
 }
 
+/// [`serve_loopback`] that stops gracefully when the sender is used or dropped: it stops
+/// accepting and finishes the requests in flight.
+pub async fn serve_loopback_graceful(
+    app: axum::Router,
+) -> Result<(
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(CliError::io("binding a loopback port"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(CliError::io("reading the port"))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Ok((addr, stop, server))
+}
+
 /// Sign in `n` residents spread evenly over the seeded city (citizen i has the demo phone i).
 async fn sessions(store: &Store, n: u32) -> Result<Vec<String>> {
     let (citizens, _) = store.registry().count_citizens().await?;

@@ -10,3 +10,4 @@ pub mod http;
 pub mod ledger;
 pub mod proofs;
 pub mod seed;
+pub mod tally;

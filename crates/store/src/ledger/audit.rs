@@ -1,6 +1,13 @@
 //! `moralbank audit`: recompute the whole log and every balance from the stored rows and
 //! compare with what is stored and published. Stops at the first thing that does not match and
 //! names it, so that an operator knows where to look.
+//!
+//! A citizen's postings are checked against the leaf's commitment under the citizen's salt.
+//! Without a salt that cannot be done, so a missing salt must mean what it means: the citizen
+//! withdrew (a `withdrawals` row, counted in `log_head.withdrawals`, no `citizens` row). A
+//! posting without a salt must also not open under another citizen's salt, and one withdrawn
+//! citizen's postings must all carry one commitment that no other citizen's carry: a posting
+//! moved to another account is a commitment mismatch even where no salt is left to open it.
 
 use super::{month_of, to_i64, to_u64};
 use crate::ledger::Ledger;
@@ -9,7 +16,7 @@ use moralbank_ledger::{
     details_commitment, leaf_hash, verify_checkpoint, AccountRef, EntryKind, Frontier, LeafEntry,
 };
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tlog_tiles::{stored_hash_count, stored_hash_index};
 
 /// Entries read per query.
@@ -21,6 +28,10 @@ pub struct AuditReport {
     pub stored_hashes: u64,
     pub checkpoints: u64,
     pub accounts: u64,
+    /// Withdrawals recorded (each one counted in the log head).
+    pub withdrawals: u64,
+    /// Citizen accounts without a salt: every one of a citizen who withdrew.
+    pub withdrawn_accounts: u64,
     pub root: String,
 }
 
@@ -34,6 +45,11 @@ pub enum AuditFailure {
     Account { account: String, what: String },
     #[error("log: {0}")]
     Log(String),
+    /// A guard of history (an append-only trigger) is missing, disabled or changed.
+    #[error("guard: {0}")]
+    Guard(String),
+    #[error("withdrawals: {0}")]
+    Withdrawal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -62,7 +78,12 @@ struct Recomputed {
     frontier: Frontier,
     balances: HashMap<String, (i64, i64)>,
     credit: HashMap<(String, i64), i64>,
+    unsalted: Unsalted,
 }
+
+/// A citizen's posting whose salt is gone: (entry index, posting number, citizen id), by the
+/// commitment the leaf holds.
+type Unsalted = HashMap<[u8; 32], Vec<(u64, usize, String)>>;
 
 /// One chunk of the log as stored: its entries, their postings, the stored hashes they make.
 struct Chunk {
@@ -82,6 +103,10 @@ impl Ledger<'_> {
         vkeys: &[String],
         mut progress: impl FnMut(u64),
     ) -> std::result::Result<AuditReport, AuditFailure> {
+        match self.check_guards().await {
+            Err(StoreError::Integrity(what)) => return Err(AuditFailure::Guard(what)),
+            other => other?,
+        };
         let head = sqlx::query("SELECT size, root FROM log_head WHERE id = 1")
             .fetch_one(&self.read)
             .await?;
@@ -94,6 +119,7 @@ impl Ledger<'_> {
             frontier: Frontier::new(),
             balances: HashMap::new(),
             credit: HashMap::new(),
+            unsalted: HashMap::new(),
         };
         cps.check(&re.frontier, vkeys)?;
         let mut next: u64 = 0;
@@ -114,13 +140,18 @@ impl Ledger<'_> {
                 what: "was never reached while recomputing the log".into(),
             });
         }
+        let withdrawn = self.audit_withdrawn().await?;
+        audit_unsalted(&re.unsalted, &salts, &withdrawn)?;
         let hashes = self.audit_log_end(size, &re.frontier, &head_root).await?;
         let accounts = self.audit_derived(re.balances, re.credit).await?;
+        let withdrawn_accounts = self.audit_withdrawn_accounts(&withdrawn).await?;
         Ok(AuditReport {
             entries: size,
             stored_hashes: hashes,
             checkpoints,
             accounts,
+            withdrawals: withdrawn.len() as u64,
+            withdrawn_accounts,
             root: hex::encode(re.frontier.root().0),
         })
     }
@@ -237,7 +268,7 @@ impl Ledger<'_> {
             self.check_row(index, row, &leaf)?;
             let rows = chunk.postings.remove(&index).unwrap_or_default();
             let reason: String = row.try_get("reason")?;
-            check_postings(index, &leaf, &rows, salts, &reason)?;
+            check_postings(index, &leaf, &rows, salts, &reason, &mut re.unsalted)?;
             self.apply_effects(index, row, &leaf, &rows, re).await?;
             // The tree.
             for (id, h) in re.frontier.append(leaf_hash(&leaf_bytes)) {
@@ -300,6 +331,72 @@ impl Ledger<'_> {
             *re.credit.entry((c.clone(), month)).or_insert(0) += amount;
         }
         Ok(())
+    }
+
+    /// Who withdrew: every `withdrawals` row, as many as the log head counts (a withdrawal adds
+    /// both in one transaction), and none of them still enrolled.
+    async fn audit_withdrawn(&self) -> std::result::Result<HashSet<String>, AuditFailure> {
+        let withdrawn = sqlx::query("SELECT citizen_id FROM withdrawals")
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| r.try_get("citizen_id"))
+            .collect::<std::result::Result<HashSet<String>, _>>()?;
+        let counted: i64 = sqlx::query("SELECT withdrawals FROM log_head WHERE id = 1")
+            .fetch_one(&self.read)
+            .await?
+            .try_get("withdrawals")?;
+        if to_u64(counted) != withdrawn.len() as u64 {
+            return Err(AuditFailure::Withdrawal(format!(
+                "{} recorded, the log head counts {counted}",
+                withdrawn.len()
+            )));
+        }
+        if let Some(r) = sqlx::query(
+            "SELECT w.citizen_id FROM withdrawals w JOIN citizens c ON c.id = w.citizen_id LIMIT 1",
+        )
+        .fetch_optional(&self.read)
+        .await?
+        {
+            let id: String = r.try_get("citizen_id")?;
+            return Err(AuditFailure::Withdrawal(format!(
+                "citizen {id} is recorded as withdrawn but is still enrolled"
+            )));
+        }
+        Ok(withdrawn)
+    }
+
+    /// Every citizen account without a salt is a withdrawn citizen's, and no withdrawn
+    /// citizen's account kept its salt. Returns the count of accounts without a salt.
+    async fn audit_withdrawn_accounts(
+        &self,
+        withdrawn: &HashSet<String>,
+    ) -> std::result::Result<u64, AuditFailure> {
+        let rows = sqlx::query(
+            "SELECT citizen_id, CASE WHEN salt IS NULL THEN 0 ELSE 1 END AS salted \
+             FROM ledger_accounts WHERE citizen_id IS NOT NULL",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        let mut unsalted = 0;
+        for r in &rows {
+            let id: String = r.try_get("citizen_id")?;
+            let salted: i32 = r.try_get("salted")?;
+            let what = match (salted != 0, withdrawn.contains(&id)) {
+                (false, false) => "has no salt, but the citizen never withdrew",
+                (true, true) => "kept its salt, but the citizen withdrew",
+                (false, true) => {
+                    unsalted += 1;
+                    continue;
+                }
+                (true, false) => continue,
+            };
+            return Err(AuditFailure::Account {
+                account: format!("citizen:{id}"),
+                what: what.into(),
+            });
+        }
+        Ok(unsalted)
     }
 
     /// Nothing beyond the head, as many stored hashes as a tree of `size` has, and the head's
@@ -428,14 +525,16 @@ impl Ledger<'_> {
 }
 
 /// The posting rows say what the leaf says: same amounts, same system accounts, citizen
-/// accounts that open the leaf's commitments (while the citizen's salt exists), and a reason
-/// that opens the leaf's details commitment.
+/// accounts that open the leaf's commitments (while the citizen's salt exists, else the posting
+/// is kept in `unsalted` for [`audit_unsalted`]), and a reason that opens the leaf's details
+/// commitment.
 fn check_postings(
     index: u64,
     leaf: &LeafEntry,
     rows: &[(String, Option<String>, i64)],
     salts: &HashMap<String, [u8; 32]>,
     reason: &str,
+    unsalted: &mut Unsalted,
 ) -> std::result::Result<(), AuditFailure> {
     if rows.len() != leaf.postings.len() {
         return Err(entry_err(
@@ -475,6 +574,11 @@ fn check_postings(
                             "the reason differs from what the leaf commits to",
                         ));
                     }
+                } else {
+                    unsalted
+                        .entry(c.0)
+                        .or_default()
+                        .push((index, n, id.clone()));
                 }
             }
             _ => {
@@ -486,6 +590,58 @@ fn check_postings(
         }
     }
     Ok(())
+}
+
+/// The citizen postings whose salt is gone. None may open under a salt that still exists, a
+/// withdrawn citizen's postings carry one commitment and no other citizen's carry it (a
+/// posting moved to another account breaks one of these, reported as the commitment
+/// mismatch it is, at the earliest such posting), and each of these citizens withdrew.
+fn audit_unsalted(
+    unsalted: &Unsalted,
+    salts: &HashMap<String, [u8; 32]>,
+    withdrawn: &HashSet<String>,
+) -> std::result::Result<(), AuditFailure> {
+    if unsalted.is_empty() {
+        return Ok(());
+    }
+    let mut moved: Option<(u64, usize)> = None;
+    let mut note = |at: (u64, usize)| moved = Some(moved.map_or(at, |m| m.min(at)));
+    for (id, salt) in salts {
+        for (index, n, _) in unsalted
+            .get(&moralbank_ledger::Commitment::new(salt, id).0)
+            .into_iter()
+            .flatten()
+        {
+            note((*index, *n));
+        }
+    }
+    let mut all: Vec<(u64, usize, &str, &[u8; 32])> = unsalted
+        .iter()
+        .flat_map(|(c, ps)| ps.iter().map(move |(i, n, id)| (*i, *n, id.as_str(), c)))
+        .collect();
+    all.sort_unstable();
+    let mut commitment_of: HashMap<&str, &[u8; 32]> = HashMap::new();
+    let mut citizen_of: HashMap<&[u8; 32], &str> = HashMap::new();
+    for &(index, n, id, c) in &all {
+        let first_c = *commitment_of.entry(id).or_insert(c);
+        let first_id = *citizen_of.entry(c).or_insert(id);
+        if first_c != c || first_id != id {
+            note((index, n));
+        }
+    }
+    if let Some((index, n)) = moved {
+        return Err(entry_err(
+            index,
+            format!("posting {n} belongs to another citizen than the leaf commits to"),
+        ));
+    }
+    match all.iter().find(|(_, _, id, _)| !withdrawn.contains(*id)) {
+        Some((index, n, id, _)) => Err(entry_err(
+            *index,
+            format!("posting {n} names citizen {id}, who has no salt but never withdrew"),
+        )),
+        None => Ok(()),
+    }
 }
 
 impl Checkpoints {

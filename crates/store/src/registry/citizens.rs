@@ -562,6 +562,14 @@ impl Registry<'_> {
         sqlx::query("UPDATE log_head SET withdrawals = withdrawals + 1 WHERE id = 1")
             .execute(&mut *tx)
             .await?;
+        // The mark of the withdrawal, before the deletes: the access log is append-only, and
+        // its guard lets only the rows of a resident who is in `withdrawals` and no longer in
+        // `citizens` go (migration 0014), i.e. only in this transaction.
+        sqlx::query("INSERT INTO withdrawals (citizen_id, withdrawn_at) VALUES ($1, $2)")
+            .bind(id)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
         for sql in [
             "DELETE FROM citizens WHERE id = $1",
             "DELETE FROM consents WHERE citizen_id = $1",
@@ -599,11 +607,6 @@ impl Registry<'_> {
                     .await?;
             }
         }
-        sqlx::query("INSERT INTO withdrawals (citizen_id, withdrawn_at) VALUES ($1, $2)")
-            .bind(id)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
         // Photos and documents of the resident's deeds are personal data: their rows go now,
         // their files once no other deed refers to the same bytes.
         let shas: Vec<String> = sqlx::query(

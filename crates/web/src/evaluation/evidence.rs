@@ -60,6 +60,28 @@ fn open(vault: &Vault, sha: &str, file: &[u8]) -> Result<Vec<u8>, AppError> {
     vault.open_bytes(kid, &aad(sha), sealed).map_err(|_| bad())
 }
 
+/// The evidence folder, made readable by the server's user alone (0700).
+async fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = tokio::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    b.mode(0o700);
+    b.create(dir).await
+}
+
+/// A new file readable by the server's user alone (0600), whatever the umask allows.
+async fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut o = tokio::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    o.mode(0o600);
+    let mut f = o.open(path).await?;
+    f.write_all(bytes).await?;
+    // Written through before the caller renames it (tokio's file may still hold the write).
+    f.flush().await
+}
+
 /// Check and store one file, encrypted; the same bytes stored twice are one file.
 pub async fn store(dir: &Path, vault: &Vault, bytes: &[u8]) -> Result<Evidence, AppError> {
     if bytes.is_empty() {
@@ -84,14 +106,14 @@ pub async fn store(dir: &Path, vault: &Vault, bytes: &[u8]) -> Result<Evidence, 
         )
     })?;
     let sha = hex::encode(Sha256::digest(bytes));
-    tokio::fs::create_dir_all(dir)
+    private_dir(dir)
         .await
         .map_err(|e| AppError::Internal(format!("evidence folder: {e}")))?;
     let path = dir.join(file_name(vault, &sha));
     if tokio::fs::metadata(&path).await.is_err() {
         // Write aside, then rename: a reader never sees half a file.
         let tmp = dir.join(format!(".{sha}.{}", domain::new_id()));
-        tokio::fs::write(&tmp, seal(vault, &sha, bytes)?)
+        write_private(&tmp, &seal(vault, &sha, bytes)?)
             .await
             .map_err(|e| AppError::Internal(format!("storing evidence: {e}")))?;
         tokio::fs::rename(&tmp, &path)
@@ -287,6 +309,23 @@ mod tests {
         assert!(store(dir.path(), &vault, &vec![0xFF; FILE_BYTES_MAX + 1])
             .await
             .is_err());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn evidence_files_are_private_to_the_server() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("evidence");
+        let vault = Vault::random();
+        store(&dir, &vault, b"%PDF-1.7 a certificate")
+            .await
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "the folder");
+        for f in std::fs::read_dir(&dir).unwrap() {
+            assert_eq!(mode(&f.unwrap().path()), 0o600, "a file");
+        }
     }
 
     #[tokio::test]
