@@ -3,10 +3,10 @@
 use super::flows::{self as ledger, PostEntry};
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::idempotency::IdempotencyHeader;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -80,10 +80,9 @@ async fn my_points(State(state): State<AppState>, caller: ApiCaller) -> Result<R
 async fn my_entries(
     State(state): State<AppState>,
     caller: ApiCaller,
-    q: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(p): ApiQuery<Page>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
-    let Query(p) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let limit = ledger::check_limit(p.limit)?;
     let items = state
         .store
@@ -110,10 +109,9 @@ async fn citizen_entries(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    q: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(p): ApiQuery<Page>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadCitizenLedger)?;
-    let Query(p) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let limit = ledger::check_limit(p.limit)?;
     let before = parse_cursor(p.cursor.as_deref())?;
     let items = ledger::entries_for_staff(&state, &caller.principal, &id, before, limit).await?;
@@ -138,10 +136,9 @@ struct ReversalsQuery {
 async fn reversals(
     State(state): State<AppState>,
     caller: ApiCaller,
-    q: Result<Query<ReversalsQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ReversalsQuery>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ViewLedger)?;
-    let Query(q) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let items = state
         .store
         .ledger()
