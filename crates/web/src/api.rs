@@ -31,7 +31,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/partners"),
     ("post", "/partners/{id}/api-keys"),
     ("get", "/partner"),
-    ("post", "/ledger/entries"),
     ("get", "/ledger/totals"),
     ("get", "/ledger/reversals"),
     ("post", "/ledger/reversals"),

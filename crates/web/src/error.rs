@@ -253,9 +253,9 @@ fn integral_numbers_as_integers(v: &mut serde_json::Value) {
         Value::Number(n) if n.is_f64() => {
             if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
                 // The casts saturate; the range checks keep only the exact conversions.
-                if f >= -9_223_372_036_854_775_808.0 && f < 9_223_372_036_854_775_808.0 {
+                if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
                     *v = Value::from(f as i64);
-                } else if f >= 0.0 && f < 18_446_744_073_709_551_616.0 {
+                } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
                     *v = Value::from(f as u64);
                 }
             }
@@ -300,6 +300,10 @@ where
                         .unwrap_or("query"),
                 }
                 .to_string();
+                let detail = detail
+                    .strip_prefix(&format!("{field}: "))
+                    .unwrap_or(&detail)
+                    .to_string();
                 Err(AppError::Invalid(
                     FieldError::new(field, "query_field", detail).into(),
                 ))

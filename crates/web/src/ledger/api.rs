@@ -97,12 +97,18 @@ async fn my_receipt(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(index): Path<String>,
+    ApiQuery(q): ApiQuery<ledger::ReceiptQuery>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
     let index = index
         .parse::<u64>()
         .map_err(|_| AppError::NotFound("entry"))?;
-    Ok(Json(ledger::own_receipt(&state, id, index).await?).into_response())
+    let receipt = ledger::own_receipt(&state, id, index).await?;
+    if q.format == ledger::ReceiptFormat::Json {
+        return Ok(Json(receipt).into_response());
+    }
+    let (body, content_type, _) = ledger::receipt_body(&receipt, index, q.format)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 async fn citizen_entries(
