@@ -56,6 +56,8 @@ DATA_DEPENDENT = {
     # a moral code's content and signature, which only verification can judge
     "not_base45", "not_cose", "unsupported_algorithm", "unknown_key", "bad_signature",
     "missing_claim", "bad_claim", "expired", "too_large",
+    # an evidence file's type, read from its bytes (JSON Schema's contentMediaType only annotates)
+    "file_type",
 }
 
 
