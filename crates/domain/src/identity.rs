@@ -238,7 +238,9 @@ impl Username {
 pub struct Password(String);
 
 pub const PASSWORD_CHARS_MIN: usize = 10;
-pub const PASSWORD_BYTES_MAX: usize = 256;
+/// Characters, so that the API document can state the limit (JSON Schema counts characters;
+/// at most 1 KiB of UTF-8 goes into Argon2).
+pub const PASSWORD_CHARS_MAX: usize = 256;
 
 impl Password {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
@@ -249,11 +251,11 @@ impl Password {
                 "must be at least 10 characters",
             ));
         }
-        if raw.len() > PASSWORD_BYTES_MAX {
+        if raw.chars().count() > PASSWORD_CHARS_MAX {
             return Err(FieldError::new(
                 "password",
                 "password_too_long",
-                "must be at most 256 bytes",
+                "must be at most 256 characters",
             ));
         }
         Ok(Self(raw.to_string()))

@@ -197,7 +197,9 @@ impl IntoResponse for AppError {
     }
 }
 
-/// JSON body extractor whose rejections are problem details naming what was wrong.
+/// JSON body extractor whose rejections are problem details naming what was wrong. Numbers
+/// are compared by value, as JSON Schema does: `10.0` is the integer 10 (an integer field
+/// still refuses `10.5`, and any number beyond its type's range).
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
@@ -209,21 +211,103 @@ where
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         use axum::extract::rejection::JsonRejection;
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Invalid(
-                FieldError::new(
-                    data_error_field(&e.body_text()),
-                    "json_field",
-                    e.body_text(),
+        let mut value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                return Err(AppError::BadRequest(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ))
+            }
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(AppError::TooLarge)
+            }
+            Err(e) => return Err(AppError::BadRequest(e.body_text())),
+        };
+        integral_numbers_as_integers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let text = if path == "." {
+                    format!(
+                        "Failed to deserialize the JSON body into the target type: {}",
+                        e.inner()
+                    )
+                } else {
+                    format!(
+                        "Failed to deserialize the JSON body into the target type: {path}: {}",
+                        e.inner()
+                    )
+                };
+                AppError::Invalid(
+                    FieldError::new(data_error_field(&text), "json_field", text).into(),
                 )
-                .into(),
-            )),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::BadRequest(
-                "send the body as JSON with Content-Type: application/json".into(),
-            )),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::TooLarge),
-            Err(e) => Err(AppError::BadRequest(e.body_text())),
+            })
+    }
+}
+
+/// `10.0` → `10`, everywhere in a JSON value, when the number is whole and fits an i64 or u64.
+fn integral_numbers_as_integers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
+                // The casts saturate; the range checks keep only the exact conversions.
+                if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f) {
+                    *v = Value::from(f as i64);
+                } else if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                    *v = Value::from(f as u64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
+}
+
+/// Query string extractor whose rejections are problem details naming the parameter (422),
+/// like the JSON body's, instead of axum's plain-text 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => {
+                // "Failed to deserialize query string: limit: invalid digit found in string"
+                let text = e.body_text();
+                let detail = text
+                    .split_once(": ")
+                    .map_or(text.as_str(), |(_, rest)| rest)
+                    .to_string();
+                // "missing field `limit`", "duplicate field `limit`", "limit: invalid digit…"
+                let field = match detail.split_once("field `") {
+                    Some((_, rest)) => rest.split('`').next().unwrap_or("query"),
+                    None => detail
+                        .split_once(": ")
+                        .map(|(f, _)| f)
+                        .filter(|f| !f.contains(' '))
+                        .unwrap_or("query"),
+                }
+                .to_string();
+                let detail = detail
+                    .strip_prefix(&format!("{field}: "))
+                    .unwrap_or(&detail)
+                    .to_string();
+                Err(AppError::Invalid(
+                    FieldError::new(field, "query_field", detail).into(),
+                ))
+            }
         }
     }
 }
@@ -240,4 +324,42 @@ fn data_error_field(text: &str) -> String {
         .filter(|p| !p.contains(' '))
         .unwrap_or("body")
         .to_string()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use axum::extract::FromRequest;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Body {
+        points: i64,
+        index: u64,
+    }
+
+    async fn parse(body: &str) -> Result<Body, AppError> {
+        let req = axum::http::Request::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        ApiJson::<Body>::from_request(req, &()).await.map(|b| b.0)
+    }
+
+    #[tokio::test]
+    async fn whole_numbers_written_with_a_fraction_are_integers_and_others_are_refused() {
+        let b = parse(r#"{"points": 10.0, "index": 3e2}"#).await.unwrap();
+        assert_eq!((b.points, b.index), (10, 300));
+        for (body, field) in [
+            (r#"{"points": 10.5, "index": 1}"#, "points"),
+            (r#"{"points": 1, "index": 1.2e20}"#, "index"),
+            (r#"{"points": 1, "index": -1}"#, "index"),
+            (r#"{"points": 1}"#, "index"),
+        ] {
+            match parse(body).await {
+                Err(AppError::Invalid(e)) => assert_eq!(e.0[0].field, field, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
 }

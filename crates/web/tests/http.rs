@@ -469,6 +469,23 @@ async fn access_log_api_pages_with_a_cursor_and_names_a_bad_one(w: World) {
         (status, problem["errors"][0]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("limit"))
     );
+    // Not a number at all: the same problem details (`api` checks the content type), not
+    // axum's plain-text 400.
+    for query in ["limit=null", "limit=2&limit=3", "limit=1.5"] {
+        let (status, problem) = w
+            .api(
+                "GET",
+                &format!("/me/access-log?{query}"),
+                Some(&w.citizen.token),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("limit")),
+            "{query}: {problem}"
+        );
+    }
 }
 
 async fn english_switch_translates_the_pages(w: World) {

@@ -290,6 +290,31 @@ async fn residents_read_points_entries_and_receipts_that_verify(w: World) {
         .api("GET", "/me/entries/5/receipt", Some(&w.citizen.token), None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // The document's `format` query parameter: the tlog-proof text, and an unknown format named.
+    let req = Request::builder()
+        .uri("/api/v1/me/entries/2/receipt?format=tlog-proof")
+        .header(header::AUTHORIZATION, format!("Bearer {}", w.citizen.token))
+        .body(Body::empty())
+        .unwrap();
+    let (s, headers, text) = w.send(req).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(!text.trim_start().starts_with('{'), "{text}");
+    let (s, problem) = w
+        .api(
+            "GET",
+            "/me/entries/2/receipt?format=pdf",
+            Some(&w.citizen.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, problem["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("format"))
+    );
 
     // The page: entries with their reasons and verify links, and the download.
     let (s, _, html) = w.page("GET", "/me/entries", Some(&w.citizen), &[]).await;
@@ -417,7 +442,7 @@ async fn the_public_log_serves_a_verifiable_checkpoint_tiles_and_proofs(w: World
         ("/log/proof/inclusion?index=300", "index"),
         ("/log/proof/inclusion?index=1&size=301", "size"),
         ("/log/proof/consistency?old=301", "old"),
-        ("/log/proof/inclusion?index=x", "query"),
+        ("/log/proof/inclusion?index=x", "index"),
     ] {
         let (s, p) = w.api_root(q).await;
         assert_eq!(

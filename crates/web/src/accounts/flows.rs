@@ -113,11 +113,11 @@ pub(crate) async fn sign_in_staff(
         limit_key("staff-ip", client),
         limit_key("staff-user", &username.to_ascii_lowercase()),
     ])?;
-    if password.len() > domain::PASSWORD_BYTES_MAX {
+    if password.chars().count() > domain::PASSWORD_CHARS_MAX {
         return Err(AppError::invalid(
             "password",
             "password_too_long",
-            "must be at most 256 bytes",
+            "must be at most 256 characters",
         ));
     }
     let Some(staff) = state

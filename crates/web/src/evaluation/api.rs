@@ -5,9 +5,9 @@
 use super::flows::*;
 use crate::auth::{ApiCaller, Principal};
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -244,7 +244,7 @@ struct BoardQuery {
 async fn board(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<BoardQuery>,
+    ApiQuery(q): ApiQuery<BoardQuery>,
 ) -> Result<Response, AppError> {
     let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("village"))?;
     let after = board_cursor(q.cursor.as_deref())?;

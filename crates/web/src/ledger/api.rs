@@ -3,9 +3,9 @@
 use super::flows as ledger;
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -63,10 +63,9 @@ async fn my_points(State(state): State<AppState>, caller: ApiCaller) -> Result<R
 async fn my_entries(
     State(state): State<AppState>,
     caller: ApiCaller,
-    q: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(p): ApiQuery<Page>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
-    let Query(p) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let limit = ledger::check_limit(p.limit)?;
     let items = state
         .store
@@ -81,22 +80,27 @@ async fn my_receipt(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(index): Path<String>,
+    ApiQuery(q): ApiQuery<ledger::ReceiptQuery>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
     let index = index
         .parse::<u64>()
         .map_err(|_| AppError::NotFound("entry"))?;
-    Ok(Json(ledger::own_receipt(&state, id, index).await?).into_response())
+    let receipt = ledger::own_receipt(&state, id, index).await?;
+    if q.format == ledger::ReceiptFormat::Json {
+        return Ok(Json(receipt).into_response());
+    }
+    let (body, content_type, _) = ledger::receipt_body(&receipt, index, q.format)?;
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 async fn citizen_entries(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    q: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(p): ApiQuery<Page>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadCitizenLedger)?;
-    let Query(p) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let limit = ledger::check_limit(p.limit)?;
     let before = parse_cursor(p.cursor.as_deref())?;
     let items = ledger::entries_for_staff(&state, &caller.principal, &id, before, limit).await?;
@@ -121,10 +125,9 @@ struct ReversalsQuery {
 async fn reversals(
     State(state): State<AppState>,
     caller: ApiCaller,
-    q: Result<Query<ReversalsQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ReversalsQuery>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ViewLedger)?;
-    let Query(q) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let items = state
         .store
         .ledger()

@@ -2,9 +2,9 @@
 //! `tlog-tiles` tiles and entry bundles, JSON proofs, and a page that explains how to verify.
 //! None of it needs an account: anyone may check that the ledger is append-only.
 
-use crate::error::AppError;
+use crate::error::{ApiQuery, AppError};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -114,9 +114,8 @@ fn beyond(field: &'static str, size: u64) -> AppError {
 
 async fn inclusion(
     State(state): State<AppState>,
-    q: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> Result<Response, AppError> {
-    let Query(q) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let (published, note) = published_size(&state).await?;
     let size = q.size.unwrap_or(published);
     if size > published {
@@ -156,9 +155,8 @@ struct ConsistencyQuery {
 
 async fn consistency(
     State(state): State<AppState>,
-    q: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ConsistencyQuery>,
 ) -> Result<Response, AppError> {
-    let Query(q) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let (published, note) = published_size(&state).await?;
     let new = q.new.unwrap_or(published);
     if new > published {

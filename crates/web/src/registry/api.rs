@@ -4,9 +4,9 @@
 use super::flows::{self, SearchParams};
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::{ApiJson, ApiQuery, AppError};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -94,7 +94,7 @@ const ACCESS_PAGE_MAX: i64 = 200;
 async fn me_access_log(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(p): Query<LogPage>,
+    ApiQuery(p): ApiQuery<LogPage>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
     let limit = p.limit.unwrap_or(50);
@@ -165,7 +165,7 @@ struct RegionsQuery {
 async fn regions(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(q): Query<RegionsQuery>,
+    ApiQuery(q): ApiQuery<RegionsQuery>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadRegionsApi)?;
     let items = match q.parent_id {
