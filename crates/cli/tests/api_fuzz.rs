@@ -38,8 +38,6 @@ missing_required_header,refused_only_for_what_no_schema_can_say";
 const LOG_PATHS: &str = "^/log/";
 /// Operations no run sends requests to, and why.
 const EXCLUDED: &[(&str, &str)] = &[
-    // `POST /ledger/entries` is being removed (issue 13: points only by the rules) and is no
-    // longer in the document, so no run can reach it.
     // Being redesigned (issue 13: enrolment that proves the phone); add them back after.
     ("POST", "/enrolments"),
     ("POST", "/auth/otp"),
