@@ -228,6 +228,45 @@ where
     }
 }
 
+/// The request's body, not read yet. A handler first says who may call it (`authz::require`),
+/// then reads the body with [`UnreadBody::json`] (or [`UnreadBody::text`]): a caller who may not
+/// use a route gets 401 or 403 whatever they sent, never a 4xx that describes what the route
+/// expects. Every API handler that takes a body takes it this way.
+pub struct UnreadBody(axum::extract::Request);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for UnreadBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(UnreadBody(req))
+    }
+}
+
+impl UnreadBody {
+    /// The body as JSON of `T`, refused as [`ApiJson`] refuses it.
+    pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, AppError> {
+        use axum::extract::FromRequest;
+        let ApiJson(v) = ApiJson::<T>::from_request(self.0, &()).await?;
+        Ok(v)
+    }
+
+    /// The body as UTF-8 text (a partner's CSV file); otherwise a 422 naming `field`.
+    pub async fn text(self, field: &'static str) -> Result<String, AppError> {
+        use axum::extract::FromRequest;
+        let bytes = axum::body::Bytes::from_request(self.0, &())
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge
+                } else {
+                    AppError::BadRequest(e.body_text())
+                }
+            })?;
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| AppError::invalid(field, "invalid_encoding", "send UTF-8 text"))
+    }
+}
+
 /// serde's message reads "…: missing field `phone` at line 1 column 2" or starts with the path.
 fn data_error_field(text: &str) -> String {
     if let Some(i) = text.find("missing field `") {

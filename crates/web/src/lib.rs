@@ -20,6 +20,7 @@ pub mod code;
 pub mod error;
 pub mod evaluation;
 mod frame;
+mod headers;
 mod idempotency;
 pub mod ledger;
 mod metrics;
@@ -87,6 +88,10 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(axum::middleware::map_response(too_large_as_problem))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::secure,
+        ))
         .with_state(state)
 }
 

@@ -8,13 +8,14 @@ use crate::auth::PageCtx;
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
 use crate::frame::views::render;
+use crate::frame::Form;
 use crate::frame::{field_messages, or_redo, page, Page, PageResult};
 use crate::AppState;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use domain::FieldError;
 use minijinja::context;
 use moralbank_store::evaluation::{BoardCursor, NewDeed, NewStandard, Reporter, BOARD_PAGE_ROWS};
@@ -277,7 +278,7 @@ async fn evidence_file(
     Ok((
         [
             (header::CONTENT_TYPE, e.content_type.clone()),
-            (header::CACHE_CONTROL, "private, max-age=3600".into()),
+            (header::CACHE_CONTROL, "no-store".into()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
             (
                 header::CONTENT_SECURITY_POLICY,

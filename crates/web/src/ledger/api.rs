@@ -3,7 +3,7 @@
 use super::flows::{self as ledger, PostEntry};
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::{ApiJson, AppError, UnreadBody};
 use crate::idempotency::IdempotencyHeader;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -160,8 +160,10 @@ struct ReversalBody {
 async fn reversal_request(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<ReversalBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ManageLedger)?;
+    let b: ReversalBody = body.json().await?;
     let id = ledger::request_reversal(&state, &caller.principal, b.entry_index, &b.reason).await?;
     let req = state.store.ledger().reversal_request(&id).await?;
     Ok((StatusCode::CREATED, Json(req)).into_response())

@@ -6,13 +6,14 @@ use crate::auth::PageCtx;
 use crate::authz::{require, Action};
 use crate::error::AppError;
 use crate::frame::views::render;
+use crate::frame::Form;
 use crate::frame::{field_messages, or_redo, Page, PageResult};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use domain::FieldError;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -188,7 +189,7 @@ async fn reversal_request(
     .await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct CsrfOnly {
     #[serde(default)]
     csrf: String,

@@ -4,8 +4,9 @@
 use super::flows::{self, SearchParams};
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::{ApiJson, AppError, UnreadBody};
 use crate::AppState;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -94,9 +95,10 @@ const ACCESS_PAGE_MAX: i64 = 200;
 async fn me_access_log(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(p): Query<LogPage>,
+    q: Result<Query<LogPage>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
+    let Query(p) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let limit = p.limit.unwrap_or(50);
     if !(1..=ACCESS_PAGE_MAX).contains(&limit) {
         return Err(AppError::invalid(
@@ -143,9 +145,10 @@ struct WithdrawBody {
 async fn me_withdraw(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<WithdrawBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?.to_string();
+    let b: WithdrawBody = body.json().await?;
     if !b.confirm {
         return Err(AppError::invalid(
             "confirm",
@@ -165,9 +168,10 @@ struct RegionsQuery {
 async fn regions(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(q): Query<RegionsQuery>,
+    q: Result<Query<RegionsQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadRegionsApi)?;
+    let Query(q) = q.map_err(|e| AppError::invalid("query", "invalid_format", &e.body_text()))?;
     let items = match q.parent_id {
         Some(p) => {
             state
@@ -193,9 +197,10 @@ struct RegionBody {
 async fn region_create(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<RegionBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageRegions)?;
+    let b: RegionBody = body.json().await?;
     let parent_id = b
         .parent_id
         .map(|p| domain::parse_id("parent_id", &p))
@@ -228,9 +233,10 @@ struct SearchBody {
 async fn citizens(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<SearchBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadCitizens)?;
+    let b: SearchBody = body.json().await?;
     let params = SearchParams {
         resident_id: b.resident_id,
         phone: b.phone,
