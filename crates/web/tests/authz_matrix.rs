@@ -94,11 +94,25 @@ async fn call(
         req = req.header(header::CONTENT_TYPE, "application/json");
         body.as_bytes().to_vec()
     } else {
-        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        // The report form takes photos: multipart.
+        let multipart = method == "POST" && path == "/deeds/new";
+        req = req.header(
+            header::CONTENT_TYPE,
+            if multipart {
+                "multipart/form-data; boundary=B"
+            } else {
+                "application/x-www-form-urlencoded"
+            },
+        );
         let csrf = account.map(|a| a.csrf.clone()).unwrap_or_default();
         // Pages' scripts send the token as a header instead.
         req = req.header("x-csrf-token", &csrf);
-        if method == "POST" {
+        if multipart {
+            format!(
+                "--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--B--\r\n"
+            )
+            .into_bytes()
+        } else if method == "POST" {
             format!("csrf={csrf}&{body}").into_bytes()
         } else {
             Vec::new()
@@ -351,6 +365,43 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ("POST", "/scan/redeem".into(), "", vec![PO]),
         ("GET", "/me/inbox".into(), "", vec![C]),
         ("GET", "/deeds/new".into(), "", vec![C]),
+        ("POST", "/deeds/new".into(), "", vec![C]),
+        (
+            "POST",
+            format!("/deeds/{}/vote", domain::new_id()),
+            "decision=approve",
+            vec![EV],
+        ),
+        (
+            "POST",
+            format!("/deeds/{}/object", domain::new_id()),
+            "reason=x",
+            vec![C],
+        ),
+        (
+            "POST",
+            format!("/deeds/{}/appeal", domain::new_id()),
+            "reason=x",
+            vec![C],
+        ),
+        (
+            "POST",
+            format!("/deeds/{}/decide", domain::new_id()),
+            "decision=uphold",
+            vec![TR],
+        ),
+        (
+            "POST",
+            format!("/console/ledger/reversals/{}/decline", domain::new_id()),
+            "",
+            vec![A],
+        ),
+        (
+            "POST",
+            format!("/console/green-cards/{}/revoke", domain::new_id()),
+            "reason=x",
+            vec![A],
+        ),
         ("GET", "/console/queue".into(), "", vec![EV]),
         ("GET", "/console/appeals".into(), "", vec![TR]),
         ("GET", "/console/standards".into(), "", vec![A]),
