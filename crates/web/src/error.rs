@@ -267,6 +267,30 @@ impl UnreadBody {
     }
 }
 
+/// A path parameter, as `axum::extract::Path` reads it, but never refusing a request by itself:
+/// a parameter that is not UTF-8 (`%FF`) can name nothing here (every id is ASCII), so it reads
+/// as empty, which every handler answers as it answers an id that does not exist (404) — after
+/// it has said who may call it. Handlers take this, not `axum::extract::Path`.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default + Send>
+    axum::extract::FromRequestParts<S> for Path<T>
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Path(
+            axum::extract::Path::<T>::from_request_parts(parts, state)
+                .await
+                .map(|p| p.0)
+                .unwrap_or_default(),
+        ))
+    }
+}
+
 /// serde's message reads "…: missing field `phone` at line 1 column 2" or starts with the path.
 fn data_error_field(text: &str) -> String {
     if let Some(i) = text.find("missing field `") {

@@ -4,9 +4,10 @@
 use super::flows;
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
+use crate::error::Path;
 use crate::error::{ApiJson, AppError, UnreadBody};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

@@ -3,13 +3,14 @@
 
 use crate::auth::{ApiCaller, PageCtx, Principal};
 use crate::authz::{require, Action};
+use crate::error::Path;
 use crate::error::{AppError, UnreadBody};
 use crate::frame::views::render;
 use crate::frame::Form;
 use crate::frame::{field_messages, or_redo, Page, PageResult};
 use crate::registry::flows::{self, SearchParams};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};

@@ -5,9 +5,10 @@
 use super::flows::*;
 use crate::auth::{ApiCaller, Principal};
 use crate::authz::{require, Action};
+use crate::error::Path;
 use crate::error::{AppError, UnreadBody};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

@@ -10,8 +10,9 @@ pub mod views;
 
 use crate::auth::{self, FrameSlot, PageCtx, Principal};
 use crate::error::AppError;
+use crate::error::Path;
 use crate::AppState;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};

@@ -3,8 +3,9 @@
 //! None of it needs an account: anyone may check that the ledger is append-only.
 
 use crate::error::AppError;
+use crate::error::Path;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

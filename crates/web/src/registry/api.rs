@@ -4,10 +4,11 @@
 use super::flows::{self, SearchParams};
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
+use crate::error::Path;
 use crate::error::{ApiJson, AppError, UnreadBody};
 use crate::AppState;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
