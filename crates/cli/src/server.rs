@@ -147,6 +147,7 @@ pub async fn run(
     web: WebConfig,
 ) -> Result<()> {
     let listen = config.listen;
+    let metrics_listen = web.metrics_addr().map_err(CliError::Config)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(CliError::io(format!("listening on {listen}")))?;
@@ -162,6 +163,10 @@ pub async fn run(
         .with_rules(config.evaluation.rules()?)
         .with_evidence_dir(config.data_dir.join("evidence"))
         .with_codes(code_issuer(config, code_keys)?);
+    let metrics = match metrics_listen {
+        Some(addr) => Some(serve_metrics(addr, state.clone()).await?),
+        None => None,
+    };
     let purger = tokio::spawn(purge_expired_periodically(store.clone()));
     let crediter = tokio::spawn(credit_deeds_periodically(state.clone()));
     let sweeper = tokio::spawn(sweep_evidence_periodically(state.clone()));
@@ -176,9 +181,27 @@ pub async fn run(
     purger.abort();
     crediter.abort();
     sweeper.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     tracing::info!("shut down");
     store.close().await;
     Ok(())
+}
+
+/// `[web] metrics_listen`: `/metrics` alone, without a token, on its own address.
+async fn serve_metrics(addr: SocketAddr, state: AppState) -> Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(CliError::io(format!("listening for metrics on {addr}")))?;
+    tracing::info!(%addr, "serving metrics");
+    println!("Metrics are served on http://{addr}/metrics");
+    let app = moralbank_web::metrics_app(state);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "the metrics listener stopped");
+        }
+    }))
 }
 
 fn code_issuer(

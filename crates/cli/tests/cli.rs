@@ -196,7 +196,14 @@ fn demo_seeds_a_city_prints_logins_serves_and_stops_cleanly_then_reuses_it() {
         cmd
     };
 
-    let mut first = Running::start(demo(dir.path()));
+    // Metrics on a separate address of their own (`[web] metrics_listen`), never on the public one.
+    let metrics_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let mut first_run = demo(dir.path());
+    first_run.env("MORALBANK_WEB__METRICS_LISTEN", &metrics_addr);
+    let mut first = Running::start(first_run);
     let addr = first.wait_until_serving();
     let out = first.seen.join("\n");
     assert!(out.contains("Generated encryption keys"), "{out}");
@@ -217,6 +224,12 @@ fn demo_seeds_a_city_prints_logins_serves_and_stops_cleanly_then_reuses_it() {
     }
     assert!(http_get(&addr, "/healthz").starts_with("HTTP/1.1 200"));
     assert!(http_get(&addr, "/readyz").starts_with("HTTP/1.1 200"));
+    assert!(http_get(&addr, "/metrics").starts_with("HTTP/1.1 404"));
+    let metrics = http_get(&metrics_addr, "/metrics");
+    assert!(
+        metrics.starts_with("HTTP/1.1 200") && metrics.contains("moralbank_http_requests_total"),
+        "{metrics}"
+    );
     assert!(first.terminate().success(), "a SIGTERM is a clean stop");
 
     let logins = std::fs::read_to_string(data.join("demo-logins.txt")).expect("logins file");

@@ -1,8 +1,9 @@
 // The scanner's service worker: keeps the scanner page and its scripts so that a scanner that
 // lost its network still opens and verifies codes (the key set is kept by the page itself).
-// Network first, the cache only when the network fails; nothing but these four is cached.
-const CACHE = 'moralbank-scan-v1';
-const ASSETS = ['/scan', '/scan/verify.js', '/scan/scan.js', '/scan/jsqr.js'];
+// Network first, the cache only when the network fails; nothing but these five is cached
+// (the page's style sheet too: pages carry no inline style).
+const CACHE = 'moralbank-scan-v2';
+const ASSETS = ['/scan', '/scan/verify.js', '/scan/scan.js', '/scan/jsqr.js', '/assets/app.css'];
 
 self.addEventListener('install', (e) => {
   e.waitUntil(caches.open(CACHE).then((c) => c.addAll(ASSETS)).then(() => self.skipWaiting()));

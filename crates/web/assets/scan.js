@@ -66,8 +66,9 @@ async function refreshKeys() {
   }
 }
 
+// A partner without benefits has no redemption form: the page still verifies codes.
 function benefitOptions() {
-  return [...$('benefit').options].filter((o) => o.value);
+  return $('benefit') ? [...$('benefit').options].filter((o) => o.value) : [];
 }
 
 // Which of this partner's benefits the code's tier and badges open.
@@ -84,8 +85,10 @@ function show(kind, title, lines) {
   $('result-title').textContent = title;
   const list = $('result-lines');
   list.replaceChildren(...lines.map((l) => { const li = document.createElement('li'); li.textContent = l; return li; }));
-  $('decision').hidden = true;
-  $('decision').textContent = '';
+  if ($('decision')) {
+    $('decision').hidden = true;
+    $('decision').textContent = '';
+  }
 }
 
 function refusalText(r) {
@@ -128,6 +131,7 @@ async function handle(raw) {
 
 function updateRedeem() {
   const b = $('redeem');
+  if (!b) return;
   b.disabled = !current || !$('benefit').value;
   $('redeem-hint').textContent = current && !online ? M.redeem_offline : '';
 }
@@ -287,8 +291,10 @@ input.addEventListener('input', () => {
   }
 });
 $('camera').addEventListener('click', () => (stream ? stopCamera() : startCamera()));
-$('redeem').addEventListener('click', redeem);
-$('benefit').addEventListener('change', updateRedeem);
+if ($('redeem')) {
+  $('redeem').addEventListener('click', redeem);
+  $('benefit').addEventListener('change', updateRedeem);
+}
 window.addEventListener('online', refreshKeys);
 window.addEventListener('offline', () => setNet(false));
 setInterval(refreshKeys, 60000);

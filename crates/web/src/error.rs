@@ -266,23 +266,32 @@ fn integral_numbers_as_integers(v: &mut serde_json::Value) {
     }
 }
 
-/// Query string extractor whose rejections are problem details naming the parameter (422),
-/// like the JSON body's, instead of axum's plain-text 400.
-pub struct ApiQuery<T>(pub T);
+/// The query string, read into `T` only when the handler asks ([`ApiQuery::read`]), after it
+/// said who may call it (`authz::require`): a caller who may not use a route gets 401 or 403
+/// whatever they sent. A query that does not read is a problem naming the parameter (422), like
+/// the JSON body's, never axum's plain-text 400.
+pub struct ApiQuery<T>(Result<T, AppError>);
+
+impl<T> ApiQuery<T> {
+    /// The query's values, or the 422 naming the parameter that did not read.
+    pub fn read(self) -> Result<T, AppError> {
+        self.0
+    }
+}
 
 impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
 where
     T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
-    type Rejection = AppError;
+    type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+        Ok(ApiQuery(match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(v),
             Err(e) => {
                 // "Failed to deserialize query string: limit: invalid digit found in string"
                 let text = e.body_text();
@@ -308,7 +317,70 @@ where
                     FieldError::new(field, "query_field", detail).into(),
                 ))
             }
-        }
+        }))
+    }
+}
+
+/// The request's body, not read yet. A handler first says who may call it (`authz::require`),
+/// then reads the body with [`UnreadBody::json`] (or [`UnreadBody::text`]): a caller who may not
+/// use a route gets 401 or 403 whatever they sent, never a 4xx that describes what the route
+/// expects. Every API handler that takes a body takes it this way.
+pub struct UnreadBody(axum::extract::Request);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for UnreadBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: axum::extract::Request, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(UnreadBody(req))
+    }
+}
+
+impl UnreadBody {
+    /// The body as JSON of `T`, refused as [`ApiJson`] refuses it.
+    pub async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, AppError> {
+        use axum::extract::FromRequest;
+        let ApiJson(v) = ApiJson::<T>::from_request(self.0, &()).await?;
+        Ok(v)
+    }
+
+    /// The body as UTF-8 text (a partner's CSV file); otherwise a 422 naming `field`.
+    pub async fn text(self, field: &'static str) -> Result<String, AppError> {
+        use axum::extract::FromRequest;
+        let bytes = axum::body::Bytes::from_request(self.0, &())
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge
+                } else {
+                    AppError::BadRequest(e.body_text())
+                }
+            })?;
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| AppError::invalid(field, "invalid_encoding", "send UTF-8 text"))
+    }
+}
+
+/// A path parameter, as `axum::extract::Path` reads it, but never refusing a request by itself:
+/// a parameter that is not UTF-8 (`%FF`) can name nothing here (every id is ASCII), so it reads
+/// as empty, which every handler answers as it answers an id that does not exist (404) — after
+/// it has said who may call it. Handlers take this, not `axum::extract::Path`.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default + Send>
+    axum::extract::FromRequestParts<S> for Path<T>
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Path(
+            axum::extract::Path::<T>::from_request_parts(parts, state)
+                .await
+                .map(|p| p.0)
+                .unwrap_or_default(),
+        ))
     }
 }
 

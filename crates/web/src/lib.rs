@@ -20,6 +20,7 @@ pub mod code;
 pub mod error;
 pub mod evaluation;
 mod frame;
+mod headers;
 mod idempotency;
 pub mod ledger;
 mod metrics;
@@ -75,7 +76,7 @@ pub fn app(state: AppState) -> Router {
         .merge(code::benefits::page_router())
         .merge(ledger::log::router())
         .nest("/api/v1", api)
-        .merge(metrics::router())
+        .merge(metrics::router(&state.config))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
         .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(
@@ -87,7 +88,18 @@ pub fn app(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(axum::middleware::map_response(too_large_as_problem))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::secure,
+        ))
         .with_state(state)
+}
+
+/// `/metrics` alone, without a token: for the separate listener `[web] metrics_listen` (an
+/// address only the monitoring system can reach). The public app serves `/metrics` only when
+/// `[web] metrics_token` is set, and then only to a request bearing it.
+pub fn metrics_app(state: AppState) -> Router {
+    metrics::private_router().with_state(state)
 }
 
 /// The body limit answers a too-large request (by its Content-Length, before any handler
@@ -119,6 +131,63 @@ pub struct WebConfig {
     pub body_bytes_max: usize,
     /// Password or code attempts per client address and per account in one minute.
     pub login_attempts_per_minute: u32,
+    /// `/metrics` on the public listener: absent (404) when empty; when set, served only to a
+    /// request with `Authorization: Bearer <this token>` (401 otherwise).
+    pub metrics_token: Secret,
+    /// A second listener that serves only `/metrics`, without a token (`127.0.0.1:9100`: an
+    /// address only the monitoring system reaches); none when empty.
+    pub metrics_listen: String,
+}
+
+impl WebConfig {
+    /// Checks the metrics settings (a token, when set, has at least 16 characters; the listen
+    /// address parses) and gives the separate metrics listener's address, if one is configured.
+    pub fn metrics_addr(&self) -> Result<Option<std::net::SocketAddr>, String> {
+        if !self.metrics_token.is_empty() && self.metrics_token.0.chars().count() < 16 {
+            return Err("web.metrics_token must be at least 16 characters (or empty: off)".into());
+        }
+        match self.metrics_listen.trim() {
+            "" => Ok(None),
+            addr => addr.parse().map(Some).map_err(|_| {
+                format!("web.metrics_listen: '{addr}' is not an address and port such as 127.0.0.1:9100")
+            }),
+        }
+    }
+}
+
+/// A configured secret: never shown by `Debug`, compared in constant time.
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `presented` is this secret (never, when the secret is empty).
+    pub(crate) fn matches(&self, presented: &str) -> bool {
+        use sha2::Digest;
+        !self.0.is_empty()
+            && moralbank_store::vault::ct_eq(
+                &sha2::Sha256::digest(self.0.as_bytes()),
+                &sha2::Sha256::digest(presented.as_bytes()),
+            )
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "Secret(empty)"
+        } else {
+            "Secret([redacted])"
+        })
+    }
 }
 
 impl Default for WebConfig {
@@ -129,6 +198,8 @@ impl Default for WebConfig {
             session_ttl_s: 8 * 3600,
             body_bytes_max: 64 * 1024,
             login_attempts_per_minute: 10,
+            metrics_token: Secret::default(),
+            metrics_listen: String::new(),
         }
     }
 }

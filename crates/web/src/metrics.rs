@@ -1,6 +1,12 @@
 //! One log line per request, and Prometheus metrics at `/metrics`: requests by route and status, latency histograms by route,
-//! and the database pool. Routes are the matched patterns (`/console/citizens/{id}`), never
-//! raw paths, so no identifier reaches a label.
+//! and the database pool. Every label has a bounded set of values whatever clients send: the
+//! route is the matched pattern (`/console/citizens/{id}`, `unmatched` for no route), never the
+//! raw path, so no identifier reaches a label either; the method is one the routes answer or
+//! `other`; the status is one the app answers with.
+//!
+//! `/metrics` is not public: the public app serves it only when `[web] metrics_token` is set
+//! and the request bears it, and `[web] metrics_listen` serves it on a separate address
+//! ([`crate::metrics_app`]).
 
 use crate::AppState;
 use axum::extract::{MatchedPath, Request, State};
@@ -160,9 +166,40 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/metrics", get(render))
+/// Health, readiness and, when `config` has a metrics token, `/metrics` for its bearer.
+pub fn router(config: &crate::WebConfig) -> Router<AppState> {
+    let r = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    if config.metrics_token.is_empty() {
+        r
+    } else {
+        r.route("/metrics", get(render_for_bearer))
+    }
+}
+
+/// `/metrics` without a token, for the separate listener.
+pub fn private_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(render))
+}
+
+/// `/metrics` on the public listener: only for `Authorization: Bearer <metrics_token>`.
+async fn render_for_bearer(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if presented.is_some_and(|t| state.config.metrics_token.matches(t)) {
+        return render(State(state)).await;
+    }
+    let mut res = crate::error::AppError::Unauthorized.into_response();
+    res.headers_mut().insert(
+        axum::http::header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Bearer realm=\"metrics\""),
+    );
+    res
 }

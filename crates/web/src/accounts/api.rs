@@ -4,9 +4,10 @@
 use super::flows;
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::Path;
+use crate::error::{ApiJson, AppError, UnreadBody};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -101,9 +102,10 @@ struct StaffBody {
 async fn staff_create(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<StaffBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageStaff)?;
+    let b: StaffBody = body.json().await?;
     let new = flows::parse_new_staff(
         &b.username,
         &b.display_name,
@@ -126,9 +128,10 @@ struct PartnerBody {
 async fn partner_create(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<PartnerBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManagePartners)?;
+    let b: PartnerBody = body.json().await?;
     let p = state
         .store
         .accounts()
@@ -149,9 +152,10 @@ async fn api_key_create(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<ApiKeyBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManagePartners)?;
+    let b: ApiKeyBody = body.json().await?;
     if b.scopes.len() > 16 {
         return Err(AppError::invalid(
             "scopes",

@@ -3,7 +3,7 @@
 
 use crate::auth::{ApiCaller, PageCtx};
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::{AppError, UnreadBody};
 use crate::frame::{page, PageResult};
 use crate::AppState;
 use axum::extract::State;
@@ -48,9 +48,10 @@ struct SceneBody {
 async fn scene_create(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<SceneBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageBenefits)?;
+    let b: SceneBody = body.json().await?;
     let s = state
         .store
         .code()
@@ -66,9 +67,10 @@ async fn benefits(State(state): State<AppState>) -> Result<Response, AppError> {
 async fn benefit_create(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<NewBenefit>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageBenefits)?;
+    let b: NewBenefit = body.json().await?;
     let created = state.store.code().create_benefit(&b).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }

@@ -3,16 +3,18 @@
 
 use crate::auth::{ApiCaller, PageCtx, Principal};
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::Path;
+use crate::error::{AppError, UnreadBody};
 use crate::frame::views::render;
+use crate::frame::Form;
 use crate::frame::{field_messages, or_redo, Page, PageResult};
 use crate::registry::flows::{self, SearchParams};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use domain::FieldError;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -78,9 +80,10 @@ struct IssueBody {
 async fn issue(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<IssueBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageGreenCards)?;
+    let b: IssueBody = body.json().await?;
     let id = domain::parse_id("citizen_id", &b.citizen_id)?;
     let until = end_of_day(&b.valid_until)?;
     let card = state
@@ -108,9 +111,10 @@ async fn revoke(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<RevokeBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageGreenCards)?;
+    let b: RevokeBody = body.json().await?;
     let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("green card"))?;
     let card = state
         .store

@@ -213,13 +213,14 @@ async fn redeem(
     State(state): State<AppState>,
     caller: crate::auth::ApiCaller,
     key: crate::idempotency::IdempotencyHeader,
-    crate::error::ApiJson(b): crate::error::ApiJson<RedeemBody>,
+    body: crate::error::UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::RedeemBenefits)?;
     let crate::auth::Principal::Partner(p) = &caller.principal else {
         return Err(AppError::Forbidden);
     };
     let key = key.require("unique per scan")?;
+    let b: RedeemBody = body.json().await?;
     let claims = verify_code(&state, &b.code, state.clock.now_ms() / 1000)?;
     let d = redeem_claims(&state, &p.partner.id, &key, &b.benefit_id, &claims).await?;
     Ok(Json(d).into_response())

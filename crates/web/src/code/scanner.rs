@@ -12,7 +12,7 @@
 
 use crate::auth::{PageCtx, Principal};
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, AppError};
+use crate::error::{AppError, UnreadBody};
 use crate::frame::views::render;
 use crate::frame::PageResult;
 use crate::AppState;
@@ -104,10 +104,12 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .collect();
     let view = context! { partner, benefits, jwks => c.published.to_jwks(),
     skew_s => moralbank_code::DEFAULT_CLOCK_SKEW_S, served_at => state.clock.now_ms() };
+    // The operator's own page (their CSRF token): no HTTP cache keeps it; the service worker
+    // keeps its copy for offline use.
     let mut resp = render(&state, &ctx, "scan.html", view)?.into_response();
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-cache"),
+        header::HeaderValue::from_static("no-store"),
     );
     Ok(resp)
 }
@@ -137,11 +139,11 @@ async fn seen(
     State(state): State<AppState>,
     ctx: PageCtx,
     headers: HeaderMap,
-    body: Result<ApiJson<SeenBody>, AppError>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     let partner_id = operator_partner(&ctx.principal)?.to_string();
     csrf_header(&ctx, &headers)?;
-    let ApiJson(b) = body?;
+    let b: SeenBody = body.json().await?;
     let now_ms = state.clock.now_ms();
     if b.scanned_at > now_ms + 60_000
         || b.scanned_at < now_ms - moralbank_store::code::redemptions::ISSUED_CODE_GRACE_S * 1000
@@ -176,11 +178,11 @@ async fn redeem(
     State(state): State<AppState>,
     ctx: PageCtx,
     headers: HeaderMap,
-    body: Result<ApiJson<RedeemBody>, AppError>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     let partner_id = operator_partner(&ctx.principal)?.to_string();
     csrf_header(&ctx, &headers)?;
-    let ApiJson(b) = body?;
+    let b: RedeemBody = body.json().await?;
     let claims = super::issue::verify_code(&state, &b.code, state.clock.now_ms() / 1000)?;
     let key = domain::IdempotencyKey::parse(&b.idempotency_key)?;
     let d = super::issue::redeem_claims(&state, &partner_id, &key, &b.benefit_id, &claims).await?;

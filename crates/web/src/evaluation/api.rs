@@ -5,9 +5,9 @@
 use super::flows::*;
 use crate::auth::{ApiCaller, Principal};
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, ApiQuery, AppError};
+use crate::error::{ApiQuery, AppError, Path, UnreadBody};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -70,9 +70,10 @@ async fn standards(State(state): State<AppState>) -> Result<Response, AppError> 
 async fn standard_save(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<NewStandard>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageStandards)?;
+    let b: NewStandard = body.json().await?;
     let s = state
         .store
         .evaluation()
@@ -158,8 +159,10 @@ async fn vote(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<VoteBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
+    require(&caller.principal, Action::VoteDeeds)?;
+    let b: VoteBody = body.json().await?;
     let status = vote_flow(&state, &caller.principal, &id, &b).await?;
     Ok(Json(json!({ "status": status })).into_response())
 }
@@ -174,8 +177,10 @@ async fn object(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<ReasonBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ReportDeeds)?;
+    let b: ReasonBody = body.json().await?;
     object_flow(&state, &caller.principal, &id, &b.reason).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -184,8 +189,10 @@ async fn appeal(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<ReasonBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ReportDeeds)?;
+    let b: ReasonBody = body.json().await?;
     appeal_flow(&state, &caller.principal, &id, &b.reason).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -194,8 +201,10 @@ async fn appeal_decision(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<DecisionBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
+    require(&caller.principal, Action::DecideAppeals)?;
+    let b: DecisionBody = body.json().await?;
     let status = decide_flow(&state, &caller.principal, &id, &b).await?;
     Ok(Json(json!({ "status": status })).into_response())
 }
@@ -244,8 +253,9 @@ struct BoardQuery {
 async fn board(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ApiQuery(q): ApiQuery<BoardQuery>,
+    q: ApiQuery<BoardQuery>,
 ) -> Result<Response, AppError> {
+    let q = q.read()?;
     let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("village"))?;
     let after = board_cursor(q.cursor.as_deref())?;
     let page = state
@@ -288,12 +298,13 @@ pub const BULK_HEADER: &str = "key,citizen_id,standard,deed_date,place,descripti
 pub async fn bulk_submit(
     State(state): State<AppState>,
     caller: ApiCaller,
-    body: String,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::SubmitDeeds)?;
     let Principal::Partner(p) = &caller.principal else {
         return Err(AppError::Forbidden);
     };
+    let body = body.text("csv").await?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -382,8 +393,10 @@ async fn link_resident(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<ResidentLink>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ManageStaff)?;
+    let b: ResidentLink = body.json().await?;
     let link = link_flow(&state, &caller.principal, &id, &b.resident_id, b.chair).await?;
     Ok(Json(json!({
         "staff_id": link.staff_id, "linked": link.citizen_id.is_some(), "chair": link.is_chair

@@ -7,14 +7,16 @@ use super::flows::{self as ev, DecisionBody, VoteBody};
 use crate::auth::PageCtx;
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
+use crate::error::Path;
 use crate::frame::views::render;
+use crate::frame::Form;
 use crate::frame::{field_messages, or_redo, page, Page, PageResult};
 use crate::AppState;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use domain::FieldError;
 use minijinja::context;
 use moralbank_store::evaluation::{BoardCursor, NewDeed, NewStandard, Reporter, BOARD_PAGE_ROWS};
@@ -91,10 +93,12 @@ async fn new_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     Ok(new_page(&state, &ctx, &ReportForm::default(), &[], StatusCode::OK).await?)
 }
 
-/// Read the multipart report: fields, and up to five files stored as evidence.
+/// Read the multipart report: fields, and up to five files stored as evidence. Read only after
+/// the handler's `require`; like `frame::Form`, a body that is no multipart form reads as an
+/// empty form, refused for its missing CSRF token.
 async fn read_report(
     state: &AppState,
-    mut mp: Multipart,
+    req: axum::extract::Request,
 ) -> Result<
     (
         String,
@@ -106,6 +110,10 @@ async fn read_report(
     let mut csrf = String::new();
     let mut form = ReportForm::default();
     let mut files = Vec::new();
+    let Ok(mut mp) = <Multipart as axum::extract::FromRequest<_>>::from_request(req, state).await
+    else {
+        return Ok((csrf, form, files));
+    };
     let bad = evidence::upload_failed;
     while let Some(field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or_default().to_string();
@@ -129,7 +137,11 @@ async fn read_report(
     Ok((csrf, form, files))
 }
 
-async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) -> PageResult {
+async fn new_submit(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    req: axum::extract::Request,
+) -> PageResult {
     let mut kept = ReportForm::default();
     let attempt = async {
         require(&ctx.principal, Action::ReportDeeds)?;
@@ -138,7 +150,7 @@ async fn new_submit(State(state): State<AppState>, ctx: PageCtx, mp: Multipart) 
             .citizen_id()
             .ok_or(AppError::Unauthorized)?
             .to_string();
-        let (csrf, form, files) = read_report(&state, mp).await?;
+        let (csrf, form, files) = read_report(&state, req).await?;
         kept = form.clone();
         ctx.check_csrf(&csrf)?;
         let citizen_id = if form.nominee_phone.trim().is_empty() {
@@ -277,7 +289,7 @@ async fn evidence_file(
     Ok((
         [
             (header::CONTENT_TYPE, e.content_type.clone()),
-            (header::CACHE_CONTROL, "private, max-age=3600".into()),
+            (header::CACHE_CONTROL, "no-store".into()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
             (
                 header::CONTENT_SECURITY_POLICY,

@@ -10,8 +10,9 @@ pub mod views;
 
 use crate::auth::{self, FrameSlot, PageCtx, Principal};
 use crate::error::AppError;
+use crate::error::Path;
 use crate::AppState;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -24,11 +25,56 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use views::render;
 
-/// The front page and the language switch.
+/// The front page, the language switch and the pages' static files.
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/lang/{lang}", get(set_lang))
+        .route("/assets/{file}", get(asset))
+}
+
+/// The pages' style sheet and the code page's script: files, because the Content-Security-Policy
+/// allows no inline style or script (`crate::headers`). (The scanner serves its own, under
+/// `/scan/`.)
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../assets/app.css"),
+    ),
+    (
+        "code.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/code.js"),
+    ),
+];
+
+/// A static file, the same for everyone: revalidated on each use by its ETag (a hash of the
+/// file), so a new release is picked up at once and an unchanged file costs a 304.
+async fn asset(Path(file): Path<String>, headers: axum::http::HeaderMap) -> Response {
+    use axum::http::header;
+    let Some((_, content_type, body)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = {
+        use sha2::Digest;
+        format!(
+            "\"{}\"",
+            hex::encode(&sha2::Sha256::digest(body.as_bytes())[..12])
+        )
+    };
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, "public, no-cache".to_string()),
+    ];
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (cache, [(header::CONTENT_TYPE, *content_type)], *body).into_response()
 }
 
 pub(crate) type Page = Result<Response, AppError>;
@@ -228,7 +274,27 @@ fn is_local_path(b: &str) -> bool {
         && b.parse::<axum::http::uri::PathAndQuery>().is_ok()
 }
 
-#[derive(Deserialize)]
+/// A page's form. It never refuses a request by itself: a body that is no form (another content
+/// type, bytes that are not text) reads as an empty form, so the handler first says who may
+/// call it (401 or 403) and then refuses the empty form's missing CSRF token. Only a body over
+/// the size limit is refused here (413). Page handlers take this, not `axum::Form`.
+pub(crate) struct Form<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> axum::extract::FromRequest<S>
+    for Form<T>
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(Form(v)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::TooLarge),
+            Err(_) => Ok(Form(T::default())),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
 pub(crate) struct CsrfOnly {
     #[serde(default)]
     pub(crate) csrf: String,

@@ -102,3 +102,33 @@ pub fn render(
         .map(Html)
         .map_err(|e| AppError::Internal(format!("template {name}: {e:#}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TEMPLATES;
+
+    /// The Content-Security-Policy (`crate::headers`) allows no inline script, style or event
+    /// handler: a template that had one would break in the browser, so none may.
+    #[test]
+    fn no_template_has_inline_script_style_or_event_handlers() {
+        for (name, src) in TEMPLATES {
+            let lower = src.to_ascii_lowercase();
+            for (i, _) in lower.match_indices("<script") {
+                let tag = &lower[i..i + lower[i..].find('>').unwrap_or(0)];
+                assert!(
+                    tag.contains(" src=") || tag.contains("type=\"application/json\""),
+                    "{name}: inline script {tag}"
+                );
+            }
+            assert!(!lower.contains("<style"), "{name}: a <style> element");
+            assert!(!lower.contains(" style="), "{name}: a style attribute");
+            assert!(!lower.contains("javascript:"), "{name}: a javascript: URL");
+            let handler = lower.match_indices(" on").find(|(i, _)| {
+                let rest = &lower[i + 3..];
+                let word: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+                !word.is_empty() && rest[word.len()..].starts_with('=')
+            });
+            assert!(handler.is_none(), "{name}: an inline event handler");
+        }
+    }
+}

@@ -3,9 +3,9 @@
 use super::flows as ledger;
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, ApiQuery, AppError};
+use crate::error::{ApiQuery, AppError, Path, UnreadBody};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -63,9 +63,10 @@ async fn my_points(State(state): State<AppState>, caller: ApiCaller) -> Result<R
 async fn my_entries(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiQuery(p): ApiQuery<Page>,
+    p: ApiQuery<Page>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
+    let p = p.read()?;
     let limit = ledger::check_limit(p.limit)?;
     let items = state
         .store
@@ -80,9 +81,10 @@ async fn my_receipt(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(index): Path<String>,
-    ApiQuery(q): ApiQuery<ledger::ReceiptQuery>,
+    q: ApiQuery<ledger::ReceiptQuery>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
+    let q = q.read()?;
     let index = index
         .parse::<u64>()
         .map_err(|_| AppError::NotFound("entry"))?;
@@ -98,9 +100,10 @@ async fn citizen_entries(
     State(state): State<AppState>,
     caller: ApiCaller,
     Path(id): Path<String>,
-    ApiQuery(p): ApiQuery<Page>,
+    p: ApiQuery<Page>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadCitizenLedger)?;
+    let p = p.read()?;
     let limit = ledger::check_limit(p.limit)?;
     let before = parse_cursor(p.cursor.as_deref())?;
     let items = ledger::entries_for_staff(&state, &caller.principal, &id, before, limit).await?;
@@ -125,9 +128,10 @@ struct ReversalsQuery {
 async fn reversals(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiQuery(q): ApiQuery<ReversalsQuery>,
+    q: ApiQuery<ReversalsQuery>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ViewLedger)?;
+    let q = q.read()?;
     let items = state
         .store
         .ledger()
@@ -146,8 +150,10 @@ struct ReversalBody {
 async fn reversal_request(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<ReversalBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ManageLedger)?;
+    let b: ReversalBody = body.json().await?;
     let id = ledger::request_reversal(&state, &caller.principal, b.entry_index, &b.reason).await?;
     let req = state.store.ledger().reversal_request(&id).await?;
     Ok((StatusCode::CREATED, Json(req)).into_response())

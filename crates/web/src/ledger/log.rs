@@ -2,9 +2,9 @@
 //! `tlog-tiles` tiles and entry bundles, JSON proofs, and a page that explains how to verify.
 //! None of it needs an account: anyone may check that the ledger is append-only.
 
-use crate::error::{ApiQuery, AppError};
+use crate::error::{ApiQuery, AppError, Path};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -114,8 +114,9 @@ fn beyond(field: &'static str, size: u64) -> AppError {
 
 async fn inclusion(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<InclusionQuery>,
+    q: ApiQuery<InclusionQuery>,
 ) -> Result<Response, AppError> {
+    let q = q.read()?;
     let (published, note) = published_size(&state).await?;
     let size = q.size.unwrap_or(published);
     if size > published {
@@ -155,8 +156,9 @@ struct ConsistencyQuery {
 
 async fn consistency(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<ConsistencyQuery>,
+    q: ApiQuery<ConsistencyQuery>,
 ) -> Result<Response, AppError> {
+    let q = q.read()?;
     let (published, note) = published_size(&state).await?;
     let new = q.new.unwrap_or(published);
     if new > published {

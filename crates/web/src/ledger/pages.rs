@@ -5,14 +5,16 @@ use super::flows as ledger;
 use crate::auth::PageCtx;
 use crate::authz::{require, Action};
 use crate::error::AppError;
+use crate::error::Path;
 use crate::frame::views::render;
+use crate::frame::Form;
 use crate::frame::{field_messages, or_redo, Page, PageResult};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use domain::FieldError;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -188,7 +190,7 @@ async fn reversal_request(
     .await?)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct CsrfOnly {
     #[serde(default)]
     csrf: String,

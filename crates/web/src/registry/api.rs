@@ -4,9 +4,9 @@
 use super::flows::{self, SearchParams};
 use crate::auth::ApiCaller;
 use crate::authz::{require, Action};
-use crate::error::{ApiJson, ApiQuery, AppError};
+use crate::error::{ApiJson, ApiQuery, AppError, Path, UnreadBody};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -94,9 +94,10 @@ const ACCESS_PAGE_MAX: i64 = 200;
 async fn me_access_log(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiQuery(p): ApiQuery<LogPage>,
+    p: ApiQuery<LogPage>,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
+    let p = p.read()?;
     let limit = p.limit.unwrap_or(50);
     if !(1..=ACCESS_PAGE_MAX).contains(&limit) {
         return Err(AppError::invalid(
@@ -143,9 +144,10 @@ struct WithdrawBody {
 async fn me_withdraw(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<WithdrawBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     let id = own_id(&caller)?.to_string();
+    let b: WithdrawBody = body.json().await?;
     if !b.confirm {
         return Err(AppError::invalid(
             "confirm",
@@ -165,9 +167,10 @@ struct RegionsQuery {
 async fn regions(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiQuery(q): ApiQuery<RegionsQuery>,
+    q: ApiQuery<RegionsQuery>,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadRegionsApi)?;
+    let q = q.read()?;
     let items = match q.parent_id {
         Some(p) => {
             state
@@ -193,9 +196,10 @@ struct RegionBody {
 async fn region_create(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<RegionBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ManageRegions)?;
+    let b: RegionBody = body.json().await?;
     let parent_id = b
         .parent_id
         .map(|p| domain::parse_id("parent_id", &p))
@@ -228,9 +232,10 @@ struct SearchBody {
 async fn citizens(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(b): ApiJson<SearchBody>,
+    body: UnreadBody,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ReadCitizens)?;
+    let b: SearchBody = body.json().await?;
     let params = SearchParams {
         resident_id: b.resident_id,
         phone: b.phone,

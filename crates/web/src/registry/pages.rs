@@ -5,14 +5,16 @@ use super::flows::{self, SearchParams};
 use crate::auth::{self, PageCtx, Principal};
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
+use crate::error::Path;
 use crate::frame::views::render;
+use crate::frame::Form;
 use crate::frame::{field_messages, or_redo, page, region_name, CsrfOnly, Page, PageResult};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use domain::FieldError;
 use minijinja::{context, Value};
 use moralbank_store::NewRegion;
@@ -188,7 +190,7 @@ async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     Ok((headers, body).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct WithdrawForm {
     #[serde(default)]
     csrf: String,
@@ -238,7 +240,7 @@ async fn me_withdraw(
 }
 
 // ---------- the console: citizens ----------
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct SearchForm {
     #[serde(default)]
     csrf: String,
