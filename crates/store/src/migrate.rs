@@ -84,6 +84,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_points_by_rules.sql"),
         postgres: include_str!("../migrations/postgres/0012_points_by_rules.sql"),
     },
+    Migration {
+        version: 15,
+        name: "citydata_imports",
+        sqlite: include_str!("../migrations/sqlite/0015_citydata_imports.sql"),
+        postgres: include_str!("../migrations/postgres/0015_citydata_imports.sql"),
+    },
 ];
 
 /// The version of the newest migration.

@@ -7,7 +7,7 @@
 use super::schema::{Column, ColumnType};
 use crate::time::civil_from_days;
 use crate::{IdempotencyKey, ResidentId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A cell as read from the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +22,8 @@ pub enum Cell {
     Formula(String),
     /// `#N/A`, `#REF!`, …
     Error(String),
+    /// Covered by a merged cell (not its top-left corner, which holds the value).
+    Merged,
 }
 
 impl Cell {
@@ -44,6 +46,7 @@ impl Cell {
             Cell::Bool(b) => b.to_string(),
             Cell::Formula(f) => format!("={f}"),
             Cell::Error(e) => e.clone(),
+            Cell::Merged => String::new(),
         }
     }
 }
@@ -72,7 +75,7 @@ pub fn serial_to_date(serial: f64) -> Option<String> {
 
 /// One thing wrong with a file: where (the sheet's row as Excel numbers it, the schema's column,
 /// the cell like `C17`), a stable code, a sentence, and the value (masked when personal).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// The sheet's row, 1 being the header; 0 for the file as a whole.
     pub row: usize,
@@ -173,14 +176,22 @@ pub type Refusal = (&'static str, String);
 /// and dates normalised), `None` for an empty optional cell, or why it was refused.
 pub fn check(column: &Column, cell: &Cell) -> Result<Option<String>, Refusal> {
     match cell {
-        Cell::Formula(f) => return Err((
-            "formula",
-            format!(
+        Cell::Formula(f) => {
+            return Err((
+                "formula",
+                format!(
                 "a formula (={f}) where a value belongs: copy the column and paste it as values"
             ),
-        )),
+            ))
+        }
         Cell::Error(e) => {
             return Err(("cell_error", format!("the cell shows the error {e}")));
+        }
+        Cell::Merged => {
+            return Err((
+                "merged_cell",
+                "part of merged cells: unmerge them and fill every row's cell".into(),
+            ));
         }
         _ if cell.is_empty() => {
             return if column.required {
@@ -417,6 +428,7 @@ mod tests {
             "formula"
         );
         assert_eq!(refused("place", Cell::Error("#N/A".into())), "cell_error");
+        assert_eq!(refused("place", Cell::Merged), "merged_cell");
         assert_eq!(refused("points", Cell::Number(2.5)), "not_whole");
         assert_eq!(refused("points", Cell::Text("两".into())), "not_a_number");
         assert_eq!(refused("points", Cell::Number(0.0)), "out_of_range");
