@@ -260,6 +260,33 @@ pub fn error_workbook(sheet: &Sheet, problems: &[Problem]) -> Result<Vec<u8>> {
     book.save_to_buffer().map_err(xlsx_error)
 }
 
+/// A published table as a workbook: a title row, a note of its rule, the header, the rows
+/// (every figure as text, so `<10` and `×` stay what they are).
+pub fn table_xlsx(
+    title: &str,
+    note: &str,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = book.add_worksheet();
+    ws.write_string_with_format(0, 0, title, &bold)
+        .map_err(xlsx_error)?;
+    ws.write_string(1, 0, note).map_err(xlsx_error)?;
+    for (j, h) in header.iter().enumerate() {
+        ws.write_string_with_format(3, j as u16, h, &bold)
+            .map_err(xlsx_error)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        for (j, v) in r.iter().enumerate() {
+            ws.write_string(4 + i as u32, j as u16, v)
+                .map_err(xlsx_error)?;
+        }
+    }
+    book.save_to_buffer().map_err(xlsx_error)
+}
+
 /// `C17` → (17, 2).
 fn parse_ref(cell: &str) -> Option<(usize, usize)> {
     let split = cell.find(|c: char| c.is_ascii_digit())?;
