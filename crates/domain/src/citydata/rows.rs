@@ -109,36 +109,41 @@ pub fn check_rows(schema: &Schema, map: &HeaderMap, data: &[Vec<Cell>]) -> Check
             continue;
         }
         seen_rows.insert(shown, line);
-        for group in schema.one_of {
-            let filled = group.iter().any(|n| {
-                schema
-                    .columns
-                    .iter()
-                    .position(|c| c.name == *n)
-                    .is_some_and(|i| values[i].is_some())
-            });
-            let had_error = group.iter().any(|n| {
-                out.problems
-                    .iter()
-                    .any(|p| p.row == line && p.column.as_deref() == Some(*n))
-            });
-            if !filled && !had_error {
-                ok = false;
-                out.problems.push(Problem {
-                    row: line,
-                    column: Some(group.join("|")),
-                    cell: None,
-                    code: "required".into(),
-                    message: format!("fill one of {}", group.join(", ")),
-                    value: None,
-                });
-            }
+        if let Some(p) = unfilled_group(schema, line, &values, &out.problems) {
+            ok = false;
+            out.problems.push(p);
         }
         if ok {
             out.rows.push(Row { line, values });
         }
     }
     out
+}
+
+/// A `one_of` group of which the row fills nothing (and whose cells were not already refused).
+fn unfilled_group(
+    schema: &Schema,
+    line: usize,
+    values: &[Option<String>],
+    problems: &[Problem],
+) -> Option<Problem> {
+    let index = |n: &str| schema.columns.iter().position(|c| c.name == n);
+    schema.one_of.iter().find_map(|group| {
+        let filled = group
+            .iter()
+            .any(|n| index(n).is_some_and(|i| values[i].is_some()));
+        let had_error = problems
+            .iter()
+            .any(|p| p.row == line && group.iter().any(|n| p.column.as_deref() == Some(*n)));
+        (!filled && !had_error).then(|| Problem {
+            row: line,
+            column: Some(group.join("|")),
+            cell: None,
+            code: "required".into(),
+            message: format!("fill one of {}", group.join(", ")),
+            value: None,
+        })
+    })
 }
 
 #[cfg(test)]

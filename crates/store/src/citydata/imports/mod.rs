@@ -121,7 +121,7 @@ fn check_file(up: &Upload<'_>) -> Checked {
     let sheet = match read::read(up.bytes) {
         Ok(s) => s,
         Err(p) => {
-            c.problems.push(p);
+            c.problems.push(*p);
             return c;
         }
     };

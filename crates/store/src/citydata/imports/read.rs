@@ -19,21 +19,21 @@ pub struct Sheet {
 }
 
 /// Read `bytes`; a file no reader understands is one file-level problem.
-pub fn read(bytes: &[u8]) -> Result<Sheet, Problem> {
+pub fn read(bytes: &[u8]) -> Result<Sheet, Box<Problem>> {
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return spreadsheet(bytes);
     }
     csv_sheet(bytes)
 }
 
-fn unreadable(what: &str) -> Problem {
-    Problem::file(
+fn unreadable(what: &str) -> Box<Problem> {
+    Box::new(Problem::file(
         "unreadable_file",
         &format!("{what}: send an XLSX, XLS, ODS or CSV file (UTF-8 or GB18030)"),
-    )
+    ))
 }
 
-fn spreadsheet(bytes: &[u8]) -> Result<Sheet, Problem> {
+fn spreadsheet(bytes: &[u8]) -> Result<Sheet, Box<Problem>> {
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| unreadable(&format!("not a spreadsheet ({e})")))?;
     let format = match &book {
@@ -121,7 +121,7 @@ fn cell_of(v: &Data) -> Cell {
     }
 }
 
-fn csv_sheet(bytes: &[u8]) -> Result<Sheet, Problem> {
+fn csv_sheet(bytes: &[u8]) -> Result<Sheet, Box<Problem>> {
     let (text, format) = match std::str::from_utf8(bytes) {
         Ok(t) => (
             std::borrow::Cow::Borrowed(t.trim_start_matches('\u{feff}')),
@@ -160,7 +160,7 @@ fn csv_sheet(bytes: &[u8]) -> Result<Sheet, Problem> {
     let mut rows = records.into_iter();
     let header = rows
         .next()
-        .ok_or_else(|| Problem::file("no_rows", "the file is empty"))?
+        .ok_or_else(|| Box::new(Problem::file("no_rows", "the file is empty")))?
         .iter()
         .map(|c| c.display().trim().to_string())
         .collect();

@@ -231,13 +231,18 @@ pub fn error_workbook(sheet: &Sheet, problems: &[Problem]) -> Result<Vec<u8>> {
         ws.set_column_width(width as u16, 60).map_err(xlsx_error)?;
         ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
     }
-    let ws = book.add_worksheet();
+    problem_sheet(book.add_worksheet(), problems, &head)?;
+    book.save_to_buffer().map_err(xlsx_error)
+}
+
+/// The list of problems, one per row.
+fn problem_sheet(ws: &mut Worksheet, problems: &[Problem], head: &Format) -> Result<()> {
     ws.set_name("problems").map_err(xlsx_error)?;
     for (j, h) in ["row", "column", "cell", "code", "message", "value"]
         .iter()
         .enumerate()
     {
-        ws.write_string_with_format(0, j as u16, *h, &head)
+        ws.write_string_with_format(0, j as u16, *h, head)
             .map_err(xlsx_error)?;
     }
     for (i, p) in problems.iter().enumerate() {
@@ -257,7 +262,7 @@ pub fn error_workbook(sheet: &Sheet, problems: &[Problem]) -> Result<Vec<u8>> {
                 .map_err(xlsx_error)?;
         }
     }
-    book.save_to_buffer().map_err(xlsx_error)
+    Ok(())
 }
 
 /// A published table as a workbook: a title row, a note of its rule, the header, the rows
