@@ -5,6 +5,7 @@
 //! the validation error that names the offending field. It must not touch IO, HTTP or SQL:
 //! `cargo tree -p moralbank-domain -i sqlx` finds nothing, and CI checks that.
 
+pub mod citydata;
 pub mod deed;
 mod error;
 mod idempotency;

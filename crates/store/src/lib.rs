@@ -42,6 +42,7 @@ pub(crate) use facet;
 
 pub mod accounts;
 mod batch;
+pub mod citydata;
 pub mod code;
 mod error;
 pub mod evaluation;

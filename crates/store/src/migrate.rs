@@ -90,6 +90,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_append_only.sql"),
         postgres: include_str!("../migrations/postgres/0014_append_only.sql"),
     },
+    Migration {
+        version: 15,
+        name: "citydata_imports",
+        sqlite: include_str!("../migrations/sqlite/0015_citydata_imports.sql"),
+        postgres: include_str!("../migrations/postgres/0015_citydata_imports.sql"),
+    },
 ];
 
 /// The version of the newest migration.

@@ -252,6 +252,22 @@ T = {
  "error.login_failed": ("用户名或密码错误", "username or password is wrong"), "error.withdraw_unconfirmed": ("请勾选确认框", "tick the box to confirm"),
  "error.username_format": ("用户名为3至32位小写字母、数字、点、下划线或连字符", "3 to 32 of a-z, 0-9, '.', '_' or '-'"),
  "error.username_taken": ("用户名已被使用", "this username is taken"), "error.password_too_short": ("密码至少10位", "at least 10 characters"),
+ "imports.title": ("数据导入", "Imports"),
+ "imports.lead": ("下载模板，填写后上传。系统先逐行检查并预览，确认后整个文件一次导入；只要有一行有误，就一条也不导入，并给出每个出错单元格。", "Download the template, fill it in and upload it. Every row is checked and previewed first; on confirmation the whole file is imported at once. If any row is wrong nothing is imported, and every bad cell is named."),
+ "imports.templates": ("模板", "Templates"), "imports.rows_max": ("每个文件最多行数", "rows per file at most"),
+ "imports.file": ("文件", "File"), "imports.check": ("上传并检查", "Upload and check"), "imports.history": ("导入记录", "Imports"),
+ "imports.status": ("状态", "Status"), "imports.rows": ("行数", "Rows"), "imports.new": ("新增", "New"), "imports.unchanged": ("已存在（不变）", "Unchanged"),
+ "imports.refused": ("有误", "Refused"), "imports.at": ("时间", "When"), "imports.none": ("还没有导入记录。", "No imports yet."),
+ "imports.status.previewed": ("已检查，待确认", "Checked, waiting for confirmation"), "imports.status.refused": ("有误，未导入", "Refused, nothing imported"),
+ "imports.status.committed": ("已导入", "Imported"), "imports.already": ("同一文件此前已导入，未重复导入", "this file was imported before; nothing was done again"),
+ "imports.committing": ("正在导入", "Importing"), "imports.confirm_lead": ("检查通过。确认后以上各行将一次全部导入。", "All rows passed. On confirmation they are imported together."),
+ "imports.confirm": ("确认导入", "Confirm the import"), "imports.refused_lead": ("文件有误，一条也没有导入。请下载错误工作簿，在 Excel 中按标红单元格修改后重新上传。", "The file has errors and nothing was imported. Download the error workbook, fix the cells marked red in Excel and upload it again."),
+ "imports.error_workbook": ("下载错误工作簿", "Download the error workbook"), "imports.row": ("行", "Row"), "imports.cell": ("单元格", "Cell"),
+ "imports.column": ("列", "Column"), "imports.code": ("错误代码", "Code"), "imports.message": ("说明", "Message"), "imports.value": ("内容", "Value"),
+ "imports.more": ("另有问题数：", "More problems:"), "imports.outcome": ("结果", "Outcome"),
+ "open.title": ("开放数据", "Open data"),
+ "open.lead": ("按全市、镇（街道）公布的固定统计表。为保护个人信息，少于 k 人的数字显示为“<k”，另有部分数字以“×”隐去，使任何隐去的数字都无法由合计推算出来。", "Fixed tables by city and town. To protect people, counts below k are shown as “<k”, and further figures are withheld (“×”) so that no withheld figure can be worked out from the totals."),
+ "open.as_of": ("数据日期", "data as of"), "open.rule": ("规则", "Rule"),
 }
 import os
 d = os.path.dirname(os.path.abspath(__file__))

@@ -55,6 +55,8 @@ pub enum Action {
     /// A partner's operator scanning codes and redeeming their partner's benefits on the
     /// scanner page.
     ScanCodes,
+    /// Import a partner's files of records (city data): its API key, or its operators' page.
+    ImportFiles,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
@@ -62,7 +64,7 @@ fn staff_may(role: Role, action: Action) -> bool {
     match action {
         OwnRecord | PartnerSelf | ReportDeeds | SubmitDeeds | RedeemBenefits => false,
         VoteDeeds => role == Role::Evaluator,
-        ScanCodes => role == Role::PartnerOperator,
+        ScanCodes | ImportFiles => role == Role::PartnerOperator,
         DecideAppeals => role == Role::TownReviewer,
         StaffConsole | ReadRegionsApi => true,
         ReadCitizens => matches!(role, Role::Admin | Role::Evaluator | Role::TownReviewer),
@@ -77,7 +79,7 @@ fn partner_scope(action: Action) -> Option<&'static str> {
     match action {
         Action::ReadRegionsApi => Some("regions:read"),
         Action::PartnerSelf => Some("partner:read"),
-        Action::SubmitDeeds => Some("deeds:submit"),
+        Action::SubmitDeeds | Action::ImportFiles => Some("deeds:submit"),
         Action::RedeemBenefits => Some("benefits:redeem"),
         _ => None,
     }

@@ -15,6 +15,7 @@ mod accounts;
 pub mod api;
 mod auth;
 pub mod authz;
+pub mod citydata;
 pub mod clock;
 pub mod code;
 pub mod error;
@@ -47,6 +48,8 @@ pub fn app(state: AppState) -> Router {
     let uploads = Router::new()
         .merge(evaluation::pages::upload_router())
         .merge(evaluation::api::upload_router())
+        .merge(citydata::api::upload_router())
+        .merge(citydata::pages::upload_router())
         .layer(axum::extract::DefaultBodyLimit::max(
             evaluation::evidence::UPLOAD_BYTES_MAX,
         ))
@@ -62,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .merge(code::issue::api_router())
         .merge(code::green_cards::api_router())
         .merge(code::benefits::api_router())
+        .merge(citydata::api::router())
         .fallback(|| async { error::AppError::NotFound("API route") });
     Router::new()
         .merge(frame::router())
@@ -75,6 +79,8 @@ pub fn app(state: AppState) -> Router {
         .merge(code::green_cards::page_router())
         .merge(code::benefits::page_router())
         .merge(ledger::log::router())
+        .merge(citydata::pages::router())
+        .merge(citydata::open::router())
         .nest("/api/v1", api)
         .merge(metrics::router(&state.config))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))

@@ -399,7 +399,7 @@ async fn an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it(w: Wor
     assert_eq!(entries["items"][0]["amount"], 6);
 }
 
-async fn partners_submit_in_bulk_once_per_row_key(w: World) {
+async fn partners_submit_a_file_of_deeds_whole_or_not_at_all(w: World) {
     let (_, secret) = w
         .store
         .accounts()
@@ -456,10 +456,12 @@ async fn partners_submit_in_bulk_once_per_row_key(w: World) {
     }
     let (s, _, text) = submit(one, "one-1").await;
     assert_eq!(s, StatusCode::CREATED, "{text}");
-    let csv = format!(
-        "{}\nd-1,{cid},blood-donation,{day},血站,无偿献血 200 毫升,\nd-2,{cid},no-such,{day},血站,x,\nd-3,{cid},volunteer-hour,{day},\"社区, 东门\",\"服务 \"\"敬老\"\"\",2\n",
-        moralbank_web::evaluation::BULK_HEADER
+    // A file with a bad row imports nothing and names the bad cell.
+    let header = "key,citizen_id,standard,deed_date,place,description,points";
+    let good = format!(
+        "d-1,{cid},blood-donation,{day},血站,无偿献血 200 毫升,\nd-3,{cid},volunteer-hour,{day},\"社区, 东门\",\"服务 \"\"敬老\"\"\",2\n"
     );
+    let bad = format!("{header}\n{good}d-2,{cid},no-such,{day},血站,x,\n");
     let send = |body: String| {
         let req = axum::http::Request::builder()
             .method("POST")
@@ -470,29 +472,57 @@ async fn partners_submit_in_bulk_once_per_row_key(w: World) {
             .unwrap();
         w.send(req)
     };
+    let (_, mine) = w
+        .api("GET", "/me/deeds", Some(&w.citizen.token), None)
+        .await;
+    let before = mine["items"].as_array().unwrap().len();
+    let (s, _, text) = send(bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (
+            v["problems"][0]["cell"].as_str(),
+            v["problems"][0]["code"].as_str()
+        ),
+        (Some("C4"), Some("unknown_standard")),
+        "{v}"
+    );
+    assert_eq!(v["rows"]["refused"], 1);
+    let (_, mine) = w
+        .api("GET", "/me/deeds", Some(&w.citizen.token), None)
+        .await;
+    assert_eq!(
+        mine["items"].as_array().unwrap().len(),
+        before,
+        "nothing half-imported"
+    );
+    // Without it the file is committed whole.
+    let csv = format!("{header}\n{good}");
     let (s, _, text) = send(csv.clone()).await;
-    assert_eq!(s, StatusCode::OK, "{text}");
+    assert_eq!(s, StatusCode::CREATED, "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
     let r = v["results"].as_array().unwrap();
     assert_eq!(
-        (r[0]["ok"].as_bool(), r[0]["status"].as_str()),
-        (Some(true), Some("publicity")),
+        (r[0]["outcome"].as_str(), r[0]["status"].as_str()),
+        (Some("new"), Some("publicity")),
         "{v}"
     );
-    assert_eq!(r[1]["ok"], false);
-    assert_eq!(r[1]["problem"]["errors"][0]["field"], "standard");
     assert_eq!(
-        (r[2]["ok"].as_bool(), r[2]["line"].as_u64()),
-        (Some(true), Some(4))
+        (r[1]["line"].as_u64(), r[1]["key"].as_str()),
+        (Some(3), Some("d-3"))
     );
     // The same file again creates nothing new.
-    let (_, _, again) = send(csv).await;
+    let (s, _, again) = send(csv).await;
+    assert_eq!(s, StatusCode::OK);
     let again: Value = serde_json::from_str(&again).unwrap();
-    assert_eq!(again["results"][0]["deed_id"], r[0]["deed_id"]);
-    assert_eq!(again["results"][2]["deed_id"], r[2]["deed_id"]);
+    assert_eq!(again["already_imported"], true);
+    assert_eq!(again["results"][0]["record_id"], r[0]["record_id"]);
     let (s, _, text) = send("who,what\n1,2\n".into()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
-    assert!(text.contains("invalid_header"), "{text}");
+    assert!(
+        text.contains("unknown_column") && text.contains("missing_column"),
+        "{text}"
+    );
 }
 
 /// The admin links a member to their resident record; from then on the member cannot vote on a
@@ -870,7 +900,7 @@ macro_rules! on_both {
 on_both!(
     a_reported_deed_is_voted_published_and_credited_with_a_receipt,
     an_objection_upheld_means_no_points_and_an_appeal_can_reverse_it,
-    partners_submit_in_bulk_once_per_row_key,
+    partners_submit_a_file_of_deeds_whole_or_not_at_all,
     a_linked_member_is_recused_from_their_households_deeds,
     evidence_is_encrypted_and_goes_with_a_withdrawal_or_when_unreferenced,
     the_home_page_links_the_village_board_and_the_report_page_names_the_period,

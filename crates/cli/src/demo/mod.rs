@@ -1,6 +1,7 @@
 //! `moralbank demo`: a seeded demo city on SQLite in the data folder, its logins, and the web
 //! app in demo mode. Every step can be re-run: an existing database is reused, never re-seeded.
 
+mod citydata;
 mod history;
 
 use crate::config::Config;
@@ -93,6 +94,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     let mut added = history::seed(&store, &ledger, opts.citizens).await?;
     history::seed_green_card(&store).await?;
     history::seed_benefits(&store).await?;
+    citydata::seed_imports(&store).await?;
     added += history::seed_redemptions(&store, &ledger).await?;
     if added > 0 {
         println!(

@@ -309,6 +309,18 @@ impl Registry<'_> {
         Ok(row.map(|r| r.try_get("id")).transpose()?)
     }
 
+    /// The enrolled resident with this ID number (by its keyed hash), if any.
+    pub async fn citizen_id_by_resident_id(
+        &self,
+        rid: &domain::ResidentId,
+    ) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT id FROM citizens WHERE resident_id_hmac = $1")
+            .bind(self.vault.lookup_hash("resident_id", rid.as_str()))
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get("id")).transpose()?)
+    }
+
     /// The decrypted record, or `None` when there is no such (or a withdrawn) citizen.
     pub async fn citizen(&self, id: &str) -> Result<Option<Citizen>> {
         let row = sqlx::query(

@@ -21,7 +21,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/standards"),
     ("post", "/deeds"),
     ("post", "/partner/deeds"),
-    ("post", "/partner/deeds/bulk"),
     ("get", "/me/deeds"),
     ("get", "/deeds/{id}"),
     ("post", "/deeds/{id}/votes"),
@@ -38,10 +37,9 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// The API routes that take uploads, with their full paths: `lib.rs` gives them the uploads'
 /// body limit. Reports and partner submissions may carry photos (multipart; see
-/// `deed_request`); partners' CSV files may be large.
+/// `deed_request`). Partners' files of deeds (`/partner/deeds/bulk`) are city data's imports.
 pub(crate) fn upload_router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/partner/deeds/bulk", post(bulk_submit))
         .route("/api/v1/deeds", post(report))
         .route("/api/v1/partner/deeds", post(partner_submit))
 }
@@ -285,99 +283,6 @@ async fn inbox_read(
         .mark_read(kind, &id, state.clock.now_ms())
         .await?;
     Ok(Json(json!({ "marked": n })).into_response())
-}
-
-/// Rows one bulk submission may carry.
-pub const BULK_ROWS_MAX: usize = 500;
-
-pub const BULK_HEADER: &str = "key,citizen_id,standard,deed_date,place,description,points";
-
-/// `POST /api/v1/partner/deeds/bulk`: a partner's CSV (header [`BULK_HEADER`]), one deed per
-/// row under the row's own idempotency key, so a resent file creates nothing twice. Each row
-/// gets its own outcome; a row's error never stops the others.
-pub async fn bulk_submit(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-    body: UnreadBody,
-) -> Result<Response, AppError> {
-    require(&caller.principal, Action::SubmitDeeds)?;
-    let Principal::Partner(p) = &caller.principal else {
-        return Err(AppError::Forbidden);
-    };
-    let body = body.text("csv").await?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(body.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| AppError::invalid("csv", "invalid_format", &e.to_string()))?
-        .iter()
-        .collect::<Vec<_>>()
-        .join(",");
-    if header != BULK_HEADER {
-        return Err(AppError::invalid(
-            "csv",
-            "invalid_header",
-            &format!("the first line must be: {BULK_HEADER}"),
-        ));
-    }
-    let rows: Vec<csv::StringRecord> = reader
-        .records()
-        .collect::<Result<_, _>>()
-        .map_err(|e| AppError::invalid("csv", "invalid_format", &e.to_string()))?;
-    if rows.is_empty() || rows.len() > BULK_ROWS_MAX {
-        return Err(AppError::invalid(
-            "csv",
-            "row_count",
-            &format!("1 to {BULK_ROWS_MAX} rows"),
-        ));
-    }
-    let mut results = Vec::with_capacity(rows.len());
-    for (i, r) in rows.iter().enumerate() {
-        let line = i + 2;
-        let key = r.get(0).unwrap_or_default().to_string();
-        let outcome = async {
-            let key = domain::IdempotencyKey::parse(&key)?;
-            let points = match r.get(6).unwrap_or_default().trim() {
-                "" => None,
-                n => Some(n.parse::<i64>().map_err(|_| {
-                    AppError::invalid("points", "invalid_format", "a whole number")
-                })?),
-            };
-            let new = NewDeed {
-                citizen_id: domain::parse_id("citizen_id", r.get(1).unwrap_or_default())?,
-                reporter: Reporter::Partner {
-                    partner_id: p.partner.id.clone(),
-                    key,
-                },
-                standard_code: r.get(2).unwrap_or_default().to_string(),
-                deed_date: r.get(3).unwrap_or_default().to_string(),
-                place: r.get(4).unwrap_or_default().to_string(),
-                description: r.get(5).unwrap_or_default().to_string(),
-                evidence: vec![],
-                points,
-            };
-            Ok::<_, AppError>(
-                state
-                    .store
-                    .evaluation()
-                    .report_deed(&new, &state.rules, state.clock.now_ms())
-                    .await?,
-            )
-        }
-        .await;
-        results.push(match outcome {
-            Ok(d) => {
-                json!({ "line": line, "key": key, "ok": true, "deed_id": d.id, "status": d.status })
-            }
-            Err(e) => {
-                let problem = e.problem();
-                json!({ "line": line, "key": key, "ok": false, "problem": problem })
-            }
-        });
-    }
-    Ok(Json(json!({ "results": results })).into_response())
 }
 
 #[derive(Deserialize)]

@@ -9,4 +9,4 @@ pub mod evidence;
 pub(crate) mod flows;
 pub(crate) mod pages;
 
-pub use api::{BULK_HEADER, ROUTES};
+pub use api::ROUTES;

@@ -46,6 +46,9 @@ templates!(
     "green_cards.html",
     "benefits.html",
     "scan.html",
+    "imports.html",
+    "import.html",
+    "open_data.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

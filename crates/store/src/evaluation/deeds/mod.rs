@@ -15,6 +15,7 @@ mod objection;
 mod report;
 
 pub use board::{BoardCursor, BoardPage, PublicDeed, BOARD_PAGE_ROWS};
+pub(crate) use report::Written;
 
 use super::standards::{standard, Standard, STANDARD_COLUMNS};
 use crate::evaluation::Evaluation;

@@ -46,10 +46,55 @@ impl Submitter {
     }
 }
 
+/// A report that passed every check reading no more than its resident, standard and trust:
+/// what [`Evaluation::write_report`] needs to write it.
+pub(crate) struct Prepared {
+    c: Checked,
+    who: Submitter,
+    automatic: bool,
+    points: Option<i64>,
+    hash: [u8; 32],
+}
+
+/// What writing a report did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// A new deed, by id.
+    New(String),
+    /// A partner's retry of a key already used for the same deed: that deed, unchanged.
+    Replay(String),
+}
+
 impl Evaluation<'_> {
     /// Report, nominate or submit a deed. A partner's retry with the same key returns the deed
     /// it created; the same key for another deed is a conflict.
     pub async fn report_deed(&self, new: &NewDeed, rules: &Rules, now: i64) -> Result<Deed> {
+        let prepared = self.prepare_report(new, now).await?;
+        let mut tx = self.write.begin().await?;
+        let id = match self.write_report(&mut tx, new, &prepared, rules, now).await {
+            Ok(Written::New(id)) => {
+                tx.commit().await?;
+                id
+            }
+            Ok(Written::Replay(id)) => {
+                drop(tx);
+                id
+            }
+            Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+                drop(tx);
+                // A concurrent retry of the same partner key won: answer as a retry.
+                return Box::pin(self.report_deed(new, rules, now)).await;
+            }
+            Err(e) => return Err(e),
+        };
+        self.deed(&id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "deed" })
+    }
+
+    /// The checks of a report before anything is written: its fields, resident and standard,
+    /// the trust of a partner in an automatic standard, the points, the evidence count.
+    pub(crate) async fn prepare_report(&self, new: &NewDeed, now: i64) -> Result<Prepared> {
         let c = self.check_report(new, now).await?;
         let who = Submitter::of(new);
         let automatic = who.source == Source::Partner && c.standard.awarder == "partner";
@@ -86,11 +131,31 @@ impl Evaluation<'_> {
             ));
         }
         let hash = request_hash(new, &c, points);
+        Ok(Prepared {
+            c,
+            who,
+            automatic,
+            points,
+            hash,
+        })
+    }
 
-        let mut tx = self.write.begin().await?;
-        if let (true, Some(p)) = (automatic, points) {
+    /// Write a prepared report inside the caller's transaction: the cap of an automatic
+    /// submission, a partner key's retry or conflict (or a resident's rate limit), the deed,
+    /// its events and notifications, and a partner's access-log row. A unique violation (a
+    /// racing retry of the same key) is returned as the database error it is.
+    pub(crate) async fn write_report(
+        &self,
+        tx: &mut AnyConnection,
+        new: &NewDeed,
+        p: &Prepared,
+        rules: &Rules,
+        now: i64,
+    ) -> Result<Written> {
+        let (c, who) = (&p.c, &p.who);
+        if let (true, Some(points)) = (p.automatic, p.points) {
             // Automatic submissions skip the committee, not the cap.
-            submission_cap(&mut tx, new, &c, who.idem_key.as_deref(), p).await?;
+            submission_cap(tx, new, c, who.idem_key.as_deref(), points).await?;
         }
         if let Some(key) = &who.idem_key {
             let prior = sqlx::query("SELECT id, request_hash FROM deeds WHERE idem_key = $1")
@@ -100,8 +165,7 @@ impl Evaluation<'_> {
             if let Some(r) = prior {
                 let id: String = r.try_get("id")?;
                 let h: Vec<u8> = r.try_get("request_hash")?;
-                drop(tx);
-                if h.as_slice() != hash.as_slice() {
+                if h.as_slice() != p.hash.as_slice() {
                     return Err(refused(
                         "Idempotency-Key",
                         "idempotency_conflict",
@@ -111,48 +175,32 @@ impl Evaluation<'_> {
                         ),
                     ));
                 }
-                return self
-                    .deed(&id)
-                    .await?
-                    .ok_or(StoreError::NotFound { what: "deed" });
+                return Ok(Written::Replay(id));
             }
         } else {
-            reports_today(&mut tx, &who.reporter_id, rules, now).await?;
+            reports_today(tx, &who.reporter_id, rules, now).await?;
         }
         let id = domain::new_id();
-        let inserted = insert_deed(
-            &mut tx, &id, new, &c, &who, points, hash, automatic, rules, now,
-        )
-        .await;
-        let duplicate = match inserted {
-            Ok(d) => d,
-            Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
-                drop(tx);
-                // A concurrent retry of the same partner key won: answer as a retry.
-                return Box::pin(self.report_deed(new, rules, now)).await;
-            }
-            Err(e) => return Err(e),
-        };
-        tell_of_new_deed(
-            &mut tx,
+        let duplicate = insert_deed(
+            tx,
             &id,
             new,
-            &c,
-            &who,
-            duplicate.as_deref(),
-            automatic,
+            c,
+            who,
+            p.points,
+            p.hash,
+            p.automatic,
+            rules,
             now,
         )
         .await?;
+        tell_of_new_deed(tx, &id, new, c, who, duplicate.as_deref(), p.automatic, now).await?;
         if who.source == Source::Partner {
             // The partner named this resident: their access log says so, committed with the
             // deed (a crash cannot keep one without the other).
-            record_partner_access(&mut tx, &who.reporter_id, &new.citizen_id, now).await?;
+            record_partner_access(tx, &who.reporter_id, &new.citizen_id, now).await?;
         }
-        tx.commit().await?;
-        self.deed(&id)
-            .await?
-            .ok_or(StoreError::NotFound { what: "deed" })
+        Ok(Written::New(id))
     }
 
     /// Every check of a report that reads no more than its resident and standard, all at once.

@@ -1,0 +1,125 @@
+//! The kinds of file the city takes. Each is a [`Schema`] with a version; the store knows how
+//! to apply each kind's rows.
+
+use super::schema::{Column, ColumnType, Lookup, Schema};
+use crate::deed::{DESCRIPTION_CHARS_MAX, PLACE_CHARS_MAX};
+
+/// Partner deeds (合作单位事迹): verified deeds a partner organisation submits, one per row,
+/// each under the row's own key. Replaces the first CSV format (`key,citizen_id,…`), whose
+/// header still maps onto this schema.
+pub const PARTNER_DEEDS: Schema = Schema {
+    kind: "partner-deeds",
+    version: 1,
+    title_zh: "合作单位事迹导入",
+    title_en: "Partner deeds",
+    columns: &[
+        Column {
+            name: "key",
+            title_zh: "记录编号",
+            aliases: &["编号", "流水号", "记录号"],
+            kind: ColumnType::Key,
+            required: true,
+            unique: true,
+            personal: false,
+            description:
+                "Your own unique number for the record; a file sent again creates nothing twice",
+        },
+        Column {
+            name: "resident_id_number",
+            title_zh: "身份证号",
+            aliases: &["身份证号码", "公民身份号码", "身份证", "id_number"],
+            kind: ColumnType::IdNumber,
+            required: false,
+            unique: false,
+            personal: true,
+            description:
+                "The resident's 18-character ID number (enrolled residents only); or citizen_id",
+        },
+        Column {
+            name: "citizen_id",
+            title_zh: "居民编号",
+            aliases: &["居民ID"],
+            kind: ColumnType::Id,
+            required: false,
+            unique: false,
+            personal: false,
+            description: "The resident's id in this system, instead of the ID number",
+        },
+        Column {
+            name: "standard",
+            title_zh: "积分标准",
+            aliases: &["标准", "标准代码", "积分标准代码"],
+            kind: ColumnType::Lookup(Lookup::Standard),
+            required: true,
+            unique: false,
+            personal: false,
+            description: "The code of a current point standard (see /standards)",
+        },
+        Column {
+            name: "deed_date",
+            title_zh: "事迹日期",
+            aliases: &["日期", "发生日期"],
+            kind: ColumnType::Date,
+            required: true,
+            unique: false,
+            personal: false,
+            description: "The day of the deed, yyyy-mm-dd, not in the future",
+        },
+        Column {
+            name: "place",
+            title_zh: "地点",
+            aliases: &["地址", "事迹地点"],
+            kind: ColumnType::Text {
+                max_chars: PLACE_CHARS_MAX,
+            },
+            required: true,
+            unique: false,
+            personal: false,
+            description: "Where it happened",
+        },
+        Column {
+            name: "description",
+            title_zh: "事迹描述",
+            aliases: &["描述", "事迹", "内容"],
+            kind: ColumnType::Text {
+                max_chars: DESCRIPTION_CHARS_MAX,
+            },
+            required: true,
+            unique: false,
+            personal: false,
+            description: "What was done",
+        },
+        Column {
+            name: "points",
+            title_zh: "积分",
+            aliases: &["分值", "积分值"],
+            kind: ColumnType::Integer { min: 1, max: 1_000 },
+            required: false,
+            unique: false,
+            personal: false,
+            description:
+                "Points within the standard's range; empty for a standard with fixed points",
+        },
+        Column {
+            name: "village",
+            title_zh: "村社区代码",
+            aliases: &["村社区", "村（社区）代码", "村代码"],
+            kind: ColumnType::Lookup(Lookup::Region),
+            required: false,
+            unique: false,
+            personal: false,
+            description: "Optional: the resident's village code, checked against their record",
+        },
+    ],
+    one_of: &[&["resident_id_number", "citizen_id"]],
+    rows_max: 5_000,
+    bytes_max: 10 * 1024 * 1024,
+};
+
+/// Every kind, newest version of each.
+pub const KINDS: &[&Schema] = &[&PARTNER_DEEDS];
+
+/// The kind named `kind` (as in URLs), newest version.
+pub fn kind(kind: &str) -> Option<&'static Schema> {
+    KINDS.iter().copied().find(|s| s.kind == kind)
+}

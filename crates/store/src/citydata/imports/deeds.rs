@@ -1,0 +1,220 @@
+//! Partner deeds: each row becomes a deed exactly as a single submission over the API would
+//! (`evaluation`'s checks, the trust of the standard, its range and caps, the partner's key,
+//! the access-log row), all in the import's one transaction, each row in a savepoint.
+
+use super::{Applied, RowResult, Upload};
+use crate::citydata::CityData;
+use crate::evaluation::{NewDeed, Reporter, Rules, Written};
+use crate::{Result, StoreError};
+use domain::citydata::rows::Row;
+use domain::citydata::{Cell, HeaderMap, Problem};
+use domain::{FieldError, IdempotencyKey, ResidentId};
+use sqlx::{Connection, Row as _};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Apply every row in `tx`; a refused row's savepoint is rolled back and its problems kept.
+#[allow(clippy::too_many_arguments)] // one import's parts
+pub(super) async fn apply(
+    data: &CityData<'_>,
+    tx: &mut sqlx::AnyConnection,
+    up: &Upload<'_>,
+    map: &HeaderMap,
+    rows: &[Row],
+    rules: &Rules,
+    now: i64,
+    progress: &AtomicUsize,
+) -> Result<Applied> {
+    let mut out = Applied::default();
+    for row in rows {
+        progress.fetch_add(1, Ordering::Relaxed);
+        let at = Place { up, map, row };
+        let new = match deed_of(data, &at).await? {
+            Ok(new) => new,
+            Err(p) => {
+                out.problems.extend(p);
+                continue;
+            }
+        };
+        let prepared = match data.evaluation().prepare_report(&new, now).await {
+            Ok(p) => p,
+            Err(e) => {
+                out.problems.extend(at.problems_of(e)?);
+                continue;
+            }
+        };
+        let mut sp = tx.begin().await?;
+        match data
+            .evaluation()
+            .write_report(&mut sp, &new, &prepared, rules, now)
+            .await
+        {
+            Ok(written) => {
+                let (id, outcome) = match written {
+                    Written::New(id) => (id, "new"),
+                    Written::Replay(id) => (id, "unchanged"),
+                };
+                let status: String = sqlx::query("SELECT status FROM deeds WHERE id = $1")
+                    .bind(&id)
+                    .fetch_one(&mut *sp)
+                    .await?
+                    .try_get("status")?;
+                sp.commit().await?;
+                out.results.push(RowResult {
+                    line: row.line,
+                    key: at.value("key").unwrap_or_default().to_string(),
+                    record_id: id,
+                    outcome: outcome.into(),
+                    status,
+                });
+            }
+            Err(e) => {
+                sp.rollback().await?;
+                out.problems.extend(at.problems_of(e)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Where a row's values are, to name cells in problems.
+struct Place<'a> {
+    up: &'a Upload<'a>,
+    map: &'a HeaderMap,
+    row: &'a Row,
+}
+
+impl Place<'_> {
+    fn value(&self, name: &str) -> Option<&str> {
+        self.row.get(self.up.schema, name)
+    }
+
+    /// A problem at the schema column `name` of this row.
+    fn problem(&self, name: &str, code: &str, message: &str) -> Problem {
+        let schema = self.up.schema;
+        match (schema.column(name), self.map.of(schema, name)) {
+            (Some(column), Some(j)) => Problem::at(
+                self.row.line,
+                j,
+                column,
+                code,
+                message,
+                &Cell::Text(self.value(name).unwrap_or_default().to_string()),
+            ),
+            _ => Problem {
+                row: self.row.line,
+                column: None,
+                cell: None,
+                code: code.into(),
+                message: message.into(),
+                value: None,
+            },
+        }
+    }
+
+    /// The column that named the resident in this row.
+    fn resident_column(&self) -> &'static str {
+        if self.value("resident_id_number").is_some() {
+            "resident_id_number"
+        } else {
+            "citizen_id"
+        }
+    }
+
+    fn field_problem(&self, e: &FieldError) -> Problem {
+        let column = match e.field.as_str() {
+            "Idempotency-Key" => "key",
+            "citizen_id" => self.resident_column(),
+            f => self
+                .up
+                .schema
+                .columns
+                .iter()
+                .find(|c| c.name == f)
+                .map_or("", |c| c.name),
+        };
+        self.problem(column, e.code, &e.detail)
+    }
+
+    /// The evaluation's refusal as problems of this row; a failure of the database itself ends
+    /// the import (nothing is written).
+    fn problems_of(&self, e: StoreError) -> Result<Vec<Problem>> {
+        Ok(match e {
+            StoreError::Invalid(errs) => errs.0.iter().map(|f| self.field_problem(f)).collect(),
+            StoreError::Conflict(f) => vec![self.field_problem(&f)],
+            StoreError::NotFound { what } => {
+                vec![self.problem("", "not_found", &format!("{what} not found"))]
+            }
+            StoreError::Database(d) if StoreError::is_unique_violation(&d) => vec![self.problem(
+                "key",
+                "concurrent_submission",
+                "submitted at this moment by another request: send the file again",
+            )],
+            other => return Err(other),
+        })
+    }
+}
+
+/// The row as a deed submission: the resident by ID number (or id), the village checked.
+async fn deed_of(
+    data: &CityData<'_>,
+    at: &Place<'_>,
+) -> Result<std::result::Result<NewDeed, Vec<Problem>>> {
+    let mut problems = Vec::new();
+    let citizen_id = if let Some(rid) = at.value("resident_id_number") {
+        let rid = ResidentId::parse(rid).map_err(StoreError::Conflict)?;
+        data.registry().citizen_id_by_resident_id(&rid).await?
+    } else {
+        at.value("citizen_id").map(str::to_string)
+    };
+    let Some(citizen_id) = citizen_id else {
+        problems.push(at.problem(
+            at.resident_column(),
+            "unknown_resident",
+            "no enrolled resident has this ID number",
+        ));
+        return Ok(Err(problems));
+    };
+    if let Some(code) = at.value("village") {
+        let village: Option<String> =
+            sqlx::query("SELECT id FROM regions WHERE code = $1 AND level = 'village'")
+                .bind(code)
+                .fetch_optional(&data.read)
+                .await?
+                .map(|r| r.try_get("id"))
+                .transpose()?;
+        match village {
+            None => {
+                problems.push(at.problem("village", "unknown_region", "no village has this code"))
+            }
+            Some(v) => {
+                let lives = data.registry().citizen_summary(&citizen_id).await?;
+                if lives.is_some_and(|c| c.village_id != v) {
+                    problems.push(at.problem(
+                        "village",
+                        "wrong_village",
+                        "the resident's record names another village",
+                    ));
+                }
+            }
+        }
+    }
+    let key =
+        IdempotencyKey::parse(at.value("key").unwrap_or_default()).map_err(StoreError::Conflict)?;
+    let points = at.value("points").and_then(|p| p.parse::<i64>().ok());
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    Ok(Ok(NewDeed {
+        citizen_id,
+        reporter: Reporter::Partner {
+            partner_id: at.up.partner_id.clone(),
+            key,
+        },
+        standard_code: at.value("standard").unwrap_or_default().to_string(),
+        deed_date: at.value("deed_date").unwrap_or_default().to_string(),
+        place: at.value("place").unwrap_or_default().to_string(),
+        description: at.value("description").unwrap_or_default().to_string(),
+        evidence: Vec::new(),
+        points,
+    }))
+}

@@ -1,0 +1,515 @@
+//! The import pipeline, the same for every kind of file: read ([`read`]: XLSX/XLS/ODS or CSV
+//! in UTF-8 or GB18030) → map the header and check every row (`domain::citydata`) → apply the
+//! rows that passed with the kind's rules inside ONE transaction ([`deeds`] for partner deeds),
+//! each row in its own savepoint so that a refused row is reported and the next one still
+//! checked → a preview (the transaction rolled back: exactly what a commit would do, caps
+//! included) or a commit (only when no row at all was refused). The import's row is written
+//! with the commit, and a file is committed once per owner, kind and schema version (a unique
+//! index on its SHA-256): sending it again answers with the first import.
+
+mod deeds;
+pub mod read;
+pub mod workbook;
+
+use super::CityData;
+use crate::evaluation::Rules;
+use crate::{Result, StoreError};
+use domain::citydata::rows::{check_rows, Row};
+use domain::citydata::{HeaderMap, Problem, Schema};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::Row as _;
+use std::sync::atomic::AtomicUsize;
+
+/// A file as uploaded, for a partner organisation.
+pub struct Upload<'a> {
+    pub schema: &'static Schema,
+    /// The partner organisation whose records these are.
+    pub partner_id: String,
+    /// Who uploaded it (a staff id, or the partner id for an API key).
+    pub by: String,
+    pub file_name: String,
+    pub bytes: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Check everything, write nothing (a dry run: the transaction is rolled back).
+    Preview,
+    /// Check everything and commit, unless some row was refused.
+    Commit,
+}
+
+/// What happened to one row that passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowResult {
+    pub line: usize,
+    pub key: String,
+    pub record_id: String,
+    /// `new`, or `unchanged` (the same record under the same key already exists).
+    pub outcome: String,
+    /// The record's state (a deed: `publicity` or `review`).
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub total: i64,
+    pub new: i64,
+    pub unchanged: i64,
+    pub refused: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Import {
+    pub id: String,
+    pub kind: String,
+    pub schema_version: i64,
+    pub partner_id: String,
+    pub file_name: String,
+    pub file_sha256: String,
+    pub format: String,
+    /// `previewed` (may be committed), `refused` (nothing written), `committed`.
+    pub status: String,
+    pub rows: Counts,
+    pub problems: Vec<Problem>,
+    pub results: Vec<RowResult>,
+    pub created_at: i64,
+    pub committed_at: Option<i64>,
+    /// The same file had been committed before: this is that import, and nothing was done.
+    pub already_imported: bool,
+}
+
+impl Import {
+    /// The first problems, for a preview.
+    pub fn first_problems(&self, n: usize) -> &[Problem] {
+        &self.problems[..self.problems.len().min(n)]
+    }
+}
+
+/// The rows a kind applied and the problems its rules found.
+#[derive(Default)]
+struct Applied {
+    results: Vec<RowResult>,
+    problems: Vec<Problem>,
+}
+
+/// A file read and checked, before the kind's rules.
+struct Checked {
+    format: &'static str,
+    total: usize,
+    problems: Vec<Problem>,
+    rows: Vec<Row>,
+    map: Option<HeaderMap>,
+}
+
+fn check_file(up: &Upload<'_>) -> Checked {
+    let mut c = Checked {
+        format: "unknown",
+        total: 0,
+        problems: Vec::new(),
+        rows: Vec::new(),
+        map: None,
+    };
+    if up.bytes.len() > up.schema.bytes_max {
+        c.problems.push(Problem::file(
+            "file_too_large",
+            &format!("at most {} MiB", up.schema.bytes_max / 1024 / 1024),
+        ));
+        return c;
+    }
+    let sheet = match read::read(up.bytes) {
+        Ok(s) => s,
+        Err(p) => {
+            c.problems.push(*p);
+            return c;
+        }
+    };
+    c.format = sheet.format;
+    match up.schema.map_header(&sheet.header, sheet.merged_header) {
+        Err(ps) => c.problems.extend(ps),
+        Ok(map) => {
+            let checked = check_rows(up.schema, &map, &sheet.rows);
+            c.total = checked.total;
+            c.problems = checked.problems;
+            c.rows = checked.rows;
+            c.map = Some(map);
+        }
+    }
+    c
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn aad(id: &str) -> String {
+    format!("import:{id}")
+}
+
+impl CityData<'_> {
+    /// Check a file and preview or commit it (see the module's documentation).
+    pub async fn import_file(
+        &self,
+        up: &Upload<'_>,
+        mode: Mode,
+        rules: &Rules,
+        now: i64,
+        progress: &AtomicUsize,
+    ) -> Result<Import> {
+        let sha = sha256_hex(up.bytes);
+        if let Some(done) = self.committed_import(up, &sha).await? {
+            return Ok(done);
+        }
+        self.run(
+            &domain::new_id(),
+            up,
+            &sha,
+            mode,
+            rules,
+            now,
+            progress,
+            false,
+        )
+        .await
+    }
+
+    /// Commit a previewed import of `partner_id` (the clerk's confirmation): the stored file is
+    /// checked again, as the data may have changed since the preview.
+    pub async fn commit_import(
+        &self,
+        id: &str,
+        partner_id: &str,
+        by: &str,
+        rules: &Rules,
+        now: i64,
+        progress: &AtomicUsize,
+    ) -> Result<Import> {
+        let (import, bytes) = self
+            .import_with_file(id, partner_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "import" })?;
+        if import.status == "committed" {
+            return Ok(import);
+        }
+        let bytes = bytes.ok_or(StoreError::NotFound {
+            what: "import file",
+        })?;
+        let schema = domain::citydata::kinds::kind(&import.kind)
+            .filter(|s| i64::from(s.version) == import.schema_version)
+            .ok_or(StoreError::conflict(
+                "import",
+                "schema_changed",
+                "the kind's schema changed since the preview: upload the file again",
+            ))?;
+        let up = Upload {
+            schema,
+            partner_id: partner_id.to_string(),
+            by: by.to_string(),
+            file_name: import.file_name.clone(),
+            bytes: &bytes,
+        };
+        if let Some(done) = self.committed_import(&up, &import.file_sha256).await? {
+            return Ok(done);
+        }
+        self.run(
+            id,
+            &up,
+            &import.file_sha256,
+            Mode::Commit,
+            rules,
+            now,
+            progress,
+            true,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)] // one import's parts, passed through
+    async fn run(
+        &self,
+        id: &str,
+        up: &Upload<'_>,
+        sha: &str,
+        mode: Mode,
+        rules: &Rules,
+        now: i64,
+        progress: &AtomicUsize,
+        stored: bool,
+    ) -> Result<Import> {
+        let checked = check_file(up);
+        let mut problems = checked.problems;
+        let mut results = Vec::new();
+        let mut import = Import {
+            id: id.to_string(),
+            kind: up.schema.kind.to_string(),
+            schema_version: i64::from(up.schema.version),
+            partner_id: up.partner_id.clone(),
+            file_name: up.file_name.clone(),
+            file_sha256: sha.to_string(),
+            format: checked.format.to_string(),
+            status: String::new(),
+            rows: Counts::default(),
+            problems: Vec::new(),
+            results: Vec::new(),
+            created_at: now,
+            committed_at: None,
+            already_imported: false,
+        };
+        if let (Some(map), false) = (&checked.map, checked.rows.is_empty()) {
+            let mut tx = self.write.begin().await?;
+            let applied = match up.schema.kind {
+                "partner-deeds" => {
+                    deeds::apply(self, &mut tx, up, map, &checked.rows, rules, now, progress)
+                        .await?
+                }
+                other => return Err(StoreError::Config(format!("no rules for kind {other}"))),
+            };
+            problems.extend(applied.problems);
+            results = applied.results;
+            problems.sort_by_key(|p| p.row);
+            if mode == Mode::Commit && problems.is_empty() {
+                import.status = "committed".into();
+                import.committed_at = Some(now);
+                fill(&mut import, checked.total, problems, results);
+                let written = self.save(&mut tx, &import, up, stored).await;
+                match written {
+                    Ok(()) => {
+                        tx.commit().await?;
+                        return Ok(import);
+                    }
+                    Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+                        drop(tx);
+                        // The same file was committed at the same moment by another request.
+                        return self
+                            .committed_import(up, sha)
+                            .await?
+                            .ok_or(StoreError::NotFound { what: "import" });
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            tx.rollback().await?;
+        }
+        import.status = if problems.is_empty() {
+            "previewed"
+        } else {
+            "refused"
+        }
+        .into();
+        fill(&mut import, checked.total, problems, results);
+        let mut conn = self.write.acquire().await?;
+        self.save(&mut conn, &import, up, stored).await?;
+        Ok(import)
+    }
+
+    /// Insert the import's row, or update the stored preview's. A committed import drops the
+    /// file; a preview or a refused one keeps it sealed.
+    async fn save(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        import: &Import,
+        up: &Upload<'_>,
+        stored: bool,
+    ) -> Result<()> {
+        let problems = serde_json::to_string(&import.problems).unwrap_or_else(|_| "[]".into());
+        let results = serde_json::to_string(&import.results).unwrap_or_else(|_| "[]".into());
+        let committed = import.status == "committed";
+        let sealed = if committed {
+            None
+        } else {
+            Some(self.vault.seal_bytes(&aad(&import.id), up.bytes)?)
+        };
+        let key_id = sealed
+            .as_ref()
+            .map(|_| self.vault.current_key_id().to_string());
+        let r = &import.rows;
+        if stored {
+            let n = sqlx::query(
+                "UPDATE imports SET status = $2, key_id = $3, file_sealed = $4, rows_total = $5, rows_new = $6, \
+                 rows_unchanged = $7, rows_refused = $8, problems = $9, results = $10, committed_at = $11, file_format = $12 \
+                 WHERE id = $1 AND status <> 'committed'",
+            )
+            .bind(&import.id)
+            .bind(&import.status)
+            .bind(key_id)
+            .bind(sealed)
+            .bind(r.total)
+            .bind(r.new)
+            .bind(r.unchanged)
+            .bind(r.refused)
+            .bind(problems)
+            .bind(results)
+            .bind(import.committed_at)
+            .bind(&import.format)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if n == 0 {
+                return Err(StoreError::conflict(
+                    "import",
+                    "already_committed",
+                    "this import was committed meanwhile",
+                ));
+            }
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO imports (id, kind, schema_version, owner_kind, owner_id, created_by, file_name, file_sha256, \
+             file_format, key_id, file_sealed, status, rows_total, rows_new, rows_unchanged, rows_refused, problems, results, \
+             created_at, committed_at) VALUES ($1, $2, $3, 'partner', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        )
+        .bind(&import.id)
+        .bind(&import.kind)
+        .bind(import.schema_version)
+        .bind(&up.partner_id)
+        .bind(&up.by)
+        .bind(&import.file_name)
+        .bind(&import.file_sha256)
+        .bind(&import.format)
+        .bind(key_id)
+        .bind(sealed)
+        .bind(&import.status)
+        .bind(r.total)
+        .bind(r.new)
+        .bind(r.unchanged)
+        .bind(r.refused)
+        .bind(problems)
+        .bind(results)
+        .bind(import.created_at)
+        .bind(import.committed_at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    async fn committed_import(&self, up: &Upload<'_>, sha: &str) -> Result<Option<Import>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM imports WHERE owner_kind = 'partner' AND owner_id = $1 AND kind = $2 \
+             AND schema_version = $3 AND file_sha256 = $4 AND status = 'committed'"
+        ))
+        .bind(&up.partner_id)
+        .bind(up.schema.kind)
+        .bind(i64::from(up.schema.version))
+        .bind(sha)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            let mut i = import_of(&r)?;
+            i.already_imported = true;
+            Ok(i)
+        })
+        .transpose()
+    }
+
+    /// One of a partner's imports.
+    pub async fn import(&self, id: &str, partner_id: &str) -> Result<Option<Import>> {
+        Ok(self.import_with_file(id, partner_id).await?.map(|(i, _)| i))
+    }
+
+    /// One of a partner's imports with its file, if still kept.
+    pub async fn import_with_file(
+        &self,
+        id: &str,
+        partner_id: &str,
+    ) -> Result<Option<(Import, Option<Vec<u8>>)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS}, key_id, file_sealed FROM imports WHERE id = $1 AND owner_kind = 'partner' AND owner_id = $2"
+        ))
+        .bind(id)
+        .bind(partner_id)
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let import = import_of(&r)?;
+        let key_id: Option<String> = r.try_get("key_id")?;
+        let sealed: Option<Vec<u8>> = r.try_get("file_sealed")?;
+        let file = match (key_id, sealed) {
+            (Some(k), Some(s)) => Some(self.vault.open_bytes(&k, &aad(id), &s)?),
+            _ => None,
+        };
+        Ok(Some((import, file)))
+    }
+
+    /// A partner's latest imports, newest first.
+    pub async fn imports(&self, partner_id: &str, limit: i64) -> Result<Vec<Import>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM imports WHERE owner_kind = 'partner' AND owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(partner_id)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(import_of).collect()
+    }
+
+    /// The error workbook of an import whose file is still kept (a preview or a refused file).
+    pub async fn error_workbook(&self, id: &str, partner_id: &str) -> Result<Option<Vec<u8>>> {
+        let Some((import, Some(bytes))) = self.import_with_file(id, partner_id).await? else {
+            return Ok(None);
+        };
+        let sheet = match read::read(&bytes) {
+            Ok(s) => s,
+            Err(_) => read::Sheet {
+                format: "unknown",
+                header: Vec::new(),
+                rows: Vec::new(),
+                merged_header: false,
+            },
+        };
+        workbook::error_workbook(&sheet, &import.problems).map(Some)
+    }
+}
+
+const COLUMNS: &str =
+    "id, kind, schema_version, owner_id, file_name, file_sha256, file_format, status, rows_total, \
+    rows_new, rows_unchanged, rows_refused, problems, results, created_at, committed_at";
+
+fn import_of(r: &sqlx::any::AnyRow) -> Result<Import> {
+    let problems: String = r.try_get("problems")?;
+    let results: String = r.try_get("results")?;
+    Ok(Import {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        schema_version: r.try_get("schema_version")?,
+        partner_id: r.try_get("owner_id")?,
+        file_name: r.try_get("file_name")?,
+        file_sha256: r.try_get("file_sha256")?,
+        format: r.try_get("file_format")?,
+        status: r.try_get("status")?,
+        rows: Counts {
+            total: r.try_get("rows_total")?,
+            new: r.try_get("rows_new")?,
+            unchanged: r.try_get("rows_unchanged")?,
+            refused: r.try_get("rows_refused")?,
+        },
+        problems: serde_json::from_str(&problems)
+            .map_err(|e| StoreError::Integrity(format!("import problems: {e}")))?,
+        results: serde_json::from_str(&results)
+            .map_err(|e| StoreError::Integrity(format!("import results: {e}")))?,
+        created_at: r.try_get("created_at")?,
+        committed_at: r.try_get("committed_at")?,
+        already_imported: false,
+    })
+}
+
+fn fill(import: &mut Import, total: usize, problems: Vec<Problem>, results: Vec<RowResult>) {
+    let mut bad: Vec<usize> = problems
+        .iter()
+        .filter(|p| p.row >= 2)
+        .map(|p| p.row)
+        .collect();
+    bad.sort_unstable();
+    bad.dedup();
+    let new = results.iter().filter(|r| r.outcome == "new").count();
+    let committed = import.status == "committed";
+    import.rows = Counts {
+        total: total as i64,
+        new: new as i64,
+        unchanged: (results.len() - new) as i64,
+        refused: bad.len() as i64,
+    };
+    import.problems = problems;
+    // A preview's results name records that were not written: keep only the counts.
+    import.results = if committed { results } else { Vec::new() };
+}

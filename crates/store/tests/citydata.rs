@@ -1,0 +1,342 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
+//! City data imports on SQLite and PostgreSQL: a file is committed whole or not at all, every
+//! bad cell is named; GB18030 CSV and XLSX with Excel's traps; a file sent again does nothing;
+//! the clerk's preview then confirmation; the open-data figures.
+
+use domain::citydata::kinds::PARTNER_DEEDS;
+use moralbank_store::citydata::imports::read;
+use moralbank_store::citydata::{Import, Mode, Upload};
+use moralbank_store::evaluation::Rules;
+use moralbank_store::{now_ms, Store};
+use rust_xlsxwriter::{Format, Workbook};
+use std::sync::atomic::AtomicUsize;
+
+struct Setup {
+    store: Store,
+    partner: String,
+    /// Resident ID numbers and ids of three enrolled residents.
+    ids: Vec<(String, String)>,
+    today: String,
+}
+
+async fn setup(store: Store) -> Setup {
+    store.fixtures().seed_city(5, 7).await.unwrap();
+    store
+        .evaluation()
+        .ensure_default_standards("staff:admin")
+        .await
+        .unwrap();
+    let partner = store
+        .accounts()
+        .create_partner("余姚市中心血站", "hospital")
+        .await
+        .unwrap()
+        .id;
+    for code in ["blood-donation", "volunteer-hour"] {
+        let s = moralbank_store::evaluation::default_catalogue()
+            .into_iter()
+            .find(|s| s.code == code)
+            .unwrap();
+        let mut s = s.clone();
+        s.trusted_partners = vec![partner.clone()];
+        store
+            .evaluation()
+            .save_standard(&s, "staff:admin")
+            .await
+            .unwrap();
+    }
+    let mut ids = Vec::new();
+    for id in store.citizen_ids(3).await {
+        let c = store.registry().citizen(&id).await.unwrap().unwrap();
+        ids.push((c.resident_id.as_str().to_string(), id));
+    }
+    Setup {
+        store,
+        partner,
+        ids,
+        today: moralbank_store::day_of(now_ms()),
+    }
+}
+
+impl Setup {
+    async fn import(&self, name: &str, bytes: &[u8], mode: Mode) -> Import {
+        self.store
+            .citydata()
+            .import_file(
+                &Upload {
+                    schema: &PARTNER_DEEDS,
+                    partner_id: self.partner.clone(),
+                    by: self.partner.clone(),
+                    file_name: name.into(),
+                    bytes,
+                },
+                mode,
+                &Rules::default(),
+                now_ms(),
+                &AtomicUsize::new(0),
+            )
+            .await
+            .unwrap()
+    }
+
+    async fn deeds(&self) -> i64 {
+        self.store
+            .count_for_tests("SELECT COUNT(*) FROM deeds")
+            .await
+            .unwrap()
+    }
+}
+
+fn codes(i: &Import) -> Vec<(String, String)> {
+    i.problems
+        .iter()
+        .map(|p| (p.cell.clone().unwrap_or_default(), p.code.clone()))
+        .collect()
+}
+
+async fn one_bad_row_imports_nothing_and_every_bad_cell_is_named(store: Store) {
+    let s = setup(store).await;
+    let (id0, _) = &s.ids[0];
+    let (id1, _) = &s.ids[1];
+    let day = &s.today;
+    let good = format!("k1,{id0},blood-donation,{day},血站,无偿献血 200 毫升,");
+    let csv = format!(
+        "key,身份证号,standard,deed_date,place,description,points\n{good}\n\
+         k2,330281199001011236,blood-donation,{day},血站,献血,\n\
+         k3,{id1},no-such,{day},血站,献血,\n\
+         k4,{id1},volunteer-hour,45413,社区,服务,2\n"
+    );
+    let i = s.import("deeds.csv", csv.as_bytes(), Mode::Commit).await;
+    assert_eq!(i.status, "refused");
+    assert_eq!((i.rows.total, i.rows.new, i.rows.refused), (4, 1, 3));
+    assert_eq!(
+        codes(&i),
+        [
+            ("B3".into(), "resident_id_checksum".into()),
+            ("C4".into(), "unknown_standard".into()),
+            ("D5".into(), "excel_serial_date".into()),
+        ]
+    );
+    // The ID number a problem shows is masked.
+    assert_eq!(i.problems[0].value.as_deref(), Some("3302**********1236"));
+    assert_eq!(s.deeds().await, 0, "nothing of the file was written");
+    assert_eq!(
+        s.store
+            .count_for_tests("SELECT COUNT(*) FROM access_log WHERE action = 'deed_submitted'")
+            .await
+            .unwrap(),
+        0
+    );
+    // The error workbook: the rows as sent, with an error column naming each cell.
+    let wb = s
+        .store
+        .citydata()
+        .error_workbook(&i.id, &s.partner)
+        .await
+        .unwrap()
+        .unwrap();
+    let sheet = read::read(&wb).unwrap();
+    assert_eq!(sheet.format, "xlsx");
+    assert_eq!(sheet.rows.len(), 4);
+    let errors = |r: usize| sheet.rows[r].last().unwrap().display();
+    assert!(
+        errors(1).contains("B3 [resident_id_checksum]"),
+        "{}",
+        errors(1)
+    );
+    assert!(errors(3).contains("excel_serial_date"));
+    assert_eq!(errors(0), "", "the good row has no error");
+
+    // The good row alone is committed, with its deed on publicity and its access-log row.
+    let fixed = format!("key,身份证号,standard,deed_date,place,description,points\n{good}\n");
+    let ok = s.import("deeds.csv", fixed.as_bytes(), Mode::Commit).await;
+    assert_eq!(ok.status, "committed", "{:?}", ok.problems);
+    assert_eq!((ok.rows.new, ok.rows.unchanged), (1, 0));
+    assert_eq!(ok.results[0].status, "publicity");
+    assert_eq!(s.deeds().await, 1);
+    assert_eq!(
+        s.store
+            .count_for_tests("SELECT COUNT(*) FROM access_log WHERE action = 'deed_submitted'")
+            .await
+            .unwrap(),
+        1
+    );
+    // The same file again: the first import, nothing done.
+    let again = s.import("again.csv", fixed.as_bytes(), Mode::Commit).await;
+    assert!(again.already_imported);
+    assert_eq!(again.id, ok.id);
+    assert_eq!(s.deeds().await, 1);
+    // Another file repeating that row: unchanged, and the new row new.
+    let more = format!("{fixed}k5,{id1},volunteer-hour,{day},社区,敬老院服务,2\n");
+    let m = s.import("more.csv", more.as_bytes(), Mode::Commit).await;
+    assert_eq!(
+        (m.status.as_str(), m.rows.new, m.rows.unchanged),
+        ("committed", 1, 1)
+    );
+    assert_eq!(s.deeds().await, 2);
+    // The same key for another deed is refused, naming the key's cell.
+    let clash = format!(
+        "key,身份证号,standard,deed_date,place,description,points\nk1,{id1},blood-donation,{day},血站,献血,\n"
+    );
+    let c = s.import("clash.csv", clash.as_bytes(), Mode::Commit).await;
+    assert_eq!(codes(&c), [("A2".into(), "idempotency_conflict".into())]);
+    assert_eq!(s.deeds().await, 2);
+}
+
+async fn gb18030_csv_and_xlsx_traps_and_a_confirmed_preview(store: Store) {
+    let s = setup(store).await;
+    let (id0, cid0) = &s.ids[0];
+    let (id2, _) = &s.ids[2];
+    let day = &s.today;
+    // What Excel on a Chinese Windows saves as "CSV": GB18030, Chinese headers.
+    let text = format!(
+        "记录编号,身份证号,积分标准,事迹日期,地点,事迹描述,积分\r\ng1,{id0},volunteer-hour,{},东山社区,陪伴孤寡老人,2\r\n",
+        day.replace('-', "/")
+    );
+    let (bytes, _, _) = encoding_rs::GB18030.encode(&text);
+    assert!(std::str::from_utf8(&bytes).is_err(), "really not UTF-8");
+    let p = s.import("志愿服务.csv", &bytes, Mode::Preview).await;
+    assert_eq!(
+        (p.status.as_str(), p.format.as_str(), p.rows.new),
+        ("previewed", "csv-gb18030", 1),
+        "{:?}",
+        p.problems
+    );
+    assert_eq!(s.deeds().await, 0, "a preview writes nothing");
+    // The clerk confirms: the stored file is committed.
+    let c = s
+        .store
+        .citydata()
+        .commit_import(
+            &p.id,
+            &s.partner,
+            "clerk",
+            &Rules::default(),
+            now_ms(),
+            &AtomicUsize::new(0),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.id.as_str(), c.status.as_str()),
+        (p.id.as_str(), "committed")
+    );
+    assert_eq!(s.deeds().await, 1);
+    let deed = s.store.evaluation().citizen_deeds(cid0, 10).await.unwrap();
+    assert_eq!(deed[0].points, Some(2));
+
+    // An XLSX typed the way clerks do: the ID number as a number, a date cell, a formula.
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    for (j, h) in ["编号", "身份证号码", "标准", "日期", "地点", "描述", "积分"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, j as u16, *h).unwrap();
+    }
+    let serial = {
+        let (y, m, d) = (&day[0..4], &day[5..7], &day[8..10]);
+        let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(
+            y.parse().unwrap(),
+            m.parse().unwrap(),
+            d.parse().unwrap(),
+        )
+        .unwrap();
+        dt.to_excel()
+    };
+    let rows: [(&str, f64, &str); 3] = [
+        ("x1", 3.302_811_990_010_1e17, "2"),
+        ("x2", 0.0, "=1+1"),
+        ("x3", 0.0, "2"),
+    ];
+    for (i, (key, as_number, points)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        ws.write_string(r, 0, *key).unwrap();
+        if *as_number > 0.0 {
+            ws.write_number(r, 1, *as_number).unwrap();
+        } else {
+            ws.write_string(r, 1, id2.as_str()).unwrap();
+        }
+        ws.write_string(r, 2, "volunteer-hour").unwrap();
+        ws.write_number_with_format(r, 3, serial, &date).unwrap();
+        ws.write_string(r, 4, "图书馆").unwrap();
+        ws.write_string(r, 5, format!("整理图书 {key}")).unwrap();
+        if let Some(f) = points.strip_prefix('=') {
+            ws.write_formula(r, 6, f).unwrap();
+        } else {
+            ws.write_string(r, 6, *points).unwrap();
+        }
+    }
+    let xlsx = book.save_to_buffer().unwrap();
+    let x = s.import("图书馆.xlsx", &xlsx, Mode::Commit).await;
+    assert_eq!(x.format, "xlsx");
+    assert_eq!(
+        codes(&x),
+        [
+            ("B2".into(), "id_number_as_number".into()),
+            ("G3".into(), "formula".into())
+        ]
+    );
+    assert_eq!(x.status, "refused");
+    assert_eq!(s.deeds().await, 1);
+
+    // Merged header cells are named as such.
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    ws.write_string(0, 0, "编号").unwrap();
+    ws.merge_range(0, 1, 0, 2, "身份证号", &Format::new())
+        .unwrap();
+    ws.write_string(0, 3, "标准").unwrap();
+    ws.write_string(1, 0, "m1").unwrap();
+    let m = s
+        .import(
+            "merged.xlsx",
+            &book.save_to_buffer().unwrap(),
+            Mode::Preview,
+        )
+        .await;
+    assert!(
+        codes(&m).contains(&("C1".into(), "merged_header".into())),
+        "{:?}",
+        m.problems
+    );
+
+    // Unreadable bytes and a file-level problem.
+    let junk = s
+        .import("x.bin", &[0xff, 0xfe, 0x00, 0x81], Mode::Commit)
+        .await;
+    assert_eq!(junk.problems[0].code, "unreadable_file");
+}
+
+async fn the_templates_read_back_as_files_of_their_kind(store: Store) {
+    let _ = store;
+    let lists = [(
+        "standard",
+        vec!["blood-donation".to_string(), "volunteer-hour".into()],
+    )]
+    .into_iter()
+    .collect();
+    let x = moralbank_store::citydata::imports::workbook::template_xlsx(&PARTNER_DEEDS, &lists)
+        .unwrap();
+    let sheet = read::read(&x).unwrap();
+    assert!(
+        PARTNER_DEEDS
+            .map_header(&sheet.header, sheet.merged_header)
+            .is_ok(),
+        "{:?}",
+        sheet.header
+    );
+    let c = moralbank_store::citydata::imports::workbook::template_csv(&PARTNER_DEEDS);
+    assert!(c.starts_with("\u{feff}".as_bytes()));
+    let sheet = read::read(&c).unwrap();
+    assert_eq!(sheet.format, "csv-utf8");
+    assert!(PARTNER_DEEDS.map_header(&sheet.header, false).is_ok());
+}
+
+moralbank_store::on_both_backends!(
+    one_bad_row_imports_nothing_and_every_bad_cell_is_named,
+    gb18030_csv_and_xlsx_traps_and_a_confirmed_preview,
+    the_templates_read_back_as_files_of_their_kind,
+);

@@ -1,0 +1,246 @@
+//! Open data (开放数据), public: predefined tables only, by city → town, as a page and as CSV,
+//! XLSX and JSON with a `datapackage.json`. Every count of 1 to k−1 residents is shown `<k`
+//! and further cells are withheld (`×`) until none can be worked out from the rest
+//! (`domain::citydata::disclosure`, which also says how that is checked); points follow the
+//! pattern of their counts. Each table names its rule, its k and the date of its data.
+
+use crate::auth::PageCtx;
+use crate::error::AppError;
+use crate::frame::views::render;
+use crate::frame::PageResult;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::citydata::disclosure::{protect, Mark, Table, K_DEFAULT};
+use minijinja::context;
+use moralbank_store::citydata::open::Figures;
+use serde::Serialize;
+use serde_json::json;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/open-data", get(page))
+        .route("/open-data/{file}", get(file))
+}
+
+/// The threshold: counts below it are not published.
+pub const K: i64 = K_DEFAULT;
+
+/// A published table: long rows (one figure per column) and, for the page, the same as a grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    pub name: &'static str,
+    pub title_zh: &'static str,
+    pub title_en: &'static str,
+    pub k: i64,
+    pub rule: String,
+    pub as_of: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Column labels and rows (label, cells) of the page's grid.
+    pub grid_columns: Vec<String>,
+    pub grid: Vec<(String, Vec<String>)>,
+}
+
+fn rule(k: i64) -> String {
+    format!(
+        "counts of 1 to {} residents shown as <{k}; further cells withheld (×) so that none can be worked out from the published figures and totals; points withheld with their counts",
+        k - 1
+    )
+}
+
+fn shown(t: &Table, p: &[Vec<Mark>], (i, j): (usize, usize), k: i64, count: bool) -> String {
+    match p[i][j] {
+        Mark::Shown => t.v[i][j].to_string(),
+        Mark::Small if count => format!("<{k}"),
+        _ => "×".into(),
+    }
+}
+
+pub fn residents_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
+    let t = Table::new(&f.residents.iter().map(|&n| vec![n]).collect::<Vec<_>>());
+    let p = protect(&t, &[], k);
+    let mut rows = Vec::new();
+    let mut grid = Vec::new();
+    for i in 0..=f.towns.len() {
+        let (code, zh, en) = match f.towns.get(i) {
+            Some(town) => (
+                town.code.clone(),
+                town.name_zh.clone(),
+                town.name_en.clone(),
+            ),
+            None => ("".into(), "全市".into(), "City".into()),
+        };
+        let v = shown(&t, &p, (i, 0), k, true);
+        grid.push((zh.clone(), vec![v.clone()]));
+        rows.push(vec![code, zh, en, v]);
+    }
+    Published {
+        name: "residents-by-town",
+        title_zh: "各镇（街道）登记居民数",
+        title_en: "Residents enrolled, by town",
+        k,
+        rule: rule(k),
+        as_of: as_of.to_string(),
+        header: ["town_code", "town", "town_en", "residents"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        grid_columns: vec!["居民 residents".into()],
+        grid,
+    }
+}
+
+pub fn deeds_by_town_and_category(f: &Figures, k: i64, as_of: &str) -> Published {
+    let counts = Table::new(&f.deed_residents);
+    let points = Table::new(&f.deed_points);
+    let p = protect(&counts, &[&points], k);
+    let (towns, cats) = (f.towns.len(), f.categories.len());
+    let mut rows = Vec::new();
+    let mut grid = Vec::new();
+    let town = |i: usize| {
+        f.towns
+            .get(i)
+            .map_or(("".to_string(), "全市".to_string()), |t| {
+                (t.code.clone(), t.name_zh.clone())
+            })
+    };
+    let cat = |j: usize| {
+        f.categories
+            .get(j)
+            .map_or(("".to_string(), "合计".to_string()), |c| {
+                (c.code.clone(), c.name_zh.clone())
+            })
+    };
+    let last_col = if counts.has_row_totals() {
+        cats
+    } else {
+        cats.saturating_sub(1)
+    };
+    for i in 0..=towns {
+        let mut cells = Vec::new();
+        for j in 0..=last_col {
+            let (n, pts) = (
+                shown(&counts, &p, (i, j), k, true),
+                shown(&points, &p, (i, j), k, false),
+            );
+            let ((tc, tn), (cc, cn)) = (town(i), cat(j));
+            cells.push(format!("{n} / {pts}"));
+            rows.push(vec![tc, tn, cc, cn, n, pts]);
+        }
+        grid.push((town(i).1, cells));
+    }
+    Published {
+        name: "deeds-by-town-and-category",
+        title_zh: "各镇（街道）按积分标准的获积分居民数与积分",
+        title_en: "Residents with credited deeds and their points, by town and standard",
+        k,
+        rule: rule(k),
+        as_of: as_of.to_string(),
+        header: [
+            "town_code",
+            "town",
+            "standard",
+            "standard_name",
+            "residents",
+            "points",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        grid_columns: (0..=last_col).map(|j| cat(j).1).collect(),
+        grid,
+    }
+}
+
+async fn tables(state: &AppState) -> Result<Vec<Published>, AppError> {
+    let f = state.store.citydata().open_figures().await?;
+    let as_of = moralbank_store::day_of(state.clock.now_ms());
+    Ok(vec![
+        residents_by_town(&f, K, &as_of),
+        deeds_by_town_and_category(&f, K, &as_of),
+    ])
+}
+
+async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let tables = tables(&state).await?;
+    Ok(render(
+        &state,
+        &ctx,
+        "open_data.html",
+        context! { tables => tables, k => K },
+    )?
+    .into_response())
+}
+
+fn csv_of(t: &Published) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let _ = w.write_record(&t.header);
+    for r in &t.rows {
+        let _ = w.write_record(r);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+fn datapackage(tables: &[Published]) -> serde_json::Value {
+    let resources: Vec<_> = tables
+        .iter()
+        .flat_map(|t| {
+            let fields: Vec<_> = t
+                .header
+                .iter()
+                .map(|h| json!({ "name": h, "type": "string" }))
+                .collect();
+            [("csv", "text/csv"), ("json", "application/json"), ("xlsx", super::api::XLSX)].map(|(ext, media)| {
+                json!({
+                    "name": format!("{}-{ext}", t.name), "path": format!("{}.{ext}", t.name),
+                    "format": ext, "mediatype": media, "title": t.title_zh, "description": t.title_en,
+                    "schema": { "fields": fields },
+                    "x-disclosure": { "k": t.k, "rule": t.rule, "small": format!("<{}", t.k), "withheld": "×" },
+                    "x-as-of": t.as_of,
+                })
+            })
+        })
+        .collect();
+    json!({
+        "profile": "data-package",
+        "name": "moralbank-open-data",
+        "title": "道德银行开放数据 Moral Bank open data",
+        "created": tables.first().map(|t| t.as_of.clone()),
+        "resources": resources,
+    })
+}
+
+async fn file(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let tables = tables(&state).await?;
+    if file == "datapackage.json" {
+        return Ok(Json(datapackage(&tables)).into_response());
+    }
+    let (name, ext) = file.rsplit_once('.').ok_or(AppError::NotFound("table"))?;
+    let t = tables
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or(AppError::NotFound("table"))?;
+    let fname = format!("{name}-{}.{ext}", t.as_of);
+    Ok(match ext {
+        "csv" => super::api::download("text/csv; charset=utf-8", &fname, csv_of(t)),
+        "json" => Json(json!({
+            "name": t.name, "title": t.title_zh, "title_en": t.title_en, "as_of": t.as_of,
+            "disclosure": { "k": t.k, "rule": t.rule }, "fields": t.header, "rows": t.rows,
+        }))
+        .into_response(),
+        "xlsx" => {
+            let note = format!("{} · k = {} · {}", t.as_of, t.k, t.rule);
+            let bytes = moralbank_store::citydata::imports::workbook::table_xlsx(
+                t.title_zh, &note, &t.header, &t.rows,
+            )?;
+            super::api::download(super::api::XLSX, &fname, bytes)
+        }
+        _ => return Err(AppError::NotFound("table")),
+    })
+}

@@ -1,0 +1,149 @@
+//! The clerk's import pages (a partner's operator): upload a file, see its preview (new,
+//! unchanged and refused rows, the first problems), confirm it (committed in the background
+//! with a progress bar; the page refreshes itself, no script), download the error workbook.
+
+use super::flows::{self, kind, progress, run};
+use crate::auth::PageCtx;
+use crate::authz::{require, Action};
+use crate::error::AppError;
+use crate::frame::views::render;
+use crate::frame::PageResult;
+use crate::AppState;
+use axum::extract::{FromRequest, Multipart, Path, State};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use minijinja::context;
+use moralbank_store::citydata::Mode;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/imports/{id}", get(show))
+        .route("/console/imports/{id}/commit", post(confirm))
+        .route("/console/imports/{id}/errors.xlsx", get(errors))
+}
+
+/// The upload takes a file: its own router, with the uploads' body limit.
+pub(crate) fn upload_router() -> Router<AppState> {
+    Router::new().route("/console/imports", get(list).post(upload))
+}
+
+/// The partner the signed-in operator works for.
+fn partner_of(ctx: &PageCtx) -> Result<(String, String), AppError> {
+    require(&ctx.principal, Action::ImportFiles)?;
+    let s = ctx.principal.staff().ok_or(AppError::Forbidden)?;
+    let p = s.partner_id.clone().ok_or(AppError::Forbidden)?;
+    Ok((p, s.id.clone()))
+}
+
+async fn list(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let (partner, _) = partner_of(&ctx)?;
+    let imports = state.store.citydata().imports(&partner, 50).await?;
+    let kinds: Vec<_> = domain::citydata::kinds::KINDS
+        .iter()
+        .map(|k| context! { kind => k.kind, title => k.title_zh, title_en => k.title_en, version => k.version, rows_max => k.rows_max })
+        .collect();
+    Ok(render(
+        &state,
+        &ctx,
+        "imports.html",
+        context! { imports => imports, kinds => kinds },
+    )?
+    .into_response())
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    req: axum::extract::Request,
+) -> PageResult {
+    let (partner, by) = partner_of(&ctx)?;
+    // The body is read only once the caller may upload.
+    let mut mp = Multipart::from_request(req, &state)
+        .await
+        .map_err(|e| AppError::invalid("file", "upload_failed", &e.body_text()))?;
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        AppError::invalid("file", "upload_failed", &e.body_text())
+    };
+    let (mut csrf, mut kind_name, mut file) = (String::new(), String::new(), None);
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                let name = field.file_name().unwrap_or("upload").to_string();
+                file = Some((name, field.bytes().await.map_err(bad)?));
+            }
+            "csrf" => csrf = field.text().await.map_err(bad)?,
+            "kind" => kind_name = field.text().await.map_err(bad)?,
+            _ => {}
+        }
+    }
+    ctx.check_csrf(&csrf)?;
+    let schema = kind(&kind_name)?;
+    let (name, bytes) = file
+        .filter(|(_, b)| !b.is_empty())
+        .ok_or_else(|| AppError::invalid("file", "missing", "choose a file"))?;
+    let i = run(&state, schema, &partner, &by, &name, &bytes, Mode::Preview).await?;
+    Ok(Redirect::to(&format!("/console/imports/{}", i.id)).into_response())
+}
+
+async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
+    let (partner, _) = partner_of(&ctx)?;
+    let i = state
+        .store
+        .citydata()
+        .import(&id, &partner)
+        .await?
+        .ok_or(AppError::NotFound("import"))?;
+    let running = progress(&i.id);
+    let view = context! {
+        import => i,
+        first_problems => i.first_problems(50),
+        more_problems => i.problems.len().saturating_sub(50),
+        running => running.is_some(),
+        done => running.map_or(0, |r| r.0),
+        total => running.map_or(0, |r| r.1),
+    };
+    Ok(render(&state, &ctx, "import.html", view)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    let (partner, by) = partner_of(&ctx)?;
+    ctx.check_csrf(&f.csrf)?;
+    let i = state
+        .store
+        .citydata()
+        .import(&id, &partner)
+        .await?
+        .ok_or(AppError::NotFound("import"))?;
+    if i.status == "previewed" {
+        flows::start_commit(&state, &i, &partner, &by);
+    }
+    Ok(Redirect::to(&format!("/console/imports/{id}")).into_response())
+}
+
+async fn errors(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
+    let (partner, _) = partner_of(&ctx)?;
+    let bytes = state
+        .store
+        .citydata()
+        .error_workbook(&id, &partner)
+        .await?
+        .ok_or(AppError::NotFound("error workbook"))?;
+    Ok(super::api::download(
+        super::api::XLSX,
+        &format!("errors-{id}.xlsx"),
+        bytes,
+    ))
+}

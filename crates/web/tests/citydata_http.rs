@@ -1,0 +1,246 @@
+#![allow(clippy::unwrap_used)]
+#![allow(clippy::too_many_lines)] // scenario tests tell one story each
+//! City data over HTTP on SQLite and PostgreSQL: a partner's clerk uploads a file, sees the
+//! preview, confirms it and watches it commit; a refused file's error workbook; the partner's
+//! API with a spreadsheet; the published schema and templates; open data with small cells
+//! suppressed, in every format.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::World;
+use domain::Role;
+use serde_json::Value;
+
+fn upload_body(csrf: &str, name: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "mb-import-boundary-41";
+    let mut body = Vec::new();
+    for (k, v) in [("csrf", csrf), ("kind", "partner-deeds")] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn resident_number(w: &World) -> String {
+    w.store
+        .registry()
+        .citizen(&w.citizen.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .resident_id
+        .as_str()
+        .to_string()
+}
+
+fn today(w: &World) -> String {
+    use moralbank_web::clock::Clock;
+    moralbank_store::day_of(w.clock.now_ms())
+}
+
+async fn a_clerk_previews_confirms_and_downloads_errors(w: World) {
+    let clerk = w.staff(Role::PartnerOperator);
+    let rid = resident_number(&w).await;
+    let day = today(&w);
+    let (s, _, html) = w.page("GET", "/console/imports", Some(clerk), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("upload-partner-deeds") && html.contains("template.xlsx"));
+    let upload = |name: &'static str, file: Vec<u8>| {
+        let (ct, body) = upload_body(&clerk.csrf, name, &file);
+        let req = Request::builder()
+            .method("POST")
+            .uri("/console/imports")
+            .header(header::COOKIE, format!("mb_session={}", clerk.token))
+            .header(header::CONTENT_TYPE, ct)
+            .body(Body::from(body))
+            .unwrap();
+        w.send(req)
+    };
+    let csv = format!(
+        "记录编号,身份证号,积分标准,事迹日期,地点,事迹描述\nc1,{rid},neighbourly-help,{day},东山社区,帮邻居修屋顶\n"
+    );
+    let (s, h, _) = upload("deeds.csv", csv.into_bytes()).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let at = h[header::LOCATION].to_str().unwrap().to_string();
+    let (_, _, html) = w.page("GET", &at, Some(clerk), &[]).await;
+    assert!(html.contains("id=\"confirm\""), "{html}");
+    assert!(html.contains("id=\"rows-new\">1<"));
+    let (_, mine) = w
+        .api("GET", "/me/deeds", Some(&w.citizen.token), None)
+        .await;
+    assert_eq!(
+        mine["items"].as_array().unwrap().len(),
+        0,
+        "a preview writes nothing"
+    );
+    let (s, _, _) = w
+        .page("POST", &format!("{at}/commit"), Some(clerk), &[])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let mut committed = false;
+    for _ in 0..100 {
+        let (_, _, html) = w.page("GET", &at, Some(clerk), &[]).await;
+        if html.contains("status-committed") {
+            committed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(committed, "the background commit finished");
+    let (_, mine) = w
+        .api("GET", "/me/deeds", Some(&w.citizen.token), None)
+        .await;
+    assert_eq!(mine["items"][0]["status"], "review");
+
+    // A refused file: the problems on the page and the error workbook to download.
+    let bad =
+        format!("编号,身份证号,标准,日期,地点,描述\nc2,{rid},neighbourly-help,45413,东山,修屋顶\n");
+    let (_, h, _) = upload("bad.csv", bad.into_bytes()).await;
+    let at = h[header::LOCATION].to_str().unwrap().to_string();
+    let (_, _, html) = w.page("GET", &at, Some(clerk), &[]).await;
+    assert!(
+        html.contains("excel_serial_date") && html.contains("D2"),
+        "{html}"
+    );
+    assert!(!html.contains("id=\"confirm\""));
+    let (s, h, _) = w
+        .page("GET", &format!("{at}/errors.xlsx"), Some(clerk), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .contains("spreadsheetml"));
+    // Another partner's clerk, or another role, sees none of it.
+    let (s, _, _) = w.page("GET", &at, Some(w.staff(Role::Admin)), &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+async fn partners_import_over_the_api_and_templates_are_published(w: World) {
+    let (_, secret) = w
+        .store
+        .accounts()
+        .create_api_key(&w.partner_id, &["deeds:submit".into()], "imports")
+        .await
+        .unwrap();
+    let rid = resident_number(&w).await;
+    let day = today(&w);
+    let (s, schema) = w
+        .api("GET", "/import-kinds/partner-deeds", None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(schema["fields"][1]["name"], "resident_id_number");
+    assert_eq!(schema["fields"][1]["x-personal"], true);
+    let (s, h, _) = w
+        .send(
+            Request::builder()
+                .uri("/api/v1/import-kinds/partner-deeds/template.xlsx")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("partner-deeds-v1.xlsx"));
+    let post = |mode: &'static str, body: Vec<u8>| {
+        let req = Request::builder()
+            .method("POST")
+            .uri(format!(
+                "/api/v1/imports?kind=partner-deeds&mode={mode}&file_name=x.csv"
+            ))
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .body(Body::from(body))
+            .unwrap();
+        w.send(req)
+    };
+    // GB18030, as Chinese Excel saves CSV.
+    let text = format!("编号,身份证号,标准,日期,地点,描述\na1,{rid},neighbourly-help,{day},东山社区,扶老人过马路\n");
+    let (gb, _, _) = encoding_rs::GB18030.encode(&text);
+    let (s, _, body) = post("preview", gb.to_vec()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["format"].as_str()),
+        (Some("previewed"), Some("csv-gb18030"))
+    );
+    let (s, _, body) = post("commit", gb.to_vec()).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let (s, _, body) = post("commit", gb.to_vec()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("\"already_imported\":true"));
+    // A refused file is problem details carrying every problem.
+    let (s, h, body) = post(
+        "commit",
+        format!(
+            "编号,身份证号,标准,日期,地点,描述\na2,3.30281E+17,neighbourly-help,{day},东山,x\n"
+        )
+        .into_bytes(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(h[header::CONTENT_TYPE], "application/problem+json");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["problems"][0]["code"], "id_number_as_number");
+    assert_eq!(v["problems"][0]["cell"], "B2");
+    let (s, list) = w.api("GET", "/imports", Some(&secret), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+}
+
+async fn open_data_suppresses_small_cells_in_every_format(w: World) {
+    let (s, _, html) = w.page("GET", "/open-data", None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("residents-by-town") && html.contains("k = 10"));
+    let (s, v) = w.api_root("/open-data/residents-by-town.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["disclosure"]["k"], 10);
+    // The test city's towns hold a handful of residents each: none is published as it is,
+    // and the city's total, which would give the last one away, is withheld too.
+    let rows = v["rows"].as_array().unwrap();
+    assert!(
+        rows.iter().all(|r| {
+            let n = r[3].as_str().unwrap();
+            n == "0" || n == "<10" || n == "×" || n.parse::<i64>().unwrap() >= 10
+        }),
+        "{v}"
+    );
+    assert!(rows.iter().any(|r| r[3] == "<10"), "{v}");
+    let (s, pkg) = w.api_root("/open-data/datapackage.json").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(pkg["resources"].as_array().unwrap().len(), 6);
+    for f in ["residents-by-town.csv", "deeds-by-town-and-category.xlsx"] {
+        let (s, _, _) = w
+            .send(
+                Request::builder()
+                    .uri(format!("/open-data/{f}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{f}");
+    }
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
+        mod postgres { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(w) = super::World::postgres().await { super::$name(w).await } })* }
+    };
+}
+
+on_both!(
+    a_clerk_previews_confirms_and_downloads_errors,
+    partners_import_over_the_api_and_templates_are_published,
+    open_data_suppresses_small_cells_in_every_format,
+);
