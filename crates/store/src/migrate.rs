@@ -78,6 +78,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_deed_key_scope.sql"),
         postgres: include_str!("../migrations/postgres/0011_deed_key_scope.sql"),
     },
+    Migration {
+        version: 13,
+        name: "enrolment_proof",
+        sqlite: include_str!("../migrations/sqlite/0013_enrolment_proof.sql"),
+        postgres: include_str!("../migrations/postgres/0013_enrolment_proof.sql"),
+    },
 ];
 
 /// The version of the newest migration.
