@@ -47,6 +47,7 @@ T = {
  "error.identity_mismatch": ("与登记信息不一致，请核对身份证", "does not match the enrolment; check the ID card"),
  "error.id_card_not_seen": ("请当面查看本人身份证后再核验", "confirm only with the resident and their ID card in front of you"),
  "error.confirmed_elsewhere": ("已有另一条使用该号码的登记通过核验，请联系市文明办处理", "another record with this number is confirmed; ask the city office to resolve it"),
+ "error.identity_unconfirmed": ("请先到村（社区）办公室完成实名核验", "bring your ID card to your village office to confirm your identity first"),
  "error.already_confirmed": ("该居民已完成实名核验", "this resident's identity is confirmed already"),
  "enrol.choose_village": ("请选择", "Choose…"),
  "enrol.household_new": ("新建一户（我是户主）", "Start a new household (I am the head)"),

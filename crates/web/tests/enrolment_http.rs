@@ -570,9 +570,38 @@ async fn a_new_resident_is_credited_and_gets_a_code_once_the_village_office_conf
     assert_eq!(s, StatusCode::CREATED, "{text}");
     let deed: serde_json::Value = serde_json::from_str(&text).expect("json");
     assert_eq!(deed["status"], "publicity");
+    // Someone else's deed on publicity: an unconfirmed resident may not object to it.
+    let other = json!({"citizen_id": w.citizen.id, "standard": "blood-donation", "deed_date": day, "place": "血站", "description": "无偿献血"});
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/partner/deeds")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("idempotency-key", "unconfirmed-2")
+        .body(Body::from(other.to_string()))
+        .expect("request");
+    let (s, _, text) = w.send(req).await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let other: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let objection = format!("/deeds/{}/objections", other["id"].as_str().expect("id"));
+    let (s, problem) = w
+        .api(
+            "POST",
+            &objection,
+            Some(&token),
+            Some(json!({ "reason": "我认识他，这件事没有发生" })),
+        )
+        .await;
+    assert_eq!(
+        (s, problem["errors"][0]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("identity_unconfirmed"))
+    );
     w.clock.advance(30 * 86_400_000);
     let report = w.state.credit_due_deeds().await.expect("credit");
-    assert_eq!(report.credited, 0, "not before the resident is confirmed");
+    assert_eq!(
+        report.credited, 1,
+        "the confirmed resident's deed, not the new resident's before they are confirmed"
+    );
     let (_, points) = w.api("GET", "/me/points", Some(&token), None).await;
     assert_eq!(points["balance"], 0);
     let (_, d) = w
