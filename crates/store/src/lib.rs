@@ -56,14 +56,14 @@ pub mod testing;
 pub mod vault;
 
 pub use accounts::{
-    ApiKey, ApiPrincipal, NewStaff, OtpIssued, Partner, PhoneProof, Session, Staff, SubjectKind,
-    API_SCOPES, PARTNER_KINDS,
+    ApiKey, ApiPrincipal, NewStaff, OtpIssued, Partner, Session, Staff, SubjectKind, API_SCOPES,
+    PARTNER_KINDS,
 };
 pub use error::StoreError;
 pub use migrate::MIGRATIONS_LATEST;
 pub use registry::{
     AccessEntry, Actor, Citizen, CitizenQuery, CitizenSummary, Consent, Enrolled, HouseholdChoice,
-    HouseholdMember, Identity, NewCitizen, NewRegion, Region, Scope,
+    HouseholdMember, Identity, NewCitizen, NewRegion, PhoneProof, Region, Scope,
 };
 pub use sql::Backend;
 pub use vault::Vault;

@@ -5,9 +5,7 @@ mod otp;
 mod sessions;
 mod staff;
 
-pub use otp::{
-    OtpIssued, PhoneProof, OTP_ATTEMPTS_MAX, OTP_PER_HOUR_MAX, OTP_RESEND_GAP_MS, OTP_TTL_MS,
-};
+pub use otp::{OtpIssued, OTP_ATTEMPTS_MAX, OTP_PER_HOUR_MAX, OTP_RESEND_GAP_MS, OTP_TTL_MS};
 pub use sessions::{Session, SubjectKind};
 pub use staff::{ApiKey, ApiPrincipal, NewStaff, Partner, Staff, API_SCOPES, PARTNER_KINDS};
 

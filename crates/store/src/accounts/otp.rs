@@ -1,9 +1,10 @@
 //! One-time codes that prove a phone: for signing in or for enrolling. Codes are issued to any
 //! well-formed phone, enrolled or not (the caller must not learn which), within per-phone limits
 //! that hold under concurrent requests on any number of servers; a right code proves the phone
-//! for its purpose once ([`PhoneProof`]).
+//! for its purpose once (a [`PhoneProof`], which enrolment takes).
 
 use crate::accounts::Accounts;
+use crate::registry::PhoneProof;
 use crate::vault::ct_eq;
 use crate::{now_ms, Result, StoreError};
 use domain::time::HOUR_MS;
@@ -23,34 +24,6 @@ pub const OTP_RESEND_GAP_MS: i64 = 60 * 1000;
 pub struct OtpIssued {
     pub code: OtpCode,
     pub expires_at: i64,
-}
-
-/// Proof that whoever asked holds `phone`: they entered, for `purpose`, the code sent to it.
-/// Only [`Accounts::verify_otp`] makes one, so a store call that takes a proof (enrolment) can
-/// only follow a right code.
-#[derive(Debug, Clone)]
-pub struct PhoneProof {
-    phone: Phone,
-    purpose: OtpPurpose,
-}
-
-impl PhoneProof {
-    pub fn phone(&self) -> &Phone {
-        &self.phone
-    }
-
-    pub fn purpose(&self) -> OtpPurpose {
-        self.purpose
-    }
-
-    /// A proof without a code, for tests that set up records (never in a server).
-    #[cfg(feature = "testing")]
-    pub fn assumed_for_tests(phone: &Phone, purpose: OtpPurpose) -> PhoneProof {
-        PhoneProof {
-            phone: phone.clone(),
-            purpose,
-        }
-    }
 }
 
 impl Accounts<'_> {
@@ -153,10 +126,7 @@ impl Accounts<'_> {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(PhoneProof {
-                phone: phone.clone(),
-                purpose,
-            })
+            Ok(PhoneProof::new(phone, purpose))
         } else {
             sqlx::query("UPDATE otp_codes SET attempts = attempts + 1 WHERE id = $1")
                 .bind(&id)

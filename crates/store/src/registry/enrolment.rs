@@ -4,13 +4,44 @@
 //! the answer never tells a caller who is enrolled, and the village office, seeing the ID card,
 //! confirms the one record that is the person.
 
-use crate::accounts::PhoneProof;
 use crate::registry::citizens::{Enrolled, HouseholdChoice, NewCitizen, SealedCitizen};
 use crate::registry::Registry;
 use crate::vault::token_hash;
 use crate::{now_ms, Result, StoreError};
-use domain::OtpPurpose;
+use domain::{OtpPurpose, Phone};
 use sqlx::Row;
+
+/// Proof that whoever asked holds `phone`: they entered, for `purpose`, the code sent to it.
+/// Only `Accounts::verify_otp` makes one (its constructor is the store's own), so
+/// [`Registry::enrol`], which takes one, can only follow a right code.
+#[derive(Debug, Clone)]
+pub struct PhoneProof {
+    phone: Phone,
+    purpose: OtpPurpose,
+}
+
+impl PhoneProof {
+    pub(crate) fn new(phone: &Phone, purpose: OtpPurpose) -> PhoneProof {
+        PhoneProof {
+            phone: phone.clone(),
+            purpose,
+        }
+    }
+
+    pub fn phone(&self) -> &Phone {
+        &self.phone
+    }
+
+    pub fn purpose(&self) -> OtpPurpose {
+        self.purpose
+    }
+
+    /// A proof without a code, for tests that set up records (never in a server).
+    #[cfg(feature = "testing")]
+    pub fn assumed_for_tests(phone: &Phone, purpose: OtpPurpose) -> PhoneProof {
+        PhoneProof::new(phone, purpose)
+    }
+}
 
 fn phone_in_use() -> StoreError {
     StoreError::conflict(

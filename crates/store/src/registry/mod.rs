@@ -13,6 +13,7 @@ pub use citizens::{
     Citizen, CitizenQuery, CitizenSummary, Consent, Enrolled, HouseholdChoice, HouseholdMember,
     NewCitizen, Scope,
 };
+pub use enrolment::PhoneProof;
 pub use identity::Identity;
 pub use regions::{NewRegion, Region};
 
