@@ -38,6 +38,7 @@ pub struct Config {
     pub ledger: LedgerConfig,
     pub evaluation: EvaluationConfig,
     pub code: CodeConfig,
+    pub identity: crate::real_name::IdentityConfig,
     pub crypto: CryptoConfig,
 }
 
@@ -164,6 +165,7 @@ impl Default for Config {
             ledger: LedgerConfig::default(),
             evaluation: EvaluationConfig::default(),
             code: CodeConfig::default(),
+            identity: crate::real_name::IdentityConfig::default(),
             crypto: CryptoConfig::default(),
         }
     }
@@ -436,6 +438,11 @@ const DOCS: &[(&str, &str)] = &[
     ("code.phone_lifetime_s", "Seconds a phone's code is valid; the page fetches a new one before then."),
     ("code.printed_card_days", "Days a printed card is valid (eligibility benefits only)."),
     ("code.tiers", "Credit points each tier starts at, ascending from 0 (default five tiers)."),
+    ("identity", "The real-name step: each new resident is confirmed to be who they say, in person at their\nvillage office (a clerk types the name and number from the ID card), or by an official\nreal-name service plugged in here. Unconfirmed residents get no points and no moral code yet."),
+    ("identity.verifier", "\"none\": in person only. \"command\": also ask `command` about each new resident."),
+    ("identity.command", "The real-name service's adapter, program and arguments. It reads one JSON line\n{\"name\", \"resident_id\", \"phone\"} on stdin and prints {\"confirmed\": true} or {\"confirmed\": false}."),
+    ("identity.name", "The service's name, recorded with each confirmation it gives (verifier:<name>)."),
+    ("identity.timeout_ms", "How long the service may take; past it the resident is confirmed in person instead."),
     ("crypto", "Encryption of personal data at rest (AES-256-GCM) and keyed lookups (HMAC-SHA-256).\nWhen neither hmac_key nor [crypto.keys] is set here or in the environment, the keys are\nread from DATA_DIR/keys.toml, which `moralbank keys generate` writes (`moralbank demo`\nwrites one on its first run)."),
     ("crypto.current_key_id", "The key new values are encrypted with; keep older keys listed so older rows stay readable."),
 ];

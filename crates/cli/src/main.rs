@@ -12,6 +12,7 @@ mod demo;
 mod error;
 mod keys;
 mod log_keys;
+mod real_name;
 mod server;
 mod verify;
 

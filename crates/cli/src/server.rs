@@ -160,6 +160,7 @@ pub async fn run(
         config.code.longest_code_s(),
     )?;
     let state = AppState::new(store.clone(), web, Arc::new(DevSender), ledger)
+        .with_verifier(config.identity.verifier()?)
         .with_rules(config.evaluation.rules()?)
         .with_evidence_dir(config.data_dir.join("evidence"))
         .with_codes(code_issuer(config, code_keys)?);

@@ -219,6 +219,7 @@ fn demo_seeds_a_city_prints_logins_serves_and_stops_cleanly_then_reuses_it() {
         "library",
         "Bearer mbk_",
         "phone 139",
+        "waiting for the real-name step",
     ] {
         assert!(out.contains(needle), "missing {needle} in:\n{out}");
     }

@@ -300,6 +300,23 @@ impl fmt::Debug for OtpCode {
     }
 }
 
+/// What a one-time code proves the phone for: signing in, or enrolling. A code made for one
+/// purpose never serves the other; both count against the same per-phone limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpPurpose {
+    SignIn,
+    Enrol,
+}
+
+impl OtpPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtpPurpose::SignIn => "sign_in",
+            OtpPurpose::Enrol => "enrol",
+        }
+    }
+}
+
 /// The version of a consent text a person agreed to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentVersion(String);

@@ -18,7 +18,8 @@ pub mod time;
 pub use error::{FieldError, FieldErrors};
 pub use idempotency::{IdempotencyKey, KeyOwner, IDEMPOTENCY_KEY_BYTES_MAX};
 pub use identity::{
-    ConsentVersion, OtpCode, Password, PersonName, Phone, ResidentId, Username, PASSWORD_CHARS_MAX,
+    ConsentVersion, OtpCode, OtpPurpose, Password, PersonName, Phone, ResidentId, Username,
+    PASSWORD_CHARS_MAX,
 };
 pub use region::RegionLevel;
 pub use role::Role;

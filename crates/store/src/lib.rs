@@ -65,7 +65,7 @@ pub use error::StoreError;
 pub use migrate::MIGRATIONS_LATEST;
 pub use registry::{
     AccessEntry, Actor, Citizen, CitizenQuery, CitizenSummary, Consent, Enrolled, HouseholdChoice,
-    HouseholdMember, NewCitizen, NewRegion, Region, Scope,
+    HouseholdMember, Identity, NewCitizen, NewRegion, PhoneProof, Region, Scope,
 };
 pub use sql::Backend;
 pub use vault::Vault;

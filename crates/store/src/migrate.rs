@@ -85,6 +85,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0012_points_by_rules.sql"),
     },
     Migration {
+        version: 13,
+        name: "enrolment_proof",
+        sqlite: include_str!("../migrations/sqlite/0013_enrolment_proof.sql"),
+        postgres: include_str!("../migrations/postgres/0013_enrolment_proof.sql"),
+    },
+    Migration {
         version: 14,
         name: "append_only",
         sqlite: include_str!("../migrations/sqlite/0014_append_only.sql"),

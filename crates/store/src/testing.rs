@@ -184,6 +184,31 @@ impl Store {
         Ok(changed)
     }
 
+    /// Enrol `new` as if a code had proved the phone (none is sent): unconfirmed, like every
+    /// new enrolment.
+    pub async fn enrol_for_tests(
+        &self,
+        new: &crate::NewCitizen,
+    ) -> Result<crate::Enrolled, crate::StoreError> {
+        let proof = crate::PhoneProof::assumed_for_tests(&new.phone, domain::OtpPurpose::Enrol);
+        self.registry().enrol(new, &proof).await
+    }
+
+    /// Enrol `new` (as [`Store::enrol_for_tests`]) and count them as confirmed, like a
+    /// resident enrolled before the real-name step: for tests about something else.
+    pub async fn enrol_confirmed_for_tests(&self, new: &crate::NewCitizen) -> crate::Enrolled {
+        let e = self.enrol_for_tests(new).await.expect("enrol");
+        sqlx::query(
+            "UPDATE citizens SET identity_confirmed_at = enrolled_at, \
+             identity_confirmed_by = 'system:tests', identity_method = 'existing' WHERE id = $1",
+        )
+        .bind(&e.citizen_id)
+        .execute(&self.write)
+        .await
+        .expect("confirm");
+        e
+    }
+
     /// Ids of `n` enrolled citizens, in enrolment order.
     pub async fn citizen_ids(&self, n: i64) -> Vec<String> {
         use sqlx::Row;

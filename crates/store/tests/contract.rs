@@ -7,7 +7,8 @@
 //! The storage contract: every behaviour here runs on SQLite and on PostgreSQL.
 
 use domain::{
-    ConsentVersion, OtpCode, Password, PersonName, Phone, Role, Username, ENROLMENT_CONSENT_VERSION,
+    ConsentVersion, OtpCode, OtpPurpose, Password, PersonName, Phone, Role, Username,
+    ENROLMENT_CONSENT_VERSION,
 };
 use moralbank_store::fixtures::city::demo_identity;
 use moralbank_store::{
@@ -110,7 +111,7 @@ async fn seeded_city_has_the_shape_of_yuyao(store: Store) {
 async fn enrolment_is_stored_encrypted_and_read_back_whole(store: Store) {
     let r = small_city(&store).await;
     let new = newcomer(&r.first_village_id, 1, HouseholdChoice::New);
-    let e = store.registry().enrol(&new).await.expect("enrol");
+    let e = store.enrol_for_tests(&new).await.expect("enrol");
     let c = store
         .registry()
         .citizen(&e.citizen_id)
@@ -138,26 +139,24 @@ async fn enrolment_is_stored_encrypted_and_read_back_whole(store: Store) {
     assert_eq!(consents[0].version, ENROLMENT_CONSENT_VERSION);
 }
 
-async fn duplicate_enrolment_is_a_conflict_that_changes_nothing(store: Store) {
+async fn a_phone_enrols_once_and_a_second_try_changes_nothing(store: Store) {
     let r = small_city(&store).await;
     store
-        .registry()
-        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+        .enrol_for_tests(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .expect("first");
     let before = store.registry().count_citizens().await.expect("count");
-    let same_id = store
-        .registry()
-        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+    let again = store
+        .enrol_for_tests(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .unwrap_err();
     assert!(
-        matches!(&same_id, StoreError::Conflict(f) if f.field == "resident_id" && f.code == "already_enrolled"),
-        "{same_id:?}"
+        matches!(&again, StoreError::Conflict(f) if f.field == "phone" && f.code == "phone_in_use"),
+        "{again:?}"
     );
     let mut other = newcomer(&r.first_village_id, 2, HouseholdChoice::New);
     other.phone = newcomer(&r.first_village_id, 1, HouseholdChoice::New).phone;
-    let same_phone = store.registry().enrol(&other).await.unwrap_err();
+    let same_phone = store.enrol_for_tests(&other).await.unwrap_err();
     assert!(
         matches!(&same_phone, StoreError::Conflict(f) if f.field == "phone"),
         "{same_phone:?}"
@@ -173,8 +172,7 @@ async fn unknown_village_is_refused(store: Store) {
     let before = store.registry().count_citizens().await.expect("count");
     for village in [domain::new_id(), r.first_town_id.clone()] {
         let e = store
-            .registry()
-            .enrol(&newcomer(&village, 1, HouseholdChoice::New))
+            .enrol_for_tests(&newcomer(&village, 1, HouseholdChoice::New))
             .await
             .unwrap_err();
         assert!(
@@ -191,8 +189,7 @@ async fn unknown_village_is_refused(store: Store) {
 async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
     let r = small_city(&store).await;
     let head = store
-        .registry()
-        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+        .enrol_for_tests(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .expect("head");
     let before = store.registry().count_citizens().await.expect("count");
@@ -201,8 +198,7 @@ async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
         ("NOTACODE12", "household_invite_unknown"),
     ] {
         let e = store
-            .registry()
-            .enrol(&newcomer(
+            .enrol_for_tests(&newcomer(
                 &r.first_village_id,
                 2,
                 HouseholdChoice::Join {
@@ -226,8 +222,7 @@ async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
         .await
         .expect("invite");
     let member = store
-        .registry()
-        .enrol(&newcomer(
+        .enrol_for_tests(&newcomer(
             &r.first_village_id,
             2,
             HouseholdChoice::Join {
@@ -247,8 +242,7 @@ async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
         [true, false]
     );
     let again = store
-        .registry()
-        .enrol(&newcomer(
+        .enrol_for_tests(&newcomer(
             &r.first_village_id,
             3,
             HouseholdChoice::Join { invite_code: code },
@@ -270,7 +264,7 @@ async fn joining_a_household_needs_the_heads_invite_once(store: Store) {
 async fn search_finds_by_keyed_hash_only_inside_the_scope(store: Store) {
     let r = small_city(&store).await;
     let new = newcomer(&r.first_village_id, 1, HouseholdChoice::New);
-    let e = store.registry().enrol(&new).await.expect("enrol");
+    let e = store.enrol_for_tests(&new).await.expect("enrol");
     let by = |q: CitizenQuery, scope: Scope| {
         let store = store.clone();
         async move {
@@ -340,8 +334,7 @@ async fn search_finds_by_keyed_hash_only_inside_the_scope(store: Store) {
 async fn access_log_and_export_show_who_read_what(store: Store) {
     let r = small_city(&store).await;
     let e = store
-        .registry()
-        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+        .enrol_for_tests(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .expect("enrol");
     let actor = Actor {
@@ -379,8 +372,7 @@ async fn access_log_and_export_show_who_read_what(store: Store) {
 async fn access_log_pages_never_skip_entries_made_in_the_same_millisecond(store: Store) {
     let r = small_city(&store).await;
     let e = store
-        .registry()
-        .enrol(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
+        .enrol_for_tests(&newcomer(&r.first_village_id, 1, HouseholdChoice::New))
         .await
         .expect("enrol");
     let actor = Actor {
@@ -425,15 +417,14 @@ async fn access_log_pages_never_skip_entries_made_in_the_same_millisecond(store:
 async fn withdrawal_deletes_personal_data_and_hands_over_the_household(store: Store) {
     let r = small_city(&store).await;
     let head_new = newcomer(&r.first_village_id, 1, HouseholdChoice::New);
-    let head = store.registry().enrol(&head_new).await.expect("head");
+    let head = store.enrol_for_tests(&head_new).await.expect("head");
     let code = store
         .registry()
         .create_household_invite(&head.citizen_id)
         .await
         .expect("invite");
     let member = store
-        .registry()
-        .enrol(&newcomer(
+        .enrol_for_tests(&newcomer(
             &r.first_village_id,
             2,
             HouseholdChoice::Join { invite_code: code },
@@ -488,15 +479,19 @@ async fn withdrawal_deletes_personal_data_and_hands_over_the_household(store: St
         Err(StoreError::NotFound { .. })
     ));
     // The same person may enrol again later.
-    store.registry().enrol(&head_new).await.expect("re-enrol");
+    store.enrol_for_tests(&head_new).await.expect("re-enrol");
 }
 
 async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store) {
     let phone = Phone::parse("13912345678").expect("phone");
-    let issued = store.accounts().issue_otp(&phone).await.expect("issue");
+    let issued = store
+        .accounts()
+        .issue_otp(&phone, OtpPurpose::SignIn)
+        .await
+        .expect("issue");
     assert!(
         matches!(
-            store.accounts().issue_otp(&phone).await,
+            store.accounts().issue_otp(&phone, OtpPurpose::SignIn).await,
             Err(StoreError::RateLimited { .. })
         ),
         "resend gap"
@@ -509,7 +504,7 @@ async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store
     .expect("code");
     let e = store
         .accounts()
-        .verify_otp(&phone, &wrong)
+        .verify_otp(&phone, &wrong, OtpPurpose::SignIn)
         .await
         .unwrap_err();
     assert!(
@@ -518,12 +513,12 @@ async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store
     );
     store
         .accounts()
-        .verify_otp(&phone, &issued.code)
+        .verify_otp(&phone, &issued.code, OtpPurpose::SignIn)
         .await
         .expect("right code");
     let e = store
         .accounts()
-        .verify_otp(&phone, &issued.code)
+        .verify_otp(&phone, &issued.code, OtpPurpose::SignIn)
         .await
         .unwrap_err();
     assert!(
@@ -532,7 +527,11 @@ async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store
     );
 
     let other = Phone::parse("13912345679").expect("phone");
-    let issued = store.accounts().issue_otp(&other).await.expect("issue");
+    let issued = store
+        .accounts()
+        .issue_otp(&other, OtpPurpose::SignIn)
+        .await
+        .expect("issue");
     let wrong = OtpCode::parse(if issued.code.as_str() == "000000" {
         "111111"
     } else {
@@ -540,11 +539,15 @@ async fn one_time_codes_are_single_use_limited_and_expire_on_misuse(store: Store
     })
     .expect("code");
     for _ in 0..5 {
-        assert!(store.accounts().verify_otp(&other, &wrong).await.is_err());
+        assert!(store
+            .accounts()
+            .verify_otp(&other, &wrong, OtpPurpose::SignIn)
+            .await
+            .is_err());
     }
     let e = store
         .accounts()
-        .verify_otp(&other, &issued.code)
+        .verify_otp(&other, &issued.code, OtpPurpose::SignIn)
         .await
         .unwrap_err();
     assert!(
@@ -793,8 +796,7 @@ async fn concurrent_enrolments_of_one_person_admit_exactly_one(store: Store) {
             let (store, v) = (store.clone(), r.first_village_id.clone());
             tokio::spawn(async move {
                 store
-                    .registry()
-                    .enrol(&newcomer(&v, 42, HouseholdChoice::New))
+                    .enrol_for_tests(&newcomer(&v, 42, HouseholdChoice::New))
                     .await
             })
         })
@@ -818,7 +820,7 @@ moralbank_store::on_both_backends!(
     migrations_are_idempotent_and_current,
     seeded_city_has_the_shape_of_yuyao,
     enrolment_is_stored_encrypted_and_read_back_whole,
-    duplicate_enrolment_is_a_conflict_that_changes_nothing,
+    a_phone_enrols_once_and_a_second_try_changes_nothing,
     unknown_village_is_refused,
     joining_a_household_needs_the_heads_invite_once,
     search_finds_by_keyed_hash_only_inside_the_scope,

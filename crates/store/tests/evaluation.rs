@@ -76,8 +76,7 @@ async fn town(store: Store) -> Town {
     for n in 0..3 {
         let (phone, rid) = moralbank_store::fixtures::city::demo_identity(800_000 + n);
         let enrolled = store
-            .registry()
-            .enrol(&moralbank_store::NewCitizen {
+            .enrol_confirmed_for_tests(&moralbank_store::NewCitizen {
                 name: domain::PersonName::parse("李四清").unwrap(),
                 resident_id: rid,
                 phone,
@@ -89,8 +88,7 @@ async fn town(store: Store) -> Town {
                 )
                 .unwrap(),
             })
-            .await
-            .unwrap();
+            .await;
         homes.push(enrolled.citizen_id);
     }
     let town_id = store

@@ -27,6 +27,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/regions"),
     ("post", "/citizens/search"),
     ("get", "/citizens/{id}"),
+    ("post", "/citizens/{id}/identity"),
     ("post", "/staff"),
     ("post", "/partners"),
     ("post", "/partners/{id}/api-keys"),

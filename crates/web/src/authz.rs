@@ -16,6 +16,9 @@ pub enum Action {
     StaffConsole,
     /// Find and view citizens (masked for all but the admin), within the caller's scope.
     ReadCitizens,
+    /// Confirm in person that a resident of the caller's scope is who their record names (the
+    /// real-name step): the village office, that is the village's evaluators, and the admin.
+    ConfirmIdentity,
     /// See the region tree in the console.
     ViewRegions,
     /// Change the region tree.
@@ -68,6 +71,7 @@ fn staff_may(role: Role, action: Action) -> bool {
         DecideAppeals => role == Role::TownReviewer,
         StaffConsole | ReadRegionsApi => true,
         ReadCitizens => matches!(role, Role::Admin | Role::Evaluator | Role::TownReviewer),
+        ConfirmIdentity => matches!(role, Role::Admin | Role::Evaluator),
         ViewRegions => matches!(role, Role::Admin | Role::Auditor),
         ViewLedger | ViewGreenCards => matches!(role, Role::Admin | Role::Auditor),
         ManageRegions | ManageStaff | ManagePartners | ReadCitizenLedger | ManageLedger

@@ -26,10 +26,12 @@ mod idempotency;
 pub mod ledger;
 mod metrics;
 mod otp;
+mod real_name;
 mod registry;
 
 pub use frame::i18n;
 pub use otp::{DevSender, OtpSender};
+pub use real_name::{NoVerifier, RealNameAnswer, RealNameVerifier};
 
 use axum::Router;
 use frame::i18n::Catalog;
@@ -223,6 +225,13 @@ impl AppState {
         self
     }
 
+    /// The same state asking `verifier`, an official real-name service, about each new resident
+    /// (without one, every resident is confirmed in person at the village office).
+    pub fn with_verifier(mut self, verifier: Arc<dyn RealNameVerifier>) -> AppState {
+        self.verifier = verifier;
+        self
+    }
+
     /// The same state keeping evidence files in `dir`.
     pub fn with_evidence_dir(mut self, dir: std::path::PathBuf) -> AppState {
         self.evidence_dir = Arc::new(dir);
@@ -306,6 +315,7 @@ pub struct AppState {
     /// Where evidence files are kept (outside the database).
     pub evidence_dir: Arc<std::path::PathBuf>,
     pub(crate) sender: Arc<dyn OtpSender>,
+    pub(crate) verifier: Arc<dyn RealNameVerifier>,
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
     pub(crate) metrics: Arc<Metrics>,
@@ -328,6 +338,7 @@ impl AppState {
             evidence_dir: Arc::new(std::path::PathBuf::from("data/evidence")),
             codes: None,
             sender,
+            verifier: Arc::new(NoVerifier),
             templates: Arc::new(crate::frame::views::environment(catalog.clone())),
             catalog,
             metrics: Arc::new(Metrics::new()),

@@ -188,6 +188,18 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
             "",
             vec![A, EV, TR],
         ),
+        (
+            "POST",
+            format!("/console/citizens/{cid}/identity"),
+            "name=",
+            vec![A, EV],
+        ),
+        (
+            "POST",
+            format!("/api/v1/citizens/{cid}/identity"),
+            "{\"name\": \"\", \"resident_id\": \"\", \"id_card_seen\": false}",
+            vec![A, EV],
+        ),
         ("GET", "/console/regions".into(), "", vec![A, AU]),
         (
             "POST",

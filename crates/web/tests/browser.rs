@@ -1,8 +1,9 @@
 #![allow(clippy::unwrap_used)]
 #![allow(clippy::too_many_lines)] // scenario tests tell one story each
-//! End to end in headless Chromium (Debian's chromium + chromium-driver): a resident enrols,
-//! signs in with the one-time code, sees their home page and empty access log; an admin signs in
-//! and finds that resident; the resident's access log then shows the admin. Screenshots are
+//! End to end in headless Chromium (Debian's chromium + chromium-driver): a resident enrols with
+//! the one-time code sent to their phone, lands on their home page (identity not confirmed yet,
+//! an empty access log); an admin signs in and finds that resident, the village's clerk confirms
+//! them from their ID card; the resident's access log then shows both. Screenshots are
 //! kept under `target/screenshots/` as CI artifacts.
 
 mod common;
@@ -293,27 +294,40 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     .await;
     click(&resident, "#consent_version").await;
     click(&resident, "main form button[type=submit]").await;
-    assert!(text(&resident, ".success h1").await.contains("登记成功"));
-    shot(&resident, "02-enrolled").await;
-
-    resident
-        .goto(&format!("{base}/login"))
-        .await
-        .expect("open login");
-    fill(&resident, "#phone", &phone).await;
-    click(&resident, "main form button[type=submit]").await;
+    // The phone is proven before the enrolment is made: a code (shown in demo mode).
     let code = text(&resident, "#demo-code strong").await;
     assert_eq!(code.len(), 6, "demo mode shows the code: {code}");
+    assert!(text(&resident, "#enrol-summary").await.contains(&rid));
     fill(&resident, "#code", &code).await;
-    shot(&resident, "03-login-code").await;
-    click(&resident, "main form button[type=submit]").await;
+    shot(&resident, "02-enrol-code").await;
+    click(&resident, "#enrol-confirm").await;
+    assert!(text(&resident, ".success h1").await.contains("登记成功"));
+    assert!(text(&resident, "#identity-next").await.contains("身份证"));
+    shot(&resident, "02-enrolled").await;
+    click(&resident, "#to-my-page").await;
     on_path(&resident, "/me").await;
     assert_eq!(text(&resident, "#my-name").await, "王晓明");
+    assert!(text(&resident, "#identity-unconfirmed")
+        .await
+        .contains("村（社区）办公室"));
     assert!(
         !text(&resident, "#access-log-empty").await.is_empty(),
         "nobody has read the data yet"
     );
     shot(&resident, "04-home").await;
+
+    // Another code for the same phone within the minute: the page says when to come back.
+    let other = browser(&driver, "other", (420, 800)).await;
+    other
+        .goto(&format!("{base}/login"))
+        .await
+        .expect("open login");
+    fill(&other, "#phone", &phone).await;
+    click(&other, "main form button[type=submit]").await;
+    assert!(text(&other, "main h1").await.contains("尝试次数过多"));
+    assert!(text(&other, "main p").await.contains("秒后再试"));
+    shot(&other, "03-login-too-soon").await;
+    other.close().await.expect("close");
 
     let admin = browser(&driver, "admin", (1280, 900)).await;
     admin
@@ -341,11 +355,37 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
         "the admin sees the full name"
     );
 
+    // The village office: its clerk (the village's evaluator) confirms the resident in person,
+    // typing the name and number from the ID card.
+    let clerk = browser(&driver, "clerk", (1280, 900)).await;
+    staff_signs_in(&clerk, &base, "evaluator").await;
+    clerk
+        .goto(&format!("{base}/console/citizens"))
+        .await
+        .expect("open search");
+    fill(&clerk, "#resident_id", &rid).await;
+    click(&clerk, "main form button[type=submit]").await;
+    assert!(text(&clerk, "#results tbody tr").await.contains("未核验"));
+    click(&clerk, "#results tbody a").await;
+    fill(&clerk, "#card-name", "王晓明").await;
+    fill(&clerk, "#card-number", &rid).await;
+    click(&clerk, "#card-seen").await;
+    shot(&clerk, "05b-identity-confirm").await;
+    click(&clerk, "#identity-confirm").await;
+    assert_eq!(text(&clerk, "#citizen-identity").await, "已核验");
+    shot(&clerk, "05c-identity-confirmed").await;
+    clerk.close().await.expect("close");
+
     resident.refresh().await.expect("reload");
     on_path(&resident, "/me").await;
     let log = text(&resident, "#access-log").await;
     assert!(log.contains("admin 测试 (admin)"), "{log}");
     assert!(log.contains("检索") && log.contains("查看详情"), "{log}");
+    assert!(
+        log.contains("evaluator 测试 (evaluator)") && log.contains("实名核验"),
+        "{log}"
+    );
+    assert!(text(&resident, "#my-identity").await.contains("当面核验"));
     resident
         .execute(
             "document.getElementById('access-log').scrollIntoView()",

@@ -18,10 +18,16 @@ async fn api_payloads_match_their_snapshots(w: World) {
 
     let (phone, rid) = fresh_identity(5);
     let body = json!({ "name": "陈静", "resident_id": rid, "phone": phone, "village_id": w.city.first_village_id, "consent_version": domain::ENROLMENT_CONSENT_VERSION });
-    let (status, enrolled) = w.api("POST", "/enrolments", None, Some(body)).await;
+    let (status, sent) = w.api("POST", "/enrolments", None, Some(body.clone())).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    insta::assert_json_snapshot!("enrolment_code_sent", sent);
+    let mut with_code = body.clone();
+    with_code["code"] = json!(w.inbox.last_for(&phone).expect("a code"));
+    let (status, enrolled) = w.api("POST", "/enrolments", None, Some(with_code)).await;
     assert_eq!(status, StatusCode::CREATED);
     insta::assert_json_snapshot!("enrolment_created", enrolled, {
         ".citizen_id" => "[id]", ".household_id" => "[id]", ".enrolled_at" => "[time]",
+        ".token" => "[token]", ".expires_at" => "[time]",
     });
 
     let bad = json!({ "name": "", "resident_id": "330281199001011234", "phone": "12345", "village_id": "nowhere", "consent_version": "" });
@@ -35,6 +41,7 @@ async fn api_payloads_match_their_snapshots(w: World) {
         ".id" => "[id]", ".name" => "[name]", ".village_id" => "[id]", ".household_id" => "[id]",
         ".enrolled_at" => "[time]", ".household_members[].citizen_id" => "[id]",
         ".household_members[].name_masked" => "[masked name]", ".consents[].granted_at" => "[time]",
+        ".identity.confirmed_at" => "[time]",
     });
 
     // The ledger: a trusted partner's deed, credited after its publicity; the resident's

@@ -270,7 +270,7 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
         .create_api_key(&library.id, &scopes, "demo")
         .await?;
     let (phone, _) = demo_identity(0);
-    Ok(logins_block(
+    let mut text = logins_block(
         config,
         &staff,
         &library.name,
@@ -278,7 +278,72 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
         &secret,
         phone.as_str(),
         &village,
-    ))
+    );
+    if let Some(waiting) = enrol_waiting_resident(store, &village.id).await? {
+        let base = format!("http://{}", config.listen);
+        let _ = write!(
+            text,
+            "\nA new resident waiting for the real-name step (no points or moral code until then):\n  \
+             phone {}   sign in at {base}/login to see the notice\n  \
+             the evaluator confirms them at {base}/console/citizens/{} with the ID card's\n  \
+             name {} and number {}",
+            waiting.phone, waiting.id, waiting.name, waiting.resident_id
+        );
+    }
+    Ok(text)
+}
+
+/// A resident of the demo village who enrolled the way everyone does, through a code sent to
+/// their phone, and whose identity the village office has not confirmed yet.
+struct Waiting {
+    id: String,
+    phone: String,
+    name: String,
+    resident_id: String,
+}
+
+/// Enrol the waiting resident through the real path (a code issued and checked, then the
+/// enrolment with that proof); `None` when they are enrolled already (a re-run).
+async fn enrol_waiting_resident(store: &Store, village_id: &str) -> Result<Option<Waiting>> {
+    use domain::OtpPurpose;
+    // Far above any demo city's seeded range.
+    let (phone, rid) = demo_identity(5_000_000);
+    if store
+        .registry()
+        .citizen_id_by_phone(&phone)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let name = domain::PersonName::parse("吴晓梅").map_err(|e| CliError::Usage(e.to_string()))?;
+    let issued = store
+        .accounts()
+        .issue_otp(&phone, OtpPurpose::Enrol)
+        .await?;
+    let proof = store
+        .accounts()
+        .verify_otp(&phone, &issued.code, OtpPurpose::Enrol)
+        .await?;
+    let new = moralbank_store::NewCitizen {
+        name: name.clone(),
+        resident_id: rid.clone(),
+        phone: phone.clone(),
+        village_id: village_id.to_string(),
+        household: moralbank_store::HouseholdChoice::New,
+        consent: domain::ConsentVersion::parse_current(
+            domain::ENROLMENT_CONSENT_VERSION,
+            domain::ENROLMENT_CONSENT_VERSION,
+        )
+        .map_err(|e| CliError::Usage(e.to_string()))?,
+    };
+    let enrolled = store.registry().enrol(&new, &proof).await?;
+    Ok(Some(Waiting {
+        id: enrolled.citizen_id,
+        phone: phone.as_str().to_string(),
+        name: name.as_str().to_string(),
+        resident_id: rid.as_str().to_string(),
+    }))
 }
 
 async fn upsert_staff(store: &Store, a: &Account, password: &str) -> Result<()> {

@@ -1,5 +1,7 @@
-//! Households, citizens, consents, household invites, export and withdrawal.
+//! Households, citizens, consents, household invites, export and withdrawal (enrolment is
+//! `enrolment.rs`, the real-name step `identity.rs`).
 
+use crate::registry::identity::Identity;
 use crate::registry::Registry;
 use crate::vault::{random_bytes, token_hash};
 use crate::{now_ms, Result, StoreError};
@@ -49,6 +51,7 @@ pub struct Citizen {
     pub resident_id: ResidentId,
     pub phone: Phone,
     pub enrolled_at: i64,
+    pub identity: Identity,
 }
 
 /// What a list shows: masked fields only.
@@ -62,6 +65,8 @@ pub struct CitizenSummary {
     pub resident_id_masked: String,
     pub phone_masked: String,
     pub enrolled_at: i64,
+    /// Whether the real-name step confirmed the record is the person it names.
+    pub identity_confirmed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,8 +103,10 @@ pub struct CitizenQuery {
 
 pub const SEARCH_LIMIT_MAX: i64 = 50;
 
-const SUMMARY: &str = "SELECT c.id, c.village_id, r.name_zh AS village_name, c.household_id, c.name_masked, \
-     c.resident_id_masked, c.phone_masked, c.enrolled_at FROM citizens c JOIN regions r ON r.id = c.village_id";
+const SUMMARY: &str =
+    "SELECT c.id, c.village_id, r.name_zh AS village_name, c.household_id, c.name_masked, \
+     c.resident_id_masked, c.phone_masked, c.enrolled_at, c.identity_confirmed_at FROM citizens c \
+     JOIN regions r ON r.id = c.village_id";
 
 fn summary(row: &AnyRow) -> Result<CitizenSummary> {
     Ok(CitizenSummary {
@@ -111,6 +118,9 @@ fn summary(row: &AnyRow) -> Result<CitizenSummary> {
         resident_id_masked: row.try_get("resident_id_masked")?,
         phone_masked: row.try_get("phone_masked")?,
         enrolled_at: row.try_get("enrolled_at")?,
+        identity_confirmed: row
+            .try_get::<Option<i64>, _>("identity_confirmed_at")?
+            .is_some(),
     })
 }
 
@@ -152,120 +162,6 @@ impl Registry<'_> {
             phone_enc: v.seal(&aad("phone", id), phone.as_str())?,
             phone_hmac: v.lookup_hash("phone", phone.as_str()),
             phone_masked: phone.masked(),
-        })
-    }
-
-    /// Enrol a resident: checks, household, citizen and consent in one transaction. Any
-    /// refusal changes nothing.
-    #[allow(clippy::too_many_lines)] // one enrolment transaction whose checks and writes must stay in this order
-    pub async fn enrol(&self, new: &NewCitizen) -> Result<Enrolled> {
-        let id = domain::new_id();
-        let sealed = self.seal_citizen(&id, &new.name, &new.resident_id, &new.phone)?;
-        let now = now_ms();
-        let mut tx = self.write.begin().await?;
-
-        let village: Option<String> = sqlx::query("SELECT level FROM regions WHERE id = $1")
-            .bind(&new.village_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get("level"))
-            .transpose()?;
-        if village.as_deref() != Some("village") {
-            return Err(StoreError::invalid(
-                "village_id",
-                "unknown_village",
-                "is not a village or community we know",
-            ));
-        }
-        let by_rid = sqlx::query("SELECT id FROM citizens WHERE resident_id_hmac = $1")
-            .bind(sealed.resident_id_hmac.clone());
-        if by_rid.fetch_optional(&mut *tx).await?.is_some() {
-            return Err(StoreError::conflict(
-                "resident_id",
-                "already_enrolled",
-                "a resident with this ID number is already enrolled",
-            ));
-        }
-        let by_phone = sqlx::query("SELECT id FROM citizens WHERE phone_hmac = $1")
-            .bind(sealed.phone_hmac.clone());
-        if by_phone.fetch_optional(&mut *tx).await?.is_some() {
-            return Err(StoreError::conflict(
-                "phone",
-                "phone_in_use",
-                "this phone number is already used by an enrolled resident",
-            ));
-        }
-
-        let household_id = match &new.household {
-            HouseholdChoice::New => {
-                let hid = domain::new_id();
-                sqlx::query("INSERT INTO households (id, village_id, head_citizen_id, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(&hid)
-                    .bind(&new.village_id)
-                    .bind(&id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                hid
-            }
-            HouseholdChoice::Join { invite_code } => {
-                let code = invite_code.trim().to_ascii_uppercase();
-                if code.is_empty() {
-                    return Err(StoreError::invalid(
-                        "household_invite",
-                        "household_confirmation_missing",
-                        "joining a household needs the invite code its head created",
-                    ));
-                }
-                let row = sqlx::query(
-                    "SELECT i.household_id, i.expires_at, i.used_at, h.village_id FROM household_invites i \
-                     JOIN households h ON h.id = i.household_id WHERE i.code_hash = $1",
-                )
-                .bind(token_hash(&code))
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = row else {
-                    return Err(StoreError::invalid(
-                        "household_invite",
-                        "household_invite_unknown",
-                        "this invite code is not valid; ask the household head for a new one",
-                    ));
-                };
-                let used: Option<i64> = row.try_get("used_at")?;
-                let expires: i64 = row.try_get("expires_at")?;
-                if used.is_some() || expires < now {
-                    return Err(StoreError::invalid("household_invite", "household_invite_expired", "this invite code has been used or has expired; ask the household head for a new one"));
-                }
-                let hv: String = row.try_get("village_id")?;
-                if hv != new.village_id {
-                    return Err(StoreError::invalid(
-                        "village_id",
-                        "household_other_village",
-                        "the household belongs to another village; choose the household's village",
-                    ));
-                }
-                sqlx::query("UPDATE household_invites SET used_at = $1 WHERE code_hash = $2")
-                    .bind(now)
-                    .bind(token_hash(&code))
-                    .execute(&mut *tx)
-                    .await?;
-                row.try_get("household_id")?
-            }
-        };
-        insert_citizen(&mut tx, &id, &new.village_id, &household_id, &sealed, now).await?;
-        sqlx::query("INSERT INTO consents (id, citizen_id, purpose, version, granted_at) VALUES ($1, $2, 'enrolment', $3, $4)")
-            .bind(domain::new_id())
-            .bind(&id)
-            .bind(new.consent.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Enrolled {
-            citizen_id: id,
-            household_id,
-            consent_version: new.consent.as_str().to_string(),
-            enrolled_at: now,
         })
     }
 
@@ -346,6 +242,7 @@ impl Registry<'_> {
             resident_id: ResidentId::parse(&open("resident_id")?).map_err(bad)?,
             phone: Phone::parse(&open("phone")?).map_err(bad)?,
             enrolled_at: row.try_get("enrolled_at")?,
+            identity: Identity::from_row(&row)?,
         }))
     }
 
@@ -530,6 +427,7 @@ impl Registry<'_> {
                 "household_id": c.household_id,
                 "household_head": c.is_head,
                 "enrolled_at": c.enrolled_at,
+                "identity": c.identity,
             },
             "household_members": self.household_members(&c.household_id).await?,
             "consents": self.consents(id).await?,
@@ -659,57 +557,5 @@ impl Registry<'_> {
             .iter()
             .map(|r| Ok(r.try_get("sha256")?))
             .collect()
-    }
-}
-
-pub(crate) async fn insert_citizen(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: &str,
-    village_id: &str,
-    household_id: &str,
-    s: &SealedCitizen,
-    now: i64,
-) -> Result<()> {
-    let res = sqlx::query(
-        "INSERT INTO citizens (id, village_id, household_id, key_id, name_enc, name_hmac, name_masked, \
-         resident_id_enc, resident_id_hmac, resident_id_masked, phone_enc, phone_hmac, phone_masked, enrolled_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(id)
-    .bind(village_id)
-    .bind(household_id)
-    .bind(&s.key_id)
-    .bind(s.name_enc.clone())
-    .bind(s.name_hmac.clone())
-    .bind(&s.name_masked)
-    .bind(s.resident_id_enc.clone())
-    .bind(s.resident_id_hmac.clone())
-    .bind(&s.resident_id_masked)
-    .bind(s.phone_enc.clone())
-    .bind(s.phone_hmac.clone())
-    .bind(&s.phone_masked)
-    .bind(now)
-    .execute(&mut **tx)
-    .await;
-    match res {
-        Ok(_) => Ok(()),
-        // A concurrent enrolment won the race after our pre-check: same answer as the pre-check.
-        Err(e) if StoreError::is_unique_violation(&e) => {
-            let msg = e.to_string();
-            Err(if msg.contains("phone") {
-                StoreError::conflict(
-                    "phone",
-                    "phone_in_use",
-                    "this phone number is already used by an enrolled resident",
-                )
-            } else {
-                StoreError::conflict(
-                    "resident_id",
-                    "already_enrolled",
-                    "a resident with this ID number is already enrolled",
-                )
-            })
-        }
-        Err(e) => Err(e.into()),
     }
 }

@@ -4,6 +4,8 @@
 
 pub(crate) mod access;
 pub(crate) mod citizens;
+mod enrolment;
+pub mod identity;
 mod regions;
 
 pub use access::{AccessEntry, Actor};
@@ -11,6 +13,8 @@ pub use citizens::{
     Citizen, CitizenQuery, CitizenSummary, Consent, Enrolled, HouseholdChoice, HouseholdMember,
     NewCitizen, Scope,
 };
+pub use enrolment::PhoneProof;
+pub use identity::Identity;
 pub use regions::{NewRegion, Region};
 
 crate::facet!(Registry, registry, "The registry's part of the store (`store.registry()`): regions, households, citizens, consents, export, withdrawal and the access log.");

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use domain::{OtpCode, Phone};
+use domain::{OtpCode, OtpPurpose, Phone};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -39,13 +39,9 @@ async fn otp_request(
     ApiJson(b): ApiJson<OtpBody>,
 ) -> Result<Response, AppError> {
     let phone = Phone::parse(&b.phone)?;
-    flows::request_code(&state, &caller.client, &phone).await?;
-    // The same answer whether or not the phone is enrolled.
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "status": "sent_if_enrolled" })),
-    )
-        .into_response())
+    // Sent, and answered, the same whether or not the phone is enrolled.
+    crate::otp::send_code(&state, &caller.client, &phone, OtpPurpose::SignIn).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "status": "code_sent" }))).into_response())
 }
 
 #[derive(Deserialize)]

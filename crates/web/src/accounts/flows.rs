@@ -1,10 +1,12 @@
-//! The accounts' use cases, shared by their pages and their API: sign-in codes with their
-//! limits, residents' and staff's sign-in, and parsing a new staff account.
+//! The accounts' use cases, shared by their pages and their API: one-time codes with their
+//! limits (for signing in and for enrolling), residents' and staff's sign-in with every refusal
+//! logged without personal data, and parsing a new staff account.
 
 use crate::auth::limit_key;
 use crate::error::AppError;
+use crate::otp::log_refused;
 use crate::AppState;
-use domain::{FieldErrors, OtpCode, Password, Phone, Role, Username};
+use domain::{FieldErrors, OtpCode, OtpPurpose, Password, Phone, Role, Username};
 use moralbank_store::{NewStaff, Session, Staff, SubjectKind};
 
 pub(crate) fn parse_new_staff(
@@ -41,38 +43,6 @@ pub(crate) fn parse_new_staff(
     }
 }
 
-fn sign_in_limits(client: &str, phone: &Phone) -> [String; 2] {
-    [
-        limit_key("login-ip", client),
-        limit_key("login-phone", phone.as_str()),
-    ]
-}
-
-/// Send a sign-in code if the phone is enrolled. The caller answers the same either way; the
-/// code comes back only so that demo mode can show it.
-pub(crate) async fn request_code(
-    state: &AppState,
-    client: &str,
-    phone: &Phone,
-) -> Result<Option<OtpCode>, AppError> {
-    state.limiter.check(&sign_in_limits(client, phone))?;
-    if state
-        .store
-        .registry()
-        .citizen_id_by_phone(phone)
-        .await?
-        .is_none()
-    {
-        return Ok(None);
-    }
-    let issued = state.store.accounts().issue_otp(phone).await?;
-    state
-        .sender
-        .send(phone, &issued.code)
-        .map_err(|e| AppError::Internal(format!("code sender: {e}")))?;
-    Ok(Some(issued.code))
-}
-
 /// Exchange a phone and its code for a resident session (token and session).
 pub(crate) async fn sign_in_citizen(
     state: &AppState,
@@ -80,26 +50,40 @@ pub(crate) async fn sign_in_citizen(
     phone: &Phone,
     code: &OtpCode,
 ) -> Result<(String, Session), AppError> {
-    state.limiter.check(&sign_in_limits(client, phone))?;
-    state.store.accounts().verify_otp(phone, code).await?;
-    // The resident may have withdrawn between sending and using the code.
-    let cid = state
-        .store
-        .registry()
-        .citizen_id_by_phone(phone)
-        .await?
-        .ok_or_else(|| {
-            AppError::invalid(
-                "code",
-                "otp_expired",
-                "no valid code for this phone; request a new one",
-            )
-        })?;
-    Ok(state
-        .store
-        .accounts()
-        .create_session(SubjectKind::Citizen, &cid, session_ttl_ms(state))
-        .await?)
+    let result = async {
+        state
+            .limiter
+            .check(&crate::otp::phone_limits(client, phone))?;
+        state
+            .store
+            .accounts()
+            .verify_otp(phone, code, OtpPurpose::SignIn)
+            .await?;
+        // The code proved the phone: its holder may learn that it is not enrolled (or no
+        // longer: the resident may have withdrawn since the code was sent).
+        let cid = state
+            .store
+            .registry()
+            .citizen_id_by_phone(phone)
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "phone",
+                    "phone_not_enrolled",
+                    "this phone is not enrolled; enrol first",
+                )
+            })?;
+        Ok(state
+            .store
+            .accounts()
+            .create_session(SubjectKind::Citizen, &cid, session_ttl_ms(state))
+            .await?)
+    }
+    .await;
+    if let Err(e) = &result {
+        log_refused("sign-in failed", "phone", phone.as_str(), e);
+    }
+    result
 }
 
 /// Check a staff password; `None` when the username or password is wrong.
@@ -109,10 +93,18 @@ pub(crate) async fn sign_in_staff(
     username: &str,
     password: &str,
 ) -> Result<Option<(String, Session, Staff)>, AppError> {
-    state.limiter.check(&[
+    if let Err(e) = state.limiter.check(&[
         limit_key("staff-ip", client),
         limit_key("staff-user", &username.to_ascii_lowercase()),
-    ])?;
+    ]) {
+        log_refused(
+            "sign-in failed",
+            "staff",
+            &username.to_ascii_lowercase(),
+            &e,
+        );
+        return Err(e);
+    }
     if password.chars().count() > domain::PASSWORD_CHARS_MAX {
         return Err(AppError::invalid(
             "password",
@@ -126,6 +118,13 @@ pub(crate) async fn sign_in_staff(
         .staff_login(username, password)
         .await?
     else {
+        let refused = AppError::invalid("password", "login_failed", "wrong username or password");
+        log_refused(
+            "sign-in failed",
+            "staff",
+            &username.to_ascii_lowercase(),
+            &refused,
+        );
         return Ok(None);
     };
     tracing::info!(staff = %staff.id, role = staff.role.as_str(), "staff signed in");

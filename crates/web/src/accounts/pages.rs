@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
-use domain::{FieldError, OtpCode, Phone, Role};
+use domain::{FieldError, OtpCode, OtpPurpose, Phone, Role};
 use minijinja::{context, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -61,9 +61,10 @@ async fn login_submit(
         ctx.check_csrf(&f.csrf)?;
         let phone = Phone::parse(&f.phone)?;
         if !code_step {
-            // The same page whether or not the phone is enrolled.
-            let sent = flows::request_code(&state, &ctx.client, &phone).await?;
-            let demo_code = sent
+            // The same page, and the same work, whether or not the phone is enrolled.
+            let sent =
+                crate::otp::send_code(&state, &ctx.client, &phone, OtpPurpose::SignIn).await?;
+            let demo_code = Some(sent)
                 .filter(|_| state.config.demo_mode)
                 .map(|c| c.as_str().to_string());
             let form = LoginForm {

@@ -61,6 +61,9 @@ async fn issue(
         .citizen_summary(citizen_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
+    if !summary.identity_confirmed {
+        return Err(unconfirmed());
+    }
     let now_ms = state.clock.now_ms();
     let points = state.store.ledger().points(citizen_id, now_ms).await?;
     let tier = domain::tier::tier(points.credit, &c.tiers);
@@ -153,6 +156,30 @@ async fn with_quota_left(
         .collect())
 }
 
+/// No code before the real-name step: a record nobody has confirmed to be the person it names
+/// opens no benefits.
+fn unconfirmed() -> AppError {
+    AppError::Conflict(domain::FieldError::new(
+        "identity",
+        "identity_unconfirmed",
+        "your identity is not confirmed yet: bring your ID card to your village office",
+    ))
+}
+
+/// The page a resident whose identity is not confirmed sees instead of a code.
+fn code_after_confirmation(state: &AppState, ctx: &PageCtx) -> PageResult {
+    let view = context! {
+        status => 409, message => state.catalog.get(ctx.lang, "identity.no_code_title"),
+        detail => state.catalog.get(ctx.lang, "identity.no_code_body"),
+    };
+    let html = render(state, ctx, "error.html", view)?;
+    Ok((axum::http::StatusCode::CONFLICT, html).into_response())
+}
+
+fn is_unconfirmed(e: &AppError) -> bool {
+    matches!(e, AppError::Conflict(f) if f.code == "identity_unconfirmed")
+}
+
 fn svg(text: &str) -> Result<String, AppError> {
     Ok(CodeQr::new(text)
         .map_err(|_| AppError::Internal("code too long for a QR".into()))?
@@ -162,7 +189,10 @@ fn svg(text: &str) -> Result<String, AppError> {
 async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     require(&ctx.principal, Action::OwnRecord)?;
     let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-    let (text, claims, credit) = issue(&state, id, Carrier::Phone).await?;
+    let (text, claims, credit) = match issue(&state, id, Carrier::Phone).await {
+        Err(e) if is_unconfirmed(&e) => return code_after_confirmation(&state, &ctx),
+        other => other?,
+    };
     let tiers = issuer(&state)?.tiers.clone();
     let view = context! {
         svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
@@ -190,7 +220,10 @@ async fn code_json(State(state): State<AppState>, ctx: PageCtx) -> Result<Respon
 async fn card_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     require(&ctx.principal, Action::OwnRecord)?;
     let id = ctx.principal.citizen_id().ok_or(AppError::Unauthorized)?;
-    let (text, claims, _) = issue(&state, id, Carrier::PrintedCard).await?;
+    let (text, claims, _) = match issue(&state, id, Carrier::PrintedCard).await {
+        Err(e) if is_unconfirmed(&e) => return code_after_confirmation(&state, &ctx),
+        other => other?,
+    };
     let view = context! { svg => svg(&text)?, code => text, tier => claims.holder.tier,
     name => claims.holder.masked_name.as_str(), expires_at => claims.expires_at * 1000 };
     Ok(render(&state, &ctx, "code_card.html", view)?.into_response())

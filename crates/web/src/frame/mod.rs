@@ -162,12 +162,24 @@ pub(crate) async fn render_failures(
     let message = state
         .catalog
         .get(ctx.lang, &format!("problem.{}", e.slug()));
-    let page =
-        context! { status => status.as_u16(), message => message, detail => e.problem().detail };
-    match render(&state, &ctx, "error.html", page) {
+    let mut detail = e.problem().detail;
+    if let AppError::RateLimited { retry_after_s } = *e {
+        detail = state
+            .catalog
+            .get(ctx.lang, "problem.retry_after")
+            .replace("{s}", &retry_after_s.to_string());
+    }
+    let page = context! { status => status.as_u16(), message => message, detail => detail };
+    let mut res = match render(&state, &ctx, "error.html", page) {
         Ok(html) => (status, html).into_response(),
         Err(_) => status.into_response(),
+    };
+    // A page refused for too many attempts says when to come back, as the API does.
+    if let AppError::RateLimited { retry_after_s } = *e {
+        res.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, retry_after_s.into());
     }
+    res
 }
 
 /// When `result` refused the input field by field (422 or 409), show the form again through

@@ -1,5 +1,6 @@
-//! The registry's API: enrolment, the resident's own record and access log, export and
-//! withdrawal, regions, and the staff's citizen search and reads (each written to the access log).
+//! The registry's API: enrolment (a code proves the phone first), the resident's own record and
+//! access log, export and withdrawal, regions, the staff's citizen search and reads (each
+//! written to the access log) and the real-name step's confirmation in person.
 
 use super::flows::{self, SearchParams};
 use crate::auth::ApiCaller;
@@ -11,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use domain::OtpCode;
 use moralbank_store::NewRegion;
 use serde::Deserialize;
 use serde_json::json;
@@ -25,6 +27,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/regions", get(regions).post(region_create))
         .route("/citizens/search", post(citizens))
         .route("/citizens/{id}", get(citizen))
+        .route("/citizens/{id}/identity", post(confirm_identity))
 }
 
 #[derive(Deserialize)]
@@ -37,8 +40,14 @@ struct EnrolBody {
     #[serde(default)]
     household_invite: Option<String>,
     consent_version: String,
+    /// Absent: send a code to the phone. Present: the code, which enrols.
+    #[serde(default)]
+    code: Option<String>,
 }
 
+/// Two steps on one route: without `code`, check the enrolment and send a code to the phone
+/// (`202`, the same for any phone and ID number); with it, enrol and sign in (`201`, with a
+/// session token).
 async fn enrol(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -48,7 +57,7 @@ async fn enrol(
         Some(code) => ("join", code.as_str()),
         None => ("new", ""),
     };
-    let new = flows::parse_enrolment(
+    let parsed = flows::parse_enrolment(
         &b.name,
         &b.resident_id,
         &b.phone,
@@ -56,9 +65,35 @@ async fn enrol(
         household,
         invite,
         &b.consent_version,
-    )?;
-    let enrolled = flows::enrol(&state, &caller.client, &new).await?;
-    Ok((StatusCode::CREATED, Json(enrolled)).into_response())
+    );
+    let code = b.code.as_deref().map(OtpCode::parse);
+    let (new, code) = match (parsed, code) {
+        (Ok(new), None) => {
+            flows::send_enrolment_code(&state, &caller.client, &new).await?;
+            return Ok(
+                (StatusCode::ACCEPTED, Json(json!({ "status": "code_sent" }))).into_response(),
+            );
+        }
+        (Ok(new), Some(Ok(code))) => (new, code),
+        (Err(mut errors), Some(Err(e))) => {
+            errors.push(e);
+            return Err(errors.into());
+        }
+        (Err(errors), _) => return Err(errors.into()),
+        (Ok(_), Some(Err(e))) => return Err(e.into()),
+    };
+    let enrolled = flows::enrol(&state, &caller.client, &new, &code).await?;
+    // Signed in at once, as after `/auth/otp/verify`: the code proved the phone.
+    let (token, session) = flows::session_for_new_resident(&state, &enrolled.citizen_id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "citizen_id": enrolled.citizen_id, "household_id": enrolled.household_id,
+            "consent_version": enrolled.consent_version, "enrolled_at": enrolled.enrolled_at,
+            "token": token, "expires_at": session.expires_at,
+        })),
+    )
+        .into_response())
 }
 
 fn own_id(caller: &ApiCaller) -> Result<&str, AppError> {
@@ -77,6 +112,7 @@ async fn me(State(state): State<AppState>, caller: ApiCaller) -> Result<Response
     Ok(Json(json!({
         "id": c.id, "name": c.name.as_str(), "resident_id_masked": c.resident_id.masked(), "phone_masked": c.phone.masked(),
         "village_id": c.village_id, "household_id": c.household_id, "household_head": c.is_head, "enrolled_at": c.enrolled_at,
+        "identity": c.identity,
         "household_members": state.store.registry().household_members(&c.household_id).await?,
         "consents": state.store.registry().consents(id).await?,
     }))
@@ -256,4 +292,29 @@ async fn citizen(
         serde_json::to_value(&v.summary).map_err(|e| AppError::Internal(e.to_string()))?;
     body["name"] = json!(v.full_name);
     Ok(Json(body).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityBody {
+    name: String,
+    resident_id: String,
+    id_card_seen: bool,
+}
+
+async fn confirm_identity(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    Path(id): Path<String>,
+    body: UnreadBody,
+) -> Result<Response, AppError> {
+    require(&caller.principal, Action::ConfirmIdentity)?;
+    let b: IdentityBody = body.json().await?;
+    let card = flows::IdCardSeen {
+        name: b.name,
+        resident_id: b.resident_id,
+        id_card_seen: b.id_card_seen,
+    };
+    let identity = flows::confirm_identity(&state, &caller.principal, &id, &card).await?;
+    Ok(Json(json!({ "citizen_id": id, "identity": identity })).into_response())
 }

@@ -1,12 +1,17 @@
-//! The registry's use cases, shared by its pages and its API: parsing an enrolment, enrolling,
-//! and the staff's scoped citizen searches and reads, each written to the access log.
+//! The registry's use cases, shared by its pages and its API: parsing an enrolment, enrolling in
+//! two steps (a code proves the phone first), the real-name step (a clerk's confirmation in
+//! person, a plugged-in real-name service), and the staff's scoped citizen searches and reads,
+//! each written to the access log.
 
 use crate::auth::{limit_key, Principal};
 use crate::authz::{self, require, Action};
 use crate::error::AppError;
 use crate::AppState;
-use domain::{FieldError, FieldErrors, PersonName, Phone, ResidentId};
-use moralbank_store::{Actor, CitizenQuery, CitizenSummary, Enrolled, HouseholdChoice, NewCitizen};
+use crate::RealNameAnswer;
+use domain::{FieldError, FieldErrors, OtpCode, OtpPurpose, PersonName, Phone, ResidentId};
+use moralbank_store::{
+    Actor, CitizenQuery, CitizenSummary, Enrolled, HouseholdChoice, Identity, NewCitizen,
+};
 use serde::Deserialize;
 
 /// Parse an enrolment from raw fields, collecting every field error at once.
@@ -76,16 +81,143 @@ pub(crate) fn parse_enrolment(
     }
 }
 
-/// Enrol, within the per-client enrolment rate limit.
+/// Enrolment, step 1: what the database can say without telling who is enrolled (the village
+/// exists, the household invite is valid), then a code to the phone. The same answer, and the
+/// same work, for any phone and any ID number: nothing here looks either up. Returns the code
+/// for demo mode only.
+pub(crate) async fn send_enrolment_code(
+    state: &AppState,
+    client: &str,
+    new: &NewCitizen,
+) -> Result<OtpCode, AppError> {
+    state.limiter.check(&[limit_key("enrol-ip", client)])?;
+    state.store.registry().check_enrolment(new).await?;
+    crate::otp::send_code(state, client, &new.phone, OtpPurpose::Enrol).await
+}
+
+/// Enrolment, step 2: the code proves the phone, then the resident is enrolled, unconfirmed,
+/// and the real-name service (if the city plugged one in) is asked about them. An ID number
+/// another record carries is enrolled just the same (the village office resolves it when it
+/// sees the ID card); only the phone's proven holder is told that the phone is enrolled already.
 pub(crate) async fn enrol(
     state: &AppState,
     client: &str,
     new: &NewCitizen,
+    code: &OtpCode,
 ) -> Result<Enrolled, AppError> {
-    state.limiter.check(&[limit_key("enrol-ip", client)])?;
-    let enrolled = state.store.registry().enrol(new).await?;
+    let result = async {
+        state.limiter.check(&[limit_key("enrol-ip", client)])?;
+        let proof = state
+            .store
+            .accounts()
+            .verify_otp(&new.phone, code, OtpPurpose::Enrol)
+            .await?;
+        Ok(state.store.registry().enrol(new, &proof).await?)
+    }
+    .await;
+    let enrolled = result.inspect_err(|e| {
+        crate::otp::log_refused("enrolment refused", "phone", new.phone.as_str(), e);
+    })?;
     tracing::info!(citizen = %enrolled.citizen_id, "resident enrolled");
+    ask_real_name_service(state, &enrolled.citizen_id, new).await;
     Ok(enrolled)
+}
+
+/// Sign in the resident who has just enrolled: the enrolment's code proved their phone a moment
+/// ago, so a second code (which the per-phone limits would hold back a minute) is not needed.
+pub(crate) async fn session_for_new_resident(
+    state: &AppState,
+    citizen_id: &str,
+) -> Result<(String, moralbank_store::Session), AppError> {
+    let ttl_ms = i64::try_from(state.config.session_ttl_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    Ok(state
+        .store
+        .accounts()
+        .create_session(moralbank_store::SubjectKind::Citizen, citizen_id, ttl_ms)
+        .await?)
+}
+
+/// Ask the plugged-in real-name service about a new resident; its confirmation is recorded,
+/// anything else leaves the record to the village office. Never fails the enrolment, and its
+/// answer is not part of the enrolment's (the resident reads their status on their own page).
+async fn ask_real_name_service(state: &AppState, citizen_id: &str, new: &NewCitizen) {
+    let verifier = state.verifier.clone();
+    let (name, rid, phone) = (new.name.clone(), new.resident_id.clone(), new.phone.clone());
+    let answer = tokio::task::spawn_blocking(move || verifier.verify(&name, &rid, &phone)).await;
+    let service = state.verifier.name();
+    match answer {
+        Ok(Ok(RealNameAnswer::Confirmed)) => {
+            match state
+                .store
+                .registry()
+                .confirm_identity_by_verifier(citizen_id, service)
+                .await
+            {
+                Ok(true) => {
+                    tracing::info!(citizen = %citizen_id, service, "identity confirmed by the real-name service");
+                }
+                Ok(false) => {
+                    tracing::info!(citizen = %citizen_id, service, "real-name service confirmed a number confirmed elsewhere; left to the village office");
+                }
+                Err(e) => {
+                    tracing::warn!(citizen = %citizen_id, error = %e, "recording a real-name confirmation failed")
+                }
+            }
+        }
+        Ok(Ok(RealNameAnswer::NotConfirmed)) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(citizen = %citizen_id, service, error = %e, "real-name service failed; the village office confirms");
+        }
+        Err(_) => tracing::warn!(citizen = %citizen_id, service, "real-name service panicked"),
+    }
+}
+
+/// A clerk of the resident's village office (the village's evaluator, or the admin) confirms
+/// in person that the resident holds the ID card whose name and number they type in, having
+/// seen it and compared its photo. Recorded on the record (who, when, `in_person`) and in the
+/// resident's access log. Outside the caller's scope, like a missing resident: `404`.
+pub(crate) async fn confirm_identity(
+    state: &AppState,
+    principal: &Principal,
+    raw_id: &str,
+    card: &IdCardSeen,
+) -> Result<Identity, AppError> {
+    require(principal, Action::ConfirmIdentity)?;
+    let scope = authz::citizen_scope(principal).ok_or(AppError::Forbidden)?;
+    let id = domain::parse_id("id", raw_id).map_err(|_| AppError::NotFound("citizen"))?;
+    if !state.store.registry().citizen_in_scope(&id, &scope).await? {
+        return Err(AppError::NotFound("citizen"));
+    }
+    let mut errors = FieldErrors::default();
+    let name = errors.take(PersonName::parse(&card.name));
+    let number = errors.take(ResidentId::parse(&card.resident_id));
+    if !card.id_card_seen {
+        errors.push(FieldError::new(
+            "id_card_seen",
+            "id_card_not_seen",
+            "confirm only with the resident and their ID card in front of you",
+        ));
+    }
+    let (Some(name), Some(number)) = (name, number) else {
+        return Err(errors.into());
+    };
+    errors.into_result()?;
+    let clerk = staff_actor(principal)?;
+    let identity = state
+        .store
+        .registry()
+        .confirm_identity_in_person(&id, &name, &number, &clerk)
+        .await?;
+    tracing::info!(citizen = %id, staff = %clerk.id, "identity confirmed in person");
+    Ok(identity)
+}
+
+/// What the clerk typed from the ID card, and that they saw it.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct IdCardSeen {
+    pub name: String,
+    pub resident_id: String,
+    pub id_card_seen: bool,
 }
 
 /// Results one search returns at most.

@@ -30,11 +30,15 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/me/withdraw", post(me_withdraw))
         .route("/console/citizens", get(citizens).post(citizens_search))
         .route("/console/citizens/{id}", get(citizen))
+        .route("/console/citizens/{id}/identity", post(citizen_identity))
         .route("/console/regions", get(regions).post(region_create))
 }
 
 // ---------- enrolment ----------
-#[derive(Deserialize, Default, Serialize)]
+/// The enrolment form, in two steps on one page: the details (a code is sent to the phone),
+/// then the code (the resident is enrolled and signed in). `step` is `code` on the second;
+/// `edit` goes back to the details, `resend` sends a new code.
+#[derive(Deserialize, Default, Serialize, Clone)]
 #[serde(default)]
 struct EnrolForm {
     csrf: String,
@@ -45,6 +49,19 @@ struct EnrolForm {
     household: String,
     household_invite: String,
     consent_version: String,
+    step: String,
+    #[serde(skip_serializing)]
+    code: String,
+    #[serde(skip_serializing)]
+    edit: String,
+    #[serde(skip_serializing)]
+    resend: String,
+}
+
+/// One step of the enrolment form: `details` or `code` (with the code shown in demo mode).
+struct EnrolStep<'a> {
+    step: &'a str,
+    demo_code: Option<String>,
 }
 
 async fn enrol_page(
@@ -53,9 +70,18 @@ async fn enrol_page(
     form: &EnrolForm,
     errors: &[FieldError],
     status: StatusCode,
+    at: EnrolStep<'_>,
 ) -> Page {
     let mut towns: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut village_name = String::new();
     for (village, town) in state.store.registry().villages().await? {
+        if village.id == form.village_id {
+            village_name = format!(
+                "{} · {}",
+                region_name(ctx, &town),
+                region_name(ctx, &village)
+            );
+        }
         let item = context! { id => village.id, name => region_name(ctx, &village) };
         let town = region_name(ctx, &town);
         match towns.last_mut() {
@@ -68,17 +94,23 @@ async fn enrol_page(
         .map(|(t, v)| context! { name => t, villages => v })
         .collect();
     let view = context! {
-        towns, form, errors => field_messages(state, ctx, errors), consent_version => domain::ENROLMENT_CONSENT_VERSION,
+        towns, form, village_name, step => at.step, demo_code => at.demo_code,
+        errors => field_messages(state, ctx, errors), consent_version => domain::ENROLMENT_CONSENT_VERSION,
     };
     page(state, ctx, "enrol.html", view, status)
 }
+
+const DETAILS: EnrolStep<'static> = EnrolStep {
+    step: "details",
+    demo_code: None,
+};
 
 async fn enrol_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let form = EnrolForm {
         household: "new".into(),
         ..Default::default()
     };
-    Ok(enrol_page(&state, &ctx, &form, &[], StatusCode::OK).await?)
+    Ok(enrol_page(&state, &ctx, &form, &[], StatusCode::OK, DETAILS).await?)
 }
 
 async fn enrol_submit(
@@ -86,8 +118,18 @@ async fn enrol_submit(
     ctx: PageCtx,
     Form(f): Form<EnrolForm>,
 ) -> PageResult {
+    let code_step = f.step == "code" && f.resend.is_empty();
+    let form = EnrolForm {
+        code: String::new(),
+        edit: String::new(),
+        resend: String::new(),
+        ..f.clone()
+    };
     let result: Page = async {
         ctx.check_csrf(&f.csrf)?;
+        if !f.edit.is_empty() {
+            return enrol_page(&state, &ctx, &form, &[], StatusCode::OK, DETAILS).await;
+        }
         let new = flows::parse_enrolment(
             &f.name,
             &f.resident_id,
@@ -97,13 +139,50 @@ async fn enrol_submit(
             &f.household_invite,
             &f.consent_version,
         )?;
-        flows::enrol(&state, &ctx.client, &new).await?;
+        if !code_step {
+            // The same page, and the same work, for any phone and any ID number.
+            let sent = flows::send_enrolment_code(&state, &ctx.client, &new).await?;
+            let at = EnrolStep {
+                step: "code",
+                demo_code: Some(sent)
+                    .filter(|_| state.config.demo_mode)
+                    .map(|c| c.as_str().to_string()),
+            };
+            let form = EnrolForm {
+                step: "code".into(),
+                ..form.clone()
+            };
+            return enrol_page(&state, &ctx, &form, &[], StatusCode::OK, at).await;
+        }
+        let code = domain::OtpCode::parse(&f.code)?;
+        let enrolled = flows::enrol(&state, &ctx.client, &new, &code).await?;
+        // The code has just proved the phone: the new resident is signed in at once.
+        let (token, _) = flows::session_for_new_resident(&state, &enrolled.citizen_id).await?;
+        let cookie = auth::session_cookie(
+            token,
+            state.config.cookie_secure,
+            state.config.session_ttl_s,
+        );
         let view = context! { phone_masked => new.phone.masked() };
-        Ok(render(&state, &ctx, "enrolled.html", view)?.into_response())
+        Ok((
+            ctx.jar.clone().add(cookie),
+            render(&state, &ctx, "enrolled.html", view)?,
+        )
+            .into_response())
     }
     .await;
     Ok(or_redo(result, async |errors, status| {
-        enrol_page(&state, &ctx, &f, &errors, status).await
+        // A wrong code keeps the code step; anything else goes back to the details.
+        let on_code = code_step && errors.iter().all(|e| e.field == "code");
+        let form = EnrolForm {
+            step: if on_code { "code" } else { "details" }.into(),
+            ..form.clone()
+        };
+        let at = EnrolStep {
+            step: if on_code { "code" } else { "details" },
+            demo_code: None,
+        };
+        enrol_page(&state, &ctx, &form, &errors, status, at).await
     })
     .await?)
 }
@@ -140,7 +219,7 @@ async fn me_page(
     let tier_of = |credit: i64| tiers.as_ref().map(|t| domain::tier::tier(credit, t));
     let view = context! {
         tier => tier_of(mine.credit), household_tier => tier_of(household.credit),
-        mine, household,
+        mine, household, identity => c.identity,
         citizen => context! {
             name => c.name.as_str(), resident_id => c.resident_id.masked(), phone => c.phone.masked(),
             village => region_name(ctx, &village), village_id => c.village_id.as_str(), town => region_name(ctx, &town), enrolled_at => c.enrolled_at, is_head => c.is_head,
@@ -284,7 +363,37 @@ async fn citizen(
     ctx: PageCtx,
     Path(id): Path<String>,
 ) -> PageResult {
-    let v = flows::view_citizen(&state, &ctx.principal, &id).await?;
+    Ok(citizen_page(
+        &state,
+        &ctx,
+        &id,
+        &IdentityForm::default(),
+        &[],
+        StatusCode::OK,
+    )
+    .await?)
+}
+
+/// What the clerk types from the ID card on a resident's page (the real-name step).
+#[derive(Deserialize, Default, Serialize)]
+#[serde(default)]
+struct IdentityForm {
+    csrf: String,
+    name: String,
+    resident_id: String,
+    /// A ticked box sends `yes`.
+    id_card_seen: String,
+}
+
+async fn citizen_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    id: &str,
+    form: &IdentityForm,
+    errors: &[FieldError],
+    status: StatusCode,
+) -> Page {
+    let v = flows::view_citizen(state, &ctx.principal, id).await?;
     let members = state
         .store
         .registry()
@@ -293,7 +402,7 @@ async fn citizen(
     // The admin also sees the citizen's ledger (a second access-log line: "ledger").
     let (entries, points) = if authz::allowed(&ctx.principal, Action::ReadCitizenLedger) {
         let entries =
-            crate::ledger::flows::entries_for_staff(&state, &ctx.principal, &id, None, 50).await?;
+            crate::ledger::flows::entries_for_staff(state, &ctx.principal, id, None, 50).await?;
         let points = state
             .store
             .ledger()
@@ -303,8 +412,51 @@ async fn citizen(
     } else {
         (None, None)
     };
-    let view = context! { c => v.summary, full_name => v.full_name, members, entries, points };
-    Ok(render(&state, &ctx, "citizen.html", view)?.into_response())
+    // The real-name step, for the village office: how many other records carry the same ID
+    // number (and how many of them are confirmed), never who they are.
+    let confirm = if !v.summary.identity_confirmed
+        && authz::allowed(&ctx.principal, Action::ConfirmIdentity)
+    {
+        let (others, confirmed) = state.store.registry().same_number_records(id).await?;
+        Some(context! { others, confirmed })
+    } else {
+        None
+    };
+    let view = context! {
+        c => v.summary, full_name => v.full_name, members, entries, points, confirm, form,
+        errors => field_messages(state, ctx, errors),
+    };
+    Ok((status, render(state, ctx, "citizen.html", view)?).into_response())
+}
+
+/// The clerk confirms, with the resident and their ID card in front of them, that the record
+/// is theirs: the name and number typed from the card must match it.
+async fn citizen_identity(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(f): Form<IdentityForm>,
+) -> PageResult {
+    let result: Page = async {
+        require(&ctx.principal, Action::ConfirmIdentity)?;
+        ctx.check_csrf(&f.csrf)?;
+        let card = flows::IdCardSeen {
+            name: f.name.clone(),
+            resident_id: f.resident_id.clone(),
+            id_card_seen: f.id_card_seen == "yes",
+        };
+        flows::confirm_identity(&state, &ctx.principal, &id, &card).await?;
+        Ok(Redirect::to(&format!("/console/citizens/{id}")).into_response())
+    }
+    .await;
+    Ok(or_redo(result, async |errors, status| {
+        let form = IdentityForm {
+            csrf: String::new(),
+            ..f
+        };
+        citizen_page(&state, &ctx, &id, &form, &errors, status).await
+    })
+    .await?)
 }
 
 // ---------- the console: regions ----------

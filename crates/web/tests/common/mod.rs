@@ -20,7 +20,7 @@ use tower::ServiceExt;
 pub struct Inbox(pub Mutex<Vec<(String, String)>>);
 
 impl OtpSender for Inbox {
-    fn send(&self, phone: &Phone, code: &OtpCode) -> Result<(), String> {
+    fn send(&self, phone: &Phone, code: &OtpCode, _: domain::OtpPurpose) -> Result<(), String> {
         self.0
             .lock()
             .expect("inbox")
@@ -229,15 +229,14 @@ impl World {
         citizen_id
     }
 
-    /// Enrol a new resident of the first village in a household of their own; returns their id
-    /// and resident ID number.
+    /// Enrol a new resident of the first village in a household of their own, confirmed (like a
+    /// seeded one); returns their id and resident ID number.
     pub async fn villager(&self, n: u64) -> (String, String) {
         let (phone, rid) = moralbank_store::fixtures::city::demo_identity(700_000 + n);
         let rid_text = rid.as_str().to_string();
         let enrolled = self
             .store
-            .registry()
-            .enrol(&moralbank_store::NewCitizen {
+            .enrol_confirmed_for_tests(&moralbank_store::NewCitizen {
                 name: domain::PersonName::parse("王五强").expect("name"),
                 resident_id: rid,
                 phone,
@@ -249,9 +248,22 @@ impl World {
                 )
                 .expect("consent"),
             })
-            .await
-            .expect("enrol a villager");
+            .await;
         (enrolled.citizen_id, rid_text)
+    }
+
+    /// Enrol over the API, both steps: the details (a code goes to the phone), then the same
+    /// details with the code from the inbox. The second step's answer.
+    pub async fn enrol_api(&self, body: &serde_json::Value) -> (StatusCode, serde_json::Value) {
+        let (status, sent) = self
+            .api("POST", "/enrolments", None, Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{sent}");
+        let phone = body["phone"].as_str().expect("phone");
+        let code = self.inbox.last_for(phone).expect("a code was sent");
+        let mut with_code = body.clone();
+        with_code["code"] = serde_json::json!(code);
+        self.api("POST", "/enrolments", None, Some(with_code)).await
     }
 
     pub fn staff(&self, role: Role) -> &Account {

@@ -1,5 +1,6 @@
-//! Objections on the public board: any signed-in resident but the deed's own may object while
-//! publicity runs; the deed pauses and returns to its committee for a new round.
+//! Objections on the public board: any signed-in resident whose identity is confirmed, but the
+//! deed's own, may object while publicity runs; the deed pauses and returns to its committee for
+//! a new round.
 
 use super::{event, lock_deed, members, notify, once, refused, staff_recipients, Rules};
 use crate::evaluation::Evaluation;
@@ -34,6 +35,23 @@ impl Evaluation<'_> {
             ));
         }
         d.parties().may_object(citizen_id)?;
+        // An objection pauses someone else's deed: it needs a resident the village office has
+        // confirmed to be who their record names (an unconfirmed record may be anyone's).
+        let confirmed: Option<i64> =
+            sqlx::query("SELECT identity_confirmed_at FROM citizens WHERE id = $1")
+                .bind(citizen_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("identity_confirmed_at"))
+                .transpose()?
+                .flatten();
+        if confirmed.is_none() {
+            return Err(StoreError::conflict(
+                "identity",
+                "identity_unconfirmed",
+                "an objection needs a confirmed identity: bring your ID card to your village office first",
+            ));
+        }
         let today: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM deed_objections WHERE citizen_id = $1 AND at > $2",
         )
