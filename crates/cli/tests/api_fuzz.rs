@@ -38,10 +38,6 @@ missing_required_header,refused_only_for_what_no_schema_can_say";
 const LOG_PATHS: &str = "^/log/";
 /// Operations no run sends requests to, and why.
 const EXCLUDED: &[(&str, &str)] = &[
-    // Being redesigned (issue 13: enrolment that proves the phone); add them back after.
-    ("POST", "/enrolments"),
-    ("POST", "/auth/otp"),
-    ("POST", "/auth/otp/verify"),
     // Deletes the resident: run last, alone (see `withdraw`).
     ("POST", "/me/withdraw"),
 ];
