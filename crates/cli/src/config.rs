@@ -39,6 +39,7 @@ pub struct Config {
     pub evaluation: EvaluationConfig,
     pub code: CodeConfig,
     pub identity: crate::real_name::IdentityConfig,
+    pub sms: crate::sms::SmsConfig,
     pub crypto: CryptoConfig,
 }
 
@@ -166,6 +167,7 @@ impl Default for Config {
             evaluation: EvaluationConfig::default(),
             code: CodeConfig::default(),
             identity: crate::real_name::IdentityConfig::default(),
+            sms: crate::sms::SmsConfig::default(),
             crypto: CryptoConfig::default(),
         }
     }
@@ -443,6 +445,10 @@ const DOCS: &[(&str, &str)] = &[
     ("identity.command", "The real-name service's adapter, program and arguments. It reads one JSON line\n{\"name\", \"resident_id\", \"phone\"} on stdin and prints {\"confirmed\": true} or {\"confirmed\": false}."),
     ("identity.name", "The service's name, recorded with each confirmation it gives (verifier:<name>)."),
     ("identity.timeout_ms", "How long the service may take; past it the resident is confirmed in person instead."),
+    ("sms", "How one-time codes reach residents' phones (sign-in and enrolment). \"dev\" sends nothing:\nthe demo shows the code on the page, and `serve` warns that no code reaches anyone."),
+    ("sms.sender", "\"dev\": no delivery (demo and development). \"command\": hand each code to `command`."),
+    ("sms.command", "The SMS gateway's adapter, program and arguments. It reads one JSON line\n{\"phone\", \"code\", \"purpose\"} on stdin and exits 0 once the gateway took the message."),
+    ("sms.timeout_ms", "How long the gateway may take; past it the request fails (500) and may be retried."),
     ("crypto", "Encryption of personal data at rest (AES-256-GCM) and keyed lookups (HMAC-SHA-256).\nWhen neither hmac_key nor [crypto.keys] is set here or in the environment, the keys are\nread from DATA_DIR/keys.toml, which `moralbank keys generate` writes (`moralbank demo`\nwrites one on its first run)."),
     ("crypto.current_key_id", "The key new values are encrypted with; keep older keys listed so older rows stay readable."),
 ];

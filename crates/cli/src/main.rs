@@ -4,6 +4,7 @@
 //! This crate only wires the layers together (configuration → store → web). It holds no
 //! business rules and no SQL. Output meant for people goes to stdout; logs go to stderr.
 
+mod adapter;
 mod admin;
 mod bench;
 mod code_keys;
@@ -14,6 +15,7 @@ mod keys;
 mod log_keys;
 mod real_name;
 mod server;
+mod sms;
 mod verify;
 
 use clap::{Parser, Subcommand};

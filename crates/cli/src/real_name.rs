@@ -11,14 +11,13 @@
 //! within `timeout_ms`, unreadable output) leaves the resident to the village office, and is
 //! logged without the personal data.
 
+use crate::adapter::Adapter;
 use crate::error::{CliError, Result};
 use domain::{PersonName, Phone, ResidentId};
 use moralbank_web::{NoVerifier, RealNameAnswer, RealNameVerifier};
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The `[identity]` table.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,9 +67,11 @@ impl IdentityConfig {
                 }
                 Ok(Arc::new(CommandVerifier {
                     name: self.name.clone(),
-                    program: program.clone(),
-                    args: args.to_vec(),
-                    timeout: Duration::from_millis(self.timeout_ms),
+                    adapter: Adapter {
+                        program: program.clone(),
+                        args: args.to_vec(),
+                        timeout: Duration::from_millis(self.timeout_ms),
+                    },
                 }))
             }
             other => Err(CliError::Config(format!(
@@ -83,13 +84,8 @@ impl IdentityConfig {
 /// Asks an adapter program (see the module's note).
 pub struct CommandVerifier {
     name: String,
-    program: String,
-    args: Vec<String>,
-    timeout: Duration,
+    adapter: Adapter,
 }
-
-/// Most bytes of an answer read.
-const ANSWER_BYTES_MAX: u64 = 4096;
 
 #[derive(Deserialize)]
 struct Answer {
@@ -107,43 +103,10 @@ impl RealNameVerifier for CommandVerifier {
         resident_id: &ResidentId,
         phone: &Phone,
     ) -> std::result::Result<RealNameAnswer, String> {
-        let mut child = Command::new(&self.program)
-            .args(&self.args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting the adapter: {}", e.kind()))?;
         let question = serde_json::json!({
             "name": name.as_str(), "resident_id": resident_id.as_str(), "phone": phone.as_str(),
         });
-        if let Some(mut stdin) = child.stdin.take() {
-            // An adapter that answers without reading closes its end: not an error by itself.
-            let _ = writeln!(stdin, "{question}");
-        }
-        let started = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if started.elapsed() >= self.timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!("no answer within {} ms", self.timeout.as_millis()));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(format!("waiting for the adapter: {}", e.kind())),
-            }
-        };
-        if !status.success() {
-            return Err(format!("the adapter exited with {status}"));
-        }
-        let mut out = String::new();
-        if let Some(stdout) = child.stdout.take() {
-            stdout
-                .take(ANSWER_BYTES_MAX)
-                .read_to_string(&mut out)
-                .map_err(|e| format!("reading the answer: {}", e.kind()))?;
-        }
+        let out = self.adapter.ask(&question)?;
         let answer: Answer = serde_json::from_str(out.trim())
             .map_err(|_| "the answer is not {\"confirmed\": true|false}".to_string())?;
         Ok(if answer.confirmed {

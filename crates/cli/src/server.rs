@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::keys;
 use moralbank_store::{ConnectOptions, Store, StoreError, Vault};
-use moralbank_web::{AppState, DevSender, WebConfig};
+use moralbank_web::{AppState, WebConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -159,7 +159,12 @@ pub async fn run(
         moralbank_store::now_ms() / 1000,
         config.code.longest_code_s(),
     )?;
-    let state = AppState::new(store.clone(), web, Arc::new(DevSender), ledger)
+    if !config.sms.delivers() && !web.demo_mode {
+        tracing::warn!(
+            "sms.sender is \"dev\": one-time codes reach nobody, so nobody can sign in or enrol; set [sms] (docs/enrolment.md)"
+        );
+    }
+    let state = AppState::new(store.clone(), web, config.sms.sender()?, ledger)
         .with_verifier(config.identity.verifier()?)
         .with_rules(config.evaluation.rules()?)
         .with_evidence_dir(config.data_dir.join("evidence"))

@@ -69,8 +69,12 @@ fn read(citizen: &str, n: usize) -> String {
 async fn every_append_only_table_refuses_changes_but_the_documented_two(store: Store) {
     let cs = city(&store, 4).await;
     let (seq, vkey) = start(&store).await;
-    seq.append_unruled("g/0".into(), award(&cs[0], 5)).await.unwrap();
-    seq.append_unruled("g/1".into(), award(&cs[0], 3)).await.unwrap();
+    seq.append_unruled("g/0".into(), award(&cs[0], 5))
+        .await
+        .unwrap();
+    seq.append_unruled("g/1".into(), award(&cs[0], 3))
+        .await
+        .unwrap();
     for (c, n) in [(0, 1), (1, 1), (1, 2), (2, 1)] {
         store.execute_raw(&read(&cs[c], n)).await.unwrap();
     }
@@ -190,7 +194,9 @@ fn guard_error(r: Result<usize, StoreError>) -> String {
 async fn a_guard_dropped_disabled_or_changed_is_named_by_the_check_and_the_audit(store: Store) {
     let cs = city(&store, 2).await;
     let (seq, vkey) = start(&store).await;
-    seq.append_unruled("d/0".into(), award(&cs[0], 5)).await.unwrap();
+    seq.append_unruled("d/0".into(), award(&cs[0], 5))
+        .await
+        .unwrap();
     let all = store
         .check_guards()
         .await
@@ -341,7 +347,9 @@ async fn a_runtime_role_does_the_work_and_cannot_touch_the_guards() {
         .await
         .expect("schema current and guarded");
     let (seq, vkey) = start(&rt).await;
-    seq.append_unruled("rt/0".into(), award(&cs[0], 5)).await.unwrap();
+    seq.append_unruled("rt/0".into(), award(&cs[0], 5))
+        .await
+        .unwrap();
     rt.registry().withdraw(&cs[1]).await.unwrap();
     assert_eq!(access_rows(&rt, &cs[1]).await, 0);
 

@@ -85,9 +85,15 @@ async fn move_award(store: &Store, index: u64, amount: i64, from: &str, to: &str
 async fn a_posting_moved_behind_a_missing_salt_is_a_commitment_mismatch(store: Store) {
     let cs = city(&store, 3).await;
     let (seq, vkey) = start(&store).await;
-    seq.append_unruled("m/0".into(), award(&cs[0], 5)).await.unwrap();
-    seq.append_unruled("m/1".into(), award(&cs[0], 7)).await.unwrap();
-    seq.append_unruled("m/2".into(), award(&cs[2], 3)).await.unwrap();
+    seq.append_unruled("m/0".into(), award(&cs[0], 5))
+        .await
+        .unwrap();
+    seq.append_unruled("m/1".into(), award(&cs[0], 7))
+        .await
+        .unwrap();
+    seq.append_unruled("m/2".into(), award(&cs[2], 3))
+        .await
+        .unwrap();
     let root = audit(&store, &vkey).await.expect("a clean log passes");
 
     // cs[1] is enrolled and has no ledger account: the attacker gives them entry 1.
@@ -108,10 +114,18 @@ async fn a_posting_moved_between_withdrawn_or_invented_citizens_is_a_commitment_
 ) {
     let cs = city(&store, 4).await;
     let (seq, vkey) = start(&store).await;
-    seq.append_unruled("w/0".into(), award(&cs[0], 5)).await.unwrap();
-    seq.append_unruled("w/1".into(), award(&cs[1], 4)).await.unwrap();
-    seq.append_unruled("w/2".into(), award(&cs[1], 2)).await.unwrap();
-    seq.append_unruled("w/3".into(), award(&cs[2], 6)).await.unwrap();
+    seq.append_unruled("w/0".into(), award(&cs[0], 5))
+        .await
+        .unwrap();
+    seq.append_unruled("w/1".into(), award(&cs[1], 4))
+        .await
+        .unwrap();
+    seq.append_unruled("w/2".into(), award(&cs[1], 2))
+        .await
+        .unwrap();
+    seq.append_unruled("w/3".into(), award(&cs[2], 6))
+        .await
+        .unwrap();
     store.registry().withdraw(&cs[1]).await.unwrap();
     store.registry().withdraw(&cs[2]).await.unwrap();
     audit(&store, &vkey)
@@ -154,9 +168,15 @@ async fn a_posting_moved_between_withdrawn_or_invented_citizens_is_a_commitment_
 async fn a_missing_salt_must_be_a_counted_withdrawal(store: Store) {
     let cs = city(&store, 3).await;
     let (seq, vkey) = start(&store).await;
-    seq.append_unruled("s/0".into(), award(&cs[0], 5)).await.unwrap();
-    seq.append_unruled("s/1".into(), award(&cs[1], 4)).await.unwrap();
-    seq.append_unruled("s/2".into(), award(&cs[2], 6)).await.unwrap();
+    seq.append_unruled("s/0".into(), award(&cs[0], 5))
+        .await
+        .unwrap();
+    seq.append_unruled("s/1".into(), award(&cs[1], 4))
+        .await
+        .unwrap();
+    seq.append_unruled("s/2".into(), award(&cs[2], 6))
+        .await
+        .unwrap();
     store.registry().withdraw(&cs[2]).await.unwrap();
     let r = store
         .ledger()

@@ -290,34 +290,36 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(ApiQuery(match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(v)) => Ok(v),
-            Err(e) => {
-                // "Failed to deserialize query string: limit: invalid digit found in string"
-                let text = e.body_text();
-                let detail = text
-                    .split_once(": ")
-                    .map_or(text.as_str(), |(_, rest)| rest)
-                    .to_string();
-                // "missing field `limit`", "duplicate field `limit`", "limit: invalid digit…"
-                let field = match detail.split_once("field `") {
-                    Some((_, rest)) => rest.split('`').next().unwrap_or("query"),
-                    None => detail
+        Ok(ApiQuery(
+            match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+                Ok(axum::extract::Query(v)) => Ok(v),
+                Err(e) => {
+                    // "Failed to deserialize query string: limit: invalid digit found in string"
+                    let text = e.body_text();
+                    let detail = text
                         .split_once(": ")
-                        .map(|(f, _)| f)
-                        .filter(|f| !f.contains(' '))
-                        .unwrap_or("query"),
-                }
-                .to_string();
-                let detail = detail
-                    .strip_prefix(&format!("{field}: "))
-                    .unwrap_or(&detail)
+                        .map_or(text.as_str(), |(_, rest)| rest)
+                        .to_string();
+                    // "missing field `limit`", "duplicate field `limit`", "limit: invalid digit…"
+                    let field = match detail.split_once("field `") {
+                        Some((_, rest)) => rest.split('`').next().unwrap_or("query"),
+                        None => detail
+                            .split_once(": ")
+                            .map(|(f, _)| f)
+                            .filter(|f| !f.contains(' '))
+                            .unwrap_or("query"),
+                    }
                     .to_string();
-                Err(AppError::Invalid(
-                    FieldError::new(field, "query_field", detail).into(),
-                ))
-            }
-        }))
+                    let detail = detail
+                        .strip_prefix(&format!("{field}: "))
+                        .unwrap_or(&detail)
+                        .to_string();
+                    Err(AppError::Invalid(
+                        FieldError::new(field, "query_field", detail).into(),
+                    ))
+                }
+            },
+        ))
     }
 }
 

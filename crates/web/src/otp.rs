@@ -51,9 +51,11 @@ pub(crate) async fn send_code(
     let result = async {
         state.limiter.check(&phone_limits(client, phone))?;
         let issued = state.store.accounts().issue_otp(phone, purpose).await?;
-        state
-            .sender
-            .send(phone, &issued.code, purpose)
+        // A gateway's adapter may take seconds: off the request threads.
+        let (sender, to, code) = (state.sender.clone(), phone.clone(), issued.code.clone());
+        tokio::task::spawn_blocking(move || sender.send(&to, &code, purpose))
+            .await
+            .map_err(|e| AppError::Internal(format!("code sender: {e}")))?
             .map_err(|e| AppError::Internal(format!("code sender: {e}")))?;
         Ok(issued.code)
     }
