@@ -366,12 +366,13 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     fill(&clerk, "#resident_id", &rid).await;
     click(&clerk, "main form button[type=submit]").await;
     assert!(text(&clerk, "#results tbody tr").await.contains("未核验"));
-    click(&clerk, "#results tbody a").await;
+    submit_and_wait(&clerk, "#results tbody a").await;
     fill(&clerk, "#card-name", "王晓明").await;
     fill(&clerk, "#card-number", &rid).await;
     click(&clerk, "#card-seen").await;
     shot(&clerk, "05b-identity-confirm").await;
-    click(&clerk, "#identity-confirm").await;
+    // The old page shows the field too: wait for the answer before reading it.
+    submit_and_wait(&clerk, "#identity-confirm").await;
     assert_eq!(text(&clerk, "#citizen-identity").await, "已核验");
     shot(&clerk, "05c-identity-confirmed").await;
     clerk.close().await.expect("close");

@@ -6,9 +6,9 @@
 use super::flows::{kind, respond, run};
 use crate::auth::{ApiCaller, Principal};
 use crate::authz::{require, Action};
-use crate::error::AppError;
+use crate::error::{AppError, Path};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

@@ -5,11 +5,11 @@
 //! pattern of their counts. Each table names its rule, its k and the date of its data.
 
 use crate::auth::PageCtx;
-use crate::error::AppError;
+use crate::error::{AppError, Path};
 use crate::frame::views::render;
 use crate::frame::PageResult;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};

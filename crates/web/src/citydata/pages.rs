@@ -5,14 +5,14 @@
 use super::flows::{self, kind, progress, run};
 use crate::auth::PageCtx;
 use crate::authz::{require, Action};
-use crate::error::AppError;
+use crate::error::{AppError, Path};
 use crate::frame::views::render;
-use crate::frame::PageResult;
+use crate::frame::{Form, PageResult};
 use crate::AppState;
-use axum::extract::{FromRequest, Multipart, Path, State};
+use axum::extract::{FromRequest, Multipart, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::Router;
 use minijinja::context;
 use moralbank_store::citydata::Mode;
 use serde::Deserialize;
@@ -107,7 +107,7 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
     Ok(render(&state, &ctx, "import.html", view)?.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct CsrfForm {
     #[serde(default)]
     csrf: String,
