@@ -46,7 +46,16 @@ DATA_DEPENDENT = {
     "already_appealed", "already_decided", "already_linked", "already_objected",
     "already_reversed", "already_revoked", "already_voted", "not_on_publicity",
     "not_open_for_votes", "not_rejected", "not_reversible", "no_open_appeal", "code_used",
-    "key_used",
+    "key_used", "household_invite_expired",
+    # a household invite's household is in another village than the one the request names
+    "household_other_village",
+    # a one-time code against the one the server sent (stored, hashed): none sent or expired,
+    # not that one, too many wrong tries
+    "otp_expired", "otp_wrong", "otp_attempts",
+    # once the right code proved the phone: whether a record carries it
+    "phone_not_enrolled",
+    # the name and number on the ID card against those the resident enrolled with
+    "identity_mismatch",
     # an opaque cursor that is not the previous page's next_cursor
     "cursor_format",
     # the one city exists, so a new region needs a parent; a parent of the wrong level
