@@ -196,6 +196,50 @@ async fn partners_import_over_the_api_and_templates_are_published(w: World) {
     let (s, list) = w.api("GET", "/imports", Some(&secret), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    // A query that does not read: who may call comes first (401 without a key), then a
+    // problem naming the parameter, never axum's plain-text 400; nothing is imported.
+    let twice = "/api/v1/imports?kind=partner-deeds&mode=preview&mode=commit";
+    for (key, status) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some(&secret), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let mut req = Request::builder().method("POST").uri(twice);
+        if let Some(key) = key {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        let (s, h, body) = w.send(req.body(Body::from("x")).unwrap()).await;
+        assert_eq!(s, status, "{body}");
+        assert_eq!(h[header::CONTENT_TYPE], "application/problem+json");
+        if key.is_some() {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                (
+                    v["errors"][0]["field"].as_str(),
+                    v["errors"][0]["code"].as_str()
+                ),
+                (Some("mode"), Some("query_field")),
+                "{v}"
+            );
+        }
+    }
+    let (_, list) = w.api("GET", "/imports", Some(&secret), None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    // An id that is not UTF-8 names no import: after the key is checked, a 404 like any
+    // unknown id, never axum's plain-text 400.
+    for path in ["/api/v1/imports/%FF", "/api/v1/imports/%FF/errors.xlsx"] {
+        for (key, status) in [
+            (None, StatusCode::UNAUTHORIZED),
+            (Some(&secret), StatusCode::NOT_FOUND),
+        ] {
+            let mut req = Request::builder().uri(path);
+            if let Some(key) = key {
+                req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
+            }
+            let (s, h, body) = w.send(req.body(Body::empty()).unwrap()).await;
+            assert_eq!(s, status, "{path}: {body}");
+            assert_eq!(h[header::CONTENT_TYPE], "application/problem+json");
+        }
+    }
 }
 
 async fn open_data_suppresses_small_cells_in_every_format(w: World) {

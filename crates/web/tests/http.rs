@@ -674,3 +674,15 @@ fn every_api_route_is_in_the_openapi_document_and_nothing_else_is() {
     routed.sort();
     assert_eq!(documented, routed);
 }
+
+/// The document names the consent version in force (an `enum` of one), so that a schema-valid
+/// enrolment is never refused as `consent_outdated`: bumping the version bumps the document.
+#[test]
+fn the_openapi_document_names_the_consent_version_in_force() {
+    let doc: serde_json::Value =
+        serde_json::from_str(moralbank_web::api::OPENAPI).expect("valid JSON");
+    assert_eq!(
+        doc["components"]["schemas"]["Enrolment"]["properties"]["consent_version"]["enum"],
+        serde_json::json!([domain::ENROLMENT_CONSENT_VERSION])
+    );
+}

@@ -6,9 +6,9 @@
 use super::flows::{kind, respond, run};
 use crate::auth::{ApiCaller, Principal};
 use crate::authz::{require, Action};
-use crate::error::{AppError, Path};
+use crate::error::{ApiQuery, AppError, Path};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -133,11 +133,12 @@ async fn body_bytes(req: axum::extract::Request) -> Result<axum::body::Bytes, Ap
 async fn upload(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(q): Query<UploadQuery>,
+    q: ApiQuery<UploadQuery>,
     req: axum::extract::Request,
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ImportFiles)?;
     let partner = partner_of(&caller)?;
+    let q = q.read()?;
     let schema = kind(&q.kind)?;
     let mode = match q.mode.as_deref() {
         None | Some("commit") => Mode::Commit,
