@@ -148,6 +148,7 @@ pub async fn run(
 ) -> Result<()> {
     let listen = config.listen;
     let metrics_listen = web.metrics_addr().map_err(CliError::Config)?;
+    web.check_open_data_k().map_err(CliError::Config)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(CliError::io(format!("listening on {listen}")))?;

@@ -145,9 +145,24 @@ pub struct WebConfig {
     /// A second listener that serves only `/metrics`, without a token (`127.0.0.1:9100`: an
     /// address only the monitoring system reaches); none when empty.
     pub metrics_listen: String,
+    /// Open data: a count of people or households from 1 to k−1 is published as "<k" (and
+    /// whatever would give it away is withheld too). At least 5.
+    pub open_data_k: i64,
 }
 
 impl WebConfig {
+    /// Checks the open data's smallest publishable count.
+    pub fn check_open_data_k(&self) -> Result<(), String> {
+        use domain::citydata::disclosure::K_MIN;
+        if !(K_MIN..=1_000).contains(&self.open_data_k) {
+            return Err(format!(
+                "web.open_data_k must be {K_MIN} to 1000, not {}",
+                self.open_data_k
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the metrics settings (a token, when set, has at least 16 characters; the listen
     /// address parses) and gives the separate metrics listener's address, if one is configured.
     pub fn metrics_addr(&self) -> Result<Option<std::net::SocketAddr>, String> {
@@ -208,6 +223,7 @@ impl Default for WebConfig {
             login_attempts_per_minute: 10,
             metrics_token: Secret::default(),
             metrics_listen: String::new(),
+            open_data_k: domain::citydata::disclosure::K_DEFAULT,
         }
     }
 }

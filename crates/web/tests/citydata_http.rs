@@ -276,6 +276,31 @@ async fn open_data_suppresses_small_cells_in_every_format(w: World) {
     }
 }
 
+async fn the_smallest_published_count_is_configured_never_below_five(mut w: World) {
+    let at = |k: i64| moralbank_web::WebConfig {
+        open_data_k: k,
+        ..(*w.state.config).clone()
+    };
+    assert!(at(4).check_open_data_k().is_err());
+    assert!(at(5).check_open_data_k().is_ok());
+    let mut state = w.state.clone();
+    state.config = std::sync::Arc::new(at(5));
+    w.app = moralbank_web::app(state);
+    let (s, _, html) = w.page("GET", "/open-data", None, &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("k = 5"), "{html}");
+    let (_, v) = w.api_root("/open-data/residents-by-town.json").await;
+    assert_eq!(v["disclosure"]["k"], 5);
+    let rows = v["rows"].as_array().unwrap();
+    assert!(
+        rows.iter().all(|r| {
+            let n = r[3].as_str().unwrap();
+            n == "0" || n == "<5" || n == "×" || n.parse::<i64>().unwrap() >= 5
+        }),
+        "{v}"
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -287,4 +312,5 @@ on_both!(
     a_clerk_previews_confirms_and_downloads_errors,
     partners_import_over_the_api_and_templates_are_published,
     open_data_suppresses_small_cells_in_every_format,
+    the_smallest_published_count_is_configured_never_below_five,
 );

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use domain::citydata::disclosure::{protect, Mark, Table, K_DEFAULT};
+use domain::citydata::disclosure::{protect, Mark, Table, K_MIN};
 use minijinja::context;
 use moralbank_store::citydata::open::Figures;
 use serde::Serialize;
@@ -25,8 +25,11 @@ pub fn router() -> Router<AppState> {
         .route("/open-data/{file}", get(file))
 }
 
-/// The threshold: counts below it are not published.
-pub const K: i64 = K_DEFAULT;
+/// The threshold: counts below it are not published (`[web] open_data_k`, checked at start;
+/// never below the rule's minimum here either).
+fn k(state: &AppState) -> i64 {
+    state.config.open_data_k.max(K_MIN)
+}
 
 /// A published table: long rows (one figure per column) and, for the page, the same as a grid.
 #[derive(Debug, Clone, Serialize)]
@@ -159,8 +162,8 @@ async fn tables(state: &AppState) -> Result<Vec<Published>, AppError> {
     let f = state.store.citydata().open_figures().await?;
     let as_of = moralbank_store::day_of(state.clock.now_ms());
     Ok(vec![
-        residents_by_town(&f, K, &as_of),
-        deeds_by_town_and_category(&f, K, &as_of),
+        residents_by_town(&f, k(state), &as_of),
+        deeds_by_town_and_category(&f, k(state), &as_of),
     ])
 }
 
@@ -170,7 +173,7 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         &state,
         &ctx,
         "open_data.html",
-        context! { tables => tables, k => K },
+        context! { tables => tables, k => k(&state) },
     )?
     .into_response())
 }
