@@ -183,6 +183,23 @@ fn scene(setup: &Setup) -> Scene {
         codes,
     }
 }
+/// The test's own connection to the server's database, while the server is stopped. Nothing it
+/// does reads encrypted personal data, so a random vault will do.
+async fn open(setup: &Setup) -> moralbank_store::Store {
+    moralbank_store::Store::connect(
+        &moralbank_store::ConnectOptions {
+            url: setup.url.clone(),
+            create_if_missing: false,
+            max_connections: 2,
+            busy_timeout_ms: 5_000,
+            sqlite_cache_mib: 8,
+        },
+        moralbank_store::Vault::random(),
+    )
+    .await
+    .unwrap()
+}
+
 /// Codes minted for the stream: more than the clients get through before the last round ends.
 const CODES: usize = 4_000;
 
@@ -194,18 +211,7 @@ async fn fill(
     citizens: &[String],
 ) -> (String, Vec<moralbank_code::Claims>) {
     use moralbank_store::evaluation::{NewDeed, NewStandard, Reporter, Rules};
-    let store = moralbank_store::Store::connect(
-        &moralbank_store::ConnectOptions {
-            url: setup.url.clone(),
-            create_if_missing: false,
-            max_connections: 2,
-            busy_timeout_ms: 5_000,
-            sqlite_cache_mib: 8,
-        },
-        moralbank_store::Vault::random(),
-    )
-    .await
-    .unwrap();
+    let store = open(setup).await;
     store
         .evaluation()
         .save_standard(
@@ -359,18 +365,7 @@ fn count(setup: &Setup, sql: &str) -> i64 {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = moralbank_store::Store::connect(
-            &moralbank_store::ConnectOptions {
-                url: setup.url.clone(),
-                create_if_missing: false,
-                max_connections: 1,
-                busy_timeout_ms: 5_000,
-                sqlite_cache_mib: 8,
-            },
-            moralbank_store::Vault::random(),
-        )
-        .await
-        .unwrap();
+        let store = open(setup).await;
         let n = store.count_for_tests(sql).await.unwrap();
         store.close().await;
         n

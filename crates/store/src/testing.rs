@@ -223,6 +223,33 @@ impl Store {
     }
 }
 
+/// A ledger writer on `store` signing with a fresh test key: (the writer, its verifier key).
+pub async fn start_sequencer(store: &Store) -> (crate::ledger::Sequencer, String) {
+    let (key, vkey) = log_key();
+    let (seq, _task) = crate::ledger::Sequencer::start(
+        store.clone(),
+        key,
+        crate::ledger::SequencerConfig::default(),
+    )
+    .await
+    .expect("the ledger writer starts");
+    (seq, vkey)
+}
+
+/// An award of `amount` to citizen `c` for the writer's own tests (appended with
+/// `Sequencer::append_unruled`).
+pub fn test_award(c: &str, amount: i64) -> crate::ledger::NewEntry {
+    crate::ledger::NewEntry::award(
+        c,
+        amount,
+        "issuance:330281",
+        "standard:neighbourly-help@1",
+        "帮助邻居修理屋顶",
+        "deed:test",
+        vec!["staff:alice".into()],
+    )
+}
+
 /// A log signing key for tests: (private key, verifier key).
 pub fn log_key() -> (moralbank_ledger::LogKey, String) {
     let (skey, vkey) = moralbank_ledger::generate_log_key("test.moralbank.example/log");

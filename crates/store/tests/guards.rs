@@ -10,7 +10,7 @@
 //! on PostgreSQL a runtime role granted as `docs/postgres-roles.sql` says works and cannot
 //! touch the guards.
 
-use moralbank_store::ledger::{NewEntry, Sequencer, SequencerConfig};
+use moralbank_store::testing::{start_sequencer as start, test_award as award};
 use moralbank_store::{now_ms, Backend, ConnectOptions, Store, StoreError};
 
 async fn city(store: &Store, n: i64) -> Vec<String> {
@@ -20,26 +20,6 @@ async fn city(store: &Store, n: i64) -> Vec<String> {
         .await
         .expect("seed");
     store.citizen_ids(n).await
-}
-
-async fn start(store: &Store) -> (Sequencer, String) {
-    let (key, vkey) = moralbank_store::testing::log_key();
-    let (seq, _task) = Sequencer::start(store.clone(), key, SequencerConfig::default())
-        .await
-        .expect("start");
-    (seq, vkey)
-}
-
-fn award(c: &str, amount: i64) -> NewEntry {
-    NewEntry::award(
-        c,
-        amount,
-        "issuance:330281",
-        "standard:neighbourly-help@1",
-        "帮助邻居修理屋顶",
-        "deed:test",
-        vec!["staff:alice".into()],
-    )
 }
 
 async fn refused(store: &Store, sql: &str) {

@@ -7,7 +7,7 @@
 //! access who moves a posting to another citizen and hides it behind a missing salt is named
 //! by the commitment it breaks.
 
-use moralbank_store::ledger::{NewEntry, Sequencer, SequencerConfig};
+use moralbank_store::testing::{start_sequencer as start, test_award as award};
 use moralbank_store::Store;
 
 async fn city(store: &Store, n: i64) -> Vec<String> {
@@ -17,26 +17,6 @@ async fn city(store: &Store, n: i64) -> Vec<String> {
         .await
         .expect("seed");
     store.citizen_ids(n).await
-}
-
-async fn start(store: &Store) -> (Sequencer, String) {
-    let (key, vkey) = moralbank_store::testing::log_key();
-    let (seq, _task) = Sequencer::start(store.clone(), key, SequencerConfig::default())
-        .await
-        .expect("start");
-    (seq, vkey)
-}
-
-fn award(c: &str, amount: i64) -> NewEntry {
-    NewEntry::award(
-        c,
-        amount,
-        "issuance:330281",
-        "standard:neighbourly-help@1",
-        "帮助邻居修理屋顶",
-        "deed:test",
-        vec!["staff:alice".into()],
-    )
 }
 
 async fn audit(store: &Store, vkey: &str) -> Result<String, String> {

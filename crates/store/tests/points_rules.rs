@@ -6,17 +6,8 @@
 
 use domain::IdempotencyKey;
 use moralbank_store::evaluation::{NewDeed, Reporter, Rules};
-use moralbank_store::ledger::{NewEntry, Sequencer, SequencerConfig};
+use moralbank_store::ledger::NewEntry;
 use moralbank_store::{now_ms, Store, StoreError};
-
-async fn start(store: &Store) -> Sequencer {
-    let (skey, _) = moralbank_ledger::generate_log_key("test.moralbank.example/log");
-    let key = moralbank_ledger::LogKey::from_private(&skey).expect("key");
-    Sequencer::start(store.clone(), key, SequencerConfig::default())
-        .await
-        .expect("start")
-        .0
-}
 
 fn code_of(e: &StoreError) -> (&str, &str) {
     match e {
@@ -28,7 +19,7 @@ fn code_of(e: &StoreError) -> (&str, &str) {
 async fn only_reversals_are_appended_from_outside(store: Store) {
     store.fixtures().seed_city(3, 7).await.unwrap();
     let c = store.citizen_ids(1).await.remove(0);
-    let seq = start(&store).await;
+    let (seq, _) = moralbank_store::testing::start_sequencer(&store).await;
     let award = NewEntry::award(
         &c,
         1_000,
