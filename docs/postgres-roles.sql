@@ -15,6 +15,8 @@ REVOKE TEMPORARY ON DATABASE moralbank FROM PUBLIC;
 GRANT CONNECT ON DATABASE moralbank TO moralbank_runtime;
 GRANT USAGE ON SCHEMA public TO moralbank_runtime;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO moralbank_runtime;
+-- Serial columns (the statistics' deltas) draw from their sequences.
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO moralbank_runtime;
 
 -- What the append-only triggers refuse, refused by privilege as well.
 REVOKE UPDATE, DELETE, TRUNCATE ON ledger_entries, ledger_postings, log_hashes, log_checkpoints,

@@ -102,6 +102,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_citydata_imports.sql"),
         postgres: include_str!("../migrations/postgres/0015_citydata_imports.sql"),
     },
+    Migration {
+        version: 16,
+        name: "city_statistics",
+        sqlite: include_str!("../migrations/sqlite/0016_city_statistics.sql"),
+        postgres: include_str!("../migrations/postgres/0016_city_statistics.sql"),
+    },
 ];
 
 /// The version of the newest migration.
