@@ -177,6 +177,7 @@ pub async fn run(
     let purger = tokio::spawn(purge_expired_periodically(store.clone()));
     let crediter = tokio::spawn(credit_deeds_periodically(state.clone()));
     let sweeper = tokio::spawn(sweep_evidence_periodically(state.clone()));
+    let folder = tokio::spawn(fold_statistics_periodically(store.clone()));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = shutdown_signal();
     tracing::info!(%addr, "serving");
@@ -188,6 +189,7 @@ pub async fn run(
     purger.abort();
     crediter.abort();
     sweeper.abort();
+    folder.abort();
     if let Some(m) = metrics {
         m.abort();
     }
@@ -266,6 +268,21 @@ async fn sweep_evidence_periodically(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "unreferenced evidence files removed"),
             Err(e) => tracing::warn!(error = ?e, "sweeping evidence files failed; will retry"),
+        }
+    }
+}
+
+/// How often the dashboard's roll-ups take in the events recorded since the last fold.
+const FOLD_INTERVAL_S: u64 = 5;
+
+/// The fold is one transaction and safe to run from several servers at once.
+async fn fold_statistics_periodically(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(FOLD_INTERVAL_S));
+    loop {
+        tick.tick().await;
+        match store.citydata().fold_statistics().await {
+            Ok(n) => tracing::debug!(events = n, "statistics folded"),
+            Err(e) => tracing::warn!(error = %e, "folding statistics failed; will retry"),
         }
     }
 }

@@ -60,6 +60,8 @@ pub enum Action {
     ScanCodes,
     /// Import a partner's files of records (city data): its API key, or its operators' page.
     ImportFiles,
+    /// The statistics dashboard, within the caller's scope (city, town or village).
+    ViewStatistics,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
@@ -70,6 +72,10 @@ fn staff_may(role: Role, action: Action) -> bool {
         ScanCodes | ImportFiles => role == Role::PartnerOperator,
         DecideAppeals => role == Role::TownReviewer,
         StaffConsole | ReadRegionsApi => true,
+        ViewStatistics => matches!(
+            role,
+            Role::Admin | Role::Auditor | Role::TownReviewer | Role::Evaluator
+        ),
         ReadCitizens => matches!(role, Role::Admin | Role::Evaluator | Role::TownReviewer),
         ConfirmIdentity => matches!(role, Role::Admin | Role::Evaluator),
         ViewRegions => matches!(role, Role::Admin | Role::Auditor),

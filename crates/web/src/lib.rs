@@ -83,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ledger::log::router())
         .merge(citydata::pages::router())
         .merge(citydata::open::router())
+        .merge(citydata::dashboard::router())
         .nest("/api/v1", api)
         .merge(metrics::router(&state.config))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))

@@ -342,6 +342,13 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ),
         ("POST", "/api/v1/partner/deeds/bulk".into(), "key", vec![]),
         ("GET", "/console/imports".into(), "", vec![PO]),
+        ("GET", "/console/statistics".into(), "", vec![A, AU, EV, TR]),
+        (
+            "GET",
+            "/console/statistics/enrolment.csv".into(),
+            "",
+            vec![A, AU, EV, TR],
+        ),
         ("POST", "/console/imports".into(), "kind=partner-deeds", vec![PO]),
         (
             "GET",

@@ -301,6 +301,184 @@ async fn the_smallest_published_count_is_configured_never_below_five(mut w: Worl
     );
 }
 
+/// A CSV from the dashboard: its header and rows (after the byte-order mark).
+async fn dashboard_csv(
+    w: &World,
+    who: &common::Account,
+    path: &str,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let (s, h, body) = w.page("GET", path, Some(who), &[]).await;
+    assert_eq!(s, StatusCode::OK, "{path}: {body}");
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let body = body
+        .strip_prefix('\u{feff}')
+        .expect("a byte-order mark for Excel");
+    let mut lines = body
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>());
+    let head = lines.next().unwrap();
+    (
+        head.join(",").split(',').map(String::from).collect(),
+        lines.collect(),
+    )
+}
+
+fn column_sum(rows: &[Vec<String>], i: usize) -> i64 {
+    rows.iter().map(|r| r[i].parse::<i64>().unwrap_or(0)).sum()
+}
+
+async fn the_dashboard_shows_each_role_its_own_scope(w: World) {
+    use moralbank_web::clock::Clock;
+    w.store.citydata().fold_statistics().await.unwrap();
+    let now = w.clock.now_ms();
+    let to = moralbank_store::day_of(now)[..7].to_string();
+    let from = moralbank_store::day_of(now - 650 * 86_400_000)[..7].to_string();
+    let q = format!("from={from}&to={to}");
+    let admin = w.staff(Role::Admin);
+
+    // The admin sees the city: every chart with its table and CSV, towns by name.
+    let (s, _, html) = w
+        .page("GET", &format!("/console/statistics?{q}"), Some(admin), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    for id in [
+        "enrolment",
+        "residents-by-region",
+        "points-by-region",
+        "deeds-by-category",
+        "outcomes",
+        "scans-daily",
+        "redemptions-by-scene",
+        "green-cards",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+        assert!(
+            html.contains(&format!("/console/statistics/{id}.csv?")),
+            "{id}"
+        );
+    }
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 8);
+    assert!(html.contains("全部镇（街道）"), "the admin may pick a town");
+    let (head, rows) =
+        dashboard_csv(&w, admin, &format!("/console/statistics/enrolment.csv?{q}")).await;
+    assert_eq!(head, ["月份", "新登记", "撤回", "登记居民总数"]);
+    assert_eq!(
+        column_sum(&rows, 1),
+        200,
+        "every seeded resident enrolled in the period"
+    );
+    assert_eq!(rows.last().unwrap()[3], "200");
+    assert!(
+        rows.iter().filter(|r| r[1] != "0").count() > 6,
+        "enrolment is spread over the months"
+    );
+    let (_, rows) = dashboard_csv(
+        &w,
+        admin,
+        &format!("/console/statistics/residents-by-region.csv?{q}"),
+    )
+    .await;
+    assert_eq!(column_sum(&rows, 1), 200);
+    let first_town = w
+        .store
+        .registry()
+        .region(&w.city.first_town_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(rows.iter().any(|r| r[0] == first_town.name_zh), "{rows:?}");
+
+    // One town, by its code: the breakdown is by village, and adds up to the town.
+    let in_town = w
+        .store
+        .count_for_tests(&format!(
+            "SELECT COUNT(*) FROM citizens c JOIN regions v ON v.id = c.village_id WHERE v.parent_id = '{}'",
+            w.city.first_town_id
+        ))
+        .await
+        .unwrap();
+    let (_, rows) = dashboard_csv(
+        &w,
+        admin,
+        &format!(
+            "/console/statistics/residents-by-region.csv?{q}&town={}",
+            first_town.code
+        ),
+    )
+    .await;
+    assert_eq!(column_sum(&rows, 1), in_town);
+    assert!(rows.iter().all(|r| r[0] != first_town.name_zh));
+
+    // A village evaluator sees their village only, and may not widen it.
+    let ev = w.staff(Role::Evaluator);
+    let village = w
+        .store
+        .registry()
+        .region(&w.city.first_village_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let in_village = w
+        .store
+        .count_for_tests(&format!(
+            "SELECT COUNT(*) FROM citizens WHERE village_id = '{}'",
+            village.id
+        ))
+        .await
+        .unwrap();
+    let (s, _, html) = w
+        .page("GET", &format!("/console/statistics?{q}"), Some(ev), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains(&village.name_zh));
+    assert!(!html.contains("全部镇（街道）") && !html.contains("id=\"residents-by-region\""));
+    let (_, rows) = dashboard_csv(&w, ev, &format!("/console/statistics/enrolment.csv?{q}")).await;
+    assert_eq!(column_sum(&rows, 1), in_village);
+    let (s, _, html) = w
+        .page(
+            "GET",
+            &format!("/console/statistics?{q}&town={}", first_town.code),
+            Some(ev),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("只能查看您负责的地区"));
+    let (s, _, _) = w
+        .page(
+            "GET",
+            &format!(
+                "/console/statistics/enrolment.csv?{q}&town={}",
+                first_town.code
+            ),
+            Some(ev),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A bad month is named, in the reader's language, and what was typed stays in the form.
+    let (s, _, html) = w
+        .page(
+            "GET",
+            "/console/statistics?from=2026-13&to=2026-02",
+            Some(admin),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请按“年-月”填写"), "{html}");
+    assert!(html.contains("value=\"2026-13\""));
+    assert!(!html.contains("<svg class=\"chart\""));
+    let (s, _, _) = w
+        .page("GET", "/console/statistics/nothing.csv", Some(admin), &[])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -313,4 +491,5 @@ on_both!(
     partners_import_over_the_api_and_templates_are_published,
     open_data_suppresses_small_cells_in_every_format,
     the_smallest_published_count_is_configured_never_below_five,
+    the_dashboard_shows_each_role_its_own_scope,
 );

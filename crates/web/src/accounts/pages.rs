@@ -184,6 +184,7 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             standards => authz::allowed(p, Action::ManageStandards),
             green => authz::allowed(p, Action::ManageGreenCards),
             scan => authz::allowed(p, Action::ScanCodes),
+            statistics => authz::allowed(p, Action::ViewStatistics),
         },
     };
     Ok(render(&state, &ctx, "console.html", view)?.into_response())

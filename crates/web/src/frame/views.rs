@@ -49,6 +49,7 @@ templates!(
     "imports.html",
     "import.html",
     "open_data.html",
+    "statistics.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

@@ -1,0 +1,912 @@
+//! The staff dashboard (统计看板): the city's figures as charts, each with its table beside it and
+//! a CSV download, filtered by period and town. Each role sees its own scope: the admin and the
+//! auditor the city (or one town of it), a town reviewer their town, a village evaluator their
+//! village. The figures are the roll-ups (`store::citydata::stats`), so a page costs the same
+//! for a city of a million residents as for a village.
+
+use super::chart::{self, Series};
+use crate::auth::{PageCtx, Principal};
+use crate::authz::{require, Action};
+use crate::error::{AppError, Path};
+use crate::frame::views::render;
+use crate::frame::{field_messages, region_name, PageResult};
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use domain::{FieldError, Role};
+use minijinja::context;
+use moralbank_store::citydata::stats::{Grain, Level, Stat, StatsQuery};
+use moralbank_store::{Region, Scope};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/statistics", get(page))
+        .route("/console/statistics/{file}", get(csv))
+}
+
+/// How many months a period may span, and how many days the daily chart shows.
+const MONTHS_MAX: i64 = 60;
+const DAYS_SHOWN: i64 = 31;
+
+/// The dashboard's scope for a staff member; `None` for roles without one.
+pub fn scope_of(principal: &Principal) -> Option<Scope> {
+    let s = principal.staff()?;
+    match (s.role, &s.region_id) {
+        (Role::Admin | Role::Auditor, _) => Some(Scope::City),
+        (Role::TownReviewer, Some(t)) => Some(Scope::Town(t.clone())),
+        (Role::Evaluator, Some(v)) => Some(Scope::Village(v.clone())),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Deserialize, Default, Serialize, Clone)]
+#[serde(default)]
+pub struct Filter {
+    /// First month, `yyyy-mm`.
+    from: Option<String>,
+    /// Last month, `yyyy-mm`.
+    to: Option<String>,
+    /// A town's code (city scope only).
+    town: Option<String>,
+}
+
+/// A month as (year, month).
+fn parse_month(s: &str) -> Option<(i64, i64)> {
+    let (y, m) = s.split_once('-')?;
+    if y.len() != 4 || m.len() != 2 {
+        return None;
+    }
+    let (y, m): (i64, i64) = (y.parse().ok()?, m.parse().ok()?);
+    ((2000..=2100).contains(&y) && (1..=12).contains(&m)).then_some((y, m))
+}
+
+fn month_str((y, m): (i64, i64)) -> String {
+    format!("{y:04}-{m:02}")
+}
+
+fn add_months((y, m): (i64, i64), k: i64) -> (i64, i64) {
+    let i = y * 12 + (m - 1) + k;
+    (i.div_euclid(12), i.rem_euclid(12) + 1)
+}
+
+fn months_between(a: (i64, i64), b: (i64, i64)) -> i64 {
+    (b.0 * 12 + b.1) - (a.0 * 12 + a.1)
+}
+
+/// What a request asks for, checked.
+struct Period {
+    from: (i64, i64),
+    to: (i64, i64),
+    /// The scope after the town filter.
+    scope: Scope,
+    town_code: String,
+}
+
+fn check(
+    f: &Filter,
+    own: &Scope,
+    towns: &[Region],
+    today: &str,
+) -> Result<Period, Vec<FieldError>> {
+    let this = parse_month(&today[..7]).unwrap_or((2026, 1));
+    let mut errs = Vec::new();
+    let mut month = |field: &'static str, v: &Option<String>, default: (i64, i64)| match v
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => default,
+        Some(s) => parse_month(s).unwrap_or_else(|| {
+            errs.push(FieldError::new(
+                field,
+                "month_format",
+                "a month as yyyy-mm, e.g. 2026-03",
+            ));
+            default
+        }),
+    };
+    let to = month("to", &f.to, this);
+    let from = month("from", &f.from, add_months(to, -11));
+    if errs.is_empty() && from > to {
+        errs.push(FieldError::new(
+            "from",
+            "period_order",
+            "the first month must not be after the last",
+        ));
+    } else if errs.is_empty() && months_between(from, to) >= MONTHS_MAX {
+        errs.push(FieldError::new(
+            "from",
+            "period_too_long",
+            "at most 60 months at once",
+        ));
+    }
+    let town_code = f.town.as_deref().map(str::trim).unwrap_or("").to_string();
+    let mut scope = own.clone();
+    if !town_code.is_empty() {
+        match (own, towns.iter().find(|t| t.code == town_code)) {
+            (Scope::City, Some(t)) => scope = Scope::Town(t.id.clone()),
+            (Scope::City, None) => errs.push(FieldError::new(
+                "town",
+                "unknown_town",
+                "no town has this code",
+            )),
+            _ => errs.push(FieldError::new(
+                "town",
+                "outside_scope",
+                "you see only your own area",
+            )),
+        }
+    }
+    if errs.is_empty() {
+        Ok(Period {
+            from,
+            to,
+            scope,
+            town_code,
+        })
+    } else {
+        Err(errs)
+    }
+}
+
+/// One chart: its picture and its table (the CSV is the same table).
+#[derive(Debug, Serialize)]
+pub struct Chart {
+    pub id: &'static str,
+    pub title: String,
+    pub svg: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Names for what the roll-ups key by id or code, in the reader's language.
+struct Names {
+    regions: HashMap<String, String>,
+    standards: HashMap<String, String>,
+    scenes: HashMap<String, String>,
+}
+
+impl Names {
+    fn region(&self, id: &str, t: &dyn Fn(&str) -> String) -> String {
+        if id.is_empty() {
+            return t("stats.region_unknown");
+        }
+        self.regions
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+fn sum_by<'a>(
+    rows: impl Iterator<Item = &'a Stat>,
+    key: impl Fn(&Stat) -> String,
+) -> BTreeMap<String, (i64, i64)> {
+    let mut m = BTreeMap::new();
+    for r in rows {
+        let e = m.entry(key(r)).or_insert((0, 0));
+        e.0 += r.n;
+        e.1 += r.amount;
+    }
+    m
+}
+
+/// The charts for `p`, in page order.
+async fn charts(state: &AppState, ctx: &PageCtx, p: &Period) -> Result<Vec<Chart>, AppError> {
+    let store = state.store.citydata();
+    let t = |k: &str| state.catalog.get(ctx.lang, k);
+    let empty = t("stats.empty");
+    let from = month_str(p.from);
+    let to = month_str(p.to);
+    let months: Vec<String> = (0..=months_between(p.from, p.to))
+        .map(|k| month_str(add_months(p.from, k)))
+        .collect();
+    // The scope's own rows (summed over its regions) and, for a city or a town, a breakdown
+    // by town or by village.
+    let own_level = match p.scope {
+        Scope::City | Scope::Town(_) => Level::Town,
+        Scope::Village(_) => Level::Village,
+    };
+    let breakdown = match p.scope {
+        Scope::City => Some(Level::Town),
+        Scope::Town(_) => Some(Level::Village),
+        Scope::Village(_) => None,
+    };
+    let monthly = store
+        .statistics(&StatsQuery {
+            metrics: &[
+                "deed_reported",
+                "deed_status",
+                "deed_credited",
+                "redeemed",
+                "refused",
+                "green_card",
+                "green_card_revoked",
+            ],
+            scope: &p.scope,
+            level: own_level,
+            grain: Grain::Month,
+            from: &from,
+            to: &to,
+        })
+        .await?;
+    // Enrolment counts from the start, for the running total.
+    let enrolment = store
+        .statistics(&StatsQuery {
+            metrics: &["enrolled", "withdrawn"],
+            scope: &p.scope,
+            level: own_level,
+            grain: Grain::Month,
+            from: "0000-00",
+            to: &to,
+        })
+        .await?;
+    let by_region = match breakdown {
+        Some(level) => {
+            store
+                .statistics(&StatsQuery {
+                    metrics: &["enrolled", "withdrawn", "deed_credited"],
+                    scope: &p.scope,
+                    level,
+                    grain: Grain::Month,
+                    from: "0000-00",
+                    to: &to,
+                })
+                .await?
+        }
+        None => vec![],
+    };
+    let last_day = {
+        let today = moralbank_store::day_of(state.clock.now_ms());
+        let end_of_to = format!("{to}-31");
+        if today < end_of_to {
+            today
+        } else {
+            end_of_to
+        }
+    };
+    let days = last_days(&last_day, DAYS_SHOWN);
+    let daily = store
+        .statistics(&StatsQuery {
+            metrics: &["scanned", "redeemed"],
+            scope: &p.scope,
+            level: own_level,
+            grain: Grain::Day,
+            from: &days[0],
+            to: &days[days.len() - 1],
+        })
+        .await?;
+    let names = names(state, ctx).await?;
+    let mut out = Vec::new();
+
+    // 1. Residents enrolled per month, and the running total.
+    let mut before = 0;
+    let mut per_month: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for r in &enrolment {
+        let sign = if r.metric == "enrolled" { 1 } else { -1 };
+        if r.bucket < from {
+            before += sign * r.n;
+        } else {
+            let e = per_month.entry(r.bucket.as_str()).or_insert((0, 0));
+            if sign > 0 {
+                e.0 += r.n
+            } else {
+                e.1 += r.n
+            }
+        }
+    }
+    let mut total = before;
+    let mut rows = Vec::new();
+    let mut joined = Vec::new();
+    for m in &months {
+        let (e, w) = per_month.get(m.as_str()).copied().unwrap_or((0, 0));
+        total += e - w;
+        joined.push(e);
+        rows.push(vec![
+            m.clone(),
+            e.to_string(),
+            w.to_string(),
+            total.to_string(),
+        ]);
+    }
+    let title = t("stats.enrolment");
+    out.push(Chart {
+        id: "enrolment",
+        svg: chart::columns(
+            "enrolment",
+            &title,
+            &months,
+            &[Series {
+                name: t("stats.enrolled"),
+                values: joined,
+            }],
+            &empty,
+        ),
+        title,
+        columns: vec![
+            t("stats.month"),
+            t("stats.enrolled"),
+            t("stats.withdrawn"),
+            t("stats.residents_total"),
+        ],
+        rows,
+    });
+
+    // 2 and 4. By town or village: residents now, and points credited in the period.
+    if breakdown.is_some() {
+        let residents = sum_by(
+            by_region.iter().filter(|r| r.metric != "deed_credited"),
+            |r| r.region_id.clone(),
+        );
+        let mut regions: Vec<(String, i64, i64, i64)> = residents
+            .keys()
+            .chain(
+                by_region
+                    .iter()
+                    .filter(|r| r.metric == "deed_credited")
+                    .map(|r| &r.region_id),
+            )
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|id| {
+                let now: i64 = by_region
+                    .iter()
+                    .filter(|r| &r.region_id == id && r.metric != "deed_credited")
+                    .map(|r| if r.metric == "enrolled" { r.n } else { -r.n })
+                    .sum();
+                let (deeds, points) = by_region
+                    .iter()
+                    .filter(|r| {
+                        &r.region_id == id && r.metric == "deed_credited" && r.bucket >= from
+                    })
+                    .fold((0, 0), |a, r| (a.0 + r.n, a.1 + r.amount));
+                (id.clone(), now, deeds, points)
+            })
+            .collect();
+        regions.sort_by(|a, b| names.region(&a.0, &t).cmp(&names.region(&b.0, &t)));
+        let labels: Vec<String> = regions.iter().map(|r| names.region(&r.0, &t)).collect();
+        let title = t(if matches!(p.scope, Scope::City) {
+            "stats.residents_by_town"
+        } else {
+            "stats.residents_by_village"
+        });
+        out.push(Chart {
+            id: "residents-by-region",
+            svg: chart::bars(
+                "residents-by-region",
+                &title,
+                &labels,
+                &regions.iter().map(|r| r.1).collect::<Vec<_>>(),
+                &empty,
+            ),
+            title,
+            columns: vec![t("stats.region"), t("stats.residents_total")],
+            rows: regions
+                .iter()
+                .zip(&labels)
+                .map(|(r, l)| vec![l.clone(), r.1.to_string()])
+                .collect(),
+        });
+        let title = t(if matches!(p.scope, Scope::City) {
+            "stats.points_by_town"
+        } else {
+            "stats.points_by_village"
+        });
+        out.push(Chart {
+            id: "points-by-region",
+            svg: chart::bars(
+                "points-by-region",
+                &title,
+                &labels,
+                &regions.iter().map(|r| r.3).collect::<Vec<_>>(),
+                &empty,
+            ),
+            title,
+            columns: vec![
+                t("stats.region"),
+                t("stats.deeds_credited"),
+                t("stats.points"),
+            ],
+            rows: regions
+                .iter()
+                .zip(&labels)
+                .map(|(r, l)| vec![l.clone(), r.2.to_string(), r.3.to_string()])
+                .collect(),
+        });
+    }
+
+    // 3. Deeds and points by category (point standard).
+    let reported = sum_by(
+        monthly.iter().filter(|r| r.metric == "deed_reported"),
+        |r| r.key.clone(),
+    );
+    let credited = sum_by(
+        monthly.iter().filter(|r| r.metric == "deed_credited"),
+        |r| r.key.clone(),
+    );
+    let mut cats: Vec<&String> = reported
+        .keys()
+        .chain(credited.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    cats.sort_by_key(|c| std::cmp::Reverse(credited.get(*c).map_or(0, |v| v.1)));
+    let labels: Vec<String> = cats
+        .iter()
+        .map(|c| {
+            names
+                .standards
+                .get(*c)
+                .cloned()
+                .unwrap_or_else(|| (*c).clone())
+        })
+        .collect();
+    let title = t("stats.by_category");
+    out.push(Chart {
+        id: "deeds-by-category",
+        svg: chart::bars(
+            "deeds-by-category",
+            &title,
+            &labels,
+            &cats
+                .iter()
+                .map(|c| credited.get(*c).map_or(0, |v| v.1))
+                .collect::<Vec<_>>(),
+            &empty,
+        ),
+        title,
+        columns: vec![
+            t("stats.category"),
+            t("stats.deeds_reported"),
+            t("stats.deeds_credited"),
+            t("stats.points"),
+        ],
+        rows: cats
+            .iter()
+            .zip(&labels)
+            .map(|(c, l)| {
+                let (n, pts) = credited.get(*c).copied().unwrap_or((0, 0));
+                vec![
+                    l.clone(),
+                    reported.get(*c).map_or(0, |v| v.0).to_string(),
+                    n.to_string(),
+                    pts.to_string(),
+                ]
+            })
+            .collect(),
+    });
+
+    // 5. Publicity outcomes: what deeds moved to in the period.
+    let status = sum_by(monthly.iter().filter(|r| r.metric == "deed_status"), |r| {
+        r.key.clone()
+    });
+    let order = [
+        "review",
+        "publicity",
+        "paused",
+        "credited",
+        "rejected",
+        "appealed",
+        "closed",
+    ];
+    let labels: Vec<String> = order.iter().map(|s| t(&format!("status.{s}"))).collect();
+    let values: Vec<i64> = order
+        .iter()
+        .map(|s| status.get(*s).map_or(0, |v| v.0))
+        .collect();
+    let title = t("stats.outcomes");
+    out.push(Chart {
+        id: "outcomes",
+        svg: chart::bars("outcomes", &title, &labels, &values, &empty),
+        title,
+        columns: vec![t("stats.status"), t("stats.deeds")],
+        rows: labels
+            .iter()
+            .zip(&values)
+            .map(|(l, v)| vec![l.clone(), v.to_string()])
+            .collect(),
+    });
+
+    // 6. Scans and redemptions per day, the last 31 days of the period.
+    let scans = sum_by(daily.iter().filter(|r| r.metric == "scanned"), |r| {
+        r.bucket.clone()
+    });
+    let granted = sum_by(daily.iter().filter(|r| r.metric == "redeemed"), |r| {
+        r.bucket.clone()
+    });
+    let sv: Vec<i64> = days
+        .iter()
+        .map(|d| scans.get(d).map_or(0, |v| v.0))
+        .collect();
+    let gv: Vec<i64> = days
+        .iter()
+        .map(|d| granted.get(d).map_or(0, |v| v.0))
+        .collect();
+    let day_labels: Vec<String> = days.iter().map(|d| d[5..].to_string()).collect();
+    let title = t("stats.daily");
+    out.push(Chart {
+        id: "scans-daily",
+        svg: chart::lines(
+            "scans-daily",
+            &title,
+            &day_labels,
+            &[
+                Series {
+                    name: t("stats.scans"),
+                    values: sv.clone(),
+                },
+                Series {
+                    name: t("stats.redemptions"),
+                    values: gv.clone(),
+                },
+            ],
+            &empty,
+        ),
+        title,
+        columns: vec![t("stats.day"), t("stats.scans"), t("stats.redemptions")],
+        rows: days
+            .iter()
+            .zip(sv.iter().zip(&gv))
+            .map(|(d, (s, g))| vec![d.clone(), s.to_string(), g.to_string()])
+            .collect(),
+    });
+
+    // 7. Redemptions by scene in the period.
+    let ok = sum_by(monthly.iter().filter(|r| r.metric == "redeemed"), |r| {
+        r.key.clone()
+    });
+    let refused = sum_by(monthly.iter().filter(|r| r.metric == "refused"), |r| {
+        r.key.clone()
+    });
+    let scenes: Vec<&String> = ok
+        .keys()
+        .chain(refused.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let labels: Vec<String> = scenes
+        .iter()
+        .map(|c| {
+            names
+                .scenes
+                .get(*c)
+                .cloned()
+                .unwrap_or_else(|| (*c).clone())
+        })
+        .collect();
+    let title = t("stats.by_scene");
+    out.push(Chart {
+        id: "redemptions-by-scene",
+        svg: chart::bars(
+            "redemptions-by-scene",
+            &title,
+            &labels,
+            &scenes
+                .iter()
+                .map(|s| ok.get(*s).map_or(0, |v| v.0))
+                .collect::<Vec<_>>(),
+            &empty,
+        ),
+        title,
+        columns: vec![
+            t("stats.scene"),
+            t("stats.redemptions"),
+            t("stats.refused"),
+            t("stats.points_spent"),
+        ],
+        rows: scenes
+            .iter()
+            .zip(&labels)
+            .map(|(s, l)| {
+                let (n, pts) = ok.get(*s).copied().unwrap_or((0, 0));
+                vec![
+                    l.clone(),
+                    n.to_string(),
+                    refused.get(*s).map_or(0, |v| v.0).to_string(),
+                    pts.to_string(),
+                ]
+            })
+            .collect(),
+    });
+
+    // 8. Green cards issued and revoked per month, and by honour.
+    let issued = sum_by(monthly.iter().filter(|r| r.metric == "green_card"), |r| {
+        r.bucket.clone()
+    });
+    let revoked = sum_by(
+        monthly.iter().filter(|r| r.metric == "green_card_revoked"),
+        |r| r.bucket.clone(),
+    );
+    let iv: Vec<i64> = months
+        .iter()
+        .map(|m| issued.get(m).map_or(0, |v| v.0))
+        .collect();
+    let rv: Vec<i64> = months
+        .iter()
+        .map(|m| revoked.get(m).map_or(0, |v| v.0))
+        .collect();
+    let honours = sum_by(monthly.iter().filter(|r| r.metric == "green_card"), |r| {
+        r.key.clone()
+    });
+    let title = t("stats.green_cards");
+    let mut rows: Vec<Vec<String>> = months
+        .iter()
+        .zip(iv.iter().zip(&rv))
+        .map(|(m, (i, r))| vec![m.clone(), i.to_string(), r.to_string()])
+        .collect();
+    for (h, (n, _)) in &honours {
+        rows.push(vec![
+            t(&format!("honour.{h}")),
+            n.to_string(),
+            String::new(),
+        ]);
+    }
+    out.push(Chart {
+        id: "green-cards",
+        svg: chart::columns(
+            "green-cards",
+            &title,
+            &months,
+            &[
+                Series {
+                    name: t("green.issued"),
+                    values: iv,
+                },
+                Series {
+                    name: t("green.revoked"),
+                    values: rv,
+                },
+            ],
+            &empty,
+        ),
+        title,
+        columns: vec![
+            t("stats.month_or_honour"),
+            t("green.issued"),
+            t("green.revoked"),
+        ],
+        rows,
+    });
+    Ok(out)
+}
+
+/// The `n` days that end on `last` (`yyyy-mm-dd`), oldest first.
+fn last_days(last: &str, n: i64) -> Vec<String> {
+    let parse = |s: &str| -> Option<i64> {
+        let d =
+            time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+        Some(i64::from(d.to_julian_day()))
+    };
+    // A month's "31st" that does not exist falls back to the month's real last day.
+    let end = parse(last)
+        .or_else(|| {
+            (28..=30)
+                .rev()
+                .find_map(|d| parse(&format!("{}-{d:02}", &last[..7])))
+        })
+        .unwrap_or(0);
+    (end - n + 1..=end)
+        .filter_map(|j| time::Date::from_julian_day(j as i32).ok())
+        .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+        .collect()
+}
+
+async fn names(state: &AppState, ctx: &PageCtx) -> Result<Names, AppError> {
+    let reg = state.store.registry();
+    let mut regions = HashMap::new();
+    for (v, town) in reg.villages().await? {
+        regions.insert(v.id.clone(), region_name(ctx, &v));
+        regions.insert(town.id.clone(), region_name(ctx, &town));
+    }
+    let en = ctx.lang == "en";
+    let standards = state
+        .store
+        .evaluation()
+        .standards()
+        .await?
+        .into_iter()
+        .map(|s| (s.code, if en { s.name_en } else { s.name_zh }))
+        .collect();
+    let scenes = state
+        .store
+        .code()
+        .scenes()
+        .await?
+        .into_iter()
+        .map(|s| (s.code, if en { s.name_en } else { s.name_zh }))
+        .collect();
+    Ok(Names {
+        regions,
+        standards,
+        scenes,
+    })
+}
+
+async fn towns(state: &AppState) -> Result<Vec<Region>, AppError> {
+    Ok(match state.store.registry().city().await? {
+        Some(c) => state.store.registry().region_children(&c.id).await?,
+        None => vec![],
+    })
+}
+
+async fn page(State(state): State<AppState>, ctx: PageCtx, Query(f): Query<Filter>) -> PageResult {
+    require(&ctx.principal, Action::ViewStatistics)?;
+    let own = scope_of(&ctx.principal).ok_or(AppError::Forbidden)?;
+    let towns = towns(&state).await?;
+    let today = moralbank_store::day_of(state.clock.now_ms());
+    let fresh = state.store.citydata().statistics_freshness().await?;
+    let scope_name = match &own {
+        Scope::City => state.catalog.get(ctx.lang, "stats.scope_city"),
+        Scope::Town(id) | Scope::Village(id) => match state.store.registry().region(id).await? {
+            Some(r) => region_name(&ctx, &r),
+            None => id.clone(),
+        },
+    };
+    let town_options: Vec<_> = if matches!(own, Scope::City) {
+        towns
+            .iter()
+            .map(|t| context! { code => t.code, name => region_name(&ctx, t) })
+            .collect()
+    } else {
+        vec![]
+    };
+    let (charts, errors, status, query) = match check(&f, &own, &towns, &today) {
+        Ok(p) => {
+            let query = format!(
+                "from={}&to={}&town={}",
+                month_str(p.from),
+                month_str(p.to),
+                p.town_code
+            );
+            let form = Filter {
+                from: Some(month_str(p.from)),
+                to: Some(month_str(p.to)),
+                town: Some(p.town_code.clone()),
+            };
+            (
+                charts(&state, &ctx, &p).await?,
+                HashMap::new(),
+                StatusCode::OK,
+                (query, form),
+            )
+        }
+        Err(errs) => (
+            vec![],
+            field_messages(&state, &ctx, &errs),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            (String::new(), f.clone()),
+        ),
+    };
+    let view = context! {
+        charts, errors, form => query.1, query => query.0, towns => town_options, scope_name,
+        folded_at => fresh.folded_at, pending => fresh.pending,
+    };
+    let html = render(&state, &ctx, "statistics.html", view)?;
+    Ok((status, html).into_response())
+}
+
+/// `/console/statistics/<chart>.csv`: one chart's table, UTF-8 with a byte-order mark (what
+/// Excel needs to read Chinese), with the same filters as the page.
+async fn csv(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(file): Path<String>,
+    Query(f): Query<Filter>,
+) -> Result<Response, AppError> {
+    require(&ctx.principal, Action::ViewStatistics)?;
+    let own = scope_of(&ctx.principal).ok_or(AppError::Forbidden)?;
+    let id = file
+        .strip_suffix(".csv")
+        .ok_or(AppError::NotFound("chart"))?;
+    let towns = towns(&state).await?;
+    let p = check(
+        &f,
+        &own,
+        &towns,
+        &moralbank_store::day_of(state.clock.now_ms()),
+    )
+    .map_err(|e| AppError::Invalid(domain::FieldErrors(e)))?;
+    let chart = charts(&state, &ctx, &p)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or(AppError::NotFound("chart"))?;
+    let mut w = csv::Writer::from_writer(vec![0xef, 0xbb, 0xbf]);
+    let write = |w: &mut csv::Writer<Vec<u8>>, r: &[String]| {
+        w.write_record(r.iter().map(|c| csv_safe(c)))
+            .map_err(|e| AppError::Internal(e.to_string()))
+    };
+    write(&mut w, &chart.columns)?;
+    for r in &chart.rows {
+        write(&mut w, r)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let name = format!("{id}-{}-{}.csv", month_str(p.from), month_str(p.to));
+    Ok(super::api::download(
+        "text/csv; charset=utf-8",
+        &name,
+        bytes,
+    ))
+}
+
+/// A cell Excel would run as a formula (a name an admin typed, starting with `=`, `+`, `-`, `@`)
+/// is written with a leading apostrophe; numbers are written as they are.
+fn csv_safe(c: &str) -> String {
+    if c.parse::<i64>().is_err() && c.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{c}")
+    } else {
+        c.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_default_to_the_last_twelve_months_and_bad_ones_name_their_field() {
+        let p = check(&Filter::default(), &Scope::City, &[], "2026-12-06").unwrap();
+        assert_eq!(
+            (month_str(p.from), month_str(p.to)),
+            ("2026-01".into(), "2026-12".into())
+        );
+        let bad = |from: &str, to: &str| {
+            check(
+                &Filter {
+                    from: Some(from.into()),
+                    to: Some(to.into()),
+                    town: None,
+                },
+                &Scope::City,
+                &[],
+                "2026-12-06",
+            )
+            .err()
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            bad("2026-13", "2026-12"),
+            [("from".to_string(), "month_format")]
+        );
+        assert_eq!(
+            bad("2026-05", "2026-04"),
+            [("from".to_string(), "period_order")]
+        );
+        assert_eq!(
+            bad("2020-01", "2026-01"),
+            [("from".to_string(), "period_too_long")]
+        );
+        let e = check(
+            &Filter {
+                town: Some("330281001".into()),
+                ..Filter::default()
+            },
+            &Scope::Village("v".into()),
+            &[],
+            "2026-12-06",
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e[0].code, "outside_scope");
+    }
+
+    #[test]
+    fn the_daily_chart_ends_on_a_real_day() {
+        let d = last_days("2026-02-31", 3);
+        assert_eq!(d, ["2026-02-26", "2026-02-27", "2026-02-28"]);
+        assert_eq!(
+            last_days("2026-03-02", 3),
+            ["2026-02-28", "2026-03-01", "2026-03-02"]
+        );
+    }
+}
