@@ -1256,3 +1256,209 @@ async fn the_code_pages_scripts_run_under_the_content_security_policy() {
     }
     let _ = phone.close().await;
 }
+
+/// A rectangle of the first match: (left, top, right, bottom) in CSS pixels.
+async fn rect(c: &Client, css: &str) -> (f64, f64, f64, f64) {
+    let v = c
+        .execute(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];",
+            vec![serde_json::json!(css)],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    let a: Vec<f64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    (a[0], a[1], a[2], a[3])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_reads_on_a_desk_and_a_phone_and_a_clerk_imports_a_file() {
+    let Some(driver) = start_driver() else { return };
+    let w = World::sqlite().await;
+    w.store.citydata().fold_statistics().await.unwrap();
+    let base = serve(&w).await;
+    let now = moralbank_store::now_ms();
+    let period = format!(
+        "from={}&to={}",
+        &moralbank_store::day_of(now - 650 * 86_400_000)[..7],
+        &moralbank_store::day_of(now)[..7]
+    );
+
+    // The admin at a desk: eight charts, each with its table to its right.
+    let desk = browser(&driver, "admin", (1280, 900)).await;
+    staff_signs_in(&desk, &base, "admin").await;
+    click(&desk, "a[href='/console/statistics']").await;
+    on_path(&desk, "/console/statistics").await;
+    desk.goto(&format!("{base}/console/statistics?{period}"))
+        .await
+        .unwrap();
+    let charts = desk.find_all(Locator::Css("svg.chart")).await.unwrap();
+    assert_eq!(charts.len(), 8);
+    let (_, _, fig_right, _) = rect(&desk, "#enrolment figure").await;
+    let (table_left, ..) = rect(&desk, "#enrolment table").await;
+    assert!(
+        fig_right <= table_left,
+        "side by side on a desk: {fig_right} {table_left}"
+    );
+    let (l, _, r, _) = rect(&desk, "#enrolment svg").await;
+    assert!(r - l > 400.0, "the chart fills its column: {}", r - l);
+    // Colours come from the style sheet (no inline style): the bars are the app's red.
+    let fill_colour = desk
+        .execute(
+            "return getComputedStyle(document.querySelector('#enrolment svg rect.s0')).fill",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(fill_colour.as_str(), Some("rgb(179, 38, 30)"));
+    shot(&desk, "statistics-admin-desk").await;
+    for id in ["points-by-region", "outcomes", "redemptions-by-scene"] {
+        desk.execute(
+            &format!("document.getElementById('{id}').scrollIntoView()"),
+            vec![],
+        )
+        .await
+        .unwrap();
+        shot(&desk, &format!("statistics-admin-desk-{id}")).await;
+    }
+    // A month that does not exist: the field says why, what was typed stays.
+    let from = desk.find(Locator::Css("#from")).await.unwrap();
+    from.clear().await.unwrap();
+    from.send_keys("2026-13").await.unwrap();
+    click(&desk, "form.filters button[type=submit]").await;
+    assert!(text(&desk, "#from-error").await.contains("年-月"));
+    let kept = desk
+        .find(Locator::Css("#from"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("2026-13"));
+    assert_no_csp_violation(&desk).await;
+
+    // A village evaluator on a phone: their village, the table under each chart, nothing
+    // wider than the screen.
+    let phone = browser(&driver, "evaluator", (412, 915)).await;
+    staff_signs_in(&phone, &base, "evaluator").await;
+    phone
+        .goto(&format!("{base}/console/statistics?{period}"))
+        .await
+        .unwrap();
+    let village = w
+        .store
+        .registry()
+        .region(&w.city.first_village_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(text(&phone, "form.filters p")
+        .await
+        .contains(&village.name_zh));
+    assert_eq!(
+        phone
+            .find_all(Locator::Css("svg.chart"))
+            .await
+            .unwrap()
+            .len(),
+        6
+    );
+    let (_, _, _, fig_bottom) = rect(&phone, "#enrolment figure").await;
+    let (_, table_top, ..) = rect(&phone, "#enrolment table").await;
+    assert!(fig_bottom <= table_top, "one above the other on a phone");
+    let overflow = phone
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        overflow.as_bool(),
+        Some(true),
+        "nothing wider than the phone"
+    );
+    shot(&phone, "statistics-evaluator-phone").await;
+    assert_no_csp_violation(&phone).await;
+
+    // A partner's clerk uploads a file with a bad date: the cell is named, nothing imported;
+    // the corrected file previews, is confirmed and commits.
+    let rid = w
+        .store
+        .registry()
+        .citizen(&w.citizen.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .resident_id
+        .as_str()
+        .to_string();
+    let day = moralbank_store::day_of(now);
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("善行记录.csv");
+    std::fs::write(
+        &bad,
+        format!("记录编号,身份证号,积分标准,事迹日期,地点,事迹描述\nb1,{rid},neighbourly-help,45413,东山社区,帮邻居修屋顶\n"),
+    )
+    .unwrap();
+    let good = dir.path().join("善行记录-改.csv");
+    std::fs::write(
+        &good,
+        format!("记录编号,身份证号,积分标准,事迹日期,地点,事迹描述\nb1,{rid},neighbourly-help,{day},东山社区,帮邻居修屋顶\n"),
+    )
+    .unwrap();
+    let clerk = browser(&driver, "clerk", (1280, 900)).await;
+    staff_signs_in(&clerk, &base, "partner-operator").await;
+    click(&clerk, "a[href='/console/imports']").await;
+    on_path(&clerk, "/console/imports").await;
+    let upload = |path: std::path::PathBuf| {
+        let clerk = clerk.clone();
+        async move {
+            clerk
+                .find(Locator::Css("#file-partner-deeds"))
+                .await
+                .unwrap()
+                .send_keys(path.to_str().unwrap())
+                .await
+                .unwrap();
+            click(&clerk, "#upload-partner-deeds button[type=submit]").await;
+        }
+    };
+    upload(bad).await;
+    assert!(text(&clerk, "#problems").await.contains("D2"));
+    assert!(text(&clerk, "p.error[role=alert]").await.len() > 10);
+    assert!(clerk.find(Locator::Css("#confirm")).await.is_err());
+    shot(&clerk, "import-refused-desk").await;
+    clerk
+        .goto(&format!("{base}/console/imports"))
+        .await
+        .unwrap();
+    upload(good).await;
+    assert_eq!(text(&clerk, "#rows-new").await, "1");
+    click(&clerk, "#confirm").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while clerk
+        .find(Locator::Css("#import-status.status-committed"))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the import never committed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shot(&clerk, "import-committed-desk").await;
+    assert_no_csp_violation(&clerk).await;
+    assert_eq!(
+        w.store
+            .count_for_tests("SELECT COUNT(*) FROM deeds WHERE source = 'partner'")
+            .await
+            .unwrap(),
+        1
+    );
+    for c in [desk, phone, clerk] {
+        c.close().await.unwrap();
+    }
+}

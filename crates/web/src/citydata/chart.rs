@@ -85,13 +85,18 @@ fn open(svg: &mut String, id: &str, title: &str, height: i64) {
 pub fn bars(id: &str, title: &str, labels: &[String], values: &[i64], empty: &str) -> String {
     let row = 26;
     let top = 8;
-    let height = (top * 2 + row * labels.len().max(1) as i64).max(60);
+    let nothing = labels.is_empty() || values.iter().all(|v| *v == 0);
+    let height = if nothing {
+        80
+    } else {
+        (top * 2 + row * labels.len() as i64).max(60)
+    };
     let mut svg = String::new();
     open(&mut svg, id, title, height);
     let label_w = 170;
     let plot_w = WIDTH - label_w - 70;
     let max = nice_max(values.iter().copied().max().unwrap_or(0));
-    if labels.is_empty() || values.iter().all(|v| *v == 0) {
+    if nothing {
         let _ = write!(
             svg,
             r#"<text class="empty" x="{}" y="{}" text-anchor="middle">{}</text></svg>"#,
@@ -123,7 +128,8 @@ pub fn bars(id: &str, title: &str, labels: &[String], values: &[i64], empty: &st
     svg
 }
 
-/// The frame of a chart over time: horizontal grid lines with their values, and every label
+/// The frame of a chart over time: horizontal grid lines at quarters of `max` (a multiple of
+/// four, so that every line is a round figure) with their values, and every label
 /// that fits under the x axis. Returns the plot's (left, top, width, height).
 fn time_axes(svg: &mut String, labels: &[String], max: i64, height: i64) -> (i64, i64, i64, i64) {
     let (left, top, right, bottom) = (56, 28, 12, 34);
@@ -193,7 +199,7 @@ pub fn columns(id: &str, title: &str, labels: &[String], series: &[Series], empt
         );
         return svg;
     }
-    let max = nice_max(max_v);
+    let max = 4 * nice_max((max_v + 3) / 4);
     legend(&mut svg, series);
     let (left, top, w, h) = time_axes(&mut svg, labels, max, height);
     let n = labels.len() as i64;
@@ -241,7 +247,7 @@ pub fn lines(id: &str, title: &str, labels: &[String], series: &[Series], empty:
         );
         return svg;
     }
-    let max = nice_max(max_v);
+    let max = 4 * nice_max((max_v + 3) / 4);
     legend(&mut svg, series);
     let (left, top, w, h) = time_axes(&mut svg, labels, max, height);
     let n = labels.len() as i64;
@@ -336,6 +342,13 @@ mod tests {
             12 + 1,
             "12 columns and a legend key"
         );
+        // Grid lines at round figures: 12 is drawn against 0, 5, 10, 15, 20.
+        for v in ["0", "5", "10", "15", "20"] {
+            assert!(
+                svg.contains(&format!("text-anchor=\"end\">{v}</text>")),
+                "{v}"
+            );
+        }
         let svg = lines("l", "t", &labels, &[a, b], "无数据");
         assert_eq!(svg.matches("<circle").count(), 24);
         assert_eq!(svg.matches("<polyline").count(), 2);
