@@ -171,6 +171,31 @@ enum CodeCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Validate and commit one XLSX of partner deeds (one per resident) through the import
+    /// pipeline, against merely reading the file with calamine; one JSON line. Writes a city:
+    /// name a new database with --database-url.
+    Import {
+        /// Rows in the file (and residents seeded when the database has none).
+        #[arg(long, default_value_t = 450_000)]
+        rows: u64,
+    },
+    /// The statistics dashboard at city scale, through the whole web stack, against /healthz
+    /// and against counting two of its figures by scanning; one JSON line. Writes a city: name
+    /// a new (or a previously benched) database with --database-url.
+    Dashboard {
+        /// Residents to seed when the database has none.
+        #[arg(long, default_value_t = 20_000)]
+        citizens: u64,
+        /// Deeds of history to write when the database has none.
+        #[arg(long, default_value_t = 100_000)]
+        deeds: u64,
+        /// Ledger entries to fill an empty log with.
+        #[arg(long, default_value_t = 0)]
+        entries: u64,
+        /// Length of each measured phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+    },
     /// Seed a city into an empty database and print the timing as one JSON line.
     Seed {
         #[arg(long, default_value_t = 20_000)]
@@ -455,6 +480,23 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
                 seconds,
             };
             bench::evaluation::evaluation(config, options, url_given).await
+        }
+        Command::Bench(BenchCommand::Import { rows }) => {
+            bench::import::import(config, bench::import::ImportOptions { rows }, url_given).await
+        }
+        Command::Bench(BenchCommand::Dashboard {
+            citizens,
+            deeds,
+            entries,
+            seconds,
+        }) => {
+            let options = bench::dashboard::DashboardOptions {
+                citizens,
+                deeds,
+                entries,
+                seconds,
+            };
+            bench::dashboard::dashboard(config, options, url_given).await
         }
         Command::Audit => verify::audit(config).await,
         Command::Config(_) | Command::Keys(_) | Command::Verify { .. } | Command::Code(_) => Ok(()),

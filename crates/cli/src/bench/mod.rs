@@ -1,12 +1,15 @@
 //! `moralbank bench …`: each benchmark prints one JSON line with its figures and the baseline it
 //! measured in the same run (docs/BENCHMARKS.md says how each was taken): the seeder and the
 //! home page under load (`seed`, `http`), the moral code (`code`), the ledger and its proofs
-//! (`ledger`, `proofs`), evaluation at city scale (`evaluation`). What they load in bulk is the
+//! (`ledger`, `proofs`), evaluation at city scale (`evaluation`), city data's large import and the staff dashboard
+//! (`import`, `dashboard`). What they load in bulk is the
 //! store's `fixtures`.
 
 pub mod code;
+pub mod dashboard;
 pub mod evaluation;
 pub mod http;
+pub mod import;
 pub mod ledger;
 pub mod proofs;
 pub mod seed;
