@@ -137,6 +137,26 @@ impl Store {
         Ok(sqlx::query(sql).fetch_one(&self.read).await?.try_get(0)?)
     }
 
+    /// Every row of `sql`, each column as text (`NULL` for null): tests that compare what two
+    /// databases hold. Columns must be text or integers.
+    pub async fn rows_for_tests(&self, sql: &str) -> Result<Vec<Vec<String>>, crate::StoreError> {
+        use sqlx::Row;
+        let rows = sqlx::query(sql).fetch_all(&self.read).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let mut cols = Vec::with_capacity(r.len());
+            for i in 0..r.len() {
+                let text = match r.try_get::<Option<String>, _>(i) {
+                    Ok(v) => v,
+                    Err(_) => r.try_get::<Option<i64>, _>(i)?.map(|n| n.to_string()),
+                };
+                cols.push(text.unwrap_or_else(|| "NULL".into()));
+            }
+            out.push(cols);
+        }
+        Ok(out)
+    }
+
     /// Run a statement as it is, on the writer (tests that play an attacker with database
     /// access: dropping a trigger, changing a row).
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, crate::StoreError> {

@@ -254,6 +254,71 @@ impl Registry<'_> {
         row.as_ref().map(summary).transpose()
     }
 
+    /// The summaries of many citizens at once, by id (a withdrawn or unknown id is absent).
+    pub(crate) async fn citizen_summaries(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, CitizenSummary>> {
+        let mut ids: Vec<&str> = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "{SUMMARY} WHERE c.id IN ({})",
+                crate::sql::in_list(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&self.read).await? {
+                let s = summary(&row)?;
+                out.insert(s.id.clone(), s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Citizens' ids by their ID numbers' lookup hashes, many at once (see
+    /// [`Registry::citizen_id_by_resident_id`]); an ID number nobody enrolled with is absent.
+    pub(crate) async fn citizen_ids_by_resident_ids(
+        &self,
+        rids: &[&domain::ResidentId],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        let hashes: Vec<(String, Vec<u8>)> = rids
+            .iter()
+            .map(|r| {
+                (
+                    r.as_str().to_string(),
+                    self.vault.lookup_hash("resident_id", r.as_str()),
+                )
+            })
+            .collect();
+        let by_hash: std::collections::HashMap<&[u8], &str> = hashes
+            .iter()
+            .map(|(r, h)| (h.as_slice(), r.as_str()))
+            .collect();
+        let mut out = std::collections::HashMap::with_capacity(rids.len());
+        for chunk in hashes.chunks(500) {
+            let sql = format!(
+                "SELECT id, resident_id_hmac FROM citizens WHERE resident_id_hmac IN ({})",
+                crate::sql::in_list(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for (_, h) in chunk {
+                q = q.bind(h.as_slice());
+            }
+            for row in q.fetch_all(&self.read).await? {
+                let h: Vec<u8> = row.try_get("resident_id_hmac")?;
+                if let Some(r) = by_hash.get(h.as_slice()) {
+                    out.insert((*r).to_string(), row.try_get("id")?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Is this citizen inside the scope (city, a town, a village)?
     pub async fn citizen_in_scope(&self, id: &str, scope: &Scope) -> Result<bool> {
         let Some(s) = self.citizen_summary(id).await? else {

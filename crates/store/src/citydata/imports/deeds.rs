@@ -1,6 +1,7 @@
 //! Partner deeds: each row becomes a deed exactly as a single submission over the API would
 //! (`evaluation`'s checks, the trust of the standard, its range and caps, the partner's key,
-//! the access-log row), all in the import's one transaction, each row in a savepoint.
+//! the access-log row), all in the import's one transaction, many rows per statement
+//! (`evaluation`'s batch of partner submissions).
 
 use super::{Applied, RowResult, Upload};
 use crate::citydata::CityData;
@@ -9,10 +10,16 @@ use crate::{Result, StoreError};
 use domain::citydata::rows::Row;
 use domain::citydata::{Cell, HeaderMap, Problem};
 use domain::{FieldError, IdempotencyKey, ResidentId};
-use sqlx::{Connection, Row as _};
+use sqlx::Row as _;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Apply every row in `tx`; a refused row's savepoint is rolled back and its problems kept.
+/// Rows handed to the evaluation at once: its look-ups and inserts cover this many rows per
+/// round, and no more is held than one chunk's deeds.
+const CHUNK_ROWS: usize = 5_000;
+
+/// Apply every row in `tx` through the evaluation's batch of partner submissions (each row
+/// meets the checks of one submission); a refused row writes nothing and its problems are kept.
 #[allow(clippy::too_many_arguments)] // one import's parts
 pub(super) async fn apply(
     data: &CityData<'_>,
@@ -25,53 +32,54 @@ pub(super) async fn apply(
     progress: &AtomicUsize,
 ) -> Result<Applied> {
     let mut out = Applied::default();
-    for row in rows {
-        progress.fetch_add(1, Ordering::Relaxed);
-        let at = Place { up, map, row };
-        let new = match deed_of(data, &at).await? {
-            Ok(new) => new,
-            Err(p) => {
-                out.problems.extend(p);
-                continue;
-            }
-        };
-        let prepared = match data.evaluation().prepare_report(&new, now).await {
-            Ok(p) => p,
-            Err(e) => {
-                out.problems.extend(at.problems_of(e)?);
-                continue;
-            }
-        };
-        let mut sp = tx.begin().await?;
-        match data
-            .evaluation()
-            .write_report(&mut sp, &new, &prepared, rules, now)
-            .await
-        {
-            Ok(written) => {
-                let (id, outcome) = match written {
-                    Written::New(id) => (id, "new"),
-                    Written::Replay(id) => (id, "unchanged"),
-                };
-                let status: String = sqlx::query("SELECT status FROM deeds WHERE id = $1")
-                    .bind(&id)
-                    .fetch_one(&mut *sp)
-                    .await?
-                    .try_get("status")?;
-                sp.commit().await?;
-                out.results.push(RowResult {
-                    line: row.line,
-                    key: at.value("key").unwrap_or_default().to_string(),
-                    record_id: id,
-                    outcome: outcome.into(),
-                    status,
-                });
-            }
-            Err(e) => {
-                sp.rollback().await?;
-                out.problems.extend(at.problems_of(e)?);
+    let mut villages: HashMap<String, Option<String>> = HashMap::new();
+    for chunk in rows.chunks(CHUNK_ROWS) {
+        let places: Vec<Place<'_>> = chunk.iter().map(|row| Place { up, map, row }).collect();
+        // The residents, by ID number, many at once.
+        let mut rids = Vec::new();
+        for at in &places {
+            if let Some(rid) = at.value("resident_id_number") {
+                rids.push(ResidentId::parse(rid).map_err(StoreError::Conflict)?);
             }
         }
+        let found = data
+            .registry()
+            .citizen_ids_by_resident_ids(&rids.iter().collect::<Vec<_>>())
+            .await?;
+        let mut news = Vec::with_capacity(places.len());
+        let mut named = Vec::with_capacity(places.len());
+        for at in &places {
+            match deed_of(data, at, &found, &mut villages).await? {
+                Ok(new) => {
+                    news.push(new);
+                    named.push(at);
+                }
+                Err(p) => out.problems.extend(p),
+            }
+        }
+        let outcomes = data
+            .evaluation()
+            .report_batch(tx, &news, rules, now)
+            .await?;
+        for (at, outcome) in named.into_iter().zip(outcomes) {
+            match outcome {
+                Ok((written, status)) => {
+                    let (id, outcome) = match written {
+                        Written::New(id) => (id, "new"),
+                        Written::Replay(id) => (id, "unchanged"),
+                    };
+                    out.results.push(RowResult {
+                        line: at.row.line,
+                        key: at.value("key").unwrap_or_default().to_string(),
+                        record_id: id,
+                        outcome: outcome.into(),
+                        status,
+                    });
+                }
+                Err(e) => out.problems.extend(at.problems_of(e)?),
+            }
+        }
+        progress.fetch_add(chunk.len(), Ordering::Relaxed);
     }
     Ok(out)
 }
@@ -154,15 +162,17 @@ impl Place<'_> {
     }
 }
 
-/// The row as a deed submission: the resident by ID number (or id), the village checked.
+/// The row as a deed submission: the resident by ID number (`found`, looked up for the whole
+/// chunk) or id, the village checked (villages by code, remembered across the file).
 async fn deed_of(
     data: &CityData<'_>,
     at: &Place<'_>,
+    found: &HashMap<String, String>,
+    villages: &mut HashMap<String, Option<String>>,
 ) -> Result<std::result::Result<NewDeed, Vec<Problem>>> {
     let mut problems = Vec::new();
     let citizen_id = if let Some(rid) = at.value("resident_id_number") {
-        let rid = ResidentId::parse(rid).map_err(StoreError::Conflict)?;
-        data.registry().citizen_id_by_resident_id(&rid).await?
+        found.get(rid).cloned()
     } else {
         at.value("citizen_id").map(str::to_string)
     };
@@ -175,13 +185,20 @@ async fn deed_of(
         return Ok(Err(problems));
     };
     if let Some(code) = at.value("village") {
-        let village: Option<String> =
-            sqlx::query("SELECT id FROM regions WHERE code = $1 AND level = 'village'")
-                .bind(code)
-                .fetch_optional(&data.read)
-                .await?
-                .map(|r| r.try_get("id"))
-                .transpose()?;
+        let village = match villages.get(code) {
+            Some(v) => v.clone(),
+            None => {
+                let v: Option<String> =
+                    sqlx::query("SELECT id FROM regions WHERE code = $1 AND level = 'village'")
+                        .bind(code)
+                        .fetch_optional(&data.read)
+                        .await?
+                        .map(|r| r.try_get("id"))
+                        .transpose()?;
+                villages.insert(code.to_string(), v.clone());
+                v
+            }
+        };
         match village {
             None => {
                 problems.push(at.problem("village", "unknown_region", "no village has this code"))

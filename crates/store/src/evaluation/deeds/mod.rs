@@ -7,6 +7,7 @@
 //! public board, a deed's whole story) and [`inbox`].
 
 mod appeal;
+mod batch;
 mod board;
 mod committee;
 mod credit;

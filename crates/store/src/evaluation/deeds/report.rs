@@ -13,20 +13,20 @@ use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
 /// A report whose texts, date, resident and standard passed their checks.
-struct Checked {
-    place: String,
-    description: String,
-    date: String,
-    citizen: CitizenSummary,
-    standard: Standard,
+pub(super) struct Checked {
+    pub(super) place: String,
+    pub(super) description: String,
+    pub(super) date: String,
+    pub(super) citizen: CitizenSummary,
+    pub(super) standard: Standard,
 }
 
 /// Who submits, as the deed records it.
-struct Submitter {
-    source: Source,
-    reporter_id: String,
+pub(super) struct Submitter {
+    pub(super) source: Source,
+    pub(super) reporter_id: String,
     /// A partner's idempotency key, scoped to the partner.
-    idem_key: Option<String>,
+    pub(super) idem_key: Option<String>,
 }
 
 impl Submitter {
@@ -49,11 +49,11 @@ impl Submitter {
 /// A report that passed every check reading no more than its resident, standard and trust:
 /// what [`Evaluation::write_report`] needs to write it.
 pub(crate) struct Prepared {
-    c: Checked,
-    who: Submitter,
-    automatic: bool,
-    points: Option<i64>,
-    hash: [u8; 32],
+    pub(super) c: Checked,
+    pub(super) who: Submitter,
+    pub(super) automatic: bool,
+    pub(super) points: Option<i64>,
+    pub(super) hash: [u8; 32],
 }
 
 /// What writing a report did.
@@ -95,49 +95,15 @@ impl Evaluation<'_> {
     /// The checks of a report before anything is written: its fields, resident and standard,
     /// the trust of a partner in an automatic standard, the points, the evidence count.
     pub(crate) async fn prepare_report(&self, new: &NewDeed, now: i64) -> Result<Prepared> {
-        let c = self.check_report(new, now).await?;
-        let who = Submitter::of(new);
-        let automatic = who.source == Source::Partner && c.standard.awarder == "partner";
-        if automatic
-            && !self
-                .standard_trusts(&c.standard.id, &who.reporter_id)
-                .await?
-        {
-            // Checked before a retry is matched, like an inactive standard: trust withdrawn
-            // since is refused too.
-            return Err(StoreError::invalid(
-                "standard",
-                "untrusted_partner",
-                &format!(
-                    "the standard '{}' does not trust your organisation to submit its deeds",
-                    c.standard.code
-                ),
-            ));
-        }
-        let s = &c.standard;
-        let points = deed::submitted_points(
-            who.source,
-            automatic,
-            s.points_min,
-            s.points_max,
-            new.points,
-        )
-        .map_err(|e| StoreError::Invalid(e.into()))?;
-        if new.evidence.len() > deed::EVIDENCE_FILES_MAX {
-            return Err(StoreError::invalid(
-                "evidence",
-                "too_many",
-                &format!("at most {} files", deed::EVIDENCE_FILES_MAX),
-            ));
-        }
-        let hash = request_hash(new, &c, points);
-        Ok(Prepared {
-            c,
-            who,
-            automatic,
-            points,
-            hash,
-        })
+        let citizen = self.registry().citizen_summary(&new.citizen_id).await?;
+        let standard = self.standard_current(&new.standard_code).await?;
+        let trusted = match (&new.reporter, &standard) {
+            (Reporter::Partner { partner_id, .. }, Some(s)) if s.awarder == "partner" => {
+                self.standard_trusts(&s.id, partner_id).await?
+            }
+            _ => false,
+        };
+        prepare(new, citizen, standard, trusted, now)
     }
 
     /// Write a prepared report inside the caller's transaction: the cap of an automatic
@@ -202,53 +168,107 @@ impl Evaluation<'_> {
         }
         Ok(Written::New(id))
     }
+}
 
-    /// Every check of a report that reads no more than its resident and standard, all at once.
-    async fn check_report(&self, new: &NewDeed, now: i64) -> Result<Checked> {
-        let mut errs = FieldErrors::default();
-        let place = errs.take(deed::text("place", &new.place, deed::PLACE_CHARS_MAX));
-        let description = errs.take(deed::text(
-            "description",
-            &new.description,
-            deed::DESCRIPTION_CHARS_MAX,
+/// Every check of a report, given what it reads (its resident, its standard's current version,
+/// whether that standard trusts the submitting partner): one implementation for a single
+/// report ([`Evaluation::prepare_report`]) and a file's rows (`batch`).
+pub(crate) fn prepare(
+    new: &NewDeed,
+    citizen: Option<CitizenSummary>,
+    standard: Option<Standard>,
+    trusted: bool,
+    now: i64,
+) -> Result<Prepared> {
+    let c = checked(new, citizen, standard, now)?;
+    let who = Submitter::of(new);
+    let automatic = who.source == Source::Partner && c.standard.awarder == "partner";
+    if automatic && !trusted {
+        // Checked before a retry is matched, like an inactive standard: trust withdrawn
+        // since is refused too.
+        return Err(StoreError::invalid(
+            "standard",
+            "untrusted_partner",
+            &format!(
+                "the standard '{}' does not trust your organisation to submit its deeds",
+                c.standard.code
+            ),
         ));
-        let date = errs.take(deed::deed_date(&new.deed_date, &crate::day_of(now)));
-        let citizen = self.registry().citizen_summary(&new.citizen_id).await?;
-        if citizen.is_none() {
-            errs.push(FieldError::new(
-                "citizen_id",
-                "unknown_citizen",
-                "no enrolled resident has this id",
-            ));
-        }
-        let standard = self.standard_current(&new.standard_code).await?;
-        match &standard {
-            None => errs.push(FieldError::new(
-                "standard",
-                "unknown_standard",
-                "not in the catalogue",
-            )),
-            Some(s) if !s.active => errs.push(FieldError::new(
-                "standard",
-                "inactive_standard",
-                "no longer awarded",
-            )),
-            _ => {}
-        }
-        let (Some(place), Some(description), Some(date), Some(citizen), Some(standard)) =
-            (place, description, date, citizen, standard)
-        else {
-            return Err(StoreError::Invalid(errs));
-        };
-        errs.into_result().map_err(StoreError::Invalid)?;
-        Ok(Checked {
-            place,
-            description,
-            date,
-            citizen,
-            standard,
-        })
     }
+    let s = &c.standard;
+    let points = deed::submitted_points(
+        who.source,
+        automatic,
+        s.points_min,
+        s.points_max,
+        new.points,
+    )
+    .map_err(|e| StoreError::Invalid(e.into()))?;
+    if new.evidence.len() > deed::EVIDENCE_FILES_MAX {
+        return Err(StoreError::invalid(
+            "evidence",
+            "too_many",
+            &format!("at most {} files", deed::EVIDENCE_FILES_MAX),
+        ));
+    }
+    let hash = request_hash(new, &c, points);
+    Ok(Prepared {
+        c,
+        who,
+        automatic,
+        points,
+        hash,
+    })
+}
+
+/// Every check of a report that reads no more than its resident and standard, all at once.
+fn checked(
+    new: &NewDeed,
+    citizen: Option<CitizenSummary>,
+    standard: Option<Standard>,
+    now: i64,
+) -> Result<Checked> {
+    let mut errs = FieldErrors::default();
+    let place = errs.take(deed::text("place", &new.place, deed::PLACE_CHARS_MAX));
+    let description = errs.take(deed::text(
+        "description",
+        &new.description,
+        deed::DESCRIPTION_CHARS_MAX,
+    ));
+    let date = errs.take(deed::deed_date(&new.deed_date, &crate::day_of(now)));
+    if citizen.is_none() {
+        errs.push(FieldError::new(
+            "citizen_id",
+            "unknown_citizen",
+            "no enrolled resident has this id",
+        ));
+    }
+    match &standard {
+        None => errs.push(FieldError::new(
+            "standard",
+            "unknown_standard",
+            "not in the catalogue",
+        )),
+        Some(s) if !s.active => errs.push(FieldError::new(
+            "standard",
+            "inactive_standard",
+            "no longer awarded",
+        )),
+        _ => {}
+    }
+    let (Some(place), Some(description), Some(date), Some(citizen), Some(standard)) =
+        (place, description, date, citizen, standard)
+    else {
+        return Err(StoreError::Invalid(errs));
+    };
+    errs.into_result().map_err(StoreError::Invalid)?;
+    Ok(Checked {
+        place,
+        description,
+        date,
+        citizen,
+        standard,
+    })
 }
 
 /// What a retry under the same key must repeat exactly.
