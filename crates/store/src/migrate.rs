@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_city_statistics.sql"),
         postgres: include_str!("../migrations/postgres/0016_city_statistics.sql"),
     },
+    Migration {
+        version: 17,
+        name: "city_imports",
+        sqlite: include_str!("../migrations/sqlite/0017_city_imports.sql"),
+        postgres: include_str!("../migrations/postgres/0017_city_imports.sql"),
+    },
 ];
 
 /// The version of the newest migration.

@@ -6,7 +6,7 @@
 
 use domain::citydata::kinds::PARTNER_DEEDS;
 use moralbank_store::citydata::imports::read;
-use moralbank_store::citydata::{Import, Mode, Upload};
+use moralbank_store::citydata::{Import, ImportOwner, Mode, Upload};
 use moralbank_store::evaluation::Rules;
 use moralbank_store::{now_ms, Store};
 use rust_xlsxwriter::{Format, Workbook};
@@ -66,7 +66,7 @@ impl Setup {
             .import_file(
                 &Upload {
                     schema: &PARTNER_DEEDS,
-                    partner_id: self.partner.clone(),
+                    owner: ImportOwner::Partner(self.partner.clone()),
                     by: self.partner.clone(),
                     file_name: name.into(),
                     bytes,
@@ -132,7 +132,9 @@ async fn one_bad_row_imports_nothing_and_every_bad_cell_is_named(store: Store) {
     let wb = s
         .store
         .citydata()
-        .error_workbook(&i.id, &s.partner)
+        .error_workbook(&i.id, &ImportOwner::Partner(s.partner.clone()), |p| {
+            p.message.clone()
+        })
         .await
         .unwrap()
         .unwrap();
@@ -210,7 +212,7 @@ async fn gb18030_csv_and_xlsx_traps_and_a_confirmed_preview(store: Store) {
         .citydata()
         .commit_import(
             &p.id,
-            &s.partner,
+            &ImportOwner::Partner(s.partner.clone()),
             "clerk",
             &Rules::default(),
             now_ms(),
@@ -339,4 +341,157 @@ moralbank_store::on_both_backends!(
     one_bad_row_imports_nothing_and_every_bad_cell_is_named,
     gb18030_csv_and_xlsx_traps_and_a_confirmed_preview,
     the_templates_read_back_as_files_of_their_kind,
+    green_card_honour_lists_issue_each_card_once,
 );
+
+async fn green_card_honour_lists_issue_each_card_once(store: Store) {
+    use domain::citydata::kinds::GREEN_CARD_HONOURS;
+    let s = setup(store).await;
+    let next_year = format!("{}-12-31", s.today[..4].parse::<i32>().unwrap() + 1);
+    let city = |name: &str, bytes: &[u8], mode| {
+        let store = s.store.clone();
+        let (name, bytes) = (name.to_string(), bytes.to_vec());
+        async move {
+            store
+                .citydata()
+                .import_file(
+                    &Upload {
+                        schema: &GREEN_CARD_HONOURS,
+                        owner: ImportOwner::City,
+                        by: "staff-admin".into(),
+                        file_name: name,
+                        bytes: &bytes,
+                    },
+                    mode,
+                    &Rules::default(),
+                    now_ms(),
+                    &AtomicUsize::new(0),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // A partner does not send the city's lists.
+    let err = s
+        .store
+        .citydata()
+        .import_file(
+            &Upload {
+                schema: &GREEN_CARD_HONOURS,
+                owner: ImportOwner::Partner(s.partner.clone()),
+                by: s.partner.clone(),
+                file_name: "h.csv".into(),
+                bytes: b"x",
+            },
+            Mode::Commit,
+            &Rules::default(),
+            now_ms(),
+            &AtomicUsize::new(0),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, moralbank_store::StoreError::Invalid(f) if f.0[0].code == "not_your_kind"),
+        "{err:?}"
+    );
+
+    let (id0, _) = &s.ids[0];
+    let (id1, _) = &s.ids[1];
+    let (id2, _) = &s.ids[2];
+    let (_, stranger) = moralbank_store::fixtures::city::demo_identity(999_999);
+    let (_, rid4) = moralbank_store::fixtures::city::demo_identity(4);
+    let bad = format!(
+        "身份证号,荣誉称号,事迹简介,有效期至\n\
+         {id0},余姚好人,照顾孤寡老人十年,{next_year}\n\
+         {id1},moral-model,见义勇为救落水儿童,{next_year}\n\
+         {id2},好人好事,热心公益,{next_year}\n\
+         {},道德模范,热心公益,{next_year}\n\
+         {},道德模范,热心公益,2001-01-01\n",
+        stranger.as_str(),
+        rid4.as_str()
+    );
+    let i = city("名单.csv", bad.as_bytes(), Mode::Commit).await;
+    assert_eq!(i.status, "refused");
+    assert_eq!(
+        codes(&i),
+        [
+            ("B4".into(), "not_in_list".into()),
+            ("A5".into(), "unknown_resident".into()),
+            ("D6".into(), "in_past".into()),
+        ]
+    );
+    assert!(
+        i.problems[0].message.contains("余姚好人"),
+        "the list is named: {:?}",
+        i.problems[0]
+    );
+    let cards = || s.store.count_for_tests("SELECT COUNT(*) FROM green_cards");
+    assert_eq!(cards().await.unwrap(), 0, "nothing of the list was written");
+
+    let good = format!(
+        "身份证号,荣誉,事迹简介,有效期至\n{id0},余姚好人,照顾孤寡老人十年,{next_year}\n\
+         {id1},moral-model,见义勇为救落水儿童,{next_year}\n{id2},道德模范,热心公益,{next_year}\n"
+    );
+    let i = city("名单-改.csv", good.as_bytes(), Mode::Commit).await;
+    assert_eq!(i.status, "committed", "{:?}", i.problems);
+    assert_eq!((i.rows.new, i.rows.unchanged), (3, 0));
+    assert_eq!(cards().await.unwrap(), 3);
+    let honours = s
+        .store
+        .rows_for_tests("SELECT honour, issued_by FROM green_cards ORDER BY honour")
+        .await
+        .unwrap();
+    assert_eq!(
+        honours,
+        [
+            ["moral-model", "staff-admin"],
+            ["moral-model", "staff-admin"],
+            ["yuyao-good-person", "staff-admin"]
+        ]
+    );
+    // Next year's list repeats a name: that card is unchanged, the new name gets one.
+    let (_, rid3) = moralbank_store::fixtures::city::demo_identity(3);
+    let again = format!(
+        "身份证号,荣誉,事迹简介,有效期至\n{id0},余姚好人,照顾孤寡老人十年,{next_year}\n{},见义勇为,勇斗歹徒,{next_year}\n",
+        rid3.as_str()
+    );
+    let i = city("名单-2.csv", again.as_bytes(), Mode::Commit).await;
+    assert_eq!(i.status, "committed", "{:?}", i.problems);
+    assert_eq!((i.rows.new, i.rows.unchanged), (1, 1));
+    assert_eq!(cards().await.unwrap(), 4);
+    // The city's imports are the city's: a partner sees none of them.
+    let mine = s
+        .store
+        .citydata()
+        .imports(&ImportOwner::City, 10)
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 3);
+    let theirs = s
+        .store
+        .citydata()
+        .imports(&ImportOwner::Partner(s.partner.clone()), 10)
+        .await
+        .unwrap();
+    assert!(theirs.is_empty());
+    assert!(s
+        .store
+        .citydata()
+        .import(&mine[0].id, &ImportOwner::Partner(s.partner.clone()))
+        .await
+        .unwrap()
+        .is_none());
+    // The template's drop-down holds the honours' names, and reads back as the kind.
+    let x = moralbank_store::citydata::imports::workbook::template_xlsx(
+        &GREEN_CARD_HONOURS,
+        &Default::default(),
+    )
+    .unwrap();
+    let sheet = read::read(&x).unwrap();
+    assert!(GREEN_CARD_HONOURS.map_header(&sheet.header, false).is_ok());
+    let mut zip = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(x)).unwrap();
+    use calamine::Reader;
+    let lists = zip.worksheet_range("lists").unwrap();
+    let names: Vec<String> = lists.rows().skip(1).map(|r| r[0].to_string()).collect();
+    assert_eq!(names, ["道德模范", "余姚好人", "宁波好人", "见义勇为"]);
+}

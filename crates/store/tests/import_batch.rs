@@ -9,7 +9,7 @@
 
 use domain::citydata::kinds::PARTNER_DEEDS;
 use domain::IdempotencyKey;
-use moralbank_store::citydata::{Mode, Upload};
+use moralbank_store::citydata::{ImportOwner, Mode, Upload};
 use moralbank_store::evaluation::{NewDeed, Reporter, Rules};
 use moralbank_store::testing::TestDb;
 use moralbank_store::{now_ms, Backend, Store, StoreError};
@@ -207,7 +207,7 @@ async fn a_file_is_decided_as_its_rows_one_at_a_time(store: Store) {
                 .import_file(
                     &Upload {
                         schema: &PARTNER_DEEDS,
-                        partner_id: c.partner.clone(),
+                        owner: ImportOwner::Partner(c.partner.clone()),
                         by: c.partner.clone(),
                         file_name: "deeds.csv".into(),
                         bytes: csv.as_bytes(),
@@ -246,7 +246,7 @@ async fn a_file_is_decided_as_its_rows_one_at_a_time(store: Store) {
                 .import_file(
                     &Upload {
                         schema: &PARTNER_DEEDS,
-                        partner_id: c.partner.clone(),
+                        owner: ImportOwner::Partner(c.partner.clone()),
                         by: c.partner.clone(),
                         file_name: "deeds-ok.csv".into(),
                         bytes: ok.as_bytes(),

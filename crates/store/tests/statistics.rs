@@ -7,7 +7,7 @@
 use domain::citydata::kinds::PARTNER_DEEDS;
 use domain::{ConsentVersion, PersonName, ENROLMENT_CONSENT_VERSION};
 use moralbank_store::citydata::stats::{Grain, Level, Stat, StatsQuery};
-use moralbank_store::citydata::{Mode, Upload};
+use moralbank_store::citydata::{ImportOwner, Mode, Upload};
 use moralbank_store::evaluation::Rules;
 use moralbank_store::fixtures::city::demo_identity;
 use moralbank_store::{now_ms, HouseholdChoice, NewCitizen, Scope, Store};
@@ -123,7 +123,7 @@ async fn every_event_is_counted_once_in_every_grain_and_level(store: Store) {
         .import_file(
             &Upload {
                 schema: &PARTNER_DEEDS,
-                partner_id: partner.clone(),
+                owner: ImportOwner::Partner(partner.clone()),
                 by: partner.clone(),
                 file_name: "deeds.csv".into(),
                 bytes: csv.as_bytes(),

@@ -58,7 +58,8 @@ pub enum Action {
     /// A partner's operator scanning codes and redeeming their partner's benefits on the
     /// scanner page.
     ScanCodes,
-    /// Import a partner's files of records (city data): its API key, or its operators' page.
+    /// Import files of records (city data): a partner's by its API key or its operators' page,
+    /// the city's own (green-card honour lists) by its admins' page.
     ImportFiles,
     /// The statistics dashboard, within the caller's scope (city, town or village).
     ViewStatistics,
@@ -69,7 +70,8 @@ fn staff_may(role: Role, action: Action) -> bool {
     match action {
         OwnRecord | PartnerSelf | ReportDeeds | SubmitDeeds | RedeemBenefits => false,
         VoteDeeds => role == Role::Evaluator,
-        ScanCodes | ImportFiles => role == Role::PartnerOperator,
+        ScanCodes => role == Role::PartnerOperator,
+        ImportFiles => matches!(role, Role::PartnerOperator | Role::Admin),
         DecideAppeals => role == Role::TownReviewer,
         StaffConsole | ReadRegionsApi => true,
         ViewStatistics => matches!(

@@ -341,7 +341,7 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
             vec![A],
         ),
         ("POST", "/api/v1/partner/deeds/bulk".into(), "key", vec![]),
-        ("GET", "/console/imports".into(), "", vec![PO]),
+        ("GET", "/console/imports".into(), "", vec![A, PO]),
         ("GET", "/console/statistics".into(), "", vec![A, AU, EV, TR]),
         (
             "GET",
@@ -349,24 +349,24 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
             "",
             vec![A, AU, EV, TR],
         ),
-        ("POST", "/console/imports".into(), "kind=partner-deeds", vec![PO]),
+        ("POST", "/console/imports".into(), "kind=partner-deeds", vec![A, PO]),
         (
             "GET",
             format!("/console/imports/{}", domain::new_id()),
             "",
-            vec![PO],
+            vec![A, PO],
         ),
         (
             "POST",
             format!("/console/imports/{}/commit", domain::new_id()),
             "",
-            vec![PO],
+            vec![A, PO],
         ),
         (
             "GET",
             format!("/console/imports/{}/errors.xlsx", domain::new_id()),
             "",
-            vec![PO],
+            vec![A, PO],
         ),
         ("GET", "/api/v1/imports".into(), "", vec![]),
         (

@@ -120,8 +120,11 @@ async fn a_clerk_previews_confirms_and_downloads_errors(w: World) {
         .to_str()
         .unwrap()
         .contains("spreadsheetml"));
-    // Another partner's clerk, or another role, sees none of it.
+    // Another owner's clerk (the admin sends the city's files) finds no such import; a role
+    // that imports nothing may not look.
     let (s, _, _) = w.page("GET", &at, Some(w.staff(Role::Admin)), &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = w.page("GET", &at, Some(w.staff(Role::Auditor)), &[]).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
@@ -479,6 +482,130 @@ async fn the_dashboard_shows_each_role_its_own_scope(w: World) {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+async fn the_city_imports_its_honour_lists_and_partners_cannot(w: World) {
+    let admin = w.staff(Role::Admin);
+    let (s, _, html) = w.page("GET", "/console/imports", Some(admin), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("upload-green-card-honours") && !html.contains("upload-partner-deeds"),
+        "{html}"
+    );
+    let (_, _, html) = w
+        .page(
+            "GET",
+            "/console/imports",
+            Some(w.staff(Role::PartnerOperator)),
+            &[],
+        )
+        .await;
+    assert!(html.contains("upload-partner-deeds") && !html.contains("upload-green-card-honours"));
+    let rid = resident_number(&w).await;
+    let next_year = format!("{}-06-30", today(&w)[..4].parse::<i32>().unwrap() + 1);
+    let upload = |file: String| {
+        let boundary = "mb-honours-7";
+        let mut body = String::new();
+        for (k, v) in [
+            ("csrf", admin.csrf.as_str()),
+            ("kind", "green-card-honours"),
+        ] {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+            ));
+        }
+        body.push_str(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"名单.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{boundary}--\r\n"));
+        let req = Request::builder()
+            .method("POST")
+            .uri("/console/imports")
+            .header(header::COOKIE, format!("mb_session={}", admin.token))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(Body::from(body))
+            .unwrap();
+        w.send(req)
+    };
+    // A name not on the drop-down: the problem in Chinese, nothing written.
+    let (s, h, _) = upload(format!(
+        "身份证号,荣誉,事迹简介,有效期至\n{rid},好人,孝老爱亲,{next_year}\n"
+    ))
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let at = h[header::LOCATION].to_str().unwrap().to_string();
+    let (_, _, html) = w.page("GET", &at, Some(admin), &[]).await;
+    assert!(
+        html.contains("B2") && html.contains("请从模板的下拉列表中选择"),
+        "{html}"
+    );
+    // The corrected list: previewed, confirmed, committed; the card is the resident's.
+    let (_, h, _) = upload(format!(
+        "身份证号,荣誉,事迹简介,有效期至\n{rid},余姚好人,孝老爱亲,{next_year}\n"
+    ))
+    .await;
+    let at = h[header::LOCATION].to_str().unwrap().to_string();
+    let (_, _, html) = w.page("GET", &at, Some(admin), &[]).await;
+    assert!(html.contains("id=\"confirm\""), "{html}");
+    let (s, _, _) = w
+        .page("POST", &format!("{at}/commit"), Some(admin), &[])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let mut committed = false;
+    for _ in 0..100 {
+        let (_, _, html) = w.page("GET", &at, Some(admin), &[]).await;
+        if html.contains("status-committed") {
+            committed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(committed);
+    assert_eq!(
+        w.store
+            .count_for_tests(&format!(
+                "SELECT COUNT(*) FROM green_cards WHERE citizen_id = '{}' AND honour = 'yuyao-good-person'",
+                w.citizen.id
+            ))
+            .await
+            .unwrap(),
+        1
+    );
+    // A partner's key that may import cannot send the city's lists, nor see its imports.
+    let (_, secret) = w
+        .store
+        .accounts()
+        .create_api_key(&w.partner_id, &["deeds:submit".into()], "imports")
+        .await
+        .unwrap();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/imports?kind=green-card-honours")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .header(header::CONTENT_TYPE, "text/csv");
+    let (s, _, body) = w
+        .send(
+            req.body(Body::from(format!(
+                "身份证号,荣誉,事迹简介,有效期至\n{rid},余姚好人,x,{next_year}\n"
+            )))
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("not_your_kind"), "{body}");
+    let id = at.rsplit('/').next().unwrap();
+    let (s, _) = w
+        .api("GET", &format!("/imports/{id}"), Some(&secret), None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = w
+        .page("GET", &at, Some(w.staff(Role::PartnerOperator)), &[])
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "another owner's import is not found"
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -492,4 +619,5 @@ on_both!(
     open_data_suppresses_small_cells_in_every_format,
     the_smallest_published_count_is_configured_never_below_five,
     the_dashboard_shows_each_role_its_own_scope,
+    the_city_imports_its_honour_lists_and_partners_cannot,
 );

@@ -20,7 +20,7 @@ use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{keys, server};
 use calamine::Reader;
-use moralbank_store::citydata::{Mode, Upload};
+use moralbank_store::citydata::{ImportOwner, Mode, Upload};
 use moralbank_store::evaluation::Rules;
 use moralbank_store::{now_ms, Store};
 use serde_json::{json, Value};
@@ -179,7 +179,7 @@ async fn run(store: &Store, o: &ImportOptions) -> Result<Value> {
         .import_file(
             &Upload {
                 schema,
-                partner_id: partner.clone(),
+                owner: ImportOwner::Partner(partner.clone()),
                 by: partner.clone(),
                 file_name: "bench.xlsx".into(),
                 bytes: &bytes,

@@ -1,11 +1,13 @@
 //! The demo's city data: the library's clerk (login `library`) finds two imports on
 //! `/console/imports`: a file of deeds committed whole (in the committee's queue), and a file
 //! refused whole, whose problems and error workbook show the Excel traps (an ID number that
-//! Excel turned into a number, a serial date, an unknown standard).
+//! Excel turned into a number, a serial date, an unknown standard). The city's admins (login
+//! `admin`) find this year's 余姚好人 honour list committed: three green cards issued, and the
+//! demo resident, who already holds that card, unchanged.
 
 use crate::error::{CliError, Result};
-use domain::citydata::kinds::PARTNER_DEEDS;
-use moralbank_store::citydata::{Mode, Upload};
+use domain::citydata::kinds::{GREEN_CARD_HONOURS, PARTNER_DEEDS};
+use moralbank_store::citydata::{ImportOwner, Mode, Upload};
 use moralbank_store::evaluation::Rules;
 use moralbank_store::fixtures::city::demo_identity;
 use moralbank_store::{now_ms, Store};
@@ -19,7 +21,12 @@ pub async fn seed_imports(store: &Store) -> Result<()> {
         .iter()
         .find(|p| p.name == LIBRARY)
         .ok_or_else(|| CliError::Config("the demo library is missing".into()))?;
-    if !store.citydata().imports(&library.id, 1).await?.is_empty() {
+    if !store
+        .citydata()
+        .imports(&ImportOwner::Partner(library.id.clone()), 1)
+        .await?
+        .is_empty()
+    {
         return Ok(());
     }
     let day = moralbank_store::day_of(now_ms());
@@ -49,7 +56,7 @@ pub async fn seed_imports(store: &Store) -> Result<()> {
             .import_file(
                 &Upload {
                     schema: &PARTNER_DEEDS,
-                    partner_id: library.id.clone(),
+                    owner: ImportOwner::Partner(library.id.clone()),
                     by: "system:demo".into(),
                     file_name: name.into(),
                     bytes: &bytes,
@@ -65,5 +72,50 @@ pub async fn seed_imports(store: &Store) -> Result<()> {
             i.status, i.rows.total, i.rows.new, i.rows.refused
         );
     }
+    Ok(())
+}
+
+/// The city's honour list of this year: run after the demo resident's own green card.
+pub async fn seed_honours(store: &Store) -> Result<()> {
+    if !store
+        .citydata()
+        .imports(&ImportOwner::City, 1)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let now = now_ms();
+    let until = format!("{}-12-31", crate::demo::year_after(now));
+    let mut list = String::from("身份证号,荣誉称号,事迹简介,有效期至\r\n");
+    for (i, citation) in [
+        (0, "多年义务照顾村里的孤寡老人"),
+        (21, "连续十五年无偿献血，累计 6,000 毫升"),
+        (42, "组建邻里互助队，为独居老人送餐三年"),
+        (63, "带领村民修复古道，义务讲解四明山红色历史"),
+    ] {
+        let (_, rid) = demo_identity(i);
+        list.push_str(&format!("{},余姚好人,{citation},{until}\r\n", rid.as_str()));
+    }
+    let i = store
+        .citydata()
+        .import_file(
+            &Upload {
+                schema: &GREEN_CARD_HONOURS,
+                owner: ImportOwner::City,
+                by: "system:demo".into(),
+                file_name: "余姚好人-年度名单.csv".into(),
+                bytes: list.as_bytes(),
+            },
+            Mode::Commit,
+            &Rules::default(),
+            now,
+            &AtomicUsize::new(0),
+        )
+        .await?;
+    println!(
+        "import 余姚好人-年度名单.csv: {} ({} rows, {} new, {} unchanged)",
+        i.status, i.rows.total, i.rows.new, i.rows.unchanged
+    );
     Ok(())
 }

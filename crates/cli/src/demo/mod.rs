@@ -95,6 +95,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     history::seed_green_card(&store).await?;
     history::seed_benefits(&store).await?;
     citydata::seed_imports(&store).await?;
+    citydata::seed_honours(&store).await?;
     added += history::seed_redemptions(&store, &ledger).await?;
     if added > 0 {
         println!(
@@ -112,6 +113,14 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
 
 /// The standards partners award name the partners they trust: the volunteer alliance for
 /// volunteer hours, the hospital for blood donations (a new version of each, once).
+/// The year after the one `now` falls in (China Standard Time).
+pub(crate) fn year_after(now: i64) -> i32 {
+    moralbank_store::day_of(now)[..4]
+        .parse::<i32>()
+        .unwrap_or(2026)
+        + 1
+}
+
 async fn trust_demo_partners(store: &Store) -> Result<()> {
     let partners = store.accounts().list_partners().await?;
     for (code, partner) in [

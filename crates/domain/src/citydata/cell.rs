@@ -220,6 +220,17 @@ pub fn check(column: &Column, cell: &Cell) -> Result<Option<String>, Refusal> {
         ColumnType::Id => crate::parse_id("id", &plain(cell))
             .map_err(|_| ("invalid_id", "not an identifier of this system".to_string()))?,
         ColumnType::Lookup(_) => plain(cell),
+        ColumnType::Enum(values) => {
+            let t = plain(cell);
+            values
+                .iter()
+                .find(|(code, label)| code.eq_ignore_ascii_case(&t) || *label == t)
+                .map(|(code, _)| (*code).to_string())
+                .ok_or_else(|| {
+                    let labels: Vec<&str> = values.iter().map(|(_, l)| *l).collect();
+                    ("not_in_list", format!("one of: {}", labels.join("、")))
+                })?
+        }
     };
     Ok(Some(v))
 }

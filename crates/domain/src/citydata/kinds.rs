@@ -1,7 +1,7 @@
 //! The kinds of file the city takes. Each is a [`Schema`] with a version; the store knows how
 //! to apply each kind's rows.
 
-use super::schema::{Column, ColumnType, Lookup, Schema};
+use super::schema::{Column, ColumnType, Lookup, Owner, Schema};
 use crate::deed::{DESCRIPTION_CHARS_MAX, PLACE_CHARS_MAX};
 
 /// Partner deeds (合作单位事迹): verified deeds a partner organisation submits, one per row,
@@ -9,6 +9,7 @@ use crate::deed::{DESCRIPTION_CHARS_MAX, PLACE_CHARS_MAX};
 /// header still maps onto this schema.
 pub const PARTNER_DEEDS: Schema = Schema {
     kind: "partner-deeds",
+    owner: Owner::Partner,
     version: 1,
     title_zh: "合作单位事迹导入",
     title_en: "Partner deeds",
@@ -116,8 +117,73 @@ pub const PARTNER_DEEDS: Schema = Schema {
     bytes_max: 10 * 1024 * 1024,
 };
 
+/// The honours a green card recognises: code and Chinese name (as `code::green_cards`).
+pub const HONOURS: &[(&str, &str)] = &[
+    ("moral-model", "道德模范"),
+    ("yuyao-good-person", "余姚好人"),
+    ("ningbo-good-person", "宁波好人"),
+    ("brave-deed", "见义勇为"),
+];
+
+/// The city's lists of recognised good people (a town's 余姚好人 of the year, the moral
+/// models): each row issues a green card to an enrolled resident, unless they already hold an
+/// active card of that honour (then the row is unchanged). Sent by the city's admins.
+pub const GREEN_CARD_HONOURS: Schema = Schema {
+    kind: "green-card-honours",
+    owner: Owner::City,
+    version: 1,
+    title_zh: "道德绿卡荣誉名单导入",
+    title_en: "Green-card honour list",
+    columns: &[
+        Column {
+            name: "resident_id_number",
+            title_zh: "身份证号",
+            aliases: &["身份证号码", "公民身份号码", "身份证", "id_number"],
+            kind: ColumnType::IdNumber,
+            required: true,
+            unique: true,
+            personal: true,
+            description:
+                "The recognised resident's 18-character ID number (enrolled residents only)",
+        },
+        Column {
+            name: "honour",
+            title_zh: "荣誉",
+            aliases: &["荣誉称号", "称号", "荣誉类别"],
+            kind: ColumnType::Enum(HONOURS),
+            required: true,
+            unique: false,
+            personal: false,
+            description: "The honour, as the drop-down names it (or its code)",
+        },
+        Column {
+            name: "citation",
+            title_zh: "事迹简介",
+            aliases: &["事迹", "简介", "主要事迹"],
+            kind: ColumnType::Text { max_chars: 500 },
+            required: true,
+            unique: false,
+            personal: false,
+            description: "Why the resident is recognised, as the card's record will say",
+        },
+        Column {
+            name: "valid_until",
+            title_zh: "有效期至",
+            aliases: &["有效期", "截止日期"],
+            kind: ColumnType::Date,
+            required: true,
+            unique: false,
+            personal: false,
+            description: "The card's last day, yyyy-mm-dd, after today",
+        },
+    ],
+    one_of: &[],
+    rows_max: 10_000,
+    bytes_max: 10 * 1024 * 1024,
+};
+
 /// Every kind, newest version of each.
-pub const KINDS: &[&Schema] = &[&PARTNER_DEEDS];
+pub const KINDS: &[&Schema] = &[&PARTNER_DEEDS, &GREEN_CARD_HONOURS];
 
 /// The kind named `kind` (as in URLs), newest version.
 pub fn kind(kind: &str) -> Option<&'static Schema> {

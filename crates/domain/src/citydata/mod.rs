@@ -20,4 +20,4 @@ pub mod rows;
 pub mod schema;
 
 pub use cell::{cell_ref, column_letters, Cell, Problem};
-pub use schema::{Column, ColumnType, HeaderMap, Lookup, Schema};
+pub use schema::{Column, ColumnType, HeaderMap, Lookup, Owner, Schema};

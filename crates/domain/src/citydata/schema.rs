@@ -22,6 +22,9 @@ pub enum ColumnType {
     Id,
     /// A code looked up in the system's tables when the file is checked.
     Lookup(Lookup),
+    /// One of a fixed list: each value's code and the Chinese label clerks pick from the
+    /// template's drop-down (either is accepted; the code is kept).
+    Enum(&'static [(&'static str, &'static str)]),
 }
 
 /// What a look-up column names.
@@ -51,11 +54,32 @@ pub struct Column {
     pub description: &'static str,
 }
 
+/// Who sends a kind of file: a partner organisation (its API key or its operators' page), or the
+/// city itself (its admins' page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Owner {
+    Partner,
+    City,
+}
+
+impl Owner {
+    /// As the imports table records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Owner::Partner => "partner",
+            Owner::City => "city",
+        }
+    }
+}
+
 /// A kind of file at one version. A change that a file written for the old version would not
 /// pass is a new version; imports record the version they were checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schema {
     pub kind: &'static str,
+    /// Who sends files of this kind.
+    pub owner: Owner,
     pub version: u32,
     pub title_zh: &'static str,
     pub title_en: &'static str,
@@ -244,6 +268,9 @@ pub struct Field {
     pub lookup: Option<Lookup>,
     #[serde(rename = "x-check", skip_serializing_if = "Option::is_none")]
     pub check: Option<&'static str>,
+    /// An enum column's labels by code.
+    #[serde(rename = "x-labels", skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::BTreeMap<&'static str, &'static str>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -259,6 +286,9 @@ pub struct Constraints {
     pub maximum: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pattern: Option<&'static str>,
+    /// The codes of an enum column (its Chinese labels are accepted too: `x-labels`).
+    #[serde(rename = "enum", skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<&'static str>>,
 }
 
 /// The GB 11643 shape (the check character is checked besides, see `x-check`).
@@ -275,6 +305,7 @@ fn field_of(c: &Column) -> Field {
         minimum: None,
         maximum: None,
         pattern: None,
+        values: None,
     };
     let (kind, format, lookup, check) = match c.kind {
         ColumnType::Text { max_chars } => {
@@ -305,6 +336,10 @@ fn field_of(c: &Column) -> Field {
             ("string", Some("uuid"), None, None)
         }
         ColumnType::Lookup(l) => ("string", None, Some(l), None),
+        ColumnType::Enum(values) => {
+            k.values = Some(values.iter().map(|(code, _)| *code).collect());
+            ("string", None, None, None)
+        }
     };
     Field {
         name: c.name,
@@ -317,6 +352,10 @@ fn field_of(c: &Column) -> Field {
         personal: c.personal,
         lookup,
         check,
+        labels: match c.kind {
+            ColumnType::Enum(values) => Some(values.iter().copied().collect()),
+            _ => None,
+        },
     }
 }
 

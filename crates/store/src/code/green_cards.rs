@@ -7,12 +7,14 @@ use domain::{FieldError, FieldErrors};
 use serde::Serialize;
 use sqlx::Row;
 
-pub const HONOURS: &[&str] = &[
-    "moral-model",
-    "yuyao-good-person",
-    "ningbo-good-person",
-    "brave-deed",
+/// The honours' codes (their Chinese names: `domain::citydata::kinds::HONOURS`).
+pub const HONOURS: [&str; 4] = [
+    domain::citydata::kinds::HONOURS[0].0,
+    domain::citydata::kinds::HONOURS[1].0,
+    domain::citydata::kinds::HONOURS[2].0,
+    domain::citydata::kinds::HONOURS[3].0,
 ];
+
 /// The badge an active card puts on the resident's code.
 pub const BADGE: &str = "green-card";
 
@@ -102,39 +104,9 @@ impl Code<'_> {
         }
         errs.into_result().map_err(StoreError::Invalid)?;
         let citation = citation.unwrap_or_default();
-        let year = &crate::day_of(now)[..4];
         let mut tx = self.write.begin().await?;
-        let serial: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM green_cards WHERE card_no LIKE $1")
-                .bind(format!("GC{year}-%"))
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-        let id = domain::new_id();
-        let res = sqlx::query(
-            "INSERT INTO green_cards (id, citizen_id, card_no, honour, citation, valid_from, valid_until, issued_by, issued_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6)",
-        )
-        .bind(&id)
-        .bind(citizen_id)
-        .bind(format!("GC{year}-{:06}", serial + 1))
-        .bind(honour)
-        .bind(&citation)
-        .bind(now)
-        .bind(valid_until)
-        .bind(by)
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = res {
-            if StoreError::is_unique_violation(&e) {
-                return Err(StoreError::conflict(
-                    "card_no",
-                    "issued_meanwhile",
-                    "another card was issued at the same moment; try again",
-                ));
-            }
-            return Err(e.into());
-        }
+        let id =
+            insert_green_card(&mut tx, citizen_id, honour, &citation, valid_until, by, now).await?;
         tx.commit().await?;
         self.green_card(&id)
             .await?
@@ -229,4 +201,69 @@ impl Code<'_> {
             vec![]
         })
     }
+}
+
+/// Write a checked card in the caller's transaction, numbered `GC<year>-<serial>`; returns its
+/// id. One implementation for the admin's card and an honour list's rows.
+pub(crate) async fn insert_green_card(
+    tx: &mut sqlx::AnyConnection,
+    citizen_id: &str,
+    honour: &str,
+    citation: &str,
+    valid_until: i64,
+    by: &str,
+    now: i64,
+) -> Result<String> {
+    let year = &crate::day_of(now)[..4];
+    let serial: i64 = sqlx::query("SELECT COUNT(*) AS n FROM green_cards WHERE card_no LIKE $1")
+        .bind(format!("GC{year}-%"))
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+    let id = domain::new_id();
+    let res = sqlx::query(
+        "INSERT INTO green_cards (id, citizen_id, card_no, honour, citation, valid_from, valid_until, issued_by, issued_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6)",
+    )
+    .bind(&id)
+    .bind(citizen_id)
+    .bind(format!("GC{year}-{:06}", serial + 1))
+    .bind(honour)
+    .bind(citation)
+    .bind(now)
+    .bind(valid_until)
+    .bind(by)
+    .execute(&mut *tx)
+    .await;
+    if let Err(e) = res {
+        if StoreError::is_unique_violation(&e) {
+            return Err(StoreError::conflict(
+                "card_no",
+                "issued_meanwhile",
+                "another card was issued at the same moment; try again",
+            ));
+        }
+        return Err(e.into());
+    }
+    Ok(id)
+}
+
+/// The resident's active card of `honour`, if any.
+pub(crate) async fn active_card(
+    tx: &mut sqlx::AnyConnection,
+    citizen_id: &str,
+    honour: &str,
+    now: i64,
+) -> Result<Option<String>> {
+    Ok(sqlx::query(
+        "SELECT id FROM green_cards WHERE citizen_id = $1 AND honour = $2 AND revoked_at IS NULL AND valid_until > $3 \
+         ORDER BY issued_at LIMIT 1",
+    )
+    .bind(citizen_id)
+    .bind(honour)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|r| r.try_get("id"))
+    .transpose()?)
 }

@@ -185,6 +185,7 @@ async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             green => authz::allowed(p, Action::ManageGreenCards),
             scan => authz::allowed(p, Action::ScanCodes),
             statistics => authz::allowed(p, Action::ViewStatistics),
+            imports => authz::allowed(p, Action::ImportFiles),
         },
     };
     Ok(render(&state, &ctx, "console.html", view)?.into_response())

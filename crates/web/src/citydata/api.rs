@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use moralbank_store::citydata::imports::workbook;
-use moralbank_store::citydata::Mode;
+use moralbank_store::citydata::{ImportOwner, Mode};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -104,9 +104,9 @@ async fn template_csv(Path(k): Path<String>) -> Result<Response, AppError> {
     ))
 }
 
-fn partner_of(caller: &ApiCaller) -> Result<String, AppError> {
+fn partner_of(caller: &ApiCaller) -> Result<ImportOwner, AppError> {
     match &caller.principal {
-        Principal::Partner(p) => Ok(p.partner.id.clone()),
+        Principal::Partner(p) => Ok(ImportOwner::Partner(p.partner.id.clone())),
         _ => Err(AppError::Forbidden),
     }
 }
@@ -153,7 +153,7 @@ async fn upload(
     };
     let bytes = body_bytes(req).await?;
     let name = q.file_name.unwrap_or_else(|| "upload".into());
-    let i = run(&state, schema, &partner, &partner, &name, &bytes, mode).await?;
+    let i = run(&state, schema, &partner, partner.id(), &name, &bytes, mode).await?;
     Ok(respond(&i))
 }
 
@@ -172,7 +172,7 @@ async fn bulk(
         &state,
         schema,
         &partner,
-        &partner,
+        partner.id(),
         "bulk.csv",
         &bytes,
         Mode::Commit,
@@ -218,7 +218,7 @@ async fn errors(
     let bytes = state
         .store
         .citydata()
-        .error_workbook(&id, &partner)
+        .error_workbook(&id, &partner, |p| p.message.clone())
         .await?
         .ok_or(AppError::NotFound("error workbook"))?;
     Ok(download(XLSX, &format!("errors-{id}.xlsx"), bytes))

@@ -1,12 +1,12 @@
 //! What the import pages and API share: the kind named in a URL, a run of the pipeline for a
-//! partner, the answer's status code, and the background jobs that commit a clerk's preview
+//! partner or the city, the answer's status code, and the background jobs that commit a clerk's preview
 //! with their progress.
 
 use crate::error::AppError;
 use crate::AppState;
 use axum::http::StatusCode;
 use domain::citydata::Schema;
-use moralbank_store::citydata::{Import, Mode, Upload};
+use moralbank_store::citydata::{Import, ImportOwner, Mode, Upload};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -16,11 +16,11 @@ pub fn kind(name: &str) -> Result<&'static Schema, AppError> {
     domain::citydata::kinds::kind(name).ok_or(AppError::NotFound("kind of file"))
 }
 
-/// Check a partner's file and preview or commit it.
+/// Check an owner's file and preview or commit it.
 pub async fn run(
     state: &AppState,
     schema: &'static Schema,
-    partner_id: &str,
+    owner: &ImportOwner,
     by: &str,
     file_name: &str,
     bytes: &[u8],
@@ -33,7 +33,7 @@ pub async fn run(
         .import_file(
             &Upload {
                 schema,
-                partner_id: partner_id.to_string(),
+                owner: owner.clone(),
                 by: by.to_string(),
                 file_name: file_name.chars().take(200).collect(),
                 bytes,
@@ -44,6 +44,21 @@ pub async fn run(
             &progress,
         )
         .await?)
+}
+
+/// A problem's message in the reader's language: the catalogue's words for its code in
+/// Chinese (the detail, such as a range, is in the problem's cell and value), the problem's own
+/// detailed message in English.
+pub fn problem_message(state: &AppState, lang: &str, p: &domain::citydata::Problem) -> String {
+    if lang == "en" {
+        return p.message.clone();
+    }
+    for key in [format!("import.{}", p.code), format!("error.{}", p.code)] {
+        if state.catalog.has(lang, &key) {
+            return state.catalog.get(lang, &key);
+        }
+    }
+    p.message.clone()
 }
 
 /// 201 for a new commit, 200 for a preview or a file committed before, 422 for a refused file.
@@ -104,7 +119,7 @@ pub fn progress(import_id: &str) -> Option<(usize, usize)> {
 
 /// Commit a clerk's preview in the background; the page shows its progress meanwhile. A
 /// second confirmation while it runs starts nothing.
-pub fn start_commit(state: &AppState, import: &Import, partner_id: &str, by: &str) {
+pub fn start_commit(state: &AppState, import: &Import, owner: &ImportOwner, by: &str) {
     let job = Job {
         done: Arc::new(AtomicUsize::new(0)),
         total: import.rows.total.max(0) as usize,
@@ -116,10 +131,10 @@ pub fn start_commit(state: &AppState, import: &Import, partner_id: &str, by: &st
         }
         all.insert(import.id.clone(), job.clone());
     }
-    let (state, id, partner, by) = (
+    let (state, id, owner, by) = (
         state.clone(),
         import.id.clone(),
-        partner_id.to_string(),
+        owner.clone(),
         by.to_string(),
     );
     tokio::spawn(async move {
@@ -128,7 +143,7 @@ pub fn start_commit(state: &AppState, import: &Import, partner_id: &str, by: &st
             .citydata()
             .commit_import(
                 &id,
-                &partner,
+                &owner,
                 &by,
                 &state.rules,
                 state.clock.now_ms(),

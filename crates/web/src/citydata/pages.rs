@@ -1,4 +1,5 @@
-//! The clerk's import pages (a partner's operator): upload a file, see its preview (new,
+//! The clerk's import pages (a partner's operator for the partner's files, the city's admins
+//! for the city's own, such as green-card honour lists): upload a file, see its preview (new,
 //! unchanged and refused rows, the first problems), confirm it (committed in the background
 //! with a progress bar; the page refreshes itself, no script), download the error workbook.
 
@@ -13,8 +14,9 @@ use axum::extract::{FromRequest, Multipart, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
+use domain::Role;
 use minijinja::context;
-use moralbank_store::citydata::Mode;
+use moralbank_store::citydata::{ImportOwner, Mode};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -29,19 +31,25 @@ pub(crate) fn upload_router() -> Router<AppState> {
     Router::new().route("/console/imports", get(list).post(upload))
 }
 
-/// The partner the signed-in operator works for.
-fn partner_of(ctx: &PageCtx) -> Result<(String, String), AppError> {
+/// Whose files the signed-in clerk sends (the partner an operator works for, or the city for
+/// an admin), and who they are.
+fn owner_of(ctx: &PageCtx) -> Result<(ImportOwner, String), AppError> {
     require(&ctx.principal, Action::ImportFiles)?;
     let s = ctx.principal.staff().ok_or(AppError::Forbidden)?;
-    let p = s.partner_id.clone().ok_or(AppError::Forbidden)?;
-    Ok((p, s.id.clone()))
+    let owner = match (s.role, &s.partner_id) {
+        (Role::PartnerOperator, Some(p)) => ImportOwner::Partner(p.clone()),
+        (Role::Admin, _) => ImportOwner::City,
+        _ => return Err(AppError::Forbidden),
+    };
+    Ok((owner, s.id.clone()))
 }
 
 async fn list(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let (partner, _) = partner_of(&ctx)?;
-    let imports = state.store.citydata().imports(&partner, 50).await?;
+    let (owner, _) = owner_of(&ctx)?;
+    let imports = state.store.citydata().imports(&owner, 50).await?;
     let kinds: Vec<_> = domain::citydata::kinds::KINDS
         .iter()
+        .filter(|k| k.owner == owner.kind())
         .map(|k| context! { kind => k.kind, title => k.title_zh, title_en => k.title_en, version => k.version, rows_max => k.rows_max })
         .collect();
     Ok(render(
@@ -58,7 +66,7 @@ async fn upload(
     ctx: PageCtx,
     req: axum::extract::Request,
 ) -> PageResult {
-    let (partner, by) = partner_of(&ctx)?;
+    let (owner, by) = owner_of(&ctx)?;
     // The body is read only once the caller may upload.
     let mut mp = Multipart::from_request(req, &state)
         .await
@@ -83,22 +91,25 @@ async fn upload(
     let (name, bytes) = file
         .filter(|(_, b)| !b.is_empty())
         .ok_or_else(|| AppError::invalid("file", "missing", "choose a file"))?;
-    let i = run(&state, schema, &partner, &by, &name, &bytes, Mode::Preview).await?;
+    let i = run(&state, schema, &owner, &by, &name, &bytes, Mode::Preview).await?;
     Ok(Redirect::to(&format!("/console/imports/{}", i.id)).into_response())
 }
 
 async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
-    let (partner, _) = partner_of(&ctx)?;
+    let (owner, _) = owner_of(&ctx)?;
     let i = state
         .store
         .citydata()
-        .import(&id, &partner)
+        .import(&id, &owner)
         .await?
         .ok_or(AppError::NotFound("import"))?;
     let running = progress(&i.id);
     let view = context! {
         import => i,
-        first_problems => i.first_problems(50),
+        first_problems => i.first_problems(50).iter().map(|p| domain::citydata::Problem {
+            message: flows::problem_message(&state, ctx.lang, p),
+            ..p.clone()
+        }).collect::<Vec<_>>(),
         more_problems => i.problems.len().saturating_sub(50),
         running => running.is_some(),
         done => running.map_or(0, |r| r.0),
@@ -119,26 +130,26 @@ async fn confirm(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
-    let (partner, by) = partner_of(&ctx)?;
+    let (owner, by) = owner_of(&ctx)?;
     ctx.check_csrf(&f.csrf)?;
     let i = state
         .store
         .citydata()
-        .import(&id, &partner)
+        .import(&id, &owner)
         .await?
         .ok_or(AppError::NotFound("import"))?;
     if i.status == "previewed" {
-        flows::start_commit(&state, &i, &partner, &by);
+        flows::start_commit(&state, &i, &owner, &by);
     }
     Ok(Redirect::to(&format!("/console/imports/{id}")).into_response())
 }
 
 async fn errors(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
-    let (partner, _) = partner_of(&ctx)?;
+    let (owner, _) = owner_of(&ctx)?;
     let bytes = state
         .store
         .citydata()
-        .error_workbook(&id, &partner)
+        .error_workbook(&id, &owner, |p| flows::problem_message(&state, ctx.lang, p))
         .await?
         .ok_or(AppError::NotFound("error workbook"))?;
     Ok(super::api::download(

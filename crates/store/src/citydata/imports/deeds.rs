@@ -3,12 +3,12 @@
 //! the access-log row), all in the import's one transaction, many rows per statement
 //! (`evaluation`'s batch of partner submissions).
 
-use super::{Applied, RowResult, Upload};
+use super::{Applied, Place, RowResult, Upload};
 use crate::citydata::CityData;
 use crate::evaluation::{NewDeed, Reporter, Rules, Written};
 use crate::{Result, StoreError};
 use domain::citydata::rows::Row;
-use domain::citydata::{Cell, HeaderMap, Problem};
+use domain::citydata::{HeaderMap, Problem};
 use domain::{FieldError, IdempotencyKey, ResidentId};
 use sqlx::Row as _;
 use std::collections::HashMap;
@@ -84,41 +84,7 @@ pub(super) async fn apply(
     Ok(out)
 }
 
-/// Where a row's values are, to name cells in problems.
-struct Place<'a> {
-    up: &'a Upload<'a>,
-    map: &'a HeaderMap,
-    row: &'a Row,
-}
-
 impl Place<'_> {
-    fn value(&self, name: &str) -> Option<&str> {
-        self.row.get(self.up.schema, name)
-    }
-
-    /// A problem at the schema column `name` of this row.
-    fn problem(&self, name: &str, code: &str, message: &str) -> Problem {
-        let schema = self.up.schema;
-        match (schema.column(name), self.map.of(schema, name)) {
-            (Some(column), Some(j)) => Problem::at(
-                self.row.line,
-                j,
-                column,
-                code,
-                message,
-                &Cell::Text(self.value(name).unwrap_or_default().to_string()),
-            ),
-            _ => Problem {
-                row: self.row.line,
-                column: None,
-                cell: None,
-                code: code.into(),
-                message: message.into(),
-                value: None,
-            },
-        }
-    }
-
     /// The column that named the resident in this row.
     fn resident_column(&self) -> &'static str {
         if self.value("resident_id_number").is_some() {
@@ -224,7 +190,7 @@ async fn deed_of(
     Ok(Ok(NewDeed {
         citizen_id,
         reporter: Reporter::Partner {
-            partner_id: at.up.partner_id.clone(),
+            partner_id: at.up.owner.id().to_string(),
             key,
         },
         standard_code: at.value("standard").unwrap_or_default().to_string(),

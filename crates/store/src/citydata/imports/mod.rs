@@ -8,6 +8,7 @@
 //! index on its SHA-256): sending it again answers with the first import.
 
 mod deeds;
+mod honours;
 pub mod read;
 pub mod workbook;
 
@@ -15,17 +16,42 @@ use super::CityData;
 use crate::evaluation::Rules;
 use crate::{Result, StoreError};
 use domain::citydata::rows::{check_rows, Row};
-use domain::citydata::{HeaderMap, Problem, Schema};
+use domain::citydata::{Cell, HeaderMap, Problem, Schema};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row as _;
 use std::sync::atomic::AtomicUsize;
 
-/// A file as uploaded, for a partner organisation.
+/// Whose files an import holds: a partner organisation's, or the city's own (its admins').
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOwner {
+    Partner(String),
+    City,
+}
+
+impl ImportOwner {
+    /// The kind of owner, as the imports table and the schemas name it.
+    pub fn kind(&self) -> domain::citydata::Owner {
+        match self {
+            ImportOwner::Partner(_) => domain::citydata::Owner::Partner,
+            ImportOwner::City => domain::citydata::Owner::City,
+        }
+    }
+
+    /// The owner's id in the imports table (`city` for the city).
+    pub fn id(&self) -> &str {
+        match self {
+            ImportOwner::Partner(id) => id,
+            ImportOwner::City => "city",
+        }
+    }
+}
+
+/// A file as uploaded.
 pub struct Upload<'a> {
     pub schema: &'static Schema,
-    /// The partner organisation whose records these are.
-    pub partner_id: String,
+    /// Whose records these are (a partner's kind of file is only a partner's).
+    pub owner: ImportOwner,
     /// Who uploaded it (a staff id, or the partner id for an API key).
     pub by: String,
     pub file_name: String,
@@ -65,7 +91,8 @@ pub struct Import {
     pub id: String,
     pub kind: String,
     pub schema_version: i64,
-    pub partner_id: String,
+    /// The partner organisation, or `city`.
+    pub owner_id: String,
     pub file_name: String,
     pub file_sha256: String,
     pub format: String,
@@ -157,6 +184,17 @@ impl CityData<'_> {
         now: i64,
         progress: &AtomicUsize,
     ) -> Result<Import> {
+        if up.schema.owner != up.owner.kind() {
+            return Err(StoreError::invalid(
+                "kind",
+                "not_your_kind",
+                &format!(
+                    "files of the kind '{}' are sent by the {}",
+                    up.schema.kind,
+                    up.schema.owner.as_str()
+                ),
+            ));
+        }
         let sha = sha256_hex(up.bytes);
         if let Some(done) = self.committed_import(up, &sha).await? {
             return Ok(done);
@@ -174,19 +212,19 @@ impl CityData<'_> {
         .await
     }
 
-    /// Commit a previewed import of `partner_id` (the clerk's confirmation): the stored file is
+    /// Commit a previewed import of `owner` (the clerk's confirmation): the stored file is
     /// checked again, as the data may have changed since the preview.
     pub async fn commit_import(
         &self,
         id: &str,
-        partner_id: &str,
+        owner: &ImportOwner,
         by: &str,
         rules: &Rules,
         now: i64,
         progress: &AtomicUsize,
     ) -> Result<Import> {
         let (import, bytes) = self
-            .import_with_file(id, partner_id)
+            .import_with_file(id, owner)
             .await?
             .ok_or(StoreError::NotFound { what: "import" })?;
         if import.status == "committed" {
@@ -204,7 +242,7 @@ impl CityData<'_> {
             ))?;
         let up = Upload {
             schema,
-            partner_id: partner_id.to_string(),
+            owner: owner.clone(),
             by: by.to_string(),
             file_name: import.file_name.clone(),
             bytes: &bytes,
@@ -244,7 +282,7 @@ impl CityData<'_> {
             id: id.to_string(),
             kind: up.schema.kind.to_string(),
             schema_version: i64::from(up.schema.version),
-            partner_id: up.partner_id.clone(),
+            owner_id: up.owner.id().to_string(),
             file_name: up.file_name.clone(),
             file_sha256: sha.to_string(),
             format: checked.format.to_string(),
@@ -262,6 +300,9 @@ impl CityData<'_> {
                 "partner-deeds" => {
                     deeds::apply(self, &mut tx, up, map, &checked.rows, rules, now, progress)
                         .await?
+                }
+                "green-card-honours" => {
+                    honours::apply(self, &mut tx, up, map, &checked.rows, now, progress).await?
                 }
                 other => return Err(StoreError::Config(format!("no rules for kind {other}"))),
             };
@@ -357,12 +398,13 @@ impl CityData<'_> {
         sqlx::query(
             "INSERT INTO imports (id, kind, schema_version, owner_kind, owner_id, created_by, file_name, file_sha256, \
              file_format, key_id, file_sealed, status, rows_total, rows_new, rows_unchanged, rows_refused, problems, results, \
-             created_at, committed_at) VALUES ($1, $2, $3, 'partner', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             created_at, committed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(&import.id)
         .bind(&import.kind)
         .bind(import.schema_version)
-        .bind(&up.partner_id)
+        .bind(up.owner.kind().as_str())
+        .bind(up.owner.id())
         .bind(&up.by)
         .bind(&import.file_name)
         .bind(&import.file_sha256)
@@ -385,13 +427,14 @@ impl CityData<'_> {
 
     async fn committed_import(&self, up: &Upload<'_>, sha: &str) -> Result<Option<Import>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM imports WHERE owner_kind = 'partner' AND owner_id = $1 AND kind = $2 \
+            "SELECT {COLUMNS} FROM imports WHERE owner_kind = $5 AND owner_id = $1 AND kind = $2 \
              AND schema_version = $3 AND file_sha256 = $4 AND status = 'committed'"
         ))
-        .bind(&up.partner_id)
+        .bind(up.owner.id())
         .bind(up.schema.kind)
         .bind(i64::from(up.schema.version))
         .bind(sha)
+        .bind(up.owner.kind().as_str())
         .fetch_optional(&self.read)
         .await?;
         row.map(|r| {
@@ -402,22 +445,23 @@ impl CityData<'_> {
         .transpose()
     }
 
-    /// One of a partner's imports.
-    pub async fn import(&self, id: &str, partner_id: &str) -> Result<Option<Import>> {
-        Ok(self.import_with_file(id, partner_id).await?.map(|(i, _)| i))
+    /// One of an owner's imports.
+    pub async fn import(&self, id: &str, owner: &ImportOwner) -> Result<Option<Import>> {
+        Ok(self.import_with_file(id, owner).await?.map(|(i, _)| i))
     }
 
-    /// One of a partner's imports with its file, if still kept.
+    /// One of an owner's imports with its file, if still kept.
     pub async fn import_with_file(
         &self,
         id: &str,
-        partner_id: &str,
+        owner: &ImportOwner,
     ) -> Result<Option<(Import, Option<Vec<u8>>)>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS}, key_id, file_sealed FROM imports WHERE id = $1 AND owner_kind = 'partner' AND owner_id = $2"
+            "SELECT {COLUMNS}, key_id, file_sealed FROM imports WHERE id = $1 AND owner_kind = $2 AND owner_id = $3"
         ))
         .bind(id)
-        .bind(partner_id)
+        .bind(owner.kind().as_str())
+        .bind(owner.id())
         .fetch_optional(&self.read)
         .await?;
         let Some(r) = row else { return Ok(None) };
@@ -431,21 +475,28 @@ impl CityData<'_> {
         Ok(Some((import, file)))
     }
 
-    /// A partner's latest imports, newest first.
-    pub async fn imports(&self, partner_id: &str, limit: i64) -> Result<Vec<Import>> {
+    /// An owner's latest imports, newest first.
+    pub async fn imports(&self, owner: &ImportOwner, limit: i64) -> Result<Vec<Import>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM imports WHERE owner_kind = 'partner' AND owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+            "SELECT {COLUMNS} FROM imports WHERE owner_kind = $3 AND owner_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
         ))
-        .bind(partner_id)
+        .bind(owner.id())
         .bind(limit)
+        .bind(owner.kind().as_str())
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(import_of).collect()
     }
 
-    /// The error workbook of an import whose file is still kept (a preview or a refused file).
-    pub async fn error_workbook(&self, id: &str, partner_id: &str) -> Result<Option<Vec<u8>>> {
-        let Some((import, Some(bytes))) = self.import_with_file(id, partner_id).await? else {
+    /// The error workbook of an import whose file is still kept (a preview or a refused file),
+    /// each problem's message as `message` words it (the reader's language).
+    pub async fn error_workbook(
+        &self,
+        id: &str,
+        owner: &ImportOwner,
+        message: impl Fn(&Problem) -> String,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some((import, Some(bytes))) = self.import_with_file(id, owner).await? else {
             return Ok(None);
         };
         let sheet = match read::read(&bytes) {
@@ -457,7 +508,51 @@ impl CityData<'_> {
                 merged_header: false,
             },
         };
-        workbook::error_workbook(&sheet, &import.problems).map(Some)
+        let problems: Vec<Problem> = import
+            .problems
+            .iter()
+            .map(|p| Problem {
+                message: message(p),
+                ..p.clone()
+            })
+            .collect();
+        workbook::error_workbook(&sheet, &problems).map(Some)
+    }
+}
+
+/// Where a row's values are, to name cells in problems.
+pub(super) struct Place<'a> {
+    pub(super) up: &'a Upload<'a>,
+    pub(super) map: &'a HeaderMap,
+    pub(super) row: &'a Row,
+}
+
+impl Place<'_> {
+    pub(super) fn value(&self, name: &str) -> Option<&str> {
+        self.row.get(self.up.schema, name)
+    }
+
+    /// A problem at the schema column `name` of this row.
+    pub(super) fn problem(&self, name: &str, code: &str, message: &str) -> Problem {
+        let schema = self.up.schema;
+        match (schema.column(name), self.map.of(schema, name)) {
+            (Some(column), Some(j)) => Problem::at(
+                self.row.line,
+                j,
+                column,
+                code,
+                message,
+                &Cell::Text(self.value(name).unwrap_or_default().to_string()),
+            ),
+            _ => Problem {
+                row: self.row.line,
+                column: None,
+                cell: None,
+                code: code.into(),
+                message: message.into(),
+                value: None,
+            },
+        }
     }
 }
 
@@ -472,7 +567,7 @@ fn import_of(r: &sqlx::any::AnyRow) -> Result<Import> {
         id: r.try_get("id")?,
         kind: r.try_get("kind")?,
         schema_version: r.try_get("schema_version")?,
-        partner_id: r.try_get("owner_id")?,
+        owner_id: r.try_get("owner_id")?,
         file_name: r.try_get("file_name")?,
         file_sha256: r.try_get("file_sha256")?,
         format: r.try_get("file_format")?,

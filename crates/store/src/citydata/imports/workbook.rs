@@ -34,11 +34,26 @@ fn is_text_column(c: &Column) -> bool {
             | ColumnType::Id
             | ColumnType::Text { .. }
             | ColumnType::Lookup(_)
+            | ColumnType::Enum(_)
     )
 }
 
-/// The XLSX template of `schema`; `lists` gives the drop-down values of a column by name.
+/// The XLSX template of `schema`; `lists` gives the drop-down values of a look-up column by
+/// name (an enum column's drop-down is its Chinese labels).
 pub fn template_xlsx(schema: &Schema, lists: &BTreeMap<&str, Vec<String>>) -> Result<Vec<u8>> {
+    let mut lists = lists.clone();
+    for c in schema.columns {
+        if let ColumnType::Enum(values) = c.kind {
+            lists.insert(
+                c.name,
+                values
+                    .iter()
+                    .map(|(_, label)| (*label).to_string())
+                    .collect(),
+            );
+        }
+    }
+    let lists = &lists;
     let mut book = Workbook::new();
     let bold = Format::new()
         .set_bold()
