@@ -268,7 +268,7 @@ impl Registry<'_> {
                 "{SUMMARY} WHERE c.id IN ({})",
                 crate::sql::in_list(1, chunk.len())
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(&sql).persistent(false);
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -301,11 +301,14 @@ impl Registry<'_> {
             .collect();
         let mut out = std::collections::HashMap::with_capacity(rids.len());
         for chunk in hashes.chunks(500) {
-            let sql = format!(
-                "SELECT id, resident_id_hmac FROM citizens WHERE resident_id_hmac IN ({})",
-                crate::sql::in_list(1, chunk.len())
+            let sql = crate::sql::positional(
+                self.backend,
+                format!(
+                    "SELECT id, resident_id_hmac FROM citizens WHERE resident_id_hmac IN ({})",
+                    crate::sql::in_list(1, chunk.len())
+                ),
             );
-            let mut q = sqlx::query(&sql);
+            let mut q = sqlx::query(&sql).persistent(false);
             for (_, h) in chunk {
                 q = q.bind(h.as_slice());
             }

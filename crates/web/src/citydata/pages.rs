@@ -19,6 +19,9 @@ use minijinja::context;
 use moralbank_store::citydata::{ImportOwner, Mode};
 use serde::Deserialize;
 
+/// Rows of a committed file listed on its page (the API lists them all).
+const RESULTS_SHOWN: usize = 500;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/imports/{id}", get(show))
@@ -111,6 +114,8 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
             ..p.clone()
         }).collect::<Vec<_>>(),
         more_problems => i.problems.len().saturating_sub(50),
+        first_results => &i.results[..i.results.len().min(RESULTS_SHOWN)],
+        more_results => i.results.len().saturating_sub(RESULTS_SHOWN),
         running => running.is_some(),
         done => running.map_or(0, |r| r.0),
         total => running.map_or(0, |r| r.1),

@@ -275,7 +275,9 @@ impl CityData<'_> {
         progress: &AtomicUsize,
         stored: bool,
     ) -> Result<Import> {
+        let started = std::time::Instant::now();
         let checked = check_file(up);
+        let read_and_checked = started.elapsed();
         let mut problems = checked.problems;
         let mut results = Vec::new();
         let mut import = Import {
@@ -316,7 +318,16 @@ impl CityData<'_> {
                 let written = self.save(&mut tx, &import, up, stored).await;
                 match written {
                     Ok(()) => {
+                        let applied = started.elapsed();
                         tx.commit().await?;
+                        tracing::info!(
+                            kind = up.schema.kind,
+                            rows = import.rows.total,
+                            read_and_check_ms = read_and_checked.as_millis() as u64,
+                            apply_ms = (applied - read_and_checked).as_millis() as u64,
+                            commit_ms = (started.elapsed() - applied).as_millis() as u64,
+                            "import committed"
+                        );
                         return Ok(import);
                     }
                     Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
