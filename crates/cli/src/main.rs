@@ -404,12 +404,21 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             username,
             password_stdin,
         }) => admin::reset_password(config, &username, password_stdin).await,
-        Command::Bench(BenchCommand::Home {
+        Command::Bench(b) => run_bench(b, config, url_given).await,
+        Command::Audit => verify::audit(config).await,
+        Command::Config(_) | Command::Keys(_) | Command::Verify { .. } | Command::Code(_) => Ok(()),
+    }
+}
+
+/// `moralbank bench …`: each prints one JSON line (docs/BENCHMARKS.md).
+async fn run_bench(command: BenchCommand, config: Config, url_given: bool) -> Result<()> {
+    match command {
+        BenchCommand::Home {
             rate,
             seconds,
             residents,
             connections,
-        }) => {
+        } => {
             let store = server::open(&config, keys::load_vault(&config)?, false).await?;
             let options = bench::http::HomeOptions {
                 rate,
@@ -419,15 +428,15 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             };
             bench::http::home(store, options).await
         }
-        Command::Bench(BenchCommand::Code { codes, rounds }) => {
+        BenchCommand::Code { codes, rounds } => {
             bench::code::code(bench::code::CodeOptions { codes, rounds })
         }
-        Command::Bench(BenchCommand::Redemptions {
+        BenchCommand::Redemptions {
             residents,
             seconds,
             connections,
             threads,
-        }) => {
+        } => {
             let options = bench::code::RedemptionOptions {
                 residents,
                 seconds,
@@ -436,10 +445,8 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             };
             bench::code::redemptions(config, options, url_given).await
         }
-        Command::Bench(BenchCommand::Seed { citizens }) => {
-            bench::seed::seed(config, citizens, url_given).await
-        }
-        Command::Bench(BenchCommand::Ledger {
+        BenchCommand::Seed { citizens } => bench::seed::seed(config, citizens, url_given).await,
+        BenchCommand::Ledger {
             entries,
             clients,
             rate,
@@ -449,7 +456,7 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             proofs,
             baseline_entries,
             prefill,
-        }) => {
+        } => {
             let options = bench::ledger::LedgerOptions {
                 entries,
                 clients,
@@ -463,16 +470,16 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             };
             bench::ledger::ledger(config, options, url_given).await
         }
-        Command::Bench(BenchCommand::Proofs { leaves, proofs }) => {
+        BenchCommand::Proofs { leaves, proofs } => {
             let options = bench::proofs::ProofsOptions { leaves, proofs };
             bench::proofs::proofs_bench(config, options, url_given).await
         }
-        Command::Bench(BenchCommand::Evaluation {
+        BenchCommand::Evaluation {
             citizens,
             deeds,
             credit,
             seconds,
-        }) => {
+        } => {
             let options = bench::evaluation::EvaluationOptions {
                 citizens,
                 deeds,
@@ -481,15 +488,15 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             };
             bench::evaluation::evaluation(config, options, url_given).await
         }
-        Command::Bench(BenchCommand::Import { rows }) => {
+        BenchCommand::Import { rows } => {
             bench::import::import(config, bench::import::ImportOptions { rows }, url_given).await
         }
-        Command::Bench(BenchCommand::Dashboard {
+        BenchCommand::Dashboard {
             citizens,
             deeds,
             entries,
             seconds,
-        }) => {
+        } => {
             let options = bench::dashboard::DashboardOptions {
                 citizens,
                 deeds,
@@ -498,8 +505,6 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
             };
             bench::dashboard::dashboard(config, options, url_given).await
         }
-        Command::Audit => verify::audit(config).await,
-        Command::Config(_) | Command::Keys(_) | Command::Verify { .. } | Command::Code(_) => Ok(()),
     }
 }
 

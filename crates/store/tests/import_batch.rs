@@ -225,7 +225,7 @@ async fn a_file_is_decided_as_its_rows_one_at_a_time(store: Store) {
             assert_eq!(i.status, "refused");
             let mut got = vec![String::new(); file.len()];
             for p in &i.problems {
-                let k = (p.row - 2) as usize;
+                let k = p.row - 2;
                 if got[k].is_empty() {
                     got[k] = p.code.clone();
                 }

@@ -96,6 +96,7 @@ fn workbook(rows: u64, day: &str) -> Result<Vec<u8>> {
     book.save_to_buffer().map_err(err)
 }
 
+#[allow(clippy::too_many_lines)] // a benchmark run reads top to bottom: set up, measure, report
 async fn run(store: &Store, o: &ImportOptions) -> Result<Value> {
     let load_start = loadavg();
     let backend = format!("{:?}", store.backend()).to_lowercase();

@@ -50,7 +50,7 @@ pub fn grouped(v: i64) -> String {
     let digits = v.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -150,7 +150,7 @@ fn time_axes(svg: &mut String, labels: &[String], max: i64, height: i64) -> (i64
     let every = ((60 * n) / w + 1).max(1);
     for (i, l) in labels.iter().enumerate() {
         let i = i as i64;
-        if i % every == 0 || i == n - 1 && (n - 1) % every >= every / 2 + 1 {
+        if i % every == 0 || i == n - 1 && (n - 1) % every > every / 2 {
             let x = left + w * (2 * i + 1) / (2 * n);
             let _ = write!(
                 svg,

@@ -152,8 +152,34 @@ impl Evaluation<'_> {
         if group.is_empty() {
             return Ok(());
         }
+        let known = self.look_up(tx, &group).await?;
+        let rows = decide(group, known, outcomes, now, rules);
+        write_rows(tx, self.backend, rows, now).await
+    }
+
+    /// What the group's rows depend on: keys used before, the residents' cap windows so far
+    /// (their rows taken first, as `lock_resident`, in one order for every writer), earlier
+    /// deeds of the same person, category and day, the partners' names.
+    async fn look_up(&self, tx: &mut AnyConnection, group: &[Automatic<'_>]) -> Result<Known> {
+        let prior = self.keys_used(tx, group).await?;
+        let used = self.caps_so_far(tx, group, &prior).await?;
+        let earlier = self.earlier_deeds(tx, group).await?;
+        let names = self.partner_names(tx, group).await?;
+        Ok(Known {
+            prior,
+            used,
+            earlier,
+            names,
+        })
+    }
+
+    /// Keys used before (a retry, or a conflict): their deed, request hash and status.
+    async fn keys_used(
+        &self,
+        tx: &mut AnyConnection,
+        group: &[Automatic<'_>],
+    ) -> Result<HashMap<String, (String, Vec<u8>, String)>> {
         let backend = self.backend;
-        // Keys used before: a retry, or a conflict.
         let keys: Vec<String> = group
             .iter()
             .filter_map(|g| g.p.who.idem_key.clone())
@@ -182,15 +208,18 @@ impl Evaluation<'_> {
                 );
             }
         }
-        // The residents whose caps count: their rows first (as `lock_resident`), in one order
-        // for every writer, then the points their standards' windows hold so far.
-        let capped = |g: &Automatic<'_>| {
-            let s = &g.p.c.standard;
-            match (s.cap_points, deed::cap_window(&s.cap_period, &g.p.c.date)) {
-                (Some(cap), Some(window)) => Some((cap, window.to_string())),
-                _ => None,
-            }
-        };
+        Ok(prior)
+    }
+
+    /// The points of each capped row's resident, standard and window so far, the residents'
+    /// rows taken first (as `lock_resident`), in one order for every writer.
+    async fn caps_so_far(
+        &self,
+        tx: &mut AnyConnection,
+        group: &[Automatic<'_>],
+        prior: &HashMap<String, (String, Vec<u8>, String)>,
+    ) -> Result<HashMap<(String, String, String), i64>> {
+        let backend = self.backend;
         let mut residents: Vec<&str> = group
             .iter()
             .filter(|g| {
@@ -229,7 +258,7 @@ impl Evaluation<'_> {
             }
         }
         let mut windows: HashMap<(String, String), Vec<&str>> = HashMap::new();
-        for g in &group {
+        for g in group {
             if let Some((_, w)) = capped(g) {
                 windows
                     .entry((g.p.c.standard.code.clone(), w))
@@ -266,9 +295,18 @@ impl Evaluation<'_> {
                 }
             }
         }
-        // Earlier deeds of the same person, category and day (not rejected or closed).
+        Ok(used)
+    }
+
+    /// The first deed of each row's resident, standard and day (not rejected or closed).
+    async fn earlier_deeds(
+        &self,
+        tx: &mut AnyConnection,
+        group: &[Automatic<'_>],
+    ) -> Result<HashMap<(String, String, String), (i64, String)>> {
+        let backend = self.backend;
         let mut by_code: HashMap<&str, Vec<&str>> = HashMap::new();
-        for g in &group {
+        for g in group {
             by_code
                 .entry(g.p.c.standard.code.as_str())
                 .or_default()
@@ -307,160 +345,7 @@ impl Evaluation<'_> {
                 }
             }
         }
-        let partner_names = self.partner_names(tx, &group).await?;
-
-        // Decide each row in file order, as the rows before it left things.
-        let mut deeds: Vec<Vec<Value>> = Vec::new();
-        let mut events: Vec<Vec<Value>> = Vec::new();
-        let mut notes: Vec<Vec<Value>> = Vec::new();
-        let mut access: Vec<Vec<Value>> = Vec::new();
-        for g in group {
-            let (p, new) = (&g.p, g.new);
-            let key = p.who.idem_key.clone();
-            if let Some((id, hash, status)) = key.as_ref().and_then(|k| prior.get(k)) {
-                outcomes[g.at] = Some(if hash.as_slice() == p.hash.as_slice() {
-                    Ok((Written::Replay(id.clone()), status.clone()))
-                } else {
-                    Err(refused(
-                        "Idempotency-Key",
-                        "idempotency_conflict",
-                        format!(
-                            "key '{}' was already used for another deed ({id})",
-                            IdempotencyKey::unscoped(key.as_deref().unwrap_or_default())
-                        ),
-                    ))
-                });
-                continue;
-            }
-            let points = p.points.unwrap_or(0);
-            let s = &p.c.standard;
-            let cap_key =
-                capped(&g).map(|(cap, w)| (cap, (new.citizen_id.clone(), s.code.clone(), w)));
-            if let Some((cap, k)) = &cap_key {
-                let so_far = used.get(k).copied().unwrap_or(0);
-                if let Err(e) = deed::check_cap(*cap, &s.cap_period, so_far, points) {
-                    outcomes[g.at] = Some(Err(StoreError::Conflict(e)));
-                    continue;
-                }
-            }
-            if let Some((_, k)) = cap_key {
-                *used.entry(k).or_insert(0) += points;
-            }
-            let id = domain::new_id();
-            let same = (new.citizen_id.clone(), s.code.clone(), p.c.date.clone());
-            let duplicate_of = earlier.get(&same).map(|e| e.1.clone());
-            earlier.entry(same).or_insert((now, id.clone()));
-            let ends = now + rules.publicity_ms;
-            deeds.push(vec![
-                Value::S(id.clone()),
-                Value::S(new.citizen_id.clone()),
-                Value::S(p.c.citizen.village_id.clone()),
-                Value::S(p.c.citizen.household_id.clone()),
-                Value::S(p.who.source.as_str().into()),
-                Value::S(p.who.reporter_id.clone()),
-                Value::O(key.clone()),
-                Value::B(p.hash.to_vec()),
-                Value::S(s.id.clone()),
-                Value::S(p.c.date.clone()),
-                Value::S(p.c.place.clone()),
-                Value::S(p.c.description.clone()),
-                Value::S(DeedStatus::Publicity.as_str().into()),
-                Value::I(Some(points)),
-                Value::O(duplicate_of.clone()),
-                Value::I(Some(now)),
-                Value::I(Some(ends)),
-                Value::I(Some(now)),
-            ]);
-            let event = |action: &str, actor: (&str, &str), detail: &str| {
-                vec![
-                    Value::S(domain::new_id()),
-                    Value::S(id.clone()),
-                    Value::I(Some(now)),
-                    Value::S(actor.0.into()),
-                    Value::S(actor.1.into()),
-                    Value::S(action.into()),
-                    Value::S(detail.into()),
-                ]
-            };
-            events.push(event(
-                p.who.source.as_str(),
-                ("partner", &p.who.reporter_id),
-                &s.rule(),
-            ));
-            if let Some(d) = &duplicate_of {
-                events.push(event("flagged_duplicate", ("system", "evaluation"), d));
-            }
-            events.push(event(
-                "publicity",
-                ("system", "evaluation"),
-                "automatic partner submission",
-            ));
-            notes.push(vec![
-                Value::S(domain::new_id()),
-                Value::S("citizen".into()),
-                Value::S(new.citizen_id.clone()),
-                Value::S(id.clone()),
-                Value::S("deed_publicity".into()),
-                Value::I(Some(now)),
-            ]);
-            access.push(vec![
-                Value::S(domain::new_id()),
-                Value::S(new.citizen_id.clone()),
-                Value::S("partner".into()),
-                Value::S(p.who.reporter_id.clone()),
-                Value::S(
-                    partner_names
-                        .get(&p.who.reporter_id)
-                        .cloned()
-                        .unwrap_or_default(),
-                ),
-                Value::S("deed_submitted".into()),
-                Value::I(Some(now)),
-            ]);
-            outcomes[g.at] = Some(Ok((
-                Written::New(id),
-                DeedStatus::Publicity.as_str().into(),
-            )));
-        }
-        insert(
-            tx,
-            backend,
-            "INSERT INTO deeds (id, citizen_id, village_id, household_id, source, reporter_id, idem_key, request_hash, \
-             standard_id, deed_date, place, description, status, points, duplicate_of, decided_at, publicity_ends_at, \
-             created_at, round, updated_at)",
-            // `round` is 1 and `updated_at` is `created_at`, as `insert_deed` writes them.
-            &deeds
-                .into_iter()
-                .map(|mut r| {
-                    r.push(Value::I(Some(1)));
-                    r.push(Value::I(Some(now)));
-                    r
-                })
-                .collect::<Vec<_>>(),
-        )
-        .await?;
-        insert(
-            tx,
-            backend,
-            "INSERT INTO deed_events (id, deed_id, at, actor_kind, actor_id, action, detail)",
-            &events,
-        )
-        .await?;
-        insert(
-            tx,
-            backend,
-            "INSERT INTO notifications (id, recipient_kind, recipient_id, deed_id, kind, at)",
-            &notes,
-        )
-        .await?;
-        insert(
-            tx,
-            backend,
-            "INSERT INTO access_log (id, citizen_id, actor_kind, actor_id, actor_label, action, at)",
-            &access,
-        )
-        .await?;
-        Ok(())
+        Ok(earlier)
     }
 
     /// The submitting partners' names, as their residents' access logs show them.
@@ -483,6 +368,218 @@ impl Evaluation<'_> {
         }
         Ok(names)
     }
+}
+
+/// A row's cap and the window its deed date falls in, when its standard has a cap.
+fn capped(g: &Automatic<'_>) -> Option<(i64, String)> {
+    let s = &g.p.c.standard;
+    match (s.cap_points, deed::cap_window(&s.cap_period, &g.p.c.date)) {
+        (Some(cap), Some(window)) => Some((cap, window.to_string())),
+        _ => None,
+    }
+}
+
+/// What a group's decisions read (see `look_up`).
+struct Known {
+    /// Keys used before: their deed, its request hash and status.
+    prior: HashMap<String, (String, Vec<u8>, String)>,
+    /// Points so far per (resident, standard, cap window).
+    used: HashMap<(String, String, String), i64>,
+    /// The first deed per (resident, standard, day): its creation time and id.
+    earlier: HashMap<(String, String, String), (i64, String)>,
+    /// Partners' names by id.
+    names: HashMap<String, String>,
+}
+
+/// The rows a group writes, table by table.
+struct Rows {
+    deeds: Vec<Vec<Value>>,
+    events: Vec<Vec<Value>>,
+    notes: Vec<Vec<Value>>,
+    access: Vec<Vec<Value>>,
+}
+
+/// Decide each row in file order, as the rows before it left things.
+#[allow(clippy::too_many_lines)] // one row's decision, read top to bottom as `write_report`'s
+fn decide(
+    group: Vec<Automatic<'_>>,
+    known: Known,
+    outcomes: &mut [Option<RowOutcome>],
+    now: i64,
+    rules: &Rules,
+) -> Rows {
+    let Known {
+        prior,
+        mut used,
+        mut earlier,
+        names: partner_names,
+    } = known;
+    let mut deeds: Vec<Vec<Value>> = Vec::new();
+    let mut events: Vec<Vec<Value>> = Vec::new();
+    let mut notes: Vec<Vec<Value>> = Vec::new();
+    let mut access: Vec<Vec<Value>> = Vec::new();
+    for g in group {
+        let (p, new) = (&g.p, g.new);
+        let key = p.who.idem_key.clone();
+        if let Some((id, hash, status)) = key.as_ref().and_then(|k| prior.get(k)) {
+            outcomes[g.at] = Some(if hash.as_slice() == p.hash.as_slice() {
+                Ok((Written::Replay(id.clone()), status.clone()))
+            } else {
+                Err(refused(
+                    "Idempotency-Key",
+                    "idempotency_conflict",
+                    format!(
+                        "key '{}' was already used for another deed ({id})",
+                        IdempotencyKey::unscoped(key.as_deref().unwrap_or_default())
+                    ),
+                ))
+            });
+            continue;
+        }
+        let points = p.points.unwrap_or(0);
+        let s = &p.c.standard;
+        let cap_key = capped(&g).map(|(cap, w)| (cap, (new.citizen_id.clone(), s.code.clone(), w)));
+        if let Some((cap, k)) = &cap_key {
+            let so_far = used.get(k).copied().unwrap_or(0);
+            if let Err(e) = deed::check_cap(*cap, &s.cap_period, so_far, points) {
+                outcomes[g.at] = Some(Err(StoreError::Conflict(e)));
+                continue;
+            }
+        }
+        if let Some((_, k)) = cap_key {
+            *used.entry(k).or_insert(0) += points;
+        }
+        let id = domain::new_id();
+        let same = (new.citizen_id.clone(), s.code.clone(), p.c.date.clone());
+        let duplicate_of = earlier.get(&same).map(|e| e.1.clone());
+        earlier.entry(same).or_insert((now, id.clone()));
+        let ends = now + rules.publicity_ms;
+        deeds.push(vec![
+            Value::S(id.clone()),
+            Value::S(new.citizen_id.clone()),
+            Value::S(p.c.citizen.village_id.clone()),
+            Value::S(p.c.citizen.household_id.clone()),
+            Value::S(p.who.source.as_str().into()),
+            Value::S(p.who.reporter_id.clone()),
+            Value::O(key.clone()),
+            Value::B(p.hash.to_vec()),
+            Value::S(s.id.clone()),
+            Value::S(p.c.date.clone()),
+            Value::S(p.c.place.clone()),
+            Value::S(p.c.description.clone()),
+            Value::S(DeedStatus::Publicity.as_str().into()),
+            Value::I(Some(points)),
+            Value::O(duplicate_of.clone()),
+            Value::I(Some(now)),
+            Value::I(Some(ends)),
+            Value::I(Some(now)),
+        ]);
+        let event = |action: &str, actor: (&str, &str), detail: &str| {
+            vec![
+                Value::S(domain::new_id()),
+                Value::S(id.clone()),
+                Value::I(Some(now)),
+                Value::S(actor.0.into()),
+                Value::S(actor.1.into()),
+                Value::S(action.into()),
+                Value::S(detail.into()),
+            ]
+        };
+        events.push(event(
+            p.who.source.as_str(),
+            ("partner", &p.who.reporter_id),
+            &s.rule(),
+        ));
+        if let Some(d) = &duplicate_of {
+            events.push(event("flagged_duplicate", ("system", "evaluation"), d));
+        }
+        events.push(event(
+            "publicity",
+            ("system", "evaluation"),
+            "automatic partner submission",
+        ));
+        notes.push(vec![
+            Value::S(domain::new_id()),
+            Value::S("citizen".into()),
+            Value::S(new.citizen_id.clone()),
+            Value::S(id.clone()),
+            Value::S("deed_publicity".into()),
+            Value::I(Some(now)),
+        ]);
+        access.push(vec![
+            Value::S(domain::new_id()),
+            Value::S(new.citizen_id.clone()),
+            Value::S("partner".into()),
+            Value::S(p.who.reporter_id.clone()),
+            Value::S(
+                partner_names
+                    .get(&p.who.reporter_id)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            Value::S("deed_submitted".into()),
+            Value::I(Some(now)),
+        ]);
+        outcomes[g.at] = Some(Ok((
+            Written::New(id),
+            DeedStatus::Publicity.as_str().into(),
+        )));
+    }
+    Rows {
+        deeds,
+        events,
+        notes,
+        access,
+    }
+}
+
+/// Write a group's rows, table by table, as few statements as the parameter limit allows.
+async fn write_rows(tx: &mut AnyConnection, backend: Backend, rows: Rows, now: i64) -> Result<()> {
+    let Rows {
+        deeds,
+        events,
+        notes,
+        access,
+    } = rows;
+    insert(
+            tx,
+            backend,
+            "INSERT INTO deeds (id, citizen_id, village_id, household_id, source, reporter_id, idem_key, request_hash, \
+             standard_id, deed_date, place, description, status, points, duplicate_of, decided_at, publicity_ends_at, \
+             created_at, round, updated_at)",
+            // `round` is 1 and `updated_at` is `created_at`, as `insert_deed` writes them.
+            &deeds
+                .into_iter()
+                .map(|mut r| {
+                    r.push(Value::I(Some(1)));
+                    r.push(Value::I(Some(now)));
+                    r
+                })
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+    insert(
+        tx,
+        backend,
+        "INSERT INTO deed_events (id, deed_id, at, actor_kind, actor_id, action, detail)",
+        &events,
+    )
+    .await?;
+    insert(
+        tx,
+        backend,
+        "INSERT INTO notifications (id, recipient_kind, recipient_id, deed_id, kind, at)",
+        &notes,
+    )
+    .await?;
+    insert(
+        tx,
+        backend,
+        "INSERT INTO access_log (id, citizen_id, actor_kind, actor_id, actor_label, action, at)",
+        &access,
+    )
+    .await?;
+    Ok(())
 }
 
 /// A value bound into a batch insert.

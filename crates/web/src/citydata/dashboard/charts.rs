@@ -54,6 +54,55 @@ fn sum_by<'a>(
     m
 }
 
+/// What the charts are drawn from: one period's roll-ups in one scope, and the names.
+struct Data<'a> {
+    state: &'a AppState,
+    lang: &'static str,
+    empty: String,
+    from: String,
+    months: Vec<String>,
+    scope: Scope,
+    breakdown: Option<Level>,
+    monthly: Vec<Stat>,
+    enrolment: Vec<Stat>,
+    by_region: Vec<Stat>,
+    days: Vec<String>,
+    daily: Vec<Stat>,
+    names: Names,
+}
+
+/// The last 31 days of the period (ending today at the latest) and their scans and redemptions.
+async fn daily_stats(
+    state: &AppState,
+    scope: &Scope,
+    level: Level,
+    to: &str,
+) -> Result<(Vec<String>, Vec<Stat>), AppError> {
+    let last_day = {
+        let today = moralbank_store::day_of(state.clock.now_ms());
+        let end_of_to = format!("{to}-31");
+        if today < end_of_to {
+            today
+        } else {
+            end_of_to
+        }
+    };
+    let days = last_days(&last_day, DAYS_SHOWN);
+    let daily = state
+        .store
+        .citydata()
+        .statistics(&StatsQuery {
+            metrics: &["scanned", "redeemed"],
+            scope,
+            level,
+            grain: Grain::Day,
+            from: &days[0],
+            to: &days[days.len() - 1],
+        })
+        .await?;
+    Ok((days, daily))
+}
+
 /// The charts for `p`, in page order.
 pub(super) async fn charts(
     state: &AppState,
@@ -61,8 +110,7 @@ pub(super) async fn charts(
     p: &Period,
 ) -> Result<Vec<Chart>, AppError> {
     let store = state.store.citydata();
-    let t = |k: &str| state.catalog.get(ctx.lang, k);
-    let empty = t("stats.empty");
+    let empty = state.catalog.get(ctx.lang, "stats.empty");
     let from = month_str(p.from);
     let to = month_str(p.to);
     let months: Vec<String> = (0..=months_between(p.from, p.to))
@@ -123,35 +171,47 @@ pub(super) async fn charts(
         }
         None => vec![],
     };
-    let last_day = {
-        let today = moralbank_store::day_of(state.clock.now_ms());
-        let end_of_to = format!("{to}-31");
-        if today < end_of_to {
-            today
-        } else {
-            end_of_to
-        }
-    };
-    let days = last_days(&last_day, DAYS_SHOWN);
-    let daily = store
-        .statistics(&StatsQuery {
-            metrics: &["scanned", "redeemed"],
-            scope: &p.scope,
-            level: own_level,
-            grain: Grain::Day,
-            from: &days[0],
-            to: &days[days.len() - 1],
-        })
-        .await?;
+    let (days, daily) = daily_stats(state, &p.scope, own_level, &to).await?;
     let names = names(state, ctx).await?;
+    let d = Data {
+        state,
+        lang: ctx.lang,
+        empty,
+        from,
+        months,
+        scope: p.scope.clone(),
+        breakdown,
+        monthly,
+        enrolment,
+        by_region,
+        days,
+        daily,
+        names,
+    };
     let mut out = Vec::new();
+    enrolment_chart(&d, &mut out);
+    region_charts(&d, &mut out);
+    category_chart(&d, &mut out);
+    outcomes_chart(&d, &mut out);
+    daily_chart(&d, &mut out);
+    scene_chart(&d, &mut out);
+    green_card_chart(&d, &mut out);
+    Ok(out)
+}
 
+/// 1. Residents enrolled per month, and the running total.
+fn enrolment_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
+    let t = |k: &str| d.state.catalog.get(d.lang, k);
+    let empty = &d.empty;
+    let from = &d.from;
+    let months = &d.months;
+    let enrolment = &d.enrolment;
     // 1. Residents enrolled per month, and the running total.
     let mut before = 0;
     let mut per_month: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-    for r in &enrolment {
+    for r in enrolment {
         let sign = if r.metric == "enrolled" { 1 } else { -1 };
-        if r.bucket < from {
+        if r.bucket < *from {
             before += sign * r.n;
         } else {
             let e = per_month.entry(r.bucket.as_str()).or_insert((0, 0));
@@ -165,7 +225,7 @@ pub(super) async fn charts(
     let mut total = before;
     let mut rows = Vec::new();
     let mut joined = Vec::new();
-    for m in &months {
+    for m in months {
         let (e, w) = per_month.get(m.as_str()).copied().unwrap_or((0, 0));
         total += e - w;
         joined.push(e);
@@ -182,12 +242,12 @@ pub(super) async fn charts(
         svg: chart::columns(
             "enrolment",
             &title,
-            &months,
+            months,
             &[Series {
                 name: t("stats.enrolled"),
                 values: joined,
             }],
-            &empty,
+            empty,
         ),
         title,
         columns: vec![
@@ -198,7 +258,17 @@ pub(super) async fn charts(
         ],
         rows,
     });
+}
 
+/// 2 and 4. By town or village: residents now, and points credited in the period.
+fn region_charts(d: &Data<'_>, out: &mut Vec<Chart>) {
+    let t = |k: &str| d.state.catalog.get(d.lang, k);
+    let empty = &d.empty;
+    let from = &d.from;
+    let by_region = &d.by_region;
+    let names = &d.names;
+    let breakdown = d.breakdown;
+    let p = d;
     // 2 and 4. By town or village: residents now, and points credited in the period.
     if breakdown.is_some() {
         let residents = sum_by(
@@ -224,13 +294,13 @@ pub(super) async fn charts(
                 let (deeds, points) = by_region
                     .iter()
                     .filter(|r| {
-                        &r.region_id == id && r.metric == "deed_credited" && r.bucket >= from
+                        &r.region_id == id && r.metric == "deed_credited" && r.bucket >= *from
                     })
                     .fold((0, 0), |a, r| (a.0 + r.n, a.1 + r.amount));
                 (id.clone(), now, deeds, points)
             })
             .collect();
-        regions.sort_by(|a, b| names.region(&a.0, &t).cmp(&names.region(&b.0, &t)));
+        regions.sort_by_key(|r| names.region(&r.0, &t));
         let labels: Vec<String> = regions.iter().map(|r| names.region(&r.0, &t)).collect();
         let title = t(if matches!(p.scope, Scope::City) {
             "stats.residents_by_town"
@@ -244,7 +314,7 @@ pub(super) async fn charts(
                 &title,
                 &labels,
                 &regions.iter().map(|r| r.1).collect::<Vec<_>>(),
-                &empty,
+                empty,
             ),
             title,
             columns: vec![t("stats.region"), t("stats.residents_total")],
@@ -266,7 +336,7 @@ pub(super) async fn charts(
                 &title,
                 &labels,
                 &regions.iter().map(|r| r.3).collect::<Vec<_>>(),
-                &empty,
+                empty,
             ),
             title,
             columns: vec![
@@ -281,7 +351,14 @@ pub(super) async fn charts(
                 .collect(),
         });
     }
+}
 
+/// 3. Deeds and points by category (point standard).
+fn category_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
+    let t = |k: &str| d.state.catalog.get(d.lang, k);
+    let empty = &d.empty;
+    let monthly = &d.monthly;
+    let names = &d.names;
     // 3. Deeds and points by category (point standard).
     let reported = sum_by(
         monthly.iter().filter(|r| r.metric == "deed_reported"),
@@ -319,7 +396,7 @@ pub(super) async fn charts(
                 .iter()
                 .map(|c| credited.get(*c).map_or(0, |v| v.1))
                 .collect::<Vec<_>>(),
-            &empty,
+            empty,
         ),
         title,
         columns: vec![
@@ -342,7 +419,13 @@ pub(super) async fn charts(
             })
             .collect(),
     });
+}
 
+/// 5. Publicity outcomes: what deeds moved to in the period.
+fn outcomes_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
+    let t = |k: &str| d.state.catalog.get(d.lang, k);
+    let empty = &d.empty;
+    let monthly = &d.monthly;
     // 5. Publicity outcomes: what deeds moved to in the period.
     let status = sum_by(monthly.iter().filter(|r| r.metric == "deed_status"), |r| {
         r.key.clone()
@@ -364,7 +447,7 @@ pub(super) async fn charts(
     let title = t("stats.outcomes");
     out.push(Chart {
         id: "outcomes",
-        svg: chart::bars("outcomes", &title, &labels, &values, &empty),
+        svg: chart::bars("outcomes", &title, &labels, &values, empty),
         title,
         columns: vec![t("stats.status"), t("stats.deeds")],
         rows: labels
@@ -373,7 +456,14 @@ pub(super) async fn charts(
             .map(|(l, v)| vec![l.clone(), v.to_string()])
             .collect(),
     });
+}
 
+/// 6. Scans and redemptions per day, the last 31 days of the period.
+fn daily_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
+    let t = |k: &str| d.state.catalog.get(d.lang, k);
+    let empty = &d.empty;
+    let days = &d.days;
+    let daily = &d.daily;
     // 6. Scans and redemptions per day, the last 31 days of the period.
     let scans = sum_by(daily.iter().filter(|r| r.metric == "scanned"), |r| {
         r.bucket.clone()
@@ -407,7 +497,7 @@ pub(super) async fn charts(
                     values: gv.clone(),
                 },
             ],
-            &empty,
+            empty,
         ),
         title,
         columns: vec![t("stats.day"), t("stats.scans"), t("stats.redemptions")],
@@ -417,7 +507,14 @@ pub(super) async fn charts(
             .map(|(d, (s, g))| vec![d.clone(), s.to_string(), g.to_string()])
             .collect(),
     });
+}
 
+/// 7. Redemptions by scene in the period.
+fn scene_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
+    let t = |k: &str| d.state.catalog.get(d.lang, k);
+    let empty = &d.empty;
+    let monthly = &d.monthly;
+    let names = &d.names;
     // 7. Redemptions by scene in the period.
     let ok = sum_by(monthly.iter().filter(|r| r.metric == "redeemed"), |r| {
         r.key.clone()
@@ -452,7 +549,7 @@ pub(super) async fn charts(
                 .iter()
                 .map(|s| ok.get(*s).map_or(0, |v| v.0))
                 .collect::<Vec<_>>(),
-            &empty,
+            empty,
         ),
         title,
         columns: vec![
@@ -475,7 +572,14 @@ pub(super) async fn charts(
             })
             .collect(),
     });
+}
 
+/// 8. Green cards issued and revoked per month, and by honour.
+fn green_card_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
+    let t = |k: &str| d.state.catalog.get(d.lang, k);
+    let empty = &d.empty;
+    let months = &d.months;
+    let monthly = &d.monthly;
     // 8. Green cards issued and revoked per month, and by honour.
     let issued = sum_by(monthly.iter().filter(|r| r.metric == "green_card"), |r| {
         r.bucket.clone()
@@ -513,7 +617,7 @@ pub(super) async fn charts(
         svg: chart::columns(
             "green-cards",
             &title,
-            &months,
+            months,
             &[
                 Series {
                     name: t("green.issued"),
@@ -524,7 +628,7 @@ pub(super) async fn charts(
                     values: rv,
                 },
             ],
-            &empty,
+            empty,
         ),
         title,
         columns: vec![
@@ -534,7 +638,6 @@ pub(super) async fn charts(
         ],
         rows,
     });
-    Ok(out)
 }
 
 /// The `n` days that end on `last` (`yyyy-mm-dd`), oldest first.
