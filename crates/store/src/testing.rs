@@ -204,6 +204,20 @@ impl Store {
         Ok(changed)
     }
 
+    /// Create SQLite triggers again exactly as the migrations made them (tests that rebuild a
+    /// table the triggers name, as an old migration run again does, drop them meanwhile).
+    pub async fn recreate_sqlite_triggers_for_tests(
+        &self,
+        names: &[&str],
+    ) -> Result<(), crate::StoreError> {
+        for name in names {
+            let create = crate::guards::definition(Backend::Sqlite, name)
+                .ok_or_else(|| crate::StoreError::Config(format!("no trigger {name}")))?;
+            self.execute_raw(&create).await?;
+        }
+        Ok(())
+    }
+
     /// Enrol `new` as if a code had proved the phone (none is sent): unconfirmed, like every
     /// new enrolment.
     pub async fn enrol_for_tests(

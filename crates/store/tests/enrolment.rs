@@ -395,14 +395,35 @@ async fn records_enrolled_before_the_real_name_step_are_confirmed_by_the_migrati
     // A later migration's trigger names `citizens` (the access log's withdrawal exception), and
     // SQLite rebuilds that table (here and in migration 13): out of the way meanwhile, then put
     // back as the migrations made it.
+    // The statistics' triggers (migration 16) name it too.
+    let statistics = [
+        "stats_citizen_enrolled",
+        "stats_citizen_withdrawn",
+        "stats_code_scanned",
+        "stats_redemption",
+        "stats_green_card_issued",
+        "stats_green_card_revoked",
+    ];
     if store.backend() == moralbank_store::Backend::Sqlite {
         store
             .execute_raw("DROP TRIGGER access_log_no_delete")
             .await
             .unwrap();
+        for t in statistics {
+            store
+                .execute_raw(&format!("DROP TRIGGER IF EXISTS {t}"))
+                .await
+                .unwrap();
+        }
     }
     store.execute_raw(undo).await.unwrap();
     store.rerun_migration_for_tests(13).await.unwrap();
+    if store.backend() == moralbank_store::Backend::Sqlite {
+        store
+            .recreate_sqlite_triggers_for_tests(&statistics)
+            .await
+            .unwrap();
+    }
     store
         .tamper_for_tests("access_log", "SELECT 1")
         .await
