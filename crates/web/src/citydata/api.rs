@@ -195,14 +195,15 @@ async fn one(
 ) -> Result<Response, AppError> {
     require(&caller.principal, Action::ImportFiles)?;
     let partner = partner_of(&caller)?;
+    // Progress before the row, as the page reads them (see `pages::show`).
+    let progress =
+        super::flows::progress(&id).map(|(done, total)| json!({ "done": done, "total": total }));
     let i = state
         .store
         .citydata()
         .import(&id, &partner)
         .await?
         .ok_or(AppError::NotFound("import"))?;
-    let progress =
-        super::flows::progress(&i.id).map(|(done, total)| json!({ "done": done, "total": total }));
     let mut v = serde_json::to_value(&i).unwrap_or_default();
     v["progress"] = progress.unwrap_or(serde_json::Value::Null);
     Ok(Json(v).into_response())

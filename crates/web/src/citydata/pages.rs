@@ -100,17 +100,21 @@ async fn upload(
 
 async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
     let (owner, _) = owner_of(&ctx)?;
+    // The job's progress first: a job leaves the list only once its commit is done, so when
+    // none is running the row read next already says `committed` (read the other way round,
+    // a commit finishing in between would show the preview again, without the refresh).
+    let running = progress(&id);
     let i = state
         .store
         .citydata()
         .import(&id, &owner)
         .await?
         .ok_or(AppError::NotFound("import"))?;
-    let running = progress(&i.id);
     let view = context! {
         import => i,
         first_problems => i.first_problems(50).iter().map(|p| domain::citydata::Problem {
             message: flows::problem_message(&state, ctx.lang, p),
+            column: p.column.as_deref().map(|c| column_title(&i.kind, c, ctx.lang)),
             ..p.clone()
         }).collect::<Vec<_>>(),
         more_problems => i.problems.len().saturating_sub(50),
@@ -121,6 +125,14 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
         total => running.map_or(0, |r| r.1),
     };
     Ok(render(&state, &ctx, "import.html", view)?.into_response())
+}
+
+/// A column as the clerk's template heads it (Chinese), or its name (English).
+fn column_title(kind: &str, column: &str, lang: &str) -> String {
+    match domain::citydata::kinds::kind(kind).and_then(|s| s.column(column)) {
+        Some(c) if lang != "en" => c.title_zh.to_string(),
+        _ => column.to_string(),
+    }
 }
 
 #[derive(Deserialize, Default)]
