@@ -220,6 +220,11 @@ fn demo_seeds_a_city_prints_logins_serves_and_stops_cleanly_then_reuses_it() {
         "Bearer mbk_",
         "phone 139",
         "waiting for the real-name step",
+        // City data: the library's file committed, its faulty one refused whole, the city's
+        // honour list committed with the resident who already holds the card unchanged.
+        "读者服务-11月.csv: committed (5 rows, 5 new, 0 refused)",
+        "图书整理-有误.csv: refused",
+        "余姚好人-年度名单.csv: committed (4 rows, 3 new, 1 unchanged)",
     ] {
         assert!(out.contains(needle), "missing {needle} in:\n{out}");
     }
