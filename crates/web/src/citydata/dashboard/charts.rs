@@ -206,7 +206,6 @@ fn enrolment_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
     let from = &d.from;
     let months = &d.months;
     let enrolment = &d.enrolment;
-    // 1. Residents enrolled per month, and the running total.
     let mut before = 0;
     let mut per_month: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for r in enrolment {
@@ -268,8 +267,6 @@ fn region_charts(d: &Data<'_>, out: &mut Vec<Chart>) {
     let by_region = &d.by_region;
     let names = &d.names;
     let breakdown = d.breakdown;
-    let p = d;
-    // 2 and 4. By town or village: residents now, and points credited in the period.
     if breakdown.is_some() {
         let residents = sum_by(
             by_region.iter().filter(|r| r.metric != "deed_credited"),
@@ -302,7 +299,7 @@ fn region_charts(d: &Data<'_>, out: &mut Vec<Chart>) {
             .collect();
         regions.sort_by_key(|r| names.region(&r.0, &t));
         let labels: Vec<String> = regions.iter().map(|r| names.region(&r.0, &t)).collect();
-        let title = t(if matches!(p.scope, Scope::City) {
+        let title = t(if matches!(d.scope, Scope::City) {
             "stats.residents_by_town"
         } else {
             "stats.residents_by_village"
@@ -324,7 +321,7 @@ fn region_charts(d: &Data<'_>, out: &mut Vec<Chart>) {
                 .map(|(r, l)| vec![l.clone(), r.1.to_string()])
                 .collect(),
         });
-        let title = t(if matches!(p.scope, Scope::City) {
+        let title = t(if matches!(d.scope, Scope::City) {
             "stats.points_by_town"
         } else {
             "stats.points_by_village"
@@ -359,7 +356,6 @@ fn category_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
     let empty = &d.empty;
     let monthly = &d.monthly;
     let names = &d.names;
-    // 3. Deeds and points by category (point standard).
     let reported = sum_by(
         monthly.iter().filter(|r| r.metric == "deed_reported"),
         |r| r.key.clone(),
@@ -426,7 +422,6 @@ fn outcomes_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
     let t = |k: &str| d.state.catalog.get(d.lang, k);
     let empty = &d.empty;
     let monthly = &d.monthly;
-    // 5. Publicity outcomes: what deeds moved to in the period.
     let status = sum_by(monthly.iter().filter(|r| r.metric == "deed_status"), |r| {
         r.key.clone()
     });
@@ -464,7 +459,6 @@ fn daily_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
     let empty = &d.empty;
     let days = &d.days;
     let daily = &d.daily;
-    // 6. Scans and redemptions per day, the last 31 days of the period.
     let scans = sum_by(daily.iter().filter(|r| r.metric == "scanned"), |r| {
         r.bucket.clone()
     });
@@ -515,7 +509,6 @@ fn scene_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
     let empty = &d.empty;
     let monthly = &d.monthly;
     let names = &d.names;
-    // 7. Redemptions by scene in the period.
     let ok = sum_by(monthly.iter().filter(|r| r.metric == "redeemed"), |r| {
         r.key.clone()
     });
@@ -580,7 +573,6 @@ fn green_card_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
     let empty = &d.empty;
     let months = &d.months;
     let monthly = &d.monthly;
-    // 8. Green cards issued and revoked per month, and by honour.
     let issued = sum_by(monthly.iter().filter(|r| r.metric == "green_card"), |r| {
         r.bucket.clone()
     });
