@@ -56,27 +56,9 @@ async fn count(store: &Store, sql: &str) -> i64 {
 
 async fn every_event_is_counted_once_in_every_grain_and_level(store: Store) {
     store.fixtures().seed_city(6, 7).await.unwrap();
-    store
-        .evaluation()
-        .ensure_default_standards("staff:admin")
-        .await
-        .unwrap();
     let partner = store
-        .accounts()
-        .create_partner("余姚市中心血站", "hospital")
-        .await
-        .unwrap()
-        .id;
-    let mut s = moralbank_store::evaluation::default_catalogue()
-        .into_iter()
-        .find(|s| s.code == "blood-donation")
-        .unwrap();
-    s.trusted_partners = vec![partner.clone()];
-    store
-        .evaluation()
-        .save_standard(&s, "staff:admin")
-        .await
-        .unwrap();
+        .trusted_partner_for_tests("余姚市中心血站", &["blood-donation"])
+        .await;
     let ids = store.citizen_ids(6).await;
 
     // Enrolments were counted by the trigger, but wait for a fold.
@@ -162,6 +144,22 @@ async fn every_event_is_counted_once_in_every_grain_and_level(store: Store) {
         .revoke_green_card(&card.id, "评选有误", "staff:admin", now_ms())
         .await
         .unwrap();
+    // A partner's scanner reads two codes; a staff member's read of a record is no scan.
+    let scanner = moralbank_store::Actor {
+        kind: "partner",
+        id: partner.clone(),
+        label: "余姚市中心血站".into(),
+    };
+    store
+        .registry()
+        .record_access(&[&ids[0], &ids[1]], &scanner, "scan")
+        .await
+        .unwrap();
+    store
+        .registry()
+        .record_access(&[&ids[0]], &scanner, "read")
+        .await
+        .unwrap();
     store.registry().withdraw(&ids[5]).await.unwrap();
     store.citydata().fold_statistics().await.unwrap();
 
@@ -173,6 +171,7 @@ async fn every_event_is_counted_once_in_every_grain_and_level(store: Store) {
         "deed_credited",
         "green_card",
         "green_card_revoked",
+        "scanned",
     ];
     let publicity = count(
         &store,
@@ -190,6 +189,7 @@ async fn every_event_is_counted_once_in_every_grain_and_level(store: Store) {
     want.insert("deed_credited/blood-donation".into(), (1, 20));
     want.insert("green_card/moral-model".into(), (1, 0));
     want.insert("green_card_revoked/moral-model".into(), (1, 0));
+    want.insert("scanned/".into(), (2, 0));
     for (level, grain) in [
         (Level::Town, Grain::Month),
         (Level::Town, Grain::Day),

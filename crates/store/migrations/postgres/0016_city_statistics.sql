@@ -86,16 +86,15 @@ END $$;
 CREATE TRIGGER stats_deeds AFTER INSERT OR UPDATE OF status ON deeds
     FOR EACH ROW EXECUTE FUNCTION moralbank_stats_deeds();
 
+-- Every read of a resident's record writes an access row: only scans call the function.
 CREATE FUNCTION moralbank_stats_scans() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.action = 'scan' THEN
-        PERFORM moralbank_stats_event('scanned', NEW.at,
-            (SELECT village_id FROM citizens WHERE id = NEW.citizen_id), '', 1, 0);
-    END IF;
+    PERFORM moralbank_stats_event('scanned', NEW.at,
+        (SELECT village_id FROM citizens WHERE id = NEW.citizen_id), '', 1, 0);
     RETURN NULL;
 END $$;
 CREATE TRIGGER stats_scans AFTER INSERT ON access_log
-    FOR EACH ROW EXECUTE FUNCTION moralbank_stats_scans();
+    FOR EACH ROW WHEN (NEW.action = 'scan') EXECUTE FUNCTION moralbank_stats_scans();
 
 CREATE FUNCTION moralbank_stats_redemptions() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
