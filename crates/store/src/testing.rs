@@ -243,6 +243,33 @@ impl Store {
         e
     }
 
+    /// The default catalogue, and a partner organisation named `name` that the standards
+    /// `codes` trust with automatic submissions: for tests of partners' deeds. Returns its id.
+    pub async fn trusted_partner_for_tests(&self, name: &str, codes: &[&str]) -> String {
+        self.evaluation()
+            .ensure_default_standards("staff:admin")
+            .await
+            .expect("standards");
+        let partner = self
+            .accounts()
+            .create_partner(name, "hospital")
+            .await
+            .expect("partner")
+            .id;
+        for code in codes {
+            let mut s = crate::evaluation::default_catalogue()
+                .into_iter()
+                .find(|s| s.code == *code)
+                .expect("a standard of the default catalogue");
+            s.trusted_partners = vec![partner.clone()];
+            self.evaluation()
+                .save_standard(&s, "staff:admin")
+                .await
+                .expect("standard");
+        }
+        partner
+    }
+
     /// Ids of `n` enrolled citizens, in enrolment order.
     pub async fn citizen_ids(&self, n: i64) -> Vec<String> {
         use sqlx::Row;

@@ -22,30 +22,9 @@ struct Setup {
 
 async fn setup(store: Store) -> Setup {
     store.fixtures().seed_city(5, 7).await.unwrap();
-    store
-        .evaluation()
-        .ensure_default_standards("staff:admin")
-        .await
-        .unwrap();
     let partner = store
-        .accounts()
-        .create_partner("余姚市中心血站", "hospital")
-        .await
-        .unwrap()
-        .id;
-    for code in ["blood-donation", "volunteer-hour"] {
-        let s = moralbank_store::evaluation::default_catalogue()
-            .into_iter()
-            .find(|s| s.code == code)
-            .unwrap();
-        let mut s = s.clone();
-        s.trusted_partners = vec![partner.clone()];
-        store
-            .evaluation()
-            .save_standard(&s, "staff:admin")
-            .await
-            .unwrap();
-    }
+        .trusted_partner_for_tests("余姚市中心血站", &["blood-donation", "volunteer-hour"])
+        .await;
     let mut ids = Vec::new();
     for id in store.citizen_ids(3).await {
         let c = store.registry().citizen(&id).await.unwrap().unwrap();
@@ -337,11 +316,62 @@ async fn the_templates_read_back_as_files_of_their_kind(store: Store) {
     assert!(PARTNER_DEEDS.map_header(&sheet.header, false).is_ok());
 }
 
+async fn the_same_file_sent_twice_at_once_is_committed_once(store: Store) {
+    let s = setup(store).await;
+    let day = &s.today;
+    let mut csv = String::from("key,身份证号,standard,deed_date,place,description,points\n");
+    for (k, (rid, _)) in s.ids.iter().enumerate() {
+        csv.push_str(&format!(
+            "t{k},{rid},blood-donation,{day},血站,无偿献血 200 毫升,\n"
+        ));
+    }
+    let send = || {
+        let store = s.store.clone();
+        let (partner, bytes) = (s.partner.clone(), csv.clone().into_bytes());
+        tokio::spawn(async move {
+            store
+                .citydata()
+                .import_file(
+                    &Upload {
+                        schema: &PARTNER_DEEDS,
+                        owner: ImportOwner::Partner(partner.clone()),
+                        by: partner,
+                        file_name: "deeds.csv".into(),
+                        bytes: &bytes,
+                    },
+                    Mode::Commit,
+                    &Rules::default(),
+                    now_ms(),
+                    &AtomicUsize::new(0),
+                )
+                .await
+                .unwrap()
+        })
+    };
+    let (a, b) = (send(), send());
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    assert_eq!(
+        (a.status.as_str(), b.status.as_str()),
+        ("committed", "committed")
+    );
+    assert_eq!(a.id, b.id, "both answers are the one import");
+    assert!(a.already_imported != b.already_imported, "{a:?} {b:?}");
+    assert_eq!(s.deeds().await, 3, "each row written once");
+    assert_eq!(
+        s.store
+            .count_for_tests("SELECT COUNT(*) FROM imports WHERE status = 'committed'")
+            .await
+            .unwrap(),
+        1
+    );
+}
+
 moralbank_store::on_both_backends!(
     one_bad_row_imports_nothing_and_every_bad_cell_is_named,
     gb18030_csv_and_xlsx_traps_and_a_confirmed_preview,
     the_templates_read_back_as_files_of_their_kind,
     green_card_honour_lists_issue_each_card_once,
+    the_same_file_sent_twice_at_once_is_committed_once,
 );
 
 async fn green_card_honour_lists_issue_each_card_once(store: Store) {

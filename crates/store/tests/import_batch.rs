@@ -27,27 +27,9 @@ struct City {
 
 async fn city(store: Store) -> City {
     store.fixtures().seed_city(8, 3).await.unwrap();
-    store
-        .evaluation()
-        .ensure_default_standards("staff:admin")
-        .await
-        .unwrap();
     let partner = store
-        .accounts()
-        .create_partner("余姚市中心血站", "hospital")
-        .await
-        .unwrap()
-        .id;
-    let mut s = moralbank_store::evaluation::default_catalogue()
-        .into_iter()
-        .find(|s| s.code == "blood-donation")
-        .unwrap();
-    s.trusted_partners = vec![partner.clone()];
-    store
-        .evaluation()
-        .save_standard(&s, "staff:admin")
-        .await
-        .unwrap();
+        .trusted_partner_for_tests("余姚市中心血站", &["blood-donation"])
+        .await;
     let citizens = store.citizen_ids(8).await;
     let mut rids = Vec::new();
     for c in &citizens {

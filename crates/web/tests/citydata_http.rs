@@ -42,6 +42,19 @@ async fn resident_number(w: &World) -> String {
         .to_string()
 }
 
+/// Whether the import page at `at` says `committed` within 5 s (the commit runs in the
+/// background; the page is asked again every 50 ms).
+async fn committed_within_5s(w: &World, at: &str, who: &common::Account) -> bool {
+    for _ in 0..100 {
+        let (_, _, html) = w.page("GET", at, Some(who), &[]).await;
+        if html.contains("status-committed") {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
 fn today(w: &World) -> String {
     use moralbank_web::clock::Clock;
     moralbank_store::day_of(w.clock.now_ms())
@@ -86,15 +99,7 @@ async fn a_clerk_previews_confirms_and_downloads_errors(w: World) {
         .page("POST", &format!("{at}/commit"), Some(clerk), &[])
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let mut committed = false;
-    for _ in 0..100 {
-        let (_, _, html) = w.page("GET", &at, Some(clerk), &[]).await;
-        if html.contains("status-committed") {
-            committed = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let committed = committed_within_5s(&w, &at, clerk).await;
     assert!(committed, "the background commit finished");
     let (_, mine) = w
         .api("GET", "/me/deeds", Some(&w.citizen.token), None)
@@ -549,15 +554,7 @@ async fn the_city_imports_its_honour_lists_and_partners_cannot(w: World) {
         .page("POST", &format!("{at}/commit"), Some(admin), &[])
         .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let mut committed = false;
-    for _ in 0..100 {
-        let (_, _, html) = w.page("GET", &at, Some(admin), &[]).await;
-        if html.contains("status-committed") {
-            committed = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let committed = committed_within_5s(&w, &at, admin).await;
     assert!(committed);
     assert_eq!(
         w.store

@@ -16,7 +16,7 @@
 //! - the dashboard page for the admin (the city), a town reviewer (a town, by village) and a
 //!   village evaluator (a village), last 12 months.
 
-use crate::bench::http::{ms, pct, round1, rss_mib};
+use crate::bench::http::{loadavg, ms, pct, round1, rss_mib};
 use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{keys, server};
@@ -29,9 +29,6 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
-
-const CITY_RNG: u64 = 1;
-const HISTORY_RNG: u64 = 4;
 
 pub struct DashboardOptions {
     pub citizens: u64,
@@ -94,29 +91,7 @@ async fn run(store: &Store, o: &DashboardOptions) -> Result<Value> {
     let load_start = loadavg();
     let backend = format!("{:?}", store.backend()).to_lowercase();
     let mut setup = serde_json::Map::new();
-    if store.registry().city().await?.is_none() {
-        eprintln!("seeding a city of {} citizens", o.citizens);
-        let r = store.fixtures().seed_city(o.citizens, CITY_RNG).await?;
-        setup.insert("city_seconds".into(), json!(round1(r.seconds)));
-    }
-    store
-        .evaluation()
-        .ensure_default_standards("staff:bench")
-        .await?;
-    let city = store.fixtures().bench_evaluation_city(HISTORY_RNG).await?;
-    let counts = store.fixtures().bench_evaluation_counts().await?;
-    if counts.get("deeds").copied().unwrap_or(0) == 0 && o.deeds > 0 {
-        eprintln!("writing {} deeds of history", o.deeds);
-        let t = Instant::now();
-        store
-            .fixtures()
-            .bench_evaluation_history(&city, o.deeds, now_ms(), HISTORY_RNG)
-            .await?;
-        setup.insert(
-            "history_seconds".into(),
-            json!(round1(t.elapsed().as_secs_f64())),
-        );
-    }
+    crate::bench::evaluation::city_with_history(store, o.citizens, o.deeds, &mut setup).await?;
     if store.ledger().log_head().await?.size == 0 && o.entries > 0 {
         eprintln!("filling the ledger with {} entries", o.entries);
         let t = Instant::now();
@@ -287,10 +262,4 @@ async fn run(store: &Store, o: &DashboardOptions) -> Result<Value> {
         "rss_mib": rss_mib("VmRSS:"), "rss_peak_mib": rss_mib("VmHWM:"),
         "loadavg_start": load_start, "loadavg_end": loadavg(),
     }))
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }

@@ -17,11 +17,12 @@
 //! Last, it starts the real ledger writer and calls `credit_due` the way the server's credit
 //! run does (5,000 deeds per call) until nothing is due, and times it.
 
-use crate::bench::http::{ms, pct, round1, rss_mib};
+use crate::bench::http::{loadavg, ms, pct, round1, rss_mib};
 use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{keys, server};
 use moralbank_store::evaluation::BOARD_PAGE_ROWS;
+use moralbank_store::fixtures::evaluation::BenchCity;
 use moralbank_store::ledger::{Sequencer, SequencerConfig};
 use moralbank_store::{now_ms, Store};
 use rand::rngs::StdRng;
@@ -108,26 +109,7 @@ async fn run(store: &Store, o: &EvaluationOptions) -> Result<Value> {
     let load_start = loadavg();
     let backend = format!("{:?}", store.backend()).to_lowercase();
     let mut setup = serde_json::Map::new();
-    if store.registry().city().await?.is_none() {
-        eprintln!("seeding a city of {} citizens", o.citizens);
-        let r = store.fixtures().seed_city(o.citizens, CITY_RNG).await?;
-        setup.insert("city_seconds".into(), json!(round1(r.seconds)));
-    }
-    store
-        .evaluation()
-        .ensure_default_standards("staff:bench")
-        .await?;
-    let city = store.fixtures().bench_evaluation_city(HISTORY_RNG).await?;
-    setup.insert("staff_created".into(), json!(city.staff_created));
-    let counts = store.fixtures().bench_evaluation_counts().await?;
-    if counts.get("deeds").copied().unwrap_or(0) == 0 && o.deeds > 0 {
-        eprintln!("writing {} deeds of history", o.deeds);
-        let r = store
-            .fixtures()
-            .bench_evaluation_history(&city, o.deeds, now_ms(), HISTORY_RNG)
-            .await?;
-        setup.insert("history".into(), bulk_json(&r));
-    }
+    let city = city_with_history(store, o.citizens, o.deeds, &mut setup).await?;
     // The batch's publicity ends before every other running publicity, so that crediting up
     // to its end credits exactly the batch.
     let first_end = store.fixtures().bench_first_publicity_end().await?;
@@ -228,6 +210,38 @@ async fn run(store: &Store, o: &EvaluationOptions) -> Result<Value> {
         "loadavg_start": load_start, "loadavg_end": loadavg(),
         "rss_mib": rss_mib("VmRSS"), "peak_rss_mib": rss_mib("VmHWM"),
     }))
+}
+
+/// The city `bench evaluation` and `bench dashboard` measure: seeded when the database has none,
+/// the default standards, a committee for every village, and `deeds` deeds of a year's history
+/// when it has no deeds; what was made, and how long it took, goes into `setup`.
+pub(crate) async fn city_with_history(
+    store: &Store,
+    citizens: u64,
+    deeds: u64,
+    setup: &mut serde_json::Map<String, Value>,
+) -> Result<BenchCity> {
+    if store.registry().city().await?.is_none() {
+        eprintln!("seeding a city of {citizens} citizens");
+        let r = store.fixtures().seed_city(citizens, CITY_RNG).await?;
+        setup.insert("city_seconds".into(), json!(round1(r.seconds)));
+    }
+    store
+        .evaluation()
+        .ensure_default_standards("staff:bench")
+        .await?;
+    let city = store.fixtures().bench_evaluation_city(HISTORY_RNG).await?;
+    setup.insert("staff_created".into(), json!(city.staff_created));
+    let counts = store.fixtures().bench_evaluation_counts().await?;
+    if counts.get("deeds").copied().unwrap_or(0) == 0 && deeds > 0 {
+        eprintln!("writing {deeds} deeds of history");
+        let r = store
+            .fixtures()
+            .bench_evaluation_history(&city, deeds, now_ms(), HISTORY_RNG)
+            .await?;
+        setup.insert("history".into(), bulk_json(&r));
+    }
+    Ok(city)
 }
 
 fn bulk_json(r: &moralbank_store::fixtures::evaluation::BulkReport) -> Value {
@@ -368,11 +382,4 @@ async fn credit(store: &Store, ends: i64, expected: u64) -> Result<(Value, std::
         "call_max_s": (sorted[sorted.len() - 1] * 1000.0).round() / 1000.0,
     });
     Ok((summary, log_before..log_after))
-}
-
-/// The 1, 5 and 15 minute load averages (Linux), to tell whether the machine was busy.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }

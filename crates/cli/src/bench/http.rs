@@ -339,6 +339,13 @@ pub(crate) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
+/// The 1, 5 and 15 minute load averages (Linux), to tell whether the machine was busy.
+pub(crate) fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 /// A field of /proc/self/status in MiB (Linux); 0 elsewhere.
 pub(crate) fn rss_mib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")

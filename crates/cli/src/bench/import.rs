@@ -15,7 +15,7 @@
 //! The partner-deeds kind takes 5,000 rows a file; the benchmark uses the same schema with the
 //! limit raised to `--rows` (the limit is the city's policy, not what the pipeline can do).
 
-use crate::bench::http::{round1, rss_mib};
+use crate::bench::http::{loadavg, round1, rss_mib};
 use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{keys, server};
@@ -219,10 +219,4 @@ async fn run(store: &Store, o: &ImportOptions) -> Result<Value> {
         "import_over_read": round1(import_s / read_s.max(1e-9)),
         "loadavg_start": load_start, "loadavg_end": loadavg(),
     }))
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }

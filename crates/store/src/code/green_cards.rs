@@ -7,13 +7,13 @@ use domain::{FieldError, FieldErrors};
 use serde::Serialize;
 use sqlx::Row;
 
-/// The honours' codes (their Chinese names: `domain::citydata::kinds::HONOURS`).
-pub const HONOURS: [&str; 4] = [
-    domain::citydata::kinds::HONOURS[0].0,
-    domain::citydata::kinds::HONOURS[1].0,
-    domain::citydata::kinds::HONOURS[2].0,
-    domain::citydata::kinds::HONOURS[3].0,
-];
+/// The honours' codes, in the order of `domain::citydata::kinds::HONOURS` (which names them).
+pub fn honours() -> Vec<&'static str> {
+    domain::citydata::kinds::HONOURS
+        .iter()
+        .map(|(code, _)| *code)
+        .collect()
+}
 
 /// The badge an active card puts on the resident's code.
 pub const BADGE: &str = "green-card";
@@ -80,11 +80,12 @@ impl Code<'_> {
         now: i64,
     ) -> Result<GreenCard> {
         let mut errs = FieldErrors::default();
-        if !HONOURS.contains(&honour) {
+        let honours = honours();
+        if !honours.contains(&honour) {
             errs.push(FieldError::new(
                 "honour",
                 "invalid_choice",
-                HONOURS.join(", "),
+                honours.join(", "),
             ));
         }
         let citation = errs.take(domain::deed::text("citation", citation, 500));

@@ -97,14 +97,7 @@ pub fn bars(id: &str, title: &str, labels: &[String], values: &[i64], empty: &st
     let plot_w = WIDTH - label_w - 70;
     let max = nice_max(values.iter().copied().max().unwrap_or(0));
     if nothing {
-        let _ = write!(
-            svg,
-            r#"<text class="empty" x="{}" y="{}" text-anchor="middle">{}</text></svg>"#,
-            WIDTH / 2,
-            height / 2 + 5,
-            esc(empty)
-        );
-        return svg;
+        return nothing_to_draw(svg, height, empty);
     }
     for (i, (label, v)) in labels.iter().zip(values).enumerate() {
         let y = top + row * i as i64;
@@ -179,29 +172,78 @@ fn legend(svg: &mut String, series: &[Series]) {
     }
 }
 
-/// Columns over time: one group per label, one column per series.
-pub fn columns(id: &str, title: &str, labels: &[String], series: &[Series], empty: &str) -> String {
-    let height = 260;
+/// Where a chart over time draws: its plot area and the value at the top of its axis.
+struct Plot {
+    left: i64,
+    top: i64,
+    w: i64,
+    h: i64,
+    max: i64,
+}
+
+const TIME_HEIGHT: i64 = 260;
+
+/// The opening of a chart over time (title, legend, axes) and its plot, or, when there is no
+/// figure above zero, the whole chart saying `empty`.
+fn time_frame(
+    id: &str,
+    title: &str,
+    labels: &[String],
+    series: &[Series],
+    empty: &str,
+) -> Result<(String, Plot), String> {
     let mut svg = String::new();
-    open(&mut svg, id, title, height);
+    open(&mut svg, id, title, TIME_HEIGHT);
     let max_v = series
         .iter()
         .flat_map(|s| s.values.iter().copied())
         .max()
         .unwrap_or(0);
     if labels.is_empty() || max_v <= 0 {
-        let _ = write!(
-            svg,
-            r#"<text class="empty" x="{}" y="{}" text-anchor="middle">{}</text></svg>"#,
-            WIDTH / 2,
-            height / 2,
-            esc(empty)
-        );
-        return svg;
+        return Err(nothing_to_draw(svg, TIME_HEIGHT, empty));
     }
     let max = 4 * nice_max((max_v + 3) / 4);
     legend(&mut svg, series);
-    let (left, top, w, h) = time_axes(&mut svg, labels, max, height);
+    let (left, top, w, h) = time_axes(&mut svg, labels, max, TIME_HEIGHT);
+    Ok((
+        svg,
+        Plot {
+            left,
+            top,
+            w,
+            h,
+            max,
+        },
+    ))
+}
+
+/// Close a chart that has nothing to draw with `empty` in its middle.
+fn nothing_to_draw(mut svg: String, height: i64, empty: &str) -> String {
+    let _ = write!(
+        svg,
+        r#"<text class="empty" x="{}" y="{}" text-anchor="middle">{}</text></svg>"#,
+        WIDTH / 2,
+        height / 2 + 5,
+        esc(empty)
+    );
+    svg
+}
+
+/// Columns over time: one group per label, one column per series.
+pub fn columns(id: &str, title: &str, labels: &[String], series: &[Series], empty: &str) -> String {
+    let (
+        mut svg,
+        Plot {
+            left,
+            top,
+            w,
+            h,
+            max,
+        },
+    ) = match time_frame(id, title, labels, series, empty) {
+        Ok(frame) => frame,
+        Err(nothing) => return nothing,
+    };
     let n = labels.len() as i64;
     let slot = w / n.max(1);
     let k = series.len().max(1) as i64;
@@ -229,27 +271,19 @@ pub fn columns(id: &str, title: &str, labels: &[String], series: &[Series], empt
 
 /// Lines over time, one per series, with a dot at each figure.
 pub fn lines(id: &str, title: &str, labels: &[String], series: &[Series], empty: &str) -> String {
-    let height = 260;
-    let mut svg = String::new();
-    open(&mut svg, id, title, height);
-    let max_v = series
-        .iter()
-        .flat_map(|s| s.values.iter().copied())
-        .max()
-        .unwrap_or(0);
-    if labels.is_empty() || max_v <= 0 {
-        let _ = write!(
-            svg,
-            r#"<text class="empty" x="{}" y="{}" text-anchor="middle">{}</text></svg>"#,
-            WIDTH / 2,
-            height / 2,
-            esc(empty)
-        );
-        return svg;
-    }
-    let max = 4 * nice_max((max_v + 3) / 4);
-    legend(&mut svg, series);
-    let (left, top, w, h) = time_axes(&mut svg, labels, max, height);
+    let (
+        mut svg,
+        Plot {
+            left,
+            top,
+            w,
+            h,
+            max,
+        },
+    ) = match time_frame(id, title, labels, series, empty) {
+        Ok(frame) => frame,
+        Err(nothing) => return nothing,
+    };
     let n = labels.len() as i64;
     for (si, s) in series.iter().enumerate() {
         let points: Vec<(i64, i64)> = s

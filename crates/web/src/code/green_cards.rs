@@ -157,7 +157,7 @@ async fn console_page(
         .map(|c| context! { active => c.is_active(now), card => c })
         .collect();
     let view = context! { cards, stats => state.store.code().green_card_stats(now).await?, form,
-    honours => moralbank_store::code::green_cards::HONOURS, errors => field_messages(state, ctx, errors) };
+    honours => moralbank_store::code::green_cards::honours(), errors => field_messages(state, ctx, errors) };
     Ok((status, render(state, ctx, "green_cards.html", view)?).into_response())
 }
 
