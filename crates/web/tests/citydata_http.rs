@@ -481,6 +481,17 @@ async fn the_dashboard_shows_each_role_its_own_scope(w: World) {
     assert!(html.contains("请按“年-月”填写"), "{html}");
     assert!(html.contains("value=\"2026-13\""));
     assert!(!html.contains("<svg class=\"chart\""));
+    // A query that does not read: nobody learns more than a plain anonymous visit does; the
+    // admin is told which parameter.
+    let (plain, _, _) = w.page("GET", "/console/statistics", None, &[]).await;
+    let (s, _, _) = w
+        .page("GET", "/console/statistics?from=%FF", None, &[])
+        .await;
+    assert_eq!(s, plain);
+    let (s, _, html) = w
+        .page("GET", "/console/statistics?from=%FF", Some(admin), &[])
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
     let (s, _, _) = w
         .page("GET", "/console/statistics/nothing.csv", Some(admin), &[])
         .await;

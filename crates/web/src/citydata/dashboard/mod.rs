@@ -8,11 +8,11 @@ mod charts;
 
 use crate::auth::{PageCtx, Principal};
 use crate::authz::{require, Action};
-use crate::error::{AppError, Path};
+use crate::error::{ApiQuery, AppError, Path};
 use crate::frame::views::render;
 use crate::frame::{field_messages, region_name, PageResult};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -162,8 +162,9 @@ async fn towns(state: &AppState) -> Result<Vec<Region>, AppError> {
     })
 }
 
-async fn page(State(state): State<AppState>, ctx: PageCtx, Query(f): Query<Filter>) -> PageResult {
+async fn page(State(state): State<AppState>, ctx: PageCtx, q: ApiQuery<Filter>) -> PageResult {
     require(&ctx.principal, Action::ViewStatistics)?;
+    let f = q.read()?;
     let own = scope_of(&ctx.principal).ok_or(AppError::Forbidden)?;
     let towns = towns(&state).await?;
     let today = moralbank_store::day_of(state.clock.now_ms());
@@ -224,9 +225,10 @@ async fn csv(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(file): Path<String>,
-    Query(f): Query<Filter>,
+    q: ApiQuery<Filter>,
 ) -> Result<Response, AppError> {
     require(&ctx.principal, Action::ViewStatistics)?;
+    let f = q.read()?;
     let own = scope_of(&ctx.principal).ok_or(AppError::Forbidden)?;
     let id = file
         .strip_suffix(".csv")
