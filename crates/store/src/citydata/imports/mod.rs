@@ -300,13 +300,30 @@ impl CityData<'_> {
             let mut tx = self.write.begin().await?;
             let applied = match up.schema.kind {
                 "partner-deeds" => {
-                    deeds::apply(self, &mut tx, up, map, &checked.rows, rules, now, progress)
-                        .await?
+                    deeds::apply(self, &mut tx, up, map, &checked.rows, rules, now, progress).await
                 }
                 "green-card-honours" => {
-                    honours::apply(self, &mut tx, up, map, &checked.rows, now, progress).await?
+                    honours::apply(self, &mut tx, up, map, &checked.rows, now, progress).await
                 }
                 other => return Err(StoreError::Config(format!("no rules for kind {other}"))),
+            };
+            let applied = match applied {
+                Ok(a) => a,
+                // Another request wrote the same records meanwhile (its transaction committed
+                // while this one was writing): the same file, committed once, is that import;
+                // another file sharing rows is refused whole, to be sent again.
+                Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+                    drop(tx);
+                    if let Some(done) = self.committed_import(up, sha).await? {
+                        return Ok(done);
+                    }
+                    return Err(StoreError::conflict(
+                        "file",
+                        "concurrent_submission",
+                        "rows of this file were submitted at the same moment by another request; send the file again",
+                    ));
+                }
+                Err(e) => return Err(e),
             };
             problems.extend(applied.problems);
             results = applied.results;
