@@ -17,6 +17,8 @@ pub struct IdempotencyKey(String);
 pub enum KeyOwner<'a> {
     /// A partner organisation, by its id.
     Partner(&'a str),
+    /// A resident sending a page's form, by their id: the form's one-time token.
+    Citizen(&'a str),
 }
 
 impl IdempotencyKey {
@@ -61,6 +63,7 @@ impl IdempotencyKey {
     pub fn scoped(&self, owner: KeyOwner<'_>) -> String {
         match owner {
             KeyOwner::Partner(id) => format!("partner:{id}/{}", self.0),
+            KeyOwner::Citizen(id) => format!("citizen:{id}/{}", self.0),
         }
     }
 

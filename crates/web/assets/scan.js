@@ -12,6 +12,8 @@ const KEYS_STORE = 'moralbank.scan.jwks';
 const PENDING_STORE = 'moralbank.scan.pending';
 const PENDING_MAX = 500;
 const $ = (id) => document.getElementById(id);
+// The status line (network, keys) means something only with this script running.
+$('scanner-status').hidden = false;
 
 let keys = null;        // Map kid -> CryptoKey
 let current = null;     // {text, claims, keys}: the last code that verified, a key per benefit
@@ -24,6 +26,15 @@ function setNet(up) {
   updateRedeem();
 }
 
+// A moment as the rest of the app shows it: China Standard Time (UTC+8), whatever the
+// scanning device's own time zone and language.
+function cst(ms, withDate) {
+  const d = new Date(ms + 8 * 3600 * 1000);
+  const p = (n) => String(n).padStart(2, '0');
+  const time = `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  return withDate ? `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${time}` : time;
+}
+
 function readStored() {
   try { return JSON.parse(localStorage.getItem(KEYS_STORE) || 'null'); } catch { return null; }
 }
@@ -32,7 +43,7 @@ function readStored() {
 async function useKeySet(jwks, fetchedAt, source) {
   try {
     keys = await importKeySet(jwks);
-    $('keys').textContent = `${M.keys} ${keys.size} · ${new Date(fetchedAt).toLocaleString()}`;
+    $('keys').textContent = `${M.keys} ${keys.size} · ${cst(fetchedAt, true)}`;
     $('keys').dataset.source = source;
     return true;
   } catch (e) {
@@ -93,7 +104,7 @@ function show(kind, title, lines) {
 
 function refusalText(r) {
   const base = M['verify.' + r.error] || r.error;
-  if (r.error === 'expired') return `${base} (${new Date(r.expiresAt * 1000).toLocaleTimeString()})`;
+  if (r.error === 'expired') return `${base} (${cst(r.expiresAt * 1000, false)})`;
   if (r.claim) return `${base}: ${r.claim}`;
   return base;
 }
@@ -118,7 +129,7 @@ async function handle(raw) {
     `${M.tier} ${c.tier}`,
     `${M.name} ${c.maskedName}`,
     ...c.badges.map((b) => M['badge.' + b] || b),
-    `${M.valid_until} ${new Date(c.expiresAt * 1000).toLocaleString()}`,
+    `${M.valid_until} ${cst(c.expiresAt * 1000, true)}`,
   ];
   if (c.printedCard) lines.push(M.printed);
   const open = benefitOptions().filter((o) => opens(o, c)).map((o) => o.textContent.trim());
@@ -133,7 +144,8 @@ function updateRedeem() {
   const b = $('redeem');
   if (!b) return;
   b.disabled = !current || !$('benefit').value;
-  $('redeem-hint').textContent = current && !online ? M.redeem_offline : '';
+  $('redeem-hint').textContent = current && !online ? M.redeem_offline
+    : current && !$('benefit').value ? M.choose_benefit : '';
 }
 
 // Scans verified offline wait here until the server can be told (the resident's access log).
@@ -216,7 +228,12 @@ async function redeem() {
   }
   out.className = body.granted ? 'success' : 'error';
   out.dataset.state = body.granted ? 'granted' : 'refused';
-  out.textContent = body.granted ? M.granted : `${M.not_granted} ${M['refusal.' + body.reason] || body.reason}`;
+  // A repeated press (the same scan and benefit) is answered with the first decision: say so,
+  // so the clerk does not grant the benefit twice at the counter.
+  out.dataset.replayed = body.replayed ? 'true' : 'false';
+  out.textContent = body.replayed
+    ? (body.granted ? M.granted_before : `${M.not_granted} ${M['refusal.' + body.reason] || body.reason}`)
+    : body.granted ? M.granted : `${M.not_granted} ${M['refusal.' + body.reason] || body.reason}`;
   flushScans();
 }
 

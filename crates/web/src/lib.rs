@@ -72,6 +72,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(frame::router())
         .merge(registry::pages::router())
+        .merge(registry::home::router())
         .merge(accounts::pages::router())
         .merge(api::page_router())
         .merge(ledger::pages::router())
@@ -88,6 +89,7 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::router(&state.config))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
         .merge(uploads)
+        .fallback(frame::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             frame::render_failures,

@@ -135,7 +135,8 @@ async fn call(
         && headers
             .get(header::LOCATION)
             .and_then(|l| l.to_str().ok())
-            .is_some_and(|l| l.ends_with("/login"));
+            // The sign-in page, with the page to return to (`?next=…`).
+            .is_some_and(|l| l.split('?').next().is_some_and(|p| p.ends_with("/login")));
     if to_login {
         (StatusCode::UNAUTHORIZED, headers)
     } else {
@@ -176,6 +177,8 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
     // (method, path, body that is harmless or invalid, who may)
     let routes: Vec<(&str, String, &str, Vec<Who>)> = vec![
         ("GET", "/me".into(), "", vec![C]),
+        ("GET", "/me/settings".into(), "", vec![C]),
+        ("GET", "/me/access".into(), "", vec![C]),
         ("POST", "/me/invite".into(), "", vec![C]),
         ("GET", "/me/export".into(), "", vec![C]),
         ("POST", "/me/withdraw".into(), "confirm=no", vec![C]),

@@ -306,7 +306,9 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     shot(&resident, "02-enrolled").await;
     click(&resident, "#to-my-page").await;
     on_path(&resident, "/me").await;
-    assert_eq!(text(&resident, "#my-name").await, "王晓明");
+    // The home screen greets them by name, the code one tap away; their details are on the
+    // settings tab.
+    assert!(text(&resident, "#hello-h").await.contains("王晓明"));
     assert!(text(&resident, "#identity-unconfirmed")
         .await
         .contains("村（社区）办公室"));
@@ -315,6 +317,10 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
         "nobody has read the data yet"
     );
     shot(&resident, "04-home").await;
+    click(&resident, "nav.tabbar a[href='/me/settings']").await;
+    on_path(&resident, "/me/settings").await;
+    assert_eq!(text(&resident, "#my-name").await, "王晓明");
+    shot(&resident, "04-settings").await;
 
     // Another code for the same phone within the minute: the page says when to come back.
     let other = browser(&driver, "other", (420, 800)).await;
@@ -324,8 +330,16 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
         .expect("open login");
     fill(&other, "#phone", &phone).await;
     click(&other, "main form button[type=submit]").await;
-    assert!(text(&other, "main h1").await.contains("尝试次数过多"));
-    assert!(text(&other, "main p").await.contains("秒后再试"));
+    // The form stays, the wait is named at the phone field and the button counts down.
+    assert!(text(&other, "#phone-error").await.contains("秒后再获取"));
+    assert!(text(&other, "#send-code").await.contains("秒后可重新获取"));
+    assert!(!other
+        .find(Locator::Css("#send-code"))
+        .await
+        .expect("button")
+        .is_enabled()
+        .await
+        .expect("enabled?"));
     shot(&other, "03-login-too-soon").await;
     other.close().await.expect("close");
 
@@ -386,7 +400,6 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
         log.contains("evaluator 测试 (evaluator)") && log.contains("实名核验"),
         "{log}"
     );
-    assert!(text(&resident, "#my-identity").await.contains("当面核验"));
     resident
         .execute(
             "document.getElementById('access-log').scrollIntoView()",
@@ -395,13 +408,18 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
         .await
         .expect("scroll");
     shot(&resident, "06-access-log").await;
+    resident
+        .goto(&format!("{base}/me/settings"))
+        .await
+        .expect("settings");
+    assert!(text(&resident, "#my-identity").await.contains("当面核验"));
 
     resident
         .goto(&format!("{base}/lang/en?back=/me"))
         .await
         .expect("switch");
     on_path(&resident, "/me").await;
-    assert!(text(&resident, "h1").await.contains("My Moral Bank"));
+    assert!(text(&resident, "h1").await.contains("Hello"));
     shot(&resident, "07-home-en").await;
 
     assert_no_csp_violation(&resident).await;
@@ -479,9 +497,25 @@ async fn resident_sees_points_and_a_verifiable_receipt_and_two_admins_reverse_a_
     let admin = browser(&driver, "admin", (1280, 900)).await;
     staff_signs_in(&admin, &base, "admin").await;
     admin.goto(&format!("{base}/console/ledger")).await.unwrap();
-    fill(&admin, "#entry_index", "0").await;
+    // A number that names no entry: refused at the field, the typed reason kept.
+    fill(&admin, "#entry_index", "999").await;
     fill(&admin, "#reason", "误录：献血者是同名的另一位居民").await;
-    click(&admin, "main form button[type=submit]").await;
+    submit_and_wait(&admin, "form[action='/console/ledger'] button[type=submit]").await;
+    assert!(text(&admin, "#entry_index-error")
+        .await
+        .contains("没有这个编号"));
+    let reason = admin
+        .find(Locator::Css("#reason"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(reason.as_deref(), Some("误录：献血者是同名的另一位居民"));
+    let field = admin.find(Locator::Css("#entry_index")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("0").await.unwrap();
+    submit_and_wait(&admin, "form[action='/console/ledger'] button[type=submit]").await;
     assert!(text(&admin, "#reversal-requests")
         .await
         .contains("等待另一名管理员审批"));
@@ -506,6 +540,16 @@ async fn resident_sees_points_and_a_verifiable_receipt_and_two_admins_reverse_a_
         .goto(&format!("{base}/console/ledger"))
         .await
         .unwrap();
+    // The approver sees whose entry, its points and rule, and who asked, before approving;
+    // approving without ticking that they checked is refused.
+    let row = text(&admin2, "#request-0").await;
+    assert!(
+        row.contains("+20") && row.contains("无偿献血") && row.contains("测试"),
+        "{row}"
+    );
+    submit_and_wait(&admin2, "#reversal-requests button[type=submit]").await;
+    assert!(text(&admin2, "#confirm-error").await.contains("核对"));
+    click(&admin2, "#confirm-0").await;
     submit_and_wait(&admin2, "#reversal-requests button[type=submit]").await;
     assert!(text(&admin2, "#reversal-requests").await.contains("已批准"));
     shot(&admin2, "13-ledger-console-approved").await;
@@ -631,9 +675,9 @@ async fn submit_and_wait(c: &Client, css: &str) {
 
 async fn member_votes(c: &Client, base: &str, deed: &str, approve: bool, comment: &str) {
     c.goto(&format!("{base}{deed}")).await.unwrap();
-    if !approve {
-        click(c, "#vote-form input[value=reject]").await;
-    }
+    // Nothing is chosen in advance: the member picks.
+    let choice = if approve { "approve" } else { "reject" };
+    click(c, &format!("#vote-form input[value={choice}]")).await;
     fill(c, "#comment", comment).await;
     submit_and_wait(c, "#vote-form button[type=submit]").await;
     on_path(c, deed).await;
@@ -780,6 +824,21 @@ async fn deeds_are_reported_with_a_photo_voted_published_objected_appealed_and_c
     click(&town, "#queue a").await;
     on_path(&town, &second).await;
     fill(&town, "#dcomment", "改期属实").await;
+    // Sent without a decision: refused, the comment kept, the reviewer taken to the error.
+    submit_and_wait(&town, "#decide-form button").await;
+    assert!(text(&town, "#error-summary")
+        .await
+        .contains("请选择一项意见"));
+    let kept = town
+        .find(Locator::Css("#dcomment"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("改期属实"));
+    shot(&town, "25b-decision-missing").await;
+    click(&town, "#decide-form input[value=reverse]").await;
     submit_and_wait(&town, "#decide-form button").await;
     on_path(&town, &second).await;
     assert_eq!(text(&town, "#deed-status").await, "公示中");

@@ -113,7 +113,7 @@ async fn a_residents_code_verifies_offline_and_shows_only_tier_badges_and_masked
     let (s, h, _) = w.page("GET", "/me/code", None, &[]).await;
     assert_eq!(
         (s, h[header::LOCATION].to_str().unwrap()),
-        (StatusCode::SEE_OTHER, "/login")
+        (StatusCode::SEE_OTHER, "/login?next=%2Fme%2Fcode")
     );
 }
 
@@ -186,6 +186,27 @@ async fn a_green_card_is_a_badge_on_the_code_until_revoked(w: World) {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(page.contains("荣誉被撤销"), "{page}");
+    // The holder was told of both, once each, and their code page shows the card: its number,
+    // its last valid day (not the first moment after it) and why it was revoked.
+    let mut kinds: Vec<String> = w
+        .store
+        .evaluation()
+        .inbox("citizen", &w.citizen.id, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.kind)
+        .filter(|k| k.starts_with("green_card_"))
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["green_card_issued", "green_card_revoked"]);
+    let (_, _, mine) = w.page("GET", "/me/code", Some(&w.citizen), &[]).await;
+    assert!(mine.contains(card["card_no"].as_str().unwrap()), "{mine}");
+    assert!(
+        mine.contains("2099-12-31") && !mine.contains("2100-01-01"),
+        "{mine}"
+    );
+    assert!(mine.contains("荣誉被撤销"), "{mine}");
 }
 
 async fn the_code_page_lists_what_the_tier_opens_and_the_catalogue_is_public(w: World) {

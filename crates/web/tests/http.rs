@@ -574,9 +574,11 @@ async fn a_failed_page_is_a_page_in_the_readers_language_or_the_right_sign_in(w:
     ] {
         let (status, headers, _) = w.page("GET", path, None, &[]).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        // With the page to come back to after signing in.
+        let back = format!("{login}?next={}", path.replace('/', "%2F"));
         assert_eq!(
             headers.get(header::LOCATION).and_then(|v| v.to_str().ok()),
-            Some(login),
+            Some(back.as_str()),
             "{path}"
         );
     }

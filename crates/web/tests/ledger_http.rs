@@ -558,6 +558,27 @@ async fn a_reversal_needs_a_second_admin_and_is_shown_beside_the_award(w: World)
         (s, first_error(&p).1),
         (StatusCode::CONFLICT, "already_decided")
     );
+    // The resident is told, once, with the decision (principle 4), even though the approval
+    // was sent twice; their inbox links to their entries.
+    let notices = w
+        .store
+        .evaluation()
+        .inbox("citizen", &w.citizen.id, 50)
+        .await
+        .unwrap();
+    assert_eq!(
+        notices
+            .iter()
+            .filter(|n| n.kind == "points_reversed")
+            .count(),
+        1,
+        "{notices:?}"
+    );
+    let (_, _, inbox) = w.page("GET", "/me/inbox", Some(&w.citizen), &[]).await;
+    assert!(
+        inbox.contains("href=\"/me/entries\">您的一笔积分经两名管理员审核后被冲正"),
+        "{inbox}"
+    );
     let (_, entries) = w
         .api("GET", "/me/entries", Some(&w.citizen.token), None)
         .await;

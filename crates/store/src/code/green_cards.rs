@@ -133,6 +133,7 @@ impl Code<'_> {
     ) -> Result<GreenCard> {
         let reason =
             domain::deed::text("reason", reason, 500).map_err(|e| StoreError::Invalid(e.into()))?;
+        let mut tx = self.write.begin().await?;
         let n = sqlx::query(
             "UPDATE green_cards SET revoked_at = $1, revoked_by = $2, revoke_reason = $3 WHERE id = $4 AND revoked_at IS NULL",
         )
@@ -140,9 +141,19 @@ impl Code<'_> {
         .bind(by)
         .bind(&reason)
         .bind(id)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        if n == 1 {
+            // The holder is told, in the same transaction as the revocation.
+            let holder: String = sqlx::query("SELECT citizen_id FROM green_cards WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("citizen_id")?;
+            crate::evaluation::notify_citizen(&mut tx, &holder, "green_card_revoked", now).await?;
+        }
+        tx.commit().await?;
         let card = self
             .green_card(id)
             .await?
@@ -155,6 +166,19 @@ impl Code<'_> {
             ));
         }
         Ok(card)
+    }
+
+    /// A resident's own cards, newest first (their code page shows them, revoked ones with
+    /// the reason).
+    pub async fn citizen_green_cards(&self, citizen_id: &str) -> Result<Vec<GreenCard>> {
+        let sql = format!("SELECT {COLUMNS} FROM green_cards g LEFT JOIN citizens c ON c.id = g.citizen_id WHERE g.citizen_id = $1 ORDER BY g.issued_at DESC, g.id LIMIT 20");
+        sqlx::query(&sql)
+            .bind(citizen_id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(card)
+            .collect()
     }
 
     /// Cards, newest first.
@@ -246,6 +270,8 @@ pub(crate) async fn insert_green_card(
         }
         return Err(e.into());
     }
+    // The holder is told, in the same transaction (the admin's card and an honour list's).
+    crate::evaluation::notify_citizen(tx, citizen_id, "green_card_issued", now).await?;
     Ok(id)
 }
 

@@ -149,3 +149,82 @@ pub struct StaffLink {
     /// The linked resident's masked name, when read back (`None` if unlinked or withdrawn).
     pub name_masked: Option<String>,
 }
+
+/// Whether a village committee can decide: its active members, how many of them are linked to
+/// their resident record (only they may vote), the votes that decide, and how many deeds wait
+/// for it. A committee with fewer than [`domain::deed::COMMITTEE_MIN`] members, or fewer linked
+/// members than its quorum, can decide nothing: its deeds would wait for ever.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitteeHealth {
+    pub village_id: String,
+    pub members: usize,
+    pub linked: usize,
+    pub quorum: usize,
+    pub waiting: i64,
+}
+
+impl CommitteeHealth {
+    pub fn can_decide(&self) -> bool {
+        self.members >= domain::deed::COMMITTEE_MIN && self.linked >= self.quorum
+    }
+}
+
+impl Evaluation<'_> {
+    /// The committees that cannot decide while deeds wait for them (the admin's console warns),
+    /// or only `village`'s (the evaluator's queue warns), with `quorum` the configured one.
+    pub async fn committees_short(
+        &self,
+        village: Option<&str>,
+        quorum: Option<usize>,
+    ) -> Result<Vec<CommitteeHealth>> {
+        let mut waiting_sql =
+            "SELECT village_id, COUNT(*) AS n FROM deeds WHERE status IN ('review', 'paused')"
+                .to_string();
+        let mut staff_sql = "SELECT s.region_id AS village_id, COUNT(*) AS members, \
+             CAST(COALESCE(SUM(CASE WHEN c.id IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS linked \
+             FROM staff s LEFT JOIN citizens c ON c.id = s.citizen_id \
+             WHERE s.role = 'evaluator' AND s.active = 1"
+            .to_string();
+        if village.is_some() {
+            waiting_sql.push_str(" AND village_id = $1");
+            staff_sql.push_str(" AND s.region_id = $1");
+        }
+        waiting_sql.push_str(" GROUP BY village_id");
+        staff_sql.push_str(" GROUP BY s.region_id");
+        let mut waiting = sqlx::query(&waiting_sql);
+        let mut staff = sqlx::query(&staff_sql);
+        if let Some(v) = village {
+            waiting = waiting.bind(v);
+            staff = staff.bind(v);
+        }
+        let mut committees = std::collections::HashMap::new();
+        for r in staff.fetch_all(&self.read).await? {
+            let id: String = r.try_get("village_id")?;
+            let members: i64 = r.try_get("members")?;
+            let linked: i64 = r.try_get("linked")?;
+            committees.insert(id, (members, linked));
+        }
+        let mut short = Vec::new();
+        for r in waiting.fetch_all(&self.read).await? {
+            let village_id: String = r.try_get("village_id")?;
+            let (members, linked) = committees.get(&village_id).copied().unwrap_or((0, 0));
+            let members = usize::try_from(members).unwrap_or(0);
+            let health = CommitteeHealth {
+                village_id,
+                members,
+                linked: usize::try_from(linked).unwrap_or(0),
+                quorum: domain::deed::quorum(members, quorum),
+                waiting: r.try_get("n")?,
+            };
+            if !health.can_decide() {
+                short.push(health);
+            }
+        }
+        short.sort_by(|a, b| {
+            b.waiting
+                .cmp(&a.waiting)
+                .then(a.village_id.cmp(&b.village_id))
+        });
+        Ok(short)
+    }
+}

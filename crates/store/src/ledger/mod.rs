@@ -510,7 +510,8 @@ impl Ledger<'_> {
         now_ms: i64,
     ) -> Result<()> {
         let decision = if approved { "approved" } else { "declined" };
-        sqlx::query(
+        let mut tx = self.write.begin().await?;
+        let decided = sqlx::query(
             "UPDATE ledger_reversal_requests SET decided_by = $1, decided_at = $2, decision = $3, reversal_idx = $4 \
              WHERE id = $5 AND decided_at IS NULL",
         )
@@ -519,8 +520,27 @@ impl Ledger<'_> {
         .bind(decision)
         .bind(reversal_idx.map(to_i64).transpose()?)
         .bind(id)
-        .execute(&self.write)
-        .await?;
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        // The resident whose points were reversed is told, once, with the decision (principle
+        // 4: nothing happens to a resident's record without them knowing).
+        if decided == 1 && approved {
+            let citizen: Option<String> = sqlx::query(
+                "SELECT p.citizen_id FROM ledger_reversal_requests r \
+                 JOIN ledger_postings p ON p.entry_idx = r.entry_idx AND p.citizen_id IS NOT NULL WHERE r.id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get("citizen_id"))
+            .transpose()?;
+            if let Some(citizen) = citizen {
+                crate::evaluation::notify_citizen(&mut tx, &citizen, "points_reversed", now_ms)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

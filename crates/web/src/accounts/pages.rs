@@ -3,14 +3,14 @@
 
 use super::flows;
 use crate::auth::{self, PageCtx};
-use crate::authz::{self, require, Action};
+use crate::authz::{require, Action};
 use crate::error::AppError;
 use crate::error::Path;
 use crate::frame::views::render;
 use crate::frame::Form;
 use crate::frame::{field_messages, or_redo, page, CsrfOnly, Page, PageResult};
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
@@ -28,7 +28,7 @@ pub(crate) fn router() -> Router<AppState> {
             "/staff/login",
             get(staff_login_form).post(staff_login_submit),
         )
-        .route("/console", get(console))
+        .route("/console", get(super::landing::console))
         .route("/console/staff", get(staff_list).post(staff_create))
         .route("/console/staff/{id}/resident", post(staff_link))
         .route("/console/partners", get(partners).post(partner_create))
@@ -43,19 +43,74 @@ struct LoginForm {
     csrf: String,
     phone: String,
     code: String,
+    /// The page to return to after signing in (a path of this site; anything else is ignored).
+    next: String,
 }
 
-async fn login_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let view = context! { step => "phone", form => LoginForm::default() };
+/// How a sign-in page was reached: the page to return to, and whether a session had ended.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SignInQuery {
+    next: String,
+    expired: String,
+}
+
+/// Where a sign-in goes: back to `next` (asking the page to restore a form the reader had
+/// filled in when the session ended), else `fallback`.
+fn after_sign_in(next: &str, fallback: &str) -> String {
+    let to = crate::frame::next_or(next, fallback);
+    if to == fallback {
+        return to;
+    }
+    let sep = if to.contains('?') { '&' } else { '?' };
+    format!("{to}{sep}resume=1")
+}
+
+async fn login_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<SignInQuery>,
+) -> PageResult {
+    let form = LoginForm {
+        next: crate::frame::next_or(&q.next, ""),
+        ..Default::default()
+    };
+    let view = context! { step => "phone", form, expired => q.expired == "1" };
     Ok(page(&state, &ctx, "login.html", view, StatusCode::OK)?)
+}
+
+/// The phone step again, refused for sending codes too often: the wait is named at the phone
+/// field and the page counts it down (`retry_after`), instead of a page with no way on.
+fn code_wait(state: &AppState, ctx: &PageCtx, f: &LoginForm, retry_after_s: u64) -> Page {
+    let message = state
+        .catalog
+        .get(ctx.lang, "login.wait")
+        .replace("{s}", &retry_after_s.to_string());
+    let form = LoginForm {
+        csrf: String::new(),
+        phone: f.phone.clone(),
+        code: String::new(),
+        next: f.next.clone(),
+    };
+    let errors = HashMap::from([("phone".to_string(), message)]);
+    let view = context! { step => "phone", form, errors, retry_after => retry_after_s };
+    let mut res = (
+        StatusCode::TOO_MANY_REQUESTS,
+        render(state, ctx, "login.html", view)?,
+    )
+        .into_response();
+    res.headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, retry_after_s.into());
+    Ok(res)
 }
 
 /// Two steps on one form: without a code, send one; with a code, sign in.
 async fn login_submit(
     State(state): State<AppState>,
     ctx: PageCtx,
-    Form(f): Form<LoginForm>,
+    Form(mut f): Form<LoginForm>,
 ) -> PageResult {
+    f.next = crate::frame::next_or(&f.next, "");
     let code_step = !f.code.trim().is_empty();
     let result: Page = async {
         ctx.check_csrf(&f.csrf)?;
@@ -69,6 +124,7 @@ async fn login_submit(
                 .map(|c| c.as_str().to_string());
             let form = LoginForm {
                 phone: phone.as_str().into(),
+                next: f.next.clone(),
                 ..Default::default()
             };
             let view = context! { step => "code", form, demo_code };
@@ -81,9 +137,13 @@ async fn login_submit(
             state.config.cookie_secure,
             state.config.session_ttl_s,
         );
-        Ok((ctx.jar.clone().add(cookie), Redirect::to("/me")).into_response())
+        let to = after_sign_in(&f.next, "/me");
+        Ok((ctx.jar.clone().add(cookie), Redirect::to(&to)).into_response())
     }
     .await;
+    if let (false, Err(AppError::RateLimited { retry_after_s })) = (code_step, &result) {
+        return Ok(code_wait(&state, &ctx, &f, *retry_after_s)?);
+    }
     let result = or_redo(result, async |errors, status| {
         let step = if code_step && !errors.iter().any(|e| e.field == "phone") {
             "code"
@@ -125,14 +185,24 @@ struct StaffLoginForm {
     username: String,
     #[serde(skip_serializing)]
     password: String,
+    next: String,
 }
 
-async fn staff_login_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+async fn staff_login_form(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<SignInQuery>,
+) -> PageResult {
+    let form = StaffLoginForm {
+        next: crate::frame::next_or(&q.next, ""),
+        ..Default::default()
+    };
+    let view = context! { form, expired => q.expired == "1" };
     Ok(page(
         &state,
         &ctx,
         "staff_login.html",
-        context! { form => StaffLoginForm::default() },
+        view,
         StatusCode::OK,
     )?)
 }
@@ -140,8 +210,9 @@ async fn staff_login_form(State(state): State<AppState>, ctx: PageCtx) -> PageRe
 async fn staff_login_submit(
     State(state): State<AppState>,
     ctx: PageCtx,
-    Form(f): Form<StaffLoginForm>,
+    Form(mut f): Form<StaffLoginForm>,
 ) -> PageResult {
+    f.next = crate::frame::next_or(&f.next, "");
     let result: Page = async {
         ctx.check_csrf(&f.csrf)?;
         let Some((token, _, _)) =
@@ -158,7 +229,8 @@ async fn staff_login_submit(
             state.config.cookie_secure,
             state.config.session_ttl_s,
         );
-        Ok((ctx.jar.clone().add(cookie), Redirect::to("/console")).into_response())
+        let to = after_sign_in(&f.next, "/console");
+        Ok((ctx.jar.clone().add(cookie), Redirect::to(&to)).into_response())
     }
     .await;
     let result = or_redo(result, async |errors, status| {
@@ -167,28 +239,6 @@ async fn staff_login_submit(
     })
     .await;
     Ok(result?)
-}
-
-async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    require(&ctx.principal, Action::StaffConsole)?;
-    let (citizens, households) = state.store.registry().count_citizens().await?;
-    let (towns, villages) = state.store.registry().region_counts().await?;
-    let p = &ctx.principal;
-    let view = context! {
-        stats => context! { citizens, households, towns, villages },
-        can => context! {
-            citizens => authz::allowed(p, Action::ReadCitizens), regions => authz::allowed(p, Action::ViewRegions),
-            staff => authz::allowed(p, Action::ManageStaff), partners => authz::allowed(p, Action::ManagePartners),
-            ledger => authz::allowed(p, Action::ViewLedger),
-            queue => authz::allowed(p, Action::VoteDeeds), appeals => authz::allowed(p, Action::DecideAppeals),
-            standards => authz::allowed(p, Action::ManageStandards),
-            green => authz::allowed(p, Action::ManageGreenCards),
-            scan => authz::allowed(p, Action::ScanCodes),
-            statistics => authz::allowed(p, Action::ViewStatistics),
-            imports => authz::allowed(p, Action::ImportFiles),
-        },
-    };
-    Ok(render(&state, &ctx, "console.html", view)?.into_response())
 }
 
 // ---------- the console: staff, partners and their API keys ----------
@@ -235,8 +285,31 @@ async fn staff_page(
         .into_iter()
         .map(|l| (l.staff_id.clone(), l))
         .collect();
+    let partners = state.store.accounts().list_partners().await?;
+    // Each staff member's scope by name (the town, the village with its town, the partner),
+    // never a raw id.
+    let mut scope_names: HashMap<String, String> = partners
+        .iter()
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    for t in &towns {
+        scope_names.insert(t.id.clone(), crate::frame::region_name(ctx, t));
+    }
+    let town_names = scope_names.clone();
+    for v in &villages {
+        let town = v
+            .parent_id
+            .as_ref()
+            .and_then(|p| town_names.get(p))
+            .cloned()
+            .unwrap_or_default();
+        scope_names.insert(
+            v.id.clone(),
+            format!("{town} · {}", crate::frame::region_name(ctx, v)),
+        );
+    }
     let view = context! {
-        staff => state.store.accounts().list_staff().await?, partners => state.store.accounts().list_partners().await?,
+        staff => state.store.accounts().list_staff().await?, partners, scope_names,
         towns, villages, roles, form, created, links, errors => field_messages(state, ctx, errors),
     };
     Ok((status, render(state, ctx, "staff.html", view)?).into_response())
@@ -296,6 +369,9 @@ struct LinkForm {
     resident_id: String,
     /// A ticked box sends `on`.
     chair: Option<String>,
+    /// `yes` from the separate unlink form, with `confirm` = `yes` from its box.
+    unlink: String,
+    confirm: String,
 }
 
 /// The admin links a committee member to their own resident record (and marks the chair).
@@ -308,11 +384,33 @@ async fn staff_link(
     let result: Page = async {
         require(&ctx.principal, Action::ManageStaff)?;
         ctx.check_csrf(&f.csrf)?;
+        // Unlinking takes a committee member's vote away: only from its own form, confirmed.
+        // An empty number in the link form is a mistake, not an unlink.
+        if f.unlink == "yes" {
+            if f.confirm != "yes" {
+                return Err(AppError::invalid(
+                    "confirm",
+                    "unlink_unconfirmed",
+                    "tick the box to confirm that this member can no longer vote",
+                ));
+            }
+        } else if f.resident_id.trim().is_empty() {
+            return Err(AppError::invalid(
+                "resident_id",
+                "member_id_missing",
+                "the member's own resident ID number (to unlink, use the unlink form)",
+            ));
+        }
+        let resident_id = if f.unlink == "yes" {
+            ""
+        } else {
+            f.resident_id.as_str()
+        };
         crate::evaluation::flows::link_flow(
             &state,
             &ctx.principal,
             &id,
-            &f.resident_id,
+            resident_id,
             f.chair.is_some(),
         )
         .await?;

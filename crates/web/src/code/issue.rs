@@ -194,8 +194,18 @@ async fn code_page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         other => other?,
     };
     let tiers = issuer(&state)?.tiers.clone();
+    let now = state.clock.now_ms();
+    let cards: Vec<_> = state
+        .store
+        .code()
+        .citizen_green_cards(id)
+        .await?
+        .into_iter()
+        .map(|c| context! { active => c.is_active(now), card => c })
+        .collect();
     let view = context! {
-        svg => svg(&text)?, code => text, tier => claims.holder.tier, credit,
+        svg => svg(&text)?, code => text, tier => claims.holder.tier, credit, cards,
+        stars => crate::registry::home::stars(credit, &tiers),
         badges => claims.holder.badges.iter().map(|b| b.as_str().to_string()).collect::<Vec<_>>(),
         open_benefits => with_quota_left(&state, id, open_benefits(&state, &claims).await?).await?,
         redemptions => state.store.code().citizen_redemptions(id, 20).await?.into_iter()

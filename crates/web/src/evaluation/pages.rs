@@ -65,6 +65,8 @@ struct ReportForm {
     place: String,
     description: String,
     nominee_phone: String,
+    /// The form's one-time token: sending the same form again records no second deed.
+    form_token: String,
 }
 
 async fn new_page(
@@ -85,56 +87,97 @@ async fn new_page(
         .collect();
     let today = moralbank_store::day_of(now(state));
     let view = context! { standards, form, today, errors => field_messages(state, ctx, errors),
-    files_max => evidence::FILES_MAX, publicity_days => (domain::time::whole_days(state.rules.publicity_ms)).to_string() };
+    files_max => evidence::FILES_MAX, file_bytes_max => evidence::FILE_BYTES_MAX, publicity_days => (domain::time::whole_days(state.rules.publicity_ms)).to_string() };
     Ok((status, render(state, ctx, "deed_new.html", view)?).into_response())
 }
 
 async fn new_form(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    Ok(new_page(&state, &ctx, &ReportForm::default(), &[], StatusCode::OK).await?)
+    let form = ReportForm {
+        form_token: moralbank_store::vault::random_token(),
+        ..ReportForm::default()
+    };
+    Ok(new_page(&state, &ctx, &form, &[], StatusCode::OK).await?)
+}
+
+/// The multipart report as read: the CSRF token, the fields, the files stored as evidence, and
+/// why the upload was refused if it was (a file of the wrong type or size, too many files, a
+/// broken upload). The fields read are kept either way, so a refused photo never costs the
+/// reader what they typed (the form puts the files last, so the fields come first).
+struct ReadReport {
+    csrf: String,
+    form: ReportForm,
+    files: Vec<moralbank_store::evaluation::Evidence>,
+    refused: Option<AppError>,
 }
 
 /// Read the multipart report: fields, and up to five files stored as evidence. Read only after
 /// the handler's `require`; like `frame::Form`, a body that is no multipart form reads as an
 /// empty form, refused for its missing CSRF token.
-async fn read_report(
-    state: &AppState,
-    req: axum::extract::Request,
-) -> Result<
-    (
-        String,
-        ReportForm,
-        Vec<moralbank_store::evaluation::Evidence>,
-    ),
-    AppError,
-> {
-    let mut csrf = String::new();
-    let mut form = ReportForm::default();
-    let mut files = Vec::new();
+async fn read_report(state: &AppState, req: axum::extract::Request) -> ReadReport {
+    let mut out = ReadReport {
+        csrf: String::new(),
+        form: ReportForm::default(),
+        files: Vec::new(),
+        refused: None,
+    };
     let Ok(mut mp) = <Multipart as axum::extract::FromRequest<_>>::from_request(req, state).await
     else {
-        return Ok((csrf, form, files));
+        return out;
     };
     let bad = evidence::upload_failed;
-    while let Some(field) = mp.next_field().await.map_err(bad)? {
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => {
+                out.refused.get_or_insert(bad(e));
+                break;
+            }
+        };
         let name = field.name().unwrap_or_default().to_string();
         if name == "evidence" {
-            let bytes = field.bytes().await.map_err(bad)?;
-            evidence::add_upload(&state.evidence_dir, state.store.vault(), &mut files, &bytes)
-                .await?;
+            let bytes = match field.bytes().await {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    out.refused.get_or_insert(bad(e));
+                    break;
+                }
+            };
+            // An empty file input sends one empty part: no file.
+            if bytes.is_empty() || out.refused.is_some() {
+                continue;
+            }
+            let stored = evidence::add_upload(
+                &state.evidence_dir,
+                state.store.vault(),
+                &mut out.files,
+                &bytes,
+            )
+            .await;
+            if let Err(e) = stored {
+                out.refused = Some(e);
+            }
             continue;
         }
-        let text = field.text().await.map_err(bad)?;
+        let text = match field.text().await {
+            Ok(text) => text,
+            Err(e) => {
+                out.refused.get_or_insert(bad(e));
+                break;
+            }
+        };
         match name.as_str() {
-            "csrf" => csrf = text,
-            "standard" => form.standard = text,
-            "deed_date" => form.deed_date = text,
-            "place" => form.place = text,
-            "description" => form.description = text,
-            "nominee_phone" => form.nominee_phone = text,
+            "csrf" => out.csrf = text,
+            "standard" => out.form.standard = text,
+            "deed_date" => out.form.deed_date = text,
+            "place" => out.form.place = text,
+            "description" => out.form.description = text,
+            "nominee_phone" => out.form.nominee_phone = text,
+            "form_token" => out.form.form_token = text,
             _ => {}
         }
     }
-    Ok((csrf, form, files))
+    out
 }
 
 async fn new_submit(
@@ -150,9 +193,17 @@ async fn new_submit(
             .citizen_id()
             .ok_or(AppError::Unauthorized)?
             .to_string();
-        let (csrf, form, files) = read_report(&state, req).await?;
+        let ReadReport {
+            csrf,
+            form,
+            files,
+            refused,
+        } = read_report(&state, req).await;
         kept = form.clone();
         ctx.check_csrf(&csrf)?;
+        if let Some(refused) = refused {
+            return Err(refused);
+        }
         let citizen_id = if form.nominee_phone.trim().is_empty() {
             me.clone()
         } else {
@@ -172,9 +223,13 @@ async fn new_submit(
                     )
                 })?
         };
+        let reporter = match domain::IdempotencyKey::parse(form.form_token.trim()) {
+            Ok(key) => Reporter::CitizenForm { reporter: me, key },
+            Err(_) => Reporter::Citizen(me),
+        };
         let new = NewDeed {
             citizen_id,
-            reporter: Reporter::Citizen(me),
+            reporter,
             standard_code: form.standard.clone(),
             deed_date: form.deed_date.clone(),
             place: form.place.clone(),
@@ -182,11 +237,24 @@ async fn new_submit(
             evidence: files,
             points: None,
         };
-        let d = state
+        let d = match state
             .store
             .evaluation()
             .report_deed(&new, &state.rules, now(&state))
-            .await?;
+            .await
+        {
+            // This form was sent before with other content (back, changed, sent again): say
+            // so; the page comes back with a fresh token for a deliberate second report.
+            Err(moralbank_store::StoreError::Conflict(e)) if e.code == "idempotency_conflict" => {
+                kept.form_token = moralbank_store::vault::random_token();
+                return Err(AppError::invalid(
+                    "deed",
+                    "form_already_sent",
+                    "this form was sent already; see your deeds, or send it again to report another deed",
+                ));
+            }
+            other => other?,
+        };
         Ok(Redirect::to(&format!("/deeds/{}", d.id)).into_response())
     }
     .await;
@@ -242,12 +310,15 @@ async fn staff_inbox(State(state): State<AppState>, ctx: PageCtx) -> PageResult 
 }
 
 /// The deed's page: its whole story and the forms the reader may use.
+/// A deed's page; `kept` holds what the reader typed into a refused form (decision, points,
+/// comment, reason), shown again.
 async fn deed_page(
     state: &AppState,
     ctx: &PageCtx,
     id: &str,
     errors: &[FieldError],
     status: StatusCode,
+    kept: &[(&str, &str)],
 ) -> Page {
     let detail = ev::deed_for(state, &ctx.principal, id).await?;
     let d = &detail.deed;
@@ -261,17 +332,27 @@ async fn deed_page(
             }
         }
     }
+    // A member who has voted in this round sees their vote, not the form again.
+    let my_vote = staff.and_then(|s| {
+        detail
+            .votes
+            .iter()
+            .find(|v| v.round == d.round && v.staff_id == s.id)
+            .cloned()
+    });
     let can = context! {
-        vote => staff.is_some_and(|_| authz::allowed(&ctx.principal, Action::VoteDeeds)) && d.status.is_voting(),
+        vote => staff.is_some_and(|_| authz::allowed(&ctx.principal, Action::VoteDeeds)) && d.status.is_voting() && my_vote.is_none(),
         appeal => me_citizen.is_some() && d.status == domain::deed::DeedStatus::Rejected,
         decide => authz::allowed(&ctx.principal, Action::DecideAppeals) && d.status == domain::deed::DeedStatus::Appealed,
     };
-    let view = context! { detail, can, names, errors => field_messages(state, ctx, errors), now => now(state) };
+    let voted = my_vote.filter(|_| d.status.is_voting());
+    let kept: std::collections::HashMap<&str, &str> = kept.iter().copied().collect();
+    let view = context! { detail, can, names, voted, kept, errors => field_messages(state, ctx, errors), now => now(state) };
     Ok((status, render(state, ctx, "deed.html", view)?).into_response())
 }
 
 async fn deed(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
-    Ok(deed_page(&state, &ctx, &id, &[], StatusCode::OK).await?)
+    Ok(deed_page(&state, &ctx, &id, &[], StatusCode::OK, &[]).await?)
 }
 
 async fn evidence_file(
@@ -310,6 +391,19 @@ struct VoteForm {
     comment: String,
 }
 
+/// A decision the form must say: `yes` or `no` (nothing is chosen for the member in advance).
+fn chosen(raw: &str, yes: &str, no: &str) -> Result<bool, AppError> {
+    match raw {
+        r if r == yes => Ok(true),
+        r if r == no => Ok(false),
+        _ => Err(AppError::invalid(
+            "decision",
+            "decision_missing",
+            "choose one of the two decisions",
+        )),
+    }
+}
+
 fn points(raw: &str) -> Result<Option<i64>, AppError> {
     let t = raw.trim();
     if t.is_empty() {
@@ -330,7 +424,7 @@ async fn vote(
         require(&ctx.principal, Action::VoteDeeds)?;
         ctx.check_csrf(&f.csrf)?;
         let body = VoteBody {
-            approve: f.decision == "approve",
+            approve: chosen(&f.decision, "approve", "reject")?,
             points: points(&f.points)?,
             comment: f.comment.clone(),
         };
@@ -338,8 +432,13 @@ async fn vote(
         Ok(Redirect::to(&format!("/deeds/{id}")).into_response())
     }
     .await;
+    let kept = [
+        ("decision", f.decision.as_str()),
+        ("points", f.points.as_str()),
+        ("comment", f.comment.as_str()),
+    ];
     Ok(or_redo(attempt, async |errors, status| {
-        deed_page(&state, &ctx, &id, &errors, status).await
+        deed_page(&state, &ctx, &id, &errors, status, &kept).await
     })
     .await?)
 }
@@ -392,8 +491,9 @@ async fn appeal(
         Ok(Redirect::to(&format!("/deeds/{id}")).into_response())
     }
     .await;
+    let kept = [("reason", f.reason.as_str())];
     Ok(or_redo(attempt, async |errors, status| {
-        deed_page(&state, &ctx, &id, &errors, status).await
+        deed_page(&state, &ctx, &id, &errors, status, &kept).await
     })
     .await?)
 }
@@ -408,7 +508,7 @@ async fn decide(
         require(&ctx.principal, Action::DecideAppeals)?;
         ctx.check_csrf(&f.csrf)?;
         let body = DecisionBody {
-            reverse: f.decision == "reverse",
+            reverse: chosen(&f.decision, "reverse", "uphold")?,
             points: points(&f.points)?,
             comment: f.comment.clone(),
         };
@@ -416,8 +516,13 @@ async fn decide(
         Ok(Redirect::to(&format!("/deeds/{id}")).into_response())
     }
     .await;
+    let kept = [
+        ("decision", f.decision.as_str()),
+        ("points", f.points.as_str()),
+        ("comment", f.comment.as_str()),
+    ];
     Ok(or_redo(attempt, async |errors, status| {
-        deed_page(&state, &ctx, &id, &errors, status).await
+        deed_page(&state, &ctx, &id, &errors, status, &kept).await
     })
     .await?)
 }
@@ -490,11 +595,19 @@ async fn queue(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .into_iter()
         .map(|d| context! { overdue => ev::overdue(&state, &d), deed => d })
         .collect();
+    // A committee that cannot reach its quorum is said so above its queue, with what to do.
+    let short = state
+        .store
+        .evaluation()
+        .committees_short(Some(&village), state.rules.quorum)
+        .await?
+        .into_iter()
+        .next();
     Ok(render(
         &state,
         &ctx,
         "queue.html",
-        context! { items, title_key => "queue.title" },
+        context! { items, short, title_key => "queue.title" },
     )?
     .into_response())
 }

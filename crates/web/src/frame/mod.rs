@@ -31,6 +31,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", get(index))
         .route("/lang/{lang}", get(set_lang))
         .route("/assets/{file}", get(asset))
+        .route("/manifest.webmanifest", get(manifest))
 }
 
 /// The pages' style sheet and the code page's script: files, because the Content-Security-Policy
@@ -47,7 +48,42 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../../assets/code.js"),
     ),
+    (
+        "forms.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../assets/forms.js"),
+    ),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_str!("../../assets/icon.svg"),
+    ),
 ];
+
+/// The web app manifest: the resident's app installs on a phone's home screen and opens on the
+/// home page (the moral code one tap away), in the city's red.
+async fn manifest(State(state): State<AppState>, ctx: PageCtx) -> Response {
+    let body = serde_json::json!({
+        "name": state.catalog.get(ctx.lang, "app.name"),
+        "short_name": state.catalog.get(ctx.lang, "app.name"),
+        "lang": if ctx.lang == "en" { "en" } else { "zh-CN" },
+        "start_url": "/me",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#faf7f4",
+        "theme_color": "#b3261e",
+        "icons": [{ "src": "/assets/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any" }],
+        "shortcuts": [{ "name": state.catalog.get(ctx.lang, "me.show_code"), "url": "/me/code" }],
+    });
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/manifest+json; charset=utf-8",
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
 
 /// A static file, the same for everyone: revalidated on each use by its ETag (a hash of the
 /// file), so a new release is picked up at once and an unchanged file costs a 304.
@@ -142,6 +178,15 @@ pub(crate) async fn render_failures(
 ) -> Response {
     let slot = FrameSlot::default();
     let path = req.uri().path().to_string();
+    // Where sign-in returns to: the page itself, or for a form the page it was posted from
+    // (the form's own path shows it again).
+    let back = if req.method() == axum::http::Method::GET {
+        req.uri()
+            .path_and_query()
+            .map_or_else(|| path.clone(), ToString::to_string)
+    } else {
+        path.clone()
+    };
     req.extensions_mut().insert(slot.clone());
     let mut res = next.run(req).await;
     let Some(Failed(e)) = res.extensions_mut().remove::<Failed>() else {
@@ -149,11 +194,7 @@ pub(crate) async fn render_failures(
     };
     let ctx = slot.take();
     if matches!(*e, AppError::Unauthorized) {
-        let login = match Area::of(&path, ctx.as_ref().map(|c| &c.principal)) {
-            Area::Resident => "/login",
-            Area::Staff => "/staff/login",
-        };
-        return Redirect::to(login).into_response();
+        return Redirect::to(&sign_in_url(&path, &back, ctx.as_ref())).into_response();
     }
     let status = e.status();
     let Some(ctx) = ctx else {
@@ -162,13 +203,7 @@ pub(crate) async fn render_failures(
     let message = state
         .catalog
         .get(ctx.lang, &format!("problem.{}", e.slug()));
-    let mut detail = e.problem().detail;
-    if let AppError::RateLimited { retry_after_s } = *e {
-        detail = state
-            .catalog
-            .get(ctx.lang, "problem.retry_after")
-            .replace("{s}", &retry_after_s.to_string());
-    }
+    let detail = problem_detail(&state, ctx.lang, &e);
     let page = context! { status => status.as_u16(), message => message, detail => detail };
     let mut res = match render(&state, &ctx, "error.html", page) {
         Ok(html) => (status, html).into_response(),
@@ -180,6 +215,65 @@ pub(crate) async fn render_failures(
             .insert(axum::http::header::RETRY_AFTER, retry_after_s.into());
     }
     res
+}
+
+/// The sign-in page for a page that needs a session: the resident's or the staff's, with the
+/// page to return to (`next`) and, when the browser still held a session that has ended,
+/// `expired=1` so the page says so.
+fn sign_in_url(path: &str, back: &str, ctx: Option<&PageCtx>) -> String {
+    let login = match Area::of(path, ctx.map(|c| &c.principal)) {
+        Area::Resident => "/login",
+        Area::Staff => "/staff/login",
+    };
+    let expired =
+        ctx.is_some_and(|c| c.session_token.is_none() && c.jar.get(auth::SESSION_COOKIE).is_some());
+    let mut url = login.to_string();
+    let mut sep = '?';
+    if is_local_path(back)
+        && back != "/"
+        && !back.starts_with("/login")
+        && !back.starts_with("/staff/login")
+    {
+        url.push_str("?next=");
+        url.extend(form_urlencoded::byte_serialize(back.as_bytes()));
+        sep = '&';
+    }
+    if expired {
+        url.push(sep);
+        url.push_str("expired=1");
+    }
+    url
+}
+
+/// The error page's explanation in the reader's language: the fields' errors of a refused
+/// input, the wait of a rate limit, else the problem's translated explanation. The API's
+/// English detail is never shown on a page.
+fn problem_detail(state: &AppState, lang: &str, e: &AppError) -> String {
+    match e {
+        AppError::Invalid(errors) => errors
+            .0
+            .iter()
+            .map(|f| state.catalog.field_error(lang, f))
+            .collect::<Vec<_>>()
+            .join("；"),
+        AppError::Conflict(f) => state.catalog.field_error(lang, f),
+        AppError::RateLimited { retry_after_s } => state
+            .catalog
+            .get(lang, "problem.retry_after")
+            .replace("{s}", &retry_after_s.to_string()),
+        other => state
+            .catalog
+            .get(lang, &format!("problem_detail.{}", other.slug())),
+    }
+}
+
+/// The next page after signing in: `next` when it is a page of this site, else `fallback`.
+pub(crate) fn next_or(next: &str, fallback: &str) -> String {
+    if is_local_path(next) && !next.starts_with("/login") && !next.starts_with("/staff/login") {
+        next.to_string()
+    } else {
+        fallback.to_string()
+    }
 }
 
 /// When `result` refused the input field by field (422 or 409), show the form again through
@@ -240,7 +334,19 @@ pub(crate) fn region_name(ctx: &PageCtx, r: &moralbank_store::Region) -> String 
     }
 }
 
+/// Any page address the app does not have: the error page in the reader's language (the API
+/// answers its own unknown routes with a problem document).
+pub(crate) async fn not_found(_ctx: PageCtx) -> PageResult {
+    Err(AppError::NotFound("page").into())
+}
+
+/// The front page; a signed-in resident or staff member goes straight to their own start page.
 async fn index(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    match ctx.principal {
+        Principal::Citizen { .. } => return Ok(Redirect::to("/me").into_response()),
+        Principal::Staff(_) => return Ok(Redirect::to("/console").into_response()),
+        Principal::Anonymous | Principal::Partner(_) => {}
+    }
     Ok(page(
         &state,
         &ctx,

@@ -50,6 +50,9 @@ templates!(
     "import.html",
     "open_data.html",
     "statistics.html",
+    "macros.html",
+    "settings.html",
+    "access.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {
@@ -67,6 +70,22 @@ pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {
         catalog.get(&lang, key)
     });
     env.add_filter("datetime", |ms: i64| -> String { format_ms(ms) });
+    env.add_filter("date", |ms: i64| -> String {
+        format_ms(ms)
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    });
+    // The last day something is valid on, for an end given as the first moment it is not
+    // (a card valid to 2027-12-31 ends at 2028-01-01 00:00).
+    env.add_filter("last_day", |ms: i64| -> String {
+        format_ms(ms - 1)
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    });
     env
 }
 

@@ -4,5 +4,6 @@
 
 pub(crate) mod api;
 pub(crate) mod flows;
+pub(crate) mod labels;
 pub mod log;
 pub(crate) mod pages;

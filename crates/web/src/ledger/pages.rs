@@ -59,7 +59,11 @@ async fn my_entries(
         .await?;
     let names = ledger::approver_names(&state, &entries).await?;
     let next = ledger::next_cursor(&entries, PAGE_SIZE);
-    let view = context! { mine, household, entries, names, next, first_page => before.is_none() };
+    let rules = super::labels::Labels::load(&state, ctx.lang)
+        .await?
+        .of(entries.iter().map(|e| e.rule.as_str()));
+    let view =
+        context! { mine, household, entries, names, rules, next, first_page => before.is_none() };
     Ok(render(&state, &ctx, "entries.html", view)?.into_response())
 }
 
@@ -121,6 +125,46 @@ struct ReversalForm {
     reason: String,
 }
 
+/// The reversal requests with what an approver must see before deciding: whose entry (the
+/// masked name), its amount and rule by name, its reason, and who asked, by name.
+async fn reversal_rows(state: &AppState, ctx: &PageCtx) -> Result<Vec<minijinja::Value>, AppError> {
+    let requests = state.store.ledger().reversal_requests(false, 50).await?;
+    let labels = super::labels::Labels::load(state, ctx.lang).await?;
+    let staff: std::collections::HashMap<String, String> = state
+        .store
+        .accounts()
+        .list_staff()
+        .await?
+        .into_iter()
+        .map(|s| (format!("staff:{}", s.id), s.display_name))
+        .collect();
+    let mut rows = Vec::with_capacity(requests.len());
+    for r in requests {
+        let entry = state.store.ledger().entry(r.entry_index).await?;
+        let (whose, amount, rule, entry_reason) = match &entry {
+            Some((citizen, e)) => (
+                state
+                    .store
+                    .registry()
+                    .citizen_summary(citizen)
+                    .await?
+                    .map(|c| c.name_masked)
+                    .unwrap_or_default(),
+                Some(e.amount),
+                labels.rule(&e.rule),
+                e.reason.clone(),
+            ),
+            None => (String::new(), None, String::new(), String::new()),
+        };
+        let asked_by = staff
+            .get(&r.requested_by)
+            .cloned()
+            .unwrap_or_else(|| r.requested_by.clone());
+        rows.push(context! { r, whose, amount, rule, entry_reason, asked_by });
+    }
+    Ok(rows)
+}
+
 async fn console_page(
     state: &AppState,
     ctx: &PageCtx,
@@ -133,14 +177,20 @@ async fn console_page(
     let totals = state.store.ledger().ledger_totals().await?;
     let head = state.store.ledger().log_head().await?;
     let checkpoint = state.store.ledger().latest_checkpoint().await?;
-    let requests = state.store.ledger().reversal_requests(false, 50).await?;
+    let requests = reversal_rows(state, ctx).await?;
     let me = ctx
         .principal
         .staff()
         .map(|s| format!("staff:{}", s.id))
         .unwrap_or_default();
+    let labels = super::labels::Labels::load(state, ctx.lang).await?;
+    let accounts: Vec<_> = totals
+        .system_accounts
+        .iter()
+        .map(|(account, balance)| context! { name => labels.account(account), account, balance })
+        .collect();
     let view = context! {
-        totals, head, checkpoint, requests, me, form, notice,
+        totals, accounts, head, checkpoint, requests, me, form, notice,
         can_manage => crate::authz::allowed(&ctx.principal, Action::ManageLedger),
         errors => field_messages(state, ctx, errors),
     };
@@ -180,7 +230,18 @@ async fn reversal_request(
         let index = f.entry_index.trim().parse::<u64>().map_err(|_| {
             AppError::invalid("entry_index", "invalid_format", "a ledger entry number")
         })?;
-        ledger::request_reversal(&state, &ctx.principal, index, &f.reason).await?;
+        // An entry number that names no entry is a mistake in this field, shown at it with
+        // the reason kept, not a page of its own.
+        match ledger::request_reversal(&state, &ctx.principal, index, &f.reason).await {
+            Err(AppError::NotFound(_)) => {
+                return Err(AppError::invalid(
+                    "entry_index",
+                    "no_such_entry",
+                    "no ledger entry has this number",
+                ))
+            }
+            other => other?,
+        };
         Ok(Redirect::to("/console/ledger?requested=1").into_response())
     }
     .await;
@@ -191,16 +252,19 @@ async fn reversal_request(
 }
 
 #[derive(Deserialize, Default)]
-struct CsrfOnly {
+struct DecideForm {
     #[serde(default)]
     csrf: String,
+    /// `yes` when the approver ticked that they checked the entry (approvals only).
+    #[serde(default)]
+    confirm: String,
 }
 
 async fn reversal_decide(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((id, decision)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<DecideForm>,
 ) -> PageResult {
     let attempt = async {
         require(&ctx.principal, Action::ManageLedger)?;
@@ -210,6 +274,13 @@ async fn reversal_decide(
             "decline" => false,
             _ => return Err(AppError::NotFound("page")),
         };
+        if approve && f.confirm != "yes" {
+            return Err(AppError::invalid(
+                "confirm",
+                "reversal_unconfirmed",
+                "tick the box to confirm you checked whose entry this is and why it is reversed",
+            ));
+        }
         ledger::decide_reversal(&state, &ctx.principal, &id, approve).await?;
         Ok(Redirect::to("/console/ledger").into_response())
     }

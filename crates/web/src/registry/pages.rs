@@ -1,17 +1,16 @@
-//! The registry's pages: enrolment, the resident's own record (invite, export, withdrawal), and
-//! the staff console's citizens and regions.
+//! The registry's pages: enrolment and the staff console's citizens and regions (the resident's
+//! own pages are in [`super::home`]).
 
 use super::flows::{self, SearchParams};
-use crate::auth::{self, PageCtx, Principal};
+use crate::auth::{self, PageCtx};
 use crate::authz::{self, require, Action};
-use crate::error::AppError;
 use crate::error::Path;
 use crate::frame::views::render;
 use crate::frame::Form;
-use crate::frame::{field_messages, or_redo, page, region_name, CsrfOnly, Page, PageResult};
+use crate::frame::{field_messages, or_redo, page, region_name, Page, PageResult};
 use crate::AppState;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
@@ -24,10 +23,6 @@ use std::collections::HashMap;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/enrol", get(enrol_form).post(enrol_submit))
-        .route("/me", get(me))
-        .route("/me/invite", post(me_invite))
-        .route("/me/export", get(me_export))
-        .route("/me/withdraw", post(me_withdraw))
         .route("/console/citizens", get(citizens).post(citizens_search))
         .route("/console/citizens/{id}", get(citizen))
         .route("/console/citizens/{id}/identity", post(citizen_identity))
@@ -183,137 +178,6 @@ async fn enrol_submit(
             demo_code: None,
         };
         enrol_page(&state, &ctx, &form, &errors, status, at).await
-    })
-    .await?)
-}
-
-// ---------- the resident's own pages ----------
-fn own_id(ctx: &PageCtx) -> Result<&str, AppError> {
-    require(&ctx.principal, Action::OwnRecord)?;
-    ctx.principal.citizen_id().ok_or(AppError::Unauthorized)
-}
-
-/// The resident's home page; `invite_code` and `errors` come from the forms on it.
-async fn me_page(
-    state: &AppState,
-    ctx: &PageCtx,
-    invite_code: Option<String>,
-    errors: &[FieldError],
-    status: StatusCode,
-) -> Page {
-    let id = own_id(ctx)?;
-    let c = state
-        .store
-        .registry()
-        .citizen(id)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    let (village, town) = state
-        .store
-        .registry()
-        .village_and_town(&c.village_id)
-        .await?;
-    let (mine, household) = crate::ledger::flows::points(state, id).await?;
-    // Tiers from credit points: the resident's, and their household's from the members' sum.
-    let tiers = state.codes.as_ref().map(|c| c.tiers.clone());
-    let tier_of = |credit: i64| tiers.as_ref().map(|t| domain::tier::tier(credit, t));
-    let view = context! {
-        tier => tier_of(mine.credit), household_tier => tier_of(household.credit),
-        mine, household, identity => c.identity,
-        citizen => context! {
-            name => c.name.as_str(), resident_id => c.resident_id.masked(), phone => c.phone.masked(),
-            village => region_name(ctx, &village), village_id => c.village_id.as_str(), town => region_name(ctx, &town), enrolled_at => c.enrolled_at, is_head => c.is_head,
-        },
-        members => state.store.registry().household_members(&c.household_id).await?,
-        consents => state.store.registry().consents(id).await?,
-        access => state.store.registry().access_log(id, None, 50).await?,
-        invite_code,
-        errors => field_messages(state, ctx, errors),
-    };
-    Ok((status, render(state, ctx, "me.html", view)?).into_response())
-}
-
-async fn me(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    Ok(me_page(&state, &ctx, None, &[], StatusCode::OK).await?)
-}
-
-async fn me_invite(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Form(f): Form<CsrfOnly>,
-) -> PageResult {
-    let result: Page = async {
-        let id = own_id(&ctx)?;
-        ctx.check_csrf(&f.csrf)?;
-        let code = state.store.registry().create_household_invite(id).await?;
-        me_page(&state, &ctx, Some(code), &[], StatusCode::OK).await
-    }
-    .await;
-    Ok(or_redo(result, async |errors, status| {
-        me_page(&state, &ctx, None, &errors, status).await
-    })
-    .await?)
-}
-
-async fn me_export(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let doc = state.store.registry().export_citizen(own_id(&ctx)?).await?;
-    let body = serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
-    let headers = [
-        (header::CONTENT_TYPE, "application/json; charset=utf-8"),
-        (
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"moralbank-export.json\"",
-        ),
-        (header::CACHE_CONTROL, "no-store"),
-    ];
-    Ok((headers, body).into_response())
-}
-
-#[derive(Deserialize, Default)]
-struct WithdrawForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    confirm: String,
-}
-
-async fn me_withdraw(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Form(f): Form<WithdrawForm>,
-) -> PageResult {
-    let result: Page = async {
-        let id = own_id(&ctx)?;
-        ctx.check_csrf(&f.csrf)?;
-        if f.confirm != "yes" {
-            return Err(AppError::invalid(
-                "confirm",
-                "withdraw_unconfirmed",
-                "tick the box to confirm that your data will be deleted",
-            ));
-        }
-        state.withdraw(id).await?;
-        tracing::info!(citizen = %id, "resident withdrew");
-        // From here on the visitor is anonymous again.
-        let anon = PageCtx {
-            principal: Principal::Anonymous,
-            session_token: None,
-            csrf: String::new(),
-            ..ctx.clone()
-        };
-        let done = state.catalog.get(ctx.lang, "withdraw.done");
-        let r = page(
-            &state,
-            &anon,
-            "error.html",
-            context! { status => 200, message => done, detail => "" },
-            StatusCode::OK,
-        )?;
-        Ok((ctx.jar.clone().add(auth::removal(auth::SESSION_COOKIE)), r).into_response())
-    }
-    .await;
-    Ok(or_redo(result, async |errors, status| {
-        me_page(&state, &ctx, None, &errors, status).await
     })
     .await?)
 }

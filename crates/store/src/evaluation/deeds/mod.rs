@@ -57,6 +57,12 @@ impl Default for Rules {
 pub enum Reporter {
     /// A resident: the deed's doer (a report) or someone else (a nomination).
     Citizen(String),
+    /// A resident sending the report page's form, under the form's one-time token: the same
+    /// form sent twice (the browser's back button, a retried upload) records one deed.
+    CitizenForm {
+        reporter: String,
+        key: domain::IdempotencyKey,
+    },
     /// A partner organisation's submission, under its idempotency key.
     Partner {
         partner_id: String,

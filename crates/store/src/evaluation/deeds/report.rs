@@ -25,7 +25,8 @@ pub(super) struct Checked {
 pub(super) struct Submitter {
     pub(super) source: Source,
     pub(super) reporter_id: String,
-    /// A partner's idempotency key, scoped to the partner.
+    /// A partner's idempotency key, scoped to the partner, or a resident's form token, scoped
+    /// to the resident.
     pub(super) idem_key: Option<String>,
 }
 
@@ -36,6 +37,11 @@ impl Submitter {
                 source: Source::of_report(r, &new.citizen_id),
                 reporter_id: r.clone(),
                 idem_key: None,
+            },
+            Reporter::CitizenForm { reporter, key } => Submitter {
+                source: Source::of_report(reporter, &new.citizen_id),
+                reporter_id: reporter.clone(),
+                idem_key: Some(key.scoped(KeyOwner::Citizen(reporter))),
             },
             Reporter::Partner { partner_id, key } => Submitter {
                 source: Source::Partner,
@@ -143,7 +149,10 @@ impl Evaluation<'_> {
                 }
                 return Ok(Written::Replay(id));
             }
-        } else {
+        }
+        if who.source != Source::Partner {
+            // A resident's reports count against their daily limit (a form sent again that
+            // matched its first sending above does not).
             reports_today(tx, &who.reporter_id, rules, now).await?;
         }
         let id = domain::new_id();

@@ -1,0 +1,580 @@
+#![allow(clippy::unwrap_used)]
+//! The pages as people use them (issue 14), over HTTP on both databases: an unknown address is
+//! a page in the reader's language; a page that needs a session sends the reader to sign in and
+//! back, saying when their session ended; asking for codes too often keeps the form with a
+//! countdown; no page shows the API's English detail or a translation key; the resident's home,
+//! settings and access-log pages; a deed report refused for its photo keeps what was typed.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::World;
+use domain::Role;
+use moralbank_web::clock::Clock;
+
+/// A request from a browser without a session: its CSRF cookie and (optionally) language.
+fn anonymous(method: &str, path: &str, lang: &str, csrf: &str, form: &str) -> Request<Body> {
+    let mut cookie = format!("mb_csrf={csrf}");
+    if !lang.is_empty() {
+        cookie.push_str(&format!("; mb_lang={lang}"));
+    }
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, cookie);
+    if method == "POST" {
+        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    req.body(Body::from(form.to_string())).unwrap()
+}
+
+fn location(h: &axum::http::HeaderMap) -> String {
+    h.get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn an_unknown_address_is_a_page_in_the_readers_language(w: World) {
+    for (lang, title, detail) in [
+        ("zh", "<title>未找到", "您要找的页面或记录不存在"),
+        (
+            "en",
+            "<title>Not found",
+            "The page or record you asked for does not exist",
+        ),
+    ] {
+        let (status, headers, html) = w
+            .send(anonymous("GET", "/no/such/page", lang, "t", ""))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html")));
+        assert!(html.contains(title) && html.contains(detail), "{html}");
+    }
+    // The API's unknown routes still answer with a problem document.
+    let (status, problem) = w.api("GET", "/no/such/route", None, None).await;
+    assert_eq!(
+        (status, problem["status"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(404))
+    );
+    // A signed-in resident opening the front page lands in their app, staff in the console.
+    let (_, h, _) = w.page("GET", "/", Some(&w.citizen), &[]).await;
+    assert_eq!(location(&h), "/me");
+    let (_, h, _) = w.page("GET", "/", Some(w.staff(Role::Admin)), &[]).await;
+    assert_eq!(location(&h), "/console");
+}
+
+async fn sign_in_returns_to_the_page_and_says_when_the_session_ended(w: World) {
+    // A browser whose session ended (its cookie names no session) opens a page of theirs.
+    let req = Request::builder()
+        .uri("/me/settings")
+        .header(header::COOKIE, "mb_session=ended-long-ago; mb_csrf=t")
+        .body(Body::empty())
+        .unwrap();
+    let (status, h, _) = w.send(req).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&h), "/login?next=%2Fme%2Fsettings&expired=1");
+    let (_, _, html) = w.send(anonymous("GET", &location(&h), "", "t", "")).await;
+    assert!(html.contains("id=\"session-expired\""), "{html}");
+    assert!(html.contains("登录已过期"), "{html}");
+    // (minijinja escapes the slashes in an attribute.)
+    assert!(
+        html.contains("name=\"next\" value=\"&#x2f;me&#x2f;settings\""),
+        "{html}"
+    );
+    // Another site is never a place to return to.
+    let (_, _, html) = w
+        .send(anonymous("GET", "/login?next=//evil.example/", "", "t", ""))
+        .await;
+    assert!(!html.contains("evil.example"), "{html}");
+    // Signing in with the code goes back to the page, asking it to restore a kept form.
+    let phone = w.citizen_phone.clone();
+    let form = format!("csrf=t&phone={phone}&next=%2Fme%2Fsettings");
+    let (status, _, _) = w.send(anonymous("POST", "/login", "", "t", &form)).await;
+    assert_eq!(status, StatusCode::OK);
+    let code = w.inbox.last_for(&phone).expect("a code was sent");
+    let form = format!("csrf=t&phone={phone}&code={code}&next=%2Fme%2Fsettings");
+    let (status, h, _) = w.send(anonymous("POST", "/login", "", "t", &form)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&h), "/me/settings?resume=1");
+    // Staff too; a `next` that is another site falls back to the console.
+    let form = "csrf=t&username=admin&password=x&next=https%3A%2F%2Fevil.example";
+    let (_, _, html) = w
+        .send(anonymous("POST", "/staff/login", "", "t", form))
+        .await;
+    assert!(!html.contains("evil.example"), "{html}");
+}
+
+async fn asking_for_codes_too_often_keeps_the_form_with_a_countdown(w: World) {
+    let phone = w.citizen_phone.clone();
+    let form = format!("csrf=t&phone={phone}");
+    let (status, _, _) = w.send(anonymous("POST", "/login", "", "t", &form)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, h, html) = w.send(anonymous("POST", "/login", "", "t", &form)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = h
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The form again, the phone kept, the wait named at the field, the button counting down.
+    assert!(html.contains("id=\"phone-error\""), "{html}");
+    assert!(html.contains(&format!("{wait} 秒后再获取")), "{html}");
+    assert!(html.contains(&format!("data-wait=\"{wait}\"")), "{html}");
+    assert!(html.contains(&format!("value=\"{phone}\"")), "{html}");
+    assert!(html.contains("id=\"error-summary\""), "{html}");
+}
+
+/// The visible prose of a page: no tags or attribute values, and none of what is not prose
+/// in the reader's language by design: scripts, code and identifiers (`<code>`, `<pre>`,
+/// `class="… mono"`) and text marked as English (`lang="en"`, e.g. a region's English name).
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        let tail = &rest[i..];
+        let tag_end = tail.find('>').map_or(tail.len(), |j| j + 1);
+        let tag = &tail[..tag_end];
+        let name: String = tag[1..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect();
+        let not_prose = ["script", "code", "pre"].contains(&name.as_str())
+            || tag.contains(" lang=\"en\"")
+            || tag.contains("mono\"");
+        let skip_to = if not_prose && !name.is_empty() {
+            let close = format!("</{name}>");
+            tail.find(&close).map_or(tail.len(), |j| j + close.len())
+        } else {
+            tag_end
+        };
+        rest = &tail[skip_to..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Words a Chinese page may show in Latin letters: the product's and formats' names, codes.
+const LATIN_ALLOWED: &[&str] = &[
+    "API",
+    "English",
+    "JSON",
+    "CSV",
+    "XLSX",
+    "PDF",
+    "JPEG",
+    "PNG",
+    "WebP",
+    "MB",
+    "JavaScript",
+    "QR",
+    "tlog",
+    "proof",
+    "MB1",
+    "Table",
+    "Schema",
+    "note",
+    "vkey",
+];
+
+/// Whether `text` (a Chinese page's visible text) has English prose: a run of two or more
+/// Latin words of three letters or more, or a translation key left untranslated.
+fn untranslated(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphabetic() || c == '.' || c == '_' || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut found = Vec::new();
+    for w in &words {
+        let bare = w.trim_matches(|c| c == '.' || c == '-');
+        // A key like `problem.not-found` or `me.title`.
+        if bare.contains('.')
+            && bare.split('.').all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
+            })
+        {
+            found.push(bare.to_string());
+        }
+    }
+    let prose = |w: &str| {
+        w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphabetic()) && !LATIN_ALLOWED.contains(&w)
+    };
+    let mut run: Vec<&str> = Vec::new();
+    for w in text.split(|c: char| !c.is_ascii_alphabetic() && c != ' ') {
+        for part in w.split(' ').filter(|p| !p.is_empty()) {
+            if prose(part) {
+                run.push(part);
+            } else {
+                run.clear();
+            }
+            if run.len() >= 2 {
+                found.push(run.join(" "));
+                run.clear();
+            }
+        }
+        run.clear();
+    }
+    found
+}
+
+#[test]
+fn the_untranslated_check_finds_english_prose_and_keys_but_not_names() {
+    assert!(untranslated("请先登录 API · JSON").is_empty());
+    assert_eq!(
+        untranslated("错误：your role may not do this"),
+        ["your role", "may not"]
+    );
+    assert!(untranslated(&visible_text(
+        "<p>区划 <span lang=\"en\">Dongshan Community</span> <td class=\"hint mono\">regions read</td></p>"
+    ))
+    .is_empty());
+    assert_eq!(
+        untranslated("标题 problem.not-found"),
+        ["problem.not-found"]
+    );
+}
+
+async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
+    let admin = w.staff(Role::Admin);
+    let evaluator = w.staff(Role::Evaluator);
+    let mut seen = Vec::new();
+    let resident_pages = [
+        "/me",
+        "/me/settings",
+        "/me/access",
+        "/me/code",
+        "/me/deeds",
+        "/deeds/new",
+        "/me/inbox",
+        "/me/entries",
+        "/benefits",
+        "/standards",
+        "/no/such/page",
+    ];
+    for path in resident_pages {
+        let (status, _, html) = w.page("GET", path, Some(&w.citizen), &[]).await;
+        assert!(
+            status.is_success() || status == StatusCode::NOT_FOUND,
+            "{path}: {status}"
+        );
+        seen.push((path.to_string(), untranslated(&visible_text(&html))));
+    }
+    let staff_pages = [
+        "/console",
+        "/console/staff",
+        "/console/regions",
+        "/console/partners",
+        "/console/green-cards",
+        "/console/citizens",
+        "/console/ledger",
+        "/console/standards",
+        "/console/statistics",
+        "/console/imports",
+        "/console/inbox",
+        "/console/citizens/00000000-0000-0000-0000-000000000000",
+    ];
+    for path in staff_pages {
+        let (_, _, html) = w.page("GET", path, Some(admin), &[]).await;
+        seen.push((
+            format!("{path} (admin)"),
+            untranslated(&visible_text(&html)),
+        ));
+    }
+    // A page the evaluator may not open: the refusal is explained in Chinese.
+    let (status, _, html) = w.page("GET", "/console/staff", Some(evaluator), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("您的角色"), "{html}");
+    seen.push((
+        "/console/staff (evaluator)".into(),
+        untranslated(&visible_text(&html)),
+    ));
+    for path in [
+        "/",
+        "/login",
+        "/enrol",
+        "/staff/login",
+        "/log",
+        "/open-data",
+    ] {
+        let (_, _, html) = w.send(anonymous("GET", path, "", "t", "")).await;
+        seen.push((path.to_string(), untranslated(&visible_text(&html))));
+    }
+    let bad: Vec<_> = seen.into_iter().filter(|(_, f)| !f.is_empty()).collect();
+    assert!(
+        bad.is_empty(),
+        "untranslated text on Chinese pages: {bad:#?}"
+    );
+}
+
+async fn the_residents_home_settings_and_access_log_are_separate_pages(w: World) {
+    let (status, _, home) = w.page("GET", "/me", Some(&w.citizen), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    // The code first, the tier as stars, the bottom tabs; settings are elsewhere.
+    for needle in [
+        "id=\"show-code\"",
+        "id=\"my-stars\"",
+        "id=\"points-chart\"",
+        "class=\"tabbar\"",
+        // (minijinja escapes the slashes of an attribute's value.)
+        "href=\"&#x2f;me&#x2f;settings\"",
+    ] {
+        assert!(home.contains(needle), "{needle}: {home}");
+    }
+    assert!(!home.contains("action=\"/me/withdraw\""));
+    let (_, _, settings) = w.page("GET", "/me/settings", Some(&w.citizen), &[]).await;
+    assert!(settings.contains("action=\"/me/withdraw\"") && settings.contains("id=\"my-name\""));
+    // The access log a page at a time: 35 reads are two pages, the older one linked.
+    let admin = w.staff(Role::Admin);
+    for _ in 0..35 {
+        let path = format!("/citizens/{}", w.citizen.id);
+        let (s, _) = w.api("GET", &path, Some(&admin.token), None).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (_, _, first) = w.page("GET", "/me/access", Some(&w.citizen), &[]).await;
+    assert_eq!(first.matches("<tr><td>").count(), 30, "{first}");
+    let older = first
+        .split("href=\"/me/access?after=")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a link to the older rows")
+        .to_string();
+    let (_, _, second) = w
+        .page(
+            "GET",
+            &format!("/me/access?after={older}"),
+            Some(&w.citizen),
+            &[],
+        )
+        .await;
+    assert!(second.matches("<tr><td>").count() >= 5, "{second}");
+    assert!(!second.contains("/me/access?after="), "no third page");
+    // A cursor that is not one reads as the first page, never an error.
+    let (s, _, _) = w
+        .page("GET", "/me/access?after=yesterday", Some(&w.citizen), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+/// A multipart deed report: the fields, then one file.
+fn report(csrf: &str, file: &[u8], file_type: &str) -> (String, Vec<u8>) {
+    report_with(
+        &[
+            ("csrf", csrf),
+            ("standard", "neighbourly-help"),
+            ("deed_date", "2026-01-01"),
+            ("place", "东门菜场"),
+            ("description", "帮独居老人买菜送到家"),
+            ("nominee_phone", ""),
+        ],
+        file,
+        file_type,
+    )
+}
+
+fn report_with(fields: &[(&str, &str)], file: &[u8], file_type: &str) -> (String, Vec<u8>) {
+    let boundary = "XyZ14boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"evidence\"; filename=\"a.txt\"\r\nContent-Type: {file_type}\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn a_report_refused_for_its_file_keeps_what_was_typed(w: World) {
+    let (content_type, body) = report(&w.citizen.csrf, b"not a photo at all", "text/plain");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/deeds/new")
+        .header(header::COOKIE, format!("mb_session={}", w.citizen.token))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let (status, _, html) = w.send(req).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("id=\"evidence-error\""), "{html}");
+    assert!(
+        html.contains("东门菜场") && html.contains("帮独居老人买菜送到家"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"2026-01-01\""), "{html}");
+    assert!(
+        html.contains("value=\"neighbourly-help\" selected"),
+        "{html}"
+    );
+    // Nothing was reported.
+    let deeds = w
+        .store
+        .evaluation()
+        .citizen_deeds(&w.citizen.id, 10)
+        .await
+        .unwrap();
+    assert!(deeds.is_empty(), "{deeds:?}");
+}
+
+async fn send_report(w: &World, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let (content_type, body) = report_with(fields, b"", "application/octet-stream");
+    let req = Request::builder()
+        .method("POST")
+        .uri("/deeds/new")
+        .header(header::COOKIE, format!("mb_session={}", w.citizen.token))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let (status, h, html) = w.send(req).await;
+    (status, location(&h), html)
+}
+
+async fn a_report_form_sent_twice_records_one_deed(w: World) {
+    let (_, _, page) = w.page("GET", "/deeds/new", Some(&w.citizen), &[]).await;
+    let token = page
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the form carries a one-time token")
+        .to_string();
+    let today = moralbank_store::day_of(w.clock.now_ms());
+    let fields = |description: &'static str| {
+        vec![
+            ("csrf", w.citizen.csrf.clone()),
+            ("form_token", token.clone()),
+            ("standard", "neighbourly-help".to_string()),
+            ("deed_date", today.clone()),
+            ("place", "东门菜场".to_string()),
+            ("description", description.to_string()),
+        ]
+    };
+    let as_refs = |v: &[(&'static str, String)]| -> Vec<(&'static str, String)> { v.to_vec() };
+    let first = as_refs(&fields("帮独居老人买菜送到家"));
+    let borrowed: Vec<(&str, &str)> = first.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s1, to1, _) = send_report(&w, &borrowed).await;
+    // The browser's back button and the same form sent again: the same deed, not a second.
+    let (s2, to2, _) = send_report(&w, &borrowed).await;
+    assert_eq!((s1, s2), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    assert!(to1.starts_with("/deeds/") && to1 == to2, "{to1} {to2}");
+    let mine = |w: &World| {
+        let store = w.store.clone();
+        let id = w.citizen.id.clone();
+        async move {
+            store
+                .evaluation()
+                .citizen_deeds(&id, 10)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(mine(&w).await, 1);
+    // Back, changed and sent again with the same token: said so, nothing recorded, and a
+    // fresh token so that a deliberate second report goes through.
+    let changed = as_refs(&fields("帮邻居把煤气罐扛上五楼"));
+    let borrowed: Vec<(&str, &str)> = changed.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s3, _, html) = send_report(&w, &borrowed).await;
+    assert_eq!(s3, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("这份表单已经提交过了"), "{html}");
+    assert!(
+        html.contains("帮邻居把煤气罐扛上五楼"),
+        "typed text kept: {html}"
+    );
+    assert!(!html.contains(&token), "a fresh token");
+    assert_eq!(mine(&w).await, 1);
+}
+
+async fn unlinking_a_member_needs_its_own_confirmed_form_and_the_queue_warns(w: World) {
+    let admin = w.staff(Role::Admin);
+    let evaluator = w.staff(Role::Evaluator);
+    // The linking form sent with no ID number unlinks nobody.
+    let path = format!("/console/staff/{}/resident", evaluator.id);
+    let (status, _, html) = w
+        .page("POST", &path, Some(admin), &[("resident_id", "")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请填写该委员本人的身份证号"), "{html}");
+    // Link them (so there is something to unlink), then unlink without and with the box.
+    let linked = w.link_member(&evaluator.id, 40).await;
+    assert!(!linked.is_empty());
+    let (status, _, html) = w
+        .page("POST", &path, Some(admin), &[("unlink", "yes")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("请勾选确认后再解除关联"), "{html}");
+    let links = w.store.evaluation().staff_links().await.unwrap();
+    assert!(links
+        .iter()
+        .any(|l| l.staff_id == evaluator.id && l.citizen_id.is_some()));
+    let (status, _, _) = w
+        .page(
+            "POST",
+            &path,
+            Some(admin),
+            &[("unlink", "yes"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let links = w.store.evaluation().staff_links().await.unwrap();
+    assert!(links
+        .iter()
+        .any(|l| l.staff_id == evaluator.id && l.citizen_id.is_none()));
+    // A deed waits in a village whose committee cannot reach its quorum: the evaluator's
+    // queue and landing page and the admin's landing page say so.
+    let today = moralbank_store::day_of(w.clock.now_ms());
+    let fields = [
+        ("csrf", w.citizen.csrf.as_str()),
+        ("standard", "neighbourly-help"),
+        ("deed_date", today.as_str()),
+        ("place", "东门菜场"),
+        ("description", "帮独居老人买菜送到家"),
+    ];
+    let (s, _, _) = send_report(&w, &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, _, queue) = w.page("GET", "/console/queue", Some(evaluator), &[]).await;
+    assert!(queue.contains("id=\"quorum-warning\""), "{queue}");
+    let (_, _, landing) = w.page("GET", "/console", Some(evaluator), &[]).await;
+    assert!(
+        landing.contains("id=\"quorum-warning\"") && landing.contains("id=\"task-queue\""),
+        "{landing}"
+    );
+    assert!(
+        !landing.contains("已登记居民"),
+        "no city counts for a village's evaluator"
+    );
+    let (_, _, landing) = w.page("GET", "/console", Some(admin), &[]).await;
+    assert!(
+        landing.contains("id=\"quorum-warnings\"") && landing.contains("已登记居民"),
+        "{landing}"
+    );
+}
+
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
+        mod postgres { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { if let Some(w) = super::World::postgres().await { super::$name(w).await } })* }
+    };
+}
+
+on_both!(
+    an_unknown_address_is_a_page_in_the_readers_language,
+    sign_in_returns_to_the_page_and_says_when_the_session_ended,
+    asking_for_codes_too_often_keeps_the_form_with_a_countdown,
+    pages_show_no_english_prose_or_untranslated_keys_in_chinese,
+    the_residents_home_settings_and_access_log_are_separate_pages,
+    a_report_refused_for_its_file_keeps_what_was_typed,
+    a_report_form_sent_twice_records_one_deed,
+    unlinking_a_member_needs_its_own_confirmed_form_and_the_queue_warns,
+);
