@@ -68,6 +68,10 @@
   // A phone that slept past the expiry shows the code stopped at once, then tries again.
   setInterval(function () { if (!ended && expired()) { stop(false); refresh(); } }, 1000);
   retry.addEventListener("click", refresh);
+  // A phone taken out of a pocket shows a fresh code at once (timers sleep with the screen).
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { clearTimeout(timer); refresh(); }
+  });
   window.addEventListener("online", function () { if (ended || !offline.hidden) refresh(); });
   schedule();
 })();

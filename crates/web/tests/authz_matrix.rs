@@ -179,6 +179,7 @@ async fn every_route_admits_exactly_the_roles_it_should(w: World) {
         ("GET", "/me".into(), "", vec![C]),
         ("GET", "/me/settings".into(), "", vec![C]),
         ("GET", "/me/access".into(), "", vec![C]),
+        ("GET", "/me/export/view".into(), "", vec![C]),
         ("POST", "/me/invite".into(), "", vec![C]),
         ("GET", "/me/export".into(), "", vec![C]),
         ("POST", "/me/withdraw".into(), "confirm=no", vec![C]),

@@ -561,6 +561,64 @@ async fn unlinking_a_member_needs_its_own_confirmed_form_and_the_queue_warns(w: 
     );
 }
 
+async fn the_export_holds_everything_held_about_the_resident(w: World) {
+    // A deed, a green card and a read of their record: each in the export.
+    let today = moralbank_store::day_of(w.clock.now_ms());
+    let fields = [
+        ("csrf", w.citizen.csrf.as_str()),
+        ("standard", "neighbourly-help"),
+        ("deed_date", today.as_str()),
+        ("place", "东门菜场"),
+        ("description", "帮独居老人买菜送到家"),
+    ];
+    let (s, _, _) = send_report(&w, &fields).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let admin = w.staff(Role::Admin);
+    let card = serde_json::json!({ "citizen_id": w.citizen.id, "honour": "brave-deed", "citation": "跳入姚江救起落水儿童", "valid_until": "2099-12-31" });
+    let (s, _) = w
+        .api("POST", "/green-cards", Some(&admin.token), Some(card))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, export) = w
+        .api("GET", "/me/export", Some(&w.citizen.token), None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(export["format"], "moralbank-export-v2");
+    for part in [
+        "citizen",
+        "household_members",
+        "consents",
+        "access_log",
+        "points_entries",
+        "deeds",
+        "redemptions",
+        "green_cards",
+        "inbox",
+    ] {
+        assert!(!export[part].is_null(), "{part} missing: {export}");
+    }
+    assert_eq!(
+        export["deeds"][0]["deed"]["description"],
+        "帮独居老人买菜送到家"
+    );
+    assert!(export["deeds"][0]["events"]
+        .as_array()
+        .is_some_and(|e| !e.is_empty()));
+    assert_eq!(export["green_cards"].as_array().map(Vec::len), Some(1));
+    assert!(export["inbox"]
+        .as_array()
+        .is_some_and(|n| n.iter().any(|n| n["kind"] == "green_card_issued")));
+    // The same, readable, on a page.
+    let (s, _, page) = w
+        .page("GET", "/me/export/view", Some(&w.citizen), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("帮独居老人买菜送到家") && page.contains("GC"),
+        "{page}"
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -577,4 +635,5 @@ on_both!(
     a_report_refused_for_its_file_keeps_what_was_typed,
     a_report_form_sent_twice_records_one_deed,
     unlinking_a_member_needs_its_own_confirmed_form_and_the_queue_warns,
+    the_export_holds_everything_held_about_the_resident,
 );

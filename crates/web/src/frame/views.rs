@@ -53,6 +53,7 @@ templates!(
     "macros.html",
     "settings.html",
     "access.html",
+    "export.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

@@ -168,7 +168,7 @@ fn parse_cursor(raw: &str) -> Result<(i64, &str), AppError> {
 
 async fn me_export(State(state): State<AppState>, caller: ApiCaller) -> Result<Response, AppError> {
     let id = own_id(&caller)?;
-    Ok(Json(state.store.registry().export_citizen(id).await?).into_response())
+    Ok(Json(super::flows::full_export(&state, id).await?).into_response())
 }
 
 #[derive(Deserialize)]

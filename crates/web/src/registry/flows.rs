@@ -324,3 +324,74 @@ pub(crate) async fn view_citizen(
         .await?;
     Ok(CitizenView { summary, full_name })
 }
+
+/// Everything held about a resident, for their export (the page's JSON download, its readable
+/// page and `GET /api/v1/me/export`): the record, household, consents and access log (the
+/// registry's part), and their points entries, deeds with every step, redemptions, green cards
+/// and inbox. Format `moralbank-export-v2` (v1 had the registry's part only).
+pub(crate) async fn full_export(state: &AppState, id: &str) -> Result<serde_json::Value, AppError> {
+    let mut doc = state.store.registry().export_citizen(id).await?;
+    // Every entry, page by page (newest first).
+    let mut entries = Vec::new();
+    let mut before = None;
+    loop {
+        let page = state
+            .store
+            .ledger()
+            .citizen_entries(id, before, crate::ledger::flows::ENTRIES_PAGE_MAX)
+            .await?;
+        let full = page.len() == crate::ledger::flows::ENTRIES_PAGE_MAX as usize;
+        before = page.last().map(|e| e.index);
+        entries.extend(page);
+        if !full {
+            break;
+        }
+    }
+    let mut deeds = Vec::new();
+    for d in state.store.evaluation().citizen_deeds(id, 10_000).await? {
+        let events = state
+            .store
+            .evaluation()
+            .deed_detail(&d.id)
+            .await?
+            .map(|detail| detail.events)
+            .unwrap_or_default();
+        deeds.push(serde_json::json!({ "deed": d, "events": events }));
+    }
+    let redemptions: Vec<_> = state
+        .store
+        .code()
+        .citizen_redemptions(id, 100_000)
+        .await?
+        .into_iter()
+        .map(|(at, benefit, partner, granted, reason)| {
+            serde_json::json!({ "at": at, "benefit": benefit, "partner": partner, "granted": granted, "reason": reason })
+        })
+        .collect();
+    if let Some(o) = doc.as_object_mut() {
+        o.insert("format".into(), "moralbank-export-v2".into());
+        o.insert(
+            "points_entries".into(),
+            serde_json::to_value(entries).unwrap_or_default(),
+        );
+        o.insert("deeds".into(), deeds.into());
+        o.insert("redemptions".into(), redemptions.into());
+        o.insert(
+            "green_cards".into(),
+            serde_json::to_value(state.store.code().citizen_green_cards(id).await?)
+                .unwrap_or_default(),
+        );
+        o.insert(
+            "inbox".into(),
+            serde_json::to_value(
+                state
+                    .store
+                    .evaluation()
+                    .inbox("citizen", id, 100_000)
+                    .await?,
+            )
+            .unwrap_or_default(),
+        );
+    }
+    Ok(doc)
+}

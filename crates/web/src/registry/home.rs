@@ -26,6 +26,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/me/access", get(access_page))
         .route("/me/invite", post(invite))
         .route("/me/export", get(export))
+        .route("/me/export/view", get(export_view))
         .route("/me/withdraw", post(withdraw))
 }
 
@@ -231,7 +232,7 @@ async fn invite(
 }
 
 async fn export(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let doc = state.store.registry().export_citizen(own_id(&ctx)?).await?;
+    let doc = super::flows::full_export(&state, own_id(&ctx)?).await?;
     let body = serde_json::to_string_pretty(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
     let headers = [
         (header::CONTENT_TYPE, "application/json; charset=utf-8"),
@@ -242,6 +243,27 @@ async fn export(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         (header::CACHE_CONTROL, "no-store"),
     ];
     Ok((headers, body).into_response())
+}
+
+/// The export as a page to read (and print): the same document as the download.
+async fn export_view(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let id = own_id(&ctx)?;
+    let doc = super::flows::full_export(&state, id).await?;
+    let labels = crate::ledger::labels::Labels::load(&state, ctx.lang).await?;
+    let rules: std::collections::HashMap<String, String> = doc["points_entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["rule"].as_str())
+        .map(|r| (r.to_string(), labels.rule(r)))
+        .collect();
+    let view = context! { doc => minijinja::Value::from_serialize(&doc), rules };
+    let mut res = render(&state, &ctx, "export.html", view)?.into_response();
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
 }
 
 #[derive(Deserialize, Default)]
