@@ -99,6 +99,27 @@
     }
   }
 
+  // 5. A long grouped list (305 villages in 21 towns) picked in two steps: the town first,
+  //    then only its villages. Without this script the one grouped list works as it is.
+  document.querySelectorAll("select[data-narrows]").forEach(function (towns) {
+    const target = document.getElementById(towns.dataset.narrows);
+    if (!target) return;
+    const groups = Array.from(target.querySelectorAll("optgroup"));
+    const blank = target.querySelector("option[value='']");
+    const picker = towns.closest("[hidden]");
+    if (picker) picker.hidden = false;
+    // A village already chosen (a form shown again) selects its town.
+    const chosen = target.selectedOptions[0];
+    if (chosen && chosen.parentElement.tagName === "OPTGROUP") towns.value = chosen.parentElement.label;
+    function narrow() {
+      const keep = groups.filter(function (g) { return g.label === towns.value; });
+      target.replaceChildren.apply(target, (blank ? [blank] : []).concat(keep));
+      target.disabled = keep.length === 0;
+    }
+    towns.addEventListener("change", function () { target.value = ""; narrow(); });
+    narrow();
+  });
+
   // 4. Files chosen for upload are checked here first (type, size, count), with the same limits
   //    the server applies, and a large upload shows its progress.
   document.querySelectorAll("input[type='file'][data-max-bytes]").forEach(function (input) {

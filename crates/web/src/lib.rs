@@ -81,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .merge(code::scanner::router())
         .merge(code::green_cards::page_router())
         .merge(code::benefits::page_router())
+        .merge(code::benefits_admin::router())
         .merge(ledger::log::router())
         .merge(citydata::pages::router())
         .merge(citydata::open::router())

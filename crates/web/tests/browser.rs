@@ -34,6 +34,30 @@ async fn resident_enrols_and_signs_in_then_sees_the_admins_search_in_their_acces
     fill(&resident, "#name", "王晓明").await;
     fill(&resident, "#resident_id", &rid).await;
     fill(&resident, "#phone", &phone).await;
+    // The town first, then one of its villages (not one list of 305).
+    let (_, town) = w
+        .store
+        .registry()
+        .village_and_town(&w.city.first_village_id)
+        .await
+        .unwrap();
+    click(
+        &resident,
+        &format!("#town_pick option[value='{}']", town.name_zh),
+    )
+    .await;
+    let offered = resident
+        .execute(
+            "return document.querySelectorAll('#village_id option[value]:not([value=\"\"])').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let offered = offered.as_u64().unwrap();
+    assert!(
+        (1..60).contains(&offered),
+        "only the town's villages: {offered}"
+    );
     click(
         &resident,
         &format!("#village_id option[value='{}']", w.city.first_village_id),

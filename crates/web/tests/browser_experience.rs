@@ -380,6 +380,7 @@ async fn every_page_type_passes_axe_core_with_no_serious_violation() {
         "/console/imports",
         "/console/statistics",
         "/console/inbox",
+        "/console/benefits",
     ] {
         check(&desk, path).await;
     }

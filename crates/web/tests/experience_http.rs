@@ -280,6 +280,7 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
         "/console/statistics",
         "/console/imports",
         "/console/inbox",
+        "/console/benefits",
         "/console/citizens/00000000-0000-0000-0000-000000000000",
     ];
     for path in staff_pages {
@@ -619,6 +620,98 @@ async fn the_export_holds_everything_held_about_the_resident(w: World) {
     );
 }
 
+async fn the_admin_creates_scenes_and_benefits_on_a_page(w: World) {
+    let admin = w.staff(Role::Admin);
+    w.store.code().ensure_default_scenes().await.unwrap();
+    // A scene with a bad code: named at its field, what was typed kept, nothing created.
+    let before = w.store.code().scenes().await.unwrap().len();
+    let (status, _, html) = w
+        .page(
+            "POST",
+            "/console/scenes",
+            Some(admin),
+            &[
+                ("code", "Bad Code!"),
+                ("name_zh", "养老服务"),
+                ("name_en", "Elderly care"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains("养老服务") && html.contains("id=\"error-summary\""),
+        "{html}"
+    );
+    assert_eq!(w.store.code().scenes().await.unwrap().len(), before);
+    let (status, h, _) = w
+        .page(
+            "POST",
+            "/console/scenes",
+            Some(admin),
+            &[
+                ("code", "care"),
+                ("name_zh", "养老服务"),
+                ("name_en", "Elderly care"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, location(&h).as_str()),
+        (StatusCode::SEE_OTHER, "/console/benefits?saved=scene")
+    );
+    // A quota benefit: a points cost left in its field is not read; a missing quota is refused.
+    let partner = w.partner_id.clone();
+    let mut form = vec![
+        ("scene", "care"),
+        ("partner_id", partner.as_str()),
+        ("name_zh", "免费理发"),
+        ("name_en", "Free haircut"),
+        ("description_zh", "每月一次"),
+        ("description_en", "Once a month"),
+        ("min_tier", "2"),
+        ("kind", "quota"),
+        ("quota", ""),
+        ("quota_period", "month"),
+        ("points_cost", "30"),
+    ];
+    let (status, _, html) = w
+        .page("POST", "/console/benefits", Some(admin), &form)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(
+        html.contains("id=\"quota-error\"") && html.contains("免费理发"),
+        "{html}"
+    );
+    form[8] = ("quota", "1");
+    let (status, h, _) = w
+        .page("POST", "/console/benefits", Some(admin), &form)
+        .await;
+    assert_eq!(
+        (status, location(&h).as_str()),
+        (StatusCode::SEE_OTHER, "/console/benefits?saved=benefit")
+    );
+    let b = w
+        .store
+        .code()
+        .benefits()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.name_zh == "免费理发")
+        .expect("created");
+    assert_eq!(
+        (b.kind.as_str(), b.quota, b.points_cost, b.min_tier),
+        ("quota", Some(1), None, 2)
+    );
+    let (_, _, page) = w
+        .page("GET", "/console/benefits?saved=benefit", Some(admin), &[])
+        .await;
+    assert!(
+        page.contains("已新增礼遇") && page.contains("免费理发"),
+        "{page}"
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -636,4 +729,5 @@ on_both!(
     a_report_form_sent_twice_records_one_deed,
     unlinking_a_member_needs_its_own_confirmed_form_and_the_queue_warns,
     the_export_holds_everything_held_about_the_resident,
+    the_admin_creates_scenes_and_benefits_on_a_page,
 );

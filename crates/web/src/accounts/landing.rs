@@ -117,6 +117,7 @@ pub(crate) async fn console(State(state): State<AppState>, ctx: PageCtx) -> Page
             queue => authz::allowed(p, Action::VoteDeeds), appeals => authz::allowed(p, Action::DecideAppeals),
             standards => authz::allowed(p, Action::ManageStandards),
             green => authz::allowed(p, Action::ManageGreenCards),
+            benefits => authz::allowed(p, Action::ManageBenefits),
             scan => authz::allowed(p, Action::ScanCodes),
             statistics => authz::allowed(p, Action::ViewStatistics),
             imports => authz::allowed(p, Action::ImportFiles),

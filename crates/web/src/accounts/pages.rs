@@ -276,7 +276,18 @@ async fn staff_page(
         .into_iter()
         .map(|(v, _)| v)
         .collect();
-    let roles: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+    // The least powerful role first, so that a new account starts with it (a counter clerk
+    // who scans codes) and a more powerful one is a deliberate choice.
+    let roles: Vec<&str> = [
+        Role::PartnerOperator,
+        Role::Evaluator,
+        Role::TownReviewer,
+        Role::Auditor,
+        Role::Admin,
+    ]
+    .iter()
+    .map(|r| r.as_str())
+    .collect();
     let links: HashMap<String, _> = state
         .store
         .evaluation()

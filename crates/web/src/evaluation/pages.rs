@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use domain::FieldError;
 use minijinja::context;
-use moralbank_store::evaluation::{BoardCursor, NewDeed, NewStandard, Reporter, BOARD_PAGE_ROWS};
+use moralbank_store::evaluation::{BoardCursor, NewDeed, Reporter, BOARD_PAGE_ROWS};
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -37,10 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/queue", get(queue))
         .route("/console/appeals", get(appeals))
         .route("/console/inbox", get(staff_inbox))
-        .route(
-            "/console/standards",
-            get(standards_admin).post(standard_save),
-        )
+        .merge(super::standards_admin::router())
 }
 
 /// The report form takes photos: its own router, with a body limit large enough for them.
@@ -634,125 +631,4 @@ async fn appeals(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         context! { items, title_key => "appeals.title" },
     )?
     .into_response())
-}
-
-#[derive(Deserialize, Serialize, Default, Clone)]
-#[serde(default)]
-struct StandardForm {
-    csrf: String,
-    code: String,
-    name_zh: String,
-    name_en: String,
-    points_min: String,
-    points_max: String,
-    cap_points: String,
-    cap_period: String,
-    evidence_zh: String,
-    evidence_en: String,
-    awarder: String,
-    active: String,
-    /// Partner ids ticked as trusted (the form repeats `trusted`, so it is read from pairs).
-    #[serde(skip_deserializing)]
-    trusted: Vec<String>,
-}
-
-impl StandardForm {
-    /// Read the form from its pairs: `trusted` may repeat, the other fields appear once.
-    fn from_pairs(pairs: &[(String, String)]) -> StandardForm {
-        let fields: serde_json::Map<String, serde_json::Value> = pairs
-            .iter()
-            .filter(|(k, _)| k != "trusted")
-            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-            .collect();
-        let mut f: StandardForm =
-            serde_json::from_value(serde_json::Value::Object(fields)).unwrap_or_default();
-        f.trusted = pairs
-            .iter()
-            .filter(|(k, _)| k == "trusted")
-            .map(|(_, v)| v.clone())
-            .take(moralbank_store::evaluation::TRUSTED_PARTNERS_MAX + 1)
-            .collect();
-        f
-    }
-}
-
-async fn standards_page(
-    state: &AppState,
-    ctx: &PageCtx,
-    form: &StandardForm,
-    errors: &[FieldError],
-    status: StatusCode,
-) -> Page {
-    require(&ctx.principal, Action::ManageStandards)?;
-    let partners = state.store.accounts().list_partners().await?;
-    let view = context! { standards => state.store.evaluation().standards().await?, partners, form, errors => field_messages(state, ctx, errors) };
-    Ok((status, render(state, ctx, "standards_admin.html", view)?).into_response())
-}
-
-async fn standards_admin(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    Ok(standards_page(
-        &state,
-        &ctx,
-        &StandardForm {
-            cap_period: "year".into(),
-            awarder: "committee".into(),
-            active: "yes".into(),
-            ..Default::default()
-        },
-        &[],
-        StatusCode::OK,
-    )
-    .await?)
-}
-
-fn int(field: &'static str, raw: &str) -> Result<i64, FieldError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| FieldError::new(field, "invalid_format", "a whole number"))
-}
-
-async fn standard_save(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> PageResult {
-    let f = StandardForm::from_pairs(&pairs);
-    let attempt = async {
-        require(&ctx.principal, Action::ManageStandards)?;
-        ctx.check_csrf(&f.csrf)?;
-        let mut errs = domain::FieldErrors::default();
-        let points_min = errs.take(int("points_min", &f.points_min));
-        let points_max = errs.take(int("points_max", &f.points_max));
-        let cap_points = if f.cap_points.trim().is_empty() {
-            None
-        } else {
-            errs.take(int("cap_points", &f.cap_points))
-        };
-        errs.into_result()?;
-        let new = NewStandard {
-            code: f.code.trim().to_string(),
-            name_zh: f.name_zh.clone(),
-            name_en: f.name_en.clone(),
-            points_min: points_min.unwrap_or(0),
-            points_max: points_max.unwrap_or(0),
-            cap_points,
-            cap_period: f.cap_period.clone(),
-            evidence_zh: f.evidence_zh.clone(),
-            evidence_en: f.evidence_en.clone(),
-            awarder: f.awarder.clone(),
-            active: f.active == "yes",
-            trusted_partners: f.trusted.clone(),
-        };
-        let by = format!(
-            "staff:{}",
-            ctx.principal.staff().ok_or(AppError::Unauthorized)?.id
-        );
-        state.store.evaluation().save_standard(&new, &by).await?;
-        Ok(Redirect::to("/console/standards").into_response())
-    }
-    .await;
-    Ok(or_redo(attempt, async |errors, status| {
-        standards_page(&state, &ctx, &f, &errors, status).await
-    })
-    .await?)
 }

@@ -54,6 +54,7 @@ templates!(
     "settings.html",
     "access.html",
     "export.html",
+    "benefits_admin.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {
