@@ -196,6 +196,16 @@ enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u32,
     },
+    /// Each page type's weight and time to first render in headless Chromium on a throttled
+    /// mobile profile, against a running demo (`moralbank demo`) and its /healthz; one JSON line.
+    Pages {
+        /// The running demo.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// Loads of each page (from a cleared cache); the medians are reported.
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+    },
     /// Seed a city into an empty database and print the timing as one JSON line.
     Seed {
         #[arg(long, default_value_t = 20_000)]
@@ -490,6 +500,9 @@ async fn run_bench(command: BenchCommand, config: Config, url_given: bool) -> Re
         }
         BenchCommand::Import { rows } => {
             bench::import::import(config, bench::import::ImportOptions { rows }, url_given).await
+        }
+        BenchCommand::Pages { url, runs } => {
+            bench::pages::pages(bench::pages::PagesOptions { url, runs }).await
         }
         BenchCommand::Dashboard {
             citizens,

@@ -47,9 +47,9 @@
 
   // 3. Nothing typed is lost when a session ends: a form's fields are kept in this tab while it
   //    is being sent, and restored once, when sign-in brings the reader back (`resume=1`).
-  //    Passwords, codes, tokens and files are never kept.
+  //    Passwords, codes, tokens, files and ID numbers are never kept.
   const KEY = "moralbank.form";
-  const SKIP = ["csrf", "password", "code", "next", "token"];
+  const SKIP = ["csrf", "password", "code", "next", "token", "form_token", "resident_id", "card_number", "card_name"];
   function keepable(el) {
     return el.name && !SKIP.includes(el.name) && el.type !== "password" &&
       el.type !== "file" && el.type !== "hidden" && el.type !== "submit";

@@ -245,6 +245,41 @@ async fn resident_sees_points_and_a_verifiable_receipt_and_two_admins_reverse_a_
         "approver named"
     );
     shot(&resident, "11-entries").await;
+    // Checked in the browser: the checkpoint's signature, the inclusion proof, the resident's
+    // commitment and the amount shown.
+    click(&resident, "#verify-0").await;
+    let verdict = text(&resident, "#verified-0[data-state]").await;
+    assert!(
+        verdict.contains("验证通过") && verdict.contains("+20"),
+        "{verdict}"
+    );
+    shot(&resident, "11b-entry-verified-here").await;
+    // A receipt altered anywhere is refused, each for its reason.
+    let refusals = resident
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+             (async () => {
+               const vkey = await (await fetch('/log/vkey')).text();
+               const good = await (await fetch('/me/entries/0/receipt')).json();
+               const out = {};
+               const tryIt = async (name, r) => { try { await MoralBankReceipt.verify(r, vkey); out[name] = 'accepted'; } catch (e) { out[name] = e.reason || String(e); } };
+               await tryIt('good', good);
+               const flip = (b) => { const s = atob(b); return btoa(String.fromCharCode(s.charCodeAt(0) ^ 1) + s.slice(1)); };
+               await tryIt('entry', { ...good, entry: flip(good.entry) });
+               await tryIt('proof', { ...good, proof: good.proof.length ? [flip(good.proof[0]), ...good.proof.slice(1)] : ['AAAA'] });
+               await tryIt('checkpoint', { ...good, checkpoint: good.checkpoint.replace(/\n(\d+)\n/, (m, n) => '\n' + (Number(n) + 1) + '\n') });
+               await tryIt('opening', { ...good, opening: { ...good.opening, citizen_id: '00000000-0000-0000-0000-000000000000' } });
+               done(out);
+             })();"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(refusals["good"], "accepted", "{refusals}");
+    assert_eq!(refusals["entry"], "not_included", "{refusals}");
+    assert_eq!(refusals["proof"], "not_included", "{refusals}");
+    assert_eq!(refusals["checkpoint"], "bad_signature", "{refusals}");
+    assert_eq!(refusals["opening"], "not_yours", "{refusals}");
     // The verify link downloads a receipt (fetched here with the page's own session).
     let href = resident
         .find(Locator::Css("#entry-1 a.verify"))

@@ -712,6 +712,139 @@ async fn the_admin_creates_scenes_and_benefits_on_a_page(w: World) {
     );
 }
 
+async fn the_admin_picks_a_resident_by_search_instead_of_typing_an_id(w: World) {
+    let admin = w.staff(Role::Admin);
+    // A green card: the search (by name) offers each result to choose, and the card page
+    // shows the one chosen, masked.
+    let (_, _, page) = w
+        .page("GET", "/console/citizens?pick=green-card", Some(admin), &[])
+        .await;
+    assert!(page.contains("id=\"pick-note\""), "{page}");
+    let (_, villager_rid) = w.villager(61).await;
+    let (_, _, found) = w
+        .page(
+            "POST",
+            "/console/citizens",
+            Some(admin),
+            &[
+                ("pick", "green-card"),
+                ("resident_id", villager_rid.as_str()),
+            ],
+        )
+        .await;
+    let citizen = found
+        .split("/console/green-cards?citizen=")
+        .nth(1)
+        .and_then(|s| s.split('#').next())
+        .expect("a result to choose")
+        .to_string();
+    let (_, _, issue) = w
+        .page(
+            "GET",
+            &format!("/console/green-cards?citizen={citizen}"),
+            Some(admin),
+            &[],
+        )
+        .await;
+    assert!(
+        issue.contains("id=\"picked\"") && issue.contains("王*"),
+        "{issue}"
+    );
+    let (status, _, _) = w
+        .page(
+            "POST",
+            "/console/green-cards",
+            Some(admin),
+            &[
+                ("citizen_id", citizen.as_str()),
+                ("honour", "brave-deed"),
+                ("citation", "跳入姚江救人"),
+                ("valid_until", "2099-12-31"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cards = w.store.code().citizen_green_cards(&citizen).await.unwrap();
+    assert_eq!(cards.len(), 1);
+    // Revoking needs its box ticked.
+    let path = format!("/console/green-cards/{}/revoke", cards[0].id);
+    let (status, _, html) = w
+        .page("POST", &path, Some(admin), &[("reason", "误发")])
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("确认撤销"), "{html}");
+    assert!(
+        w.store.code().citizen_green_cards(&citizen).await.unwrap()[0]
+            .revoked_at
+            .is_none()
+    );
+    let (status, _, _) = w
+        .page(
+            "POST",
+            &path,
+            Some(admin),
+            &[("reason", "误发"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // A committee member linked from a search result.
+    let evaluator = w.staff(Role::Evaluator);
+    let (member, _) = w.villager(62).await;
+    let (status, _, _) = w
+        .page(
+            "POST",
+            &format!("/console/staff/{}/resident", evaluator.id),
+            Some(admin),
+            &[("citizen_id", member.as_str())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let links = w.store.evaluation().staff_links().await.unwrap();
+    assert!(links
+        .iter()
+        .any(|l| l.staff_id == evaluator.id && l.citizen_id.as_deref() == Some(member.as_str())));
+    // Someone who may not: the pick is not offered to an evaluator.
+    let (_, _, page) = w
+        .page(
+            "GET",
+            "/console/citizens?pick=green-card",
+            Some(evaluator),
+            &[],
+        )
+        .await;
+    assert!(!page.contains("id=\"pick-note\""), "{page}");
+}
+
+async fn the_app_installs_on_a_phone(w: World) {
+    let (status, h, body) = w
+        .send(anonymous("GET", "/manifest.webmanifest", "", "t", ""))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(h[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/manifest+json"));
+    let m: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (m["start_url"].as_str(), m["display"].as_str()),
+        (Some("/me"), Some("standalone"))
+    );
+    for icon in m["icons"].as_array().unwrap() {
+        let src = icon["src"].as_str().unwrap();
+        let (status, h, _) = w.send(anonymous("GET", src, "", "t", "")).await;
+        assert_eq!(status, StatusCode::OK, "{src}");
+        assert!(
+            h[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("image/"),
+            "{src}"
+        );
+    }
+    let (_, _, page) = w.send(anonymous("GET", "/", "", "t", "")).await;
+    assert!(page.contains("rel=\"manifest\""));
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -730,4 +863,6 @@ on_both!(
     unlinking_a_member_needs_its_own_confirmed_form_and_the_queue_warns,
     the_export_holds_everything_held_about_the_resident,
     the_admin_creates_scenes_and_benefits_on_a_page,
+    the_admin_picks_a_resident_by_search_instead_of_typing_an_id,
+    the_app_installs_on_a_phone,
 );

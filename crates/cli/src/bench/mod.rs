@@ -2,7 +2,7 @@
 //! measured in the same run (docs/BENCHMARKS.md says how each was taken): the seeder and the
 //! home page under load (`seed`, `http`), the moral code (`code`), the ledger and its proofs
 //! (`ledger`, `proofs`), evaluation at city scale (`evaluation`), city data's large import and the staff dashboard
-//! (`import`, `dashboard`). What they load in bulk is the
+//! (`import`, `dashboard`), the pages' weight and first render in Chromium (`pages`). What they load in bulk is the
 //! store's `fixtures`.
 
 pub mod code;
@@ -11,6 +11,7 @@ pub mod evaluation;
 pub mod http;
 pub mod import;
 pub mod ledger;
+pub mod pages;
 pub mod proofs;
 pub mod seed;
 pub mod tally;

@@ -383,6 +383,9 @@ struct LinkForm {
     /// `yes` from the separate unlink form, with `confirm` = `yes` from its box.
     unlink: String,
     confirm: String,
+    /// A resident picked from a search (`/console/citizens?pick=member:<staff id>`), instead
+    /// of a typed ID number.
+    citizen_id: String,
 }
 
 /// The admin links a committee member to their own resident record (and marks the chair).
@@ -405,6 +408,16 @@ async fn staff_link(
                     "tick the box to confirm that this member can no longer vote",
                 ));
             }
+        } else if !f.citizen_id.is_empty() {
+            let citizen = domain::parse_id("citizen_id", &f.citizen_id)?;
+            let staff = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("staff"))?;
+            state
+                .store
+                .evaluation()
+                .link_staff_citizen(&staff, Some(&citizen), f.chair.is_some())
+                .await?;
+            tracing::info!(staff = %staff, "committee member linked from a search");
+            return Ok(Redirect::to("/console/staff").into_response());
         } else if f.resident_id.trim().is_empty() {
             return Err(AppError::invalid(
                 "resident_id",

@@ -134,6 +134,8 @@ async fn revoke(
 struct IssueForm {
     csrf: String,
     resident_id: String,
+    /// A resident picked from a search (`/console/citizens?pick=green-card`).
+    citizen_id: String,
     honour: String,
     citation: String,
     valid_until: String,
@@ -156,13 +158,32 @@ async fn console_page(
         .into_iter()
         .map(|c| context! { active => c.is_active(now), card => c })
         .collect();
-    let view = context! { cards, stats => state.store.code().green_card_stats(now).await?, form,
+    // The resident picked from a search, by masked name and village.
+    let picked = match domain::parse_id("citizen_id", &form.citizen_id) {
+        Ok(id) => state.store.registry().citizen_summary(&id).await?,
+        Err(_) => None,
+    };
+    let view = context! { cards, stats => state.store.code().green_card_stats(now).await?, form, picked,
     honours => moralbank_store::code::green_cards::honours(), errors => field_messages(state, ctx, errors) };
     Ok((status, render(state, ctx, "green_cards.html", view)?).into_response())
 }
 
-async fn console(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    Ok(console_page(&state, &ctx, &IssueForm::default(), &[], StatusCode::OK).await?)
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PickedQuery {
+    citizen: String,
+}
+
+async fn console(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    axum::extract::Query(q): axum::extract::Query<PickedQuery>,
+) -> PageResult {
+    let form = IssueForm {
+        citizen_id: q.citizen,
+        ..IssueForm::default()
+    };
+    Ok(console_page(&state, &ctx, &form, &[], StatusCode::OK).await?)
 }
 
 async fn console_issue(
@@ -173,26 +194,35 @@ async fn console_issue(
     let attempt = async {
         require(&ctx.principal, Action::ManageGreenCards)?;
         ctx.check_csrf(&f.csrf)?;
-        // Found by the full ID number, as any admin search (and logged in their access log).
-        let params = SearchParams {
-            resident_id: f.resident_id.clone(),
-            ..SearchParams::default()
+        // The resident picked from a search (already logged in their access log by it), or
+        // found by the full ID number, as any admin search (and logged the same way).
+        let citizen_id = if f.citizen_id.is_empty() {
+            let params = SearchParams {
+                resident_id: f.resident_id.clone(),
+                ..SearchParams::default()
+            };
+            let q = flows::parse_search(&params)?;
+            let found = flows::search_citizens(&state, &ctx.principal, &q).await?;
+            found
+                .first()
+                .ok_or_else(|| {
+                    AppError::invalid(
+                        "resident_id",
+                        "not_enrolled",
+                        "no enrolled resident has this ID number",
+                    )
+                })?
+                .id
+                .clone()
+        } else {
+            domain::parse_id("citizen_id", &f.citizen_id)?
         };
-        let q = flows::parse_search(&params)?;
-        let found = flows::search_citizens(&state, &ctx.principal, &q).await?;
-        let citizen = found.first().ok_or_else(|| {
-            AppError::invalid(
-                "resident_id",
-                "not_enrolled",
-                "no enrolled resident has this ID number",
-            )
-        })?;
         let until = end_of_day(&f.valid_until)?;
         state
             .store
             .code()
             .issue_green_card(
-                &citizen.id,
+                &citizen_id,
                 &f.honour,
                 &f.citation,
                 until,
@@ -214,6 +244,8 @@ async fn console_issue(
 struct RevokeForm {
     csrf: String,
     reason: String,
+    /// `yes`: the admin ticked that the holder loses the card's benefits.
+    confirm: String,
 }
 
 async fn console_revoke(
@@ -226,6 +258,13 @@ async fn console_revoke(
         require(&ctx.principal, Action::ManageGreenCards)?;
         ctx.check_csrf(&f.csrf)?;
         let id = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("green card"))?;
+        if f.confirm != "yes" {
+            return Err(AppError::invalid(
+                "reason",
+                "revoke_unconfirmed",
+                "tick the box to confirm that the holder loses the card and its benefits",
+            ));
+        }
         state
             .store
             .code()

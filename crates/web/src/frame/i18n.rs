@@ -52,14 +52,19 @@ impl Catalog {
         k
     }
 
-    /// A field error in the reader's language: `error.<code>` when translated, else the
-    /// English detail.
+    /// A field error in the reader's language: `error.<code>` when translated; else, for an
+    /// English reader, the error's own (English) detail, and for anyone else a general
+    /// "this field is not right" in their language — never English text on a Chinese page. An
+    /// untranslated code is logged so that it gets its translation.
     pub fn field_error(&self, lang: &str, e: &domain::FieldError) -> String {
         let key = format!("error.{}", e.code);
         if self.has(lang, &key) {
             self.get(lang, &key)
-        } else {
+        } else if lang == "en" {
             e.detail.clone()
+        } else {
+            tracing::warn!(code = %e.code, field = %e.field, "a field error without a translation");
+            self.get(lang, "error.untranslated")
         }
     }
 }
@@ -73,6 +78,23 @@ mod tests {
         let c = Catalog::load();
         assert_eq!(c.keys("zh"), c.keys("en"));
         assert!(c.keys("zh").len() > 50);
+    }
+
+    #[test]
+    fn an_untranslated_field_error_is_never_english_on_a_chinese_page() {
+        let c = Catalog::load();
+        let known = domain::FieldError::new("confirm", "withdraw_unconfirmed", "tick the box");
+        assert_eq!(
+            c.field_error("zh", &known),
+            c.get("zh", "error.withdraw_unconfirmed")
+        );
+        let unknown = domain::FieldError::new("x", "no_such_code_anywhere", "an English detail");
+        assert_eq!(c.field_error("en", &unknown), "an English detail");
+        let zh = c.field_error("zh", &unknown);
+        assert!(
+            !zh.contains("English") && zh.chars().any(|ch| ('\u{4e00}'..='\u{9fff}').contains(&ch)),
+            "{zh}"
+        );
     }
 
     #[test]

@@ -37,26 +37,41 @@ pub(crate) fn router() -> Router<AppState> {
 /// The pages' style sheet and the code page's script: files, because the Content-Security-Policy
 /// allows no inline style or script (`crate::headers`). (The scanner serves its own, under
 /// `/scan/`.)
-const ASSETS: &[(&str, &str, &str)] = &[
+const ASSETS: &[(&str, &str, &[u8])] = &[
     (
         "app.css",
         "text/css; charset=utf-8",
-        include_str!("../../assets/app.css"),
+        include_bytes!("../../assets/app.css"),
     ),
     (
         "code.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../assets/code.js"),
+        include_bytes!("../../assets/code.js"),
     ),
     (
         "forms.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../assets/forms.js"),
+        include_bytes!("../../assets/forms.js"),
+    ),
+    (
+        "receipt.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/receipt.js"),
     ),
     (
         "icon.svg",
         "image/svg+xml",
-        include_str!("../../assets/icon.svg"),
+        include_bytes!("../../assets/icon.svg"),
+    ),
+    (
+        "icon-192.png",
+        "image/png",
+        include_bytes!("../../assets/icon-192.png"),
+    ),
+    (
+        "icon-512.png",
+        "image/png",
+        include_bytes!("../../assets/icon-512.png"),
     ),
 ];
 
@@ -72,7 +87,11 @@ async fn manifest(State(state): State<AppState>, ctx: PageCtx) -> Response {
         "display": "standalone",
         "background_color": "#faf7f4",
         "theme_color": "#b3261e",
-        "icons": [{ "src": "/assets/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any" }],
+        "icons": [
+            { "src": "/assets/icon-192.png", "sizes": "192x192", "type": "image/png" },
+            { "src": "/assets/icon-512.png", "sizes": "512x512", "type": "image/png" },
+            { "src": "/assets/icon.svg", "sizes": "any", "type": "image/svg+xml" },
+        ],
         "shortcuts": [{ "name": state.catalog.get(ctx.lang, "me.show_code"), "url": "/me/code" }],
     });
     (
@@ -94,10 +113,7 @@ async fn asset(Path(file): Path<String>, headers: axum::http::HeaderMap) -> Resp
     };
     let etag = {
         use sha2::Digest;
-        format!(
-            "\"{}\"",
-            hex::encode(&sha2::Sha256::digest(body.as_bytes())[..12])
-        )
+        format!("\"{}\"", hex::encode(&sha2::Sha256::digest(body)[..12]))
     };
     let cache = [
         (header::ETAG, etag.clone()),
@@ -247,7 +263,7 @@ fn sign_in_url(path: &str, back: &str, ctx: Option<&PageCtx>) -> String {
 
 /// The error page's explanation in the reader's language: the fields' errors of a refused
 /// input, the wait of a rate limit, else the problem's translated explanation. The API's
-/// English detail is never shown on a page.
+/// English detail is never shown on a Chinese page (see `Catalog::field_error`).
 fn problem_detail(state: &AppState, lang: &str, e: &AppError) -> String {
     match e {
         AppError::Invalid(errors) => errors

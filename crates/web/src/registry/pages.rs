@@ -187,13 +187,40 @@ async fn enrol_submit(
 struct SearchForm {
     #[serde(default)]
     csrf: String,
+    /// What the search picks a resident for (see [`Pick`]).
+    #[serde(default)]
+    pick: String,
     #[serde(flatten)]
     q: SearchParams,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PickQuery {
+    pick: String,
+}
+
+/// A search that picks a resident for something, so that the admin (who sees masked data only)
+/// never retypes an ID number: a green card, or a committee member's own resident record.
+/// Honoured only for a caller who may do that thing.
+fn pick(ctx: &PageCtx, raw: &str) -> Option<minijinja::Value> {
+    if raw == "green-card" && authz::allowed(&ctx.principal, Action::ManageGreenCards) {
+        return Some(context! { kind => "green-card", raw });
+    }
+    let staff = raw.strip_prefix("member:")?;
+    domain::parse_id("pick", staff).ok()?;
+    authz::allowed(&ctx.principal, Action::ManageStaff)
+        .then(|| context! { kind => "member", staff, raw })
+}
+
 /// Without criteria: the most recent enrolments in the caller's scope (each read is logged).
-async fn citizens(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    Ok(citizens_page(&state, &ctx, &SearchParams::default()).await?)
+async fn citizens(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<PickQuery>,
+) -> PageResult {
+    let pick = pick(&ctx, &q.pick);
+    Ok(citizens_page(&state, &ctx, &SearchParams::default(), pick).await?)
 }
 
 /// Criteria travel in a POST body, never in the URL, so ID numbers and phones stay out of
@@ -205,10 +232,16 @@ async fn citizens_search(
 ) -> PageResult {
     require(&ctx.principal, Action::ReadCitizens)?;
     ctx.check_csrf(&f.csrf)?;
-    Ok(citizens_page(&state, &ctx, &f.q).await?)
+    let pick = pick(&ctx, &f.pick);
+    Ok(citizens_page(&state, &ctx, &f.q, pick).await?)
 }
 
-async fn citizens_page(state: &AppState, ctx: &PageCtx, p: &SearchParams) -> Page {
+async fn citizens_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    p: &SearchParams,
+    pick: Option<minijinja::Value>,
+) -> Page {
     require(&ctx.principal, Action::ReadCitizens)?;
     let searched = !(p.resident_id.is_empty() && p.phone.is_empty() && p.name.is_empty());
     let (results, errors) = match flows::parse_search(p) {
@@ -218,7 +251,7 @@ async fn citizens_page(state: &AppState, ctx: &PageCtx, p: &SearchParams) -> Pag
         ),
         Err(e) => (vec![], field_messages(state, ctx, &e.0)),
     };
-    let view = context! { q => p, results, errors, searched };
+    let view = context! { q => p, results, errors, searched, pick };
     Ok(render(state, ctx, "citizens.html", view)?.into_response())
 }
 
