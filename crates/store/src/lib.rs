@@ -51,6 +51,7 @@ pub mod fixtures;
 pub mod guards;
 pub mod ledger;
 mod migrate;
+mod notices;
 pub mod registry;
 mod sql;
 #[cfg(feature = "testing")]

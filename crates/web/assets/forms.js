@@ -47,9 +47,12 @@
 
   // 3. Nothing typed is lost when a session ends: a form's fields are kept in this tab while it
   //    is being sent, and restored once, when sign-in brings the reader back (`resume=1`).
-  //    Passwords, codes, tokens, files and ID numbers are never kept.
+  //    Passwords, codes, tokens, files, ID numbers, phones and names are never kept, and a form
+  //    is given back only to the person who typed it (`data-who` on the page's body).
   const KEY = "moralbank.form";
-  const SKIP = ["csrf", "password", "code", "next", "token", "form_token", "resident_id", "card_number", "card_name"];
+  const SKIP = ["csrf", "password", "code", "next", "token", "form_token", "resident_id",
+    "card_number", "card_name", "phone", "nominee_phone", "name"];
+  const who = document.body.dataset.who || "";
   function keepable(el) {
     return el.name && !SKIP.includes(el.name) && el.type !== "password" &&
       el.type !== "file" && el.type !== "hidden" && el.type !== "submit";
@@ -68,7 +71,7 @@
       });
       try {
         sessionStorage.setItem(KEY, JSON.stringify({
-          path: location.pathname, action: form.getAttribute("action"), at: Date.now(), fields: fields
+          who: who, action: form.getAttribute("action"), at: Date.now(), fields: fields
         }));
       } catch (_) { /* private mode: nothing kept */ }
     });
@@ -82,9 +85,9 @@
     let kept = null;
     try { kept = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (_) { kept = null; }
     try { sessionStorage.removeItem(KEY); } catch (_) { /* nothing */ }
-    const fresh = kept && Date.now() - kept.at < 30 * 60 * 1000;
-    const form = fresh && (document.querySelector("form[action='" + kept.action + "']") ||
-      (kept.path === location.pathname ? document.querySelector("main form[method='post']") : null));
+    const fresh = kept && who && kept.who === who && Date.now() - kept.at < 30 * 60 * 1000;
+    const form = fresh && Array.from(document.querySelectorAll("form[method='post']"))
+      .find(function (f) { return f.getAttribute("action") === kept.action; });
     if (form) {
       Array.from(form.elements).filter(keepable).forEach(function (el) {
         if (!(el.name in kept.fields)) return;

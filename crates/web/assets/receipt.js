@@ -63,7 +63,8 @@
     const prefix = "\u2014 " + name + " ";
     const line = sigs.find(function (l) {
       if (!l.startsWith(prefix)) return false;
-      const raw = b64(l.slice(prefix.length));
+      let raw;
+      try { raw = b64(l.slice(prefix.length)); } catch (_) { return false; }
       return raw.length === 68 && same(raw.slice(0, 4), expectId);
     });
     if (!line) throw refuse("no_signature");
@@ -117,6 +118,7 @@
     let mine = null;
     if (opening) {
       const salt = unhex(opening.salt);
+      if (salt.length !== 32) throw refuse("not_yours");
       const commitment = await sha256(concat(enc.encode("moralbank-commitment/v1"), new Uint8Array([0]), salt, enc.encode(opening.citizen_id)));
       const p = postings.find(function (x) { return x.account === "citizen:" + hex(commitment); });
       if (!p) throw refuse("not_yours");
@@ -125,8 +127,9 @@
     return { kind: field("kind"), rule: field("rule"), at: Number(field("at")), amount: mine };
   }
 
-  async function verify(receipt, vkey) {
+  async function verify(receipt, vkey, index) {
     if (receipt.format !== "moralbank-receipt/v1") throw refuse("bad_format");
+    if (index !== undefined && receipt.index !== index) throw refuse("bad_format");
     const leaf = b64(receipt.entry);
     const cp = await checkpoint(receipt.checkpoint, vkey);
     const root = await inclusionRoot(leaf, receipt.index, cp.size, receipt.proof.map(b64));
@@ -141,8 +144,14 @@
   if (!messages || !window.crypto || !crypto.subtle) return;
   const M = JSON.parse(messages.textContent);
   let vkey = null;
+  // The buttons appear only where this browser can check an Ed25519 signature (WebCrypto).
+  // (RFC 8032's first test key.)
+  const probe = unhex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  crypto.subtle.importKey("raw", probe, { name: "Ed25519" }, false, ["verify"])
+    .then(function () {
+      document.querySelectorAll("button.verify-here").forEach(function (b) { b.hidden = false; });
+    }, function () { /* no Ed25519 here: the download and `moralbank verify` remain */ });
   document.querySelectorAll("button.verify-here").forEach(function (button) {
-    button.hidden = false;
     button.addEventListener("click", async function () {
       const out = document.getElementById("verified-" + button.dataset.index);
       out.hidden = false;
@@ -152,7 +161,7 @@
         if (!vkey) vkey = await (await fetch("/log/vkey", { cache: "no-store" })).text();
         const r = await fetch("/me/entries/" + button.dataset.index + "/receipt", { credentials: "same-origin", cache: "no-store" });
         if (!r.ok) throw refuse("unavailable");
-        const v = await verify(await r.json(), vkey);
+        const v = await verify(await r.json(), vkey, Number(button.dataset.index));
         const shown = Number(button.dataset.amount);
         if (v.entry.amount !== shown) throw refuse("amount_differs");
         out.className = "success";

@@ -230,7 +230,7 @@ T = {
  "error.file_type": ("仅支持JPEG、PNG、WebP照片或PDF", "JPEG, PNG or WebP photos, or PDF only"), "error.file_too_large": ("每个文件不超过5MB", "each file at most 5 MB"),
  "error.too_many": ("最多5个文件", "at most 5 files"), "error.not_nominable": ("无法推荐该手机号对应的居民", "nobody can be nominated with this phone"),
  "error.out_of_range": ("超出允许范围", "out of the allowed range"), "error.invalid_format": ("格式不正确", "not in the expected format"),
- "nav.code": ("道德码", "Moral code"), "error.untranslated": ("此项填写有误，请检查后重试", "this is not right; check it and try again"),
+ "nav.code": ("道德码", "Moral code"), "benefits_admin.partner": ("提供礼遇的合作单位", "Partner giving the benefit"), "error.untranslated": ("此项填写有误，请检查后重试", "this is not right; check it and try again"),
  "receipt.check": ("在本机验证这条记录", "Check this entry here"), "receipt.checking": ("正在验证…", "Checking…"),
  "receipt.ok": ("验证通过：公开账本共 {size} 条记录的签名检查点中，第 {index} 条确实是您的这条记录（{amount}），没有被改动。", "Verified: entry {index} of the signed checkpoint of {size} entries is this entry of yours ({amount}), unaltered."),
  "receipt.failed": ("验证未通过：", "Not verified:"),

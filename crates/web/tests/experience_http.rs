@@ -101,12 +101,35 @@ async fn sign_in_returns_to_the_page_and_says_when_the_session_ended(w: World) {
     let (status, h, _) = w.send(anonymous("POST", "/login", "", "t", &form)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location(&h), "/me/settings?resume=1");
-    // Staff too; a `next` that is another site falls back to the console.
-    let form = "csrf=t&username=admin&password=x&next=https%3A%2F%2Fevil.example";
-    let (_, _, html) = w
-        .send(anonymous("POST", "/staff/login", "", "t", form))
+    // Staff too: a `next` that is another site is ignored, the console instead.
+    let form = format!(
+        "csrf=t&username=admin&password={}&next=https%3A%2F%2Fevil.example",
+        common::PASSWORD.replace(' ', "+")
+    );
+    let (status, h, _) = w
+        .send(anonymous("POST", "/staff/login", "", "t", &form))
         .await;
-    assert!(!html.contains("evil.example"), "{html}");
+    assert_eq!(
+        (status, location(&h).as_str()),
+        (StatusCode::SEE_OTHER, "/console")
+    );
+    // A form that posts to an address without a page of its own (an appeal): sign-in returns
+    // to the page it was sent from, when that is this site.
+    let ended = |referer: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/me/invite")
+            .header(header::HOST, "moralbank.test")
+            .header(header::REFERER, referer)
+            .header(header::COOKIE, "mb_session=ended; mb_csrf=t")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("csrf=t"))
+            .unwrap()
+    };
+    let (_, h, _) = w.send(ended("http://moralbank.test/me/settings")).await;
+    assert_eq!(location(&h), "/login?next=%2Fme%2Fsettings&expired=1");
+    let (_, h, _) = w.send(ended("https://evil.example/me/settings")).await;
+    assert_eq!(location(&h), "/login?expired=1");
 }
 
 async fn asking_for_codes_too_often_keeps_the_form_with_a_countdown(w: World) {
@@ -617,6 +640,47 @@ async fn the_export_holds_everything_held_about_the_resident(w: World) {
     assert!(
         page.contains("帮独居老人买菜送到家") && page.contains("GC"),
         "{page}"
+    );
+    // Other residents are not named in it: a nominee's export has no nominator's id.
+    let (nominee, _) = w.villager(63).await;
+    let nominated = moralbank_store::evaluation::NewDeed {
+        citizen_id: nominee.clone(),
+        reporter: moralbank_store::evaluation::Reporter::Citizen(w.citizen.id.clone()),
+        standard_code: "neighbourly-help".into(),
+        deed_date: today.clone(),
+        place: "东门菜场".into(),
+        description: "邻居推荐：帮我修好了漏水的屋顶".into(),
+        evidence: vec![],
+        points: None,
+    };
+    w.store
+        .evaluation()
+        .report_deed(
+            &nominated,
+            &moralbank_store::evaluation::Rules::default(),
+            w.clock.now_ms(),
+        )
+        .await
+        .unwrap();
+    let (token, _) = w
+        .store
+        .accounts()
+        .create_session(moralbank_store::SubjectKind::Citizen, &nominee, 3_600_000)
+        .await
+        .unwrap();
+    let (_, theirs) = w.api("GET", "/me/export", Some(&token), None).await;
+    let text = theirs.to_string();
+    assert!(text.contains("帮我修好了漏水的屋顶"), "{text}");
+    let (_, mine) = w
+        .api("GET", "/me/export", Some(&w.citizen.token), None)
+        .await;
+    assert!(
+        !mine.to_string().contains(&nominee),
+        "nor the nominee in the nominator's: {mine}"
+    );
+    assert!(
+        !text.contains(&w.citizen.id),
+        "the nominator stays unnamed: {text}"
     );
 }
 

@@ -229,15 +229,23 @@ async fn measure(c: &Client, base: &str, path: &str, runs: u32) -> Result<Value>
     for _ in 0..runs {
         cdp(c, "Network.clearBrowserCache", json!({})).await?;
         c.goto(&format!("{base}{path}")).await.map_err(web)?;
+        // A page that sent the browser elsewhere (a sign-in page) is not the page measured.
+        let at = c.current_url().await.map_err(web)?;
+        if at.path() != path.split('?').next().unwrap_or(path) {
+            return Err(CliError::Usage(format!(
+                "{path} answered with {at}: not measured"
+            )));
+        }
         // The paint entry is recorded just after the first frame: give it a moment.
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let m = c.execute(MEASURE, vec![]).await.map_err(web)?;
-            if (m["fcp"].is_number() && m["load"].as_f64().unwrap_or(0.0) > 0.0)
-                || Instant::now() > deadline
-            {
+            if m["fcp"].is_number() && m["load"].as_f64().unwrap_or(0.0) > 0.0 {
                 samples.push(m);
                 break;
+            }
+            if Instant::now() > deadline {
+                return Err(CliError::Usage(format!("{path} never painted within 30 s")));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -151,7 +151,7 @@ impl Code<'_> {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get("citizen_id")?;
-            crate::evaluation::notify_citizen(&mut tx, &holder, "green_card_revoked", now).await?;
+            crate::notices::notify_citizen(&mut tx, &holder, "green_card_revoked", now).await?;
         }
         tx.commit().await?;
         let card = self
@@ -271,7 +271,7 @@ pub(crate) async fn insert_green_card(
         return Err(e.into());
     }
     // The holder is told, in the same transaction (the admin's card and an honour list's).
-    crate::evaluation::notify_citizen(tx, citizen_id, "green_card_issued", now).await?;
+    crate::notices::notify_citizen(tx, citizen_id, "green_card_issued", now).await?;
     Ok(id)
 }
 

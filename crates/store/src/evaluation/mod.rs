@@ -17,24 +17,3 @@ pub use links::{CommitteeHealth, StaffLink};
 pub use standards::{default_catalogue, NewStandard, Standard, POINTS_MAX, TRUSTED_PARTNERS_MAX};
 
 crate::facet!(Evaluation, evaluation, "Evaluation's part of the store (`store.evaluation()`): standards, deeds through their life, the queues, boards and inbox, committee links.");
-
-/// Tell a resident of something that happened to their record outside a deed (a points
-/// reversal, a green card issued or revoked), in the caller's transaction: their inbox shows
-/// it as `notice.<kind>`.
-pub(crate) async fn notify_citizen(
-    tx: &mut sqlx::AnyConnection,
-    citizen_id: &str,
-    kind: &str,
-    at: i64,
-) -> crate::Result<()> {
-    sqlx::query(
-        "INSERT INTO notifications (id, recipient_kind, recipient_id, deed_id, kind, at) VALUES ($1, 'citizen', $2, NULL, $3, $4)",
-    )
-    .bind(domain::new_id())
-    .bind(citizen_id)
-    .bind(kind)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}

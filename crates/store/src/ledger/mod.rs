@@ -536,7 +536,7 @@ impl Ledger<'_> {
             .map(|r| r.try_get("citizen_id"))
             .transpose()?;
             if let Some(citizen) = citizen {
-                crate::evaluation::notify_citizen(&mut tx, &citizen, "points_reversed", now_ms)
+                crate::notices::notify_citizen(&mut tx, &citizen, "points_reversed", now_ms)
                     .await?;
             }
         }

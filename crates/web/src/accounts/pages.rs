@@ -411,10 +411,18 @@ async fn staff_link(
         } else if !f.citizen_id.is_empty() {
             let citizen = domain::parse_id("citizen_id", &f.citizen_id)?;
             let staff = domain::parse_id("id", &id).map_err(|_| AppError::NotFound("staff"))?;
+            // A chair re-linked from a search stays the chair.
+            let chair = state
+                .store
+                .evaluation()
+                .staff_links()
+                .await?
+                .iter()
+                .any(|l| l.staff_id == staff && l.is_chair);
             state
                 .store
                 .evaluation()
-                .link_staff_citizen(&staff, Some(&citizen), f.chair.is_some())
+                .link_staff_citizen(&staff, Some(&citizen), chair)
                 .await?;
             tracing::info!(staff = %staff, "committee member linked from a search");
             return Ok(Redirect::to("/console/staff").into_response());

@@ -4,7 +4,6 @@
 //! What pages and the API share is in `flows.rs`.
 
 pub mod api;
-pub mod chart;
 pub mod dashboard;
 pub mod flows;
 pub mod open;

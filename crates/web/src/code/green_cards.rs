@@ -158,11 +158,15 @@ async fn console_page(
         .into_iter()
         .map(|c| context! { active => c.is_active(now), card => c })
         .collect();
-    // The resident picked from a search, by masked name and village.
+    // The resident picked from a search, by masked name and village: a read of their record,
+    // in their access log like the search that found them.
     let picked = match domain::parse_id("citizen_id", &form.citizen_id) {
         Ok(id) => state.store.registry().citizen_summary(&id).await?,
         Err(_) => None,
     };
+    if let Some(c) = &picked {
+        crate::registry::flows::record_view(state, &ctx.principal, &c.id).await?;
+    }
     let view = context! { cards, stats => state.store.code().green_card_stats(now).await?, form, picked,
     honours => moralbank_store::code::green_cards::honours(), errors => field_messages(state, ctx, errors) };
     Ok((status, render(state, ctx, "green_cards.html", view)?).into_response())

@@ -1,10 +1,12 @@
 //! The page frame every server-rendered page shares: rendering with the reader's language, the
-//! CSRF token and who is signed in ([`views`]), the translations ([`i18n`]), a refused form shown
-//! again with each error next to its field, an error turned into a page in the reader's language,
-//! and the two routes that belong to no capability: the front page and the language switch.
+//! CSRF token and who is signed in ([`views`]), the translations ([`i18n`]), SVG charts
+//! ([`chart`]), a refused form shown again with each error next to its field, an error turned
+//! into a page in the reader's language, and the routes that belong to no capability: the front
+//! page, the language switch, the static files and the web app's manifest.
 //! Every state-changing form carries a CSRF token; every handler states its action to `authz`
 //! first.
 
+pub mod chart;
 pub mod i18n;
 pub mod views;
 
@@ -194,14 +196,14 @@ pub(crate) async fn render_failures(
 ) -> Response {
     let slot = FrameSlot::default();
     let path = req.uri().path().to_string();
-    // Where sign-in returns to: the page itself, or for a form the page it was posted from
-    // (the form's own path shows it again).
+    // Where sign-in returns to: the page itself, or for a form the page it was sent from (its
+    // own `Referer`, when that is this site: many forms post to an address that has no page).
     let back = if req.method() == axum::http::Method::GET {
         req.uri()
             .path_and_query()
             .map_or_else(|| path.clone(), ToString::to_string)
     } else {
-        path.clone()
+        same_site_referer(req.headers()).unwrap_or_default()
     };
     req.extensions_mut().insert(slot.clone());
     let mut res = next.run(req).await;
@@ -231,6 +233,21 @@ pub(crate) async fn render_failures(
             .insert(axum::http::header::RETRY_AFTER, retry_after_s.into());
     }
     res
+}
+
+/// The path (and query) of the request's `Referer` when it is a page of this site (the same
+/// host as the request's), else `None`.
+fn same_site_referer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let referer: axum::http::Uri = headers
+        .get(axum::http::header::REFERER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    (referer.authority()?.as_str() == host)
+        .then(|| referer.path_and_query().map(ToString::to_string))
+        .flatten()
 }
 
 /// The sign-in page for a page that needs a session: the resident's or the staff's, with the

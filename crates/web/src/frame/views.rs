@@ -109,11 +109,17 @@ pub fn render(
     name: &str,
     page: Value,
 ) -> Result<Html<String>, AppError> {
+    // `tag`: who is signed in, as a short digest (not their id), so that a form kept in the
+    // browser when a session ended is given back only to the same person (`assets/forms.js`).
+    let tag = |id: &str| {
+        use sha2::Digest;
+        hex::encode(&sha2::Sha256::digest(format!("moralbank-form-owner/{id}").as_bytes())[..8])
+    };
     let who = match &ctx.principal {
         Principal::Anonymous | Principal::Partner(_) => context! { kind => "anonymous" },
-        Principal::Citizen { .. } => context! { kind => "citizen" },
+        Principal::Citizen { id } => context! { kind => "citizen", tag => tag(id) },
         Principal::Staff(s) => {
-            context! { kind => "staff", name => s.display_name, role => s.role.as_str() }
+            context! { kind => "staff", name => s.display_name, role => s.role.as_str(), tag => tag(&s.id) }
         }
     };
     let base = context! {

@@ -349,14 +349,33 @@ pub(crate) async fn full_export(state: &AppState, id: &str) -> Result<serde_json
     }
     let mut deeds = Vec::new();
     for d in state.store.evaluation().citizen_deeds(id, 10_000).await? {
-        let events = state
+        let events: Vec<_> = state
             .store
             .evaluation()
             .deed_detail(&d.id)
             .await?
             .map(|detail| detail.events)
-            .unwrap_or_default();
-        deeds.push(serde_json::json!({ "deed": d, "events": events }));
+            .unwrap_or_default()
+            .into_iter()
+            // Other residents stay unnamed, as on the deed's page: an objector or a nominator
+            // is an act, not a person, in someone else's export.
+            .map(|mut e| {
+                if e.actor_kind == "citizen" && e.actor_id != id {
+                    e.actor_id = String::new();
+                }
+                e
+            })
+            .collect();
+        let mut deed = serde_json::to_value(&d).unwrap_or_default();
+        if d.reporter_id != id && d.source != "partner" {
+            deed["reporter_id"] = serde_json::Value::String(String::new());
+        }
+        // A deed they nominated someone else for: that person by masked name only.
+        if d.citizen_id != id {
+            deed["citizen_id"] = serde_json::Value::String(String::new());
+            deed["household_id"] = serde_json::Value::String(String::new());
+        }
+        deeds.push(serde_json::json!({ "deed": deed, "events": events }));
     }
     let redemptions: Vec<_> = state
         .store
@@ -394,4 +413,18 @@ pub(crate) async fn full_export(state: &AppState, id: &str) -> Result<serde_json
         );
     }
     Ok(doc)
+}
+
+/// A staff member's read of one resident's record, in the resident's access log (`view`).
+pub(crate) async fn record_view(
+    state: &AppState,
+    principal: &Principal,
+    citizen_id: &str,
+) -> Result<(), AppError> {
+    state
+        .store
+        .registry()
+        .record_access(&[citizen_id], &staff_actor(principal)?, "view")
+        .await?;
+    Ok(())
 }

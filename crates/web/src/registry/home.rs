@@ -4,8 +4,8 @@
 
 use crate::auth::{self, PageCtx, Principal};
 use crate::authz::{require, Action};
-use crate::citydata::chart;
 use crate::error::AppError;
+use crate::frame::chart;
 use crate::frame::views::render;
 use crate::frame::Form;
 use crate::frame::{field_messages, or_redo, page, region_name, CsrfOnly, Page, PageResult};

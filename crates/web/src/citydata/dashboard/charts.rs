@@ -3,8 +3,8 @@
 
 use super::{add_months, month_str, months_between, Period, DAYS_SHOWN};
 use crate::auth::PageCtx;
-use crate::citydata::chart::{self, Series};
 use crate::error::AppError;
+use crate::frame::chart::{self, Series};
 use crate::frame::region_name;
 use crate::AppState;
 use moralbank_store::citydata::stats::{Grain, Level, Stat, StatsQuery};

@@ -1,5 +1,5 @@
-//! Server-rendered SVG charts for the staff dashboard: horizontal bars (one figure per named
-//! thing), columns and lines (figures over time, up to a few series). No script and no style
+//! Server-rendered SVG charts (the staff dashboard, the resident's points per month): horizontal
+//! bars (one figure per named thing), columns and lines (figures over time, up to a few series). No script and no style
 //! attribute (the Content-Security-Policy forbids inline styles): colours are the style sheet's
 //! `.chart .s0`, `.s1`, … classes. Each chart scales to its container (a `viewBox`), names
 //! itself for screen readers (`role="img"` and a `<title>`), and the page puts its table beside
