@@ -266,6 +266,44 @@ fn the_untranslated_check_finds_english_prose_and_keys_but_not_names() {
     );
 }
 
+/// A deed the world's partner submitted under a standard that trusts it (straight onto
+/// publicity, its step noted by the system); the deed's page.
+async fn partner_submitted_deed(w: &World) -> String {
+    w.store
+        .evaluation()
+        .trust_partners(
+            "volunteer-hour",
+            std::slice::from_ref(&w.partner_id),
+            "staff:test",
+        )
+        .await
+        .unwrap();
+    let submitted = moralbank_store::evaluation::NewDeed {
+        citizen_id: w.citizen.id.clone(),
+        reporter: moralbank_store::evaluation::Reporter::Partner {
+            partner_id: w.partner_id.clone(),
+            key: domain::IdempotencyKey::parse("hours-1").unwrap(),
+        },
+        standard_code: "volunteer-hour".into(),
+        deed_date: moralbank_store::day_of(w.clock.now_ms()),
+        place: "东山社区".into(),
+        description: "垃圾分类督导 1 小时".into(),
+        evidence: vec![],
+        points: Some(2),
+    };
+    let d = w
+        .store
+        .evaluation()
+        .report_deed(
+            &submitted,
+            &moralbank_store::evaluation::Rules::default(),
+            w.clock.now_ms(),
+        )
+        .await
+        .unwrap();
+    format!("/deeds/{}", d.id)
+}
+
 async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
     let admin = w.staff(Role::Admin);
     let evaluator = w.staff(Role::Evaluator);
@@ -322,39 +360,7 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
         untranslated(&visible_text(&html)),
     ));
     // A deed a trusted partner submitted (its steps noted by the system) read by its resident.
-    w.store
-        .evaluation()
-        .trust_partners(
-            "volunteer-hour",
-            std::slice::from_ref(&w.partner_id),
-            "staff:test",
-        )
-        .await
-        .unwrap();
-    let submitted = moralbank_store::evaluation::NewDeed {
-        citizen_id: w.citizen.id.clone(),
-        reporter: moralbank_store::evaluation::Reporter::Partner {
-            partner_id: w.partner_id.clone(),
-            key: domain::IdempotencyKey::parse("hours-1").unwrap(),
-        },
-        standard_code: "volunteer-hour".into(),
-        deed_date: moralbank_store::day_of(w.clock.now_ms()),
-        place: "东山社区".into(),
-        description: "垃圾分类督导 1 小时".into(),
-        evidence: vec![],
-        points: Some(2),
-    };
-    let d = w
-        .store
-        .evaluation()
-        .report_deed(
-            &submitted,
-            &moralbank_store::evaluation::Rules::default(),
-            w.clock.now_ms(),
-        )
-        .await
-        .unwrap();
-    let path = format!("/deeds/{}", d.id);
+    let path = partner_submitted_deed(&w).await;
     let (status, _, html) = w.page("GET", &path, Some(&w.citizen), &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("进入公示"), "{html}");
