@@ -902,11 +902,49 @@ async fn a_clerk_verifies_a_residents_code_offline_then_redeems_it_online() {
     )
     .await;
     relay.restore();
+    // Times as the rest of the app shows them (China time, yyyy-mm-dd), whatever the device's
+    // locale; and before a benefit is chosen, the clerk is told to choose one.
+    let lines = text(&clerk, "#result-lines").await;
+    let dated = lines
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| {
+            w[0].len() == 10
+                && w[0].as_bytes()[4] == b'-'
+                && w[0].as_bytes()[7] == b'-'
+                && w[1].len() == 8
+                && w[1].as_bytes()[2] == b':'
+        });
+    assert!(dated, "{lines}");
     let select = clerk.find(Locator::Css("#benefit")).await.unwrap();
     select.select_by_value(&card.id).await.unwrap();
     click(&clerk, "#redeem").await;
     let d = state_of(&clerk, "#decision", &["granted", "refused", "error"]).await;
     assert_eq!(d, "granted", "{}", text(&clerk, "#decision").await);
+    // Pressed again for the same scan and benefit: the first decision, said to be a repeat.
+    clerk
+        .execute(
+            "document.getElementById('decision').dataset.state = 'waiting'",
+            vec![],
+        )
+        .await
+        .unwrap();
+    click(&clerk, "#redeem").await;
+    let d = state_of(&clerk, "#decision", &["granted", "refused", "error"]).await;
+    assert_eq!(d, "granted");
+    let again = text(&clerk, "#decision").await;
+    assert!(again.contains("重复提交"), "{again}");
+    shot(&clerk, "scanner-redeemed-again").await;
+    // No benefit chosen: the button is off and the clerk is told to choose one.
+    clerk
+        .find(Locator::Css("#benefit"))
+        .await
+        .unwrap()
+        .select_by_value("")
+        .await
+        .unwrap();
+    assert!(text(&clerk, "#redeem-hint").await.contains("请先选择"));
     clerk
         .find(Locator::Css("#benefit"))
         .await

@@ -953,6 +953,19 @@ async fn the_app_installs_on_a_phone(w: World) {
     assert!(page.contains("rel=\"manifest\""));
 }
 
+async fn the_scanner_says_it_needs_javascript(w: World) {
+    let (status, _, html) = w
+        .page("GET", "/scan", Some(w.staff(Role::PartnerOperator)), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Without the script the status line (keys loading…) stays hidden and the page says why.
+    assert!(html.contains("id=\"scanner-status\" hidden"), "{html}");
+    assert!(
+        html.contains("<noscript>") && html.contains("扫码核验需要在浏览器中启用 JavaScript"),
+        "{html}"
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::World::sqlite().await).await })* }
@@ -973,4 +986,5 @@ on_both!(
     the_admin_creates_scenes_and_benefits_on_a_page,
     the_admin_picks_a_resident_by_search_instead_of_typing_an_id,
     the_app_installs_on_a_phone,
+    the_scanner_says_it_needs_javascript,
 );
