@@ -20,17 +20,42 @@ pub struct Labels {
     spent: String,
 }
 
+/// The standards' names by code (any version), in `lang`.
+pub async fn standard_names(
+    state: &AppState,
+    lang: &str,
+) -> Result<HashMap<String, String>, AppError> {
+    let zh = lang != "en";
+    Ok(state
+        .store
+        .evaluation()
+        .standards()
+        .await?
+        .into_iter()
+        .map(|s| (s.code, if zh { s.name_zh } else { s.name_en }))
+        .collect())
+}
+
+/// The service scenes' names by code, in `lang`.
+pub async fn scene_names(
+    state: &AppState,
+    lang: &str,
+) -> Result<HashMap<String, String>, AppError> {
+    let zh = lang != "en";
+    Ok(state
+        .store
+        .code()
+        .scenes()
+        .await?
+        .into_iter()
+        .map(|s| (s.code, if zh { s.name_zh } else { s.name_en }))
+        .collect())
+}
+
 impl Labels {
     pub async fn load(state: &AppState, lang: &str) -> Result<Labels, AppError> {
         let zh = lang != "en";
-        let standards = state
-            .store
-            .evaluation()
-            .standards()
-            .await?
-            .into_iter()
-            .map(|s| (s.code, if zh { s.name_zh } else { s.name_en }))
-            .collect();
+        let standards = standard_names(state, lang).await?;
         let benefits = state
             .store
             .code()
@@ -50,14 +75,7 @@ impl Labels {
                 .collect(),
             None => HashMap::new(),
         };
-        let scenes = state
-            .store
-            .code()
-            .scenes()
-            .await?
-            .into_iter()
-            .map(|s| (s.code, if zh { s.name_zh } else { s.name_en }))
-            .collect();
+        let scenes = scene_names(state, lang).await?;
         Ok(Labels {
             standards,
             benefits,

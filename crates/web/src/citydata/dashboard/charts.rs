@@ -660,26 +660,9 @@ async fn names(state: &AppState, ctx: &PageCtx) -> Result<Names, AppError> {
         regions.insert(v.id.clone(), region_name(ctx, &v));
         regions.insert(town.id.clone(), region_name(ctx, &town));
     }
-    let en = ctx.lang == "en";
-    let standards = state
-        .store
-        .evaluation()
-        .standards()
-        .await?
-        .into_iter()
-        .map(|s| (s.code, if en { s.name_en } else { s.name_zh }))
-        .collect();
-    let scenes = state
-        .store
-        .code()
-        .scenes()
-        .await?
-        .into_iter()
-        .map(|s| (s.code, if en { s.name_en } else { s.name_zh }))
-        .collect();
     Ok(Names {
         regions,
-        standards,
-        scenes,
+        standards: crate::ledger::labels::standard_names(state, ctx.lang).await?,
+        scenes: crate::ledger::labels::scene_names(state, ctx.lang).await?,
     })
 }
