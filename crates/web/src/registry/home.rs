@@ -250,13 +250,11 @@ async fn export_view(State(state): State<AppState>, ctx: PageCtx) -> PageResult 
     let id = own_id(&ctx)?;
     let doc = super::flows::full_export(&state, id).await?;
     let labels = crate::ledger::labels::Labels::load(&state, ctx.lang).await?;
-    let rules = labels.of(
-        doc["points_entries"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["rule"].as_str()),
-    );
+    let rules = labels.of(doc["points_entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["rule"].as_str()));
     let view = context! { doc => minijinja::Value::from_serialize(&doc), rules };
     let mut res = render(&state, &ctx, "export.html", view)?.into_response();
     res.headers_mut().insert(
