@@ -19,13 +19,15 @@ use ed25519_dalek::Signature;
 
 /// A scanner's clock may be this far off the issuer's.
 pub const DEFAULT_CLOCK_SKEW_S: i64 = 30;
-const COSE_SIGN1_TAG: u64 = 18;
+pub(crate) const COSE_SIGN1_TAG: u64 = 18;
 /// How deep arrays and maps may nest in a code (the claims use 3 levels).
 const NESTING_MAX: usize = 16;
-const HEADER_ALG: i64 = 1;
-const HEADER_KID: i64 = 4;
+pub(crate) const HEADER_ALG: i64 = 1;
+pub(crate) const HEADER_KID: i64 = 4;
+/// The content type of the payload (RFC 9596); only the credit report sets it.
+pub(crate) const HEADER_TYP: i64 = 16;
 /// COSE's algorithm id for EdDSA (RFC 9053 §2.2); with an OKP Ed25519 key, Ed25519.
-const ALG_EDDSA: i64 = -8;
+pub(crate) const ALG_EDDSA: i64 = -8;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
@@ -108,14 +110,14 @@ pub fn verify(text: &str, keys: &KeySet, now: i64, skew_s: i64) -> Result<Claims
 }
 
 /// The COSE_Sign1's four parts, as bytes.
-struct Sign1 {
-    protected: Vec<u8>,
-    payload: Vec<u8>,
-    signature: Vec<u8>,
+pub(crate) struct Sign1 {
+    pub(crate) protected: Vec<u8>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) signature: Vec<u8>,
 }
 
 impl Sign1 {
-    fn parse(bytes: &[u8]) -> Result<Sign1, VerifyError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Sign1, VerifyError> {
         let Some(Value::Tag(COSE_SIGN1_TAG, inner)) = from_bytes(bytes) else {
             return Err(VerifyError::NotCose);
         };
@@ -138,13 +140,15 @@ impl Sign1 {
 
 /// What the protected header says: the algorithm (label 1) and key id (label 4), when they are
 /// an integer and a byte string of a kid's length.
-struct Header {
-    alg: Option<i64>,
-    kid: Option<Kid>,
+pub(crate) struct Header {
+    pub(crate) alg: Option<i64>,
+    pub(crate) kid: Option<Kid>,
+    /// The content's type (label 16, RFC 9596), when it is text.
+    pub(crate) typ: Option<String>,
 }
 
 impl Header {
-    fn parse(protected: &[u8]) -> Result<Header, VerifyError> {
+    pub(crate) fn parse(protected: &[u8]) -> Result<Header, VerifyError> {
         let Some(Value::Map(entries)) = from_bytes(protected) else {
             return Err(VerifyError::NotCose);
         };
@@ -152,6 +156,7 @@ impl Header {
         let mut header = Header {
             alg: None,
             kid: None,
+            typ: None,
         };
         for (label, value) in entries {
             // RFC 9052 §3: a label is an int or a tstr; each at most once.
@@ -166,6 +171,7 @@ impl Header {
                 (Some(HEADER_KID), Value::Bytes(kid)) => {
                     header.kid = <[u8; KID_BYTES]>::try_from(kid.as_slice()).ok().map(Kid);
                 }
+                (Some(HEADER_TYP), Value::Text(typ)) => header.typ = Some(typ.clone()),
                 _ => {}
             }
             labels.push(label);
@@ -175,7 +181,7 @@ impl Header {
 }
 
 /// COSE's Sig_structure for a COSE_Sign1 with no external data (RFC 9052 §4.4): what is signed.
-fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
+pub(crate) fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
     to_bytes(&Value::Array(vec![
         Value::Text("Signature1".into()),
         Value::Bytes(protected.to_vec()),
@@ -184,11 +190,11 @@ fn sig_structure(protected: &[u8], payload: &[u8]) -> Vec<u8> {
     ]))
 }
 
-fn int(i: i64) -> Value {
+pub(crate) fn int(i: i64) -> Value {
     Value::Integer(i.into())
 }
 
-fn to_bytes(value: &Value) -> Vec<u8> {
+pub(crate) fn to_bytes(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();
     ciborium::into_writer(value, &mut out).expect("writing CBOR to memory cannot fail");
     out
@@ -196,7 +202,7 @@ fn to_bytes(value: &Value) -> Vec<u8> {
 
 /// One CBOR item that is all of `bytes`, in preferred serialisation, within the subset a code
 /// uses (see [`in_subset`]).
-fn from_bytes(bytes: &[u8]) -> Option<Value> {
+pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Value> {
     let value: Value = ciborium::from_reader(bytes).ok()?;
     let subset = match &value {
         Value::Tag(COSE_SIGN1_TAG, inner) => in_subset(inner, 1),

@@ -7,7 +7,9 @@
 //!   masked name, issue and expiry times, a unique id, and whether it is a printed card;
 //! * [`code`]: the claims signed as a COSE_Sign1 (RFC 9052, EdDSA), Base45 (RFC 9285) with the
 //!   prefix `MB1:`, and their verification, each failure with its own reason;
-//! * [`qr`]: the QR of a code, as SVG.
+//! * [`qr`]: the QR of a code, as SVG;
+//! * [`report`]: the moral credit report a household presents to a bank: the same signing, its
+//!   own keys, type and text form `MBCR1:`, verified offline (`docs/credit-report.md`).
 //!
 //! The format is documented for partners in `docs/moral-code.md`; `js/verify.js` is the same
 //! verifier for the browser. This crate must not do IO: no files, clock, network or database
@@ -18,6 +20,7 @@ pub mod code;
 pub mod keys;
 pub mod qr;
 pub mod refusal;
+pub mod report;
 
 pub use claims::{
     Badge, Carrier, ClaimError, Claims, CodeId, Holder, Issuer, Lifetimes, MaskedName, Pseudonym,
@@ -28,6 +31,10 @@ pub use code::{
 };
 pub use keys::{IssuerKey, KeyError, KeySet, Kid, PublicKey};
 pub use qr::{CodeQr, QrTooLong};
+pub use report::{
+    encode_report, verify_report, CategoryPoints, CreditReport, LogAnchor, ReportError,
+    SuggestedLine, REPORT_PREFIX,
+};
 
 /// `js/verify.js`, the browser verifier, for a server to hand to its scanner page.
 pub const VERIFY_JS: &str = include_str!("../js/verify.js");
