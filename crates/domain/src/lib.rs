@@ -6,6 +6,7 @@
 //! `cargo tree -p moralbank-domain -i sqlx` finds nothing, and CI checks that.
 
 pub mod citydata;
+pub mod credit;
 pub mod deed;
 mod error;
 mod idempotency;

@@ -182,8 +182,75 @@ pub const GREEN_CARD_HONOURS: Schema = Schema {
     bytes_max: 10 * 1024 * 1024,
 };
 
+/// A loan's state in a bank's monthly loan book: code and the label its clerks pick.
+pub const LOAN_STATES: &[(&str, &str)] = &[
+    ("disbursed", "已放款"),
+    ("repaid", "已还清"),
+    ("closed", "已结清"),
+];
+
+/// A bank's monthly loan book (道德信用贷月度台账): per loan it approved through a moral credit
+/// report, the month, the loan's state and its outstanding balance at the month's end. Only a
+/// partner of kind `bank` may send it; a loan must be one of its recorded approvals. A month
+/// sent again replaces that month's figures (`docs/credit.md`).
+pub const BANK_LOANS: Schema = Schema {
+    kind: "bank-loans",
+    owner: Owner::Partner,
+    version: 1,
+    title_zh: "道德信用贷月度台账导入",
+    title_en: "Moral credit loan book (monthly)",
+    columns: &[
+        Column {
+            name: "loan_ref",
+            title_zh: "贷款编号",
+            aliases: &["借据号", "贷款号", "合同号"],
+            kind: ColumnType::Text { max_chars: 40 },
+            required: true,
+            unique: false,
+            personal: false,
+            description: "The bank's own loan reference, as in its approval",
+        },
+        Column {
+            name: "month",
+            title_zh: "月份",
+            aliases: &["统计月份", "月度"],
+            kind: ColumnType::Text { max_chars: 7 },
+            required: true,
+            unique: false,
+            personal: false,
+            description: "The month the figures are for, as 2026-11",
+        },
+        Column {
+            name: "state",
+            title_zh: "贷款状态",
+            aliases: &["状态"],
+            kind: ColumnType::Enum(LOAN_STATES),
+            required: true,
+            unique: false,
+            personal: false,
+            description: "disbursed, repaid or closed",
+        },
+        Column {
+            name: "outstanding_yuan",
+            title_zh: "贷款余额（元）",
+            aliases: &["余额", "贷款余额"],
+            kind: ColumnType::Integer {
+                min: 0,
+                max: 5_000_000,
+            },
+            required: true,
+            unique: false,
+            personal: false,
+            description: "The balance outstanding at the month's end, whole yuan (0 once repaid)",
+        },
+    ],
+    one_of: &[],
+    rows_max: 100_000,
+    bytes_max: 20 * 1024 * 1024,
+};
+
 /// Every kind, newest version of each.
-pub const KINDS: &[&Schema] = &[&PARTNER_DEEDS, &GREEN_CARD_HONOURS];
+pub const KINDS: &[&Schema] = &[&PARTNER_DEEDS, &GREEN_CARD_HONOURS, &BANK_LOANS];
 
 /// The kind named `kind` (as in URLs), newest version.
 pub fn kind(kind: &str) -> Option<&'static Schema> {
