@@ -44,6 +44,7 @@ pub mod accounts;
 mod batch;
 pub mod citydata;
 pub mod code;
+pub mod credit;
 mod error;
 pub mod evaluation;
 #[cfg(feature = "fixtures")]
@@ -60,7 +61,7 @@ pub mod vault;
 
 pub use accounts::{
     ApiKey, ApiPrincipal, NewStaff, OtpIssued, Partner, Session, Staff, SubjectKind, API_SCOPES,
-    PARTNER_KINDS,
+    BANK_SCOPES, PARTNER_KINDS,
 };
 pub use error::StoreError;
 pub use migrate::MIGRATIONS_LATEST;

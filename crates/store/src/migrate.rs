@@ -114,6 +114,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_city_imports.sql"),
         postgres: include_str!("../migrations/postgres/0017_city_imports.sql"),
     },
+    Migration {
+        version: 18,
+        name: "credit",
+        sqlite: include_str!("../migrations/sqlite/0018_credit.sql"),
+        postgres: include_str!("../migrations/postgres/0018_credit.sql"),
+    },
 ];
 
 /// The version of the newest migration.

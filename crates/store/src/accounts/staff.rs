@@ -14,7 +14,11 @@ pub const API_SCOPES: &[&str] = &[
     "partner:read",
     "deeds:submit",
     "benefits:redeem",
+    "credit:read",
+    "loans:write",
 ];
+/// Scopes only a partner of kind `bank` may hold.
+pub const BANK_SCOPES: &[&str] = &["credit:read", "loans:write"];
 pub const PARTNER_KINDS: &[&str] = &[
     "hospital",
     "library",
@@ -332,11 +336,20 @@ impl Accounts<'_> {
         label: &str,
     ) -> Result<(ApiKey, String)> {
         let mut errors = FieldErrors::default();
-        if self.partner(partner_id).await?.is_none() {
+        let partner = self.partner(partner_id).await?;
+        if partner.is_none() {
             errors.push(FieldError::new(
                 "partner_id",
                 "partner_unknown",
                 "no such partner organisation",
+            ));
+        }
+        let is_bank = partner.as_ref().is_some_and(|p| p.kind == "bank");
+        if !is_bank && scopes.iter().any(|s| BANK_SCOPES.contains(&s.as_str())) {
+            errors.push(FieldError::new(
+                "scopes",
+                "scope_for_banks",
+                "credit:read and loans:write are for a partner bank's keys only",
             ));
         }
         if scopes.is_empty() {

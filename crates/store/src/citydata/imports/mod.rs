@@ -9,6 +9,7 @@
 
 mod deeds;
 mod honours;
+mod loans;
 pub mod read;
 pub mod workbook;
 
@@ -304,6 +305,9 @@ impl CityData<'_> {
                 }
                 "green-card-honours" => {
                     honours::apply(self, &mut tx, up, map, &checked.rows, now, progress).await
+                }
+                "bank-loans" => {
+                    loans::apply(self, &mut tx, up, map, &checked.rows, now, progress).await
                 }
                 other => return Err(StoreError::Config(format!("no rules for kind {other}"))),
             };
@@ -624,7 +628,7 @@ fn fill(import: &mut Import, total: usize, problems: Vec<Problem>, results: Vec<
         .collect();
     bad.sort_unstable();
     bad.dedup();
-    let new = results.iter().filter(|r| r.outcome == "new").count();
+    let new = results.iter().filter(|r| r.outcome != "unchanged").count();
     let committed = import.status == "committed";
     import.rows = Counts {
         total: total as i64,
