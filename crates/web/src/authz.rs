@@ -63,6 +63,15 @@ pub enum Action {
     ImportFiles,
     /// The statistics dashboard, within the caller's scope (city, town or village).
     ViewStatistics,
+    /// A bank reads moral credit reports: presented by a household (verified offline) or
+    /// pulled under a live consent. Only a partner of kind `bank` (checked by the handler).
+    ReadCreditReports,
+    /// A bank records its decisions and its monthly loan book.
+    RecordLoans,
+    /// The banks' credit-line tables (set by the admin with each bank).
+    ManageCreditTables,
+    /// The loan figures from the banks' books.
+    ViewCreditFigures,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
@@ -70,7 +79,9 @@ fn staff_may(role: Role, action: Action) -> bool {
     match action {
         OwnRecord | PartnerSelf | ReportDeeds | SubmitDeeds | RedeemBenefits => false,
         VoteDeeds => role == Role::Evaluator,
-        ScanCodes => role == Role::PartnerOperator,
+        ScanCodes | ReadCreditReports | RecordLoans => role == Role::PartnerOperator,
+        ManageCreditTables => role == Role::Admin,
+        ViewCreditFigures => matches!(role, Role::Admin | Role::Auditor),
         ImportFiles => matches!(role, Role::PartnerOperator | Role::Admin),
         DecideAppeals => role == Role::TownReviewer,
         StaffConsole | ReadRegionsApi => true,
@@ -93,6 +104,8 @@ fn partner_scope(action: Action) -> Option<&'static str> {
         Action::PartnerSelf => Some("partner:read"),
         Action::SubmitDeeds | Action::ImportFiles => Some("deeds:submit"),
         Action::RedeemBenefits => Some("benefits:redeem"),
+        Action::ReadCreditReports => Some("credit:read"),
+        Action::RecordLoans => Some("loans:write"),
         _ => None,
     }
 }

@@ -18,6 +18,7 @@ pub mod authz;
 pub mod citydata;
 pub mod clock;
 pub mod code;
+pub mod credit;
 pub mod error;
 pub mod evaluation;
 mod frame;
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(evaluation::api::upload_router())
         .merge(citydata::api::upload_router())
         .merge(citydata::pages::upload_router())
+        .merge(credit::api::upload_router())
         .layer(axum::extract::DefaultBodyLimit::max(
             evaluation::evidence::UPLOAD_BYTES_MAX,
         ))
@@ -68,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .merge(code::green_cards::api_router())
         .merge(code::benefits::api_router())
         .merge(citydata::api::router())
+        .merge(credit::api::router())
         .fallback(|| async { error::AppError::NotFound("API route") });
     Router::new()
         .merge(frame::router())
@@ -86,6 +89,10 @@ pub fn app(state: AppState) -> Router {
         .merge(citydata::pages::router())
         .merge(citydata::open::router())
         .merge(citydata::dashboard::router())
+        .merge(credit::public_router())
+        .merge(credit::resident::router())
+        .merge(credit::bank::router())
+        .merge(credit::admin::router())
         .nest("/api/v1", api)
         .merge(metrics::router(&state.config))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
@@ -239,6 +246,12 @@ impl AppState {
         self
     }
 
+    /// The same state issuing moral credit reports with `credit`.
+    pub fn with_credit(mut self, credit: credit::CreditIssuer) -> AppState {
+        self.credit = Some(credit);
+        self
+    }
+
     /// The same state issuing moral codes with `codes`.
     pub fn with_codes(mut self, codes: CodeIssuer) -> AppState {
         self.codes = Some(codes);
@@ -332,6 +345,8 @@ pub struct AppState {
     pub rules: Arc<moralbank_store::evaluation::Rules>,
     /// The moral code's issuer; `None` until its keys are configured (pages then say so).
     pub codes: Option<CodeIssuer>,
+    /// The moral credit report's issuer; `None` until its keys are configured.
+    pub credit: Option<credit::CreditIssuer>,
     /// Where evidence files are kept (outside the database).
     pub evidence_dir: Arc<std::path::PathBuf>,
     pub(crate) sender: Arc<dyn OtpSender>,
@@ -357,6 +372,7 @@ impl AppState {
             rules: Arc::new(moralbank_store::evaluation::Rules::default()),
             evidence_dir: Arc::new(std::path::PathBuf::from("data/evidence")),
             codes: None,
+            credit: None,
             sender,
             verifier: Arc::new(NoVerifier),
             templates: Arc::new(crate::frame::views::environment(catalog.clone())),

@@ -121,7 +121,7 @@ struct UploadQuery {
 }
 
 /// The body, read only after the caller was authorised.
-async fn body_bytes(req: axum::extract::Request) -> Result<axum::body::Bytes, AppError> {
+pub(crate) async fn body_bytes(req: axum::extract::Request) -> Result<axum::body::Bytes, AppError> {
     axum::body::to_bytes(
         req.into_body(),
         crate::evaluation::evidence::UPLOAD_BYTES_MAX,

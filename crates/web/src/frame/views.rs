@@ -55,6 +55,12 @@ templates!(
     "access.html",
     "export.html",
     "benefits_admin.html",
+    "credit_me.html",
+    "credit_report.html",
+    "credit_bank.html",
+    "credit_read.html",
+    "credit_tables.html",
+    "credit_figures.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {
@@ -72,6 +78,9 @@ pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {
         catalog.get(&lang, key)
     });
     env.add_filter("datetime", |ms: i64| -> String { format_ms(ms) });
+    env.add_filter("grouped", |v: i64| -> String {
+        crate::frame::chart::grouped(v)
+    });
     env.add_filter("date", |ms: i64| -> String {
         format_ms(ms)
             .split(' ')
