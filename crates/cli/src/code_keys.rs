@@ -14,6 +14,11 @@ use secrecy::ExposeSecret;
 use std::path::{Path, PathBuf};
 
 pub const CODE_KEY_FILE_NAME: &str = "code-keys.toml";
+/// The moral credit report's keys: the same format in their own file, so that a report and a
+/// code are never signed by the same key (`moralbank keys credit-generate`).
+pub const CREDIT_KEY_FILE_NAME: &str = "credit-keys.toml";
+/// A report lives as long as its consent, at most 30 days; plus the clock skew.
+pub const CREDIT_LONGEST_S: i64 = 30 * 86_400 + moralbank_code::DEFAULT_CLOCK_SKEW_S;
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CodeKeyFile {
@@ -45,6 +50,10 @@ pub struct CodeKeys {
 
 pub fn path(config: &Config) -> PathBuf {
     config.data_dir.join(CODE_KEY_FILE_NAME)
+}
+
+pub fn credit_path(config: &Config) -> PathBuf {
+    config.data_dir.join(CREDIT_KEY_FILE_NAME)
 }
 
 fn to_toml(f: &CodeKeyFile) -> String {

@@ -151,6 +151,12 @@ enum KeysCommand {
     /// Replace the moral code's issuer key; the old public key stays published so codes it
     /// signed keep verifying. Restart the server afterwards.
     CodeRotate,
+    /// Write the moral credit report's signing key (DATA_DIR/credit-keys.toml, mode 0600);
+    /// refuses to overwrite one. Its public keys are served at /.well-known/moral-credit/keys.
+    CreditGenerate,
+    /// Replace the credit report's signing key; the old public key stays published while
+    /// reports it signed may still be valid (30 days). Restart the server afterwards.
+    CreditRotate,
 }
 
 #[derive(Subcommand)]
@@ -385,6 +391,20 @@ fn run(cli: Cli) -> Result<()> {
             let path = code_keys::path(&config);
             let keys = code_keys::rotate(&path, moralbank_store::now_ms() / 1000, config.code.longest_code_s())?;
             println!("rotated the moral-code issuer key in {}; restart the server to use it", path.display());
+            println!("new key id (public): {}; {} key(s) published", keys.signer.kid(), keys.published.keys().len());
+            Ok(())
+        }
+        Command::Keys(KeysCommand::CreditGenerate) => {
+            let path = code_keys::credit_path(&config);
+            let keys = code_keys::write_new(&path)?;
+            println!("wrote the credit report signing key to {} (mode 0600); keep it secret and backed up", path.display());
+            println!("key id (public): {}", keys.signer.kid());
+            Ok(())
+        }
+        Command::Keys(KeysCommand::CreditRotate) => {
+            let path = code_keys::credit_path(&config);
+            let keys = code_keys::rotate(&path, moralbank_store::now_ms() / 1000, code_keys::CREDIT_LONGEST_S)?;
+            println!("rotated the credit report signing key in {}; restart the server to use it", path.display());
             println!("new key id (public): {}; {} key(s) published", keys.signer.kid(), keys.published.keys().len());
             Ok(())
         }

@@ -170,6 +170,15 @@ pub async fn run(
         .with_rules(config.evaluation.rules()?)
         .with_evidence_dir(config.data_dir.join("evidence"))
         .with_codes(code_issuer(config, code_keys)?);
+    let state = match credit_issuer(config)? {
+        Some(c) => state.with_credit(c),
+        None => {
+            tracing::warn!(
+                "no credit report keys: moral credit reports are unavailable until `moralbank keys credit-generate` (docs/credit.md)"
+            );
+            state
+        }
+    };
     let metrics = match metrics_listen {
         Some(addr) => Some(serve_metrics(addr, state.clone()).await?),
         None => None,
@@ -237,6 +246,27 @@ fn code_issuer(
     })
 }
 
+/// The credit report's issuer, when its keys exist (`DATA_DIR/credit-keys.toml`).
+pub(crate) fn credit_issuer(
+    config: &Config,
+) -> Result<Option<moralbank_web::credit::CreditIssuer>> {
+    let path = crate::code_keys::credit_path(config);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let keys = crate::code_keys::read_published(
+        &path,
+        moralbank_store::now_ms() / 1000,
+        crate::code_keys::CREDIT_LONGEST_S,
+    )?;
+    Ok(Some(moralbank_web::credit::CreditIssuer {
+        key: Arc::new(keys.signer),
+        published: Arc::new(keys.published),
+        issuer: config.code.issuer.clone(),
+        tiers: Arc::new(config.code.tiers.clone()),
+    }))
+}
+
 /// How often deeds whose publicity has ended are credited.
 const CREDIT_INTERVAL_S: u64 = 60;
 
@@ -297,6 +327,15 @@ async fn purge_expired_periodically(store: Store) {
         match store.accounts().purge_expired().await {
             Ok(n) => tracing::debug!(rows = n, "expired sessions, codes and invites purged"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed; will retry"),
+        }
+        // Lapsed credit consents become `expired`, with their receipts to the household.
+        match store
+            .credit()
+            .expire_consents(moralbank_store::now_ms())
+            .await
+        {
+            Ok(n) => tracing::debug!(consents = n, "lapsed credit consents expired"),
+            Err(e) => tracing::warn!(error = %e, "expiring credit consents failed; will retry"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! app in demo mode. Every step can be re-run: an existing database is reused, never re-seeded.
 
 mod citydata;
+mod credit;
 mod history;
 
 use crate::config::Config;
@@ -88,6 +89,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     trust_demo_partners(&store).await?;
     let log_keys = crate::log_keys::read_or_create(&crate::log_keys::path(&config))?;
     crate::code_keys::read_or_create(&crate::code_keys::path(&config))?;
+    let credit_keys = crate::code_keys::read_or_create(&crate::code_keys::credit_path(&config))?;
     let ledger = server::start_ledger(&store, &config, &log_keys).await?;
     // The committee is linked (seed_deeds) before the history asks it to vote.
     history::seed_deeds(&store).await?;
@@ -96,6 +98,12 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     history::seed_benefits(&store).await?;
     citydata::seed_imports(&store).await?;
     citydata::seed_honours(&store).await?;
+    let signer = moralbank_store::credit::reports::ReportSigner {
+        key: &credit_keys.signer,
+        issuer: &config.code.issuer,
+        thresholds: &config.code.tiers,
+    };
+    credit::seed_credit(&store, &signer, opts.citizens).await?;
     added += history::seed_redemptions(&store, &ledger).await?;
     if added > 0 {
         println!(
@@ -187,6 +195,7 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
     let (town, village) = first_town_and_village(store).await?;
     let existing = store.accounts().list_partners().await?;
     let mut library = None;
+    let mut bank = None;
     for (name, kind) in PARTNERS {
         let partner = match existing.iter().find(|p| p.name == name) {
             Some(p) => p.clone(),
@@ -194,10 +203,13 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
         };
         if name == LIBRARY {
             library = Some(partner);
+        } else if name == credit::BANK {
+            bank = Some(partner);
         }
     }
     let library =
         library.ok_or_else(|| CliError::Config("the library partner was not created".into()))?;
+    let bank = bank.ok_or_else(|| CliError::Config("the bank partner was not created".into()))?;
     let accounts = [
         Account {
             username: "auditor",
@@ -242,6 +254,13 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
             partner_id: Some(library.id.clone()),
         },
         Account {
+            username: "bank",
+            display_name: "农商银行信贷员",
+            role: Role::PartnerOperator,
+            region_id: None,
+            partner_id: Some(bank.id.clone()),
+        },
+        Account {
             username: "admin2",
             display_name: "文明办复核管理员",
             role: Role::Admin,
@@ -263,6 +282,7 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
         let scope = match a.role {
             Role::Evaluator => format!("{} ({})", village.name_zh, village.name_en),
             Role::TownReviewer => format!("{} ({})", town.name_zh, town.name_en),
+            Role::PartnerOperator if a.partner_id.as_ref() == Some(&bank.id) => bank.name.clone(),
             Role::PartnerOperator => library.name.clone(),
             _ => "city-wide".to_string(),
         };
@@ -270,10 +290,20 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
     }
     // Created last, listed first.
     staff.rotate_right(1);
+    // The library's key holds every scope but the banks' own.
     let scopes: Vec<String> = moralbank_store::API_SCOPES
+        .iter()
+        .filter(|s| !moralbank_store::BANK_SCOPES.contains(s))
+        .map(|s| s.to_string())
+        .collect();
+    let bank_scopes: Vec<String> = ["partner:read", "credit:read", "loans:write"]
         .iter()
         .map(|s| s.to_string())
         .collect();
+    let (_bank_key, bank_secret) = store
+        .accounts()
+        .create_api_key(&bank.id, &bank_scopes, "demo")
+        .await?;
     let (_key, secret) = store
         .accounts()
         .create_api_key(&library.id, &scopes, "demo")
@@ -287,6 +317,15 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
         &secret,
         phone.as_str(),
         &village,
+    );
+    let base = format!("http://{}", config.listen);
+    let _ = write!(
+        text,
+        "\nPartner API key of {} (scopes: {}), shown only here:\n  {bank_secret}\n  \
+         curl -H 'Authorization: Bearer {bank_secret}' {base}/api/v1/credit/tables\n\
+         Its operator (login bank) verifies the reports households present at {base}/console/credit.\n",
+        bank.name,
+        bank_scopes.join(", "),
     );
     if let Some(waiting) = enrol_waiting_resident(store, &village.id).await? {
         let base = format!("http://{}", config.listen);
