@@ -578,6 +578,8 @@ T = {
  "import.must_be_zero": ("已还清或已结清的贷款余额应为 0", "a repaid or closed loan has nothing outstanding"),
  "import.duplicate_row": ("同一贷款的同一月份在文件中出现了两次", "this loan's month is in the file twice"),
  "import.not_a_bank": ("只有合作银行才能报送贷款台账", "only a partner bank sends a loan book"),
+ "scope.credit:read": ("读取道德信用报告", "Read moral credit reports"), "scope_hint.credit:read": ("仅限合作银行：核验居民出示的报告，或在居民授权有效时调取一次；每次查看记入该户访问日志", "Partner banks only: verify a report a household presents, or pull it once under a live consent; each read is in the household's access log"),
+ "scope.loans:write": ("报送贷款审批和台账", "Record loan decisions and books"), "scope_hint.loans:write": ("仅限合作银行：记录审批结果和理由，报送月度贷款台账", "Partner banks only: record decisions with their reasons, and send the monthly loan book"),
 }
 import os
 d = os.path.dirname(os.path.abspath(__file__))

@@ -319,6 +319,7 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
         "/me/entries",
         "/benefits",
         "/standards",
+        "/me/credit",
         "/no/such/page",
     ];
     for path in resident_pages {
@@ -342,6 +343,8 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
         "/console/imports",
         "/console/inbox",
         "/console/benefits",
+        "/console/credit/tables",
+        "/console/credit/figures",
         "/console/citizens/00000000-0000-0000-0000-000000000000",
     ];
     for path in staff_pages {
@@ -351,6 +354,15 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
             untranslated(&visible_text(&html)),
         ));
     }
+    // The bank's console, as its operator sees it.
+    let (status, _, html) = w
+        .page("GET", "/console/credit", Some(&w.bank_operator), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    seen.push((
+        "/console/credit (bank)".into(),
+        untranslated(&visible_text(&html)),
+    ));
     // A page the evaluator may not open: the refusal is explained in Chinese.
     let (status, _, html) = w.page("GET", "/console/staff", Some(evaluator), &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -372,6 +384,7 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
         "/staff/login",
         "/log",
         "/open-data",
+        "/credit/tables",
     ] {
         let (_, _, html) = w.send(anonymous("GET", path, "", "t", "")).await;
         seen.push((path.to_string(), untranslated(&visible_text(&html))));

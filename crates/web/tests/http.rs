@@ -670,6 +670,7 @@ fn every_api_route_is_in_the_openapi_document_and_nothing_else_is() {
         .chain(moralbank_web::code::benefits::ROUTES)
         .chain(moralbank_web::code::ROUTES)
         .chain(moralbank_web::citydata::ROUTES)
+        .chain(moralbank_web::credit::api::ROUTES)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     documented.sort();

@@ -202,7 +202,8 @@ async fn borrow(
         ),
     };
     let approved = outcome == "approved";
-    let amount = (suggested / 10_000 * 10_000).max(30_000) - (n as u64 % 3) * 10_000;
+    // The bank lends what it judges right; the table only suggests.
+    let amount = suggested.max([80_000, 120_000, 150_000, 200_000, 100_000][n % 5]);
     let term = [12u32, 24, 36][n % 3];
     let reference = format!("YYNSH-{}-{:05}", &moralbank_store::day_of(t0)[..4], n + 1);
     let input = DecisionInput {

@@ -60,16 +60,18 @@ pub struct Decision {
     pub reasons_text: String,
 }
 
-/// The raw fields of a decision, as a form or the API sends them.
+/// The raw fields of a decision, as a form or the API sends them (the API may send the
+/// figures as JSON numbers or as text).
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DecisionInput {
     #[serde(default)]
     pub outcome: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub amount_yuan: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub rate_pct: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text_or_number")]
     pub term_months: String,
     #[serde(default)]
     pub loan_ref: String,
@@ -77,6 +79,23 @@ pub struct DecisionInput {
     pub reasons: Vec<String>,
     #[serde(default)]
     pub reasons_text: String,
+}
+
+/// A figure sent as text (`"3.92"`) or as a JSON number (`3.92`), read as its text.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Int(i64),
+        Float(f64),
+    }
+    Ok(match <Option<Raw> as serde::Deserialize>::deserialize(d)? {
+        None => String::new(),
+        Some(Raw::Text(t)) => t,
+        Some(Raw::Int(i)) => i.to_string(),
+        Some(Raw::Float(f)) => f.to_string(),
+    })
 }
 
 fn loan_ref(field: &'static str, raw: &str) -> Result<String, FieldError> {

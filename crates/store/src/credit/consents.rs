@@ -155,11 +155,12 @@ impl Credit<'_> {
             .await?;
         let open = sqlx::query(
             "SELECT id FROM credit_consents WHERE household_id = $1 AND bank_id = $2 \
-             AND status IN ('requested', 'authorised') AND expires_at > $3",
+             AND status IN ('requested', 'authorised') AND expires_at > $3 AND purpose = $4",
         )
         .bind(&m.household_id)
         .bind(&bank.id)
         .bind(now)
+        .bind(PURPOSE)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(r) = open {

@@ -50,9 +50,15 @@ fn owner_of(ctx: &PageCtx) -> Result<(ImportOwner, String), AppError> {
 async fn list(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let (owner, _) = owner_of(&ctx)?;
     let imports = state.store.citydata().imports(&owner, 50).await?;
+    // A loan book is a bank's file only.
+    let is_bank = match &owner {
+        ImportOwner::Partner(p) => state.store.credit().bank(p).await?.is_some(),
+        ImportOwner::City => false,
+    };
     let kinds: Vec<_> = domain::citydata::kinds::KINDS
         .iter()
         .filter(|k| k.owner == owner.kind())
+        .filter(|k| is_bank || k.kind != domain::citydata::kinds::BANK_LOANS.kind)
         .map(|k| context! { kind => k.kind, title => k.title_zh, title_en => k.title_en, version => k.version, rows_max => k.rows_max })
         .collect();
     Ok(render(

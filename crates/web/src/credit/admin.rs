@@ -96,8 +96,32 @@ async fn tables_view(
     Ok((status, render(state, ctx, "credit_tables.html", view)?).into_response())
 }
 
-async fn tables(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    Ok(tables_view(&state, &ctx, &TableForm::default(), &[], StatusCode::OK).await?)
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TablesQuery {
+    bank: String,
+}
+
+/// The form starts from the chosen bank's table in force (the first bank's by default), so
+/// that a new version changes only what the admin changes.
+async fn tables(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Query(q): Query<TablesQuery>,
+) -> PageResult {
+    require(&ctx.principal, Action::ManageCreditTables)?;
+    let banks = state.store.credit().banks().await?;
+    let bank = banks.iter().find(|b| b.id == q.bank).or(banks.first());
+    let mut form = TableForm::default();
+    if let Some(b) = bank {
+        form.bank_id = b.id.clone();
+        if let Some(t) = state.store.credit().current_table(&b.id).await? {
+            form.posted_rate = bp_text(t.posted_rate_bp);
+            form.line = t.rows.iter().map(|r| r.max_line_yuan.to_string()).collect();
+            form.discount = t.rows.iter().map(|r| bp_text(r.rate_discount_bp)).collect();
+        }
+    }
+    Ok(tables_view(&state, &ctx, &form, &[], StatusCode::OK).await?)
 }
 
 async fn publish(

@@ -208,8 +208,16 @@ async fn open_report(
     require(&ctx.principal, Action::ReadCreditReports)?;
     let bank = bank_actor(&state, &ctx.principal).await?;
     let stored = report_of_bank(&state, &bank, &id).await?;
+    // The report is the one this server issued: its signature is checked as it is shown
+    // (`report_view`); whether the bank may read it is the consent's to say (revoked, lapsed
+    // before the first read). A report the bank read before opens again, and is logged again.
     let attempt = async {
-        let stored = read_presented(&state, &bank, &stored.body).await?;
+        state
+            .store
+            .credit()
+            .bank_read_presented(&bank, &stored.id, &stored.consent_id, state.clock.now_ms())
+            .await
+            .map_err(presented_refusal)?;
         report_view(
             &state,
             &ctx,

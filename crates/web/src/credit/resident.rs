@@ -121,6 +121,7 @@ async fn page_view(
         tier, credit => points.credit, members => members.len(), tables, consents,
         decisions => decisions.iter().map(|d| context! {
             d, rate => d.rate_bp.map(|r| domain::credit::bp_text(u32::try_from(r).unwrap_or(0))),
+            month => d.latest.as_ref().map(|l| format!("{}-{:02}", l.0 / 100, l.0 % 100)),
         }).collect::<Vec<_>>(),
         banks => state.store.credit().banks().await?, categories => DATA_CATEGORIES,
         reasons => REASON_CODES, form, errors => field_messages(state, ctx, errors),

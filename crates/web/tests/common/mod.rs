@@ -66,6 +66,11 @@ pub struct World {
     pub citizen: Account,
     pub citizen_phone: String,
     pub far_citizen_id: String,
+    /// The partner bank, its operator (a partner operator of the bank) and its API key
+    /// (`partner:read credit:read loans:write`).
+    pub bank_id: String,
+    pub bank_operator: Account,
+    pub bank_key: String,
 }
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -136,6 +141,41 @@ impl World {
                 },
             ));
         }
+        let bank = store
+            .accounts()
+            .create_partner("余姚农村商业银行", "bank")
+            .await
+            .expect("bank");
+        let (_, bank_key) = store
+            .accounts()
+            .create_api_key(
+                &bank.id,
+                &[
+                    "partner:read".into(),
+                    "credit:read".into(),
+                    "loans:write".into(),
+                ],
+                "test",
+            )
+            .await
+            .expect("bank key");
+        let operator = store
+            .accounts()
+            .create_staff(&NewStaff {
+                username: Username::parse("bank-clerk").expect("username"),
+                display_name: "信贷员 测试".into(),
+                password: Password::parse(PASSWORD).expect("password"),
+                role: Role::PartnerOperator,
+                region_id: None,
+                partner_id: Some(bank.id.clone()),
+            })
+            .await
+            .expect("bank operator");
+        let (op_token, op_session) = store
+            .accounts()
+            .create_session(SubjectKind::Staff, &operator.id, 3_600_000)
+            .await
+            .expect("session");
         let (phone, _) = moralbank_store::fixtures::city::demo_identity(0);
         let cid = store
             .registry()
@@ -191,7 +231,8 @@ impl World {
         let clock = Arc::new(ManualClock::new(moralbank_store::now_ms()));
         let state = AppState::new(store.clone(), config, inbox.clone(), ledger.clone())
             .with_clock(clock.clone())
-            .with_codes(test_issuer());
+            .with_codes(test_issuer())
+            .with_credit(test_credit_issuer());
         let app = app(state.clone());
         World {
             db,
@@ -213,6 +254,13 @@ impl World {
             },
             citizen_phone: phone.as_str().to_string(),
             far_citizen_id,
+            bank_id: bank.id,
+            bank_operator: Account {
+                id: operator.id,
+                token: op_token,
+                csrf: op_session.csrf_token,
+            },
+            bank_key,
         }
     }
 
@@ -395,6 +443,18 @@ pub fn test_issuer() -> moralbank_web::code::CodeIssuer {
         published: Arc::new(published),
         issuer: moralbank_code::Issuer::parse("test.moralbank.example").expect("issuer"),
         lifetimes: moralbank_code::Lifetimes::default(),
+        tiers: Arc::new(domain::tier::DEFAULT_THRESHOLDS.to_vec()),
+    }
+}
+
+/// A credit report issuer with a fresh key of its own and the default tiers.
+pub fn test_credit_issuer() -> moralbank_web::credit::CreditIssuer {
+    let key = moralbank_code::IssuerKey::generate();
+    let published = moralbank_code::KeySet::new(vec![key.public()]).expect("key set");
+    moralbank_web::credit::CreditIssuer {
+        key: Arc::new(key),
+        published: Arc::new(published),
+        issuer: "test.moralbank.example".into(),
         tiers: Arc::new(domain::tier::DEFAULT_THRESHOLDS.to_vec()),
     }
 }
