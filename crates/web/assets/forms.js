@@ -188,3 +188,10 @@
     });
   });
 })();
+
+// A print button (the printable credit report): no inline handler, the page's CSP allows none.
+(function () {
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
+  });
+})();

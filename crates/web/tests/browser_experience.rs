@@ -279,47 +279,6 @@ async fn the_console_shows_each_role_what_waits_and_the_queue_reads_on_a_phone()
     admin.close().await.unwrap();
 }
 
-/// axe-core's browser build, installed by `.ci/run` under `target/axe` (npm package axe-core);
-/// `None` outside CI when it is not installed.
-fn axe_source() -> Option<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/axe/node_modules/axe-core/axe.min.js");
-    match std::fs::read_to_string(&path) {
-        Ok(s) => Some(s),
-        Err(_) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but {} is missing (.ci/run installs it)",
-                path.display()
-            );
-            eprintln!("skipping the accessibility check: axe-core is not installed");
-            None
-        }
-    }
-}
-
-/// The serious and critical violations axe-core finds on the open page, one line each.
-async fn axe_violations(c: &Client, axe: &str) -> Vec<String> {
-    c.execute(axe, vec![]).await.expect("axe-core loads");
-    let found = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, { resultTypes: ['violations'] })
-               .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-                 .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
-               .catch(e => done(['axe failed: ' + e]));",
-            vec![],
-        )
-        .await
-        .expect("axe-core runs");
-    found
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_type_passes_axe_core_with_no_serious_violation() {
     let Some(axe) = axe_source() else { return };
@@ -346,6 +305,7 @@ async fn every_page_type_passes_axe_core_with_no_serious_violation() {
         "/open-data",
         "/standards",
         "/benefits",
+        "/credit/tables",
         "/no/such/page",
     ] {
         check(&anonymous, path).await;
@@ -363,6 +323,7 @@ async fn every_page_type_passes_axe_core_with_no_serious_violation() {
         "/me/settings",
         "/me/access",
         "/me/export/view",
+        "/me/credit",
     ] {
         check(&phone, path).await;
     }
@@ -381,6 +342,8 @@ async fn every_page_type_passes_axe_core_with_no_serious_violation() {
         "/console/statistics",
         "/console/inbox",
         "/console/benefits",
+        "/console/credit/tables",
+        "/console/credit/figures",
     ] {
         check(&desk, path).await;
     }

@@ -108,6 +108,9 @@ pub(crate) async fn console(State(state): State<AppState>, ctx: PageCtx) -> Page
     } else {
         None
     };
+    // A bank's operator reads credit reports; other partners' operators do not.
+    let bank = authz::allowed(p, Action::ReadCreditReports)
+        && crate::credit::bank_actor(&state, p).await.is_ok();
     let view = context! {
         stats, waiting => waiting(&state, &ctx).await?,
         can => context! {
@@ -121,6 +124,9 @@ pub(crate) async fn console(State(state): State<AppState>, ctx: PageCtx) -> Page
             scan => authz::allowed(p, Action::ScanCodes),
             statistics => authz::allowed(p, Action::ViewStatistics),
             imports => authz::allowed(p, Action::ImportFiles),
+            credit => bank,
+            credit_tables => authz::allowed(p, Action::ManageCreditTables),
+            credit_figures => authz::allowed(p, Action::ViewCreditFigures),
         },
     };
     Ok(render(&state, &ctx, "console.html", view)?.into_response())

@@ -145,15 +145,27 @@ async fn request(
     let attempt = async {
         let id = own_id(&ctx)?;
         ctx.check_csrf(&f.csrf)?;
-        let terms = Terms::parse(&f.expiry_days, &f.lookback_months)?;
-        let bank = domain::parse_id("bank_id", &f.bank_id)?;
+        // Every field's problem at once: the terms, the bank, the box.
+        let mut errors = domain::FieldErrors::default();
+        let terms = match Terms::parse(&f.expiry_days, &f.lookback_months) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                errors.0.extend(e.0);
+                None
+            }
+        };
+        let bank = errors.take(domain::parse_id("bank_id", &f.bank_id));
         if f.confirm != "yes" {
-            return Err(AppError::invalid(
+            errors.push(FieldError::new(
                 "confirm",
                 "credit_consent_unconfirmed",
                 "tick the box to consent: the bank, the purpose and the data are listed above it",
             ));
         }
+        errors.into_result()?;
+        let (Some(terms), Some(bank)) = (terms, bank) else {
+            return Err(AppError::Internal("checked above".into()));
+        };
         let c = state
             .store
             .credit()
