@@ -202,6 +202,24 @@ enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u32,
     },
+    /// Moral credit reports: issued per second with three years of history on a seeded city
+    /// (p50/p99), verified per second against raw Ed25519, and a monthly loan book imported;
+    /// one JSON line. Writes a city: name a new (or a previously benched) database with
+    /// --database-url.
+    Credit {
+        /// Residents to seed when the database has none.
+        #[arg(long, default_value_t = 1_260_000)]
+        citizens: u64,
+        /// Households whose reports are issued (each with three years of awards).
+        #[arg(long, default_value_t = 2_000)]
+        households: u32,
+        /// Loans in the monthly loan book.
+        #[arg(long, default_value_t = 33_600)]
+        loans: u32,
+        /// Rounds of verification against raw Ed25519.
+        #[arg(long, default_value_t = 5)]
+        rounds: u32,
+    },
     /// Each page type's weight and time to first render in headless Chromium on a throttled
     /// mobile profile, against a running demo (`moralbank demo`) and its /healthz; one JSON line.
     Pages {
@@ -520,6 +538,20 @@ async fn run_bench(command: BenchCommand, config: Config, url_given: bool) -> Re
         }
         BenchCommand::Import { rows } => {
             bench::import::import(config, bench::import::ImportOptions { rows }, url_given).await
+        }
+        BenchCommand::Credit {
+            citizens,
+            households,
+            loans,
+            rounds,
+        } => {
+            let options = bench::credit::CreditOptions {
+                citizens,
+                households,
+                loans,
+                rounds,
+            };
+            bench::credit::credit(config, options, url_given).await
         }
         BenchCommand::Pages { url, runs } => {
             bench::pages::pages(bench::pages::PagesOptions { url, runs }).await

@@ -51,7 +51,7 @@ fn issuer() -> Result<moralbank_code::Issuer> {
 /// This thread's CPU time in seconds (user + system, from `/proc/thread-self/stat`, in clock
 /// ticks of 1/100 s), so that rates can be given per CPU-second as well as per wall-second: on
 /// a shared machine the wall clock also counts the time other processes held the core.
-fn thread_cpu_s() -> Option<f64> {
+pub(crate) fn thread_cpu_s() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
     let rest = &stat[stat.rfind(')')? + 1..];
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -60,7 +60,7 @@ fn thread_cpu_s() -> Option<f64> {
 }
 
 /// Runs `work` and gives (per wall-second, per CPU-second) for `n` items.
-fn rates(n: u32, work: impl FnOnce() -> Result<()>) -> Result<(f64, f64)> {
+pub(crate) fn rates(n: u32, work: impl FnOnce() -> Result<()>) -> Result<(f64, f64)> {
     let (t, c) = (Instant::now(), thread_cpu_s());
     work()?;
     let wall = t.elapsed().as_secs_f64();
@@ -71,7 +71,7 @@ fn rates(n: u32, work: impl FnOnce() -> Result<()>) -> Result<(f64, f64)> {
     Ok((f64::from(n) / wall, f64::from(n) / cpu))
 }
 
-fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
