@@ -219,6 +219,9 @@ enum BenchCommand {
         /// Rounds of verification against raw Ed25519.
         #[arg(long, default_value_t = 5)]
         rounds: u32,
+        /// Reports asked for at once in the concurrent phase.
+        #[arg(long, default_value_t = 32)]
+        concurrency: u32,
     },
     /// Each page type's weight and time to first render in headless Chromium on a throttled
     /// mobile profile, against a running demo (`moralbank demo`) and its /healthz; one JSON line.
@@ -544,12 +547,14 @@ async fn run_bench(command: BenchCommand, config: Config, url_given: bool) -> Re
             households,
             loans,
             rounds,
+            concurrency,
         } => {
             let options = bench::credit::CreditOptions {
                 citizens,
                 households,
                 loans,
                 rounds,
+                concurrency: concurrency.max(1),
             };
             bench::credit::credit(config, options, url_given).await
         }

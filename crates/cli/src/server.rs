@@ -264,6 +264,7 @@ pub(crate) fn credit_issuer(
         published: Arc::new(keys.published),
         issuer: config.code.issuer.clone(),
         tiers: Arc::new(config.code.tiers.clone()),
+        writer: None,
     }))
 }
 

@@ -7,8 +7,8 @@
 //!                                    {}, bstr(report), bstr(signature) ]) )>
 //! ```
 //!
-//! The report is a CBOR map with text keys, in this order (`docs/credit.md` is the reference,
-//! with a test vector):
+//! The report is a CBOR map with text keys, in this order (`docs/credit-report.md` is the
+//! reference, with a test vector):
 //!
 //! ```text
 //! { "v": 1, "iss": text, "aud": text, "sub": bstr .size 16, "iat": int, "exp": int,
@@ -42,8 +42,9 @@ pub const REPORT_TYPE: &str = "moralbank-credit-report";
 pub const REPORT_VERSION: i64 = 1;
 /// The longest text [`verify_report`] reads.
 pub const REPORT_CHARS_MAX: usize = 16_384;
-/// At most this many (category, year) rows and badges, and this long a text.
+/// At most this many (category, year) rows, and as many badges.
 pub const ROWS_MAX: usize = 200;
+/// The longest text field, in characters.
 pub const TEXT_CHARS_MAX: usize = 128;
 
 /// Points earned in one category (a standard's code) in one calendar year.
@@ -186,7 +187,7 @@ impl CreditReport {
         check_text("aud", &self.audience)?;
         check_text("consent", &self.consent_id)?;
         check_text("tier_rules", &self.tier_rules)?;
-        check_text("log", &self.log.origin)?;
+        check_text("origin", &self.log.origin)?;
         if self.expires_at <= self.issued_at {
             return Err(ReportError::BadField("exp"));
         }
@@ -197,7 +198,7 @@ impl CreditReport {
             return Err(ReportError::BadField("badges"));
         }
         for p in &self.points {
-            check_text("points", &p.category)?;
+            check_text("category", &p.category)?;
         }
         for b in &self.badges {
             check_text("badges", b)?;

@@ -23,3 +23,38 @@ pub(crate) async fn notify_citizen(
     .await?;
     Ok(())
 }
+
+/// [`notify_citizen`] for several residents at once, in one statement.
+pub(crate) async fn notify_citizens(
+    tx: &mut sqlx::AnyConnection,
+    citizen_ids: &[String],
+    kind: &str,
+    at: i64,
+) -> crate::Result<()> {
+    if citizen_ids.is_empty() {
+        return Ok(());
+    }
+    // (id, 'citizen', resident, NULL, kind, at): four parameters a row.
+    let values: Vec<String> = (0..citizen_ids.len())
+        .map(|r| {
+            let b = r * 4;
+            format!(
+                "(${}, 'citizen', ${}, NULL, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO notifications (id, recipient_kind, recipient_id, deed_id, kind, at) VALUES {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for c in citizen_ids {
+        q = q.bind(domain::new_id()).bind(c).bind(kind).bind(at);
+    }
+    q.execute(&mut *tx).await?;
+    Ok(())
+}

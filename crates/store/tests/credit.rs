@@ -124,6 +124,7 @@ impl World {
             key: &self.key,
             issuer: "yuyao",
             thresholds: &domain::tier::DEFAULT_THRESHOLDS,
+            writer: None,
         }
     }
 
@@ -750,6 +751,99 @@ async fn concurrent_requests_authorisations_and_decisions_hold(store: Store) {
     );
 }
 
+async fn the_writer_keeps_reports_in_batches_once_each(store: Store) {
+    let w = world(&store).await;
+    let writer = moralbank_store::credit::writer::ReportWriter::start(store.clone());
+    let mut asks = Vec::new();
+    for n in 0..12 {
+        let who = single(&store, &w.village, 800 + n).await;
+        let c = store
+            .credit()
+            .request_consent(&who, &w.bank, TERMS, T0)
+            .await
+            .unwrap();
+        asks.push((who, c.id));
+    }
+    // Every household at once, and the first one three more times at the same moment.
+    let mut all = asks.clone();
+    all.extend(std::iter::repeat_n(asks[0].clone(), 3));
+    let tasks: Vec<_> = all
+        .into_iter()
+        .map(|(who, consent)| {
+            let (store, writer) = (store.clone(), writer.clone());
+            tokio::spawn(async move {
+                let key = IssuerKey::from_seed(&[5; 32]);
+                let signer = ReportSigner {
+                    key: &key,
+                    issuer: "yuyao",
+                    thresholds: &domain::tier::DEFAULT_THRESHOLDS,
+                    writer: Some(&writer),
+                };
+                store
+                    .credit()
+                    .household_report(&who, &consent, &signer, T0 + 10)
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap().unwrap().id);
+    }
+    assert!(
+        ids[12..].iter().all(|id| *id == ids[0]),
+        "one report per consent, the same to every request"
+    );
+    assert_eq!(
+        store
+            .count_for_tests("SELECT COUNT(*) FROM credit_reports")
+            .await
+            .unwrap(),
+        12
+    );
+    assert_eq!(
+        store
+            .count_for_tests(
+                "SELECT COUNT(*) FROM access_log WHERE action = 'credit_report_issued'"
+            )
+            .await
+            .unwrap(),
+        12,
+        "one receipt per report"
+    );
+    // A consent revoked before its report is kept: refused, nothing kept.
+    let who = single(&store, &w.village, 900).await;
+    let c = store
+        .credit()
+        .request_consent(&who, &w.bank, TERMS, T0)
+        .await
+        .unwrap();
+    store
+        .credit()
+        .revoke_consent(&who, &c.id, T0 + 1)
+        .await
+        .unwrap();
+    let signer = ReportSigner {
+        key: &w.key,
+        issuer: "yuyao",
+        thresholds: &domain::tier::DEFAULT_THRESHOLDS,
+        writer: Some(&writer),
+    };
+    let e = store
+        .credit()
+        .household_report(&who, &c.id, &signer, T0 + 2)
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "consent_revoked");
+    assert_eq!(
+        store
+            .count_for_tests("SELECT COUNT(*) FROM credit_reports")
+            .await
+            .unwrap(),
+        12
+    );
+}
+
 async fn import(store: &Store, owner: &str, csv: &str) -> moralbank_store::citydata::Import {
     store
         .citydata()
@@ -884,4 +978,5 @@ moralbank_store::on_both_backends!(
     a_revoked_expired_or_misused_consent_is_refused_with_its_reason,
     concurrent_requests_authorisations_and_decisions_hold,
     the_loan_book_is_all_or_nothing_and_feeds_the_figures,
+    the_writer_keeps_reports_in_batches_once_each,
 );

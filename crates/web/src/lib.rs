@@ -246,8 +246,14 @@ impl AppState {
         self
     }
 
-    /// The same state issuing moral credit reports with `credit`.
-    pub fn with_credit(mut self, credit: credit::CreditIssuer) -> AppState {
+    /// The same state issuing moral credit reports with `credit` (and its report writer,
+    /// started here on the state's store when it has none; inside a Tokio runtime).
+    pub fn with_credit(mut self, mut credit: credit::CreditIssuer) -> AppState {
+        if credit.writer.is_none() {
+            credit.writer = Some(moralbank_store::credit::writer::ReportWriter::start(
+                self.store.clone(),
+            ));
+        }
         self.credit = Some(credit);
         self
     }

@@ -39,7 +39,13 @@ pub struct CreditOptions {
     pub households: u32,
     pub loans: u32,
     pub rounds: u32,
+    /// Downloads at once in the concurrent phase.
+    pub concurrency: u32,
 }
+
+/// Reports issued one after another without the writer (each its own transaction): the
+/// sequential phase's sample.
+const SEQUENTIAL: usize = 500;
 
 pub async fn credit(config: Config, o: CreditOptions, url_given: bool) -> Result<()> {
     if !url_given {
@@ -128,31 +134,87 @@ async fn run(store: &Store, o: &CreditOptions) -> Result<Value> {
     let (bank, households) = prepare(store, o, &mut setup).await?;
     let now = now_ms();
     let ids: Vec<String> = households.iter().map(|(h, _)| h.clone()).collect();
+    let key = std::sync::Arc::new(IssuerKey::generate());
+    let keys = KeySet::new(vec![key.public()]).map_err(|e| CliError::Config(e.to_string()))?;
+    let thresholds = domain::tier::DEFAULT_THRESHOLDS;
+    let plain = ReportSigner {
+        key: &key,
+        issuer: "bench.moralbank.localhost",
+        thresholds: &thresholds,
+        writer: None,
+    };
+
+    // One after another, each report its own transaction (one durable commit each).
+    let sample = &households[..households.len().min(SEQUENTIAL)];
+    let sample_ids: Vec<String> = sample.iter().map(|(h, _)| h.clone()).collect();
+    let consents = store
+        .fixtures()
+        .bench_credit_consents(&bank, &sample_ids, now)
+        .await?;
+    eprintln!("issuing {} reports one after another", consents.len());
+    let mut sequential = Vec::with_capacity(consents.len());
+    let t = Instant::now();
+    for ((_, members), consent) in sample.iter().zip(&consents) {
+        let one = Instant::now();
+        store
+            .credit()
+            .household_report(&members[0], consent, &plain, now)
+            .await?;
+        sequential.push(one.elapsed().as_secs_f64() * 1000.0);
+    }
+    let sequential_s = t.elapsed().as_secs_f64();
+    sequential.sort_by(f64::total_cmp);
+
+    // Many households at once, as the server issues them: through the report writer.
+    let writer = moralbank_store::credit::writer::ReportWriter::start(store.clone());
     let consents = store
         .fixtures()
         .bench_credit_consents(&bank, &ids, now)
         .await?;
-    let key = IssuerKey::generate();
-    let keys = KeySet::new(vec![key.public()]).map_err(|e| CliError::Config(e.to_string()))?;
-    let thresholds = domain::tier::DEFAULT_THRESHOLDS;
-    let signer = ReportSigner {
-        key: &key,
-        issuer: "bench.moralbank.localhost",
-        thresholds: &thresholds,
-    };
-
-    eprintln!("issuing {} reports, one after another", consents.len());
-    let mut latencies = Vec::with_capacity(consents.len());
-    let mut texts = Vec::with_capacity(consents.len());
+    eprintln!(
+        "issuing {} reports, {} at a time, through the writer",
+        consents.len(),
+        o.concurrency
+    );
+    let jobs: Vec<(String, String)> = households
+        .iter()
+        .zip(&consents)
+        .map(|((_, m), c)| (m[0].clone(), c.clone()))
+        .collect();
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(jobs.into_iter()));
     let t = Instant::now();
-    for ((_, members), consent) in households.iter().zip(&consents) {
-        let one = Instant::now();
-        let r = store
-            .credit()
-            .household_report(&members[0], consent, &signer, now)
-            .await?;
-        latencies.push(one.elapsed().as_secs_f64() * 1000.0);
-        texts.push(r.body);
+    let mut tasks = Vec::new();
+    for _ in 0..o.concurrency {
+        let (store, queue, writer, key) =
+            (store.clone(), queue.clone(), writer.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let signer = ReportSigner {
+                key: &key,
+                issuer: "bench.moralbank.localhost",
+                thresholds: &domain::tier::DEFAULT_THRESHOLDS,
+                writer: Some(&writer),
+            };
+            let mut out = Vec::new();
+            loop {
+                let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                let Some((member, consent)) = next else { break };
+                let one = Instant::now();
+                let r = store
+                    .credit()
+                    .household_report(&member, &consent, &signer, now)
+                    .await?;
+                out.push((one.elapsed().as_secs_f64() * 1000.0, r.body));
+            }
+            Ok::<_, moralbank_store::StoreError>(out)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(consents.len());
+    let mut texts: Vec<String> = Vec::with_capacity(consents.len());
+    for task in tasks {
+        for (ms, body) in task.await.map_err(|e| CliError::Config(e.to_string()))?? {
+            latencies.push(ms);
+            texts.push(body);
+        }
     }
     let issue_s = t.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
@@ -299,10 +361,15 @@ async fn run(store: &Store, o: &CreditOptions) -> Result<Value> {
         "bench": "credit", "backend": backend, "setup": setup,
         "households": households.len(), "reports_with_points": with_points,
         "report_chars_median": chars_median,
+        "concurrency": o.concurrency,
         "issued_per_s": (f64::from(n) / issue_s).round(),
         "issue_ms_p50": (percentile(&latencies, 0.5) * 100.0).round() / 100.0,
         "issue_ms_p99": (percentile(&latencies, 0.99) * 100.0).round() / 100.0,
         "issue_ms_max": (latencies[latencies.len() - 1] * 100.0).round() / 100.0,
+        "sequential_reports": sequential.len(),
+        "sequential_per_s": (sequential.len() as f64 / sequential_s).round(),
+        "sequential_ms_p50": (percentile(&sequential, 0.5) * 100.0).round() / 100.0,
+        "sequential_ms_p99": (percentile(&sequential, 0.99) * 100.0).round() / 100.0,
         "sign_only_per_s": sign_only.round(),
         "verified_per_s": v.round(), "raw_ed25519_verify_per_s": r.round(),
         "verify_ratio_to_raw": (v / r * 1000.0).round() / 1000.0,

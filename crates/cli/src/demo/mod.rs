@@ -102,6 +102,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
         key: &credit_keys.signer,
         issuer: &config.code.issuer,
         thresholds: &config.code.tiers,
+        writer: None,
     };
     credit::seed_credit(&store, &signer, opts.citizens).await?;
     added += history::seed_redemptions(&store, &ledger).await?;

@@ -83,3 +83,6 @@ CREATE TABLE credit_loan_months (
     PRIMARY KEY (bank_id, loan_ref, month)
 );
 CREATE INDEX credit_loan_months_month ON credit_loan_months(month);
+
+-- A household's deeds still in publicity are counted in its report.
+CREATE INDEX deeds_household ON deeds(household_id, status);

@@ -86,11 +86,38 @@ pub(crate) async fn tell_household(
         .iter()
         .map(|r| r.try_get("id"))
         .collect::<std::result::Result<_, _>>()?;
-    for m in &members {
-        insert_access(tx, m, actor, kind, now).await?;
-        crate::notices::notify_citizen(tx, m, kind, now).await?;
+    tell_members(tx, &members, actor, kind, now).await
+}
+
+/// [`tell_household`] for members already known: one statement for their access-log rows and
+/// one for their inbox rows.
+pub(crate) async fn tell_members(
+    tx: &mut sqlx::AnyConnection,
+    members: &[String],
+    actor: &Actor,
+    kind: &str,
+    now: i64,
+) -> Result<()> {
+    if members.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let sql = format!(
+        "INSERT INTO access_log (id, citizen_id, actor_kind, actor_id, actor_label, action, at) VALUES {}",
+        crate::sql::values_list(7, members.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for m in members {
+        q = q
+            .bind(domain::new_id())
+            .bind(m)
+            .bind(actor.kind)
+            .bind(&actor.id)
+            .bind(&actor.label)
+            .bind(kind)
+            .bind(now);
+    }
+    q.execute(&mut *tx).await?;
+    crate::notices::notify_citizens(tx, members, kind, now).await
 }
 
 fn citizen_actor(id: &str, label: &str) -> Actor {

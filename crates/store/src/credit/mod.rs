@@ -6,6 +6,7 @@
 pub mod consents;
 pub mod loans;
 pub mod reports;
+pub mod writer;
 
 use crate::{Result, StoreError};
 use domain::credit::{LineRow, LineTable};

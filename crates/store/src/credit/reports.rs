@@ -4,6 +4,7 @@
 //! over the API under a live consent. Every read is in each member's access log and inbox.
 
 use crate::credit::consents::{consent_from_row, refused, tell_household, CONSENT_COLUMNS};
+use crate::credit::writer::{Kept, ReportWrite, ReportWriter};
 use crate::credit::Credit;
 use crate::registry::Actor;
 use crate::{Result, StoreError};
@@ -19,6 +20,9 @@ pub struct ReportSigner<'a> {
     pub key: &'a IssuerKey,
     pub issuer: &'a str,
     pub thresholds: &'a [i64],
+    /// Keeps reports in batches (group commit); without one each report is its own
+    /// transaction.
+    pub writer: Option<&'a ReportWriter>,
 }
 
 /// A report as kept: its id (the jti, hex), its consent and bank, and its signed text.
@@ -35,6 +39,20 @@ pub struct StoredReport {
     pub body: String,
 }
 
+fn stored_of(w: &ReportWrite) -> StoredReport {
+    StoredReport {
+        id: w.id.clone(),
+        consent_id: w.consent_id.clone(),
+        household_id: w.household_id.clone(),
+        bank_id: w.bank_id.clone(),
+        issued_at: w.issued_at,
+        expires_at: w.expires_at,
+        tier: w.tier,
+        credit_points: w.credit_points,
+        body: w.body.clone(),
+    }
+}
+
 fn stored(r: &sqlx::any::AnyRow) -> Result<StoredReport> {
     Ok(StoredReport {
         id: r.try_get("id")?,
@@ -49,6 +67,31 @@ fn stored(r: &sqlx::any::AnyRow) -> Result<StoredReport> {
     })
 }
 
+/// The public log's newest checkpoint (its signed note's origin and root, and its size), or
+/// `none` before the first.
+fn log_anchor(note: Option<String>, size: Option<i64>) -> Result<LogAnchor> {
+    let (Some(note), Some(size)) = (note, size) else {
+        return Ok(LogAnchor {
+            origin: "none".into(),
+            size: 0,
+            root: [0; 32],
+        });
+    };
+    let mut lines = note.lines();
+    let origin = lines.next().unwrap_or("none").to_string();
+    let _size = lines.next();
+    let root = lines
+        .next()
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| StoreError::Integrity("a stored checkpoint's root does not parse".into()))?;
+    Ok(LogAnchor {
+        origin,
+        size: u64::try_from(size).unwrap_or(0),
+        root,
+    })
+}
+
 /// `standard:blood-donation@2` → `blood-donation`; other rules as they are.
 fn category(rule: &str) -> String {
     rule.strip_prefix("standard:")
@@ -58,13 +101,15 @@ fn category(rule: &str) -> String {
 }
 
 impl Credit<'_> {
-    /// The household's figures for `bank_id` under `lookback_months`, at `now` (ms).
+    /// The household's figures for the consent's bank and look-back, at `now` (ms), and its
+    /// members (to tell of the report). Four reads: the members, the sums (credit points,
+    /// green cards, deeds in publicity, the log's checkpoint), the awards, the bank's table.
     async fn build_report(
         &self,
         consent: &crate::credit::consents::Consent,
         signer: &ReportSigner<'_>,
         now: i64,
-    ) -> Result<CreditReport> {
+    ) -> Result<(CreditReport, Vec<String>)> {
         let household = &consent.household_id;
         let members: Vec<String> = sqlx::query("SELECT id FROM citizens WHERE household_id = $1")
             .bind(household)
@@ -75,15 +120,24 @@ impl Credit<'_> {
             .collect::<std::result::Result<_, _>>()?;
         let lookback = i64::from(consent.lookback_months.clamp(1, 36));
         let first_month = domain::time::months_before(domain::time::month_of(now), lookback - 1);
-        let credit_points: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(k.points), 0) AS BIGINT) AS n FROM ledger_credit k JOIN citizens c ON c.id = k.citizen_id \
-             WHERE c.household_id = $1 AND k.month >= $2",
+        let sums = sqlx::query(
+            "SELECT CAST(COALESCE((SELECT SUM(k.points) FROM ledger_credit k JOIN citizens c ON c.id = k.citizen_id \
+                WHERE c.household_id = $1 AND k.month >= $2), 0) AS BIGINT) AS credit, \
+             CAST((SELECT COUNT(*) FROM green_cards g JOIN citizens c ON c.id = g.citizen_id WHERE c.household_id = $1 \
+                AND g.revoked_at IS NULL AND g.valid_from <= $3 AND g.valid_until > $3) AS BIGINT) AS cards, \
+             CAST((SELECT COUNT(*) FROM deeds d WHERE d.household_id = $1 AND d.status IN ('publicity', 'paused')) AS BIGINT) AS pending, \
+             (SELECT note FROM log_checkpoints ORDER BY size DESC, at_ms DESC LIMIT 1) AS cp_note, \
+             CAST((SELECT size FROM log_checkpoints ORDER BY size DESC, at_ms DESC LIMIT 1) AS BIGINT) AS cp_size",
         )
         .bind(household)
         .bind(first_month)
+        .bind(now)
         .fetch_one(&self.read)
-        .await?
-        .try_get("n")?;
+        .await?;
+        let credit_points: i64 = sums.try_get("credit")?;
+        let green_cards: i64 = sums.try_get("cards")?;
+        let in_publicity: i64 = sums.try_get("pending")?;
+        let log = log_anchor(sums.try_get("cp_note")?, sums.try_get("cp_size")?)?;
         // Awards and their reversals, each in the category and month of the award.
         let rows = sqlx::query(
             "SELECT COALESCE(o.rule, e.rule) AS rule, COALESCE(o.at_ms, e.at_ms) AS at_ms, p.amount \
@@ -96,11 +150,11 @@ impl Credit<'_> {
         .await?;
         let mut by: BTreeMap<(String, u16), i64> = BTreeMap::new();
         for r in &rows {
-            let at: i64 = r.try_get("at_ms")?;
-            if domain::time::month_of(at) < first_month {
+            let month = domain::time::month_of(r.try_get("at_ms")?);
+            if month < first_month {
                 continue;
             }
-            let year = u16::try_from(domain::time::month_of(at) / 100).unwrap_or(0);
+            let year = u16::try_from(month / 100).unwrap_or(0);
             let rule: String = r.try_get("rule")?;
             *by.entry((category(&rule), year)).or_default() += r.try_get::<i64, _>("amount")?;
         }
@@ -114,17 +168,6 @@ impl Credit<'_> {
             })
             .take(moralbank_code::report::ROWS_MAX)
             .collect();
-        let counts = sqlx::query(
-            "SELECT CAST((SELECT COUNT(*) FROM green_cards g JOIN citizens c ON c.id = g.citizen_id WHERE c.household_id = $1 \
-                AND g.revoked_at IS NULL AND g.valid_from <= $2 AND g.valid_until > $2) AS BIGINT) AS cards, \
-             CAST((SELECT COUNT(*) FROM deeds d WHERE d.household_id = $1 AND d.status IN ('publicity', 'paused')) AS BIGINT) AS pending",
-        )
-        .bind(household)
-        .bind(now)
-        .fetch_one(&self.read)
-        .await?;
-        let green_cards: i64 = counts.try_get("cards")?;
-        let in_publicity: i64 = counts.try_get("pending")?;
         let tier = domain::credit::household_tier(credit_points, members.len(), signer.thresholds);
         let line = self.current_table(&consent.bank_id).await?.and_then(|t| {
             t.table().row(tier).map(|r| SuggestedLine {
@@ -141,7 +184,7 @@ impl Credit<'_> {
         report_id.copy_from_slice(&crate::vault::random_bytes(16));
         let mut subject = [0u8; 16];
         subject.copy_from_slice(&pseudonym[..16]);
-        Ok(CreditReport {
+        let report = CreditReport {
             issuer: signer.issuer.to_string(),
             audience: consent.bank_id.clone(),
             subject,
@@ -162,39 +205,14 @@ impl Credit<'_> {
             green_cards: u32::try_from(green_cards).unwrap_or(u32::MAX),
             in_publicity: u32::try_from(in_publicity).unwrap_or(u32::MAX),
             line,
-            log: self.log_anchor().await?,
-        })
-    }
-
-    /// The public log's newest checkpoint as (origin, size, root).
-    async fn log_anchor(&self) -> Result<LogAnchor> {
-        let head = self.ledger().latest_checkpoint().await?;
-        let Some(cp) = head else {
-            return Ok(LogAnchor {
-                origin: "none".into(),
-                size: 0,
-                root: [0; 32],
-            });
+            log,
         };
-        let mut lines = cp.note.lines();
-        let origin = lines.next().unwrap_or("none").to_string();
-        let _size = lines.next();
-        let root = lines
-            .next()
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| {
-                StoreError::Integrity("a stored checkpoint's root does not parse".into())
-            })?;
-        Ok(LogAnchor {
-            origin,
-            size: cp.size,
-            root,
-        })
+        Ok((report, members))
     }
 
     /// The report under `consent`, issuing it when there is none yet (only under an authorised
-    /// consent); in the caller's context of checks.
+    /// consent): the figures read and signed here, the report kept (with its receipts) by the
+    /// writer when there is one.
     async fn report_under(
         &self,
         consent: &crate::credit::consents::Consent,
@@ -202,54 +220,49 @@ impl Credit<'_> {
         actor: &Actor,
         now: i64,
     ) -> Result<StoredReport> {
-        if let Some(r) = self.report_of_consent(&consent.id).await? {
-            return Ok(r);
+        if consent.report_id.is_some() {
+            if let Some(r) = self.report_of_consent(&consent.id).await? {
+                return Ok(r);
+            }
         }
         domain::credit::may_issue(consent.status, &consent.purpose, consent.expires_at, now)
             .map_err(refused)?;
-        let report = self.build_report(consent, signer, now).await?;
+        let (report, members) = self.build_report(consent, signer, now).await?;
         let body = moralbank_code::encode_report(&report, signer.key)
             .map_err(|e| StoreError::Integrity(format!("a credit report: {e}")))?;
-        let mut tx = self.write.begin().await?;
-        let live = sqlx::query(
-            "UPDATE credit_consents SET status = status WHERE id = $1 AND status = 'authorised' AND expires_at > $2",
-        )
-        .bind(&consent.id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if live == 0 {
-            tx.rollback().await?;
+        let write = ReportWrite {
+            id: report.id_hex(),
+            consent_id: consent.id.clone(),
+            household_id: consent.household_id.clone(),
+            bank_id: consent.bank_id.clone(),
+            issued_at: now,
+            expires_at: consent.expires_at,
+            tier: i64::from(report.tier),
+            credit_points: report.credit_points,
+            body,
+            members,
+            actor: actor.clone(),
+        };
+        let kept = match signer.writer {
+            Some(w) => {
+                let stored = stored_of(&write);
+                match w.keep(write).await? {
+                    Kept::New => return Ok(stored),
+                    other => other,
+                }
+            }
+            None => {
+                let kept = crate::credit::writer::commit(self, &[&write]).await?;
+                match kept.first().copied() {
+                    Some(Kept::New) => return Ok(stored_of(&write)),
+                    Some(other) => other,
+                    None => Kept::Earlier,
+                }
+            }
+        };
+        if kept == Kept::ConsentClosed {
             return Err(refused(Refusal::Revoked));
         }
-        let inserted = sqlx::query(
-            "INSERT INTO credit_reports (id, consent_id, household_id, bank_id, issued_at, expires_at, tier, credit_points, body) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (consent_id) DO NOTHING",
-        )
-        .bind(report.id_hex())
-        .bind(&consent.id)
-        .bind(&consent.household_id)
-        .bind(&consent.bank_id)
-        .bind(now)
-        .bind(consent.expires_at)
-        .bind(i64::from(report.tier))
-        .bind(report.credit_points)
-        .bind(&body)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            tell_household(
-                &mut tx,
-                &consent.household_id,
-                actor,
-                "credit_report_issued",
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
         self.report_of_consent(&consent.id)
             .await?
             .ok_or(StoreError::NotFound {
@@ -266,19 +279,21 @@ impl Credit<'_> {
         signer: &ReportSigner<'_>,
         now: i64,
     ) -> Result<StoredReport> {
-        let consent = self
-            .consent_for_citizen(citizen_id, consent_id, now)
-            .await?;
-        let label = self
-            .registry()
-            .citizen_summary(citizen_id)
+        let sql = format!(
+            "SELECT {CONSENT_COLUMNS}, c.name_masked FROM credit_consents k JOIN partners p ON p.id = k.bank_id \
+             JOIN citizens c ON c.household_id = k.household_id WHERE k.id = $1 AND c.id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(consent_id)
+            .bind(citizen_id)
+            .fetch_optional(&self.read)
             .await?
-            .map(|s| s.name_masked)
-            .unwrap_or_default();
+            .ok_or(StoreError::NotFound { what: "consent" })?;
+        let consent = consent_from_row(&row, now)?;
         let actor = Actor {
             kind: "citizen",
             id: citizen_id.to_string(),
-            label,
+            label: row.try_get("name_masked")?,
         };
         self.report_under(&consent, signer, &actor, now).await
     }

@@ -27,6 +27,8 @@ pub struct CreditIssuer {
     pub published: Arc<moralbank_code::KeySet>,
     pub issuer: String,
     pub tiers: Arc<Vec<i64>>,
+    /// Keeps issued reports in batches; started by `AppState::with_credit` when `None`.
+    pub writer: Option<moralbank_store::credit::writer::ReportWriter>,
 }
 
 /// How far a bank's clock may be off ours when it verifies a report.
@@ -41,6 +43,7 @@ pub(crate) fn signer(c: &CreditIssuer) -> ReportSigner<'_> {
         key: &c.key,
         issuer: &c.issuer,
         thresholds: &c.tiers,
+        writer: c.writer.as_ref(),
     }
 }
 

@@ -400,6 +400,7 @@ pub(crate) async fn full_export(state: &AppState, id: &str) -> Result<serde_json
             serde_json::to_value(state.store.code().citizen_green_cards(id).await?)
                 .unwrap_or_default(),
         );
+        o.insert("credit".into(), credit_export(state, id).await?);
         o.insert(
             "inbox".into(),
             serde_json::to_value(
@@ -413,6 +414,31 @@ pub(crate) async fn full_export(state: &AppState, id: &str) -> Result<serde_json
         );
     }
     Ok(doc)
+}
+
+/// The household's credit consents (other members named by nothing), the reports issued under
+/// them (their signed text) and the banks' decisions.
+async fn credit_export(state: &AppState, id: &str) -> Result<serde_json::Value, AppError> {
+    let Some(me) = state.store.registry().citizen_summary(id).await? else {
+        return Ok(serde_json::Value::Null);
+    };
+    let now = state.clock.now_ms();
+    let credit = state.store.credit();
+    let mut consents = Vec::new();
+    for mut c in credit.household_consents(&me.household_id, now).await? {
+        let report = credit.report_of_consent(&c.id).await?;
+        let mine = c.authorised_by.iter().any(|a| a == id);
+        let others = c.authorised_by.len() - usize::from(mine);
+        c.authorised_by.clear();
+        consents.push(serde_json::json!({
+            "consent": c, "i_authorised": mine, "others_authorised": others,
+            "report": report.map(|r| serde_json::json!({ "id": r.id, "issued_at": r.issued_at, "text": r.body })),
+        }));
+    }
+    Ok(serde_json::json!({
+        "consents": consents,
+        "decisions": credit.household_decisions(&me.household_id).await?,
+    }))
 }
 
 /// A staff member's read of one resident's record, in the resident's access log (`view`).

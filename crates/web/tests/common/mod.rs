@@ -456,6 +456,7 @@ pub fn test_credit_issuer() -> moralbank_web::credit::CreditIssuer {
         published: Arc::new(published),
         issuer: "test.moralbank.example".into(),
         tiers: Arc::new(domain::tier::DEFAULT_THRESHOLDS.to_vec()),
+        writer: None,
     }
 }
 
