@@ -220,7 +220,7 @@ enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         rounds: u32,
         /// Reports asked for at once in the concurrent phase.
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 16)]
         concurrency: u32,
     },
     /// Each page type's weight and time to first render in headless Chromium on a throttled

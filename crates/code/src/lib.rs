@@ -21,6 +21,7 @@ pub mod keys;
 pub mod qr;
 pub mod refusal;
 pub mod report;
+mod report_cbor;
 
 pub use claims::{
     Badge, Carrier, ClaimError, Claims, CodeId, Holder, Issuer, Lifetimes, MaskedName, Pseudonym,

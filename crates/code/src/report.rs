@@ -25,8 +25,8 @@
 //! the code's: preferred serialisation only, every key present once and in order, no other key.
 
 use crate::code::{
-    from_bytes, int, sig_structure, to_bytes, Header, Sign1, ALG_EDDSA, COSE_SIGN1_TAG, HEADER_ALG,
-    HEADER_KID, HEADER_TYP,
+    int, sig_structure, to_bytes, Header, Sign1, ALG_EDDSA, COSE_SIGN1_TAG, HEADER_ALG, HEADER_KID,
+    HEADER_TYP,
 };
 use crate::keys::{IssuerKey, KeySet};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -173,7 +173,7 @@ fn entry(k: &str, v: Value) -> (Value, Value) {
     (text(k), v)
 }
 
-fn check_text(field: &'static str, s: &str) -> Result<(), ReportError> {
+pub(crate) fn check_text(field: &'static str, s: &str) -> Result<(), ReportError> {
     let n = s.chars().count();
     if n == 0 || n > TEXT_CHARS_MAX || s.chars().any(char::is_control) {
         return Err(ReportError::BadField(field));
@@ -258,62 +258,14 @@ impl CreditReport {
     }
 }
 
-/// A map's values read in a fixed order of keys: each key present once, in order, no other.
-struct Ordered {
-    entries: std::vec::IntoIter<(Value, Value)>,
-}
-
-impl Ordered {
-    fn new(value: Value, field: &'static str, len: usize) -> Result<Ordered, ReportError> {
-        match value {
-            Value::Map(entries) if entries.len() == len => Ok(Ordered {
-                entries: entries.into_iter(),
-            }),
-            _ => Err(ReportError::BadField(field)),
-        }
+/// The report from its payload's bytes, each key expected in order (see [`crate::report_cbor`]):
+/// a payload that is no well-formed CBOR of the subset is `NotCose`, a wrong shape the field.
+fn from_payload(payload: &[u8]) -> Result<CreditReport, ReportError> {
+    if !crate::report_cbor::well_formed(payload) {
+        return Err(ReportError::NotCose);
     }
-
-    fn next(&mut self, key: &'static str) -> Result<Value, ReportError> {
-        match self.entries.next() {
-            Some((Value::Text(k), v)) if k == key => Ok(v),
-            _ => Err(ReportError::BadField(key)),
-        }
-    }
-
-    fn text(&mut self, key: &'static str) -> Result<String, ReportError> {
-        match self.next(key)? {
-            Value::Text(s) => {
-                check_text(key, &s)?;
-                Ok(s)
-            }
-            _ => Err(ReportError::BadField(key)),
-        }
-    }
-
-    fn int<T: TryFrom<i128>>(&mut self, key: &'static str) -> Result<T, ReportError> {
-        match self.next(key)? {
-            Value::Integer(i) => T::try_from(i128::from(i)).map_err(|_| ReportError::BadField(key)),
-            _ => Err(ReportError::BadField(key)),
-        }
-    }
-
-    fn bytes<const N: usize>(&mut self, key: &'static str) -> Result<[u8; N], ReportError> {
-        match self.next(key)? {
-            Value::Bytes(b) => <[u8; N]>::try_from(b).map_err(|_| ReportError::BadField(key)),
-            _ => Err(ReportError::BadField(key)),
-        }
-    }
-
-    fn array(&mut self, key: &'static str) -> Result<Vec<Value>, ReportError> {
-        match self.next(key)? {
-            Value::Array(items) if items.len() <= ROWS_MAX => Ok(items),
-            _ => Err(ReportError::BadField(key)),
-        }
-    }
-}
-
-fn from_cbor(value: Value) -> Result<CreditReport, ReportError> {
-    let mut m = Ordered::new(value, "report", 18)?;
+    let mut m = crate::report_cbor::Reader::new(payload);
+    m.map("report", 18)?;
     if m.int::<i64>("v")? != REPORT_VERSION {
         return Err(ReportError::BadField("v"));
     }
@@ -328,44 +280,39 @@ fn from_cbor(value: Value) -> Result<CreditReport, ReportError> {
     let tier_rules = m.text("tier_rules")?;
     let lookback_months = m.int("lookback_months")?;
     let credit_points = m.int("credit_points")?;
-    let points = m
-        .array("points")?
-        .into_iter()
-        .map(|row| {
-            let mut r = Ordered::new(row, "points", 3)?;
-            Ok(CategoryPoints {
-                category: r.text("category")?,
-                year: r.int("year")?,
-                points: r.int("points")?,
-            })
-        })
-        .collect::<Result<Vec<_>, ReportError>>()?;
-    let badges = m
-        .array("badges")?
-        .into_iter()
-        .map(|b| match b {
-            Value::Text(s) => check_text("badges", &s).map(|()| s),
-            _ => Err(ReportError::BadField("badges")),
-        })
-        .collect::<Result<Vec<_>, ReportError>>()?;
+    let rows = m.array("points", ROWS_MAX)?;
+    let mut points = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        m.map("points", 3)?;
+        points.push(CategoryPoints {
+            category: m.text("category")?,
+            year: m.int("year")?,
+            points: m.int("points")?,
+        });
+    }
+    let n = m.array("badges", ROWS_MAX)?;
+    let mut badges = Vec::with_capacity(n);
+    for _ in 0..n {
+        badges.push(m.text_value("badges")?);
+    }
     let green_cards = m.int("green_cards")?;
     let in_publicity = m.int("in_publicity")?;
-    let line = match m.next("line")? {
-        Value::Null => None,
-        other => {
-            let mut l = Ordered::new(other, "line", 3)?;
-            Some(SuggestedLine {
-                table_version: l.int("table_version")?,
-                max_line_yuan: l.int("max_line_yuan")?,
-                rate_discount_bp: l.int("rate_discount_bp")?,
-            })
-        }
+    let line = if m.null("line")? {
+        None
+    } else {
+        m.map("line", 3)?;
+        Some(SuggestedLine {
+            table_version: m.int("table_version")?,
+            max_line_yuan: m.int("max_line_yuan")?,
+            rate_discount_bp: m.int("rate_discount_bp")?,
+        })
     };
-    let mut l = Ordered::new(m.next("log")?, "log", 3)?;
+    m.key("log")?;
+    m.map("log", 3)?;
     let log = LogAnchor {
-        origin: l.text("origin")?,
-        size: l.int("size")?,
-        root: l.bytes::<32>("root")?,
+        origin: m.text("origin")?,
+        size: m.int("size")?,
+        root: m.bytes::<32>("root")?,
     };
     let report = CreditReport {
         issuer,
@@ -457,7 +404,7 @@ pub fn verify_report(
     if !key.verify(&sig_structure(&sign1.protected, &sign1.payload), &signature) {
         return Err(ReportError::BadSignature);
     }
-    let report = from_cbor(from_bytes(&sign1.payload).ok_or(ReportError::NotCose)?)?;
+    let report = from_payload(&sign1.payload)?;
     if audience.is_some_and(|a| a != report.audience) {
         return Err(ReportError::WrongAudience);
     }

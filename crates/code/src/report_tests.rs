@@ -1,5 +1,6 @@
 use super::*;
 use crate::claims::{Carrier, Claims, Holder, Issuer, Lifetimes, MaskedName, Pseudonym};
+use crate::code::from_bytes;
 use crate::code::{encode, verify, VerifyError, DEFAULT_CLOCK_SKEW_S};
 
 pub(crate) fn sample() -> CreditReport {
