@@ -106,6 +106,7 @@ pub async fn seed_credit(store: &Store, signer: &ReportSigner<'_>, citizens: u64
             .take(BORROWERS_MAX),
     );
     let mut loans = Vec::new();
+    let decided = order.len();
     for (n, household) in order.iter().enumerate() {
         let members = &all[*household];
         // Spread over the last eight months; the demo household borrowed five months ago.
@@ -118,7 +119,6 @@ pub async fn seed_credit(store: &Store, signer: &ReportSigner<'_>, citizens: u64
             loans.push(loan);
         }
     }
-    let decided = loans.len();
     send_books(store, &bank.id, &loans, now).await?;
     // One household revoked before the bank read its report; one waits for its second adult.
     let mut rest = all
