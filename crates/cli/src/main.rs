@@ -206,23 +206,7 @@ enum BenchCommand {
     /// (p50/p99), verified per second against raw Ed25519, and a monthly loan book imported;
     /// one JSON line. Writes a city: name a new (or a previously benched) database with
     /// --database-url.
-    Credit {
-        /// Residents to seed when the database has none.
-        #[arg(long, default_value_t = 1_260_000)]
-        citizens: u64,
-        /// Households whose reports are issued (each with three years of awards).
-        #[arg(long, default_value_t = 2_000)]
-        households: u32,
-        /// Loans in the monthly loan book.
-        #[arg(long, default_value_t = 33_600)]
-        loans: u32,
-        /// Rounds of verification against raw Ed25519.
-        #[arg(long, default_value_t = 5)]
-        rounds: u32,
-        /// Reports asked for at once in the concurrent phase.
-        #[arg(long, default_value_t = 16)]
-        concurrency: u32,
-    },
+    Credit(bench::credit::CreditOptions),
     /// Each page type's weight and time to first render in headless Chromium on a throttled
     /// mobile profile, against a running demo (`moralbank demo`) and its /healthz; one JSON line.
     Pages {
@@ -542,22 +526,7 @@ async fn run_bench(command: BenchCommand, config: Config, url_given: bool) -> Re
         BenchCommand::Import { rows } => {
             bench::import::import(config, bench::import::ImportOptions { rows }, url_given).await
         }
-        BenchCommand::Credit {
-            citizens,
-            households,
-            loans,
-            rounds,
-            concurrency,
-        } => {
-            let options = bench::credit::CreditOptions {
-                citizens,
-                households,
-                loans,
-                rounds,
-                concurrency: concurrency.max(1),
-            };
-            bench::credit::credit(config, options, url_given).await
-        }
+        BenchCommand::Credit(o) => bench::credit::credit(config, o, url_given).await,
         BenchCommand::Pages { url, runs } => {
             bench::pages::pages(bench::pages::PagesOptions { url, runs }).await
         }

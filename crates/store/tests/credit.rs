@@ -247,7 +247,7 @@ async fn every_adult_consents_and_the_bank_reads_the_report_once(store: Store) {
     // Asking again while it is open gives the same consent.
     assert_eq!(
         credit
-            .request_consent(&spouse, &w.bank, TERMS, T0 + 1)
+            .request_consent(&head, &w.bank, TERMS, T0 + 1)
             .await
             .unwrap()
             .id,
@@ -419,19 +419,37 @@ async fn every_adult_consents_and_the_bank_reads_the_report_once(store: Store) {
 
     // Decisions: only on a read report, idempotent, a different one is a conflict.
     let (d, created) = credit
-        .record_decision(&bank, &r.id, &approval("YY-2026-0001"), T0 + DAY)
+        .record_decision(
+            &bank,
+            "staff:clerk",
+            &r.id,
+            &approval("YY-2026-0001"),
+            T0 + DAY,
+        )
         .await
         .unwrap();
     assert!(created && d.outcome == "approved" && d.amount_yuan == Some(200_000));
     let (again, created) = credit
-        .record_decision(&bank, &r.id, &approval("YY-2026-0001"), T0 + DAY + 1)
+        .record_decision(
+            &bank,
+            "staff:clerk",
+            &r.id,
+            &approval("YY-2026-0001"),
+            T0 + DAY + 1,
+        )
         .await
         .unwrap();
     assert!(!created && again == d);
     assert_eq!(
         code_of(
             &credit
-                .record_decision(&bank, &r.id, &approval("YY-2026-0002"), T0 + DAY)
+                .record_decision(
+                    &bank,
+                    "staff:clerk",
+                    &r.id,
+                    &approval("YY-2026-0002"),
+                    T0 + DAY
+                )
                 .await
                 .unwrap_err()
         ),
@@ -440,7 +458,7 @@ async fn every_adult_consents_and_the_bank_reads_the_report_once(store: Store) {
     assert_eq!(
         code_of(
             &credit
-                .record_decision(&other, &r.id, &approval("X-1"), T0 + DAY)
+                .record_decision(&other, "staff:clerk", &r.id, &approval("X-1"), T0 + DAY)
                 .await
                 .unwrap_err()
         ),
@@ -658,12 +676,99 @@ async fn a_revoked_expired_or_misused_consent_is_refused_with_its_reason(store: 
     assert_eq!(
         code_of(
             &credit
-                .record_decision(&bank, &unread.id, &approval("Y-9"), T0 + 52)
+                .record_decision(&bank, "staff:clerk", &unread.id, &approval("Y-9"), T0 + 52)
                 .await
                 .unwrap_err()
         ),
         "report_not_read"
     );
+}
+
+async fn only_the_adults_named_when_asked_authorise_and_a_withdrawal_revokes(store: Store) {
+    let w = world(&store).await;
+    let (head, spouse, _child) = family(&store, &w.village, 950).await;
+    let c = store
+        .credit()
+        .request_consent(&head, &w.bank, TERMS, T0)
+        .await
+        .unwrap();
+    // Someone who joins the household after the consent was asked for is not one of its adults.
+    let code = store
+        .registry()
+        .create_household_invite(&head)
+        .await
+        .unwrap();
+    let joiner = store
+        .enrol_confirmed_for_tests(&person(
+            &w.village,
+            "赵磊",
+            "19900202",
+            960,
+            HouseholdChoice::Join { invite_code: code },
+        ))
+        .await
+        .citizen_id;
+    let e = store
+        .credit()
+        .authorise_consent(&joiner, &c.id, T0 + 1)
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "not_adult");
+    // The spouse asking too is the spouse's authorisation of the open consent.
+    let again = store
+        .credit()
+        .request_consent(&spouse, &w.bank, TERMS, T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.id.as_str(), again.status.as_str()),
+        (c.id.as_str(), "authorised")
+    );
+    // Every member was told of each authorisation.
+    let log = store.registry().access_log(&head, None, 50).await.unwrap();
+    assert!(log
+        .iter()
+        .any(|a| a.action == "credit_consent_member_authorised"));
+    // A member withdraws: the household's open consents are revoked, those who stay told.
+    store.registry().withdraw(&joiner).await.unwrap();
+    let after = store
+        .credit()
+        .consent_for_citizen(&head, &c.id, T0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(after.status.as_str(), "revoked");
+    let inbox = store
+        .evaluation()
+        .inbox("citizen", &spouse, 50)
+        .await
+        .unwrap();
+    assert!(inbox.iter().any(|n| n.kind == "credit_consent_revoked"));
+    // A household's last member withdraws: its credit records go with it.
+    let alone = single(&store, &w.village, 970).await;
+    let c = store
+        .credit()
+        .request_consent(&alone, &w.bank, TERMS, T0)
+        .await
+        .unwrap();
+    store
+        .credit()
+        .household_report(&alone, &c.id, &w.signer(), T0 + 1)
+        .await
+        .unwrap();
+    store.registry().withdraw(&alone).await.unwrap();
+    for sql in [
+        format!("SELECT COUNT(*) FROM credit_consents WHERE id = '{}'", c.id),
+        format!(
+            "SELECT COUNT(*) FROM credit_reports WHERE consent_id = '{}'",
+            c.id
+        ),
+        format!(
+            "SELECT COUNT(*) FROM credit_authorisations WHERE consent_id = '{}'",
+            c.id
+        ),
+    ] {
+        assert_eq!(store.count_for_tests(&sql).await.unwrap(), 0, "{sql}");
+    }
 }
 
 async fn concurrent_requests_authorisations_and_decisions_hold(store: Store) {
@@ -728,7 +833,13 @@ async fn concurrent_requests_authorisations_and_decisions_hold(store: Store) {
             tokio::spawn(async move {
                 store
                     .credit()
-                    .record_decision(&bank_actor(&bank), &id, &approval("YY-C-1"), T0 + 5)
+                    .record_decision(
+                        &bank_actor(&bank),
+                        "staff:clerk",
+                        &id,
+                        &approval("YY-C-1"),
+                        T0 + 5,
+                    )
                     .await
             })
         })
@@ -887,7 +998,7 @@ async fn the_loan_book_is_all_or_nothing_and_feeds_the_figures(store: Store) {
             .unwrap();
         store
             .credit()
-            .record_decision(&bank, &r.id, &approval(reference), T0 + DAY)
+            .record_decision(&bank, "staff:clerk", &r.id, &approval(reference), T0 + DAY)
             .await
             .unwrap();
         refs.push(reference);
@@ -921,6 +1032,18 @@ async fn the_loan_book_is_all_or_nothing_and_feeds_the_figures(store: Store) {
     assert_eq!(
         store.credit().loan_totals().await.unwrap()[0],
         (202_612, 1, 180_000)
+    );
+    // The month sent again is the month: YY-2's December row, left out, is gone; November stays.
+    assert_eq!(
+        store
+            .count_for_tests("SELECT COUNT(*) FROM credit_loan_months WHERE month = 202612")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.credit().loan_totals().await.unwrap()[1],
+        (202_611, 2, 350_000)
     );
     let d = store
         .credit()
@@ -979,4 +1102,5 @@ moralbank_store::on_both_backends!(
     concurrent_requests_authorisations_and_decisions_hold,
     the_loan_book_is_all_or_nothing_and_feeds_the_figures,
     the_writer_keeps_reports_in_batches_once_each,
+    only_the_adults_named_when_asked_authorise_and_a_withdrawal_revokes,
 );

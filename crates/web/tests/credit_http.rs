@@ -253,6 +253,10 @@ async fn a_household_consents_the_bank_verifies_and_decides_and_the_household_se
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert!(
+        !first.to_string().contains(&summary.household_id),
+        "the bank never learns the household's id"
+    );
     let (status, again) = w
         .api(
             "POST",
@@ -305,6 +309,23 @@ async fn a_household_consents_the_bank_verifies_and_decides_and_the_household_se
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(&report_id) && page.contains("YY-2026-0001"));
     // The loan book: a bad month refuses the file, a good one is committed; the figures count it.
+    // The generic import route takes a loan book only with the banks' `loans:write`.
+    let (_, deeds_only) = w
+        .store
+        .accounts()
+        .create_api_key(&w.bank_id, &["deeds:submit".into()], "t")
+        .await
+        .unwrap();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/imports?kind=bank-loans&file_name=book.csv")
+        .header(header::AUTHORIZATION, format!("Bearer {deeds_only}"))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(Body::from(
+            "贷款编号,月份,贷款状态,贷款余额（元）\nYY-2026-0001,2026-11,disbursed,1\n",
+        ))
+        .unwrap();
+    assert_eq!(w.send(req).await.0, StatusCode::FORBIDDEN);
     let book = |csv: &'static str| {
         Request::builder()
             .method("POST")

@@ -34,12 +34,22 @@ const BANK: &str = "余姚农村商业银行（测试）";
 /// Awards per member of a benchmarked household over the three years.
 const AWARDS_PER_CITIZEN: u64 = 12;
 
+#[derive(clap::Args)]
 pub struct CreditOptions {
+    /// Residents to seed when the database has none.
+    #[arg(long, default_value_t = 1_260_000)]
     pub citizens: u64,
+    /// Households whose reports are issued (each with three years of awards).
+    #[arg(long, default_value_t = 2_000)]
     pub households: u32,
+    /// Loans in the monthly loan book.
+    #[arg(long, default_value_t = 33_600)]
     pub loans: u32,
+    /// Rounds of verification against raw Ed25519.
+    #[arg(long, default_value_t = 5)]
     pub rounds: u32,
-    /// Downloads at once in the concurrent phase.
+    /// Reports asked for at once in the concurrent phase.
+    #[arg(long, default_value_t = 16)]
     pub concurrency: u32,
 }
 

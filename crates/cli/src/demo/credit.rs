@@ -238,7 +238,7 @@ async fn borrow(
     let d =
         Decision::parse(&input).map_err(|e| CliError::Config(format!("a demo decision: {e}")))?;
     credit
-        .record_decision(bank, &report.id, &d, t0 + DAY_MS)
+        .record_decision(bank, "system:demo", &report.id, &d, t0 + DAY_MS)
         .await?;
     Ok(approved.then(|| Loan {
         reference,

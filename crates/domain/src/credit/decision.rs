@@ -158,58 +158,27 @@ impl Decision {
             ));
         }
         let approved = outcome == Some(Outcome::Approved);
-        let (mut amount, mut rate, mut term, mut reference) = (None, None, None, None);
-        if approved {
-            amount = match input.amount_yuan.trim().parse::<u64>() {
-                Ok(n) if (1..=AMOUNT_YUAN_MAX).contains(&n) => Some(n),
-                _ => {
-                    errs.push(FieldError::new(
-                        "amount_yuan",
-                        "out_of_range",
-                        format!("an approval needs an amount of 1 to {AMOUNT_YUAN_MAX} yuan"),
-                    ));
-                    None
-                }
-            };
-            rate = match super::parse_bp(&input.rate_pct) {
-                Some(bp) if bp > 0 && bp <= super::RATE_BP_MAX => Some(bp),
-                _ => {
-                    errs.push(FieldError::new(
-                        "rate_pct",
-                        "out_of_range",
-                        "an approval needs an annual rate in percent above 0 and at most 36",
-                    ));
-                    None
-                }
-            };
-            term = match input.term_months.trim().parse::<u32>() {
-                Ok(n) if (1..=TERM_MONTHS_MAX).contains(&n) => Some(n),
-                _ => {
-                    errs.push(FieldError::new(
-                        "term_months",
-                        "out_of_range",
-                        format!("an approval needs a term of 1 to {TERM_MONTHS_MAX} months"),
-                    ));
-                    None
-                }
-            };
-            reference = errs.take(loan_ref("loan_ref", &input.loan_ref));
+        let (amount, rate, term, reference) = if approved {
+            approval_terms(input, &mut errs)
         } else {
-            for (field, raw) in [
-                ("amount_yuan", &input.amount_yuan),
-                ("rate_pct", &input.rate_pct),
-                ("term_months", &input.term_months),
-                ("loan_ref", &input.loan_ref),
-            ] {
-                if outcome.is_some() && !raw.trim().is_empty() {
-                    errs.push(FieldError::new(
-                        field,
-                        "only_for_approval",
-                        "only an approval names an amount, rate, term or loan reference",
-                    ));
+            if outcome.is_some() {
+                for (field, raw) in [
+                    ("amount_yuan", &input.amount_yuan),
+                    ("rate_pct", &input.rate_pct),
+                    ("term_months", &input.term_months),
+                    ("loan_ref", &input.loan_ref),
+                ] {
+                    if !raw.trim().is_empty() {
+                        errs.push(FieldError::new(
+                            field,
+                            "only_for_approval",
+                            "only an approval names an amount, rate, term or loan reference",
+                        ));
+                    }
                 }
             }
-        }
+            (None, None, None, None)
+        };
         errs.into_result()?;
         Ok(Decision {
             outcome: outcome.unwrap_or(Outcome::Referred),
@@ -221,6 +190,48 @@ impl Decision {
             reasons_text,
         })
     }
+}
+
+/// An approval's amount, rate, term and loan reference, each refused at its field.
+fn approval_terms(
+    input: &DecisionInput,
+    errs: &mut FieldErrors,
+) -> (Option<u64>, Option<u32>, Option<u32>, Option<String>) {
+    let amount = match input.amount_yuan.trim().parse::<u64>() {
+        Ok(n) if (1..=AMOUNT_YUAN_MAX).contains(&n) => Some(n),
+        _ => {
+            errs.push(FieldError::new(
+                "amount_yuan",
+                "out_of_range",
+                format!("an approval needs an amount of 1 to {AMOUNT_YUAN_MAX} yuan"),
+            ));
+            None
+        }
+    };
+    let rate = match super::parse_bp(&input.rate_pct) {
+        Some(bp) if bp > 0 && bp <= super::RATE_BP_MAX => Some(bp),
+        _ => {
+            errs.push(FieldError::new(
+                "rate_pct",
+                "out_of_range",
+                "an approval needs an annual rate in percent above 0 and at most 36",
+            ));
+            None
+        }
+    };
+    let term = match input.term_months.trim().parse::<u32>() {
+        Ok(n) if (1..=TERM_MONTHS_MAX).contains(&n) => Some(n),
+        _ => {
+            errs.push(FieldError::new(
+                "term_months",
+                "out_of_range",
+                format!("an approval needs a term of 1 to {TERM_MONTHS_MAX} months"),
+            ));
+            None
+        }
+    };
+    let reference = errs.take(loan_ref("loan_ref", &input.loan_ref));
+    (amount, rate, term, reference)
 }
 
 /// A loan's state in a month of the bank's loan book.

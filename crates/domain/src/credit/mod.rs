@@ -264,11 +264,18 @@ impl LineTable {
                     rate_discount_bp: pd,
                     ..
                 } = prev;
-                if max_line_yuan < pl || rate_discount_bp < pd {
+                if max_line_yuan < pl {
                     errs.push(FieldError::new(
                         format!("line_{tier}"),
                         "falls_with_tier",
-                        "a higher tier may not get a smaller line or discount than the one below",
+                        "a higher tier may not get a smaller line than the one below",
+                    ));
+                }
+                if rate_discount_bp < pd {
+                    errs.push(FieldError::new(
+                        format!("discount_{tier}"),
+                        "falls_with_tier",
+                        "a higher tier may not get a smaller discount than the one below",
                     ));
                 }
             }

@@ -66,7 +66,10 @@ fn the_table_parses_rises_with_tiers_and_names_the_bad_cell() {
     assert_eq!(t.row(2).unwrap().max_line_yuan, 50_000);
     let e = LineTable::parse("0", &s(&["100", "50"]), &s(&["5", "x"])).unwrap_err();
     let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
-    assert_eq!(fields, ["posted_rate", "discount_2", "line_2"]);
+    assert_eq!(
+        fields,
+        ["posted_rate", "discount_2", "line_2", "discount_2"]
+    );
     assert_eq!(parse_bp("4.35"), Some(435));
     assert_eq!(parse_bp("20"), Some(2000));
     assert_eq!(parse_bp("4.355"), None);

@@ -32,12 +32,14 @@ CREATE INDEX credit_consents_household ON credit_consents(household_id, created_
 CREATE INDEX credit_consents_bank ON credit_consents(bank_id, created_at);
 CREATE INDEX credit_consents_open ON credit_consents(status, expires_at);
 
+-- The adults who must authorise a consent, listed when it is asked for; `at` is when each did.
 CREATE TABLE credit_authorisations (
     consent_id TEXT NOT NULL REFERENCES credit_consents(id),
     citizen_id TEXT NOT NULL,
-    at BIGINT NOT NULL,
+    at BIGINT,
     PRIMARY KEY (consent_id, citizen_id)
 );
+CREATE INDEX credit_authorisations_citizen ON credit_authorisations(citizen_id);
 
 CREATE TABLE credit_reports (
     id TEXT PRIMARY KEY,                     -- the report's jti, hex

@@ -4,7 +4,6 @@
 //! receipt to every member's access log and inbox in the same transaction.
 
 use crate::credit::Credit;
-use crate::registry::access::insert_access;
 use crate::registry::Actor;
 use crate::{Result, StoreError};
 use domain::credit::{ConsentStatus, Refusal, Terms, PURPOSE};
@@ -191,9 +190,10 @@ impl Credit<'_> {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(r) = open {
+            // Asking again is the asker's authorisation of the consent already open.
             let id: String = r.try_get("id")?;
             tx.rollback().await?;
-            return self.consent_for_citizen(citizen_id, &id, now).await;
+            return self.authorise_consent(citizen_id, &id, now).await;
         }
         let id = domain::new_id();
         let adults = i64::try_from(m.adults.len()).unwrap_or(i64::MAX);
@@ -219,14 +219,17 @@ impl Credit<'_> {
         .bind((adults <= 1).then_some(now))
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO credit_authorisations (consent_id, citizen_id, at) VALUES ($1, $2, $3)",
-        )
-        .bind(&id)
-        .bind(citizen_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        // The adults who must authorise, named now; the asker has, by asking.
+        for adult in &m.adults {
+            sqlx::query(
+                "INSERT INTO credit_authorisations (consent_id, citizen_id, at) VALUES ($1, $2, $3)",
+            )
+            .bind(&id)
+            .bind(adult)
+            .bind((adult == citizen_id).then_some(now))
+            .execute(&mut *tx)
+            .await?;
+        }
         let actor = citizen_actor(citizen_id, &m.label);
         tell_household(
             &mut tx,
@@ -250,25 +253,19 @@ impl Credit<'_> {
         self.consent_for_citizen(citizen_id, &id, now).await
     }
 
-    /// An adult member authorises an open consent; the last adult's authorisation makes it
-    /// `authorised`. Authorising twice changes nothing.
+    /// One of the adults named when the consent was asked for authorises it; the last one's
+    /// authorisation makes it `authorised`. Authorising twice changes nothing; a member who was
+    /// not an adult of the household when it was asked (a child, someone who joined since) is
+    /// refused.
     pub async fn authorise_consent(
         &self,
         citizen_id: &str,
         consent_id: &str,
         now: i64,
     ) -> Result<Consent> {
-        let m = self.member(citizen_id, today(now)).await?;
         let c = self
             .consent_for_citizen(citizen_id, consent_id, now)
             .await?;
-        if !m.is_adult {
-            return Err(StoreError::invalid(
-                "citizen",
-                "not_adult",
-                "only the household's adult members authorise a consent",
-            ));
-        }
         match c.status {
             ConsentStatus::Requested | ConsentStatus::Authorised => {}
             ConsentStatus::Used => return Err(refused(Refusal::Used)),
@@ -288,46 +285,73 @@ impl Credit<'_> {
             tx.rollback().await?;
             return Err(refused(Refusal::Revoked));
         }
-        let added = sqlx::query(
-            "INSERT INTO credit_authorisations (consent_id, citizen_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        let listed: Option<Option<i64>> = sqlx::query(
+            "SELECT at FROM credit_authorisations WHERE consent_id = $1 AND citizen_id = $2",
+        )
+        .bind(consent_id)
+        .bind(citizen_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get("at"))
+        .transpose()?;
+        match listed {
+            None => {
+                tx.rollback().await?;
+                return Err(StoreError::invalid(
+                    "consent",
+                    "not_adult",
+                    "only the household's adult members when the consent was asked for authorise it",
+                ));
+            }
+            Some(Some(_)) => {
+                tx.rollback().await?;
+                return Ok(c);
+            }
+            Some(None) => {}
+        }
+        sqlx::query(
+            "UPDATE credit_authorisations SET at = $3 WHERE consent_id = $1 AND citizen_id = $2 AND at IS NULL",
         )
         .bind(consent_id)
         .bind(citizen_id)
         .bind(now)
         .execute(&mut *tx)
+        .await?;
+        let waiting: i64 = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM credit_authorisations WHERE consent_id = $1 AND at IS NULL",
+        )
+        .bind(consent_id)
+        .fetch_one(&mut *tx)
         .await?
-        .rows_affected();
-        if added == 1 {
-            let count: i64 = sqlx::query(
-                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM credit_authorisations WHERE consent_id = $1",
-            )
-            .bind(consent_id)
-            .fetch_one(&mut *tx)
+        .try_get("n")?;
+        let label = self
+            .registry()
+            .citizen_summary(citizen_id)
             .await?
-            .try_get("n")?;
+            .map(|s| s.name_masked)
+            .unwrap_or_default();
+        let actor = citizen_actor(citizen_id, &label);
+        tell_household(
+            &mut tx,
+            &c.household_id,
+            &actor,
+            "credit_consent_member_authorised",
+            now,
+        )
+        .await?;
+        if waiting == 0 {
             let done = sqlx::query(
-                "UPDATE credit_consents SET status = 'authorised', authorised_at = $2 \
-                 WHERE id = $1 AND status = 'requested' AND adults <= $3",
+                "UPDATE credit_consents SET status = 'authorised', authorised_at = $2 WHERE id = $1 AND status = 'requested'",
             )
             .bind(consent_id)
             .bind(now)
-            .bind(count)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            let actor = citizen_actor(citizen_id, &m.label);
-            insert_access(
-                &mut tx,
-                citizen_id,
-                &actor,
-                "credit_consent_member_authorised",
-                now,
-            )
-            .await?;
             if done == 1 {
                 tell_household(
                     &mut tx,
-                    &m.household_id,
+                    &c.household_id,
                     &actor,
                     "credit_consent_authorised",
                     now,
@@ -406,7 +430,7 @@ impl Credit<'_> {
         let system = Actor {
             kind: "system",
             id: "credit".into(),
-            label: "moralbank".into(),
+            label: "道德银行".into(),
         };
         for r in due {
             let id: String = r.try_get("id")?;
@@ -472,7 +496,7 @@ impl Credit<'_> {
 
     async fn authorised_by(&self, consent_id: &str) -> Result<Vec<String>> {
         let rows = sqlx::query(
-            "SELECT citizen_id FROM credit_authorisations WHERE consent_id = $1 ORDER BY at",
+            "SELECT citizen_id FROM credit_authorisations WHERE consent_id = $1 AND at IS NOT NULL ORDER BY at",
         )
         .bind(consent_id)
         .fetch_all(&self.read)

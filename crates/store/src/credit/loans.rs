@@ -19,6 +19,8 @@ pub struct RecordedDecision {
     pub id: String,
     pub report_id: String,
     pub bank_id: String,
+    /// Never sent anywhere: the bank knows the household only by its pseudonym.
+    #[serde(skip_serializing)]
     pub household_id: String,
     pub outcome: String,
     pub amount_yuan: Option<i64>,
@@ -85,6 +87,7 @@ impl Credit<'_> {
     pub async fn record_decision(
         &self,
         bank: &Actor,
+        by: &str,
         report_id: &str,
         d: &Decision,
         now: i64,
@@ -131,7 +134,7 @@ impl Credit<'_> {
         .bind(d.loan_ref.as_deref())
         .bind(d.reasons.join(" "))
         .bind(&d.reasons_text)
-        .bind(&bank.id)
+        .bind(by)
         .bind(&bank.label)
         .bind(now)
         .bind(&hash)
@@ -364,14 +367,25 @@ pub(crate) async fn approved_loans(
     .collect()
 }
 
-/// The months the bank's book already holds: (loan reference, yyyymm) → (state, balance).
+/// What the bank's book already holds for `months`: (loan reference, yyyymm) → (state,
+/// balance).
 pub(crate) async fn existing_months(
     tx: &mut sqlx::AnyConnection,
     bank_id: &str,
+    months: &[u32],
 ) -> Result<HashMap<(String, u32), (String, u64)>> {
-    sqlx::query("SELECT loan_ref, month, state, outstanding_yuan FROM credit_loan_months WHERE bank_id = $1")
-        .bind(bank_id)
-        .fetch_all(&mut *tx)
+    if months.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT loan_ref, month, state, outstanding_yuan FROM credit_loan_months WHERE bank_id = $1 AND month IN ({})",
+        crate::sql::in_list(2, months.len())
+    );
+    let mut q = sqlx::query(&sql).bind(bank_id);
+    for m in months {
+        q = q.bind(i64::from(*m));
+    }
+    q.fetch_all(&mut *tx)
         .await?
         .iter()
         .map(|r| {
@@ -385,15 +399,24 @@ pub(crate) async fn existing_months(
         .collect()
 }
 
-/// Write checked loan months (each with its household) in bulk, in the caller's transaction;
-/// a month already there is replaced.
-pub(crate) async fn upsert_loan_months(
+/// Write checked loan months (each with its household) in bulk, in the caller's transaction:
+/// each month the file has replaces what the bank's book held for it (a loan left out of a
+/// month sent again is out of that month).
+pub(crate) async fn replace_loan_months(
     tx: &mut sqlx::AnyConnection,
     bank_id: &str,
+    months: &[u32],
     rows: &[(LoanMonth, String)],
     now: i64,
 ) -> Result<()> {
     const COLUMNS: usize = 7;
+    for m in months {
+        sqlx::query("DELETE FROM credit_loan_months WHERE bank_id = $1 AND month = $2")
+            .bind(bank_id)
+            .bind(i64::from(*m))
+            .execute(&mut *tx)
+            .await?;
+    }
     for chunk in rows.chunks(400) {
         let mut sql = String::from(
             "INSERT INTO credit_loan_months (bank_id, loan_ref, month, household_id, state, outstanding_yuan, imported_at) VALUES ",

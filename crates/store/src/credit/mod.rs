@@ -128,9 +128,9 @@ impl Credit<'_> {
         .fetch_one(&mut *tx)
         .await?
         .try_get("v")?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO credit_tables (bank_id, version, posted_rate_bp, rows_json, published_by, published_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         )
         .bind(bank_id)
         .bind(next)
@@ -139,7 +139,16 @@ impl Credit<'_> {
         .bind(by)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::conflict(
+                "bank_id",
+                "table_changed",
+                "another version of this bank's table was published at the same moment: reload and check it",
+            ));
+        }
         tx.commit().await?;
         self.current_table(bank_id)
             .await?

@@ -30,6 +30,8 @@ pub struct ReportSigner<'a> {
 pub struct StoredReport {
     pub id: String,
     pub consent_id: String,
+    /// Never sent anywhere: the bank knows the household only by its pseudonym.
+    #[serde(skip_serializing)]
     pub household_id: String,
     pub bank_id: String,
     pub issued_at: i64,
@@ -290,6 +292,12 @@ impl Credit<'_> {
             .await?
             .ok_or(StoreError::NotFound { what: "consent" })?;
         let consent = consent_from_row(&row, now)?;
+        // Revoked or lapsed: no report, not even one issued before (the bank never read it).
+        match consent.status {
+            ConsentStatus::Revoked => return Err(refused(Refusal::Revoked)),
+            ConsentStatus::Expired => return Err(refused(Refusal::Expired)),
+            _ => {}
+        }
         let actor = Actor {
             kind: "citizen",
             id: citizen_id.to_string(),

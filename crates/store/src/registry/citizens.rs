@@ -2,7 +2,7 @@
 //! `enrolment.rs`, the real-name step `identity.rs`).
 
 use crate::registry::identity::Identity;
-use crate::registry::Registry;
+use crate::registry::{Actor, Registry};
 use crate::vault::{random_bytes, token_hash};
 use crate::{now_ms, Result, StoreError};
 use domain::{ConsentVersion, PersonName, Phone, ResidentId};
@@ -140,6 +140,51 @@ pub(crate) struct SealedCitizen {
 
 pub(crate) fn aad(field: &str, citizen_id: &str) -> String {
     format!("{field}:{citizen_id}")
+}
+
+/// A member's withdrawal and the household's credit consents: their authorisations go, and the
+/// household's open consents are revoked (a report would describe a household that changed),
+/// with a receipt to each member who stays; in the withdrawal's transaction.
+async fn withdraw_from_credit(
+    tx: &mut sqlx::AnyConnection,
+    citizen_id: &str,
+    household_id: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM credit_authorisations WHERE citizen_id = $1")
+        .bind(citizen_id)
+        .execute(&mut *tx)
+        .await?;
+    let now = now_ms();
+    let revoked = sqlx::query(
+        "UPDATE credit_consents SET status = 'revoked', closed_at = $2, closed_by = 'withdrawal' \
+         WHERE household_id = $1 AND status IN ('requested', 'authorised')",
+    )
+    .bind(household_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if revoked == 0 {
+        return Ok(());
+    }
+    let stay: Vec<String> = sqlx::query("SELECT id FROM citizens WHERE household_id = $1")
+        .bind(household_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<std::result::Result<_, _>>()?;
+    let system = Actor {
+        kind: "system",
+        id: "withdrawal".into(),
+        label: "道德银行".into(),
+    };
+    for member in &stay {
+        crate::registry::access::insert_access(tx, member, &system, "credit_consent_revoked", now)
+            .await?;
+        crate::notices::notify_citizen(tx, member, "credit_consent_revoked", now).await?;
+    }
+    Ok(())
 }
 
 impl Registry<'_> {
@@ -562,6 +607,7 @@ impl Registry<'_> {
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
+        withdraw_from_credit(&mut tx, id, &hid).await?;
         let next_head = sqlx::query(
             "SELECT id FROM citizens WHERE household_id = $1 ORDER BY enrolled_at, id LIMIT 1",
         )
@@ -570,10 +616,17 @@ impl Registry<'_> {
         .await?;
         match next_head {
             None => {
-                sqlx::query("DELETE FROM households WHERE id = $1")
-                    .bind(&hid)
-                    .execute(&mut *tx)
-                    .await?;
+                // The last member: the household's credit records go with it (the banks' loan
+                // books keep their months under the household's random id, for the figures).
+                for sql in [
+                    "DELETE FROM credit_decisions WHERE household_id = $1",
+                    "DELETE FROM credit_reports WHERE household_id = $1",
+                    "DELETE FROM credit_authorisations WHERE consent_id IN (SELECT id FROM credit_consents WHERE household_id = $1)",
+                    "DELETE FROM credit_consents WHERE household_id = $1",
+                    "DELETE FROM households WHERE id = $1",
+                ] {
+                    sqlx::query(sql).bind(&hid).execute(&mut *tx).await?;
+                }
             }
             Some(r) => {
                 let next: String = r.try_get("id")?;

@@ -140,6 +140,11 @@ async fn upload(
     let partner = partner_of(&caller)?;
     let q = q.read()?;
     let schema = kind(&q.kind)?;
+    // A loan book is a bank's decision record: its own scope (`loans:write`), as on
+    // `/credit/loan-book`.
+    if schema.kind == domain::citydata::kinds::BANK_LOANS.kind {
+        require(&caller.principal, Action::RecordLoans)?;
+    }
     let mode = match q.mode.as_deref() {
         None | Some("commit") => Mode::Commit,
         Some("preview") => Mode::Preview,

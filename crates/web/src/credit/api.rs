@@ -120,7 +120,13 @@ async fn decide(
     let (recorded, created) = state
         .store
         .credit()
-        .record_decision(&bank, &id, &d, state.clock.now_ms())
+        .record_decision(
+            &bank,
+            &super::decider(&caller.principal),
+            &id,
+            &d,
+            state.clock.now_ms(),
+        )
         .await?;
     let status = if created {
         StatusCode::CREATED

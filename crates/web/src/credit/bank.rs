@@ -6,7 +6,7 @@
 
 use crate::auth::PageCtx;
 use crate::authz::{require, Action};
-use crate::credit::{bank_actor, issuer, verify_text};
+use crate::credit::{bank_actor, decider, issuer, verify_text};
 use crate::error::{AppError, Path};
 use crate::frame::views::render;
 use crate::frame::{field_messages, or_redo, Form, Page, PageResult};
@@ -118,12 +118,12 @@ async fn read_presented(
     let c = issuer(state)?;
     let now = state.clock.now_ms();
     let report = verify_text(c, text, &bank.id, now)?;
-    Ok(state
+    state
         .store
         .credit()
         .bank_read_presented(bank, &report.id_hex(), &report.consent_id, now)
         .await
-        .map_err(presented_refusal)?)
+        .map_err(presented_refusal)
 }
 
 /// A refusal of a presented report, at the form's field (never a bare 404 to a clerk).
@@ -292,7 +292,13 @@ async fn decide(
         state
             .store
             .credit()
-            .record_decision(&bank, &stored.id, &d, state.clock.now_ms())
+            .record_decision(
+                &bank,
+                &decider(&ctx.principal),
+                &stored.id,
+                &d,
+                state.clock.now_ms(),
+            )
             .await?;
         Ok(Redirect::to(&format!(
             "/console/credit?decided={}#report-{}",

@@ -83,6 +83,16 @@ pub(crate) async fn bank_actor(state: &AppState, p: &Principal) -> Result<Actor,
     })
 }
 
+/// Who decided, as the decision records it: the bank's clerk (`staff:<id>`) or its API key
+/// (`key:<id>`).
+pub(crate) fn decider(p: &Principal) -> String {
+    match p {
+        Principal::Staff(s) => format!("staff:{}", s.id),
+        Principal::Partner(k) => format!("key:{}", k.key_id),
+        _ => String::new(),
+    }
+}
+
 /// Verify a presented report's text offline against the published keys, for `bank_id`.
 pub(crate) fn verify_text(
     c: &CreditIssuer,

@@ -1,11 +1,11 @@
 //! A bank's monthly loan book: each row a loan (one of the bank's recorded approvals), a
 //! month, a state and the balance. Checked row by row against the bank's approvals, then
-//! written in bulk by `credit::loans` in the import's transaction; a loan's month sent again
-//! replaces that month's figures (outcome `updated`), the same figures again are `unchanged`.
+//! written in bulk by `credit::loans` in the import's transaction; a month sent again replaces
+//! what the bank's book held for it (a loan's figures changed: `updated`; the same: `unchanged`).
 
 use super::{Applied, Place, RowResult, Upload};
 use crate::citydata::CityData;
-use crate::credit::loans::{approved_loans, existing_months, upsert_loan_months};
+use crate::credit::loans::{approved_loans, existing_months, replace_loan_months};
 use crate::{Result, StoreError};
 use domain::citydata::rows::Row;
 use domain::citydata::HeaderMap;
@@ -31,7 +31,13 @@ pub(super) async fn apply(
         ));
     }
     let approved = approved_loans(tx, bank).await?;
-    let existing = existing_months(tx, bank).await?;
+    let mut months: Vec<u32> = rows
+        .iter()
+        .filter_map(|row| row.get(up.schema, "month").and_then(parse_month))
+        .collect();
+    months.sort_unstable();
+    months.dedup();
+    let existing = existing_months(tx, bank, &months).await?;
     let mut out = Applied::default();
     let mut seen = HashSet::new();
     let mut good = Vec::with_capacity(rows.len());
@@ -99,7 +105,7 @@ pub(super) async fn apply(
         ));
     }
     if out.problems.is_empty() {
-        upsert_loan_months(tx, bank, &good, now).await?;
+        replace_loan_months(tx, bank, &months, &good, now).await?;
     }
     Ok(out)
 }
