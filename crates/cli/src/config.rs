@@ -416,7 +416,7 @@ const DOCS: &[(&str, &str)] = &[
     ("busy_timeout_ms", "How long SQLite waits for a lock before giving up."),
     ("sqlite_cache_mib", "SQLite page cache per connection, in MiB (the citizens' lookup indexes are random-access)."),
     ("log", "Log filter in tracing's EnvFilter syntax. Logs never hold personal data or secrets."),
-    ("data_dir", "Folder for the key files (keys.toml, log-keys.toml, code-keys.toml), evidence files\n(evidence/) and, for `moralbank demo`, the demo database and demo-logins.txt."),
+    ("data_dir", "Folder for the key files (keys.toml, log-keys.toml, code-keys.toml, credit-keys.toml), evidence files\n(evidence/) and, for `moralbank demo`, the demo database and demo-logins.txt."),
     ("web", "The HTTP layer."),
     ("web.demo_mode", "Show one-time sign-in codes on the page. For the demo only, never in production."),
     ("web.cookie_secure", "The site is served over HTTPS: cookies are marked Secure and every answer carries\nStrict-Transport-Security (HSTS, one year). Keep it on behind HTTPS; off only for plain\nhttp://127.0.0.1 development."),
