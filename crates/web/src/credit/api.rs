@@ -32,13 +32,15 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/credit/tables", get(tables))
         .route("/credit/consents/{id}/report", get(pull))
-        .route("/credit/reports/verify", post(verify))
         .route("/credit/reports/{id}/decision", post(decide))
 }
 
-/// The loan book takes a file: its full path, for the uploads' limit (`lib.rs`).
+/// The loan book takes a file, and a presented report's text may be written with JSON escapes
+/// several times its length: their full paths, for the uploads' limit (`lib.rs`).
 pub(crate) fn upload_router() -> Router<AppState> {
-    Router::new().route("/api/v1/credit/loan-book", post(loan_book))
+    Router::new()
+        .route("/api/v1/credit/loan-book", post(loan_book))
+        .route("/api/v1/credit/reports/verify", post(verify))
 }
 
 async fn tables(State(state): State<AppState>) -> Result<Response, AppError> {
