@@ -44,8 +44,7 @@ pub const REPORT_VERSION: i64 = 1;
 pub const REPORT_CHARS_MAX: usize = 16_384;
 /// At most this many (category, year) rows, and as many badges.
 pub const ROWS_MAX: usize = 200;
-/// The longest text field, in characters.
-pub const TEXT_CHARS_MAX: usize = 128;
+pub use crate::report_cbor::TEXT_CHARS_MAX;
 
 /// Points earned in one category (a standard's code) in one calendar year.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -173,12 +172,18 @@ fn entry(k: &str, v: Value) -> (Value, Value) {
     (text(k), v)
 }
 
-pub(crate) fn check_text(field: &'static str, s: &str) -> Result<(), ReportError> {
-    let n = s.chars().count();
-    if n == 0 || n > TEXT_CHARS_MAX || s.chars().any(char::is_control) {
-        return Err(ReportError::BadField(field));
+fn check_text(field: &'static str, s: &str) -> Result<(), ReportError> {
+    if crate::report_cbor::text_ok(s) {
+        Ok(())
+    } else {
+        Err(ReportError::BadField(field))
     }
-    Ok(())
+}
+
+impl From<crate::report_cbor::Bad> for ReportError {
+    fn from(b: crate::report_cbor::Bad) -> ReportError {
+        ReportError::BadField(b.0)
+    }
 }
 
 impl CreditReport {

@@ -5,7 +5,18 @@
 //! value in order. Same answers as reading a `ciborium::Value` (the tamper tests hold both to
 //! them), at a fraction of the allocations: verification is most of what a bank's verifier does.
 
-use crate::report::ReportError;
+/// The longest text field, in characters.
+pub const TEXT_CHARS_MAX: usize = 128;
+
+/// The field a payload's shape or value is wrong at (the report's `BadField`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bad(pub &'static str);
+
+/// A text field's rule: 1 to [`TEXT_CHARS_MAX`] characters, none a control character.
+pub(crate) fn text_ok(s: &str) -> bool {
+    let n = s.chars().count();
+    n > 0 && n <= TEXT_CHARS_MAX && !s.chars().any(char::is_control)
+}
 
 /// How deep arrays and maps may nest (as `code::NESTING_MAX`).
 const NESTING_MAX: usize = 16;
@@ -94,85 +105,81 @@ impl<'a> Reader<'a> {
         Reader { b, i: 0 }
     }
 
-    fn head_of(&mut self, major: u8, field: &'static str) -> Result<u64, ReportError> {
+    fn head_of(&mut self, major: u8, field: &'static str) -> Result<u64, Bad> {
         match head(self.b, &mut self.i) {
             Some((m, arg)) if m == major => Ok(arg),
-            _ => Err(ReportError::BadField(field)),
+            _ => Err(Bad(field)),
         }
     }
 
-    fn raw(&mut self, n: u64, field: &'static str) -> Result<&'a [u8], ReportError> {
-        let n = usize::try_from(n).map_err(|_| ReportError::BadField(field))?;
-        let s = self
-            .b
-            .get(self.i..self.i + n)
-            .ok_or(ReportError::BadField(field))?;
+    fn raw(&mut self, n: u64, field: &'static str) -> Result<&'a [u8], Bad> {
+        let n = usize::try_from(n).map_err(|_| Bad(field))?;
+        let s = self.b.get(self.i..self.i + n).ok_or(Bad(field))?;
         self.i += n;
         Ok(s)
     }
 
     /// A map of exactly `len` entries, else `field`.
-    pub(crate) fn map(&mut self, field: &'static str, len: u64) -> Result<(), ReportError> {
+    pub(crate) fn map(&mut self, field: &'static str, len: u64) -> Result<(), Bad> {
         match self.head_of(5, field)? {
             n if n == len => Ok(()),
-            _ => Err(ReportError::BadField(field)),
+            _ => Err(Bad(field)),
         }
     }
 
     /// The next key, which must be the text `key`.
-    pub(crate) fn key(&mut self, key: &'static str) -> Result<(), ReportError> {
+    pub(crate) fn key(&mut self, key: &'static str) -> Result<(), Bad> {
         let n = self.head_of(3, key)?;
         if self.raw(n, key)? == key.as_bytes() {
             Ok(())
         } else {
-            Err(ReportError::BadField(key))
+            Err(Bad(key))
         }
     }
 
     /// A text value (not a key), checked as the report's texts are, named `field`.
-    pub(crate) fn text_value(&mut self, field: &'static str) -> Result<String, ReportError> {
+    pub(crate) fn text_value(&mut self, field: &'static str) -> Result<String, Bad> {
         let n = self.head_of(3, field)?;
-        let s =
-            std::str::from_utf8(self.raw(n, field)?).map_err(|_| ReportError::BadField(field))?;
-        crate::report::check_text(field, s)?;
-        Ok(s.to_string())
+        let s = std::str::from_utf8(self.raw(n, field)?).map_err(|_| Bad(field))?;
+        if text_ok(s) {
+            Ok(s.to_string())
+        } else {
+            Err(Bad(field))
+        }
     }
 
-    pub(crate) fn text(&mut self, key: &'static str) -> Result<String, ReportError> {
+    pub(crate) fn text(&mut self, key: &'static str) -> Result<String, Bad> {
         self.key(key)?;
         self.text_value(key)
     }
 
-    pub(crate) fn int<T: TryFrom<i128>>(&mut self, key: &'static str) -> Result<T, ReportError> {
+    pub(crate) fn int<T: TryFrom<i128>>(&mut self, key: &'static str) -> Result<T, Bad> {
         self.key(key)?;
         let value = match head(self.b, &mut self.i) {
             Some((0, arg)) => i128::from(arg),
             Some((1, arg)) => -1 - i128::from(arg),
-            _ => return Err(ReportError::BadField(key)),
+            _ => return Err(Bad(key)),
         };
-        T::try_from(value).map_err(|_| ReportError::BadField(key))
+        T::try_from(value).map_err(|_| Bad(key))
     }
 
-    pub(crate) fn bytes<const N: usize>(
-        &mut self,
-        key: &'static str,
-    ) -> Result<[u8; N], ReportError> {
+    pub(crate) fn bytes<const N: usize>(&mut self, key: &'static str) -> Result<[u8; N], Bad> {
         self.key(key)?;
         let n = self.head_of(2, key)?;
-        <[u8; N]>::try_from(self.raw(n, key)?).map_err(|_| ReportError::BadField(key))
+        <[u8; N]>::try_from(self.raw(n, key)?).map_err(|_| Bad(key))
     }
 
     /// An array's length, at most `max`.
-    pub(crate) fn array(&mut self, key: &'static str, max: usize) -> Result<usize, ReportError> {
+    pub(crate) fn array(&mut self, key: &'static str, max: usize) -> Result<usize, Bad> {
         self.key(key)?;
         match usize::try_from(self.head_of(4, key)?) {
             Ok(n) if n <= max => Ok(n),
-            _ => Err(ReportError::BadField(key)),
+            _ => Err(Bad(key)),
         }
     }
 
     /// After the key `key`: `true` (and consumed) when the value is null.
-    pub(crate) fn null(&mut self, key: &'static str) -> Result<bool, ReportError> {
+    pub(crate) fn null(&mut self, key: &'static str) -> Result<bool, Bad> {
         self.key(key)?;
         if self.b.get(self.i) == Some(&0xf6) {
             self.i += 1;
