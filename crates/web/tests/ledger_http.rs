@@ -91,7 +91,12 @@ async fn no_route_posts_points_and_a_trusted_partner_awards_through_the_rules(w:
             ("scopes", "scope_unknown")
         )
     );
-    let every: Vec<&str> = moralbank_store::API_SCOPES.to_vec();
+    // Every scope a library's key may hold (the banks' own are refused to any other partner).
+    let every: Vec<&str> = moralbank_store::API_SCOPES
+        .iter()
+        .filter(|s| !moralbank_store::BANK_SCOPES.contains(s))
+        .copied()
+        .collect();
     let (s, k) = w
         .api(
             "POST",
