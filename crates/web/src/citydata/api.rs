@@ -120,6 +120,19 @@ struct UploadQuery {
     file_name: Option<String>,
 }
 
+/// An import's `mode` query parameter: `commit` (the default) or `preview`.
+pub(crate) fn import_mode(raw: Option<&str>) -> Result<Mode, AppError> {
+    match raw {
+        None | Some("commit") => Ok(Mode::Commit),
+        Some("preview") => Ok(Mode::Preview),
+        Some(_) => Err(AppError::invalid(
+            "mode",
+            "invalid_mode",
+            "preview or commit",
+        )),
+    }
+}
+
 /// The body, read only after the caller was authorised.
 pub(crate) async fn body_bytes(req: axum::extract::Request) -> Result<axum::body::Bytes, AppError> {
     axum::body::to_bytes(
@@ -145,17 +158,7 @@ async fn upload(
     if schema.kind == domain::citydata::kinds::BANK_LOANS.kind {
         require(&caller.principal, Action::RecordLoans)?;
     }
-    let mode = match q.mode.as_deref() {
-        None | Some("commit") => Mode::Commit,
-        Some("preview") => Mode::Preview,
-        Some(_) => {
-            return Err(AppError::invalid(
-                "mode",
-                "invalid_mode",
-                "preview or commit",
-            ))
-        }
-    };
+    let mode = import_mode(q.mode.as_deref())?;
     let bytes = body_bytes(req).await?;
     let name = q.file_name.unwrap_or_else(|| "upload".into());
     let i = run(&state, schema, &partner, partner.id(), &name, &bytes, mode).await?;

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::credit::{Decision, DecisionInput};
-use moralbank_store::citydata::imports::{ImportOwner, Mode};
+use moralbank_store::citydata::imports::ImportOwner;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -157,17 +157,7 @@ async fn loan_book(
     require(&caller.principal, Action::RecordLoans)?;
     let bank = bank_actor(&state, &caller.principal).await?;
     let q = q.read()?;
-    let mode = match q.mode.as_deref() {
-        None | Some("commit") => Mode::Commit,
-        Some("preview") => Mode::Preview,
-        Some(_) => {
-            return Err(AppError::invalid(
-                "mode",
-                "invalid_mode",
-                "preview or commit",
-            ))
-        }
-    };
+    let mode = crate::citydata::api::import_mode(q.mode.as_deref())?;
     let bytes = crate::citydata::api::body_bytes(req).await?;
     let name = q.file_name.unwrap_or_else(|| "loan-book.csv".into());
     let owner = ImportOwner::Partner(bank.id.clone());

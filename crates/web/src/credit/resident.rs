@@ -187,35 +187,20 @@ struct ConfirmForm {
     confirm: String,
 }
 
+/// A step a member takes on one consent, confirmed by its box.
+#[derive(Clone, Copy)]
+enum Step {
+    Authorise,
+    Revoke,
+}
+
 async fn authorise(
     axum::extract::State(state): axum::extract::State<AppState>,
     ctx: PageCtx,
     Path(cid): Path<String>,
     Form(f): Form<ConfirmForm>,
 ) -> PageResult {
-    let attempt = async {
-        let id = own_id(&ctx)?;
-        ctx.check_csrf(&f.csrf)?;
-        let cid = domain::parse_id("consent", &cid).map_err(|_| AppError::NotFound("consent"))?;
-        if f.confirm != "yes" {
-            return Err(AppError::invalid(
-                "consent",
-                "credit_consent_unconfirmed",
-                "tick the box to authorise",
-            ));
-        }
-        state
-            .store
-            .credit()
-            .authorise_consent(id, &cid, state.clock.now_ms())
-            .await?;
-        Ok(Redirect::to(&format!("/me/credit#consent-{cid}")).into_response())
-    }
-    .await;
-    Ok(or_redo(attempt, async |errors, status| {
-        page_view(&state, &ctx, &RequestForm::default(), &errors, status).await
-    })
-    .await?)
+    consent_step(&state, &ctx, &cid, &f, Step::Authorise).await
 }
 
 async fn revoke(
@@ -224,27 +209,47 @@ async fn revoke(
     Path(cid): Path<String>,
     Form(f): Form<ConfirmForm>,
 ) -> PageResult {
+    consent_step(&state, &ctx, &cid, &f, Step::Revoke).await
+}
+
+/// Authorise or revoke consent `cid` (its box ticked), then back to it on the page; a refusal
+/// is shown on the page at the consents.
+async fn consent_step(
+    state: &AppState,
+    ctx: &PageCtx,
+    cid: &str,
+    f: &ConfirmForm,
+    step: Step,
+) -> PageResult {
     let attempt = async {
-        let id = own_id(&ctx)?;
+        let id = own_id(ctx)?;
         ctx.check_csrf(&f.csrf)?;
-        let cid = domain::parse_id("consent", &cid).map_err(|_| AppError::NotFound("consent"))?;
+        let cid = domain::parse_id("consent", cid).map_err(|_| AppError::NotFound("consent"))?;
         if f.confirm != "yes" {
-            return Err(AppError::invalid(
-                "consent",
-                "credit_revoke_unconfirmed",
-                "tick the box to revoke: the bank can then no longer read the report",
-            ));
+            return Err(match step {
+                Step::Authorise => AppError::invalid(
+                    "consent",
+                    "credit_consent_unconfirmed",
+                    "tick the box to authorise",
+                ),
+                Step::Revoke => AppError::invalid(
+                    "consent",
+                    "credit_revoke_unconfirmed",
+                    "tick the box to revoke: the bank can then no longer read the report",
+                ),
+            });
         }
-        state
-            .store
-            .credit()
-            .revoke_consent(id, &cid, state.clock.now_ms())
-            .await?;
+        let credit = state.store.credit();
+        let now = state.clock.now_ms();
+        match step {
+            Step::Authorise => credit.authorise_consent(id, &cid, now).await?,
+            Step::Revoke => credit.revoke_consent(id, &cid, now).await?,
+        };
         Ok(Redirect::to(&format!("/me/credit#consent-{cid}")).into_response())
     }
     .await;
     Ok(or_redo(attempt, async |errors, status| {
-        page_view(&state, &ctx, &RequestForm::default(), &errors, status).await
+        page_view(state, ctx, &RequestForm::default(), &errors, status).await
     })
     .await?)
 }
