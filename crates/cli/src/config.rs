@@ -426,6 +426,7 @@ const DOCS: &[(&str, &str)] = &[
     ("web.metrics_token", "Prometheus metrics on the public address: empty means /metrics is not served there\n(404); set (at least 16 characters, e.g. MORALBANK_WEB__METRICS_TOKEN), /metrics answers\nonly a request with `Authorization: Bearer <token>`. Secret."),
     ("web.metrics_listen", "A second address that serves only /metrics, without a token, e.g. \"127.0.0.1:9100\":\nreachable by the monitoring system alone. Empty: none."),
     ("web.open_data_k", "Open data: counts of people or households from 1 to k-1 are published as \"<k\", with\nwhatever would give them away withheld too (docs/city-data.md). At least 5."),
+    ("web.dispatch_offer_minutes", "Volunteer dispatch: minutes an offer waits for its volunteer's answer before it lapses\nand the next candidate is offered (docs/dispatch.md); 1 to 10080."),
     ("ledger", "The points ledger's single writer: appends are committed in batches, each one\ndatabase transaction with its Merkle log hashes and a signed checkpoint."),
     ("ledger.max_batch", "Most entries committed in one transaction."),
     ("ledger.max_wait_ms", "Longest an append waits for others to join its batch, in milliseconds."),

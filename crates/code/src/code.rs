@@ -254,7 +254,7 @@ fn in_subset(value: &Value, depth: usize) -> bool {
 
 /// Base45 (RFC 9285). The `base45` crate reads a final pair above 255 modulo 256; the RFC says
 /// such a pair is invalid, and accepting it would give one code two spellings.
-fn base45_decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn base45_decode(text: &str) -> Option<Vec<u8>> {
     if text.len() % 3 == 2 {
         let value = |c: u8| base45::alphabet::decode(c).map(u32::from);
         let tail = text.as_bytes().get(text.len() - 2..)?;

@@ -9,7 +9,9 @@
 //!   prefix `MB1:`, and their verification, each failure with its own reason;
 //! * [`qr`]: the QR of a code, as SVG;
 //! * [`report`]: the moral credit report a household presents to a bank: the same signing, its
-//!   own keys, type and text form `MBCR1:`, verified offline (`docs/credit-report.md`).
+//!   own keys, type and text form `MBCR1:`, verified offline (`docs/credit-report.md`);
+//! * [`site`]: the rotating site code an alliance shows for volunteers' check-in (`MBS1:`,
+//!   the moral code's keys, its own type; `docs/dispatch.md`).
 //!
 //! The format is documented for partners in `docs/moral-code.md`; `js/verify.js` is the same
 //! verifier for the browser. This crate must not do IO: no files, clock, network or database
@@ -22,6 +24,7 @@ pub mod qr;
 pub mod refusal;
 pub mod report;
 mod report_cbor;
+pub mod site;
 
 pub use claims::{
     Badge, Carrier, ClaimError, Claims, CodeId, Holder, Issuer, Lifetimes, MaskedName, Pseudonym,

@@ -8,6 +8,7 @@
 pub mod citydata;
 pub mod credit;
 pub mod deed;
+pub mod dispatch;
 mod error;
 mod idempotency;
 mod identity;

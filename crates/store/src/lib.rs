@@ -45,6 +45,7 @@ mod batch;
 pub mod citydata;
 pub mod code;
 pub mod credit;
+pub mod dispatch;
 mod error;
 pub mod evaluation;
 #[cfg(feature = "fixtures")]

@@ -120,6 +120,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0018_credit.sql"),
         postgres: include_str!("../migrations/postgres/0018_credit.sql"),
     },
+    Migration {
+        version: 19,
+        name: "dispatch",
+        sqlite: include_str!("../migrations/sqlite/0019_dispatch.sql"),
+        postgres: include_str!("../migrations/postgres/0019_dispatch.sql"),
+    },
 ];
 
 /// The version of the newest migration.

@@ -583,6 +583,10 @@ T = {
  "scope.loans:write": ("报送贷款审批和台账", "Record loan decisions and books"), "scope_hint.loans:write": ("仅限合作银行：记录审批结果和理由，报送月度贷款台账", "Partner banks only: record decisions with their reasons, and send the monthly loan book"),
 }
 import os
+import sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dispatch import D  # noqa: E402
+T.update(D)
 d = os.path.dirname(os.path.abspath(__file__))
 for i, lang in enumerate(["zh", "en"]):
     with open(os.path.join(d, f"{lang}.toml"), "w") as f:

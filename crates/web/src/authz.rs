@@ -72,6 +72,12 @@ pub enum Action {
     ManageCreditTables,
     /// The loan figures from the banks' books.
     ViewCreditFigures,
+    /// An alliance's operator reviews requests, dispatches volunteers, runs the service and
+    /// sees its figures (the handler checks the partner is a volunteer alliance).
+    DispatchVolunteers,
+    /// A village clerk asks for help for a resident of their village without a phone, and
+    /// records that resident's confirmation.
+    RequestHelpFor,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
@@ -79,7 +85,10 @@ fn staff_may(role: Role, action: Action) -> bool {
     match action {
         OwnRecord | PartnerSelf | ReportDeeds | SubmitDeeds | RedeemBenefits => false,
         VoteDeeds => role == Role::Evaluator,
-        ScanCodes | ReadCreditReports | RecordLoans => role == Role::PartnerOperator,
+        ScanCodes | ReadCreditReports | RecordLoans | DispatchVolunteers => {
+            role == Role::PartnerOperator
+        }
+        RequestHelpFor => role == Role::Evaluator,
         ManageCreditTables => role == Role::Admin,
         ViewCreditFigures => matches!(role, Role::Admin | Role::Auditor),
         ImportFiles => matches!(role, Role::PartnerOperator | Role::Admin),

@@ -19,6 +19,7 @@ pub mod citydata;
 pub mod clock;
 pub mod code;
 pub mod credit;
+pub mod dispatch;
 pub mod error;
 pub mod evaluation;
 mod frame;
@@ -93,6 +94,8 @@ pub fn app(state: AppState) -> Router {
         .merge(credit::resident::router())
         .merge(credit::bank::router())
         .merge(credit::admin::router())
+        .merge(dispatch::resident::router())
+        .merge(dispatch::console::router())
         .nest("/api/v1", api)
         .merge(metrics::router(&state.config))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
@@ -159,6 +162,9 @@ pub struct WebConfig {
     /// Open data: a count of people or households from 1 to k−1 is published as "<k" (and
     /// whatever would give it away is withheld too). At least 5.
     pub open_data_k: i64,
+    /// Volunteer dispatch: minutes an offer waits for its volunteer's answer before it lapses
+    /// and the next candidate is offered (1 to 10080).
+    pub dispatch_offer_minutes: u32,
 }
 
 impl WebConfig {
@@ -235,6 +241,7 @@ impl Default for WebConfig {
             metrics_token: Secret::default(),
             metrics_listen: String::new(),
             open_data_k: domain::citydata::disclosure::K_DEFAULT,
+            dispatch_offer_minutes: domain::dispatch::OFFER_EXPIRY_MINUTES_DEFAULT,
         }
     }
 }

@@ -142,6 +142,31 @@ pub(crate) fn aad(field: &str, citizen_id: &str) -> String {
     format!("{field}:{citizen_id}")
 }
 
+/// A withdrawal and volunteer dispatch: the volunteer's profile, alliances and certificates
+/// go; their places not yet started are freed and their open offers lapse; their own open
+/// requests are cancelled (with their offers). Service records stay under the random id, for
+/// the alliance's figures. In the withdrawal's transaction.
+async fn withdraw_from_dispatch(tx: &mut sqlx::AnyConnection, citizen_id: &str) -> Result<()> {
+    let now = now_ms();
+    for sql in [
+        "UPDATE dispatch_shifts SET filled = filled - 1 WHERE filled > 0 AND id IN (SELECT shift_id FROM dispatch_offers WHERE volunteer_id = $1 AND status = 'accepted' AND starts_at > $2)",
+        "UPDATE dispatch_offers SET status = 'withdrawn', answered_at = $2 WHERE volunteer_id = $1 AND (status IN ('offered', 'waitlisted') OR (status = 'accepted' AND starts_at > $2))",
+        "UPDATE dispatch_offers SET status = 'withdrawn', answered_at = $2 WHERE status IN ('offered', 'waitlisted', 'accepted') AND task_id IN (SELECT id FROM dispatch_tasks WHERE requester_id = $1 AND status IN ('requested', 'accepted', 'dispatched'))",
+        "UPDATE dispatch_shifts SET filled = 0 WHERE task_id IN (SELECT id FROM dispatch_tasks WHERE requester_id = $1 AND status IN ('requested', 'accepted', 'dispatched')) AND $2 > 0",
+        "UPDATE dispatch_tasks SET status = 'cancelled', reason = 'withdrawal', updated_at = $2 WHERE requester_id = $1 AND status IN ('requested', 'accepted', 'dispatched')",
+    ] {
+        sqlx::query(sql).bind(citizen_id).bind(now).execute(&mut *tx).await?;
+    }
+    for sql in [
+        "DELETE FROM volunteer_certificates WHERE citizen_id = $1",
+        "DELETE FROM volunteer_alliances WHERE citizen_id = $1",
+        "DELETE FROM volunteers WHERE citizen_id = $1",
+    ] {
+        sqlx::query(sql).bind(citizen_id).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
 /// A member's withdrawal and the household's credit consents: their authorisations go, and the
 /// household's open consents are revoked (a report would describe a household that changed),
 /// with a receipt to each member who stays; in the withdrawal's transaction.
@@ -608,6 +633,7 @@ impl Registry<'_> {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
         withdraw_from_credit(&mut tx, id, &hid).await?;
+        withdraw_from_dispatch(&mut tx, id).await?;
         let next_head = sqlx::query(
             "SELECT id FROM citizens WHERE household_id = $1 ORDER BY enrolled_at, id LIMIT 1",
         )

@@ -61,6 +61,14 @@ templates!(
     "credit_read.html",
     "credit_tables.html",
     "credit_figures.html",
+    "help.html",
+    "volunteer.html",
+    "volunteer_certificate.html",
+    "dispatch_console.html",
+    "dispatch_proposal.html",
+    "dispatch_task.html",
+    "dispatch_site.html",
+    "dispatch_for.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

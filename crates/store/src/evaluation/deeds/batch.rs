@@ -82,7 +82,7 @@ impl Evaluation<'_> {
                 _ => false,
             };
             let citizen = citizens.get(new.citizen_id.as_str()).cloned();
-            match report::prepare(new, citizen, standard, trusted, now) {
+            match report::prepare(new, citizen, standard, trusted, 1, now) {
                 Err(e) => outcomes[at] = Some(Err(e)),
                 Ok(p) if p.automatic && p.points.is_some() => group.push(Automatic { at, new, p }),
                 Ok(p) => {

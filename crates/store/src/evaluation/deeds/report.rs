@@ -75,7 +75,7 @@ impl Evaluation<'_> {
     /// Report, nominate or submit a deed. A partner's retry with the same key returns the deed
     /// it created; the same key for another deed is a conflict.
     pub async fn report_deed(&self, new: &NewDeed, rules: &Rules, now: i64) -> Result<Deed> {
-        let prepared = self.prepare_report(new, now).await?;
+        let prepared = self.prepare_report(new, 1, now).await?;
         let mut tx = self.write.begin().await?;
         let id = match self.write_report(&mut tx, new, &prepared, rules, now).await {
             Ok(Written::New(id)) => {
@@ -100,7 +100,14 @@ impl Evaluation<'_> {
 
     /// The checks of a report before anything is written: its fields, resident and standard,
     /// the trust of a partner in an automatic standard, the points, the evidence count.
-    pub(crate) async fn prepare_report(&self, new: &NewDeed, now: i64) -> Result<Prepared> {
+    /// `units` counts the standard's unit (hours of a per-hour standard; 1 otherwise): a
+    /// partner's points must lie in the standard's range times the units.
+    pub(crate) async fn prepare_report(
+        &self,
+        new: &NewDeed,
+        units: i64,
+        now: i64,
+    ) -> Result<Prepared> {
         let citizen = self.registry().citizen_summary(&new.citizen_id).await?;
         let standard = self.standard_current(&new.standard_code).await?;
         let trusted = match (&new.reporter, &standard) {
@@ -109,7 +116,7 @@ impl Evaluation<'_> {
             }
             _ => false,
         };
-        prepare(new, citizen, standard, trusted, now)
+        prepare(new, citizen, standard, trusted, units, now)
     }
 
     /// Write a prepared report inside the caller's transaction: the cap of an automatic
@@ -187,6 +194,7 @@ pub(crate) fn prepare(
     citizen: Option<CitizenSummary>,
     standard: Option<Standard>,
     trusted: bool,
+    units: i64,
     now: i64,
 ) -> Result<Prepared> {
     let c = checked(new, citizen, standard, now)?;
@@ -208,8 +216,8 @@ pub(crate) fn prepare(
     let points = deed::submitted_points(
         who.source,
         automatic,
-        s.points_min,
-        s.points_max,
+        s.points_min.saturating_mul(units.max(1)),
+        s.points_max.saturating_mul(units.max(1)),
         new.points,
     )
     .map_err(|e| StoreError::Invalid(e.into()))?;

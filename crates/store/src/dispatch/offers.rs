@@ -1,0 +1,894 @@
+//! 派单 and 接单: the matcher proposes a volunteer for each open place of the chosen tasks, with
+//! why ([`Dispatch::propose`]); the organiser sends the offers as proposed or adjusted
+//! ([`Dispatch::send_offers`]), each re-checked against the hard constraints as it is written.
+//! Offers are not orders: the volunteer accepts or declines ([`Dispatch::answer`]); a decline
+//! is final for that task (one offer per task and volunteer); an unanswered offer expires
+//! ([`Dispatch::sweep`]) and, like a decline, the next candidate is offered. A place is taken
+//! by a conditional update of its shift's `filled`, so concurrent accepts never over-fill it.
+//! Activities take sign-ups, beyond the capacity onto a wait list promoted in order.
+
+use crate::dispatch::tasks::Who;
+use crate::dispatch::{
+    event, lock_task, offer_from_row, set_status, Dispatch, Offer, Shift, Task, OFFER_COLUMNS,
+};
+use crate::{Result, StoreError};
+use domain::dispatch::matcher::{self, Candidate, Place, Slot, Weights};
+use domain::dispatch::{OfferStatus, OfferStep, Party, TaskStatus, TaskStep};
+use serde::Serialize;
+use sqlx::{AnyConnection, Row};
+
+/// How many other eligible volunteers a proposal lists for each place (the organiser may pick
+/// one of them instead).
+pub const ALTERNATES: usize = 3;
+/// Tasks one dispatch may take at once.
+pub const BATCH_MAX: usize = 300;
+
+/// The matcher's proposal for one open place, with the alternates the organiser may choose.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProposedPlace {
+    pub task_id: String,
+    pub shift_id: String,
+    pub offer: Option<matcher::Offer>,
+    pub alternates: Vec<matcher::Offer>,
+}
+
+/// A choice the organiser sends: this volunteer for a place of this shift.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub shift_id: String,
+    pub volunteer_id: String,
+}
+
+/// An offer as its volunteer sees it, with its task.
+#[derive(Debug, Clone, Serialize)]
+pub struct MyOffer {
+    pub offer: Offer,
+    pub task: Task,
+}
+
+fn conflict(field: &'static str, code: &'static str, detail: &str) -> StoreError {
+    StoreError::conflict(field, code, detail)
+}
+
+/// The slots of a task's open places (capacity less accepted and outstanding offers).
+async fn open_slots(conn: &mut AnyConnection, task: &Task, shifts: &[Shift]) -> Result<Vec<Slot>> {
+    let excluded: Vec<String> =
+        sqlx::query("SELECT volunteer_id FROM dispatch_offers WHERE task_id = $1")
+            .bind(&task.id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get("volunteer_id"))
+            .collect::<std::result::Result<_, _>>()?;
+    let mut slots = Vec::new();
+    for s in shifts {
+        let outstanding: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM dispatch_offers WHERE shift_id = $1 AND status = 'offered'",
+        )
+        .bind(&s.id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+        for n in 0..(s.capacity - s.filled - outstanding).max(0) {
+            slots.push(Slot {
+                key: format!("{}#{n}", s.id),
+                place: Place {
+                    village_id: task.village_id.clone(),
+                    town_id: task.town_id.clone(),
+                },
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+                certificates: task.certificates.clone(),
+                skills: task.skills.clone(),
+                excluded_household: task.household_id.clone(),
+                excluded: excluded.clone(),
+            });
+        }
+    }
+    Ok(slots)
+}
+
+fn shift_of(key: &str) -> &str {
+    key.split('#').next().unwrap_or(key)
+}
+
+impl Dispatch<'_> {
+    /// Propose a volunteer for every open place of `task_ids` (the alliance's, reviewed and
+    /// open) by the matcher, each with the terms that explain it and up to [`ALTERNATES`]
+    /// other eligible volunteers. Nothing is written.
+    pub async fn propose(
+        &self,
+        alliance_id: &str,
+        task_ids: &[String],
+        now: i64,
+    ) -> Result<Vec<ProposedPlace>> {
+        if task_ids.len() > BATCH_MAX {
+            return Err(StoreError::invalid(
+                "tasks",
+                "too_many",
+                &format!("at most {BATCH_MAX} tasks at once"),
+            ));
+        }
+        let mut conn = self.read.acquire().await?;
+        let mut slots = Vec::new();
+        let mut towns = Vec::new();
+        for id in task_ids {
+            let task = self
+                .task(id)
+                .await?
+                .filter(|t| t.alliance_id == alliance_id)
+                .ok_or(StoreError::NotFound { what: "task" })?;
+            task.status
+                .step(TaskStep::Dispatch, Party::Organiser, false)
+                .map_err(StoreError::Conflict)?;
+            let shifts = self.shifts(&task.id).await?;
+            let mut s = open_slots(&mut conn, &task, &shifts).await?;
+            for slot in &mut s {
+                slot.key = format!("{}#{}", task.id, slot.key);
+            }
+            towns.push(task.town_id.clone());
+            slots.extend(s);
+        }
+        drop(conn);
+        towns.sort();
+        towns.dedup();
+        let mut candidates = self.candidates(alliance_id, Some(&towns), now).await?;
+        if candidates.len() < slots.len() * 2 {
+            // Too few near the tasks: the whole alliance (the matcher prefers the nearest).
+            candidates = self.candidates(alliance_id, None, now).await?;
+        }
+        Ok(proposals(&slots, &candidates))
+    }
+
+    /// Send offers: each choice re-checked against the hard constraints and the place still
+    /// open, in one transaction; the task becomes `dispatched` and each volunteer is told.
+    /// An offer lapses after `expiry_ms` unanswered.
+    pub async fn send_offers(
+        &self,
+        who: &Who,
+        choices: &[Choice],
+        expiry_ms: i64,
+        now: i64,
+    ) -> Result<usize> {
+        let Who::Staff {
+            partner_id: Some(alliance_id),
+            ..
+        } = who
+        else {
+            return Err(conflict(
+                "offer",
+                "dispatch_not_yours",
+                "only an alliance sends offers",
+            ));
+        };
+        let candidates = self.candidates(alliance_id, None, now).await?;
+        let mut tx = self.write.begin().await?;
+        for c in choices {
+            send_one(&mut tx, who, &candidates, c, expiry_ms, now).await?;
+        }
+        tx.commit().await?;
+        Ok(choices.len())
+    }
+
+    /// The volunteer answers an offer (or takes a waitlisted place): accept takes a place if
+    /// one is free (never more than the capacity, however many accept at once); decline is
+    /// final for the task. Either way the task's next candidate is offered if a place is open.
+    pub async fn answer(
+        &self,
+        offer_id: &str,
+        citizen_id: &str,
+        accept: bool,
+        expiry_ms: i64,
+        now: i64,
+    ) -> Result<Offer> {
+        let mut tx = self.write.begin().await?;
+        let o = lock_offer(&mut tx, offer_id).await?;
+        if o.volunteer_id != citizen_id {
+            return Err(StoreError::NotFound { what: "offer" });
+        }
+        let step = if accept {
+            OfferStep::Accept
+        } else {
+            OfferStep::Decline
+        };
+        let next = o
+            .status
+            .step(step, Party::Volunteer, now >= o.starts_at, false)
+            .map_err(StoreError::Conflict)?;
+        if o.status == OfferStatus::Offered && o.expires_at.is_some_and(|e| now >= e) {
+            return Err(conflict(
+                "offer",
+                "dispatch_offer_expired",
+                "the offer has expired",
+            ));
+        }
+        if accept {
+            let task = lock_task(&mut tx, &o.task_id).await?;
+            if !task.status.is_open() {
+                return Err(conflict(
+                    "offer",
+                    "dispatch_task_ended",
+                    "the task is no longer open",
+                ));
+            }
+            if busy_elsewhere(&mut tx, citizen_id, &o).await? {
+                return Err(conflict(
+                    "offer",
+                    "dispatch_busy",
+                    "you have accepted another task at this time",
+                ));
+            }
+            take_place(&mut tx, &o.shift_id).await?;
+        }
+        answer_row(&mut tx, offer_id, next, now).await?;
+        let action = if accept {
+            "offer_accepted"
+        } else {
+            "offer_declined"
+        };
+        event(
+            &mut tx,
+            &o.task_id,
+            Some(offer_id),
+            &format!("citizen:{citizen_id}"),
+            action,
+            "",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        if !accept {
+            self.refill(&o.task_id, expiry_ms, now).await?;
+        }
+        self.offer(offer_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "offer" })
+    }
+
+    /// An activity's sign-up: a place if one is free, else the wait list. Only a volunteer of
+    /// the activity's alliance, holding its certificates, not busy at its time.
+    pub async fn sign_up(&self, shift_id: &str, citizen_id: &str, now: i64) -> Result<Offer> {
+        let shift = self
+            .shift(shift_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "shift" })?;
+        let task = self
+            .task(&shift.task_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "task" })?;
+        if task.kind != "activity" || !task.status.is_open() || now >= shift.ends_at {
+            return Err(conflict(
+                "shift",
+                "dispatch_task_ended",
+                "the activity is not open to sign-up",
+            ));
+        }
+        let me = self
+            .candidates(&task.alliance_id, None, now)
+            .await?
+            .into_iter()
+            .find(|c| c.id == citizen_id)
+            .ok_or_else(|| {
+                conflict(
+                    "shift",
+                    "dispatch_not_member",
+                    "join this alliance as a volunteer first",
+                )
+            })?;
+        let slot = Slot {
+            key: shift.id.clone(),
+            place: Place {
+                village_id: task.village_id.clone(),
+                town_id: task.town_id.clone(),
+            },
+            starts_at: shift.starts_at,
+            ends_at: shift.ends_at,
+            certificates: task.certificates.clone(),
+            skills: Vec::new(),
+            excluded_household: None,
+            excluded: Vec::new(),
+        };
+        // Signing up is the volunteer's own choice of time: their weekly hours do not bind it.
+        let mut me_any_time = me.clone();
+        me_any_time.availability = matcher::Availability::always();
+        if let Err(why) = matcher::eligibility(&me_any_time, &slot) {
+            return Err(ineligible(why));
+        }
+        let mut tx = self.write.begin().await?;
+        lock_task(&mut tx, &task.id).await?;
+        let status = match take_place(&mut tx, &shift.id).await {
+            Ok(()) => OfferStatus::Accepted,
+            Err(StoreError::Conflict(_)) => OfferStatus::Waitlisted,
+            Err(e) => return Err(e),
+        };
+        let id = domain::new_id();
+        let inserted = sqlx::query("INSERT INTO dispatch_offers (id, task_id, shift_id, volunteer_id, status, cost, terms, offered_by, created_at, expires_at, answered_at, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, 0, '[]', $6, $7, NULL, $7, $8, $9)")
+            .bind(&id)
+            .bind(&task.id)
+            .bind(&shift.id)
+            .bind(citizen_id)
+            .bind(status.as_str())
+            .bind(format!("citizen:{citizen_id}"))
+            .bind(now)
+            .bind(shift.starts_at)
+            .bind(shift.ends_at)
+            .execute(&mut *tx)
+            .await;
+        match inserted {
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                return Err(conflict(
+                    "shift",
+                    "dispatch_signed_up",
+                    "you have signed up for this activity already",
+                ));
+            }
+            r => r?,
+        };
+        event(
+            &mut tx,
+            &task.id,
+            Some(&id),
+            &format!("citizen:{citizen_id}"),
+            status.as_str(),
+            "",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.offer(&id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "offer" })
+    }
+
+    /// The volunteer gives up an accepted place before the start (or leaves a wait list): the
+    /// first on the wait list takes it, or for a request the next candidate is offered.
+    pub async fn cancel_place(
+        &self,
+        offer_id: &str,
+        citizen_id: &str,
+        expiry_ms: i64,
+        now: i64,
+    ) -> Result<Offer> {
+        let mut tx = self.write.begin().await?;
+        let o = lock_offer(&mut tx, offer_id).await?;
+        if o.volunteer_id != citizen_id {
+            return Err(StoreError::NotFound { what: "offer" });
+        }
+        let next = if o.status == OfferStatus::Waitlisted {
+            OfferStatus::Withdrawn
+        } else {
+            o.status
+                .step(
+                    OfferStep::Cancel,
+                    Party::Volunteer,
+                    now >= o.starts_at,
+                    false,
+                )
+                .map_err(StoreError::Conflict)?
+        };
+        answer_row(&mut tx, offer_id, next, now).await?;
+        if o.status == OfferStatus::Accepted {
+            free_place(&mut tx, &o.shift_id, now).await?;
+        }
+        event(
+            &mut tx,
+            &o.task_id,
+            Some(offer_id),
+            &format!("citizen:{citizen_id}"),
+            "place_cancelled",
+            "",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.refill(&o.task_id, expiry_ms, now).await?;
+        self.offer(offer_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "offer" })
+    }
+
+    /// The organiser takes back an offer (or an accepted place before the start), or records
+    /// a no-show after the start: the volunteer sees it; it lowers their matching priority for
+    /// a period and never costs points.
+    pub async fn organiser_step(
+        &self,
+        offer_id: &str,
+        who: &Who,
+        step: OfferStep,
+        now: i64,
+    ) -> Result<Offer> {
+        let mut tx = self.write.begin().await?;
+        let o = lock_offer(&mut tx, offer_id).await?;
+        let task = lock_task(&mut tx, &o.task_id).await?;
+        if who.party(&task) != Party::Organiser {
+            return Err(StoreError::NotFound { what: "offer" });
+        }
+        let checked_in: bool = sqlx::query("SELECT check_in_at FROM dispatch_service WHERE offer_id = $1 AND check_in_at IS NOT NULL")
+            .bind(offer_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        let next = o
+            .status
+            .step(step, Party::Organiser, now >= o.starts_at, checked_in)
+            .map_err(StoreError::Conflict)?;
+        answer_row(&mut tx, offer_id, next, now).await?;
+        if o.status == OfferStatus::Accepted && next == OfferStatus::Withdrawn {
+            free_place(&mut tx, &o.shift_id, now).await?;
+        }
+        event(
+            &mut tx,
+            &o.task_id,
+            Some(offer_id),
+            &who.actor(),
+            next.as_str(),
+            "",
+            now,
+        )
+        .await?;
+        let kind = if next == OfferStatus::NoShow {
+            "dispatch_no_show"
+        } else {
+            "dispatch_withdrawn"
+        };
+        crate::notices::notify_citizen(&mut tx, &o.volunteer_id, kind, now).await?;
+        tx.commit().await?;
+        self.offer(offer_id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "offer" })
+    }
+
+    /// Expire every offer unanswered at `now`, and offer each task's next candidates. Returns
+    /// how many expired.
+    pub async fn sweep(&self, expiry_ms: i64, now: i64) -> Result<usize> {
+        let due: Vec<(String, String)> = sqlx::query("SELECT id, task_id FROM dispatch_offers WHERE status = 'offered' AND expires_at <= $1 ORDER BY expires_at LIMIT 500")
+            .bind(now)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("task_id")?)))
+            .collect::<Result<_>>()?;
+        let mut tasks = Vec::new();
+        for (id, task_id) in &due {
+            let mut tx = self.write.begin().await?;
+            // Only if still unanswered: an accept that won the race stands.
+            let n = sqlx::query("UPDATE dispatch_offers SET status = 'expired', answered_at = $1 WHERE id = $2 AND status = 'offered'")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if n == 1 {
+                event(
+                    &mut tx,
+                    task_id,
+                    Some(id),
+                    "system",
+                    "offer_expired",
+                    "",
+                    now,
+                )
+                .await?;
+                tasks.push(task_id.clone());
+            }
+            tx.commit().await?;
+        }
+        tasks.sort();
+        tasks.dedup();
+        for t in &tasks {
+            self.refill(t, expiry_ms, now).await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Offer a task's open places to its next candidates (the system sends them, by the same
+    /// matcher and checks as an organiser's dispatch). Nothing when the task is not open.
+    pub async fn refill(&self, task_id: &str, expiry_ms: i64, now: i64) -> Result<usize> {
+        let Some(task) = self.task(task_id).await? else {
+            return Ok(0);
+        };
+        if task.kind != "request"
+            || !matches!(task.status, TaskStatus::Dispatched)
+            || now >= task.starts_at
+        {
+            return Ok(0);
+        }
+        let proposals = self
+            .propose(&task.alliance_id, &[task.id.clone()], now)
+            .await?;
+        let choices: Vec<Choice> = proposals
+            .iter()
+            .filter_map(|p| {
+                p.offer.as_ref().map(|o| Choice {
+                    shift_id: p.shift_id.clone(),
+                    volunteer_id: o.volunteer_id.clone(),
+                })
+            })
+            .collect();
+        if choices.is_empty() {
+            return Ok(0);
+        }
+        let system = Who::Staff {
+            actor: "system".into(),
+            partner_id: Some(task.alliance_id.clone()),
+            clerk_of: None,
+        };
+        match self.send_offers(&system, &choices, expiry_ms, now).await {
+            // Another answer raced this one: the next sweep or answer tries again.
+            Err(StoreError::Conflict(_)) => Ok(0),
+            r => r,
+        }
+    }
+
+    /// An offer by id.
+    pub async fn offer(&self, id: &str) -> Result<Option<Offer>> {
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM dispatch_offers o JOIN citizens c ON c.id = o.volunteer_id WHERE o.id = $1");
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .as_ref()
+            .map(offer_from_row)
+            .transpose()
+    }
+
+    /// A shift by id.
+    pub async fn shift(&self, id: &str) -> Result<Option<Shift>> {
+        let r = sqlx::query("SELECT task_id FROM dispatch_shifts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(r) = r else { return Ok(None) };
+        let task_id: String = r.try_get("task_id")?;
+        Ok(self
+            .shifts(&task_id)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id))
+    }
+
+    /// A volunteer's offers and places with their tasks, soonest first (`open`: only those
+    /// still to answer or to serve).
+    pub async fn my_offers(
+        &self,
+        citizen_id: &str,
+        open: bool,
+        limit: i64,
+    ) -> Result<Vec<MyOffer>> {
+        let filter = if open {
+            " AND o.status IN ('offered', 'accepted', 'waitlisted')"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT {OFFER_COLUMNS} FROM dispatch_offers o JOIN citizens c ON c.id = o.volunteer_id WHERE o.volunteer_id = $1{filter} ORDER BY o.starts_at DESC, o.id LIMIT $2");
+        let rows = sqlx::query(&sql)
+            .bind(citizen_id)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let offer = offer_from_row(r)?;
+            if let Some(task) = self.task(&offer.task_id).await? {
+                out.push(MyOffer { offer, task });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The matcher's proposal for `slots` with alternates for each place.
+fn proposals(slots: &[Slot], candidates: &[Candidate]) -> Vec<ProposedPlace> {
+    let w = Weights::default();
+    let proposal = matcher::propose(slots, candidates, &w);
+    let mut minutes: Vec<i64> = candidates.iter().map(|c| c.recent_minutes).collect();
+    let median = domain::dispatch::fairness::median(&mut minutes).unwrap_or(0);
+    slots
+        .iter()
+        .map(|s| {
+            let offer = proposal
+                .offers
+                .iter()
+                .find(|o| o.slot_key == s.key)
+                .cloned();
+            let chosen = offer.as_ref().map(|o| o.volunteer_id.as_str());
+            let mut alternates: Vec<matcher::Offer> = candidates
+                .iter()
+                .filter(|c| Some(c.id.as_str()) != chosen && matcher::eligibility(c, s).is_ok())
+                .map(|c| {
+                    let terms = matcher::terms(c, s, median, &w);
+                    matcher::Offer {
+                        slot_key: s.key.clone(),
+                        volunteer_id: c.id.clone(),
+                        cost: terms.iter().map(|t| t.cost).sum(),
+                        terms,
+                    }
+                })
+                .collect();
+            alternates.sort_by(|a, b| {
+                a.cost
+                    .cmp(&b.cost)
+                    .then_with(|| a.volunteer_id.cmp(&b.volunteer_id))
+            });
+            alternates.truncate(ALTERNATES);
+            let mut parts = s.key.splitn(2, '#');
+            let task_id = parts.next().unwrap_or_default().to_string();
+            let shift_id = shift_of(parts.next().unwrap_or_default()).to_string();
+            ProposedPlace {
+                task_id,
+                shift_id,
+                offer,
+                alternates,
+            }
+        })
+        .collect()
+}
+
+fn ineligible(why: matcher::Ineligible) -> StoreError {
+    use matcher::Ineligible as I;
+    let (code, detail) = match why {
+        I::Excluded => (
+            "dispatch_already_offered",
+            "this volunteer was offered this task already",
+        ),
+        I::OwnHousehold => (
+            "dispatch_own_household",
+            "a volunteer never serves their own household's request",
+        ),
+        I::CertificateMissing => (
+            "dispatch_certificate_missing",
+            "the task needs a certificate this volunteer does not hold",
+        ),
+        I::CertificateExpired => (
+            "dispatch_certificate_expired",
+            "the volunteer's certificate is not valid at the task's time",
+        ),
+        I::Unavailable => (
+            "dispatch_unavailable",
+            "the task's time is outside the volunteer's weekly hours",
+        ),
+        I::Busy => ("dispatch_busy", "the volunteer is busy at the task's time"),
+    };
+    conflict("volunteer_id", code, detail)
+}
+
+/// Write one chosen offer in the caller's transaction, re-checking everything.
+async fn send_one(
+    tx: &mut AnyConnection,
+    who: &Who,
+    candidates: &[Candidate],
+    c: &Choice,
+    expiry_ms: i64,
+    now: i64,
+) -> Result<()> {
+    let task_id: String = sqlx::query("SELECT task_id FROM dispatch_shifts WHERE id = $1")
+        .bind(&c.shift_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound { what: "shift" })?
+        .try_get("task_id")?;
+    let task = lock_task(tx, &task_id).await?;
+    if who.party(&task) != Party::Organiser {
+        return Err(StoreError::NotFound { what: "task" });
+    }
+    let next = task
+        .status
+        .step(TaskStep::Dispatch, Party::Organiser, false)
+        .map_err(StoreError::Conflict)?;
+    let shift = sqlx::query("SELECT id, task_id, starts_at, ends_at, capacity, filled FROM dispatch_shifts WHERE id = $1")
+        .bind(&c.shift_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let shift = Shift {
+        id: shift.try_get("id")?,
+        task_id: shift.try_get("task_id")?,
+        starts_at: shift.try_get("starts_at")?,
+        ends_at: shift.try_get("ends_at")?,
+        capacity: shift.try_get("capacity")?,
+        filled: shift.try_get("filled")?,
+    };
+    let slots = open_slots(tx, &task, std::slice::from_ref(&shift)).await?;
+    let Some(slot) = slots.first() else {
+        return Err(conflict(
+            "shift_id",
+            "dispatch_full",
+            "every place of this shift is filled or offered",
+        ));
+    };
+    let mut cand = candidates
+        .iter()
+        .find(|x| x.id == c.volunteer_id)
+        .cloned()
+        .ok_or_else(|| {
+            conflict(
+                "volunteer_id",
+                "dispatch_not_member",
+                "not an active volunteer of this alliance",
+            )
+        })?;
+    // Busy as of this transaction (an offer sent a moment ago counts).
+    cand.busy = sqlx::query("SELECT starts_at, ends_at FROM dispatch_offers WHERE volunteer_id = $1 AND status IN ('offered', 'accepted') AND ends_at > $2")
+        .bind(&cand.id)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("starts_at")?, r.try_get("ends_at")?)))
+        .collect::<Result<_>>()?;
+    matcher::eligibility(&cand, slot).map_err(ineligible)?;
+    let mut minutes: Vec<i64> = candidates.iter().map(|c| c.recent_minutes).collect();
+    let median = domain::dispatch::fairness::median(&mut minutes).unwrap_or(0);
+    let terms = matcher::terms(&cand, slot, median, &Weights::default());
+    let cost: i64 = terms.iter().map(|t| t.cost).sum();
+    let id = domain::new_id();
+    sqlx::query("INSERT INTO dispatch_offers (id, task_id, shift_id, volunteer_id, status, cost, terms, offered_by, created_at, expires_at, starts_at, ends_at) VALUES ($1, $2, $3, $4, 'offered', $5, $6, $7, $8, $9, $10, $11)")
+        .bind(&id)
+        .bind(&task.id)
+        .bind(&shift.id)
+        .bind(&cand.id)
+        .bind(cost)
+        .bind(serde_json::to_string(&terms).unwrap_or_else(|_| "[]".into()))
+        .bind(who.actor())
+        .bind(now)
+        .bind((now + expiry_ms).min(shift.starts_at.max(now + 60_000)))
+        .bind(shift.starts_at)
+        .bind(shift.ends_at)
+        .execute(&mut *tx)
+        .await?;
+    if task.status != next || task.dispatched_at.is_none() {
+        set_status(tx, &task.id, next, now).await?;
+        sqlx::query(
+            "UPDATE dispatch_tasks SET dispatched_at = COALESCE(dispatched_at, $1) WHERE id = $2",
+        )
+        .bind(now)
+        .bind(&task.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    event(tx, &task.id, Some(&id), &who.actor(), "offered", "", now).await?;
+    crate::notices::notify_citizen(tx, &cand.id, "dispatch_offer", now).await?;
+    Ok(())
+}
+
+/// Take a place on a shift, or refuse when it is full: one conditional update, so that two
+/// accepts at once can never both take the last place.
+async fn take_place(tx: &mut AnyConnection, shift_id: &str) -> Result<()> {
+    let n = sqlx::query(
+        "UPDATE dispatch_shifts SET filled = filled + 1 WHERE id = $1 AND filled < capacity",
+    )
+    .bind(shift_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(conflict("offer", "dispatch_full", "every place is taken"));
+    }
+    Ok(())
+}
+
+/// Free a place on a shift; the first on its wait list (if any) takes it and is told.
+async fn free_place(tx: &mut AnyConnection, shift_id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE dispatch_shifts SET filled = filled - 1 WHERE id = $1 AND filled > 0")
+        .bind(shift_id)
+        .execute(&mut *tx)
+        .await?;
+    let first = sqlx::query("SELECT id, task_id, volunteer_id FROM dispatch_offers WHERE shift_id = $1 AND status = 'waitlisted' ORDER BY created_at, id LIMIT 1")
+        .bind(shift_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(r) = first {
+        let (id, task_id, volunteer): (String, String, String) = (
+            r.try_get("id")?,
+            r.try_get("task_id")?,
+            r.try_get("volunteer_id")?,
+        );
+        take_place(tx, shift_id).await?;
+        answer_row(tx, &id, OfferStatus::Accepted, now).await?;
+        event(tx, &task_id, Some(&id), "system", "promoted", "", now).await?;
+        crate::notices::notify_citizen(tx, &volunteer, "dispatch_promoted", now).await?;
+    }
+    Ok(())
+}
+
+async fn answer_row(tx: &mut AnyConnection, id: &str, status: OfferStatus, now: i64) -> Result<()> {
+    sqlx::query("UPDATE dispatch_offers SET status = $1, answered_at = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether the volunteer holds another accepted place overlapping this offer's window.
+async fn busy_elsewhere(tx: &mut AnyConnection, citizen_id: &str, o: &Offer) -> Result<bool> {
+    Ok(sqlx::query("SELECT id FROM dispatch_offers WHERE volunteer_id = $1 AND status = 'accepted' AND id <> $2 AND starts_at < $3 AND ends_at > $4 LIMIT 1")
+        .bind(citizen_id)
+        .bind(&o.id)
+        .bind(o.ends_at)
+        .bind(o.starts_at)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some())
+}
+
+/// The offer row, locked for the caller's transaction.
+pub(crate) async fn lock_offer(tx: &mut AnyConnection, id: &str) -> Result<Offer> {
+    sqlx::query("UPDATE dispatch_offers SET answered_at = answered_at WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let sql = format!("SELECT {OFFER_COLUMNS} FROM dispatch_offers o JOIN citizens c ON c.id = o.volunteer_id WHERE o.id = $1");
+    sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(offer_from_row)
+        .transpose()?
+        .ok_or(StoreError::NotFound { what: "offer" })
+}
+
+/// A cancelled or closed task's offers: unanswered ones and wait lists lapse (`withdrawn`);
+/// a cancelled task's accepted places are freed too (the caller says which by the status).
+pub(crate) async fn release_task(tx: &mut AnyConnection, task_id: &str, now: i64) -> Result<()> {
+    let status: String = sqlx::query("SELECT status FROM dispatch_tasks WHERE id = $1")
+        .bind(task_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("status")?;
+    let which = if status == "cancelled" {
+        "('offered', 'waitlisted', 'accepted')"
+    } else {
+        "('offered', 'waitlisted')"
+    };
+    let gone: Vec<String> = sqlx::query(&format!(
+        "SELECT volunteer_id FROM dispatch_offers WHERE task_id = $1 AND status IN {which}"
+    ))
+    .bind(task_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| r.try_get("volunteer_id"))
+    .collect::<std::result::Result<_, _>>()?;
+    sqlx::query(&format!("UPDATE dispatch_offers SET status = 'withdrawn', answered_at = $1 WHERE task_id = $2 AND status IN {which}"))
+        .bind(now)
+        .bind(task_id)
+        .execute(&mut *tx)
+        .await?;
+    if status == "cancelled" {
+        sqlx::query("UPDATE dispatch_shifts SET filled = 0 WHERE task_id = $1")
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    crate::notices::notify_citizens(tx, &gone, "dispatch_withdrawn", now).await
+}
+
+/// A volunteer who leaves: their unanswered offers and wait-list places lapse, and accepted
+/// places not yet started are freed (each to its wait list).
+pub(crate) async fn release_all(
+    tx: &mut AnyConnection,
+    citizen_id: &str,
+    why: &str,
+    now: i64,
+) -> Result<()> {
+    let held: Vec<(String, String, String)> = sqlx::query("SELECT id, task_id, shift_id FROM dispatch_offers WHERE volunteer_id = $1 AND status = 'accepted' AND starts_at > $2")
+        .bind(citizen_id)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("task_id")?, r.try_get("shift_id")?)))
+        .collect::<Result<_>>()?;
+    sqlx::query("UPDATE dispatch_offers SET status = 'withdrawn', answered_at = $1 WHERE volunteer_id = $2 AND (status IN ('offered', 'waitlisted') OR (status = 'accepted' AND starts_at > $1))")
+        .bind(now)
+        .bind(citizen_id)
+        .execute(&mut *tx)
+        .await?;
+    for (id, task_id, shift_id) in &held {
+        free_place(tx, shift_id, now).await?;
+        event(tx, task_id, Some(id), "system", why, "", now).await?;
+    }
+    Ok(())
+}
