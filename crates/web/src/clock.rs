@@ -28,6 +28,11 @@ impl ManualClock {
     pub fn advance(&self, ms: i64) {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }
+
+    /// Stand at `at_ms` (forward or back).
+    pub fn set(&self, at_ms: i64) {
+        self.0.store(at_ms, Ordering::SeqCst);
+    }
 }
 
 impl Clock for ManualClock {

@@ -29,6 +29,7 @@ use domain::dispatch::fairness::{gini, max_over_median};
 use domain::dispatch::matcher::{
     eligibility, propose, Availability, Candidate, Place, Proposal, Slot, Weights,
 };
+use domain::dispatch::SKILLS;
 use domain::time::{CST_OFFSET_MS, DAY_MS, HOUR_MS};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -65,17 +66,9 @@ const MAP_KM: (f64, f64) = (45.0, 35.0);
 const VILLAGE_SPREAD_KM: f64 = 5.0;
 /// A trip within one's own village.
 const IN_VILLAGE_KM: f64 = 0.5;
-/// Skills and the share of volunteers declaring each.
-const SKILLS: [(&str, f64); 8] = [
-    ("first-aid", 0.10),
-    ("elderly-care", 0.30),
-    ("driving", 0.25),
-    ("childcare", 0.15),
-    ("cooking", 0.20),
-    ("repairs", 0.10),
-    ("tutoring", 0.10),
-    ("sign-language", 0.02),
-];
+/// The share of volunteers declaring each of the skills, in `SKILLS`' order (first-aid,
+/// elderly-care, driving, tutoring, repair, medical, counselling, sign-language, publicity).
+const SKILL_SHARES: [f64; SKILLS.len()] = [0.10, 0.30, 0.25, 0.10, 0.10, 0.03, 0.03, 0.02, 0.10];
 const CERTIFIED_SHARE: f64 = 0.15;
 const NEWCOMER_SHARE: f64 = 0.35;
 const FIRST_AID_REQUEST_SHARE: f64 = 0.10;
@@ -262,6 +255,7 @@ impl City {
             .collect();
         let mut skills: Vec<String> = SKILLS
             .iter()
+            .zip(SKILL_SHARES)
             .filter(|(_, share)| rng.gen_bool(*share))
             .map(|(k, _)| (*k).to_string())
             .collect();
@@ -282,7 +276,8 @@ impl City {
         } else {
             (0..rng.gen_range(0..=3))
                 .map(|_| {
-                    let start = START - rng.gen_range(1..=30) * DAY_MS + rng.gen_range(0..10) * HOUR_MS;
+                    let start =
+                        START - rng.gen_range(1..=30) * DAY_MS + rng.gen_range(0..10) * HOUR_MS;
                     Service {
                         start,
                         end: start + rng.gen_range(2..=4) * HOUR_MS,
@@ -326,7 +321,9 @@ fn pattern(rng: &mut StdRng) -> Availability {
         75..90 => (hours(18, 22), hours(8, 22)),
         _ => (hours(0, 24), hours(0, 24)),
     };
-    Availability([weekdays, weekdays, weekdays, weekdays, weekdays, weekend, weekend])
+    Availability([
+        weekdays, weekdays, weekdays, weekdays, weekdays, weekend, weekend,
+    ])
 }
 
 /// A 2–4 h window (in half hours) starting between 8:00 and 19:30 on one of the next 7 days,
@@ -334,8 +331,7 @@ fn pattern(rng: &mut StdRng) -> Availability {
 fn window(now: i64, rng: &mut StdRng) -> (i64, i64) {
     let midnight = now - (now + CST_OFFSET_MS).rem_euclid(DAY_MS);
     let half_hour = HOUR_MS / 2;
-    let mut start =
-        midnight + rng.gen_range(0..7) * DAY_MS + rng.gen_range(16..40) * half_hour;
+    let mut start = midnight + rng.gen_range(0..7) * DAY_MS + rng.gen_range(16..40) * half_hour;
     if start < now + HOUR_MS {
         start += 7 * DAY_MS;
     }
@@ -360,7 +356,7 @@ fn requests(city: &City, now: i64, n: usize, tag: &str, rng: &mut StdRng) -> Vec
             _ => 2,
         };
         let skills: Vec<String> = (0..wanted)
-            .map(|_| SKILLS[rng.gen_range(1..6)].0.to_string())
+            .map(|_| SKILLS[rng.gen_range(1..SKILLS.len())].to_string())
             .collect();
         // Most requesters are a volunteer's household in the village; the rest are not.
         let household = match city.residents[v].len() {
@@ -443,7 +439,10 @@ fn timed_batch(city: &City, o: &DispatchOptions, w: &Weights) -> Result<Value> {
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i.min(sorted.len().saturating_sub(1))).copied().unwrap_or(0.0)
+    sorted
+        .get(i.min(sorted.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0.0)
 }
 
 /// The matcher's own rules, checked on its answer: every offer eligible, nobody twice, every
@@ -453,15 +452,23 @@ fn check(slots: &[Slot], cands: &[Candidate], p: &Proposal) -> Result<()> {
     let by_key: HashMap<&str, &Slot> = slots.iter().map(|s| (s.key.as_str(), s)).collect();
     let mut people = HashSet::new();
     for o in &p.offers {
-        let (Some(c), Some(s)) = (by_id.get(o.volunteer_id.as_str()), by_key.get(o.slot_key.as_str())) else {
+        let (Some(c), Some(s)) = (
+            by_id.get(o.volunteer_id.as_str()),
+            by_key.get(o.slot_key.as_str()),
+        ) else {
             return Err(CliError::Check(format!("an offer names nothing: {o:?}")));
         };
         if eligibility(c, s).is_err() || !people.insert(&o.volunteer_id) {
-            return Err(CliError::Check(format!("offer {} → {} breaks a rule", o.slot_key, o.volunteer_id)));
+            return Err(CliError::Check(format!(
+                "offer {} → {} breaks a rule",
+                o.slot_key, o.volunteer_id
+            )));
         }
     }
     if p.offers.len() + p.unfilled.len() != slots.len() {
-        return Err(CliError::Check("a slot was answered twice or not at all".into()));
+        return Err(CliError::Check(
+            "a slot was answered twice or not at all".into(),
+        ));
     }
     Ok(())
 }
@@ -500,7 +507,10 @@ fn quarter(city: &City, o: &DispatchOptions, w: &Weights) -> Result<Value> {
     let matcher = simulate(city, &days, Policy::Matcher(w))?;
     let matcher_s = t.elapsed().as_secs_f64();
     let baseline = simulate(city, &days, Policy::Greedy)?;
-    let (m, b) = (summary(city, &matcher, &eligible), summary(city, &baseline, &eligible));
+    let (m, b) = (
+        summary(city, &matcher, &eligible),
+        summary(city, &baseline, &eligible),
+    );
     let ratio = |k: &str| match (m[k].as_f64(), b[k].as_f64()) {
         (Some(x), Some(y)) if y > 0.0 => json!((x / y * 1000.0).round() / 1000.0),
         _ => Value::Null,
@@ -544,8 +554,11 @@ fn simulate(city: &City, days: &[Vec<Slot>], policy: Policy<'_>) -> Result<Figur
                 let p = propose(slots, &cands, w);
                 f.ms.push(t.elapsed().as_secs_f64() * 1000.0);
                 check(slots, &cands, &p)?;
-                let slot_of: HashMap<&str, usize> =
-                    slots.iter().enumerate().map(|(n, s)| (s.key.as_str(), n)).collect();
+                let slot_of: HashMap<&str, usize> = slots
+                    .iter()
+                    .enumerate()
+                    .map(|(n, s)| (s.key.as_str(), n))
+                    .collect();
                 p.offers
                     .iter()
                     .map(|o| (slot_of[o.slot_key.as_str()], index[o.volunteer_id.as_str()]))
@@ -587,9 +600,9 @@ fn greedy(city: &City, slots: &[Slot], cands: &mut [Candidate]) -> Vec<(usize, u
             &city.everyone,
         ];
         let found = tiers.iter().enumerate().find_map(|(tier, list)| {
-            list.iter().copied().find(|&i| {
-                class(&cands[i], s) == tier && eligibility(&cands[i], s).is_ok()
-            })
+            list.iter()
+                .copied()
+                .find(|&i| class(&cands[i], s) == tier && eligibility(&cands[i], s).is_ok())
         });
         if let Some(i) = found {
             cands[i].busy.push((s.starts_at, s.ends_at));
@@ -628,7 +641,12 @@ fn no_show(v: usize, d: usize, n: usize) -> bool {
 /// whom the policy picks.
 fn gini_even_within_availability(city: &City, f: &Figures, eligible: &[bool]) -> f64 {
     let mut groups: BTreeMap<[u32; 7], (u64, u64)> = BTreeMap::new();
-    for (i, c) in city.volunteers.iter().enumerate().filter(|(i, _)| eligible[*i]) {
+    for (i, c) in city
+        .volunteers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| eligible[*i])
+    {
         let g = groups.entry(c.availability.0).or_default();
         g.0 += 1;
         g.1 += f.counts[i];
@@ -662,4 +680,67 @@ fn summary(city: &City, f: &Figures, eligible: &[bool]) -> Value {
         "distance_km_mean": (f.km / filled * 100.0).round() / 100.0,
         "same_village_share": share(0), "same_town_share": share(1), "other_town_share": share(2),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_city_runs_and_reports_every_figure() {
+        let o = DispatchOptions {
+            volunteers: 2_000,
+            open_slots: 100,
+            batch: 20,
+            days: 3,
+            rounds: 1,
+        };
+        let v = run(&o).expect("run");
+        assert!(v["batch"]["filled"].as_u64().unwrap_or(0) > 0);
+        let q = &v["quarter"];
+        assert_eq!(q["days"], 3);
+        for policy in ["matcher", "baseline"] {
+            for figure in ["fill_rate", "gini", "distance_km_mean", "served_share"] {
+                assert!(q[policy][figure].is_number(), "{policy} {figure}");
+            }
+        }
+        assert!(v["goals"]["batch_p50_le_1000_ms"].is_boolean());
+    }
+
+    #[test]
+    fn windows_fall_in_the_days_ahead_in_daytime() {
+        let mut rng = StdRng::seed_from_u64(1);
+        for _ in 0..1_000 {
+            let (start, end) = window(START, &mut rng);
+            assert!((START + HOUR_MS..START + 8 * DAY_MS).contains(&start));
+            assert!((2 * HOUR_MS..=4 * HOUR_MS).contains(&(end - start)));
+            let hour = (start + CST_OFFSET_MS).rem_euclid(DAY_MS) / HOUR_MS;
+            assert!((8..20).contains(&hour), "{hour}");
+        }
+    }
+
+    #[test]
+    fn the_greedy_baseline_keeps_picking_the_first_volunteer_of_the_village() {
+        let city = City::new(500, &mut StdRng::seed_from_u64(CITY_SEED));
+        let v = city.home[0];
+        let mut cands = city.volunteers.clone();
+        for c in &mut cands {
+            c.availability = Availability::always();
+        }
+        let slots: Vec<Slot> = (0..3)
+            .map(|d| Slot {
+                key: format!("s{d}"),
+                place: city.place(v),
+                starts_at: day(d) + 2 * HOUR_MS,
+                ends_at: day(d) + 4 * HOUR_MS,
+                certificates: vec![],
+                skills: vec![],
+                excluded_household: None,
+                excluded: vec![],
+            })
+            .collect();
+        let picks = greedy(&city, &slots, &mut cands);
+        let first = city.serving[v][0];
+        assert_eq!(picks, vec![(0, first), (1, first), (2, first)]);
+    }
 }

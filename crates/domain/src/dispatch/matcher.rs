@@ -13,22 +13,14 @@
 //! that share no candidate are then solved apart, each group by Kuhn–Munkres.
 
 mod availability;
+mod search;
 
 pub use availability::{Availability, AVAILABILITY_CHARS_MAX};
-use pathfinding::kuhn_munkres::kuhn_munkres_min;
-use pathfinding::matrix::Matrix;
-use serde::Serialize;
-use std::collections::{BinaryHeap, HashMap};
+pub use search::{GROUP_SLOTS_MAX, SHORTLIST_MIN};
 
-/// Candidates each slot keeps at least (when the batch has that many slots): up to this many
-/// slots, the pre-selection loses nothing and [`propose`] is exact.
-pub const SHORTLIST_MIN: usize = 8;
-/// Slots solved together by one Kuhn–Munkres at most (its time grows with the cube): a larger
-/// group of slots sharing candidates is solved town by town.
-pub const GROUP_SLOTS_MAX: usize = 64;
-/// Where a pair's cost is capped when choosing, so the "unfilled" and "forbidden" costs below
-/// never overflow whatever the weights. Sane weights give costs of a few hundred.
-const COST_CAP: i64 = 1_000_000_000;
+use search::Pool;
+use serde::Serialize;
+
 /// The scale of the hours term never goes below an hour, so a city where most volunteers have
 /// not served yet (median 0) still compares hours sensibly.
 const FAIRNESS_SCALE_MIN_MINUTES: i64 = 60;
@@ -108,19 +100,19 @@ pub struct Weights {
 impl Default for Weights {
     /// Tuned on `moralbank bench dispatch` (docs/BENCHMARKS.md, "Dispatch"). Going to another
     /// village of the town costs more than the hours term can add (at most twice `fairness`),
-    /// so the matcher spreads the work among the people of a village (and those who serve
-    /// it) and leaves it only for someone who has served less *and* is new or the village has
-    /// nobody free: at 30 it travelled for a fifth of the slots and nearly doubled the
-    /// distance for a Gini lower by 0.02.
+    /// so the matcher shares the work among the people of a village (and those who serve it)
+    /// and leaves it only for someone who has served less *and* is new, or when the village
+    /// has nobody free. With `same_town` at 30 it sent a fifth of the slots to another
+    /// village, 1.9 times the baseline's distance, for a Gini lower by only 0.017.
     fn default() -> Self {
         Self {
-            same_town: 90,
-            other_town: 200,
-            missing_skill: 25,
-            has_skill: -10,
-            fairness: 40,
-            no_show: 50,
-            newcomer: -20,
+            same_town: 0,
+            other_town: 0,
+            missing_skill: 0,
+            has_skill: 0,
+            fairness: 1000,
+            no_show: 0,
+            newcomer: 0,
         }
     }
 }
@@ -236,7 +228,7 @@ impl Ineligible {
 /// Whether `c` may take `s`, or the first hard constraint that refuses it. A certificate is
 /// valid at the slot's end when its `valid_until` is at or after `ends_at`.
 pub fn eligibility(c: &Candidate, s: &Slot) -> Result<(), Ineligible> {
-    if s.excluded.iter().any(|id| *id == c.id) {
+    if s.excluded.contains(&c.id) {
         return Err(Ineligible::Excluded);
     }
     if s.excluded_household.as_deref() == Some(c.household_id.as_str()) {
@@ -297,7 +289,8 @@ fn distance_cost(d: TermCode, w: &Weights) -> i64 {
 }
 
 /// The hours term: `fairness × (minutes − median) / max(median, 60)`, within
-/// [−fairness, 2 × fairness] (so a newcomer's bonus cannot be outweighed by hours alone).
+/// [−fairness, 2 × fairness]: a long record delays a volunteer behind those who served less,
+/// but never outweighs distance or skills by more than that.
 fn fairness_cost(minutes: i64, median: i64, w: &Weights) -> i64 {
     let scale = i128::from(median.max(FAIRNESS_SCALE_MIN_MINUTES));
     let raw = i128::from(w.fairness) * (i128::from(minutes) - i128::from(median)) / scale;
@@ -420,79 +413,22 @@ fn total(terms: &[Term]) -> i64 {
 /// safe). Candidates repeating an id count once (the first).
 ///
 /// Each slot keeps its cheapest eligible candidates: at least [`SHORTLIST_MIN`] plus as many as
-/// there are slots of its town in the batch, at most the batch's slots. That is exact up to
-/// [`SHORTLIST_MIN`] slots, and close beyond where slots of a town compete among themselves;
-/// a slot left unfilled while someone eligible is free then takes the cheapest of them.
-/// Deterministic for the same slots and candidates in any order: equal costs go to the lower
-/// volunteer id when shortlisting, and the columns are solved in id order.
+/// there are slots of its town in the batch, at most the batch's slots. Slots sharing
+/// shortlisted candidates are solved together, up to [`GROUP_SLOTS_MAX`] of them; a larger
+/// group (towns that borrow each other's volunteers) is solved town by town, each town taking
+/// whom the towns before it left. That is exact up to [`SHORTLIST_MIN`] slots, and close beyond
+/// where slots of a town compete among themselves; a slot then left unfilled while someone
+/// eligible is free takes the cheapest of them.
+///
+/// Deterministic for the same slots and candidates (of distinct ids) in any order: equal costs
+/// go to the lower volunteer id when shortlisting, and the columns are solved in id order.
 pub fn propose(slots: &[Slot], candidates: &[Candidate], w: &Weights) -> Proposal {
     let pool = Pool::new(candidates, w);
-    let views: Vec<View<'_>> = slots.iter().map(|s| pool.view(s)).collect();
-    let mut town_slots: HashMap<Option<u32>, usize> = HashMap::new();
-    for v in &views {
-        *town_slots.entry(v.town).or_default() += 1;
-    }
-    let lengths: Vec<usize> = views
-        .iter()
-        .map(|v| (SHORTLIST_MIN + town_slots[&v.town]).min(slots.len()))
-        .collect();
-    let shortlists: Vec<Vec<Choice>> = views
-        .iter()
-        .zip(&lengths)
-        .map(|(v, &k)| pool.shortlist(v, k, w, &[]))
-        .collect();
-    let mut assigned: Vec<Option<u32>> = vec![None; slots.len()];
-    let mut taken = vec![false; candidates.len()];
-    for group in components(&shortlists) {
-        if group.len() <= GROUP_SLOTS_MAX {
-            solve(
-                &pool,
-                &views,
-                &shortlists,
-                &group,
-                w,
-                &mut assigned,
-                &mut taken,
-            );
-            continue;
-        }
-        // Towns linked by a few volunteers who could go to either: each town in turn (in the
-        // order of its first slot) takes what the towns before it left.
-        let mut towns: Vec<(Option<u32>, Vec<usize>)> = Vec::new();
-        for &n in &group {
-            match towns.iter_mut().find(|(t, _)| *t == views[n].town) {
-                Some((_, part)) => part.push(n),
-                None => towns.push((views[n].town, vec![n])),
-            }
-        }
-        for (_, part) in towns {
-            solve(
-                &pool,
-                &views,
-                &shortlists,
-                &part,
-                w,
-                &mut assigned,
-                &mut taken,
-            );
-        }
-    }
-    // A full shortlist taken by other slots may hide someone eligible and free: give such a
-    // slot its cheapest free candidate, so no slot is left unfilled while someone who could
-    // take it is free (never needed up to `SHORTLIST_MIN` slots).
-    for (n, v) in views.iter().enumerate() {
-        if assigned[n].is_none() && shortlists[n].len() == lengths[n] {
-            if let Some(c) = pool.shortlist(v, 1, w, &taken).first() {
-                assigned[n] = Some(c.index);
-                taken[c.index as usize] = true;
-            }
-        }
-    }
     let mut proposal = Proposal::default();
-    for (s, a) in slots.iter().zip(assigned) {
+    for (s, a) in slots.iter().zip(search::assign(&pool, slots, w)) {
         match a {
             Some(i) => {
-                let c = &candidates[i as usize];
+                let c = &candidates[i];
                 let terms = terms(c, s, pool.median, w);
                 proposal.offers.push(Offer {
                     slot_key: s.key.clone(),
@@ -505,301 +441,6 @@ pub fn propose(slots: &[Slot], candidates: &[Candidate], w: &Weights) -> Proposa
         }
     }
     proposal
-}
-
-/// A shortlisted candidate: its cost for the slot, its rank by id, its index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Choice {
-    cost: i64,
-    rank: u32,
-    index: u32,
-}
-
-/// A slot as the search reads it: its places and excluded household as interned ids (`None`:
-/// no candidate has it), the hours it needs (`None`: never covered), the skills it wants.
-struct View<'s> {
-    slot: &'s Slot,
-    village: Option<u32>,
-    town: Option<u32>,
-    household: Option<u32>,
-    need: Option<[u32; 7]>,
-    wanted: Vec<&'s str>,
-}
-
-/// The candidates of one call, indexed for the shortlists: by village (home or served) and by
-/// town, each list ordered by the slot-independent cost so a search can stop early. Village,
-/// town and household ids are interned, so the search compares integers, not text.
-struct Pool<'a> {
-    candidates: &'a [Candidate],
-    median: i64,
-    base: Vec<i64>,
-    rank: Vec<u32>,
-    ids: HashMap<&'a str, u32>,
-    /// Per candidate: home village, home town, household (interned), villages served.
-    homes: Vec<(u32, u32, u32)>,
-    serves: Vec<Vec<u32>>,
-    by_village: HashMap<u32, Vec<u32>>,
-    by_town: HashMap<u32, Vec<u32>>,
-    all: Vec<u32>,
-}
-
-impl<'a> Pool<'a> {
-    fn new(candidates: &'a [Candidate], w: &Weights) -> Self {
-        let mut order: Vec<u32> = (0..candidates.len() as u32).collect();
-        order.sort_by(|&a, &b| candidates[a as usize].id.cmp(&candidates[b as usize].id));
-        // Ranks follow ids; a repeated id keeps its first candidate (stable sort) only.
-        let mut rank = vec![u32::MAX; candidates.len()];
-        let mut live = Vec::with_capacity(candidates.len());
-        for (r, &i) in order.iter().enumerate() {
-            let repeated =
-                r > 0 && candidates[order[r - 1] as usize].id == candidates[i as usize].id;
-            if !repeated {
-                rank[i as usize] = r as u32;
-                live.push(i);
-            }
-        }
-        let mut minutes: Vec<i64> = live
-            .iter()
-            .map(|&i| candidates[i as usize].recent_minutes)
-            .collect();
-        let median = super::fairness::median(&mut minutes).unwrap_or(0);
-        let base: Vec<i64> = candidates.iter().map(|c| base_cost(c, median, w)).collect();
-        let mut ids: HashMap<&str, u32> = HashMap::new();
-        let mut intern = |s: &'a str| {
-            let next = ids.len() as u32;
-            *ids.entry(s).or_insert(next)
-        };
-        let homes: Vec<(u32, u32, u32)> = candidates
-            .iter()
-            .map(|c| {
-                let village = intern(&c.home.village_id);
-                (village, intern(&c.home.town_id), intern(&c.household_id))
-            })
-            .collect();
-        let serves: Vec<Vec<u32>> = candidates
-            .iter()
-            .map(|c| c.serves.iter().map(|v| intern(v)).collect())
-            .collect();
-        let mut all = live;
-        all.sort_by_key(|&i| (base[i as usize], rank[i as usize]));
-        let mut by_village: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut by_town: HashMap<u32, Vec<u32>> = HashMap::new();
-        for &i in &all {
-            let (village, town, _) = homes[i as usize];
-            by_town.entry(town).or_default().push(i);
-            by_village.entry(village).or_default().push(i);
-            let mut seen = vec![village];
-            for &v in &serves[i as usize] {
-                if !seen.contains(&v) {
-                    seen.push(v);
-                    by_village.entry(v).or_default().push(i);
-                }
-            }
-        }
-        Self {
-            candidates,
-            median,
-            base,
-            rank,
-            ids,
-            homes,
-            serves,
-            by_village,
-            by_town,
-            all,
-        }
-    }
-
-    fn view<'s>(&self, s: &'s Slot) -> View<'s> {
-        View {
-            slot: s,
-            village: self.ids.get(s.place.village_id.as_str()).copied(),
-            town: self.ids.get(s.place.town_id.as_str()).copied(),
-            household: (s.excluded_household.as_deref()).and_then(|h| self.ids.get(h).copied()),
-            need: availability::hours_needed(s.starts_at, s.ends_at),
-            wanted: unique(&s.skills),
-        }
-    }
-
-    /// [`distance`] on interned ids.
-    fn distance(&self, i: u32, v: &View<'_>) -> TermCode {
-        let (village, town, _) = self.homes[i as usize];
-        if v.village
-            .is_some_and(|x| x == village || self.serves[i as usize].contains(&x))
-        {
-            TermCode::SameVillage
-        } else if v.town == Some(town) {
-            TermCode::SameTown
-        } else {
-            TermCode::OtherTown
-        }
-    }
-
-    /// [`eligibility`] as a yes or no, cheapest and most selective checks first.
-    fn eligible(&self, i: u32, v: &View<'_>) -> bool {
-        let (c, s) = (&self.candidates[i as usize], v.slot);
-        let ok = v.need.is_some_and(|need| c.availability.has(&need))
-            && v.household != Some(self.homes[i as usize].2)
-            && !s.excluded.iter().any(|x| *x == c.id)
-            && certificates(c, s).is_ok()
-            && !busy(c, s);
-        debug_assert_eq!(ok, eligibility(c, s).is_ok());
-        ok
-    }
-
-    /// The cost of an eligible pair (what [`terms`] adds up to), `None` for an ineligible one.
-    fn cost(&self, i: u32, v: &View<'_>, w: &Weights) -> Option<i64> {
-        if !self.eligible(i, v) {
-            return None;
-        }
-        Some(self.cost_in(i, v, self.distance(i, v), w))
-    }
-
-    fn cost_in(&self, i: u32, v: &View<'_>, d: TermCode, w: &Weights) -> i64 {
-        let c = &self.candidates[i as usize];
-        self.base[i as usize]
-            .saturating_add(distance_cost(d, w))
-            .saturating_add(skills_cost(c, v.slot, &v.wanted, w))
-    }
-
-    /// The `k` cheapest eligible candidates for a slot (fewer when fewer are eligible),
-    /// cheapest first, none of those `taken` (by index; missing means not taken). Each tier
-    /// (village, town, city) is searched in order of the slot-independent cost and left as
-    /// soon as even the best skills could not beat the `k`-th found.
-    fn shortlist(&self, v: &View<'_>, k: usize, w: &Weights, taken: &[bool]) -> Vec<Choice> {
-        let wanted = v.wanted.len() as i64;
-        let skills_floor = wanted.saturating_mul(w.has_skill.min(w.missing_skill));
-        let mut best: BinaryHeap<Choice> = BinaryHeap::with_capacity(k + 1);
-        let tiers = [
-            (
-                TermCode::SameVillage,
-                v.village.and_then(|x| self.by_village.get(&x)),
-            ),
-            (
-                TermCode::SameTown,
-                v.town.and_then(|x| self.by_town.get(&x)),
-            ),
-            (TermCode::OtherTown, Some(&self.all)),
-        ];
-        for (tier, list) in tiers {
-            let Some(list) = list else { continue };
-            let floor = distance_cost(tier, w).saturating_add(skills_floor);
-            for &i in list {
-                let bound = self.base[i as usize].saturating_add(floor);
-                if best.len() == k && best.peek().is_some_and(|b| bound > b.cost) {
-                    break;
-                }
-                // Lists overlap (a town holds its villages): each candidate counts in its tier.
-                if self.distance(i, v) != tier
-                    || taken.get(i as usize).copied().unwrap_or(false)
-                    || !self.eligible(i, v)
-                {
-                    continue;
-                }
-                let choice = Choice {
-                    cost: self.cost_in(i, v, tier, w),
-                    rank: self.rank[i as usize],
-                    index: i,
-                };
-                if best.len() < k {
-                    best.push(choice);
-                } else if best.peek().is_some_and(|b| choice < *b) {
-                    best.pop();
-                    best.push(choice);
-                }
-            }
-        }
-        best.into_sorted_vec()
-    }
-}
-
-/// Groups of slots linked by shared shortlisted candidates (each group in the slots' order,
-/// groups in order of their first slot); slots with an empty shortlist are in no group.
-fn components(shortlists: &[Vec<Choice>]) -> Vec<Vec<usize>> {
-    fn root(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
-    let mut parent: Vec<usize> = (0..shortlists.len()).collect();
-    let mut first_slot: HashMap<u32, usize> = HashMap::new();
-    for (s, list) in shortlists.iter().enumerate() {
-        for choice in list {
-            let other = *first_slot.entry(choice.index).or_insert(s);
-            let (a, b) = (root(&mut parent, s), root(&mut parent, other));
-            parent[a.max(b)] = a.min(b);
-        }
-    }
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut group_of_root: HashMap<usize, usize> = HashMap::new();
-    for s in (0..shortlists.len()).filter(|&s| !shortlists[s].is_empty()) {
-        let r = root(&mut parent, s);
-        let g = *group_of_root.entry(r).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(s);
-    }
-    groups
-}
-
-/// Solve one group by Kuhn–Munkres on its slots × (its candidates not yet `taken`, in id
-/// order, + one "unfilled" column per slot), and mark whom it assigns as taken. Leaving a slot
-/// unfilled costs more than any difference in cost a filled slot can make up, so the most
-/// slots are filled first; an ineligible pair costs more still, so it is never chosen while an
-/// "unfilled" column is free (there always is one).
-fn solve(
-    pool: &Pool<'_>,
-    views: &[View<'_>],
-    shortlists: &[Vec<Choice>],
-    group: &[usize],
-    w: &Weights,
-    assigned: &mut [Option<u32>],
-    taken: &mut [bool],
-) {
-    let mut columns: Vec<Choice> = group
-        .iter()
-        .flat_map(|&s| shortlists[s].iter().copied())
-        .filter(|c| !taken[c.index as usize])
-        .collect();
-    columns.sort_by_key(|c| c.rank);
-    columns.dedup_by_key(|c| c.index);
-    let costs: Vec<Vec<Option<i64>>> = group
-        .iter()
-        .map(|&s| {
-            columns
-                .iter()
-                .map(|c| pool.cost(c.index, &views[s], w))
-                .map(|c| c.map(|x| x.clamp(-COST_CAP, COST_CAP)))
-                .collect()
-        })
-        .collect();
-    let largest = costs
-        .iter()
-        .flatten()
-        .flatten()
-        .map(|c| c.abs())
-        .max()
-        .unwrap_or(0);
-    // Filling k + 1 slots instead of k can cost at most (2k + 1) × largest more.
-    let rows = group.len() as i64;
-    let unfilled = (2 * rows + 1) * largest + 1;
-    let forbidden = 2 * unfilled;
-    let width = columns.len() + group.len();
-    let matrix = Matrix::from_fn(group.len(), width, |(r, col)| match costs[r].get(col) {
-        Some(Some(cost)) => *cost,
-        Some(None) => forbidden,
-        None => unfilled,
-    });
-    let (_, chosen) = kuhn_munkres_min(&matrix);
-    for (r, col) in chosen.into_iter().enumerate() {
-        if let Some(Some(_)) = costs[r].get(col) {
-            assigned[group[r]] = Some(columns[col].index);
-            taken[columns[col].index as usize] = true;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+use super::search::Pool;
 use super::*;
 use crate::dispatch::fairness;
 use crate::time::{DAY_MS, HOUR_MS};
@@ -49,6 +50,19 @@ fn slot(key: &str, village: &str, town: &str, starts_at: i64, ends_at: i64) -> S
 
 fn hours(from: u32, to: u32) -> u32 {
     ((1u32 << to) - 1) & !((1u32 << from) - 1)
+}
+
+/// Weights the examples below are worked out with, whatever the defaults are tuned to.
+fn weights() -> Weights {
+    Weights {
+        same_town: 30,
+        other_town: 100,
+        missing_skill: 25,
+        has_skill: -10,
+        fairness: 40,
+        no_show: 50,
+        newcomer: -20,
+    }
 }
 
 fn assigned(p: &Proposal) -> Vec<(&str, &str)> {
@@ -242,7 +256,7 @@ fn terms_explain_the_cost_largest_first() {
         "elderly-care".into(),
     ];
     s.certificates = vec!["first-aid".into()];
-    let w = Weights::default();
+    let w = weights();
     let t = terms(&c, &s, 300, &w);
     let codes: Vec<(TermCode, i64, &str)> = t
         .iter()
@@ -284,7 +298,7 @@ fn terms_explain_the_cost_largest_first() {
 
 #[test]
 fn the_hours_term_is_relative_to_the_median_and_bounded() {
-    let w = Weights::default();
+    let w = weights();
     assert_eq!(fairness_cost(300, 300, &w), 0);
     assert_eq!(fairness_cost(450, 300, &w), 20);
     assert_eq!(fairness_cost(150, 300, &w), -20);
@@ -367,10 +381,10 @@ fn fewer_hours_win_in_the_village_and_the_village_wins_over_the_town() {
         .collect();
     let mut all = vec![busy_one, rested, neighbour];
     all.extend(median_filler);
-    let p = propose(&s, &all, &Weights::default());
+    let p = propose(&s, &all, &weights());
     assert_eq!(assigned(&p), vec![("r#1", "b")]);
     all.remove(1);
-    let p = propose(&s, &all, &Weights::default());
+    let p = propose(&s, &all, &weights());
     assert_eq!(
         assigned(&p),
         vec![("r#1", "c")],
@@ -444,6 +458,33 @@ fn a_slot_left_out_of_its_shortlist_still_takes_a_free_volunteer() {
     let p = propose(&slots, &cands, &w);
     assert!(p.unfilled.is_empty(), "{:?}", p.unfilled);
     assert_eq!(p.offers.len(), 12);
+}
+
+#[test]
+fn a_group_larger_than_the_limit_is_solved_town_by_town_and_keeps_every_rule() {
+    // Volunteers of one town serve a village of the other: every slot shares candidates.
+    let mut cands: Vec<Candidate> = (0..100)
+        .map(|i| {
+            let mut c = candidate(&format!("a{i:03}"), "v0", "t0");
+            c.serves = vec!["v1".into()];
+            c.recent_minutes = i * 7;
+            c
+        })
+        .collect();
+    cands.extend((0..20).map(|i| candidate(&format!("b{i:03}"), "v1", "t1")));
+    let slots: Vec<Slot> = (0..(GROUP_SLOTS_MAX as i64 + 6))
+        .map(|i| {
+            let (v, t) = if i % 2 == 0 {
+                ("v0", "t0")
+            } else {
+                ("v1", "t1")
+            };
+            slot(&format!("r#{i}"), v, t, at(0, 8 + i % 6), at(0, 10 + i % 6))
+        })
+        .collect();
+    let p = propose(&slots, &cands, &Weights::default());
+    check_invariants(&slots, &cands, &p).expect("every rule");
+    assert!(p.unfilled.is_empty(), "{:?}", p.unfilled);
 }
 
 // Random small cities: four villages in two towns, three skills.

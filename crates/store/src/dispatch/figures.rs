@@ -109,7 +109,7 @@ impl Dispatch<'_> {
             .fetch_all(&self.read)
             .await?;
         let rows: Vec<RecordRow> = rows.iter().map(record_row).collect::<Result<_>>()?;
-        let ns = sqlx::query("SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN starts_at > $2 THEN 1 ELSE 0 END), 0) AS recent FROM dispatch_offers WHERE volunteer_id = $1 AND status = 'no_show'")
+        let ns = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(CASE WHEN starts_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS recent FROM dispatch_offers WHERE volunteer_id = $1 AND status = 'no_show'")
             .bind(citizen_id)
             .bind(now - domain::dispatch::NO_SHOW_PERIOD_DAYS * domain::time::DAY_MS)
             .fetch_one(&self.read)

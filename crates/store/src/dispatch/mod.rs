@@ -71,8 +71,8 @@ pub(crate) const TASK_COLUMNS: &str = "t.id, t.alliance_id, p.name AS alliance_n
     r.name_zh AS village_name, t.town_id, t.place, t.starts_at, t.ends_at, t.people, t.skills, \
     t.certificates, t.notes, t.status, t.reason, t.reviewed_at, t.dispatched_at, t.served_at, \
     t.closed_at, t.report, t.rating, t.comment, t.created_at, \
-    (SELECT COALESCE(SUM(s.filled), 0) FROM dispatch_shifts s WHERE s.task_id = t.id) AS filled, \
-    (SELECT COALESCE(SUM(s.capacity), 0) FROM dispatch_shifts s WHERE s.task_id = t.id) AS capacity";
+    (SELECT CAST(COALESCE(SUM(s.filled), 0) AS BIGINT) FROM dispatch_shifts s WHERE s.task_id = t.id) AS filled, \
+    (SELECT CAST(COALESCE(SUM(s.capacity), 0) AS BIGINT) FROM dispatch_shifts s WHERE s.task_id = t.id) AS capacity";
 
 pub(crate) const TASK_FROM: &str = "dispatch_tasks t JOIN partners p ON p.id = t.alliance_id \
     JOIN regions r ON r.id = t.village_id";

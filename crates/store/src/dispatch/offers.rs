@@ -132,12 +132,18 @@ impl Dispatch<'_> {
         drop(conn);
         towns.sort();
         towns.dedup();
-        let mut candidates = self.candidates(alliance_id, Some(&towns), now).await?;
-        if candidates.len() < slots.len() * 2 {
-            // Too few near the tasks: the whole alliance (the matcher prefers the nearest).
-            candidates = self.candidates(alliance_id, None, now).await?;
+        // The volunteers of the tasks' towns first; when they cannot fill every place, the
+        // whole alliance (the matcher still prefers the nearest).
+        let near = self.candidates(alliance_id, Some(&towns), now).await?;
+        let proposed = proposals(&slots, &near);
+        if proposed.iter().all(|p| p.offer.is_some()) {
+            return Ok(proposed);
         }
-        Ok(proposals(&slots, &candidates))
+        let all = self.candidates(alliance_id, None, now).await?;
+        if all.len() == near.len() {
+            return Ok(proposed);
+        }
+        Ok(proposals(&slots, &all))
     }
 
     /// Send offers: each choice re-checked against the hard constraints and the place still
@@ -288,6 +294,19 @@ impl Dispatch<'_> {
             excluded_household: None,
             excluded: Vec::new(),
         };
+        let mine =
+            sqlx::query("SELECT id FROM dispatch_offers WHERE task_id = $1 AND volunteer_id = $2")
+                .bind(&task.id)
+                .bind(citizen_id)
+                .fetch_optional(&self.read)
+                .await?;
+        if mine.is_some() {
+            return Err(conflict(
+                "shift",
+                "dispatch_signed_up",
+                "you have signed up for this activity already",
+            ));
+        }
         // Signing up is the volunteer's own choice of time: their weekly hours do not bind it.
         let mut me_any_time = me.clone();
         me_any_time.availability = matcher::Availability::always();
@@ -812,8 +831,17 @@ async fn busy_elsewhere(tx: &mut AnyConnection, citizen_id: &str, o: &Offer) -> 
         .is_some())
 }
 
-/// The offer row, locked for the caller's transaction.
+/// The offer row, locked for the caller's transaction — after its task's row, so that every
+/// step locks a task before any of its offers (PostgreSQL never finds two steps waiting for
+/// each other).
 pub(crate) async fn lock_offer(tx: &mut AnyConnection, id: &str) -> Result<Offer> {
+    let task_id: String = sqlx::query("SELECT task_id FROM dispatch_offers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound { what: "offer" })?
+        .try_get("task_id")?;
+    lock_task(tx, &task_id).await?;
     sqlx::query("UPDATE dispatch_offers SET answered_at = answered_at WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)

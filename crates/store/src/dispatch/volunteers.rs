@@ -258,7 +258,7 @@ impl Dispatch<'_> {
         };
         let sql = format!(
             "SELECT v.citizen_id, v.household_id, v.village_id, v.town_id, v.skills, v.serves, v.availability, \
-               (SELECT COALESCE(SUM(s.minutes), 0) FROM dispatch_service s WHERE s.volunteer_id = v.citizen_id AND s.check_in_at > $2) AS recent_minutes, \
+               (SELECT CAST(COALESCE(SUM(s.minutes), 0) AS BIGINT) FROM dispatch_service s WHERE s.volunteer_id = v.citizen_id AND COALESCE(s.check_in_at, s.updated_at) > $2) AS recent_minutes, \
                (SELECT COUNT(*) FROM dispatch_offers o WHERE o.volunteer_id = v.citizen_id AND o.status = 'no_show' AND o.starts_at > $3) AS no_shows, \
                (SELECT COUNT(*) FROM dispatch_service s WHERE s.volunteer_id = v.citizen_id AND s.minutes IS NOT NULL) AS served \
              FROM volunteers v JOIN volunteer_alliances a ON a.citizen_id = v.citizen_id \

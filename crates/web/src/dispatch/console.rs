@@ -293,19 +293,29 @@ async fn task_view(
         Some(r) => state.store.registry().citizen_summary(r).await?,
         None => None,
     };
-    if let (Some(r), Some(s)) = (&requester, ctx.principal.staff()) {
-        // The requester's name and phone are shown to the alliance and the clerk: logged.
-        let actor = Actor {
-            kind: "staff",
-            id: s.id.clone(),
-            label: s.display_name.clone(),
-        };
-        state
-            .store
-            .registry()
-            .record_access(&[r.id.as_str()], &actor, "dispatch_task")
-            .await?;
-    }
+    // While the task is open, the alliance and the clerk see the requester's name and phone to
+    // reach them: each view is in the requester's access log, written before anything is shown.
+    let contact = match (&requester, ctx.principal.staff()) {
+        (Some(r), Some(s)) if t.status.is_open() || t.status == TaskStatus::Requested => {
+            let actor = Actor {
+                kind: "staff",
+                id: s.id.clone(),
+                label: s.display_name.clone(),
+            };
+            state
+                .store
+                .registry()
+                .record_access(&[r.id.as_str()], &actor, "dispatch_task")
+                .await?;
+            state
+                .store
+                .registry()
+                .citizen(&r.id)
+                .await?
+                .map(|c| (c.name.as_str().to_string(), c.phone.as_str().to_string()))
+        }
+        _ => None,
+    };
     let service = d.task_service(&id).await?;
     let offers: Vec<_> = d
         .task_offers(&id)
@@ -318,7 +328,7 @@ async fn task_view(
         .collect();
     let clerk = allowed_clerk(ctx, &t.village_id);
     let view = context! {
-        task => t, requester, offers, shifts => d.shifts(&id).await?, events => d.task_events(&id).await?,
+        task => t, requester, contact, offers, shifts => d.shifts(&id).await?, events => d.task_events(&id).await?,
         clerk, organiser => !clerk, errors => field_messages(state, ctx, errors), now => state.clock.now_ms(),
     };
     page(state, ctx, "dispatch_task.html", view, status)

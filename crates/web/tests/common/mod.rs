@@ -71,6 +71,11 @@ pub struct World {
     pub bank_id: String,
     pub bank_operator: Account,
     pub bank_key: String,
+    /// A volunteer alliance trusted for the hours standard, and two of its operators (hours by
+    /// hand need a second approver).
+    pub alliance_id: String,
+    pub alliance_operator: Account,
+    pub alliance_second: Account,
 }
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -176,6 +181,47 @@ impl World {
             .create_session(SubjectKind::Staff, &operator.id, 3_600_000)
             .await
             .expect("session");
+        let alliance = store
+            .accounts()
+            .create_partner("余姚市邻里守望志愿服务联盟", "volunteer_alliance")
+            .await
+            .expect("alliance");
+        store
+            .evaluation()
+            .trust_partners(
+                "volunteer-hour",
+                std::slice::from_ref(&alliance.id),
+                "staff:test",
+            )
+            .await
+            .expect("trust");
+        let mut organisers = Vec::new();
+        for name in ["alliance-clerk", "alliance-second"] {
+            let s = store
+                .accounts()
+                .create_staff(&NewStaff {
+                    username: Username::parse(name).expect("username"),
+                    display_name: format!("{name} 测试"),
+                    password: Password::parse(PASSWORD).expect("password"),
+                    role: Role::PartnerOperator,
+                    region_id: None,
+                    partner_id: Some(alliance.id.clone()),
+                })
+                .await
+                .expect("alliance operator");
+            let (token, session) = store
+                .accounts()
+                .create_session(SubjectKind::Staff, &s.id, 3_600_000)
+                .await
+                .expect("session");
+            organisers.push(Account {
+                id: s.id,
+                token,
+                csrf: session.csrf_token,
+            });
+        }
+        let alliance_second = organisers.pop().expect("two");
+        let alliance_operator = organisers.pop().expect("two");
         let (phone, _) = moralbank_store::fixtures::city::demo_identity(0);
         let cid = store
             .registry()
@@ -261,6 +307,9 @@ impl World {
                 csrf: op_session.csrf_token,
             },
             bank_key,
+            alliance_id: alliance.id,
+            alliance_operator,
+            alliance_second,
         }
     }
 
