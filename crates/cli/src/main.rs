@@ -207,6 +207,11 @@ enum BenchCommand {
     /// one JSON line. Writes a city: name a new (or a previously benched) database with
     /// --database-url.
     Credit(bench::credit::CreditOptions),
+    /// Volunteer dispatch: the matcher on a batch of requests against a synthetic city of
+    /// volunteers with busy windows (p50/p99), and a simulated quarter's fairness (Gini) and
+    /// distance against a greedy nearest-available baseline in the same run; one JSON line.
+    /// Needs no database.
+    Dispatch(bench::dispatch::DispatchOptions),
     /// Each page type's weight and time to first render in headless Chromium on a throttled
     /// mobile profile, against a running demo (`moralbank demo`) and its /healthz; one JSON line.
     Pages {
@@ -527,6 +532,7 @@ async fn run_bench(command: BenchCommand, config: Config, url_given: bool) -> Re
             bench::import::import(config, bench::import::ImportOptions { rows }, url_given).await
         }
         BenchCommand::Credit(o) => bench::credit::credit(config, o, url_given).await,
+        BenchCommand::Dispatch(o) => bench::dispatch::dispatch(o),
         BenchCommand::Pages { url, runs } => {
             bench::pages::pages(bench::pages::PagesOptions { url, runs }).await
         }

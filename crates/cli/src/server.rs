@@ -149,6 +149,12 @@ pub async fn run(
     let listen = config.listen;
     let metrics_listen = web.metrics_addr().map_err(CliError::Config)?;
     web.check_open_data_k().map_err(CliError::Config)?;
+    if !(1..=7 * 24 * 60).contains(&web.dispatch_offer_minutes) {
+        return Err(CliError::Config(format!(
+            "web.dispatch_offer_minutes must be 1 to 10080, not {}",
+            web.dispatch_offer_minutes
+        )));
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(CliError::io(format!("listening on {listen}")))?;
@@ -187,6 +193,10 @@ pub async fn run(
     let crediter = tokio::spawn(credit_deeds_periodically(state.clone()));
     let sweeper = tokio::spawn(sweep_evidence_periodically(state.clone()));
     let folder = tokio::spawn(fold_statistics_periodically(store.clone()));
+    let offers = tokio::spawn(expire_offers_periodically(
+        store.clone(),
+        i64::from(web_offer_minutes(&state)) * 60_000,
+    ));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = shutdown_signal();
     tracing::info!(%addr, "serving");
@@ -199,6 +209,7 @@ pub async fn run(
     crediter.abort();
     sweeper.abort();
     folder.abort();
+    offers.abort();
     if let Some(m) = metrics {
         m.abort();
     }
@@ -314,6 +325,30 @@ async fn fold_statistics_periodically(store: Store) {
         match store.citydata().fold_statistics().await {
             Ok(n) => tracing::debug!(events = n, "statistics folded"),
             Err(e) => tracing::warn!(error = %e, "folding statistics failed; will retry"),
+        }
+    }
+}
+
+/// How often unanswered volunteer offers are looked at: a lapsed one is expired and the task's
+/// next candidate offered.
+const OFFER_SWEEP_INTERVAL_S: u64 = 60;
+
+fn web_offer_minutes(state: &moralbank_web::AppState) -> u32 {
+    state.config.dispatch_offer_minutes.clamp(1, 7 * 24 * 60)
+}
+
+async fn expire_offers_periodically(store: Store, expiry_ms: i64) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(OFFER_SWEEP_INTERVAL_S));
+    loop {
+        tick.tick().await;
+        match store
+            .dispatch()
+            .sweep(expiry_ms, moralbank_store::now_ms())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(offers = n, "lapsed volunteer offers expired and moved on"),
+            Err(e) => tracing::warn!(error = %e, "expiring volunteer offers failed; will retry"),
         }
     }
 }

@@ -195,3 +195,62 @@
     b.addEventListener("click", function () { window.print(); });
   });
 })();
+
+// A camera button for a code field (the volunteer's check-in): the phone's camera reads the
+// QR into the field (BarcodeDetector where the browser has it, else jsQR) and sends the form.
+// Without a camera or permission, the field stays for typing.
+(function () {
+  document.querySelectorAll("button[data-camera-into]").forEach(function (b) {
+    const input = document.querySelector(b.dataset.cameraInto);
+    const video = document.querySelector(b.dataset.cameraVideo);
+    if (!input || !video || !navigator.mediaDevices) { b.hidden = true; return; }
+    b.hidden = false;
+    b.addEventListener("click", async function () {
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+      } catch (e) {
+        b.textContent = b.dataset.msgFailed;
+        return;
+      }
+      video.srcObject = stream;
+      video.hidden = false;
+      await video.play();
+      let detect;
+      if ("BarcodeDetector" in window) {
+        const d = new BarcodeDetector({ formats: ["qr_code"] });
+        detect = async function () { return (await d.detect(video)).map(function (x) { return x.rawValue; })[0]; };
+      } else {
+        if (!window.jsQR) {
+          await new Promise(function (ok, fail) {
+            const s = document.createElement("script");
+            s.src = "/scan/jsqr.js"; s.onload = ok; s.onerror = fail;
+            document.head.appendChild(s);
+          });
+        }
+        const canvas = document.createElement("canvas");
+        const g = canvas.getContext("2d", { willReadFrequently: true });
+        detect = async function () {
+          if (!video.videoWidth) return undefined;
+          canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+          g.drawImage(video, 0, 0);
+          const img = g.getImageData(0, 0, canvas.width, canvas.height);
+          const found = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "dontInvert" });
+          return found ? found.data : undefined;
+        };
+      }
+      const tick = async function () {
+        const text = await detect().catch(function () { return undefined; });
+        if (text) {
+          stream.getTracks().forEach(function (t) { t.stop(); });
+          video.hidden = true;
+          input.value = text;
+          input.form.submit();
+          return;
+        }
+        setTimeout(tick, 150);
+      };
+      tick();
+    });
+  });
+})();

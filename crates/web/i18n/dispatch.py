@@ -1,7 +1,7 @@
 # Volunteer dispatch (志愿服务点派单): the texts of /help, /volunteer and the alliance's console.
 # Merged into gen.py's T.
 D = {
- "nav.help": ("志愿服务", "Volunteer help"),
+ "nav.help": ("志愿服务点单", "Ask for help"), "nav.volunteer": ("我是志愿者", "Volunteering"),
  "help.title": ("志愿服务点单", "Ask for volunteer help"),
  "help.lead": ("需要帮助时向志愿服务联盟点单：联盟审核后派出志愿者，服务结束请您确认并评价。服务完全免费，不需要积分。", "Ask a volunteer alliance for help: once it accepts, it sends volunteers; after the service, confirm it and rate it. Help is free and needs no points."),
  "help.mine": ("我的点单", "My requests"), "help.none": ("还没有点单。", "No requests yet."),
@@ -25,6 +25,7 @@ D = {
  "volunteer.give_up": ("放弃名额", "Give up my place"),
  "volunteer.scan": ("现场签到：扫描或输入组织者出示的签到码", "Check in: scan or type the site code the organiser shows"),
  "volunteer.scan_hint": ("到场时扫一次签到，结束时再扫一次签退；签到码每分钟更新，截图转发无效。", "Scan once on arrival and once when you leave; the code changes every minute, so a forwarded photo does not work."),
+ "volunteer.camera": ("用相机扫码", "Scan with the camera"), "volunteer.camera_failed": ("无法打开相机，请输入签到码", "The camera did not open: type the code instead"),
  "volunteer.scan_send": ("签到 / 签退", "Check in / out"),
  "volunteer.activities": ("可报名的志愿活动", "Activities open to sign-up"),
  "volunteer.places_left": ("余 {n}/{of} 个名额", "{n} of {of} places left"),

@@ -320,6 +320,9 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
         "/benefits",
         "/standards",
         "/me/credit",
+        "/help",
+        "/volunteer",
+        "/volunteer/certificate",
         "/no/such/page",
     ];
     for path in resident_pages {
@@ -363,6 +366,15 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
         "/console/credit (bank)".into(),
         untranslated(&visible_text(&html)),
     ));
+    // The volunteer alliance's console, and the village clerk's request for a resident.
+    for (path, who) in [
+        ("/console/dispatch".to_string(), &w.alliance_operator),
+        (format!("/console/dispatch/for/{}", w.citizen.id), evaluator),
+    ] {
+        let (status, _, html) = w.page("GET", &path, Some(who), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        seen.push((path, untranslated(&visible_text(&html))));
+    }
     // A page the evaluator may not open: the refusal is explained in Chinese.
     let (status, _, html) = w.page("GET", "/console/staff", Some(evaluator), &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

@@ -35,7 +35,7 @@ const COMMITTEE_DEEDS: [(&str, &str, i64); 3] = [
     ("brave-deed", "见义勇为，跳入河中救起落水儿童", 100),
 ];
 
-const ALLIANCE: &str = "余姚市志愿者联合会";
+const ALLIANCE: &str = super::dispatch::ORGANISER_ALLIANCE;
 const HOSPITAL: &str = "余姚市人民医院";
 
 /// Residents given a history (citizen 0, the demo login, is always among them).

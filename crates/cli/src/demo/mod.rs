@@ -3,6 +3,7 @@
 
 mod citydata;
 mod credit;
+mod dispatch;
 mod history;
 
 use crate::config::Config;
@@ -22,14 +23,14 @@ pub const LOGINS_FILE: &str = "demo-logins.txt";
 const SEED_RNG: u64 = 20_260_101;
 const PASSWORD_CHARS: usize = 16;
 
-/// Yuyao's real partner institutions, one per service scene plus the alliance and the bank.
-const PARTNERS: [(&str, &str); 7] = [
+/// Yuyao's real partner institutions, one per service scene plus the bank (the eight volunteer
+/// alliances are `dispatch::ALLIANCES`).
+const PARTNERS: [(&str, &str); 6] = [
     ("余姚市人民医院", "hospital"),
     ("余姚市图书馆", "library"),
     ("余姚公交", "transport"),
     ("四明山景区", "scenic"),
     ("阳明公共自行车", "rental"),
-    ("余姚市志愿者联合会", "volunteer_alliance"),
     ("余姚农村商业银行", "bank"),
 ];
 const LIBRARY: &str = "余姚市图书馆";
@@ -105,6 +106,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
         writer: None,
     };
     credit::seed_credit(&store, &signer, opts.citizens).await?;
+    dispatch::seed_dispatch(&store, opts.citizens).await?;
     added += history::seed_redemptions(&store, &ledger).await?;
     if added > 0 {
         println!(
@@ -120,8 +122,6 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     server::run(store, ledger, &config, web).await
 }
 
-/// The standards partners award name the partners they trust: the volunteer alliance for
-/// volunteer hours, the hospital for blood donations (a new version of each, once).
 /// The year after the one `now` falls in (China Standard Time).
 pub(crate) fn year_after(now: i64) -> i32 {
     moralbank_store::day_of(now)[..4]
@@ -130,22 +130,27 @@ pub(crate) fn year_after(now: i64) -> i32 {
         + 1
 }
 
+/// The standards partners award name the partners they trust: the eight volunteer alliances for
+/// volunteer hours, the hospital for blood donations (a new version of each, once).
 async fn trust_demo_partners(store: &Store) -> Result<()> {
     let partners = store.accounts().list_partners().await?;
-    for (code, partner) in [
-        ("volunteer-hour", "余姚市志愿者联合会"),
-        ("blood-donation", "余姚市人民医院"),
+    let alliances: Vec<&str> = dispatch::ALLIANCES.iter().map(|(n, _)| *n).collect();
+    for (code, trusted) in [
+        ("volunteer-hour", alliances),
+        ("blood-donation", vec!["余姚市人民医院"]),
     ] {
-        let (Some(p), Some(s)) = (
-            partners.iter().find(|p| p.name == partner),
-            store.evaluation().standard_current(code).await?,
-        ) else {
+        let ids: Vec<String> = partners
+            .iter()
+            .filter(|p| trusted.contains(&p.name.as_str()))
+            .map(|p| p.id.clone())
+            .collect();
+        let Some(s) = store.evaluation().standard_current(code).await? else {
             continue;
         };
-        if s.trusted_partners.is_empty() {
+        if s.trusted_partners.is_empty() && !ids.is_empty() {
             store
                 .evaluation()
-                .trust_partners(code, std::slice::from_ref(&p.id), "system:demo")
+                .trust_partners(code, &ids, "system:demo")
                 .await?;
         }
     }
@@ -197,7 +202,9 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
     let existing = store.accounts().list_partners().await?;
     let mut library = None;
     let mut bank = None;
-    for (name, kind) in PARTNERS {
+    let alliances = dispatch::ALLIANCES.map(|(name, _)| (name, "volunteer_alliance"));
+    let mut alliance = None;
+    for (name, kind) in PARTNERS.into_iter().chain(alliances) {
         let partner = match existing.iter().find(|p| p.name == name) {
             Some(p) => p.clone(),
             None => store.accounts().create_partner(name, kind).await?,
@@ -206,8 +213,12 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
             library = Some(partner);
         } else if name == credit::BANK {
             bank = Some(partner);
+        } else if name == dispatch::ORGANISER_ALLIANCE {
+            alliance = Some(partner);
         }
     }
+    let alliance = alliance
+        .ok_or_else(|| CliError::Config("the volunteer alliance was not created".into()))?;
     let library =
         library.ok_or_else(|| CliError::Config("the library partner was not created".into()))?;
     let bank = bank.ok_or_else(|| CliError::Config("the bank partner was not created".into()))?;
@@ -262,6 +273,20 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
             partner_id: Some(bank.id.clone()),
         },
         Account {
+            username: "alliance",
+            display_name: "邻里守望联盟派单员",
+            role: Role::PartnerOperator,
+            region_id: None,
+            partner_id: Some(alliance.id.clone()),
+        },
+        Account {
+            username: "alliance2",
+            display_name: "邻里守望联盟复核员",
+            role: Role::PartnerOperator,
+            region_id: None,
+            partner_id: Some(alliance.id.clone()),
+        },
+        Account {
             username: "admin2",
             display_name: "文明办复核管理员",
             role: Role::Admin,
@@ -284,6 +309,9 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
             Role::Evaluator => format!("{} ({})", village.name_zh, village.name_en),
             Role::TownReviewer => format!("{} ({})", town.name_zh, town.name_en),
             Role::PartnerOperator if a.partner_id.as_ref() == Some(&bank.id) => bank.name.clone(),
+            Role::PartnerOperator if a.partner_id.as_ref() == Some(&alliance.id) => {
+                alliance.name.clone()
+            }
             Role::PartnerOperator => library.name.clone(),
             _ => "city-wide".to_string(),
         };

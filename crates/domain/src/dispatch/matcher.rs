@@ -106,13 +106,13 @@ impl Default for Weights {
     /// village, 1.9 times the baseline's distance, for a Gini lower by only 0.017.
     fn default() -> Self {
         Self {
-            same_town: 0,
-            other_town: 0,
-            missing_skill: 0,
-            has_skill: 0,
-            fairness: 1000,
-            no_show: 0,
-            newcomer: 0,
+            same_town: 90,
+            other_town: 200,
+            missing_skill: 25,
+            has_skill: -10,
+            fairness: 40,
+            no_show: 50,
+            newcomer: -20,
         }
     }
 }
@@ -379,11 +379,8 @@ pub fn terms(c: &Candidate, s: &Slot, median_minutes: i64, w: &Weights) -> Vec<T
         } else {
             TermCode::MoreHours
         };
-        let detail = format!(
-            "{:.1} h vs median {:.1} h",
-            c.recent_minutes as f64 / 60.0,
-            median_minutes as f64 / 60.0
-        );
+        // Hours in the period, as a number the pages put in their own words.
+        let detail = format!("{:.1}", c.recent_minutes as f64 / 60.0);
         out.push(term(code, hours, detail));
     }
     if c.recent_no_shows > 0 {

@@ -7,6 +7,7 @@
 
 pub mod figures;
 pub mod offers;
+pub mod places;
 pub mod service;
 pub mod tasks;
 pub mod volunteers;

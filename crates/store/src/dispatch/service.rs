@@ -8,7 +8,7 @@
 //! its cap) — exactly once: the service's offer id is the deed's idempotency key, and the deed's
 //! id is written with the hours in one transaction.
 
-use crate::dispatch::offers::lock_offer;
+use crate::dispatch::places::lock_offer;
 use crate::dispatch::tasks::Who;
 use crate::dispatch::{event, lock_task, set_status, Dispatch, Task, HOURS_STANDARD};
 use crate::evaluation::{NewDeed, Reporter, Rules, Written};

@@ -284,7 +284,7 @@ impl Dispatch<'_> {
         .bind(task_id)
         .execute(&mut *tx)
         .await?;
-        crate::dispatch::offers::release_task(&mut tx, task_id, now).await?;
+        crate::dispatch::places::release_task(&mut tx, task_id, now).await?;
         event(
             &mut tx,
             task_id,
@@ -323,7 +323,7 @@ impl Dispatch<'_> {
             .execute(&mut *tx)
             .await?;
         // Offers still unanswered lapse with the task.
-        crate::dispatch::offers::release_task(&mut tx, task_id, now).await?;
+        crate::dispatch::places::release_task(&mut tx, task_id, now).await?;
         event(&mut tx, task_id, None, &who.actor(), "closed", &report, now).await?;
         if let Some(r) = &t.requester_id {
             crate::notices::notify_citizen(&mut tx, r, "dispatch_closed", now).await?;

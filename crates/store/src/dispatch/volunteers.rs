@@ -191,7 +191,7 @@ impl Dispatch<'_> {
         if n == 0 {
             return Err(StoreError::NotFound { what: "volunteer" });
         }
-        crate::dispatch::offers::release_all(&mut tx, citizen_id, "volunteer_left", now).await?;
+        crate::dispatch::places::release_all(&mut tx, citizen_id, "volunteer_left", now).await?;
         crate::notices::notify_citizen(&mut tx, citizen_id, "volunteer_left", now).await?;
         tx.commit().await?;
         Ok(())

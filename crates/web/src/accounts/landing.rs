@@ -111,6 +111,9 @@ pub(crate) async fn console(State(state): State<AppState>, ctx: PageCtx) -> Page
     // A bank's operator reads credit reports; other partners' operators do not.
     let bank = authz::allowed(p, Action::ReadCreditReports)
         && crate::credit::bank_actor(&state, p).await.is_ok();
+    // A volunteer alliance's operator dispatches; other partners' operators do not.
+    let alliance = authz::allowed(p, Action::DispatchVolunteers)
+        && crate::dispatch::my_alliance(&state, &ctx).await.is_ok();
     let view = context! {
         stats, waiting => waiting(&state, &ctx).await?,
         can => context! {
@@ -125,6 +128,7 @@ pub(crate) async fn console(State(state): State<AppState>, ctx: PageCtx) -> Page
             statistics => authz::allowed(p, Action::ViewStatistics),
             imports => authz::allowed(p, Action::ImportFiles),
             credit => bank,
+            dispatch => alliance,
             credit_tables => authz::allowed(p, Action::ManageCreditTables),
             credit_figures => authz::allowed(p, Action::ViewCreditFigures),
         },

@@ -255,22 +255,33 @@ async fn publish(
     .await?)
 }
 
-/// May the caller see this task's page: its alliance's staff, or the clerk of its village.
-async fn may_see(
-    state: &AppState,
-    ctx: &PageCtx,
-    t: &moralbank_store::dispatch::Task,
-) -> Result<(), AppError> {
-    let s = ctx.principal.staff().ok_or(AppError::Forbidden)?;
-    if allowed_clerk(ctx, &t.village_id) {
-        return Ok(());
+/// Who may open a task's page, known before any task is read: its village's clerk, or an
+/// operator of a volunteer alliance (which alliance is checked against the task).
+enum Gate {
+    Clerk,
+    Alliance(moralbank_store::dispatch::Alliance),
+}
+
+async fn gate(state: &AppState, ctx: &PageCtx) -> Result<Gate, AppError> {
+    if crate::authz::allowed(&ctx.principal, Action::RequestHelpFor) {
+        return Ok(Gate::Clerk);
     }
     require(&ctx.principal, Action::DispatchVolunteers)?;
-    let a = my_alliance(state, ctx).await?;
-    if a.id != t.alliance_id || s.partner_id.as_deref() != Some(a.id.as_str()) {
-        return Err(AppError::NotFound("task"));
+    Ok(Gate::Alliance(my_alliance(state, ctx).await?))
+}
+
+/// May the caller see this task: the clerk of its village, or its alliance's operator; a task
+/// of another village or alliance is not found.
+fn may_see(g: &Gate, ctx: &PageCtx, t: &moralbank_store::dispatch::Task) -> Result<(), AppError> {
+    let ok = match g {
+        Gate::Clerk => allowed_clerk(ctx, &t.village_id),
+        Gate::Alliance(a) => a.id == t.alliance_id,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::NotFound("task"))
     }
-    Ok(())
 }
 
 fn allowed_clerk(ctx: &PageCtx, village_id: &str) -> bool {
@@ -285,10 +296,11 @@ async fn task_view(
     errors: &[FieldError],
     status: StatusCode,
 ) -> Page {
+    let g = gate(state, ctx).await?;
     let id = id_of("task", raw)?;
     let d = state.store.dispatch();
     let t = d.task(&id).await?.ok_or(AppError::NotFound("task"))?;
-    may_see(state, ctx, &t).await?;
+    may_see(&g, ctx, &t)?;
     let requester = match &t.requester_id {
         Some(r) => state.store.registry().citizen_summary(r).await?,
         None => None,
@@ -346,6 +358,8 @@ async fn task_page(
 #[serde(default)]
 struct StepForm {
     csrf: String,
+    /// `console`: back to the console's queue after the step (else the task's page).
+    back: String,
     reason: String,
     report: String,
     code: String,
@@ -362,11 +376,12 @@ async fn task_step(
     Form(f): Form<StepForm>,
 ) -> PageResult {
     let attempt = async {
+        let g = gate(&state, &ctx).await?;
         ctx.check_csrf(&f.csrf)?;
         let id = id_of("task", &raw)?;
         let d = state.store.dispatch();
         let t = d.task(&id).await?.ok_or(AppError::NotFound("task"))?;
-        may_see(&state, &ctx, &t).await?;
+        may_see(&g, &ctx, &t)?;
         let (w, now) = (who(&ctx.principal)?, state.clock.now_ms());
         match step.as_str() {
             "accept" => drop(d.review(&id, &w, true, &f.reason, now).await?),
@@ -407,7 +422,12 @@ async fn task_step(
             }
             _ => return Err(AppError::NotFound("step")),
         }
-        Ok(Redirect::to(&format!("/console/dispatch/tasks/{id}")).into_response())
+        Ok(Redirect::to(&if f.back == "console" {
+            format!("/console/dispatch#task-{id}")
+        } else {
+            format!("/console/dispatch/tasks/{id}")
+        })
+        .into_response())
     };
     Ok(or_redo(attempt.await, async |errors, status| {
         task_view(&state, &ctx, &raw, &errors, status).await
@@ -422,11 +442,16 @@ async fn offer_step(
     Path((raw, step)): Path<(String, String)>,
     Form(f): Form<StepForm>,
 ) -> PageResult {
+    require(&ctx.principal, Action::DispatchVolunteers)?;
+    let a = my_alliance(&state, &ctx).await?;
     let oid = id_of("offer", &raw)?;
     let d = state.store.dispatch();
     let o = d.offer(&oid).await?.ok_or(AppError::NotFound("offer"))?;
+    d.task(&o.task_id)
+        .await?
+        .filter(|t| t.alliance_id == a.id)
+        .ok_or(AppError::NotFound("offer"))?;
     let attempt = async {
-        require(&ctx.principal, Action::DispatchVolunteers)?;
         ctx.check_csrf(&f.csrf)?;
         let (w, now) = (who(&ctx.principal)?, state.clock.now_ms());
         match step.as_str() {
@@ -465,8 +490,8 @@ async fn site_page(
     Path(raw): Path<String>,
 ) -> PageResult {
     require(&ctx.principal, Action::DispatchVolunteers)?;
-    let sid = id_of("shift", &raw)?;
     let a = my_alliance(&state, &ctx).await?;
+    let sid = id_of("shift", &raw)?;
     let d = state.store.dispatch();
     let shift = d.shift(&sid).await?.ok_or(AppError::NotFound("shift"))?;
     let t = d

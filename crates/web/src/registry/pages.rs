@@ -319,8 +319,12 @@ async fn citizen_page(
     } else {
         None
     };
+    // The village clerk asks for volunteer help for a resident of their village without a phone.
+    let help_for = authz::allowed(&ctx.principal, Action::RequestHelpFor)
+        && ctx.principal.staff().and_then(|s| s.region_id.as_deref())
+            == Some(v.summary.village_id.as_str());
     let view = context! {
-        c => v.summary, full_name => v.full_name, members, entries, points, confirm, form,
+        c => v.summary, full_name => v.full_name, members, entries, points, confirm, form, help_for,
         errors => field_messages(state, ctx, errors),
     };
     Ok((status, render(state, ctx, "citizen.html", view)?).into_response())
