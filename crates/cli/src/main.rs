@@ -528,6 +528,13 @@ async fn run_bench(command: BenchCommand, config: Config, url_given: bool) -> Re
             };
             bench::evaluation::evaluation(config, options, url_given).await
         }
+        other => run_bench_more(other, config, url_given).await,
+    }
+}
+
+/// `moralbank bench …`, the later capabilities' benchmarks.
+async fn run_bench_more(command: BenchCommand, config: Config, url_given: bool) -> Result<()> {
+    match command {
         BenchCommand::Import { rows } => {
             bench::import::import(config, bench::import::ImportOptions { rows }, url_given).await
         }
@@ -550,6 +557,7 @@ async fn run_bench(command: BenchCommand, config: Config, url_given: bool) -> Re
             };
             bench::dashboard::dashboard(config, options, url_given).await
         }
+        _ => Err(CliError::Usage("this benchmark is run by run_bench".into())),
     }
 }
 

@@ -272,7 +272,7 @@ async fn a_request_goes_from_asking_to_points_exactly_once(store: Store) {
         .unwrap_err();
     assert_eq!(code_of(&e), "dispatch_not_yours");
     let e = d
-        .propose(&w.alliance, &[t.id.clone()], w.now)
+        .propose(&w.alliance, std::slice::from_ref(&t.id), w.now)
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "dispatch_not_reviewed");
@@ -281,7 +281,7 @@ async fn a_request_goes_from_asking_to_points_exactly_once(store: Store) {
         .unwrap();
 
     let places = d
-        .propose(&w.alliance, &[t.id.clone()], w.now)
+        .propose(&w.alliance, std::slice::from_ref(&t.id), w.now)
         .await
         .unwrap();
     assert_eq!(places.len(), 1);
@@ -476,7 +476,7 @@ async fn a_request_goes_from_asking_to_points_exactly_once(store: Store) {
         .unwrap();
     assert_eq!(closed.status, TaskStatus::Closed);
     let e = d
-        .propose(&w.alliance, &[t.id.clone()], start + 7 * HOUR)
+        .propose(&w.alliance, std::slice::from_ref(&t.id), start + 7 * HOUR)
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "dispatch_task_ended");

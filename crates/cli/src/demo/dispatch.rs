@@ -8,11 +8,12 @@
 
 use crate::error::Result;
 use domain::dispatch::matcher::Availability;
-use domain::dispatch::{Ask, Confirmation, OfferStep, SKILLS};
+use domain::dispatch::{Ask, Confirmation, ManualHours, OfferStep, SKILLS};
 use moralbank_store::dispatch::offers::Choice;
 use moralbank_store::dispatch::service::SiteScan;
 use moralbank_store::dispatch::tasks::{Filer, Who};
 use moralbank_store::dispatch::volunteers::{Certificate, Joining};
+use moralbank_store::dispatch::Alliance;
 use moralbank_store::evaluation::Rules;
 use moralbank_store::fixtures::city::demo_identity;
 use moralbank_store::{now_ms, Store};
@@ -96,6 +97,87 @@ fn availability(i: u64) -> Availability {
     Availability::parse(text).unwrap_or_else(|_| Availability::always())
 }
 
+/// The demo's residents (citizen `i` has the `i`-th demo identity), the first few thousand.
+async fn residents(store: &Store, citizens: u64) -> Result<Vec<(u64, Resident)>> {
+    let mut out = Vec::new();
+    for i in 0..citizens.min(3_000) {
+        let (phone, _) = demo_identity(i);
+        let Some(id) = store.registry().citizen_id_by_phone(&phone).await? else {
+            continue;
+        };
+        if let Some(s) = store.registry().citizen_summary(&id).await? {
+            let (village, household) = (s.village_id, s.household_id);
+            out.push((
+                i,
+                Resident {
+                    id,
+                    village,
+                    household,
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// What a demo volunteer says when joining: resident `i`'s alliances, skills, certificate and
+/// weekly hours (any time for the printed resident).
+fn joining(i: u64, alliances: Vec<String>, any_time: bool, now: i64) -> Joining {
+    let skills = (0..1 + i % 3)
+        .map(|k| SKILLS[((i + k * 4) % SKILLS.len() as u64) as usize].to_string())
+        .collect();
+    let certificates = if i.is_multiple_of(6) {
+        vec![Certificate {
+            skill: "first-aid".into(),
+            number: format!("RC-3302-{i:05}"),
+            valid_until: now + (200 + (i % 400) as i64) * DAY,
+        }]
+    } else {
+        Vec::new()
+    };
+    Joining {
+        alliances,
+        skills,
+        serves: Vec::new(),
+        availability: if any_time {
+            Availability::always()
+        } else {
+            availability(i)
+        },
+        certificates,
+    }
+}
+
+/// Volunteers: the printed resident and their neighbours for the organiser's alliance, then
+/// every fifth resident elsewhere for one alliance (every third of them for two).
+async fn join_volunteers(
+    store: &Store,
+    alliances: &[Alliance],
+    home: &str,
+    residents: &[(u64, Resident)],
+    me: &Me,
+    now: i64,
+) -> Result<()> {
+    let mut joined = 0;
+    for (i, r) in residents {
+        let neighbour = r.village == me.village;
+        // The printed resident's neighbours always; others up to the limit.
+        if !neighbour && (joined >= VOLUNTEERS_MAX || i % 5 != 0) {
+            continue;
+        }
+        let mut mine = vec![alliances[(*i as usize) % alliances.len()].id.clone()];
+        if neighbour || i % 3 == 0 {
+            mine.push(home.to_string());
+        }
+        mine.sort();
+        mine.dedup();
+        let j = joining(*i, mine, r.id == me.id, now);
+        store.dispatch().join(&r.id, &j, now - 70 * DAY).await?;
+        joined += 1;
+    }
+    Ok(())
+}
+
 pub async fn seed_dispatch(store: &Store, citizens: u64) -> Result<()> {
     let d = store.dispatch();
     let alliances = d.alliances().await?;
@@ -109,36 +191,20 @@ pub async fn seed_dispatch(store: &Store, citizens: u64) -> Result<()> {
     if !d.alliance_tasks(&home.id, &[], 1).await?.is_empty() {
         return Ok(());
     }
-    let staff = |name: &str| {
-        let name = name.to_string();
-        async move { store.accounts().staff_by_username(&name).await }
-    };
-    let (Some(o1), Some(o2)) = (staff("alliance").await?, staff("alliance2").await?) else {
+    let accounts = store.accounts();
+    let (Some(o1), Some(o2)) = (
+        accounts.staff_by_username("alliance").await?,
+        accounts.staff_by_username("alliance2").await?,
+    ) else {
         return Ok(());
     };
-    let organiser = |s: &moralbank_store::accounts::Staff, partner: &str| Who::Staff {
+    let clerk = |s: &moralbank_store::accounts::Staff| Who::Staff {
         actor: format!("staff:{}", s.id),
-        partner_id: Some(partner.to_string()),
+        partner_id: Some(home.id.clone()),
         clerk_of: None,
     };
     let now = now_ms();
-    let mut residents = Vec::new();
-    for i in 0..citizens.min(3_000) {
-        let (phone, _) = demo_identity(i);
-        let Some(id) = store.registry().citizen_id_by_phone(&phone).await? else {
-            continue;
-        };
-        if let Some(s) = store.registry().citizen_summary(&id).await? {
-            residents.push((
-                i,
-                Resident {
-                    id,
-                    village: s.village_id,
-                    household: s.household_id,
-                },
-            ));
-        }
-    }
+    let residents = residents(store, citizens).await?;
     let Some(me) = residents.first().map(|(_, r)| Me {
         id: r.id.clone(),
         village: r.village.clone(),
@@ -146,190 +212,150 @@ pub async fn seed_dispatch(store: &Store, citizens: u64) -> Result<()> {
     }) else {
         return Ok(());
     };
-    // Volunteers: the printed resident and their neighbours for the organiser's alliance, then
-    // every fifth resident elsewhere for one or two alliances.
-    let since = now - 70 * DAY;
-    let mut volunteers = Vec::new();
-    for (i, r) in &residents {
-        let neighbour = r.village == me.village;
-        if volunteers.len() >= VOLUNTEERS_MAX || !(neighbour || i % 5 == 0) {
-            continue;
-        }
-        let mut mine = vec![alliances[(*i as usize) % alliances.len()].id.clone()];
-        if neighbour || i % 3 == 0 {
-            mine.push(home.id.clone());
-        }
-        mine.sort();
-        mine.dedup();
-        let skills: Vec<String> = (0..1 + i % 3)
-            .map(|k| SKILLS[((i + k * 4) % SKILLS.len() as u64) as usize].to_string())
-            .collect();
-        let certificates = if i % 6 == 0 {
-            vec![Certificate {
-                skill: "first-aid".into(),
-                number: format!("RC-3302-{i:05}"),
-                valid_until: now + (200 + (i % 400) as i64) * DAY,
-            }]
-        } else {
-            Vec::new()
-        };
-        let availability = if r.id == me.id {
-            Availability::always()
-        } else {
-            availability(*i)
-        };
-        let j = Joining {
-            alliances: mine,
-            skills,
-            serves: Vec::new(),
-            availability,
-            certificates,
-        };
-        d.join(&r.id, &j, since).await?;
-        volunteers.push(r.id.clone());
-    }
-    let rules = Rules::default();
-    let clerk = organiser(&o1, &home.id);
-    history(
+    join_volunteers(store, &alliances, &home.id, &residents, &me, now).await?;
+    let demo = Demo {
         store,
-        &alliances,
-        &residents,
-        &me,
-        (&home.id, &clerk),
-        &rules,
+        rules: Rules::default(),
+        residents: &residents,
+        me: &me,
+        home: &home.id,
+        clerk: clerk(&o1),
         now,
-    )
-    .await?;
-    today(store, &home.id, &residents, &me, &clerk, now).await?;
-    // The second clerk's login approves hours entered by hand (none are waiting in the demo).
+    };
+    demo.history(&alliances).await?;
+    // The second clerk (login alliance2) approves the hours entered by hand that wait.
     drop(o2);
-    Ok(())
+    demo.today().await
 }
 
-/// Two months of completed requests across the alliances: each dispatched by the matcher,
-/// accepted, checked in and out with site codes, confirmed by its requester (the hours become
-/// the alliance's deed, credited once its publicity ends), rated and closed. The printed
-/// resident served the first; one volunteer did not come to another.
-async fn history(
-    store: &Store,
-    alliances: &[moralbank_store::dispatch::Alliance],
-    residents: &[(u64, Resident)],
-    me: &Me,
-    (home, home_organiser): (&str, &Who),
-    rules: &Rules,
+/// What the demo's requests share.
+struct Demo<'a> {
+    store: &'a Store,
+    rules: Rules,
+    residents: &'a [(u64, Resident)],
+    me: &'a Me,
+    /// The organiser alliance, and its first clerk.
+    home: &'a str,
+    clerk: Who,
     now: i64,
-) -> Result<()> {
-    let d = store.dispatch();
-    let titles = [
-        (
-            "neighbourhood",
-            "陪同独居老人到医院复诊",
-            "村卫生室",
-            &["elderly-care"][..],
-        ),
-        (
-            "services",
-            "帮老人修理漏水的水龙头",
-            "村口第三户",
-            &["repair"][..],
-        ),
-        (
-            "theory",
-            "村文化礼堂党史宣讲",
-            "村文化礼堂",
-            &["publicity"][..],
-        ),
-        (
-            "epidemic",
-            "疫苗接种点引导服务",
-            "镇卫生院",
-            &["first-aid"][..],
-        ),
-        ("rural", "帮助果农采摘杨梅", "杨梅基地", &["driving"][..]),
-        ("customs", "移风易俗宣传入户", "村委会", &["publicity"][..]),
-        ("beautiful_city", "河道清理志愿服务", "姚江沿岸", &[][..]),
-        ("safety", "夜间平安巡逻", "村主干道", &[][..]),
-    ];
-    for k in 0..24usize {
-        // The first is the organiser alliance's, served by the printed resident.
-        let alliance = match k {
-            0 => alliances
-                .iter()
-                .find(|a| a.id == home)
-                .unwrap_or(&alliances[0]),
-            _ => &alliances[k % alliances.len()],
-        };
-        let (category, title, place, skills) = titles[k % titles.len()];
-        let requester = &residents[(37 * k + 11) % residents.len()].1;
-        let village_of_me = k == 0;
-        let requester = if village_of_me {
-            residents
-                .iter()
-                .map(|(_, r)| r)
-                .find(|r| me.neighbour(r))
-                .unwrap_or(requester)
-        } else {
-            requester
-        };
-        let start = day_at(now - (8 + 2 * k as i64) * DAY, 9);
-        let filed = start - 3 * DAY;
-        let who = Who::Staff {
+}
+
+/// A past request to serve: its alliance, requester, what it asks, and who must serve it.
+struct Past<'a> {
+    alliance: &'a str,
+    requester: &'a str,
+    ask: Ask,
+    /// The printed resident, instead of the matcher's choice.
+    served_by: Option<&'a str>,
+    /// The second volunteer does not come.
+    no_show: bool,
+}
+
+const PAST: [(&str, &str, &str, &[&str]); 8] = [
+    (
+        "neighbourhood",
+        "陪同独居老人到医院复诊",
+        "村卫生室",
+        &["elderly-care"],
+    ),
+    (
+        "services",
+        "帮老人修理漏水的水龙头",
+        "村口第三户",
+        &["repair"],
+    ),
+    ("theory", "村文化礼堂党史宣讲", "村文化礼堂", &["publicity"]),
+    ("epidemic", "疫苗接种点引导服务", "镇卫生院", &["first-aid"]),
+    ("rural", "帮助果农采摘杨梅", "杨梅基地", &["driving"]),
+    ("customs", "移风易俗宣传入户", "村委会", &["publicity"]),
+    ("beautiful_city", "河道清理志愿服务", "姚江沿岸", &[]),
+    ("safety", "夜间平安巡逻", "村主干道", &[]),
+];
+
+impl Demo<'_> {
+    fn neighbours(&self) -> Vec<&Resident> {
+        self.residents
+            .iter()
+            .map(|(_, r)| r)
+            .filter(|r| self.me.neighbour(r))
+            .collect()
+    }
+
+    /// The organiser of `alliance`'s requests: the demo clerk for the organiser alliance, the
+    /// system for the others (they have no demo login).
+    fn organiser(&self, alliance: &str) -> Who {
+        if alliance == self.home {
+            return self.clerk.clone();
+        }
+        Who::Staff {
             actor: "system:demo".into(),
-            partner_id: Some(alliance.id.clone()),
+            partner_id: Some(alliance.to_string()),
             clerk_of: None,
-        };
-        let who = if alliance.id == home {
-            home_organiser.clone()
-        } else {
-            who
-        };
-        let a = ask(
-            category,
-            title,
-            place,
-            start,
-            2 + (k % 3) as i64,
-            1 + (k % 2) as u32,
-            skills,
-        );
+        }
+    }
+
+    /// Two months of completed requests across the alliances. The printed resident served the
+    /// first; a volunteer did not come to the fourth.
+    async fn history(&self, alliances: &[Alliance]) -> Result<()> {
+        for k in 0..24usize {
+            let alliance = match k {
+                0 => self.home,
+                _ => alliances[k % alliances.len()].id.as_str(),
+            };
+            let (category, title, place, skills) = PAST[k % PAST.len()];
+            let neighbour = self.neighbours().first().map(|r| r.id.as_str());
+            let requester = match (k, neighbour) {
+                (0, Some(n)) => n,
+                _ => self.residents[(37 * k + 11) % self.residents.len()]
+                    .1
+                    .id
+                    .as_str(),
+            };
+            let start = day_at(self.now - (8 + 2 * k as i64) * DAY, 9);
+            let hours = 2 + (k % 3) as i64;
+            let past = Past {
+                alliance,
+                requester,
+                ask: ask(
+                    category,
+                    title,
+                    place,
+                    start,
+                    hours,
+                    1 + (k % 2) as u32,
+                    skills,
+                ),
+                served_by: (k == 0).then_some(self.me.id.as_str()),
+                no_show: k == 3,
+            };
+            self.serve(&past, k).await?;
+        }
+        Ok(())
+    }
+
+    /// One past request from asking to closing: dispatched by the matcher, accepted, checked in
+    /// and out with site codes, confirmed (the hours become the alliance's deed, credited once
+    /// its publicity ends), rated and closed. Nobody eligible: it stays accepted.
+    async fn serve(&self, p: &Past<'_>, k: usize) -> Result<()> {
+        let d = self.store.dispatch();
+        let who = self.organiser(p.alliance);
+        let a = &p.ask;
+        let filed = a.starts_at - 3 * DAY;
         let t = d
-            .file_request(
-                &requester.id,
-                &alliance.id,
-                &a,
-                &Filer::Resident,
-                None,
-                filed,
-            )
+            .file_request(p.requester, p.alliance, a, &Filer::Resident, None, filed)
             .await?;
         d.review(&t.id, &who, true, "", filed + HOUR).await?;
-        let places = d
-            .propose(&alliance.id, &[t.id.clone()], filed + 2 * HOUR)
-            .await?;
-        let mut choices: Vec<Choice> = places
-            .iter()
-            .filter_map(|p| {
-                p.offer.as_ref().map(|o| Choice {
-                    shift_id: p.shift_id.clone(),
-                    volunteer_id: o.volunteer_id.clone(),
-                })
-            })
-            .collect();
-        if village_of_me {
-            // The printed resident served this one.
-            if let Some(c) = choices.first_mut() {
-                c.volunteer_id = me.id.clone();
-            }
+        let mut choices = proposed(self.store, p.alliance, &t.id, filed + 2 * HOUR).await?;
+        if let (Some(c), Some(me)) = (choices.first_mut(), p.served_by) {
+            c.volunteer_id = me.to_string();
         }
-        // Nobody eligible (the matcher's hard constraints): the request stays accepted.
         if choices.is_empty()
             || d.send_offers(&who, &choices, EXPIRY, filed + 2 * HOUR)
                 .await
                 .is_err()
         {
-            continue;
+            return Ok(());
         }
-        let shift = choices[0].shift_id.clone();
         for (n, c) in choices.iter().enumerate() {
             let offers = d.task_offers(&t.id).await?;
             let Some(o) = offers.iter().find(|o| o.volunteer_id == c.volunteer_id) else {
@@ -337,178 +363,222 @@ async fn history(
             };
             d.answer(&o.id, &c.volunteer_id, true, EXPIRY, filed + 3 * HOUR)
                 .await?;
-            if k == 3 && n == 1 {
-                d.organiser_step(&o.id, &who, OfferStep::NoShow, start + HOUR)
+            if p.no_show && n == 1 {
+                d.organiser_step(&o.id, &who, OfferStep::NoShow, a.starts_at + HOUR)
                     .await?;
                 continue;
             }
             let code = |x: usize| SiteScan {
-                shift_id: shift.clone(),
+                shift_id: c.shift_id.clone(),
                 code_id: format!("demo-{k}-{n}-{x}"),
             };
-            d.scan_site(&c.volunteer_id, &code(0), rules, start - 10 * 60_000)
-                .await?;
-            d.scan_site(&c.volunteer_id, &code(1), rules, a.ends_at + 5 * 60_000)
+            d.scan_site(
+                &c.volunteer_id,
+                &code(0),
+                &self.rules,
+                a.starts_at - 600_000,
+            )
+            .await?;
+            d.scan_site(&c.volunteer_id, &code(1), &self.rules, a.ends_at + 300_000)
                 .await?;
         }
-        let by = Who::Citizen(requester.id.clone());
-        if d.confirm(&t.id, &by, Confirmation::Requester, rules, a.ends_at + HOUR)
-            .await
-            .is_err()
-        {
-            continue;
-        }
-        d.rate(
+        let by = Who::Citizen(p.requester.to_string());
+        if d.confirm(
             &t.id,
             &by,
-            4 + (k % 2) as u8,
-            if k % 2 == 0 {
-                "志愿者很热心，谢谢！"
-            } else {
-                ""
-            },
-            a.ends_at + 2 * HOUR,
+            Confirmation::Requester,
+            &self.rules,
+            a.ends_at + HOUR,
         )
-        .await?;
+        .await
+        .is_err()
+        {
+            return Ok(());
+        }
+        let comment = if k.is_multiple_of(2) {
+            "志愿者很热心，谢谢！"
+        } else {
+            ""
+        };
+        d.rate(&t.id, &by, 4 + (k % 2) as u8, comment, a.ends_at + 2 * HOUR)
+            .await?;
         d.close(&t.id, &who, "服务完成，受助人满意", a.ends_at + 3 * HOUR)
             .await?;
+        Ok(())
     }
-    Ok(())
-}
 
-/// Today in the printed resident's village: their own request with a volunteer on the way, an
-/// offer waiting for their answer, a request waiting for review, an activity with two shifts.
-async fn today(
-    store: &Store,
-    home: &str,
-    residents: &[(u64, Resident)],
-    me: &Me,
-    organiser: &Who,
-    now: i64,
-) -> Result<()> {
-    let d = store.dispatch();
-    let neighbours: Vec<&Resident> = residents
-        .iter()
-        .map(|(_, r)| r)
-        .filter(|r| me.neighbour(r))
-        .collect();
-    let [n1, n2, ..] = neighbours[..] else {
-        return Ok(());
-    };
-    // The printed resident's own request, dispatched; a neighbour accepted it.
-    let mine = ask(
-        "neighbourhood",
-        "陪同母亲到市人民医院复查",
-        "市人民医院门诊楼",
-        day_at(now + 2 * DAY, 9),
-        3,
-        1,
-        &["elderly-care"],
-    );
-    let t = d
-        .file_request(&me.id, home, &mine, &Filer::Resident, None, now - 2 * HOUR)
+    /// Today in the printed resident's village: their own request with a volunteer on the way,
+    /// an offer waiting for their answer, a request waiting for review, an activity with two
+    /// shifts, and yesterday's service whose hours were entered by hand.
+    async fn today(&self) -> Result<()> {
+        let d = self.store.dispatch();
+        let (now, home, me) = (self.now, self.home, self.me);
+        let neighbours = self.neighbours();
+        let [n1, n2, n3, ..] = neighbours[..] else {
+            return Ok(());
+        };
+        let mine = ask(
+            "neighbourhood",
+            "陪同母亲到市人民医院复查",
+            "市人民医院门诊楼",
+            day_at(now + 2 * DAY, 9),
+            3,
+            1,
+            &["elderly-care"],
+        );
+        self.dispatched(&me.id, &mine, now - 2 * HOUR, true).await?;
+        let help = ask(
+            "neighbourhood",
+            "帮独居老人搬运过冬物资",
+            "村东头12号",
+            day_at(now + 3 * DAY, 14),
+            2,
+            1,
+            &["driving"],
+        );
+        let t = d
+            .file_request(&n1.id, home, &help, &Filer::Resident, None, now - 3 * HOUR)
+            .await?;
+        d.review(&t.id, &self.clerk, true, "", now - 2 * HOUR)
+            .await?;
+        let shift = d.shifts(&t.id).await?[0].id.clone();
+        let choice = Choice {
+            shift_id: shift,
+            volunteer_id: me.id.clone(),
+        };
+        d.send_offers(&self.clerk, &[choice], 24 * HOUR, now - 600_000)
+            .await?;
+        let tutoring = ask(
+            "neighbourhood",
+            "辅导留守儿童周末功课",
+            "村文化礼堂二楼",
+            day_at(now + 5 * DAY, 14),
+            2,
+            2,
+            &["tutoring"],
+        );
+        d.file_request(
+            &n2.id,
+            home,
+            &tutoring,
+            &Filer::Resident,
+            None,
+            now - 1_800_000,
+        )
         .await?;
-    d.review(&t.id, organiser, true, "", now - HOUR).await?;
-    let places = d.propose(home, &[t.id.clone()], now - HOUR).await?;
-    let choices: Vec<Choice> = places
-        .iter()
-        .filter_map(|p| {
-            p.offer.as_ref().map(|o| Choice {
-                shift_id: p.shift_id.clone(),
-                volunteer_id: o.volunteer_id.clone(),
-            })
-        })
-        .collect();
-    if !choices.is_empty()
-        && d.send_offers(organiser, &choices, EXPIRY, now - HOUR)
-            .await
-            .is_ok()
-    {
-        for c in &choices {
-            if let Some(o) = d
-                .task_offers(&t.id)
-                .await?
-                .into_iter()
-                .find(|o| o.volunteer_id == c.volunteer_id)
-            {
-                d.answer(&o.id, &c.volunteer_id, true, EXPIRY, now - 30 * 60_000)
+        self.activity_and_visit(n1, n2, n3).await
+    }
+
+    /// An activity with two shifts, two neighbours signed up; yesterday evening's visit whose
+    /// hours wait for the second clerk.
+    async fn activity_and_visit(&self, n1: &Resident, n2: &Resident, n3: &Resident) -> Result<()> {
+        let d = self.store.dispatch();
+        let (now, home, me) = (self.now, self.home, self.me);
+        let sat = day_at(now + (6 - (now / DAY + 3) % 7).max(1) * DAY, 8);
+        let sorting = ask(
+            "beautiful_city",
+            "垃圾分类桶边督导",
+            "村垃圾分类投放点",
+            sat,
+            2,
+            4,
+            &[],
+        );
+        let shifts = [
+            (sat, sat + 2 * HOUR, 4),
+            (sat + DAY, sat + DAY + 2 * HOUR, 4),
+        ];
+        let act = d
+            .publish_activity(
+                home,
+                "system:demo",
+                &me.village,
+                &sorting,
+                &shifts,
+                now - DAY,
+            )
+            .await?;
+        if let Some(first) = d.shifts(&act.id).await?.first() {
+            for v in [n1, n2] {
+                d.sign_up(&first.id, &v.id, now - 20 * HOUR).await?;
+            }
+        }
+        // Yesterday evening's visit: the volunteer's phone was flat, so the first clerk entered
+        // the hours by hand; they count once the second clerk (login alliance2) approves.
+        let visit = ask(
+            "neighbourhood",
+            "陪伴独居老人聊天",
+            "村西头7号",
+            day_at(now - DAY, 18),
+            2,
+            1,
+            &[],
+        );
+        let Some(t) = self.dispatched(&n3.id, &visit, now - 3 * DAY, true).await? else {
+            return Ok(());
+        };
+        let o = d
+            .task_offers(&t)
+            .await?
+            .into_iter()
+            .find(|o| o.status == domain::dispatch::OfferStatus::Accepted);
+        if let Some(o) = o {
+            let hours = ManualHours {
+                minutes: 110,
+                reason: "志愿者手机没电，未能扫码签到".into(),
+            };
+            d.enter_manual(&o.id, &self.clerk, &hours, now - DAY + 3 * HOUR)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A request of the organiser alliance filed at `at`, accepted, and offered to the
+    /// matcher's choice (accepted by them when `accept`): its id, or `None` when nobody was
+    /// eligible.
+    async fn dispatched(
+        &self,
+        requester: &str,
+        a: &Ask,
+        at: i64,
+        accept: bool,
+    ) -> Result<Option<String>> {
+        let d = self.store.dispatch();
+        let t = d
+            .file_request(requester, self.home, a, &Filer::Resident, None, at)
+            .await?;
+        d.review(&t.id, &self.clerk, true, "", at + 600_000).await?;
+        let choices = proposed(self.store, self.home, &t.id, at + 1_200_000).await?;
+        if choices.is_empty()
+            || d.send_offers(&self.clerk, &choices, EXPIRY, at + 1_200_000)
+                .await
+                .is_err()
+        {
+            return Ok(None);
+        }
+        if accept {
+            for o in d.task_offers(&t.id).await? {
+                d.answer(&o.id, &o.volunteer_id, true, EXPIRY, at + 1_800_000)
                     .await?;
             }
         }
+        Ok(Some(t.id))
     }
-    // A neighbour's request, offered to the printed resident: waiting for their answer.
-    let help = ask(
-        "neighbourhood",
-        "帮独居老人搬运过冬物资",
-        "村东头12号",
-        day_at(now + 3 * DAY, 14),
-        2,
-        1,
-        &["driving"],
-    );
-    let t = d
-        .file_request(&n1.id, home, &help, &Filer::Resident, None, now - 3 * HOUR)
+}
+
+/// The matcher's choice for each open place of `task`.
+async fn proposed(store: &Store, alliance: &str, task: &str, at: i64) -> Result<Vec<Choice>> {
+    let places = store
+        .dispatch()
+        .propose(alliance, &[task.to_string()], at)
         .await?;
-    d.review(&t.id, organiser, true, "", now - 2 * HOUR).await?;
-    let shift = d.shifts(&t.id).await?[0].id.clone();
-    let _ = d
-        .send_offers(
-            organiser,
-            &[Choice {
-                shift_id: shift,
-                volunteer_id: me.id.clone(),
-            }],
-            24 * HOUR,
-            now - 10 * 60_000,
-        )
-        .await;
-    // A request waiting for the alliance's review.
-    let tutoring = ask(
-        "neighbourhood",
-        "辅导留守儿童周末功课",
-        "村文化礼堂二楼",
-        day_at(now + 5 * DAY, 14),
-        2,
-        2,
-        &["tutoring"],
-    );
-    d.file_request(
-        &n2.id,
-        home,
-        &tutoring,
-        &Filer::Resident,
-        None,
-        now - 30 * 60_000,
-    )
-    .await?;
-    // An activity with two shifts, open to sign-up; two neighbours signed up.
-    let sat = day_at(now + (6 - (now / DAY + 3) % 7).max(1) * DAY, 8);
-    let sorting = ask(
-        "beautiful_city",
-        "垃圾分类桶边督导",
-        "村垃圾分类投放点",
-        sat,
-        2,
-        4,
-        &[],
-    );
-    let act = d
-        .publish_activity(
-            home,
-            "system:demo",
-            &me.village,
-            &sorting,
-            &[
-                (sat, sat + 2 * HOUR, 4),
-                (sat + DAY, sat + DAY + 2 * HOUR, 4),
-            ],
-            now - DAY,
-        )
-        .await?;
-    if let Some(first) = d.shifts(&act.id).await?.first() {
-        for v in [n1, n2] {
-            let _ = d.sign_up(&first.id, &v.id, now - 20 * HOUR).await;
-        }
-    }
-    Ok(())
+    Ok(places
+        .into_iter()
+        .filter_map(|p| {
+            p.offer.map(|o| Choice {
+                shift_id: p.shift_id,
+                volunteer_id: o.volunteer_id,
+            })
+        })
+        .collect())
 }

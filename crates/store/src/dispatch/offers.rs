@@ -306,7 +306,7 @@ impl Dispatch<'_> {
             return Ok(0);
         }
         let proposals = self
-            .propose(&task.alliance_id, &[task.id.clone()], now)
+            .propose(&task.alliance_id, std::slice::from_ref(&task.id), now)
             .await?;
         let choices: Vec<Choice> = proposals
             .iter()

@@ -24,6 +24,62 @@ impl Dispatch<'_> {
             .task(&shift.task_id)
             .await?
             .ok_or(StoreError::NotFound { what: "task" })?;
+        self.check_sign_up(&task, &shift, citizen_id, now).await?;
+        let mut tx = self.write.begin().await?;
+        lock_task(&mut tx, &task.id).await?;
+        let status = match take_place(&mut tx, &shift.id).await {
+            Ok(()) => OfferStatus::Accepted,
+            Err(StoreError::Conflict(_)) => OfferStatus::Waitlisted,
+            Err(e) => return Err(e),
+        };
+        let id = domain::new_id();
+        let inserted = sqlx::query("INSERT INTO dispatch_offers (id, task_id, shift_id, volunteer_id, status, cost, terms, offered_by, created_at, expires_at, answered_at, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, 0, '[]', $6, $7, NULL, $7, $8, $9)")
+            .bind(&id)
+            .bind(&task.id)
+            .bind(&shift.id)
+            .bind(citizen_id)
+            .bind(status.as_str())
+            .bind(format!("citizen:{citizen_id}"))
+            .bind(now)
+            .bind(shift.starts_at)
+            .bind(shift.ends_at)
+            .execute(&mut *tx)
+            .await;
+        match inserted {
+            Err(e) if StoreError::is_unique_violation(&e) => {
+                return Err(conflict(
+                    "shift",
+                    "dispatch_signed_up",
+                    "you have signed up for this activity already",
+                ));
+            }
+            r => r?,
+        };
+        event(
+            &mut tx,
+            &task.id,
+            Some(&id),
+            &format!("citizen:{citizen_id}"),
+            status.as_str(),
+            "",
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.offer(&id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "offer" })
+    }
+
+    /// Whether `citizen_id` may sign up for `shift` of the activity `task`: it is open, they
+    /// volunteer for its alliance, have not signed up yet, hold its certificates and are free.
+    async fn check_sign_up(
+        &self,
+        task: &crate::dispatch::Task,
+        shift: &Shift,
+        citizen_id: &str,
+        now: i64,
+    ) -> Result<()> {
         if task.kind != "activity" || !task.status.is_open() || now >= shift.ends_at {
             return Err(conflict(
                 "shift",
@@ -75,50 +131,7 @@ impl Dispatch<'_> {
         if let Err(why) = matcher::eligibility(&me_any_time, &slot) {
             return Err(ineligible(why));
         }
-        let mut tx = self.write.begin().await?;
-        lock_task(&mut tx, &task.id).await?;
-        let status = match take_place(&mut tx, &shift.id).await {
-            Ok(()) => OfferStatus::Accepted,
-            Err(StoreError::Conflict(_)) => OfferStatus::Waitlisted,
-            Err(e) => return Err(e),
-        };
-        let id = domain::new_id();
-        let inserted = sqlx::query("INSERT INTO dispatch_offers (id, task_id, shift_id, volunteer_id, status, cost, terms, offered_by, created_at, expires_at, answered_at, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5, 0, '[]', $6, $7, NULL, $7, $8, $9)")
-            .bind(&id)
-            .bind(&task.id)
-            .bind(&shift.id)
-            .bind(citizen_id)
-            .bind(status.as_str())
-            .bind(format!("citizen:{citizen_id}"))
-            .bind(now)
-            .bind(shift.starts_at)
-            .bind(shift.ends_at)
-            .execute(&mut *tx)
-            .await;
-        match inserted {
-            Err(e) if StoreError::is_unique_violation(&e) => {
-                return Err(conflict(
-                    "shift",
-                    "dispatch_signed_up",
-                    "you have signed up for this activity already",
-                ));
-            }
-            r => r?,
-        };
-        event(
-            &mut tx,
-            &task.id,
-            Some(&id),
-            &format!("citizen:{citizen_id}"),
-            status.as_str(),
-            "",
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        self.offer(&id)
-            .await?
-            .ok_or(StoreError::NotFound { what: "offer" })
+        Ok(())
     }
 
     /// The volunteer gives up an accepted place before the start (or leaves a wait list): the

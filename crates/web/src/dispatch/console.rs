@@ -137,13 +137,7 @@ async fn propose(
             titled.push(context! { p, task => t });
         }
         let view = context! { alliance => a, places => titled, names };
-        Ok(page(
-            &state,
-            &ctx,
-            "dispatch_proposal.html",
-            view,
-            StatusCode::OK,
-        )?)
+        page(&state, &ctx, "dispatch_proposal.html", view, StatusCode::OK)
     };
     Ok(or_redo(attempt.await, async |errors, status| {
         console_view(&state, &ctx, &f, &errors, status).await
