@@ -1,6 +1,7 @@
 # Volunteer dispatch (志愿服务点派单): the texts of /help, /volunteer and the alliance's console.
 # Merged into gen.py's T.
 D = {
+ "stats.volunteers": ("志愿服务：点单与服务时长", "Volunteer dispatch: requests and hours served"), "stats.volunteer_requests": ("点单", "Requests"), "stats.volunteer_hours": ("服务时长（小时）", "Hours served"), "stats.month_or_area": ("月份或服务类别", "Month or area"),
  "nav.help": ("志愿服务点单", "Ask for help"), "nav.volunteer": ("我是志愿者", "Volunteering"),
  "help.title": ("志愿服务点单", "Ask for volunteer help"),
  "help.lead": ("需要帮助时向志愿服务联盟点单：联盟审核后派出志愿者，服务结束请您确认并评价。服务完全免费，不需要积分。", "Ask a volunteer alliance for help: once it accepts, it sends volunteers; after the service, confirm it and rate it. Help is free and needs no points."),

@@ -1154,7 +1154,7 @@ async fn the_dashboard_reads_on_a_desk_and_a_phone_and_a_clerk_imports_a_file() 
         .await
         .unwrap();
     let charts = desk.find_all(Locator::Css("svg.chart")).await.unwrap();
-    assert_eq!(charts.len(), 8);
+    assert_eq!(charts.len(), 9);
     let (_, _, fig_right, _) = rect(&desk, "#enrolment figure").await;
     let (table_left, ..) = rect(&desk, "#enrolment table").await;
     assert!(
@@ -1222,7 +1222,7 @@ async fn the_dashboard_reads_on_a_desk_and_a_phone_and_a_clerk_imports_a_file() 
             .await
             .unwrap()
             .len(),
-        6
+        7
     );
     let (_, _, _, fig_bottom) = rect(&phone, "#enrolment figure").await;
     let (_, table_top, ..) = rect(&phone, "#enrolment table").await;

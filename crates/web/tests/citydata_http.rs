@@ -270,7 +270,7 @@ async fn open_data_suppresses_small_cells_in_every_format(w: World) {
     assert!(rows.iter().any(|r| r[3] == "<10"), "{v}");
     let (s, pkg) = w.api_root("/open-data/datapackage.json").await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(pkg["resources"].as_array().unwrap().len(), 6);
+    assert_eq!(pkg["resources"].as_array().unwrap().len(), 9);
     for f in ["residents-by-town.csv", "deeds-by-town-and-category.xlsx"] {
         let (s, _, _) = w
             .send(
@@ -361,6 +361,7 @@ async fn the_dashboard_shows_each_role_its_own_scope(w: World) {
         "scans-daily",
         "redemptions-by-scene",
         "green-cards",
+        "volunteers",
     ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
         assert!(
@@ -368,7 +369,7 @@ async fn the_dashboard_shows_each_role_its_own_scope(w: World) {
             "{id}"
         );
     }
-    assert_eq!(html.matches("<svg class=\"chart\"").count(), 8);
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 9);
     assert!(html.contains("全部镇（街道）"), "the admin may pick a town");
     let (head, rows) =
         dashboard_csv(&w, admin, &format!("/console/statistics/enrolment.csv?{q}")).await;

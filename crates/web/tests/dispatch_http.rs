@@ -324,6 +324,19 @@ async fn the_whole_loop_from_asking_to_points(w: World) {
         csv.contains("志愿者姓名") && csv.contains("陪同老人去医院复查"),
         "{csv}"
     );
+    // The city's dashboard has the month's requests and hours (from the roll-ups).
+    w.store.citydata().fold_statistics().await.unwrap();
+    let admin = w.staff(domain::Role::Admin);
+    let (status, _, page) = w.page("GET", "/console/statistics", Some(admin), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("志愿服务：点单与服务时长"), "{page}");
+    // The open data counts the volunteer and the hours by town, a single volunteer as "<10"
+    // and their hours withheld with them.
+    let (s, v) = w.api_root("/open-data/volunteers-by-town.json").await;
+    assert_eq!(s, StatusCode::OK);
+    let rows = v["rows"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r[3] == "<10" && r[4] == "×"), "{v}");
+    assert!(!rows.iter().any(|r| r[4] == "2"), "{v}");
     // The alliance reads the requester's contact on the task's page while it is open; each
     // read is in their access log. Once closed, only the masked name is shown.
     let (_, _, page) = w

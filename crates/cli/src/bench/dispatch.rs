@@ -15,8 +15,9 @@
 //!   matcher, and separately by a greedy nearest-available baseline on the same requests (for
 //!   each slot in order, the first eligible volunteer of the lowest id in the slot's village,
 //!   else its town, else the city). Each day refreshes what the matcher is told: busy
-//!   windows, minutes over a rolling 30 days (services done and those assigned ahead),
-//!   no-shows over 60 days (2 % of services, the same ones under both policies), newcomers.
+//!   windows, minutes over the rolling `FAIRNESS_PERIOD_DAYS` (90: services done and those
+//!   assigned ahead), no-shows over 60 days (2 % of services, the same ones under both
+//!   policies), newcomers.
 //!   Figures among the volunteers eligible for at least one slot of the quarter (its hard
 //!   constraints, busy windows aside): the Gini coefficient and max/median of assignments,
 //!   the fill rate, and the distance travelled: from the volunteer's home village centre to
@@ -29,7 +30,7 @@ use domain::dispatch::fairness::{gini, max_over_median};
 use domain::dispatch::matcher::{
     eligibility, propose, Availability, Candidate, Place, Proposal, Slot, Weights,
 };
-use domain::dispatch::SKILLS;
+use domain::dispatch::{FAIRNESS_PERIOD_DAYS, SKILLS};
 use domain::time::{CST_OFFSET_MS, DAY_MS, HOUR_MS};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -74,7 +75,8 @@ const NEWCOMER_SHARE: f64 = 0.35;
 const FIRST_AID_REQUEST_SHARE: f64 = 0.10;
 /// Services that end in a no-show, under both policies.
 const NO_SHOW_SHARE: f64 = 0.02;
-const RECENT_MS: i64 = 30 * DAY_MS;
+/// The period whose minutes the hours term compares: the product's.
+const RECENT_MS: i64 = FAIRNESS_PERIOD_DAYS * DAY_MS;
 const PENALTY_MS: i64 = 60 * DAY_MS;
 /// The first day's dispatch: Monday 2026-01-05 08:00 in Beijing.
 const START: i64 = 1_767_542_400_000 + 8 * HOUR_MS;
@@ -383,12 +385,12 @@ fn requests(city: &City, now: i64, n: usize, tag: &str, rng: &mut StdRng) -> Vec
 }
 
 /// What the matcher is told about each volunteer at `now`, from their services (older than
-/// the penalty period forgotten): busy windows still ahead, minutes over the last 30 days
+/// both periods forgotten): busy windows still ahead, minutes over the fairness period
 /// (including those assigned ahead, so one day's batch sees the previous days'), no-shows,
 /// and whether they have completed a service yet.
 fn refresh(cands: &mut [Candidate], log: &mut [Vec<Service>], now: i64) {
     for (c, services) in cands.iter_mut().zip(log.iter_mut()) {
-        services.retain(|s| s.end > now - PENALTY_MS);
+        services.retain(|s| s.end > now - PENALTY_MS.max(RECENT_MS));
         c.busy = services
             .iter()
             .filter(|s| s.end > now)
@@ -400,7 +402,8 @@ fn refresh(cands: &mut [Candidate], log: &mut [Vec<Service>], now: i64) {
             .filter(|s| s.start >= now - RECENT_MS && !(s.no_show && s.end <= now))
             .map(|s| (s.end - s.start) / 60_000)
             .sum();
-        c.recent_no_shows = services.iter().filter(done).filter(|s| s.no_show).count() as u32;
+        let penalised = |s: &&Service| s.no_show && s.end > now - PENALTY_MS;
+        c.recent_no_shows = services.iter().filter(done).filter(penalised).count() as u32;
         c.newcomer = c.newcomer && !services.iter().filter(done).any(|s| !s.no_show);
     }
 }

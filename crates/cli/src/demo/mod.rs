@@ -352,7 +352,10 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
         text,
         "\nPartner API key of {} (scopes: {}), shown only here:\n  {bank_secret}\n  \
          curl -H 'Authorization: Bearer {bank_secret}' {base}/api/v1/credit/tables\n\
-         Its operator (login bank) verifies the reports households present at {base}/console/credit.\n",
+         Its operator (login bank) verifies the reports households present at {base}/console/credit.\n\
+         Volunteer dispatch: the alliance's organisers (logins alliance, alliance2) review, dispatch and\n\
+         approve hours at {base}/console/dispatch; the resident asks for help at {base}/help and\n\
+         volunteers at {base}/volunteer.\n",
         bank.name,
         bank_scopes.join(", "),
     );

@@ -50,7 +50,7 @@ pub struct Candidate {
     /// Windows they are already assigned to (accepted, or offered and unanswered): [start,
     /// end) Unix ms.
     pub busy: Vec<(i64, i64)>,
-    /// Minutes of service in the recent period (e.g. the last 30 days).
+    /// Minutes of service in the recent period (`FAIRNESS_PERIOD_DAYS`, the last 90 days).
     pub recent_minutes: i64,
     /// No-shows in the penalty period; 0 for most.
     pub recent_no_shows: u32,

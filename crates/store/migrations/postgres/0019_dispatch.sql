@@ -150,3 +150,26 @@ CREATE TABLE dispatch_events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX dispatch_events_task ON dispatch_events(task_id, at);
+
+-- The dashboard's roll-ups (migration 0016): requests asked for [category], and service hours
+-- counted [category; `amount` = hours], where the service was.
+CREATE FUNCTION moralbank_stats_dispatch_tasks() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.kind = 'request' THEN
+        PERFORM moralbank_stats_event('dispatch_request', NEW.created_at, NEW.village_id, NEW.category, 1, 0);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER stats_dispatch_tasks AFTER INSERT ON dispatch_tasks
+    FOR EACH ROW EXECUTE FUNCTION moralbank_stats_dispatch_tasks();
+
+CREATE FUNCTION moralbank_stats_volunteer_hours() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.hours IS NULL AND NEW.hours IS NOT NULL THEN
+        PERFORM moralbank_stats_event('volunteer_hours', NEW.updated_at, t.village_id, t.category, 1, NEW.hours)
+            FROM dispatch_tasks t WHERE t.id = NEW.task_id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER stats_volunteer_hours AFTER UPDATE OF hours ON dispatch_service
+    FOR EACH ROW EXECUTE FUNCTION moralbank_stats_volunteer_hours();

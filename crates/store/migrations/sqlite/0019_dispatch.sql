@@ -150,3 +150,17 @@ CREATE TABLE dispatch_events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX dispatch_events_task ON dispatch_events(task_id, at);
+
+-- The dashboard's roll-ups (migration 0016): requests asked for [category], and service hours
+-- counted [category; `amount` = hours], where the service was.
+CREATE TRIGGER stats_dispatch_request AFTER INSERT ON dispatch_tasks
+WHEN NEW.kind = 'request'
+BEGIN
+    INSERT INTO stats_event VALUES ('dispatch_request', NEW.created_at, NEW.village_id, NEW.category, 1, 0);
+END;
+CREATE TRIGGER stats_volunteer_hours AFTER UPDATE OF hours ON dispatch_service
+WHEN OLD.hours IS NULL AND NEW.hours IS NOT NULL
+BEGIN
+    INSERT INTO stats_event SELECT 'volunteer_hours', NEW.updated_at, t.village_id, t.category, 1, NEW.hours
+        FROM dispatch_tasks t WHERE t.id = NEW.task_id;
+END;

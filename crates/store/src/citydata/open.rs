@@ -1,6 +1,7 @@
-//! The figures behind the open-data tables, counted from the registry's and evaluation's
-//! tables: residents enrolled per town, and per town and point standard the residents with a
-//! credited deed and their points. Disclosure control is applied by the caller
+//! The figures behind the open-data tables, counted from the registry's, evaluation's and
+//! dispatch's tables: residents enrolled per town, per town and point standard the residents
+//! with a credited deed and their points, and per town the volunteers with counted service
+//! hours and those hours. Disclosure control is applied by the caller
 //! (`domain::citydata::disclosure`); nothing here is published as it is.
 
 use super::CityData;
@@ -29,6 +30,10 @@ pub struct Figures {
     pub deed_residents: Vec<Vec<i64>>,
     /// Points of those deeds, per town × category.
     pub deed_points: Vec<Vec<i64>>,
+    /// Volunteers (by their home town) with counted service hours, per town.
+    pub volunteers_served: Vec<i64>,
+    /// Their counted hours, per town.
+    pub volunteer_hours: Vec<i64>,
 }
 
 impl CityData<'_> {
@@ -92,12 +97,30 @@ impl CityData<'_> {
                 deed_points[i][j] = r.try_get::<Option<i64>, _>("points")?.unwrap_or(0);
             }
         }
+        let mut volunteers_served = vec![0; towns.len()];
+        let mut volunteer_hours = vec![0; towns.len()];
+        for r in sqlx::query(
+            "SELECT v.town_id AS town, COUNT(DISTINCT s.volunteer_id) AS people, \
+             CAST(SUM(s.hours) AS BIGINT) AS hours FROM dispatch_service s \
+             JOIN volunteers v ON v.citizen_id = s.volunteer_id WHERE s.minutes IS NOT NULL GROUP BY v.town_id",
+        )
+        .fetch_all(&self.read)
+        .await?
+        {
+            let town: String = r.try_get("town")?;
+            if let Some(&i) = town_at.get(town.as_str()) {
+                volunteers_served[i] = r.try_get("people")?;
+                volunteer_hours[i] = r.try_get::<Option<i64>, _>("hours")?.unwrap_or(0);
+            }
+        }
         Ok(Figures {
             towns,
             residents,
             categories,
             deed_residents,
             deed_points,
+            volunteers_served,
+            volunteer_hours,
         })
     }
 }

@@ -6,7 +6,8 @@
 //! Metrics (`key` in brackets): `enrolled`, `withdrawn`; `deed_reported` [standard code],
 //! `deed_status` [the status a deed moved to], `deed_credited` [standard code; `amount` = the
 //! points]; `scanned`; `redeemed`, `refused` [scene code; `amount` = points spent];
-//! `green_card`, `green_card_revoked` [honour]. Days and months are China Standard Time.
+//! `green_card`, `green_card_revoked` [honour]; `dispatch_request` [category], `volunteer_hours`
+//! [category; `amount` = hours] (migration 0019). Days and months are China Standard Time.
 
 use super::CityData;
 use crate::{now_ms, Backend, Result, Scope};
@@ -14,7 +15,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 /// Every metric the triggers record.
-pub const METRICS: [&str; 10] = [
+pub const METRICS: [&str; 12] = [
     "enrolled",
     "withdrawn",
     "deed_reported",
@@ -25,6 +26,8 @@ pub const METRICS: [&str; 10] = [
     "refused",
     "green_card",
     "green_card_revoked",
+    "dispatch_request",
+    "volunteer_hours",
 ];
 
 /// Whose rows: one per village, or one per town.

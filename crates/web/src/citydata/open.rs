@@ -158,12 +158,50 @@ pub fn deeds_by_town_and_category(f: &Figures, k: i64, as_of: &str) -> Published
     }
 }
 
+/// Volunteers with counted service hours and their hours, by their home town; a count of 1 to
+/// k−1 volunteers is `<k` and its hours are withheld with it.
+pub fn volunteers_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
+    let one_col = |v: &[i64]| v.iter().map(|&n| vec![n]).collect::<Vec<_>>();
+    let counts = Table::new(&one_col(&f.volunteers_served));
+    let hours = Table::new(&one_col(&f.volunteer_hours));
+    let p = protect(&counts, &[&hours], k);
+    let mut rows = Vec::new();
+    let mut grid = Vec::new();
+    for i in 0..=f.towns.len() {
+        let (code, zh, en) = match f.towns.get(i) {
+            Some(t) => (t.code.clone(), t.name_zh.clone(), t.name_en.clone()),
+            None => ("".into(), "全市".into(), "City".into()),
+        };
+        let (n, h) = (
+            shown(&counts, &p, (i, 0), k, true),
+            shown(&hours, &p, (i, 0), k, false),
+        );
+        grid.push((zh.clone(), vec![n.clone(), h.clone()]));
+        rows.push(vec![code, zh, en, n, h]);
+    }
+    Published {
+        name: "volunteers-by-town",
+        title_zh: "各镇（街道）参加志愿服务的志愿者数与服务时长",
+        title_en: "Volunteers with counted service hours and their hours, by town",
+        k,
+        rule: rule(k),
+        as_of: as_of.to_string(),
+        header: ["town_code", "town", "town_en", "volunteers", "hours"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        grid_columns: vec!["志愿者 volunteers".into(), "时长 hours".into()],
+        grid,
+    }
+}
+
 async fn tables(state: &AppState) -> Result<Vec<Published>, AppError> {
     let f = state.store.citydata().open_figures().await?;
     let as_of = moralbank_store::day_of(state.clock.now_ms());
     Ok(vec![
         residents_by_town(&f, k(state), &as_of),
         deeds_by_town_and_category(&f, k(state), &as_of),
+        volunteers_by_town(&f, k(state), &as_of),
     ])
 }
 

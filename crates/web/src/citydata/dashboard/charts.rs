@@ -137,6 +137,8 @@ pub(super) async fn charts(
                 "refused",
                 "green_card",
                 "green_card_revoked",
+                "dispatch_request",
+                "volunteer_hours",
             ],
             scope: &p.scope,
             level: own_level,
@@ -196,6 +198,7 @@ pub(super) async fn charts(
     daily_chart(&d, &mut out);
     scene_chart(&d, &mut out);
     green_card_chart(&d, &mut out);
+    volunteer_chart(&d, &mut out);
     Ok(out)
 }
 
@@ -627,6 +630,66 @@ fn green_card_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
             t("stats.month_or_honour"),
             t("green.issued"),
             t("green.revoked"),
+        ],
+        rows,
+    });
+}
+
+/// 9. Volunteer dispatch: requests asked for and service hours counted per month, and by area.
+fn volunteer_chart(d: &Data<'_>, out: &mut Vec<Chart>) {
+    let t = |k: &str| d.state.catalog.get(d.lang, k);
+    let of = |metric: &'static str| d.monthly.iter().filter(move |r| r.metric == metric);
+    let requests = sum_by(of("dispatch_request"), |r| r.bucket.clone());
+    let hours = sum_by(of("volunteer_hours"), |r| r.bucket.clone());
+    let rv: Vec<i64> = d
+        .months
+        .iter()
+        .map(|m| requests.get(m).map_or(0, |v| v.0))
+        .collect();
+    let hv: Vec<i64> = d
+        .months
+        .iter()
+        .map(|m| hours.get(m).map_or(0, |v| v.1))
+        .collect();
+    let title = t("stats.volunteers");
+    let mut rows: Vec<Vec<String>> = d
+        .months
+        .iter()
+        .zip(rv.iter().zip(&hv))
+        .map(|(m, (r, h))| vec![m.clone(), r.to_string(), h.to_string()])
+        .collect();
+    for (area, (_, h)) in sum_by(of("volunteer_hours"), |r| r.key.clone()) {
+        let asked = sum_by(of("dispatch_request"), |r| r.key.clone());
+        let n = asked.get(&area).map_or(0, |v| v.0);
+        rows.push(vec![
+            t(&format!("dispatch.category.{area}")),
+            n.to_string(),
+            h.to_string(),
+        ]);
+    }
+    out.push(Chart {
+        id: "volunteers",
+        svg: chart::columns(
+            "volunteers",
+            &title,
+            &d.months,
+            &[
+                Series {
+                    name: t("stats.volunteer_requests"),
+                    values: rv,
+                },
+                Series {
+                    name: t("stats.volunteer_hours"),
+                    values: hv,
+                },
+            ],
+            &d.empty,
+        ),
+        title,
+        columns: vec![
+            t("stats.month_or_area"),
+            t("stats.volunteer_requests"),
+            t("stats.volunteer_hours"),
         ],
         rows,
     });
