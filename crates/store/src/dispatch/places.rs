@@ -259,22 +259,18 @@ impl Dispatch<'_> {
             .find(|s| s.id == id))
     }
 
-    /// A volunteer's offers and places with their tasks, soonest first (`open`: only those
-    /// still to answer or to serve).
-    pub async fn my_offers(
-        &self,
-        citizen_id: &str,
-        open: bool,
-        limit: i64,
-    ) -> Result<Vec<MyOffer>> {
-        let filter = if open {
-            " AND o.status IN ('offered', 'accepted', 'waitlisted')"
-        } else {
-            ""
-        };
-        let sql = format!("SELECT {OFFER_COLUMNS} FROM dispatch_offers o JOIN citizens c ON c.id = o.volunteer_id WHERE o.volunteer_id = $1{filter} ORDER BY o.starts_at DESC, o.id LIMIT $2");
+    /// A volunteer's offers and places still to answer or to serve at `now` (not checked out,
+    /// not past their end and its grace), soonest first, with their tasks.
+    pub async fn my_offers(&self, citizen_id: &str, now: i64, limit: i64) -> Result<Vec<MyOffer>> {
+        let sql = format!(
+            "SELECT {OFFER_COLUMNS} FROM dispatch_offers o JOIN citizens c ON c.id = o.volunteer_id \
+             WHERE o.volunteer_id = $1 AND o.status IN ('offered', 'accepted', 'waitlisted') AND o.ends_at > $2 \
+             AND NOT EXISTS (SELECT 1 FROM dispatch_service s WHERE s.offer_id = o.id AND s.check_out_at IS NOT NULL) \
+             ORDER BY o.starts_at, o.id LIMIT $3"
+        );
         let rows = sqlx::query(&sql)
             .bind(citizen_id)
+            .bind(now - domain::dispatch::SERVICE_GRACE_MS)
             .bind(limit)
             .fetch_all(&self.read)
             .await?;

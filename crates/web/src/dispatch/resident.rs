@@ -255,7 +255,7 @@ async fn volunteer_view(
     };
     let active = profile.as_ref().is_some_and(|p| p.active);
     let offers = if active {
-        d.my_offers(&id, true, 50).await?
+        d.my_offers(&id, now, 50).await?
     } else {
         Vec::new()
     };
