@@ -212,6 +212,11 @@ enum BenchCommand {
     /// distance against a greedy nearest-available baseline in the same run; one JSON line.
     /// Needs no database.
     Dispatch(bench::dispatch::DispatchOptions),
+    /// Volunteer dispatch through the store: a batch proposed (tasks, candidates with their
+    /// hours and busy windows, the matcher, alternates) and its offers sent, against the
+    /// matcher alone on the same input; one JSON line. Writes a city: name a new database with
+    /// --database-url.
+    DispatchStore(bench::dispatch_store::DispatchStoreOptions),
     /// Each page type's weight and time to first render in headless Chromium on a throttled
     /// mobile profile, against a running demo (`moralbank demo`) and its /healthz; one JSON line.
     Pages {
@@ -540,6 +545,9 @@ async fn run_bench_more(command: BenchCommand, config: Config, url_given: bool) 
         }
         BenchCommand::Credit(o) => bench::credit::credit(config, o, url_given).await,
         BenchCommand::Dispatch(o) => bench::dispatch::dispatch(o),
+        BenchCommand::DispatchStore(o) => {
+            bench::dispatch_store::dispatch_store(config, o, url_given).await
+        }
         BenchCommand::Pages { url, runs } => {
             bench::pages::pages(bench::pages::PagesOptions { url, runs }).await
         }

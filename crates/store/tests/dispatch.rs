@@ -413,8 +413,8 @@ async fn a_request_goes_from_asking_to_points_exactly_once(store: Store) {
     let s = d.task_service(&t.id).await.unwrap()[0].clone();
     assert_eq!(
         (s.minutes, s.hours),
-        (Some(195), Some(3)),
-        "arrived 10 minutes early, left 5 minutes late: both within the grace"
+        (Some(180), Some(3)),
+        "arrived 10 minutes early, left 5 minutes late: only the window counts"
     );
     let deed = s.deed_id.clone().expect("points submitted");
     let points = store
@@ -710,6 +710,18 @@ async fn hours_by_hand_need_a_second_approver_and_a_no_show_costs_nothing(store:
     d.approve_manual(&oa.id, &w.second, &rules, during)
         .await
         .unwrap();
+    // Approved by hand, a request's hours still wait for its requester's confirmation.
+    let waiting = d.task_service(&task).await.unwrap();
+    assert!(waiting.iter().all(|s| s.minutes.is_none()), "{waiting:?}");
+    d.confirm(
+        &task,
+        &Who::Citizen(requester.clone()),
+        Confirmation::Requester,
+        &rules,
+        during + HOUR,
+    )
+    .await
+    .unwrap();
     let s = d
         .task_service(&task)
         .await
@@ -804,6 +816,88 @@ async fn leaving_frees_places_and_stops_offers(store: Store) {
     );
 }
 
+async fn an_activitys_later_shift_counts_its_own_hours_on_the_roster(store: Store) {
+    let w = world(&store).await;
+    let d = store.dispatch();
+    let rules = Rules::default();
+    let v = volunteer(&store, &w, &w.village, 70, false).await;
+    let first = ask(&w, 2, &[], 1);
+    let later = first.starts_at + 2 * DAY;
+    // Published by the organiser, who organises it (not its "requester").
+    let t = d
+        .publish_activity(
+            &w.alliance,
+            "staff:organiser",
+            &w.village,
+            &first,
+            &[
+                (first.starts_at, first.ends_at, 2),
+                (later, later + 2 * HOUR, 2),
+            ],
+            w.now,
+        )
+        .await
+        .unwrap();
+    let shifts = d.shifts(&t.id).await.unwrap();
+    let second = shifts
+        .iter()
+        .find(|s| s.starts_at == later)
+        .unwrap()
+        .id
+        .clone();
+    d.sign_up(&second, &v, w.now).await.unwrap();
+    d.scan_site(&v, &scan(&second, "a1"), &rules, later - 60_000)
+        .await
+        .unwrap();
+    // The roster waits for the check-out; then confirms what the volunteer scanned themself.
+    let e = d
+        .confirm(
+            &t.id,
+            &w.organiser,
+            Confirmation::Roster,
+            &rules,
+            later + HOUR,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "dispatch_nothing_to_confirm");
+    d.scan_site(&v, &scan(&second, "a2"), &rules, later + 2 * HOUR + 60_000)
+        .await
+        .unwrap();
+    d.confirm(
+        &t.id,
+        &w.organiser,
+        Confirmation::Roster,
+        &rules,
+        later + 3 * HOUR,
+    )
+    .await
+    .unwrap();
+    let s = &d.task_service(&t.id).await.unwrap()[0];
+    assert_eq!(
+        (s.minutes, s.hours),
+        (Some(120), Some(2)),
+        "the second shift's own window"
+    );
+    // The deed on the public board names the village and the hours, not the activity's words.
+    let deed = s.deed_id.clone().unwrap();
+    let rows = store
+        .rows_for_tests(&format!(
+            "SELECT place, description FROM deeds WHERE id = '{deed}'"
+        ))
+        .await
+        .unwrap();
+    assert!(
+        !rows[0][0].contains("村卫生室") && rows[0][1].contains("2 小时"),
+        "{rows:?}"
+    );
+    let closed = d
+        .close(&t.id, &w.organiser, "两班次完成", later + 4 * HOUR)
+        .await
+        .unwrap();
+    assert_eq!(closed.status, TaskStatus::Closed);
+}
+
 moralbank_store::on_both_backends!(
     a_request_goes_from_asking_to_points_exactly_once,
     concurrent_sign_ups_never_overfill_a_shift,
@@ -811,4 +905,5 @@ moralbank_store::on_both_backends!(
     concurrent_accepts_take_each_place_once,
     hours_by_hand_need_a_second_approver_and_a_no_show_costs_nothing,
     leaving_frees_places_and_stops_offers,
+    an_activitys_later_shift_counts_its_own_hours_on_the_roster,
 );

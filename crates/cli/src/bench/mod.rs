@@ -9,6 +9,7 @@ pub mod code;
 pub mod credit;
 pub mod dashboard;
 pub mod dispatch;
+pub mod dispatch_store;
 pub mod evaluation;
 pub mod http;
 pub mod import;

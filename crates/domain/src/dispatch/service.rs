@@ -113,11 +113,12 @@ pub fn check_proofs(
     }
 }
 
-/// Minutes of attendance between check-in and check-out, counted only within the window and
-/// its grace ([`SERVICE_GRACE_MS`]): arriving early or leaving late earns nothing extra.
+/// Minutes of attendance between check-in and check-out, counted only within the window: the
+/// grace ([`SERVICE_GRACE_MS`]) lets a volunteer check in early or out late, but arriving early
+/// or leaving late earns nothing extra.
 pub fn attendance_minutes(check_in: i64, check_out: i64, starts_at: i64, ends_at: i64) -> i64 {
-    let from = check_in.max(starts_at - SERVICE_GRACE_MS);
-    let to = check_out.min(ends_at + SERVICE_GRACE_MS);
+    let from = check_in.max(starts_at);
+    let to = check_out.min(ends_at);
     ((to - from).max(0)) / 60_000
 }
 

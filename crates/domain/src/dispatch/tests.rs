@@ -251,7 +251,8 @@ fn a_good_request_parses_with_its_skills_in_catalogue_order() {
 fn attendance_counts_only_within_the_window_and_its_grace() {
     let (s, e) = (NOW, NOW + 2 * H);
     assert_eq!(attendance_minutes(s, e, s, e), 120);
-    assert_eq!(attendance_minutes(s - 3 * H, e + 3 * H, s, e), 180);
+    assert_eq!(attendance_minutes(s - 3 * H, e + 3 * H, s, e), 120);
+    assert_eq!(attendance_minutes(s + H / 2, e - H / 2, s, e), 60);
     assert_eq!(attendance_minutes(e, s, s, e), 0);
     assert_eq!(hours_of(179), 2);
     assert_eq!(hours_of(-5), 0);

@@ -128,6 +128,7 @@ CREATE TABLE dispatch_service (
 );
 CREATE INDEX dispatch_service_volunteer ON dispatch_service(volunteer_id, check_in_at);
 CREATE INDEX dispatch_service_task ON dispatch_service(task_id);
+CREATE INDEX dispatch_service_alliance ON dispatch_service(alliance_id, minutes);
 
 -- A site code is used once per volunteer (a replay is refused).
 CREATE TABLE dispatch_code_uses (

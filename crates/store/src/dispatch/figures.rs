@@ -68,10 +68,11 @@ pub struct RecordRow {
 }
 
 const RECORD_SQL: &str = "SELECT s.offer_id, s.volunteer_id, c.name_masked, c.resident_id_masked, \
-    p.name AS alliance_name, t.category, t.title, t.place, t.starts_at, t.ends_at, s.minutes, s.hours, \
+    p.name AS alliance_name, t.category, t.title, t.place, o.starts_at, o.ends_at, s.minutes, s.hours, \
     COALESCE(s.attendance, '') AS attendance, COALESCE(s.confirmation, '') AS confirmation, \
     s.manual_approved_by, s.deed_id, s.credit_refusal, COALESCE(s.credited_at, s.updated_at) AS recorded_at \
     FROM dispatch_service s JOIN dispatch_tasks t ON t.id = s.task_id \
+    JOIN dispatch_offers o ON o.id = s.offer_id \
     JOIN partners p ON p.id = s.alliance_id JOIN citizens c ON c.id = s.volunteer_id";
 
 fn record_row(r: &sqlx::any::AnyRow) -> Result<RecordRow> {
@@ -103,7 +104,7 @@ impl Dispatch<'_> {
     /// A volunteer's record: counted services newest first, totals, no-shows (all and in the
     /// period that lowers their priority).
     pub async fn my_record(&self, citizen_id: &str, now: i64) -> Result<MyRecord> {
-        let sql = format!("{RECORD_SQL} WHERE s.volunteer_id = $1 AND s.minutes IS NOT NULL ORDER BY t.starts_at DESC LIMIT 200");
+        let sql = format!("{RECORD_SQL} WHERE s.volunteer_id = $1 AND s.minutes IS NOT NULL ORDER BY o.starts_at DESC LIMIT 200");
         let rows = sqlx::query(&sql)
             .bind(citizen_id)
             .fetch_all(&self.read)
@@ -133,7 +134,7 @@ impl Dispatch<'_> {
         to: i64,
         limit: i64,
     ) -> Result<Vec<RecordRow>> {
-        let sql = format!("{RECORD_SQL} WHERE s.alliance_id = $1 AND s.minutes IS NOT NULL AND t.starts_at >= $2 AND t.starts_at < $3 ORDER BY t.starts_at, s.offer_id LIMIT $4");
+        let sql = format!("{RECORD_SQL} WHERE s.alliance_id = $1 AND s.minutes IS NOT NULL AND o.starts_at >= $2 AND o.starts_at < $3 ORDER BY o.starts_at, s.offer_id LIMIT $4");
         let rows = sqlx::query(&sql)
             .bind(alliance_id)
             .bind(from)

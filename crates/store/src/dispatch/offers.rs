@@ -7,7 +7,7 @@
 //! by a conditional update of its shift's `filled`, so concurrent accepts never over-fill it.
 //! Activities' sign-ups and the places themselves are [`super::places`].
 
-use crate::dispatch::places::{answer_row, busy_elsewhere, lock_offer, take_place};
+use crate::dispatch::places::{answer_row, busy_elsewhere, lock_offer, lock_volunteer, take_place};
 use crate::dispatch::tasks::Who;
 use crate::dispatch::{event, lock_task, set_status, Dispatch, Offer, Shift, Task};
 use crate::{Result, StoreError};
@@ -15,6 +15,7 @@ use domain::dispatch::matcher::{self, Candidate, Place, Slot, Weights};
 use domain::dispatch::{OfferStatus, OfferStep, Party, TaskStatus, TaskStep};
 use serde::Serialize;
 use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
 
 /// How many other eligible volunteers a proposal lists for each place (the organiser may pick
 /// one of them instead).
@@ -167,9 +168,17 @@ impl Dispatch<'_> {
             ));
         };
         let candidates = self.candidates(alliance_id, None, now).await?;
+        let mut minutes: Vec<i64> = candidates.iter().map(|c| c.recent_minutes).collect();
+        let pool = Pool {
+            by_id: candidates.iter().map(|c| (c.id.as_str(), c)).collect(),
+            median: domain::dispatch::fairness::median(&mut minutes).unwrap_or(0),
+        };
+        // Tasks in id order, so two dispatches never lock the same tasks crosswise.
+        let mut choices: Vec<&Choice> = choices.iter().collect();
+        choices.sort_by(|a, b| a.shift_id.cmp(&b.shift_id));
         let mut tx = self.write.begin().await?;
-        for c in choices {
-            send_one(&mut tx, who, &candidates, c, expiry_ms, now).await?;
+        for c in &choices {
+            send_one(&mut tx, who, &pool, c, expiry_ms, now).await?;
         }
         tx.commit().await?;
         Ok(choices.len())
@@ -216,6 +225,7 @@ impl Dispatch<'_> {
                     "the task is no longer open",
                 ));
             }
+            lock_volunteer(&mut tx, citizen_id).await?;
             if busy_elsewhere(&mut tx, citizen_id, &o).await? {
                 return Err(conflict(
                     "offer",
@@ -285,12 +295,13 @@ impl Dispatch<'_> {
             }
             tx.commit().await?;
         }
+        let expired = tasks.len();
         tasks.sort();
         tasks.dedup();
         for t in &tasks {
             self.refill(t, expiry_ms, now).await?;
         }
-        Ok(due.len())
+        Ok(expired)
     }
 
     /// Offer a task's open places to its next candidates (the system sends them, by the same
@@ -339,28 +350,55 @@ fn proposals(slots: &[Slot], candidates: &[Candidate]) -> Vec<ProposedPlace> {
     let proposal = matcher::propose(slots, candidates, &w);
     let mut minutes: Vec<i64> = candidates.iter().map(|c| c.recent_minutes).collect();
     let median = domain::dispatch::fairness::median(&mut minutes).unwrap_or(0);
+    let chosen: HashMap<&str, &matcher::Offer> = proposal
+        .offers
+        .iter()
+        .map(|o| (o.slot_key.as_str(), o))
+        .collect();
+    // Where each candidate lives and serves, and who lives in each town: the alternates are
+    // looked for in the place's village, then its town (distance weighs most), never among
+    // every volunteer of the city for every place.
+    let mut by_village: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_town: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        by_town.entry(c.home.town_id.as_str()).or_default().push(i);
+        for v in std::iter::once(&c.home.village_id).chain(&c.serves) {
+            by_village.entry(v.as_str()).or_default().push(i);
+        }
+    }
+    let none = Vec::new();
     slots
         .iter()
         .map(|s| {
-            let offer = proposal
-                .offers
-                .iter()
-                .find(|o| o.slot_key == s.key)
-                .cloned();
-            let chosen = offer.as_ref().map(|o| o.volunteer_id.as_str());
-            let mut alternates: Vec<matcher::Offer> = candidates
-                .iter()
-                .filter(|c| Some(c.id.as_str()) != chosen && matcher::eligibility(c, s).is_ok())
-                .map(|c| {
+            let offer = chosen.get(s.key.as_str()).map(|o| (*o).clone());
+            let taken = offer.as_ref().map(|o| o.volunteer_id.as_str());
+            let mut alternates = Vec::new();
+            for tier in [
+                by_village.get(s.place.village_id.as_str()).unwrap_or(&none),
+                by_town.get(s.place.town_id.as_str()).unwrap_or(&none),
+            ] {
+                for &i in tier {
+                    let c = &candidates[i];
+                    if Some(c.id.as_str()) == taken
+                        || alternates
+                            .iter()
+                            .any(|a: &matcher::Offer| a.volunteer_id == c.id)
+                        || matcher::eligibility(c, s).is_err()
+                    {
+                        continue;
+                    }
                     let terms = matcher::terms(c, s, median, &w);
-                    matcher::Offer {
+                    alternates.push(matcher::Offer {
                         slot_key: s.key.clone(),
                         volunteer_id: c.id.clone(),
                         cost: terms.iter().map(|t| t.cost).sum(),
                         terms,
-                    }
-                })
-                .collect();
+                    });
+                }
+                if alternates.len() >= ALTERNATES {
+                    break;
+                }
+            }
             alternates.sort_by(|a, b| {
                 a.cost
                     .cmp(&b.cost)
@@ -409,10 +447,17 @@ pub(crate) fn ineligible(why: matcher::Ineligible) -> StoreError {
 }
 
 /// Write one chosen offer in the caller's transaction, re-checking everything.
+/// The alliance's candidates by id, and the median of their recent minutes (the hours term's
+/// reference), for re-checking chosen offers.
+struct Pool<'a> {
+    by_id: HashMap<&'a str, &'a Candidate>,
+    median: i64,
+}
+
 async fn send_one(
     tx: &mut AnyConnection,
     who: &Who,
-    candidates: &[Candidate],
+    pool: &Pool<'_>,
     c: &Choice,
     expiry_ms: i64,
     now: i64,
@@ -451,10 +496,10 @@ async fn send_one(
             "every place of this shift is filled or offered",
         ));
     };
-    let mut cand = candidates
-        .iter()
-        .find(|x| x.id == c.volunteer_id)
-        .cloned()
+    let mut cand = pool
+        .by_id
+        .get(c.volunteer_id.as_str())
+        .map(|x| (*x).clone())
         .ok_or_else(|| {
             conflict(
                 "volunteer_id",
@@ -462,7 +507,9 @@ async fn send_one(
                 "not an active volunteer of this alliance",
             )
         })?;
-    // Busy as of this transaction (an offer sent a moment ago counts).
+    // Busy as of this transaction (an offer sent a moment ago counts), the volunteer's row
+    // locked so that an accept elsewhere cannot slip in between.
+    lock_volunteer(tx, &cand.id).await?;
     cand.busy = sqlx::query("SELECT starts_at, ends_at FROM dispatch_offers WHERE volunteer_id = $1 AND status IN ('offered', 'accepted') AND ends_at > $2")
         .bind(&cand.id)
         .bind(now)
@@ -472,9 +519,7 @@ async fn send_one(
         .map(|r| Ok((r.try_get("starts_at")?, r.try_get("ends_at")?)))
         .collect::<Result<_>>()?;
     matcher::eligibility(&cand, slot).map_err(ineligible)?;
-    let mut minutes: Vec<i64> = candidates.iter().map(|c| c.recent_minutes).collect();
-    let median = domain::dispatch::fairness::median(&mut minutes).unwrap_or(0);
-    let terms = matcher::terms(&cand, slot, median, &Weights::default());
+    let terms = matcher::terms(&cand, slot, pool.median, &Weights::default());
     let cost: i64 = terms.iter().map(|t| t.cost).sum();
     let id = domain::new_id();
     sqlx::query("INSERT INTO dispatch_offers (id, task_id, shift_id, volunteer_id, status, cost, terms, offered_by, created_at, expires_at, starts_at, ends_at) VALUES ($1, $2, $3, $4, 'offered', $5, $6, $7, $8, $9, $10, $11)")

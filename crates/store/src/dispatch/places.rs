@@ -26,7 +26,13 @@ impl Dispatch<'_> {
             .ok_or(StoreError::NotFound { what: "task" })?;
         self.check_sign_up(&task, &shift, citizen_id, now).await?;
         let mut tx = self.write.begin().await?;
-        lock_task(&mut tx, &task.id).await?;
+        if !lock_task(&mut tx, &task.id).await?.status.is_open() {
+            return Err(conflict(
+                "shift",
+                "dispatch_task_ended",
+                "the activity is not open to sign-up",
+            ));
+        }
         let status = match take_place(&mut tx, &shift.id).await {
             Ok(()) => OfferStatus::Accepted,
             Err(StoreError::Conflict(_)) => OfferStatus::Waitlisted,
@@ -202,9 +208,16 @@ impl Dispatch<'_> {
             .fetch_optional(&mut *tx)
             .await?
             .is_some();
+        // A no-show only once check-in has closed for the start (a volunteer a few minutes
+        // late may still check in); other steps at the start itself.
+        let started = if step == OfferStep::NoShow {
+            now >= o.starts_at + domain::dispatch::SERVICE_GRACE_MS
+        } else {
+            now >= o.starts_at
+        };
         let next = o
             .status
-            .step(step, Party::Organiser, now >= o.starts_at, checked_in)
+            .step(step, Party::Organiser, started, checked_in)
             .map_err(StoreError::Conflict)?;
         answer_row(&mut tx, offer_id, next, now).await?;
         if o.status == OfferStatus::Accepted && next == OfferStatus::Withdrawn {
@@ -335,6 +348,16 @@ pub(crate) async fn answer_row(
         .bind(status.as_str())
         .bind(now)
         .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Lock the volunteer's row for the caller's transaction: two steps that could give them two
+/// places at the same time (accepts of two tasks, an offer and an accept) wait for each other.
+pub(crate) async fn lock_volunteer(tx: &mut AnyConnection, citizen_id: &str) -> Result<()> {
+    sqlx::query("UPDATE volunteers SET updated_at = updated_at WHERE citizen_id = $1")
+        .bind(citizen_id)
         .execute(&mut *tx)
         .await?;
     Ok(())

@@ -106,7 +106,8 @@ async fn service_row(
 
 /// The first check-in starts the task's service.
 async fn start_task(tx: &mut AnyConnection, task: &Task, actor: &str, now: i64) -> Result<()> {
-    if task.status == TaskStatus::InService {
+    // Started already (or closed since, with hours by hand still to approve): nothing to do.
+    if !matches!(task.status, TaskStatus::Accepted | TaskStatus::Dispatched) {
         return Ok(());
     }
     let party = if actor.starts_with("citizen:") {
@@ -149,6 +150,14 @@ impl Dispatch<'_> {
         let mut tx = self.write.begin().await?;
         let o = lock_offer(&mut tx, &offer_id).await?;
         let task = lock_task(&mut tx, &o.task_id).await?;
+        if o.status != OfferStatus::Accepted {
+            // Given up, withdrawn or recorded absent since it was looked up.
+            return Err(conflict(
+                "code",
+                "dispatch_no_place",
+                "you have no accepted place at this service",
+            ));
+        }
         if now < o.starts_at - SERVICE_GRACE_MS || now > o.ends_at + SERVICE_GRACE_MS {
             return Err(conflict(
                 "code",
@@ -224,6 +233,7 @@ impl Dispatch<'_> {
     pub async fn organiser_scan(
         &self,
         who: &Who,
+        reader: &crate::registry::Actor,
         task_id: &str,
         citizen_id: &str,
         rules: &Rules,
@@ -234,6 +244,10 @@ impl Dispatch<'_> {
         if who.party(&task) != Party::Organiser {
             return Err(StoreError::NotFound { what: "task" });
         }
+        // Whose code it was is now known to the alliance: the volunteer's access log says so,
+        // committed with the check-in (or not at all).
+        crate::registry::access::insert_access(&mut tx, citizen_id, reader, "dispatch_scan", now)
+            .await?;
         let offer_id: String = sqlx::query("SELECT id FROM dispatch_offers WHERE task_id = $1 AND volunteer_id = $2 AND status = 'accepted'")
             .bind(task_id)
             .bind(citizen_id)
@@ -327,7 +341,7 @@ impl Dispatch<'_> {
                 "this confirmation is not yours to give",
             ));
         }
-        let offers: Vec<String> = sqlx::query("SELECT offer_id FROM dispatch_service WHERE task_id = $1 AND confirmed_at IS NULL AND (check_in_at IS NOT NULL OR manual_approved_by IS NOT NULL)")
+        let offers: Vec<String> = sqlx::query("SELECT offer_id FROM dispatch_service WHERE task_id = $1 AND confirmed_at IS NULL AND (check_out_at IS NOT NULL OR manual_minutes IS NOT NULL)")
             .bind(task_id)
             .fetch_all(&mut *tx)
             .await?
@@ -507,16 +521,34 @@ impl Dispatch<'_> {
         if s.minutes.is_some() {
             return Ok(());
         }
-        let (start, end) = (task.starts_at, task.ends_at);
+        // The offer's own window: an activity's later shift is not the task's first one.
+        let w = sqlx::query("SELECT starts_at, ends_at FROM dispatch_offers WHERE id = $1")
+            .bind(offer_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let (start, end): (i64, i64) = (w.try_get("starts_at")?, w.try_get("ends_at")?);
+        let has_requester = task.requester_id.is_some();
+        let attendance = s.attendance.as_deref().and_then(Attendance::parse);
+        let confirmation = s.confirmation.as_deref().and_then(Confirmation::parse);
         let minutes = match (
-            &s.attendance,
             s.manual_approved_by.is_some(),
             s.check_in_at,
             s.check_out_at,
-            s.confirmed_at,
         ) {
-            (_, true, _, _, _) => s.manual_minutes.unwrap_or(0),
-            (Some(_), false, Some(i), Some(o), Some(_)) => attendance_minutes(i, o, start, end),
+            // Hours by hand: the second approver is the second proof for an activity; a
+            // request's requester (or clerk) still confirms them.
+            (true, ..) if has_requester && s.confirmed_at.is_none() => return Ok(()),
+            (true, ..) => s.manual_minutes.unwrap_or(0),
+            (false, Some(i), Some(o)) => {
+                // Both proofs, from two parties, as they stand now (the attendance may have
+                // changed hands since the confirmation).
+                match (attendance, confirmation) {
+                    (Some(a), Some(c)) if check_proofs(a, c, has_requester).is_ok() => {
+                        attendance_minutes(i, o, start, end)
+                    }
+                    _ => return Ok(()),
+                }
+            }
             _ => return Ok(()),
         };
         let hours = hours_of(minutes);
@@ -527,7 +559,8 @@ impl Dispatch<'_> {
             .bind(offer_id)
             .execute(&mut *tx)
             .await?;
-        self.credit_hours(tx, &s, task, hours, rules, now).await
+        self.credit_hours(tx, &s, task, (hours, start), rules, now)
+            .await
     }
 
     /// Submit `hours` of the service as a deed of the hours standard, reported by the
@@ -538,7 +571,7 @@ impl Dispatch<'_> {
         tx: &mut AnyConnection,
         s: &ServiceRecord,
         task: &Task,
-        hours: i64,
+        (hours, served_at): (i64, i64),
         rules: &Rules,
         now: i64,
     ) -> Result<()> {
@@ -561,9 +594,11 @@ impl Dispatch<'_> {
                     key,
                 },
                 standard_code: HOURS_STANDARD.into(),
-                deed_date: crate::day_of(task.starts_at.min(now)),
-                place: task.place.clone(),
-                description: format!("{}（{} 小时）", task.title, hours),
+                deed_date: crate::day_of(served_at.min(now)),
+                // The public board shows deeds: the village and the hours, never the request's
+                // own words or address.
+                place: task.village_name.clone(),
+                description: format!("志愿服务 {hours} 小时"),
                 evidence: Vec::new(),
                 points: Some(rate.saturating_mul(hours)),
             };

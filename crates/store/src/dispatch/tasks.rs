@@ -43,16 +43,27 @@ impl Who {
 
     /// The party this caller is on `task`.
     pub fn party(&self, task: &Task) -> Party {
+        let request = task.kind == "request";
         match self {
-            Who::Citizen(c) if task.requester_id.as_deref() == Some(c.as_str()) => Party::Requester,
-            Who::Staff { actor, .. } if task.filed_by == *actor => Party::Requester,
-            Who::Staff {
-                clerk_of: Some(v), ..
-            } if *v == task.village_id && task.kind == "request" => Party::Requester,
+            // The task's alliance organises it, whoever filed it.
             Who::Staff {
                 partner_id: Some(p),
                 ..
             } if *p == task.alliance_id => Party::Organiser,
+            Who::Citizen(c) if request && task.requester_id.as_deref() == Some(c.as_str()) => {
+                Party::Requester
+            }
+            // A clerk acts for the requesters of their village who asked through a clerk (no
+            // phone): never for residents who asked themselves.
+            Who::Staff {
+                actor, clerk_of, ..
+            } if request
+                && (task.filed_by == *actor
+                    || (task.filed_by.starts_with("staff:")
+                        && clerk_of.as_deref() == Some(task.village_id.as_str()))) =>
+            {
+                Party::Requester
+            }
             _ => Party::Other,
         }
     }
@@ -407,7 +418,7 @@ impl Dispatch<'_> {
     /// Activities open to sign-up from `now` on, soonest first.
     pub async fn open_activities(&self, now: i64, limit: i64) -> Result<Vec<Task>> {
         let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.kind = 'activity' AND t.status IN ('accepted', 'dispatched', 'in_service') AND t.ends_at > $1 ORDER BY t.starts_at, t.id LIMIT $2"
+            "SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.kind = 'activity' AND t.status IN ('accepted', 'dispatched', 'in_service') AND EXISTS (SELECT 1 FROM dispatch_shifts s WHERE s.task_id = t.id AND s.ends_at > $1) ORDER BY t.starts_at, t.id LIMIT $2"
         );
         let rows = sqlx::query(&sql)
             .bind(now)

@@ -411,7 +411,13 @@ async fn task_step(
                             "this code was not issued here",
                         )
                     })?;
-                d.organiser_scan(&w, &id, &holder, &state.rules, now)
+                let s = ctx.principal.staff().ok_or(AppError::Forbidden)?;
+                let reader = Actor {
+                    kind: "staff",
+                    id: s.id.clone(),
+                    label: format!("{}（{}）", t.alliance_name, s.display_name),
+                };
+                d.organiser_scan(&w, &reader, &id, &holder, &state.rules, now)
                     .await?;
             }
             _ => return Err(AppError::NotFound("step")),
@@ -551,7 +557,9 @@ async fn export(
         if q.to.is_empty() { "2100-01-01" } else { &q.to },
         "00:00",
     )
-    .map_err(|e| AppError::Invalid(e.into()))?;
+    .map_err(|e| AppError::Invalid(e.into()))?
+        // The last day included.
+        + domain::time::DAY_MS;
     let rows = state
         .store
         .dispatch()

@@ -103,9 +103,9 @@ async fn help_view(
             .filter(|o| o.status == domain::dispatch::OfferStatus::Accepted)
             .map(|o| o.volunteer_name.clone())
             .collect();
-        let to_confirm = service
-            .iter()
-            .any(|s| s.confirmed_at.is_none() && s.check_in_at.is_some());
+        let to_confirm = service.iter().any(|s| {
+            s.confirmed_at.is_none() && (s.check_out_at.is_some() || s.manual_approved_by.is_some())
+        });
         let hours: i64 = service.iter().filter_map(|s| s.hours).sum();
         requests.push(context! { t, coming, to_confirm, hours });
     }
