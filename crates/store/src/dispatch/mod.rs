@@ -131,6 +131,17 @@ pub struct Shift {
     pub filled: i64,
 }
 
+pub(crate) fn shift_from_row(r: &sqlx::any::AnyRow) -> Result<Shift> {
+    Ok(Shift {
+        id: r.try_get("id")?,
+        task_id: r.try_get("task_id")?,
+        starts_at: r.try_get("starts_at")?,
+        ends_at: r.try_get("ends_at")?,
+        capacity: r.try_get("capacity")?,
+        filled: r.try_get("filled")?,
+    })
+}
+
 /// An offer (or an activity's sign-up) as the pages show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Offer {
@@ -269,18 +280,7 @@ impl Dispatch<'_> {
             .bind(task_id)
             .fetch_all(&self.read)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Shift {
-                    id: r.try_get("id")?,
-                    task_id: r.try_get("task_id")?,
-                    starts_at: r.try_get("starts_at")?,
-                    ends_at: r.try_get("ends_at")?,
-                    capacity: r.try_get("capacity")?,
-                    filled: r.try_get("filled")?,
-                })
-            })
-            .collect()
+        rows.iter().map(shift_from_row).collect()
     }
 
     /// A task's offers and sign-ups, newest first.

@@ -480,14 +480,7 @@ async fn send_one(
         .bind(&c.shift_id)
         .fetch_one(&mut *tx)
         .await?;
-    let shift = Shift {
-        id: shift.try_get("id")?,
-        task_id: shift.try_get("task_id")?,
-        starts_at: shift.try_get("starts_at")?,
-        ends_at: shift.try_get("ends_at")?,
-        capacity: shift.try_get("capacity")?,
-        filled: shift.try_get("filled")?,
-    };
+    let shift = crate::dispatch::shift_from_row(&shift)?;
     let slots = open_slots(tx, &task, std::slice::from_ref(&shift)).await?;
     let Some(slot) = slots.first() else {
         return Err(conflict(

@@ -158,13 +158,6 @@ impl Dispatch<'_> {
                 "you have no accepted place at this service",
             ));
         }
-        if now < o.starts_at - SERVICE_GRACE_MS || now > o.ends_at + SERVICE_GRACE_MS {
-            return Err(conflict(
-                "code",
-                "dispatch_not_now",
-                "check-in opens 30 minutes before the start and closes 30 minutes after the end",
-            ));
-        }
         let used = sqlx::query("INSERT INTO dispatch_code_uses (code_id, volunteer_id, offer_id, action, at) VALUES ($1, $2, $3, 'scan', $4)")
             .bind(&scan.code_id)
             .bind(citizen_id)
@@ -182,48 +175,9 @@ impl Dispatch<'_> {
             }
             r => r?,
         };
-        let s = service_row(&mut tx, &offer_id, &task, citizen_id, now).await?;
-        let done = match (s.check_in_at, s.check_out_at) {
-            (None, _) => {
-                sqlx::query("UPDATE dispatch_service SET check_in_at = $1, check_in_by = 'site_code', attendance = 'site_code', updated_at = $1 WHERE offer_id = $2")
-                    .bind(now)
-                    .bind(&offer_id)
-                    .execute(&mut *tx)
-                    .await?;
-                start_task(&mut tx, &task, &actor, now).await?;
-                Scanned::CheckedIn
-            }
-            (Some(_), None) => {
-                sqlx::query("UPDATE dispatch_service SET check_out_at = $1, check_out_by = 'site_code', updated_at = $1 WHERE offer_id = $2")
-                    .bind(now)
-                    .bind(&offer_id)
-                    .execute(&mut *tx)
-                    .await?;
-                Scanned::CheckedOut
-            }
-            (Some(_), Some(_)) => {
-                return Err(conflict(
-                    "code",
-                    "dispatch_checked_out",
-                    "you have checked out already",
-                ));
-            }
-        };
-        let action = match done {
-            Scanned::CheckedIn => "checked_in",
-            Scanned::CheckedOut => "checked_out",
-        };
-        event(
-            &mut tx,
-            &task.id,
-            Some(&offer_id),
-            &actor,
-            action,
-            "site_code",
-            now,
-        )
-        .await?;
-        self.settle(&mut tx, &offer_id, &task, rules, now).await?;
+        let done = self
+            .check_in_or_out(&mut tx, &o, &task, Attendance::SiteCode, &actor, rules, now)
+            .await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -256,6 +210,37 @@ impl Dispatch<'_> {
             .ok_or_else(|| conflict("code", "dispatch_no_place", "this volunteer has no accepted place at this task"))?
             .try_get("id")?;
         let o = lock_offer(&mut tx, &offer_id).await?;
+        let done = self
+            .check_in_or_out(
+                &mut tx,
+                &o,
+                &task,
+                Attendance::OrganiserScan,
+                &who.actor(),
+                rules,
+                now,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Check in (or, the second time, out) the volunteer of offer `o`, within its window and
+    /// grace, in the caller's transaction: the first check-in starts the task; each is an event;
+    /// the hours are counted when both proofs are in. A scan by the volunteer (the site code)
+    /// keeps the attendance theirs; a scan by the organiser (either end) makes it the
+    /// organiser's.
+    #[allow(clippy::too_many_arguments)]
+    async fn check_in_or_out(
+        &self,
+        tx: &mut AnyConnection,
+        o: &crate::dispatch::Offer,
+        task: &Task,
+        by: Attendance,
+        actor: &str,
+        rules: &Rules,
+        now: i64,
+    ) -> Result<Scanned> {
         if now < o.starts_at - SERVICE_GRACE_MS || now > o.ends_at + SERVICE_GRACE_MS {
             return Err(conflict(
                 "code",
@@ -263,29 +248,14 @@ impl Dispatch<'_> {
                 "check-in opens 30 minutes before the start and closes 30 minutes after the end",
             ));
         }
-        let s = service_row(&mut tx, &offer_id, &task, citizen_id, now).await?;
-        let actor = who.actor();
+        let s = service_row(tx, &o.id, task, &o.volunteer_id, now).await?;
+        let (scanner, organiser) = match by {
+            Attendance::OrganiserScan => (actor, true),
+            _ => ("site_code", false),
+        };
         let done = match (s.check_in_at, s.check_out_at) {
-            (None, _) => {
-                sqlx::query("UPDATE dispatch_service SET check_in_at = $1, check_in_by = $2, attendance = 'organiser_scan', updated_at = $1 WHERE offer_id = $3")
-                    .bind(now)
-                    .bind(&actor)
-                    .bind(&offer_id)
-                    .execute(&mut *tx)
-                    .await?;
-                start_task(&mut tx, &task, &actor, now).await?;
-                Scanned::CheckedIn
-            }
-            (Some(_), None) => {
-                // Either proof of attendance taken by the organiser makes it theirs.
-                sqlx::query("UPDATE dispatch_service SET check_out_at = $1, check_out_by = $2, attendance = 'organiser_scan', updated_at = $1 WHERE offer_id = $3")
-                    .bind(now)
-                    .bind(&actor)
-                    .bind(&offer_id)
-                    .execute(&mut *tx)
-                    .await?;
-                Scanned::CheckedOut
-            }
+            (None, _) => Scanned::CheckedIn,
+            (Some(_), None) => Scanned::CheckedOut,
             (Some(_), Some(_)) => {
                 return Err(conflict(
                     "code",
@@ -294,22 +264,28 @@ impl Dispatch<'_> {
                 ));
             }
         };
+        let sql = match done {
+            Scanned::CheckedIn => "UPDATE dispatch_service SET check_in_at = $1, check_in_by = $2, attendance = $3, updated_at = $1 WHERE offer_id = $4",
+            // Either end scanned by the organiser makes the attendance theirs.
+            Scanned::CheckedOut if organiser => "UPDATE dispatch_service SET check_out_at = $1, check_out_by = $2, attendance = $3, updated_at = $1 WHERE offer_id = $4",
+            Scanned::CheckedOut => "UPDATE dispatch_service SET check_out_at = $1, check_out_by = $2, updated_at = $1 WHERE offer_id = $4 AND $3 <> ''",
+        };
+        sqlx::query(sql)
+            .bind(now)
+            .bind(scanner)
+            .bind(by.as_str())
+            .bind(&o.id)
+            .execute(&mut *tx)
+            .await?;
+        if done == Scanned::CheckedIn {
+            start_task(tx, task, actor, now).await?;
+        }
         let action = match done {
             Scanned::CheckedIn => "checked_in",
             Scanned::CheckedOut => "checked_out",
         };
-        event(
-            &mut tx,
-            &task.id,
-            Some(&offer_id),
-            &actor,
-            action,
-            "organiser_scan",
-            now,
-        )
-        .await?;
-        self.settle(&mut tx, &offer_id, &task, rules, now).await?;
-        tx.commit().await?;
+        event(tx, &task.id, Some(&o.id), actor, action, by.as_str(), now).await?;
+        self.settle(tx, &o.id, task, rules, now).await?;
         Ok(done)
     }
 
