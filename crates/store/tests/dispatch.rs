@@ -505,10 +505,25 @@ async fn concurrent_sign_ups_never_overfill_a_shift(store: Store) {
             &w.village,
             &a,
             &[(a.starts_at, a.ends_at, 3)],
+            Some("activity-form-1"),
             w.now,
         )
         .await
         .unwrap();
+    // The same form sent again publishes nothing new.
+    let again = d
+        .publish_activity(
+            &w.alliance,
+            "staff:organiser",
+            &w.village,
+            &a,
+            &[(a.starts_at, a.ends_at, 3)],
+            Some("activity-form-1"),
+            w.now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.id, t.id);
     let shift = d.shifts(&t.id).await.unwrap()[0].id.clone();
     let mut joins = Vec::new();
     for id in &ids {
@@ -834,6 +849,7 @@ async fn an_activitys_later_shift_counts_its_own_hours_on_the_roster(store: Stor
                 (first.starts_at, first.ends_at, 2),
                 (later, later + 2 * HOUR, 2),
             ],
+            None,
             w.now,
         )
         .await

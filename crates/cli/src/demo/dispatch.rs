@@ -495,6 +495,7 @@ impl Demo<'_> {
                 &me.village,
                 &sorting,
                 &shifts,
+                None,
                 now - DAY,
             )
             .await?;

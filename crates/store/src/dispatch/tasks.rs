@@ -183,7 +183,9 @@ impl Dispatch<'_> {
     }
 
     /// An alliance publishes an activity at `village_id` with its shifts (`(starts, ends,
-    /// capacity)`); volunteers sign up, beyond the capacity onto a wait list.
+    /// capacity)`); volunteers sign up, beyond the capacity onto a wait list. A form sent twice
+    /// (the same `idem_key`) publishes one activity.
+    #[allow(clippy::too_many_arguments)]
     pub async fn publish_activity(
         &self,
         alliance_id: &str,
@@ -191,6 +193,7 @@ impl Dispatch<'_> {
         village_id: &str,
         ask: &Ask,
         shifts: &[(i64, i64, i64)],
+        idem_key: Option<&str>,
         now: i64,
     ) -> Result<Task> {
         let (village, town) = self
@@ -205,9 +208,18 @@ impl Dispatch<'_> {
                 "at least one shift",
             ));
         }
+        if let Some(id) = match idem_key {
+            Some(k) => self.task_by_key(k).await?,
+            None => None,
+        } {
+            return self
+                .task(&id)
+                .await?
+                .ok_or(StoreError::NotFound { what: "task" });
+        }
         let id = domain::new_id();
         let mut tx = self.write.begin().await?;
-        insert_task(
+        let inserted = insert_task(
             &mut tx,
             &TaskRow {
                 id: &id,
@@ -218,12 +230,27 @@ impl Dispatch<'_> {
                 village_id: &village.id,
                 town_id: &town.id,
                 status: TaskStatus::Accepted,
-                idem_key: None,
+                idem_key,
             },
             ask,
             now,
         )
-        .await?;
+        .await;
+        match (inserted, idem_key) {
+            // The same form sent twice at once: the other sending published it.
+            (Err(StoreError::Database(e)), Some(k)) if StoreError::is_unique_violation(&e) => {
+                drop(tx);
+                let id = self
+                    .task_by_key(k)
+                    .await?
+                    .ok_or(StoreError::NotFound { what: "task" })?;
+                return self
+                    .task(&id)
+                    .await?
+                    .ok_or(StoreError::NotFound { what: "task" });
+            }
+            (r, _) => r?,
+        }
         for (s, e, c) in shifts {
             insert_shift(&mut tx, &id, *s, *e, *c).await?;
         }

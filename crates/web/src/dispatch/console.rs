@@ -78,6 +78,7 @@ async fn console_view(
         alliance => a, to_review, to_dispatch, in_service, closed,
         figures => d.figures(&a.id).await?, categories => CATEGORIES, skills => SKILLS,
         certified => CERTIFIED_SKILLS, villages, form, errors => field_messages(state, ctx, errors),
+        form_token => moralbank_store::vault::random_token(),
     };
     page(state, ctx, "dispatch_console.html", view, status)
 }
@@ -236,10 +237,14 @@ async fn publish(
                 .map(|s| s.id.clone())
                 .unwrap_or_default()
         );
+        // The form's one-time token: sent twice, one activity.
+        let key = domain::IdempotencyKey::parse(f.one("form_token").trim())
+            .ok()
+            .map(|k| format!("{staff}:{}", k.as_str()));
         let t = state
             .store
             .dispatch()
-            .publish_activity(&a.id, &staff, &village, &ask, &shifts, now)
+            .publish_activity(&a.id, &staff, &village, &ask, &shifts, key.as_deref(), now)
             .await?;
         Ok(Redirect::to(&format!("/console/dispatch/tasks/{}", t.id)).into_response())
     };
