@@ -669,6 +669,31 @@ async fn concurrent_accepts_take_each_place_once(store: Store) {
     }
     assert_eq!(ok, 2, "each offer is accepted once");
     assert_eq!(d.shifts(&task).await.unwrap()[0].filled, 2);
+    // A resident has at most five requests open, however many are sent at once.
+    let busy = resident(&store, &w.village, 49).await;
+    let mut joins = Vec::new();
+    for k in 0..8 {
+        let (store, busy, alliance, a) = (
+            store.clone(),
+            busy.clone(),
+            w.alliance.clone(),
+            ask(&w, 1, &[], 2 + k),
+        );
+        joins.push(tokio::spawn(async move {
+            store
+                .dispatch()
+                .file_request(&busy, &alliance, &a, &Filer::Resident, None, w_now())
+                .await
+        }));
+    }
+    let mut filed = 0;
+    for j in joins {
+        match j.await.unwrap() {
+            Ok(_) => filed += 1,
+            Err(e) => assert_eq!(code_of(&e), "dispatch_too_many_open"),
+        }
+    }
+    assert_eq!(filed, domain::dispatch::OPEN_REQUESTS_MAX);
 }
 
 fn w_now() -> i64 {

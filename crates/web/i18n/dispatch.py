@@ -172,6 +172,7 @@ D = {
  "error.dispatch_no_requester": ("活动没有受助人，由组织者确认名单", "an activity has no requester: the organiser confirms the roster"),
  "error.dispatch_same_approver": ("补录须由另一名工作人员审核", "hours by hand are approved by a second member of staff"),
  "error.dispatch_attended": ("该志愿者的时长已记录", "this attendance is recorded already"), "error.dispatch_no_manual": ("没有待审核的补录", "no hours by hand wait here"),
+ "error.dispatch_too_many_open": ("您已有5个点单尚未办结，请等待办结后再点单", "You have 5 requests open: wait until one is closed"),
  "error.dispatch_approved": ("已审核", "approved already"), "error.dispatch_consent_unconfirmed": ("请勾选同意", "tick the box to agree"),
  "error.dispatch_leave_unconfirmed": ("请勾选确认退出", "tick the box to leave"), "error.dispatch_none_chosen": ("请至少选择一项", "choose at least one"),
  "error.dispatch_bad_confirmation": ("请选择确认方式", "choose how it was confirmed"), "error.dispatch_bad_moral_code": ("不是有效的道德码", "not a valid moral code"),

@@ -70,6 +70,8 @@ pub const NO_SHOW_PERIOD_DAYS: i64 = 90;
 pub const FAIRNESS_PERIOD_DAYS: i64 = 90;
 /// Default life of an unanswered offer.
 pub const OFFER_EXPIRY_MINUTES_DEFAULT: u32 = 240;
+/// Requests a resident may have open at once (asked, accepted, dispatched or in service).
+pub const OPEN_REQUESTS_MAX: i64 = 5;
 /// A rating is 1 to 5 stars.
 pub const RATING_MAX: u8 = 5;
 

@@ -9,6 +9,7 @@ use crate::registry::Actor;
 use crate::{Result, StoreError};
 use domain::dispatch::{Ask, Party, TaskStatus, TaskStep, REASON_CHARS_MAX};
 use domain::FieldError;
+use sqlx::Row;
 
 /// Who files a request.
 #[derive(Debug, Clone)]
@@ -112,6 +113,7 @@ impl Dispatch<'_> {
         };
         let id = domain::new_id();
         let mut tx = self.write.begin().await?;
+        open_requests_below_limit(&mut tx, citizen_id).await?;
         let inserted = insert_task(
             &mut tx,
             &TaskRow {
@@ -171,7 +173,6 @@ impl Dispatch<'_> {
     }
 
     async fn task_by_key(&self, key: &str) -> Result<Option<String>> {
-        use sqlx::Row;
         Ok(
             sqlx::query("SELECT id FROM dispatch_tasks WHERE idem_key = $1")
                 .bind(key)
@@ -530,5 +531,33 @@ async fn insert_shift(
         .bind(capacity)
         .execute(&mut *tx)
         .await?;
+    Ok(())
+}
+
+/// Refuse a request when its resident has the most open at once; the resident's row locked
+/// first, so that requests sent at once count each other. In the caller's transaction.
+async fn open_requests_below_limit(tx: &mut sqlx::AnyConnection, citizen_id: &str) -> Result<()> {
+    sqlx::query("UPDATE citizens SET id = id WHERE id = $1")
+        .bind(citizen_id)
+        .execute(&mut *tx)
+        .await?;
+    let open: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM dispatch_tasks WHERE requester_id = $1 \
+         AND status IN ('requested', 'accepted', 'dispatched', 'in_service')",
+    )
+    .bind(citizen_id)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get("n")?;
+    if open >= domain::dispatch::OPEN_REQUESTS_MAX {
+        return Err(StoreError::conflict(
+            "title",
+            "dispatch_too_many_open",
+            &format!(
+                "at most {} requests open at once",
+                domain::dispatch::OPEN_REQUESTS_MAX
+            ),
+        ));
+    }
     Ok(())
 }
