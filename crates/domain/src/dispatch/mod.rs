@@ -284,16 +284,6 @@ impl OfferStatus {
         OfferStatus::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
-    /// Holds a place on its shift (counts against the capacity).
-    pub fn holds_place(self) -> bool {
-        self == OfferStatus::Accepted
-    }
-
-    /// Keeps the volunteer busy in the offer's window (the matcher never double-books).
-    pub fn keeps_busy(self) -> bool {
-        matches!(self, OfferStatus::Offered | OfferStatus::Accepted)
-    }
-
     /// The status after `step` by `by`, or why not. `started` says whether the shift has
     /// begun, `checked_in` whether the volunteer checked in.
     pub fn step(

@@ -99,13 +99,8 @@ impl Dispatch<'_> {
             ));
         }
         let (_, town) = self.registry().village_and_town(&me.village_id).await?;
-        if let Some(k) = idem_key {
-            if let Some(id) = self.task_by_key(k).await? {
-                return self
-                    .task(&id)
-                    .await?
-                    .ok_or(StoreError::NotFound { what: "task" });
-            }
+        if let Some(t) = self.task_made_with(idem_key).await? {
+            return Ok(t);
         }
         let filed_by = match filer {
             Filer::Resident => format!("citizen:{citizen_id}"),
@@ -131,20 +126,18 @@ impl Dispatch<'_> {
             now,
         )
         .await;
-        match (inserted, idem_key) {
+        match inserted {
             // The same form sent twice at once: the other sending made it.
-            (Err(StoreError::Database(e)), Some(k)) if StoreError::is_unique_violation(&e) => {
+            Err(StoreError::Database(e))
+                if idem_key.is_some() && StoreError::is_unique_violation(&e) =>
+            {
                 drop(tx);
-                let id = self
-                    .task_by_key(k)
-                    .await?
-                    .ok_or(StoreError::NotFound { what: "task" })?;
                 return self
-                    .task(&id)
+                    .task_made_with(idem_key)
                     .await?
                     .ok_or(StoreError::NotFound { what: "task" });
             }
-            (r, _) => r?,
+            r => r?,
         }
         insert_shift(
             &mut tx,
@@ -172,15 +165,17 @@ impl Dispatch<'_> {
             .ok_or(StoreError::NotFound { what: "task" })
     }
 
-    async fn task_by_key(&self, key: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query("SELECT id FROM dispatch_tasks WHERE idem_key = $1")
-                .bind(key)
-                .fetch_optional(&self.write)
-                .await?
-                .map(|r| r.try_get("id"))
-                .transpose()?,
-        )
+    /// The task a form made under `key`, if it was sent before (none without a key).
+    async fn task_made_with(&self, key: Option<&str>) -> Result<Option<Task>> {
+        let Some(key) = key else { return Ok(None) };
+        let sql = format!("SELECT {TASK_COLUMNS} FROM {TASK_FROM} WHERE t.idem_key = $1");
+        sqlx::query(&sql)
+            .bind(key)
+            .fetch_optional(&self.write)
+            .await?
+            .as_ref()
+            .map(crate::dispatch::task_from_row)
+            .transpose()
     }
 
     /// An alliance publishes an activity at `village_id` with its shifts (`(starts, ends,
@@ -209,14 +204,8 @@ impl Dispatch<'_> {
                 "at least one shift",
             ));
         }
-        if let Some(id) = match idem_key {
-            Some(k) => self.task_by_key(k).await?,
-            None => None,
-        } {
-            return self
-                .task(&id)
-                .await?
-                .ok_or(StoreError::NotFound { what: "task" });
+        if let Some(t) = self.task_made_with(idem_key).await? {
+            return Ok(t);
         }
         let id = domain::new_id();
         let mut tx = self.write.begin().await?;
@@ -237,20 +226,18 @@ impl Dispatch<'_> {
             now,
         )
         .await;
-        match (inserted, idem_key) {
-            // The same form sent twice at once: the other sending published it.
-            (Err(StoreError::Database(e)), Some(k)) if StoreError::is_unique_violation(&e) => {
+        match inserted {
+            // The same form sent twice at once: the other sending made it.
+            Err(StoreError::Database(e))
+                if idem_key.is_some() && StoreError::is_unique_violation(&e) =>
+            {
                 drop(tx);
-                let id = self
-                    .task_by_key(k)
-                    .await?
-                    .ok_or(StoreError::NotFound { what: "task" })?;
                 return self
-                    .task(&id)
+                    .task_made_with(idem_key)
                     .await?
                     .ok_or(StoreError::NotFound { what: "task" });
             }
-            (r, _) => r?,
+            r => r?,
         }
         for (s, e, c) in shifts {
             insert_shift(&mut tx, &id, *s, *e, *c).await?;

@@ -27,9 +27,7 @@ use moralbank_store::dispatch::volunteers::{Certificate, Joining};
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/help", get(help_page).post(file_request))
-        .route("/help/{id}/confirm", post(confirm))
-        .route("/help/{id}/rate", post(rate))
-        .route("/help/{id}/cancel", post(cancel))
+        .route("/help/{id}/{step}", post(request_step))
         .route("/volunteer", get(volunteer_page).post(join))
         .route("/volunteer/leave", post(leave))
         .route("/volunteer/scan", post(scan))
@@ -162,12 +160,12 @@ struct StepForm {
 /// One step of the requester's on a request (confirm, rate, cancel); a refusal is shown on the
 /// page at the request.
 async fn request_step(
-    state: &AppState,
-    ctx: &PageCtx,
-    raw: &str,
-    f: &StepForm,
-    step: &str,
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path((raw, step)): Path<(String, String)>,
+    Form(f): Form<StepForm>,
 ) -> PageResult {
+    let (state, ctx, raw, f) = (&state, &ctx, raw.as_str(), &f);
     let attempt = async {
         let id = own_id(ctx)?;
         ctx.check_csrf(&f.csrf)?;
@@ -175,7 +173,7 @@ async fn request_step(
         let now = state.clock.now_ms();
         let d = state.store.dispatch();
         let who = Who::Citizen(id);
-        match step {
+        match step.as_str() {
             "confirm" => {
                 d.confirm(&tid, &who, Confirmation::Requester, &state.rules, now)
                     .await?;
@@ -185,9 +183,10 @@ async fn request_step(
                     domain::dispatch::rating(&f.stars, &f.comment).map_err(AppError::Invalid)?;
                 d.rate(&tid, &who, stars, &comment, now).await?;
             }
-            _ => {
+            "cancel" => {
                 d.cancel(&tid, &who, &f.reason, now).await?;
             }
+            _ => return Err(AppError::NotFound("step")),
         }
         Ok(Redirect::to(&format!("/help#task-{tid}")).into_response())
     };
@@ -195,33 +194,6 @@ async fn request_step(
         help_view(state, ctx, &Pairs::default(), &errors, status).await
     })
     .await?)
-}
-
-async fn confirm(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    Form(f): Form<StepForm>,
-) -> PageResult {
-    request_step(&state, &ctx, &id, &f, "confirm").await
-}
-
-async fn rate(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    Form(f): Form<StepForm>,
-) -> PageResult {
-    request_step(&state, &ctx, &id, &f, "rate").await
-}
-
-async fn cancel(
-    State(state): State<AppState>,
-    ctx: PageCtx,
-    Path(id): Path<String>,
-    Form(f): Form<StepForm>,
-) -> PageResult {
-    request_step(&state, &ctx, &id, &f, "cancel").await
 }
 
 /// The volunteer page: the profile form (filled from the profile, or from what was sent), the
