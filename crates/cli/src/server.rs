@@ -197,6 +197,17 @@ pub async fn run(
         store.clone(),
         i64::from(web_offer_minutes(&state)) * 60_000,
     ));
+    // The market's matching index is derived from the database: built once before serving.
+    let started = std::time::Instant::now();
+    if let Err(e) = state.market.rebuild(&state.store).await {
+        tracing::error!(error = %e, "building the market's matching index failed; it is built on first use");
+    } else {
+        tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "market matching index built"
+        );
+    }
+    let reminders = tokio::spawn(remind_market_sessions_periodically(store.clone()));
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = shutdown_signal();
     tracing::info!(%addr, "serving");
@@ -210,6 +221,7 @@ pub async fn run(
     sweeper.abort();
     folder.abort();
     offers.abort();
+    reminders.abort();
     if let Some(m) = metrics {
         m.abort();
     }
@@ -349,6 +361,25 @@ async fn expire_offers_periodically(store: Store, expiry_ms: i64) {
             Ok(0) => {}
             Ok(n) => tracing::info!(offers = n, "lapsed volunteer offers expired and moved on"),
             Err(e) => tracing::warn!(error = %e, "expiring volunteer offers failed; will retry"),
+        }
+    }
+}
+
+/// How often the market reminds enterprises of sessions starting within a day.
+const REMINDER_INTERVAL_S: u64 = 300;
+
+async fn remind_market_sessions_periodically(store: Store) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(REMINDER_INTERVAL_S));
+    loop {
+        tick.tick().await;
+        match store
+            .market()
+            .send_reminders(moralbank_store::now_ms())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sign_ups = n, "matchmaking session reminders recorded"),
+            Err(e) => tracing::warn!(error = %e, "market reminders failed; will retry"),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod dispatch;
 mod error;
 mod idempotency;
 mod identity;
+pub mod market;
 mod region;
 mod role;
 pub mod tier;

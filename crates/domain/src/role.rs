@@ -15,15 +15,19 @@ pub enum Role {
     TownReviewer,
     /// Staff of a partner organisation; scoped to that organisation.
     PartnerOperator,
+    /// 科技红娘: a broker of the technology supermarket's office (enterprises, experts,
+    /// achievements, matches, events, contracts).
+    Broker,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Admin,
         Role::Auditor,
         Role::Evaluator,
         Role::TownReviewer,
         Role::PartnerOperator,
+        Role::Broker,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +37,7 @@ impl Role {
             Role::Evaluator => "evaluator",
             Role::TownReviewer => "town_reviewer",
             Role::PartnerOperator => "partner_operator",
+            Role::Broker => "broker",
         }
     }
 
@@ -44,7 +49,7 @@ impl Role {
                 crate::FieldError::new(
                     "role",
                     "unknown_role",
-                    "must be one of admin, auditor, evaluator, town_reviewer, partner_operator",
+                    "must be one of admin, auditor, evaluator, town_reviewer, partner_operator, broker",
                 )
             })
     }

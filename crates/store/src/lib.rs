@@ -52,6 +52,7 @@ pub mod evaluation;
 pub mod fixtures;
 pub mod guards;
 pub mod ledger;
+pub mod market;
 mod migrate;
 mod notices;
 pub mod registry;

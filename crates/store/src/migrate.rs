@@ -126,6 +126,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0019_dispatch.sql"),
         postgres: include_str!("../migrations/postgres/0019_dispatch.sql"),
     },
+    Migration {
+        version: 20,
+        name: "market",
+        sqlite: include_str!("../migrations/sqlite/0020_market.sql"),
+        postgres: include_str!("../migrations/postgres/0020_market.sql"),
+    },
 ];
 
 /// The version of the newest migration.

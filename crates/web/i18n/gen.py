@@ -586,7 +586,10 @@ import os
 import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dispatch import D  # noqa: E402
+from market import M  # noqa: E402
 T.update(D)
+for k, v in M.items():
+    T.setdefault(k, v)
 d = os.path.dirname(os.path.abspath(__file__))
 for i, lang in enumerate(["zh", "en"]):
     with open(os.path.join(d, f"{lang}.toml"), "w") as f:

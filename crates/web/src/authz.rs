@@ -78,6 +78,12 @@ pub enum Action {
     /// A village clerk asks for help for a resident of their village without a phone, and
     /// records that resident's confirmation.
     RequestHelpFor,
+    /// The technology supermarket's console: an enterprise's operator (the handler checks the
+    /// partner is a registered enterprise) or the office's broker.
+    UseMarket,
+    /// The technology supermarket's office: enterprises, achievements, pins, events and the
+    /// door, contracts' registration, figures.
+    RunMarket,
 }
 
 fn staff_may(role: Role, action: Action) -> bool {
@@ -91,7 +97,9 @@ fn staff_may(role: Role, action: Action) -> bool {
         RequestHelpFor => role == Role::Evaluator,
         ManageCreditTables => role == Role::Admin,
         ViewCreditFigures => matches!(role, Role::Admin | Role::Auditor),
-        ImportFiles => matches!(role, Role::PartnerOperator | Role::Admin),
+        ImportFiles => matches!(role, Role::PartnerOperator | Role::Admin | Role::Broker),
+        UseMarket => matches!(role, Role::PartnerOperator | Role::Broker),
+        RunMarket => role == Role::Broker,
         DecideAppeals => role == Role::TownReviewer,
         StaffConsole | ReadRegionsApi => true,
         ViewStatistics => matches!(

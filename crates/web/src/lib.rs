@@ -26,6 +26,7 @@ mod frame;
 mod headers;
 mod idempotency;
 pub mod ledger;
+pub mod market;
 mod metrics;
 mod otp;
 mod real_name;
@@ -96,6 +97,10 @@ pub fn app(state: AppState) -> Router {
         .merge(credit::admin::router())
         .merge(dispatch::resident::router())
         .merge(dispatch::console::router())
+        .merge(market::public::router())
+        .merge(market::console::router())
+        .merge(market::office::router())
+        .merge(market::expert::router())
         .nest("/api/v1", api)
         .merge(metrics::router(&state.config))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(body_max))
@@ -368,6 +373,8 @@ pub struct AppState {
     pub(crate) templates: Arc<minijinja::Environment<'static>>,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) limiter: Arc<crate::auth::RateLimiter>,
+    /// The technology supermarket's matching index (built from the database).
+    pub market: Arc<crate::market::MarketSearch>,
 }
 
 impl AppState {
@@ -391,6 +398,7 @@ impl AppState {
             templates: Arc::new(crate::frame::views::environment(catalog.clone())),
             catalog,
             metrics: Arc::new(Metrics::new()),
+            market: Arc::new(crate::market::MarketSearch::default()),
             limiter: Arc::new(crate::auth::RateLimiter::new(
                 config.login_attempts_per_minute,
             )),

@@ -5,6 +5,8 @@ mod citydata;
 mod credit;
 mod dispatch;
 mod history;
+pub mod market;
+pub mod market_pool;
 
 use crate::config::Config;
 use crate::error::{CliError, Result};
@@ -107,6 +109,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     };
     credit::seed_credit(&store, &signer, opts.citizens).await?;
     dispatch::seed_dispatch(&store, opts.citizens).await?;
+    market::seed_market(&store, &moralbank_store::evaluation::Rules::default()).await?;
     added += history::seed_redemptions(&store, &ledger).await?;
     if added > 0 {
         println!(
@@ -302,6 +305,51 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
         },
     ];
     let mut staff = Vec::new();
+    // The technology supermarket's broker registers the demo enterprises; one of them has a
+    // second operator with the demo login `enterprise`.
+    let broker = Account {
+        username: "broker",
+        display_name: "科技超市科技红娘",
+        role: Role::Broker,
+        region_id: None,
+        partner_id: None,
+    };
+    let password = Alphanumeric.sample_string(&mut rand::thread_rng(), PASSWORD_CHARS);
+    upsert_staff(store, &broker, &password).await?;
+    staff.push((
+        broker.role.as_str(),
+        broker.username,
+        password,
+        "科技超市".to_string(),
+    ));
+    let broker_id = store
+        .accounts()
+        .staff_by_username("broker")
+        .await?
+        .ok_or_else(|| CliError::Config("the broker was not created".into()))?
+        .id;
+    let enterprise_id = market::seed_enterprises(store, &broker_id).await?;
+    let enterprise = Account {
+        username: "enterprise",
+        display_name: "企业技术负责人",
+        role: Role::PartnerOperator,
+        region_id: None,
+        partner_id: Some(enterprise_id.clone()),
+    };
+    let password = Alphanumeric.sample_string(&mut rand::thread_rng(), PASSWORD_CHARS);
+    upsert_staff(store, &enterprise, &password).await?;
+    let ent_name = store
+        .market()
+        .enterprise(&enterprise_id)
+        .await?
+        .map(|e| e.name)
+        .unwrap_or_default();
+    staff.push((
+        enterprise.role.as_str(),
+        enterprise.username,
+        password,
+        ent_name,
+    ));
     for a in accounts {
         let password = Alphanumeric.sample_string(&mut rand::thread_rng(), PASSWORD_CHARS);
         upsert_staff(store, &a, &password).await?;
@@ -355,7 +403,10 @@ async fn create_accounts(store: &Store, config: &Config) -> Result<String> {
          Its operator (login bank) verifies the reports households present at {base}/console/credit.\n\
          Volunteer dispatch: the alliance's organisers (logins alliance, alliance2) review, dispatch and\n\
          approve hours at {base}/console/dispatch; the resident asks for help at {base}/help and\n\
-         volunteers at {base}/volunteer.\n",
+         volunteers at {base}/volunteer.\n\
+         Technology supermarket: the broker (login broker) runs {base}/console/market; the enterprise\n\
+         (login enterprise) publishes demands and asks for introductions there; the resident is also an\n\
+         expert at {base}/expert; the public shelf is {base}/market.\n",
         bank.name,
         bank_scopes.join(", "),
     );

@@ -249,8 +249,98 @@ pub const BANK_LOANS: Schema = Schema {
     bytes_max: 20 * 1024 * 1024,
 };
 
+/// Where an expert works, as the matching weighs it (a local expert is closer).
+pub const EXPERT_AREAS: &[(&str, &str)] = &[
+    ("yuyao", "余姚本地"),
+    ("ningbo", "宁波市"),
+    ("province", "浙江省内"),
+    ("elsewhere", "省外"),
+];
+
+/// How readily an expert takes introductions.
+pub const EXPERT_AVAILABILITY: &[(&str, &str)] = &[
+    ("available", "可接洽"),
+    ("limited", "时间有限"),
+    ("unavailable", "暂不接洽"),
+];
+
+const fn text(
+    name: &'static str,
+    title_zh: &'static str,
+    aliases: &'static [&'static str],
+    max_chars: usize,
+    description: &'static str,
+) -> Column {
+    Column {
+        name,
+        title_zh,
+        aliases,
+        kind: ColumnType::Text { max_chars },
+        required: true,
+        unique: false,
+        personal: false,
+        description,
+    }
+}
+
+/// The technology supermarket's expert pool (专家库), as the office keeps it: one expert a row,
+/// by the office's own number. A number seen before updates that profile, unless the expert
+/// has claimed it as a resident (then the row is unchanged: their own edits stand). Contacts
+/// are sealed and shown only once an introduction is accepted (`docs/market.md`).
+pub const MARKET_EXPERTS: Schema = Schema {
+    kind: "market-experts",
+    owner: Owner::City,
+    version: 1,
+    title_zh: "科技超市专家库导入",
+    title_en: "Technology supermarket expert pool",
+    columns: &[
+        Column {
+            unique: true,
+            ..text("code", "专家编号", &["编号", "专家号"], 12, "The office's own number for the expert, e.g. E000123; a number sent again updates that profile")
+        },
+        text("name", "姓名", &["专家姓名"], 20, "The expert's name as they publish it"),
+        text("title", "职称", &["技术职称", "职务"], 20, "e.g. 教授, 高级工程师"),
+        text("institution", "工作单位", &["单位", "所在单位"], 60, "University, institute or company"),
+        Column {
+            kind: ColumnType::Enum(crate::market::codes::DISCIPLINE_CHOICES),
+            ..text("discipline", "学科", &["学科代码", "学科分类"], 0, "GB/T 13745-2009 subject (code or name)")
+        },
+        text("industries", "服务行业", &["行业代码", "行业"], 40, "GB/T 4754-2017 division codes the expert serves, separated by spaces or 、"),
+        text("keywords", "研究方向关键词", &["关键词", "研究方向"], 240, "Up to 12 keywords, separated by 、 or commas"),
+        text("summary", "专家简介", &["简介", "擅长领域"], 500, "What the expert can help enterprises with"),
+        Column {
+            kind: ColumnType::Enum(EXPERT_AREAS),
+            ..text("area", "所在地区", &["地区"], 0, "yuyao, ningbo, province or elsewhere")
+        },
+        Column {
+            kind: ColumnType::Enum(EXPERT_AVAILABILITY),
+            ..text("availability", "接洽状态", &["是否可接洽"], 0, "available, limited or unavailable")
+        },
+        Column {
+            personal: true,
+            ..text("phone", "手机号", &["手机", "联系电话"], 11, "Mainland mobile, shown only to an enterprise whose introduction the expert accepted")
+        },
+        Column {
+            personal: true,
+            ..text("email", "邮箱", &["电子邮箱", "email"], 80, "Shown only after an accepted introduction")
+        },
+        Column {
+            kind: ColumnType::Date,
+            ..text("consent_on", "同意入库日期", &["同意日期", "授权日期"], 0, "The day the expert agreed in writing to be in the pool")
+        },
+    ],
+    one_of: &[],
+    rows_max: 50_000,
+    bytes_max: 30 * 1024 * 1024,
+};
+
 /// Every kind, newest version of each.
-pub const KINDS: &[&Schema] = &[&PARTNER_DEEDS, &GREEN_CARD_HONOURS, &BANK_LOANS];
+pub const KINDS: &[&Schema] = &[
+    &PARTNER_DEEDS,
+    &GREEN_CARD_HONOURS,
+    &BANK_LOANS,
+    &MARKET_EXPERTS,
+];
 
 /// The kind named `kind` (as in URLs), newest version.
 pub fn kind(kind: &str) -> Option<&'static Schema> {

@@ -123,7 +123,7 @@ impl Parties<'_> {
                 Role::Admin | Role::Auditor => true,
                 Role::Evaluator => region_id == Some(village_id),
                 Role::TownReviewer => town_id.is_some() && region_id == town_id,
-                Role::PartnerOperator => false,
+                Role::PartnerOperator | Role::Broker => false,
             },
             Reader::Staff { active: false, .. } | Reader::Other => false,
         }

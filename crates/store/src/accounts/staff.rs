@@ -27,6 +27,7 @@ pub const PARTNER_KINDS: &[&str] = &[
     "rental",
     "volunteer_alliance",
     "bank",
+    "enterprise",
     "other",
 ];
 
@@ -284,7 +285,7 @@ impl Accounts<'_> {
             ));
         }
         if !PARTNER_KINDS.contains(&kind) {
-            errors.push(FieldError::new("kind", "partner_kind_unknown", "must be one of hospital, library, transport, scenic, rental, volunteer_alliance, bank, other"));
+            errors.push(FieldError::new("kind", "partner_kind_unknown", "must be one of hospital, library, transport, scenic, rental, volunteer_alliance, bank, enterprise, other"));
         }
         errors.into_result().map_err(StoreError::Invalid)?;
         let p = Partner {

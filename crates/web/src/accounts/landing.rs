@@ -114,6 +114,9 @@ pub(crate) async fn console(State(state): State<AppState>, ctx: PageCtx) -> Page
     // A volunteer alliance's operator dispatches; other partners' operators do not.
     let alliance = authz::allowed(p, Action::DispatchVolunteers)
         && crate::dispatch::my_alliance(&state, &ctx).await.is_ok();
+    // The market's console: the office's brokers and a registered enterprise's operators.
+    let market =
+        authz::allowed(p, Action::UseMarket) && crate::market::party(&state, p).await.is_ok();
     let view = context! {
         stats, waiting => waiting(&state, &ctx).await?,
         can => context! {
@@ -129,6 +132,7 @@ pub(crate) async fn console(State(state): State<AppState>, ctx: PageCtx) -> Page
             imports => authz::allowed(p, Action::ImportFiles),
             credit => bank,
             dispatch => alliance,
+            market,
             credit_tables => authz::allowed(p, Action::ManageCreditTables),
             credit_figures => authz::allowed(p, Action::ViewCreditFigures),
         },

@@ -131,6 +131,7 @@ pub fn start_commit(state: &AppState, import: &Import, owner: &ImportOwner, by: 
         }
         all.insert(import.id.clone(), job.clone());
     }
+    let kind = import.kind.clone();
     let (state, id, owner, by) = (
         state.clone(),
         import.id.clone(),
@@ -150,8 +151,15 @@ pub fn start_commit(state: &AppState, import: &Import, owner: &ImportOwner, by: 
                 &job.done,
             )
             .await;
-        if let Err(e) = r {
-            tracing::warn!(import = %id, error = %e, "an import's commit failed; nothing was written");
+        match r {
+            Err(e) => {
+                tracing::warn!(import = %id, error = %e, "an import's commit failed; nothing was written");
+            }
+            // The expert pool changed: the market's matching index is rebuilt from it.
+            Ok(_) if kind == domain::citydata::kinds::MARKET_EXPERTS.kind => {
+                state.market.changed(&state.store);
+            }
+            Ok(_) => {}
         }
         if let Ok(mut all) = jobs().lock() {
             all.remove(&id);

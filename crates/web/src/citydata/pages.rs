@@ -41,15 +41,27 @@ fn owner_of(ctx: &PageCtx) -> Result<(ImportOwner, String), AppError> {
     let s = ctx.principal.staff().ok_or(AppError::Forbidden)?;
     let owner = match (s.role, &s.partner_id) {
         (Role::PartnerOperator, Some(p)) => ImportOwner::Partner(p.clone()),
-        (Role::Admin, _) => ImportOwner::City,
+        (Role::Admin | Role::Broker, _) => ImportOwner::City,
         _ => return Err(AppError::Forbidden),
     };
     Ok((owner, s.id.clone()))
 }
 
+/// The city's files are split by office: the technology supermarket's broker sends the expert
+/// pool and nothing else; the admin sends every other city file.
+fn city_kind_allowed(ctx: &PageCtx, kind: &str) -> bool {
+    let market = kind == domain::citydata::kinds::MARKET_EXPERTS.kind;
+    match ctx.principal.staff().map(|s| s.role) {
+        Some(Role::Broker) => market,
+        Some(Role::Admin) => !market,
+        _ => true,
+    }
+}
+
 async fn list(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let (owner, _) = owner_of(&ctx)?;
-    let imports = state.store.citydata().imports(&owner, 50).await?;
+    let mut imports = state.store.citydata().imports(&owner, 50).await?;
+    imports.retain(|i| city_kind_allowed(&ctx, &i.kind));
     // A loan book is a bank's file only.
     let is_bank = match &owner {
         ImportOwner::Partner(p) => state.store.credit().bank(p).await?.is_some(),
@@ -59,6 +71,7 @@ async fn list(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .iter()
         .filter(|k| k.owner == owner.kind())
         .filter(|k| is_bank || k.kind != domain::citydata::kinds::BANK_LOANS.kind)
+        .filter(|k| city_kind_allowed(&ctx, k.kind))
         .map(|k| context! { kind => k.kind, title => k.title_zh, title_en => k.title_en, version => k.version, rows_max => k.rows_max })
         .collect();
     Ok(render(
@@ -97,6 +110,9 @@ async fn upload(
     }
     ctx.check_csrf(&csrf)?;
     let schema = kind(&kind_name)?;
+    if !city_kind_allowed(&ctx, schema.kind) {
+        return Err(AppError::Forbidden.into());
+    }
     let (name, bytes) = file
         .filter(|(_, b)| !b.is_empty())
         .ok_or_else(|| AppError::invalid("file", "missing", "choose a file"))?;
@@ -115,6 +131,7 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
         .citydata()
         .import(&id, &owner)
         .await?
+        .filter(|i| city_kind_allowed(&ctx, &i.kind))
         .ok_or(AppError::NotFound("import"))?;
     let view = context! {
         import => i,
@@ -160,6 +177,7 @@ async fn confirm(
         .citydata()
         .import(&id, &owner)
         .await?
+        .filter(|i| city_kind_allowed(&ctx, &i.kind))
         .ok_or(AppError::NotFound("import"))?;
     if i.status == "previewed" {
         flows::start_commit(&state, &i, &owner, &by);
@@ -169,6 +187,13 @@ async fn confirm(
 
 async fn errors(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String>) -> PageResult {
     let (owner, _) = owner_of(&ctx)?;
+    state
+        .store
+        .citydata()
+        .import(&id, &owner)
+        .await?
+        .filter(|i| city_kind_allowed(&ctx, &i.kind))
+        .ok_or(AppError::NotFound("import"))?;
     let bytes = state
         .store
         .citydata()

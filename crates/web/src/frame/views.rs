@@ -69,6 +69,15 @@ templates!(
     "dispatch_task.html",
     "dispatch_site.html",
     "dispatch_for.html",
+    "market.html",
+    "market_enterprise.html",
+    "market_demand_new.html",
+    "market_demand.html",
+    "market_intro.html",
+    "market_office.html",
+    "market_door.html",
+    "expert.html",
+    "expert_intro.html",
 );
 
 pub fn environment(catalog: Arc<Catalog>) -> Environment<'static> {

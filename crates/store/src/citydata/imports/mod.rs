@@ -8,6 +8,7 @@
 //! index on its SHA-256): sending it again answers with the first import.
 
 mod deeds;
+mod experts;
 mod honours;
 mod loans;
 pub mod read;
@@ -308,6 +309,10 @@ impl CityData<'_> {
                 }
                 "bank-loans" => {
                     loans::apply(self, &mut tx, up, map, &checked.rows, now, progress).await
+                }
+                "market-experts" => {
+                    let rows = (map, checked.rows.as_slice());
+                    experts::apply(self, &mut tx, up, id, rows, now, progress).await
                 }
                 other => return Err(StoreError::Config(format!("no rules for kind {other}"))),
             };
