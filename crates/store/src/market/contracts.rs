@@ -198,12 +198,14 @@ impl Market<'_> {
     /// Contracts of an enterprise, or all (the office), newest first.
     pub async fn contracts(&self, enterprise: Option<&str>) -> Result<Vec<Contract>> {
         let rows = match enterprise {
-            Some(p) => sqlx::query(&format!(
+            Some(p) => {
+                sqlx::query(&format!(
                 "SELECT {COLS} FROM {FROM} WHERE c.enterprise_id = $1 ORDER BY c.recorded_at DESC"
             ))
-            .bind(p)
-            .fetch_all(&self.read)
-            .await?,
+                .bind(p)
+                .fetch_all(&self.read)
+                .await?
+            }
             None => {
                 sqlx::query(&format!(
                     "SELECT {COLS} FROM {FROM} ORDER BY c.recorded_at DESC LIMIT 500"

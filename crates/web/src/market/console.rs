@@ -239,7 +239,7 @@ async fn demand_page(
     ctx: PageCtx,
     Path(id): Path<String>,
 ) -> PageResult {
-    require(&ctx.principal, Action::UseMarket)?;
+    enterprise_or_office(&state, &ctx).await?;
     let id = id_of("demand", &id)?;
     Ok(demand_view(&state, &ctx, &id, &Pairs::default(), &[], StatusCode::OK).await?)
 }
@@ -251,7 +251,7 @@ async fn demand_step(
     Path((id, step)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    require(&ctx.principal, Action::UseMarket)?;
+    enterprise_or_office(&state, &ctx).await?;
     let id = id_of("demand", &id)?;
     let f = Pairs(pairs);
     let attempt = async {
@@ -346,7 +346,7 @@ async fn intro_page(
     ctx: PageCtx,
     Path(id): Path<String>,
 ) -> PageResult {
-    require(&ctx.principal, Action::UseMarket)?;
+    enterprise_or_office(&state, &ctx).await?;
     let id = id_of("introduction", &id)?;
     Ok(intro_view(&state, &ctx, &id, &[], StatusCode::OK).await?)
 }
@@ -358,7 +358,7 @@ async fn intro_step(
     Path((id, step)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    require(&ctx.principal, Action::UseMarket)?;
+    enterprise_or_office(&state, &ctx).await?;
     let id = id_of("introduction", &id)?;
     let f = Pairs(pairs);
     let attempt = async {
@@ -404,10 +404,9 @@ async fn session_step(
     Path((id, step)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    require(&ctx.principal, Action::UseMarket)?;
+    let me = enterprise(&state, &ctx).await?;
     let id = id_of("session", &id)?;
     let f = Pairs(pairs);
-    let me = enterprise(&state, &ctx).await?;
     ctx.check_csrf(&f.one("csrf"))?;
     let m = state.store.market();
     let now = state.clock.now_ms();
@@ -428,10 +427,9 @@ async fn consultation_step(
     Path((id, step)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    require(&ctx.principal, Action::UseMarket)?;
+    let me = enterprise(&state, &ctx).await?;
     let id = id_of("consultation", &id)?;
     let f = Pairs(pairs);
-    let me = enterprise(&state, &ctx).await?;
     ctx.check_csrf(&f.one("csrf"))?;
     let confirm = match step.as_str() {
         "confirm" => true,
