@@ -93,7 +93,7 @@ fn pool_csv(p: &Pool) -> String {
     let quote = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
     for (i, x) in p.experts.iter().enumerate() {
         let area = match x.region {
-            PoolRegion::Local(_) => "yuyao",
+            PoolRegion::Local(_) => domain::market::LOCAL_AREA,
             PoolRegion::Ningbo => "ningbo",
             PoolRegion::Province => "province",
             PoolRegion::Elsewhere => "elsewhere",
@@ -199,7 +199,6 @@ pub async fn seed_market(store: &Store, rules: &Rules) -> Result<()> {
         import.rows.refused,
         started.elapsed().as_secs_f64()
     );
-    let enterprises = seed_enterprises(store, &broker.id).await?;
     let all = m.enterprises().await?;
     let partner_of = |i: usize| {
         all.iter()
@@ -312,7 +311,7 @@ pub async fn seed_market(store: &Store, rules: &Rules) -> Result<()> {
             title: d.title.clone(),
             summary: d.summary.clone(),
             industry: d.industry.clone(),
-            region: "yuyao".into(),
+            region: domain::market::LOCAL_AREA.into(),
         };
         for (k, x) in index.top(&q, Kind::Expert, 3).iter().enumerate() {
             let ask = Ask {
@@ -355,7 +354,6 @@ pub async fn seed_market(store: &Store, rules: &Rules) -> Result<()> {
         }
     }
     seed_my_expert(store, &demands, rules, now).await?;
-    let _ = enterprises;
     println!(
         "Technology supermarket seeded in {:.1} s: {} demands, {} achievements.",
         started.elapsed().as_secs_f64(),

@@ -158,6 +158,10 @@ pub const IP_KINDS: [&str; 5] = [
 /// Kinds of organisation; only a cooperative may receive a consultation that earns points.
 pub const ENTERPRISE_KINDS: [&str; 3] = ["company", "cooperative", "institution"];
 
+/// The area of the city's own enterprises and experts (`citydata::kinds::EXPERT_AREAS`): every
+/// registered enterprise is local, so a demand's region is this, and a local expert is nearer.
+pub const LOCAL_AREA: &str = "yuyao";
+
 /// The expert consent's version: claiming a profile records the text agreed to.
 pub const EXPERT_CONSENT_VERSION: &str = "expert-2026-12";
 

@@ -214,7 +214,7 @@ impl Market<'_> {
     /// organisation's city).
     pub async fn achievement_docs(&self) -> Result<Vec<AchievementDoc>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLS}, COALESCE(x.region, 'yuyao') AS region FROM {FROM} ORDER BY a.code"
+            "SELECT {COLS}, x.region AS region FROM {FROM} ORDER BY a.code"
         ))
         .fetch_all(&self.read)
         .await?;
@@ -228,7 +228,9 @@ impl Market<'_> {
                     keywords: a.keywords,
                     industry: a.industry,
                     discipline: a.discipline,
-                    region: r.try_get("region")?,
+                    region: r
+                        .try_get::<Option<String>, _>("region")?
+                        .unwrap_or_else(|| domain::market::LOCAL_AREA.to_string()),
                 })
             })
             .collect()

@@ -195,6 +195,20 @@ impl Market<'_> {
         row.as_ref().map(from_row).transpose()
     }
 
+    /// The contract an introduction led to, if any.
+    pub async fn contract_of_introduction(
+        &self,
+        introduction_id: &str,
+    ) -> Result<Option<Contract>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM {FROM} WHERE c.introduction_id = $1"
+        ))
+        .bind(introduction_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
     /// Contracts of an enterprise, or all (the office), newest first.
     pub async fn contracts(&self, enterprise: Option<&str>) -> Result<Vec<Contract>> {
         let rows = match enterprise {

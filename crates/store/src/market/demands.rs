@@ -276,20 +276,24 @@ impl Market<'_> {
             return Err(StoreError::NotFound { what: "match" });
         }
         let mut tx = self.write.begin().await?;
-        let sql = if on {
-            "INSERT INTO market_pins (demand_id, target_kind, target_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"
+        let n = if on {
+            sqlx::query("INSERT INTO market_pins (demand_id, target_kind, target_id, pinned_by, pinned_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+                .bind(demand_id)
+                .bind(kind)
+                .bind(target_id)
+                .bind(broker_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
         } else {
-            "DELETE FROM market_pins WHERE demand_id = $1 AND target_kind = $2 AND target_id = $3 AND $4 <> '' AND $5 > 0"
-        };
-        let n = sqlx::query(sql)
-            .bind(demand_id)
-            .bind(kind)
-            .bind(target_id)
-            .bind(broker_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            sqlx::query("DELETE FROM market_pins WHERE demand_id = $1 AND target_kind = $2 AND target_id = $3")
+                .bind(demand_id)
+                .bind(kind)
+                .bind(target_id)
+                .execute(&mut *tx)
+                .await?
+        }
+        .rows_affected();
         if n > 0 {
             let action = if on { "pinned" } else { "unpinned" };
             log(

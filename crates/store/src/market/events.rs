@@ -176,65 +176,71 @@ impl Market<'_> {
     }
 
     pub async fn event(&self, id: &str) -> Result<Option<Event>> {
-        let Some(r) = sqlx::query("SELECT id, title, theme, venue, \
-            (SELECT COUNT(*) FROM market_introductions i WHERE i.event_id = v.id) AS asked, \
-            (SELECT COUNT(*) FROM market_introductions i WHERE i.event_id = v.id AND i.status = 'accepted') AS matched \
-            FROM market_events v WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let rows = sqlx::query("SELECT s.id, s.title, s.starts_at, s.ends_at, s.capacity, s.taken, \
-            (SELECT COUNT(*) FROM market_signups g WHERE g.session_id = s.id AND g.status = 'waiting') AS waiting, \
-            (SELECT COUNT(*) FROM market_signups g WHERE g.session_id = s.id AND g.checked_in_at IS NOT NULL) AS checked_in \
-            FROM market_sessions s WHERE s.event_id = $1 ORDER BY s.starts_at, s.id")
-            .bind(id)
-            .fetch_all(&self.read)
-            .await?;
-        let sessions = rows
+        Ok(self.events_where("v.id = $1", id).await?.pop())
+    }
+
+    /// Every event, newest first (the 50 newest).
+    pub async fn events(&self) -> Result<Vec<Event>> {
+        self.events_where("$1 = $1", "").await
+    }
+
+    /// Events matching `filter` (on `market_events v`, one parameter) with their sessions: two
+    /// statements whatever the number of events.
+    async fn events_where(&self, filter: &str, param: &str) -> Result<Vec<Event>> {
+        let rows = sqlx::query(&format!(
+            "SELECT v.id, v.title, v.theme, v.venue, \
+             (SELECT COUNT(*) FROM market_introductions i WHERE i.event_id = v.id) AS asked, \
+             (SELECT COUNT(*) FROM market_introductions i WHERE i.event_id = v.id AND i.status = 'accepted') AS matched \
+             FROM market_events v WHERE {filter} ORDER BY v.created_at DESC, v.id LIMIT 50"
+        ))
+        .bind(param)
+        .fetch_all(&self.read)
+        .await?;
+        let mut events = rows
             .iter()
-            .map(|s| {
-                Ok(Session {
-                    id: s.try_get("id")?,
-                    title: s.try_get("title")?,
-                    starts_at: s.try_get("starts_at")?,
-                    ends_at: s.try_get("ends_at")?,
-                    capacity: s.try_get("capacity")?,
-                    taken: s.try_get("taken")?,
-                    waiting: s.try_get("waiting")?,
-                    checked_in: s.try_get("checked_in")?,
+            .map(|r| {
+                Ok(Event {
+                    id: r.try_get("id")?,
+                    title: r.try_get("title")?,
+                    theme: r.try_get("theme")?,
+                    venue: r.try_get("venue")?,
+                    sessions: Vec::new(),
+                    asked: r.try_get("asked")?,
+                    matched: r.try_get("matched")?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Some(Event {
-            id: r.try_get("id")?,
-            title: r.try_get("title")?,
-            theme: r.try_get("theme")?,
-            venue: r.try_get("venue")?,
-            sessions,
-            asked: r.try_get("asked")?,
-            matched: r.try_get("matched")?,
-        }))
-    }
-
-    /// Every event, newest first.
-    pub async fn events(&self) -> Result<Vec<Event>> {
-        let ids: Vec<String> =
-            sqlx::query("SELECT id FROM market_events ORDER BY created_at DESC LIMIT 50")
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(|r| r.try_get("id"))
-                .collect::<std::result::Result<_, _>>()?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(e) = self.event(&id).await? {
-                out.push(e);
+        if events.is_empty() {
+            return Ok(events);
+        }
+        let sql = format!(
+            "SELECT s.event_id, s.id, s.title, s.starts_at, s.ends_at, s.capacity, s.taken, \
+             (SELECT COUNT(*) FROM market_signups g WHERE g.session_id = s.id AND g.status = 'waiting') AS waiting, \
+             (SELECT COUNT(*) FROM market_signups g WHERE g.session_id = s.id AND g.checked_in_at IS NOT NULL) AS checked_in \
+             FROM market_sessions s WHERE s.event_id IN ({}) ORDER BY s.starts_at, s.id",
+            crate::sql::in_list(1, events.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for e in &events {
+            q = q.bind(&e.id);
+        }
+        for s in q.fetch_all(&self.read).await? {
+            let event_id: String = s.try_get("event_id")?;
+            let session = Session {
+                id: s.try_get("id")?,
+                title: s.try_get("title")?,
+                starts_at: s.try_get("starts_at")?,
+                ends_at: s.try_get("ends_at")?,
+                capacity: s.try_get("capacity")?,
+                taken: s.try_get("taken")?,
+                waiting: s.try_get("waiting")?,
+                checked_in: s.try_get("checked_in")?,
+            };
+            if let Some(e) = events.iter_mut().find(|e| e.id == event_id) {
+                e.sessions.push(session);
             }
         }
-        Ok(out)
+        Ok(events)
     }
 
     /// The enterprise signs up for a session: a seat if one is free, else the wait list's
@@ -245,6 +251,12 @@ impl Market<'_> {
         };
         self.verified(partner_id).await?;
         let mut tx = self.write.begin().await?;
+        // The session's row lock first: sign-ups to one session queue here, so the seat count,
+        // the wait list's order and its sequence numbers are each read by one request at a time.
+        sqlx::query("UPDATE market_sessions SET taken = taken WHERE id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
         let session = sqlx::query("SELECT ends_at FROM market_sessions WHERE id = $1")
             .bind(session_id)
             .fetch_optional(&mut *tx)
@@ -367,6 +379,18 @@ impl Market<'_> {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The event a session belongs to.
+    pub async fn event_of_session(&self, session_id: &str) -> Result<Option<Event>> {
+        let row = sqlx::query("SELECT event_id FROM market_sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            Some(r) => self.event(&r.try_get::<String, _>("event_id")?).await,
+            None => Ok(None),
+        }
     }
 
     pub async fn signup(&self, session_id: &str, partner_id: &str) -> Result<Signup> {

@@ -37,11 +37,22 @@ pub struct Introduction {
 }
 
 /// What an accepted introduction shows its two sides.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Contacts {
+    /// The expert answering (to the asker and the office).
     pub expert_name: Option<String>,
     pub expert: Option<super::experts::ExpertContact>,
-    pub enterprise: super::enterprises::EnterpriseContact,
+    /// The achievement's owning organisation (to the asker and the office).
+    pub owner: Option<OrganisationContact>,
+    /// The asking enterprise (to the answerer and the office).
+    pub enterprise: Option<OrganisationContact>,
+}
+
+/// An organisation's contact person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrganisationContact {
+    pub organisation: String,
+    pub contact: super::enterprises::EnterpriseContact,
 }
 
 const COLS: &str = "i.id, i.demand_id, d.title AS demand_title, i.enterprise_id, e.name AS enterprise_name, \
@@ -371,9 +382,10 @@ impl Market<'_> {
         })
     }
 
-    /// The contacts of an accepted introduction, for one of its sides or the office; the
-    /// showing is written to the market's access log (and the expert's own, when they are a
-    /// resident) before anything is returned.
+    /// The other side's contacts of an accepted introduction: the asker sees the expert's (or
+    /// the owning organisation's), the answerer the asking enterprise's, the office both. Each
+    /// showing is written to the market's access log (and to the expert's own access log when
+    /// they are a resident) in one transaction before anything is returned.
     pub async fn contacts(
         &self,
         id: &str,
@@ -382,78 +394,99 @@ impl Market<'_> {
         now: i64,
     ) -> Result<Contacts> {
         let (i, side) = self.introduction_for(id, party).await?;
-        if !i.status.reveals_contacts()
-            || (side.is_none() && !matches!(party, Party::Broker { .. }))
-        {
+        let office = matches!(party, Party::Broker { .. });
+        if !i.status.reveals_contacts() || (side.is_none() && !office) {
             return Err(StoreError::conflict(
                 "introduction",
                 "not_accepted",
                 "contacts are shown only once the introduction is accepted",
             ));
         }
-        let ent = sqlx::query("SELECT key_id, contact_name_enc, contact_phone_enc FROM market_enterprises WHERE partner_id = $1")
-            .bind(&i.enterprise_id)
-            .fetch_one(&self.read)
-            .await?;
-        let enterprise = self.enterprise_contact_of(
-            &i.enterprise_id,
-            &ent.try_get::<String, _>("key_id")?,
-            &ent.try_get::<Vec<u8>, _>("contact_name_enc")?,
-            &ent.try_get::<Vec<u8>, _>("contact_phone_enc")?,
-        )?;
-        let (expert, expert_name, citizen) = match &i.expert_id {
-            Some(x) => {
-                let r = sqlx::query("SELECT name, key_id, phone_enc, email_enc, citizen_id FROM market_experts WHERE id = $1").bind(x).fetch_one(&self.read).await?;
-                let c = self.expert_contact_of(
+        let sees_answerer = office || side == Some(IntroParty::Asker);
+        let sees_asker = office || side == Some(IntroParty::Answerer);
+        let mut out = Contacts::default();
+        if sees_asker {
+            out.enterprise = Some(self.organisation_contact(&i.enterprise_id).await?);
+        }
+        let mut expert_citizen = None;
+        if sees_answerer {
+            if let Some(x) = &i.expert_id {
+                let r = sqlx::query("SELECT name, key_id, phone_enc, email_enc, citizen_id FROM market_experts WHERE id = $1")
+                    .bind(x)
+                    .fetch_one(&self.read)
+                    .await?;
+                out.expert = Some(self.expert_contact_of(
                     x,
                     &r.try_get::<String, _>("key_id")?,
                     &r.try_get::<Vec<u8>, _>("phone_enc")?,
                     &r.try_get::<Vec<u8>, _>("email_enc")?,
-                )?;
-                (
-                    Some(c),
-                    Some(r.try_get::<String, _>("name")?),
-                    r.try_get::<Option<String>, _>("citizen_id")?,
-                )
+                )?);
+                out.expert_name = Some(r.try_get("name")?);
+                expert_citizen = r.try_get::<Option<String>, _>("citizen_id")?;
             }
-            None => (None, None, None),
-        };
+            if let Some(owner) = &i.owner_partner_id {
+                out.owner = Some(self.organisation_contact(owner).await?);
+            }
+        }
         let (viewer_kind, viewer_id) = match party {
             Party::Enterprise { staff_id, .. } | Party::Broker { staff_id, .. } => {
                 ("staff", staff_id.clone())
             }
             Party::Expert { citizen_id } => ("citizen", citizen_id.clone()),
         };
-        let whose = if side == Some(IntroParty::Asker) {
-            "expert"
-        } else {
-            "enterprise"
-        };
         let mut tx = self.write.begin().await?;
-        sqlx::query("INSERT INTO market_reveals (id, introduction_id, viewer_kind, viewer_id, viewer_label, whose, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(domain::new_id())
-            .bind(id)
-            .bind(viewer_kind)
-            .bind(&viewer_id)
-            .bind(viewer_label)
-            .bind(whose)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        if let (Some(c), true) = (&citizen, whose == "expert" && viewer_kind == "staff") {
+        let shown = [
+            ("expert", out.expert.is_some()),
+            (
+                "enterprise",
+                out.enterprise.is_some() || out.owner.is_some(),
+            ),
+        ];
+        for (whose, _) in shown.iter().filter(|(_, s)| *s) {
+            sqlx::query("INSERT INTO market_reveals (id, introduction_id, viewer_kind, viewer_id, viewer_label, whose, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(domain::new_id())
+                .bind(id)
+                .bind(viewer_kind)
+                .bind(&viewer_id)
+                .bind(viewer_label)
+                .bind(*whose)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(c) = expert_citizen.filter(|_| viewer_kind == "staff") {
             let actor = crate::registry::access::Actor {
                 kind: "staff",
                 id: viewer_id.clone(),
                 label: viewer_label.to_string(),
             };
-            crate::registry::access::insert_access(&mut tx, c, &actor, "market_contact_shown", now)
-                .await?;
+            crate::registry::access::insert_access(
+                &mut tx,
+                &c,
+                &actor,
+                "market_contact_shown",
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
-        Ok(Contacts {
-            expert_name,
-            expert,
-            enterprise,
+        Ok(out)
+    }
+
+    /// A registered organisation's name and contact person, unsealed.
+    async fn organisation_contact(&self, partner_id: &str) -> Result<OrganisationContact> {
+        let r = sqlx::query("SELECT name, key_id, contact_name_enc, contact_phone_enc FROM market_enterprises WHERE partner_id = $1")
+            .bind(partner_id)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(OrganisationContact {
+            organisation: r.try_get("name")?,
+            contact: self.enterprise_contact_of(
+                partner_id,
+                &r.try_get::<String, _>("key_id")?,
+                &r.try_get::<Vec<u8>, _>("contact_name_enc")?,
+                &r.try_get::<Vec<u8>, _>("contact_phone_enc")?,
+            )?,
         })
     }
 
@@ -462,20 +495,22 @@ impl Market<'_> {
         let (filter, bind) = match party {
             Party::Enterprise { partner_id, .. } => (
                 "i.enterprise_id = $1 OR i.owner_partner_id = $1",
-                partner_id.clone(),
+                Some(partner_id),
             ),
-            Party::Expert { citizen_id } => ("x.citizen_id = $1", citizen_id.clone()),
+            Party::Expert { citizen_id } => ("x.citizen_id = $1", Some(citizen_id)),
+            // The office's queue: asks to experts who have not claimed a profile.
             Party::Broker { .. } => (
-                "x.citizen_id IS NULL AND i.expert_id IS NOT NULL AND $1 <> ''",
-                "unclaimed".to_string(),
+                "x.citizen_id IS NULL AND i.expert_id IS NOT NULL AND i.status = 'asked'",
+                None,
             ),
         };
-        let rows = sqlx::query(&format!(
-            "SELECT {COLS} FROM {FROM} WHERE {filter} ORDER BY i.asked_at DESC LIMIT 200"
-        ))
-        .bind(bind)
-        .fetch_all(&self.read)
-        .await?;
+        let sql =
+            format!("SELECT {COLS} FROM {FROM} WHERE {filter} ORDER BY i.asked_at DESC LIMIT 200");
+        let mut q = sqlx::query(&sql);
+        if let Some(b) = bind {
+            q = q.bind(b);
+        }
+        let rows = q.fetch_all(&self.read).await?;
         rows.iter().map(from_row).collect()
     }
 

@@ -334,7 +334,7 @@ pub(crate) async fn intro_view(
     let view = context! {
         i, side => side.map(|s| format!("{s:?}").to_lowercase()), contacts, demand, detail,
         office => matches!(me, Party::Broker { .. }), reasons => DECLINE_REASONS, contract_types => CONTRACT_TYPES,
-        bands => &BANDS[..5], contract => m.contracts(None).await?.into_iter().find(|c| c.introduction_id == id),
+        bands => &BANDS[..5], contract => m.contract_of_introduction(id).await?,
         reveals => if matches!(me, Party::Broker { .. }) { m.reveals(id).await? } else { Vec::new() },
         errors => field_messages(state, ctx, errors), today => domain::time::day_of(now),
     };

@@ -18,6 +18,7 @@ use domain::Role;
 use moralbank_store::market::demands::Demand;
 use moralbank_store::market::Party;
 use moralbank_store::Store;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// How many matches of each kind a demand's page shows.
@@ -30,6 +31,10 @@ pub const MATCHES_SHOWN: usize = 10;
 pub struct MarketSearch {
     index: RwLock<Option<Arc<MatchIndex>>>,
     building: tokio::sync::Mutex<()>,
+    /// A change not yet in the index.
+    stale: AtomicBool,
+    /// A background rebuild is running.
+    rebuilding: AtomicBool,
 }
 
 impl MarketSearch {
@@ -50,13 +55,27 @@ impl MarketSearch {
         Ok(())
     }
 
-    /// The pool or the achievements changed: rebuild in the background.
+    /// The pool or the achievements changed: rebuild in the background. Changes that arrive
+    /// while a rebuild runs are folded into one more rebuild after it, not one each.
     pub fn changed(self: &Arc<Self>, store: &Store) {
+        self.stale.store(true, Ordering::SeqCst);
+        if self.rebuilding.swap(true, Ordering::SeqCst) {
+            return;
+        }
         let me = self.clone();
         let store = store.clone();
         tokio::spawn(async move {
-            if let Err(e) = me.rebuild(&store).await {
-                tracing::error!(error = %e, "rebuilding the market's matching index failed");
+            loop {
+                while me.stale.swap(false, Ordering::SeqCst) {
+                    if let Err(e) = me.rebuild(&store).await {
+                        tracing::error!(error = %e, "rebuilding the market's matching index failed");
+                    }
+                }
+                me.rebuilding.store(false, Ordering::SeqCst);
+                // A change that came after the last check but before the flag fell: go on.
+                if !me.stale.load(Ordering::SeqCst) || me.rebuilding.swap(true, Ordering::SeqCst) {
+                    break;
+                }
             }
         });
     }
@@ -97,7 +116,7 @@ pub(crate) async fn matches(
     kind: Kind,
 ) -> Result<Vec<Match>, AppError> {
     let index = state.market.current(&state.store).await?;
-    let q = query_of(d, "yuyao");
+    let q = query_of(d, domain::market::LOCAL_AREA);
     let mut out = index.top(&q, kind, MATCHES_SHOWN * 3);
     let pins = state.store.market().pins(&d.id).await?;
     let kind_str = match kind {

@@ -269,10 +269,8 @@ async fn door_view(
     let m = state.store.market();
     let list = m.session_list(session).await?;
     let event = m
-        .events()
+        .event_of_session(session)
         .await?
-        .into_iter()
-        .find(|e| e.sessions.iter().any(|s| s.id == session))
         .ok_or(AppError::NotFound("session"))?;
     let s = event.sessions.iter().find(|s| s.id == session).cloned();
     let view = context! { event, s, list, last, errors => field_messages(state, ctx, errors) };
