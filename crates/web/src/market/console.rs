@@ -29,6 +29,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/market", get(console_page))
         .route("/console/market/demands/new", get(new_page).post(publish))
         .route("/console/market/demands/{id}", get(demand_page))
+        .route("/console/market/demands/{id}/ask", post(ask))
         .route("/console/market/demands/{id}/{step}", post(demand_step))
         .route("/console/market/introductions/{id}", get(intro_page))
         .route(
@@ -244,46 +245,65 @@ async fn demand_page(
     Ok(demand_view(&state, &ctx, &id, &Pairs::default(), &[], StatusCode::OK).await?)
 }
 
-/// `ask` (an introduction), `close`, and the broker's `pin` / `unpin`.
+/// The enterprise asks for an introduction to one of its demand's matches.
+async fn ask(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    Path(id): Path<String>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    let me = enterprise(&state, &ctx).await?;
+    let id = id_of("demand", &id)?;
+    let f = Pairs(pairs);
+    let attempt = async {
+        ctx.check_csrf(&f.one("csrf"))?;
+        let parse = |field: &'static str, raw: &str| {
+            domain::parse_id(field, raw).map_err(|e| AppError::Invalid(e.into()))
+        };
+        let event = f.one("event_id");
+        let ask = Ask {
+            demand_id: id.clone(),
+            target_kind: f.one("target_kind"),
+            target_id: parse("target_id", &f.one("target_id"))?,
+            message: f.one("message"),
+            event_id: if event.is_empty() {
+                None
+            } else {
+                Some(parse("event_id", &event)?)
+            },
+        };
+        let i = state
+            .store
+            .market()
+            .ask(&me, &ask, state.clock.now_ms())
+            .await?;
+        Ok(Redirect::to(&format!(
+            "/console/market/demands/{id}?asked={}#introductions",
+            i.id
+        ))
+        .into_response())
+    };
+    Ok(or_redo(attempt.await, async |errors, status| {
+        demand_view(&state, &ctx, &id, &f, &errors, status).await
+    })
+    .await?)
+}
+
+/// `close` (the enterprise or the office), and the office's `pin` / `unpin` of a match.
 async fn demand_step(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path((id, step)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    enterprise_or_office(&state, &ctx).await?;
+    let me = enterprise_or_office(&state, &ctx).await?;
     let id = id_of("demand", &id)?;
     let f = Pairs(pairs);
     let attempt = async {
-        let me = enterprise_or_office(&state, &ctx).await?;
         ctx.check_csrf(&f.one("csrf"))?;
         let m = state.store.market();
         let now = state.clock.now_ms();
         match (step.as_str(), &me) {
-            ("ask", Party::Enterprise { .. }) => {
-                let event = f.one("event_id");
-                let ask = Ask {
-                    demand_id: id.clone(),
-                    target_kind: f.one("target_kind"),
-                    target_id: domain::parse_id("target_id", &f.one("target_id"))
-                        .map_err(|e| AppError::Invalid(e.into()))?,
-                    message: f.one("message"),
-                    event_id: if event.is_empty() {
-                        None
-                    } else {
-                        Some(
-                            domain::parse_id("event_id", &event)
-                                .map_err(|e| AppError::Invalid(e.into()))?,
-                        )
-                    },
-                };
-                let i = m.ask(&me, &ask, now).await?;
-                Ok(Redirect::to(&format!(
-                    "/console/market/demands/{id}?asked={}#introductions",
-                    i.id
-                ))
-                .into_response())
-            }
             ("close", _) => {
                 m.close_demand(&id, &me, now).await?;
                 Ok(Redirect::to(&format!("/console/market/demands/{id}")).into_response())
@@ -303,7 +323,7 @@ async fn demand_step(
                 .await?;
                 Ok(Redirect::to(&format!("/console/market/demands/{id}#matches")).into_response())
             }
-            ("ask" | "pin" | "unpin", _) => Err(AppError::Forbidden),
+            ("pin" | "unpin", _) => Err(AppError::Forbidden),
             _ => Err(AppError::NotFound("step")),
         }
     };
