@@ -1,6 +1,6 @@
 # The technology supermarket (科技超市): /market, /console/market, /expert. Merged into gen.py's T.
 M = {
- "nav.expert": ("我是专家", "Expert"), "role.broker": ("科技红娘", "technology broker"),
+ "nav.expert": ("我是专家", "Expert"), "role.broker": ("科技红娘", "technology broker"), "kind.enterprise": ("科技超市登记企业", "enterprise (technology supermarket)"),
  "market.title": ("科技超市", "Technology supermarket"),
  "market.lead": ("企业发布技术需求，专家库和科技成果库为需求找到合适的人和技术；双方都同意后才互相看到联系方式。", "Enterprises publish technology demands; the expert pool and the achievements library find the right people and technologies; contacts are shown only once both sides agree."),
  "market.public_hint": ("这里只公开需求摘要、成果和活动；需求详情和任何联系方式都不会公开。", "Only demand summaries, achievements and events are public here; a demand's details and any contacts never are."),
@@ -72,10 +72,11 @@ M = {
  "expert.title": ("我是专家", "Expert"),
  "expert.lead": ("科技超市专家库的专家可以在这里认领自己的档案、答复企业的对接申请，并登记为村合作社提供的公益咨询。", "Experts of the technology supermarket's pool claim their profile here, answer enterprises' introductions, and record free consultations to village cooperatives."),
  "expert.found": ("专家库中有一份使用您手机号的档案", "The pool holds a profile under your phone number"),
- "expert.consent_text": ("认领后，您的姓名、职称、单位、研究方向会在科技超市中展示给登记企业；手机号和邮箱只在您同意对接后给该企业看，每次查看都记入您的访问日志。您可以随时修改接洽状态。", "Once claimed, your name, title, institution and field are shown to registered enterprises; your phone and e-mail only to an enterprise whose introduction you accept, each showing in your access log. You may change your availability at any time."),
+ "expert.consent_text": ("这份档案是科技超市依据您的书面同意入库的：姓名、职称、单位、研究方向展示给登记企业用于匹配；手机号和邮箱只在您同意对接后给该企业看，每次查看都记入您的访问日志。认领后由您本人答复对接申请、修改档案和接洽状态。", "The office added this profile with your written consent: your name, title, institution and field are shown to registered enterprises for matching; your phone and e-mail only to an enterprise whose introduction you accept, each showing in your access log. Once you claim it, you answer introductions and keep the profile and your availability yourself."),
  "expert.consent_agree": ("我同意以上说明", "I agree"), "expert.claim": ("认领档案", "Claim the profile"),
  "expert.none_found": ("专家库中没有使用您手机号的档案。如您是专家，请联系科技超市入库。", "No profile in the pool uses your phone number. If you are an expert, ask the technology supermarket to add you."),
  "expert.save": ("保存", "Save"),
+ "expert.contacts_after": ("您同意对接后，双方才能看到彼此的联系方式；婉拒时请选择原因，企业会看到原因。", "Once you accept, both sides see each other's contacts; if you decline, choose a reason, which the enterprise sees."),
  "expert.consult_hint": ("为村合作社提供免费技术咨询，合作社确认后按公益咨询标准获得道德积分；有偿服务不计积分。", "A free consultation to a village cooperative earns moral points under the published standard once the cooperative confirms; paid work never does."),
  "expert.cooperative": ("合作社", "Cooperative"), "expert.day": ("日期", "Day"), "expert.hours": ("小时数", "Hours"), "expert.topic": ("咨询内容", "Topic"), "expert.record": ("登记咨询", "Record"),
 }

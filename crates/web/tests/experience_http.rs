@@ -304,6 +304,57 @@ async fn partner_submitted_deed(w: &World) -> String {
     format!("/deeds/{}", d.id)
 }
 
+/// The consoles of the partners and offices with their own roles: the bank's, the volunteer
+/// alliance's and the village clerk's request, the technology supermarket's office and its
+/// refusal of a bad registration.
+async fn partner_and_office_pages(w: &World, seen: &mut Vec<(String, Vec<String>)>) {
+    let evaluator = w.staff(Role::Evaluator);
+    // The bank's console, as its operator sees it.
+    let (status, _, html) = w
+        .page("GET", "/console/credit", Some(&w.bank_operator), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    seen.push((
+        "/console/credit (bank)".into(),
+        untranslated(&visible_text(&html)),
+    ));
+    // The volunteer alliance's console, and the village clerk's request for a resident.
+    for (path, who) in [
+        ("/console/dispatch".to_string(), &w.alliance_operator),
+        (format!("/console/dispatch/for/{}", w.citizen.id), evaluator),
+    ] {
+        let (status, _, html) = w.page("GET", &path, Some(who), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        seen.push((path, untranslated(&visible_text(&html))));
+    }
+    // The technology supermarket's office, and its refusal of a bad registration.
+    let broker = w.staff(Role::Broker);
+    let (status, _, html) = w.page("GET", "/console/market", Some(broker), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    seen.push((
+        "/console/market (broker)".into(),
+        untranslated(&visible_text(&html)),
+    ));
+    let (status, _, html) = w
+        .page(
+            "POST",
+            "/console/market/enterprises",
+            Some(broker),
+            &[
+                ("name", "x"),
+                ("credit_code", "1"),
+                ("contact_phone", "1"),
+                ("username", "a b"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    seen.push((
+        "/console/market/enterprises (refused)".into(),
+        untranslated(&visible_text(&html)),
+    ));
+}
+
 async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
     let admin = w.staff(Role::Admin);
     let evaluator = w.staff(Role::Evaluator);
@@ -323,6 +374,7 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
         "/help",
         "/volunteer",
         "/volunteer/certificate",
+        "/expert",
         "/no/such/page",
     ];
     for path in resident_pages {
@@ -357,24 +409,7 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
             untranslated(&visible_text(&html)),
         ));
     }
-    // The bank's console, as its operator sees it.
-    let (status, _, html) = w
-        .page("GET", "/console/credit", Some(&w.bank_operator), &[])
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    seen.push((
-        "/console/credit (bank)".into(),
-        untranslated(&visible_text(&html)),
-    ));
-    // The volunteer alliance's console, and the village clerk's request for a resident.
-    for (path, who) in [
-        ("/console/dispatch".to_string(), &w.alliance_operator),
-        (format!("/console/dispatch/for/{}", w.citizen.id), evaluator),
-    ] {
-        let (status, _, html) = w.page("GET", &path, Some(who), &[]).await;
-        assert_eq!(status, StatusCode::OK, "{path}");
-        seen.push((path, untranslated(&visible_text(&html))));
-    }
+    partner_and_office_pages(&w, &mut seen).await;
     // A page the evaluator may not open: the refusal is explained in Chinese.
     let (status, _, html) = w.page("GET", "/console/staff", Some(evaluator), &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -397,6 +432,7 @@ async fn pages_show_no_english_prose_or_untranslated_keys_in_chinese(w: World) {
         "/log",
         "/open-data",
         "/credit/tables",
+        "/market",
     ] {
         let (_, _, html) = w.send(anonymous("GET", path, "", "t", "")).await;
         seen.push((path.to_string(), untranslated(&visible_text(&html))));

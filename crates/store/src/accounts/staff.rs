@@ -19,6 +19,8 @@ pub const API_SCOPES: &[&str] = &[
 ];
 /// Scopes only a partner of kind `bank` may hold.
 pub const BANK_SCOPES: &[&str] = &["credit:read", "loans:write"];
+/// The kinds the admin creates. An `enterprise` is registered, with its market record, only by
+/// the technology supermarket's office (`market::enterprises`).
 pub const PARTNER_KINDS: &[&str] = &[
     "hospital",
     "library",
@@ -27,7 +29,6 @@ pub const PARTNER_KINDS: &[&str] = &[
     "rental",
     "volunteer_alliance",
     "bank",
-    "enterprise",
     "other",
 ];
 
@@ -285,7 +286,7 @@ impl Accounts<'_> {
             ));
         }
         if !PARTNER_KINDS.contains(&kind) {
-            errors.push(FieldError::new("kind", "partner_kind_unknown", "must be one of hospital, library, transport, scenic, rental, volunteer_alliance, bank, enterprise, other"));
+            errors.push(FieldError::new("kind", "partner_kind_unknown", "must be one of hospital, library, transport, scenic, rental, volunteer_alliance, bank, other"));
         }
         errors.into_result().map_err(StoreError::Invalid)?;
         let p = Partner {
