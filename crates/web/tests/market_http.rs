@@ -292,6 +292,20 @@ async fn an_enterprise_meets_an_expert_by_double_opt_in(w: World) {
     let (_, _, office) = w.page("GET", "/console/market", Some(broker), &[]).await;
     assert!(office.contains("330281-2026-0001") && office.contains("余姚市测试精密模具有限公司"));
 
+    // Open data by industry: the one enterprise of division 29 is "<10", its demand withheld.
+    let (status, v) = w.api_root("/open-data/market-by-industry.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let rows = v["rows"].as_array().unwrap();
+    let row29 = rows.iter().find(|r| r[0] == "29").unwrap();
+    assert_eq!(
+        (row29[3].as_str(), row29[4].as_str()),
+        (Some("<10"), Some("×")),
+        "{v}"
+    );
+    assert!(
+        !rows.iter().any(|r| r[4] == "1"),
+        "no single firm's demands: {v}"
+    );
     // The public shelf: the summary, never the detail or a contact; a contracted demand is
     // off the shelf.
     let (status, _, shelf) = w.page("GET", "/market", None, &[]).await;

@@ -195,6 +195,61 @@ pub fn volunteers_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
     }
 }
 
+/// The technology supermarket by industry (GB/T 4754 division): enterprises that published a
+/// demand and the demands they published. The unit protected is the enterprise: a division
+/// with 1 to k−1 of them is `<k` and its demands are withheld with it, so no single firm's
+/// demands can be read off.
+pub fn market_by_industry(
+    f: &moralbank_store::market::figures::MarketFigures,
+    k: i64,
+    as_of: &str,
+) -> Published {
+    let industries = domain::market::codes::INDUSTRIES;
+    let of = |code: &str| f.by_industry.iter().find(|(c, _, _)| c == code);
+    let enterprises: Vec<Vec<i64>> = industries
+        .iter()
+        .map(|c| vec![of(c.code).map_or(0, |r| r.2)])
+        .collect();
+    let demands: Vec<Vec<i64>> = industries
+        .iter()
+        .map(|c| vec![of(c.code).map_or(0, |r| r.1)])
+        .collect();
+    let counts = Table::new(&enterprises);
+    let published = Table::new(&demands);
+    let p = protect(&counts, &[&published], k);
+    let mut rows = Vec::new();
+    let mut grid = Vec::new();
+    for i in 0..=industries.len() {
+        let (code, zh, en) = match industries.get(i) {
+            Some(c) => (c.code.to_string(), c.zh.to_string(), c.en.to_string()),
+            None => ("".into(), "全部行业".into(), "All industries".into()),
+        };
+        let (n, d) = (
+            shown(&counts, &p, (i, 0), k, true),
+            shown(&published, &p, (i, 0), k, false),
+        );
+        grid.push((zh.clone(), vec![n.clone(), d.clone()]));
+        rows.push(vec![code, zh, en, n, d]);
+    }
+    Published {
+        name: "market-by-industry",
+        title_zh: "科技超市各行业发布技术需求的企业数与需求数",
+        title_en: "Technology supermarket: enterprises publishing demands and their demands, by industry",
+        k,
+        rule: format!(
+            "counts of 1 to {} enterprises shown as <{k}; further cells withheld (×) so that none can be worked out from the published figures and totals; demands withheld with their counts",
+            k - 1
+        ),
+        as_of: as_of.to_string(),
+        header: ["industry_code", "industry", "industry_en", "enterprises", "demands"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        grid_columns: vec!["企业 enterprises".into(), "需求 demands".into()],
+        grid,
+    }
+}
+
 async fn tables(state: &AppState) -> Result<Vec<Published>, AppError> {
     let f = state.store.citydata().open_figures().await?;
     let as_of = moralbank_store::day_of(state.clock.now_ms());
@@ -202,6 +257,7 @@ async fn tables(state: &AppState) -> Result<Vec<Published>, AppError> {
         residents_by_town(&f, k(state), &as_of),
         deeds_by_town_and_category(&f, k(state), &as_of),
         volunteers_by_town(&f, k(state), &as_of),
+        market_by_industry(&state.store.market().figures().await?, k(state), &as_of),
     ])
 }
 
