@@ -436,6 +436,68 @@ async fn a_free_consultation_earns_points_only_through_the_standard(store: Store
             .unwrap(),
         1
     );
+    // Once the cooperative has a contract with the expert, a consultation is no longer free of
+    // a commercial tie: confirmed, recorded, but no points.
+    let form = DemandForm::parse(
+        "杨梅保鲜技术开发",
+        "合作社杨梅采后损耗大，希望开发保鲜和冷链运输方案",
+        "",
+        ("01", "100k_500k", &domain::time::day_of(now + 30 * DAY)),
+        domain::time::cst_day(now),
+    )
+    .unwrap();
+    let d = m
+        .publish_demand(&coop_party, &form, None, now)
+        .await
+        .unwrap();
+    let ask = Ask {
+        demand_id: d.id,
+        target_kind: "expert".into(),
+        target_id: profile.id.clone(),
+        message: "请您指导".into(),
+        event_id: None,
+    };
+    let i = m.ask(&coop_party, &ask, now).await.unwrap();
+    let expert_party = Party::Expert {
+        citizen_id: me.clone(),
+    };
+    m.answer(&i.id, &expert_party, IntroStep::Accept, None, now)
+        .await
+        .unwrap();
+    m.record_contract(
+        &coop_party,
+        &i.id,
+        "development",
+        "100k_500k",
+        &domain::time::day_of(now),
+        now,
+    )
+    .await
+    .unwrap();
+    let day2 = domain::time::day_of(now - 2 * DAY);
+    let k2 = m
+        .record_consultation(&me, &c.partner_id, &day2, "3", "杨梅冷库温控", now)
+        .await
+        .unwrap();
+    let k2 = m
+        .decide_consultation(&k2.id, &coop_party, true, &rules, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            k2.status.as_str(),
+            k2.deed_id.as_deref(),
+            k2.credit_refusal.as_deref()
+        ),
+        ("confirmed", None, Some("commercial_relationship"))
+    );
+    assert_eq!(
+        store
+            .count_for_tests("SELECT COUNT(*) FROM deeds d JOIN standards s ON s.id = d.standard_id WHERE s.code = 'tech-consultation'")
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 moralbank_store::on_both_backends!(
