@@ -502,11 +502,12 @@ impl Demo<'_> {
         }
         // Yesterday evening's visit: the volunteer's phone was flat, so the first clerk entered
         // the hours by hand; they count once the second clerk (login alliance2) approves.
+        let evening = day_at(now - DAY, 18);
         let visit = ask(
             "neighbourhood",
             "陪伴独居老人聊天",
             "村西头7号",
-            day_at(now - DAY, 18),
+            evening,
             2,
             1,
             &[],
@@ -524,7 +525,8 @@ impl Demo<'_> {
                 minutes: 110,
                 reason: "志愿者手机没电，未能扫码签到".into(),
             };
-            d.enter_manual(&o.id, &self.clerk, &hours, now - DAY + 3 * HOUR)
+            // Entered after the visit (18:00–20:00), whatever the hour the demo runs.
+            d.enter_manual(&o.id, &self.clerk, &hours, evening + 3 * HOUR)
                 .await?;
         }
         Ok(())
