@@ -3,7 +3,6 @@
 //! beats the substring matcher a developer would otherwise write.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use moralbank_domain::market::search::labelled::{labelled_set, precision_at, LabelledSet};
 use moralbank_domain::market::search::{
@@ -295,46 +294,6 @@ mod market {
                 }
             ),
             "{err}"
-        );
-    }
-
-    /// A sanity check of the performance target on ~30,000 profiles (release build only; the real
-    /// benchmark is `moralbank bench match`):
-    /// `cargo test --release -p moralbank-domain --test market_match -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "slow in a debug build; run in release"]
-    fn thirty_thousand_profiles_build_and_answer_in_time() {
-        let set = set();
-        let experts: Vec<ExpertDoc> = (0..29_770)
-            .map(|i| {
-                let base = &set.experts[i % set.experts.len()];
-                let other = &set.experts[(i * 7 + 3) % set.experts.len()];
-                let mut e = base.clone();
-                e.id = format!("X{i}");
-                e.keywords.push(other.keywords[0].clone());
-                e.summary = format!("{}{}", base.summary, other.summary);
-                e
-            })
-            .collect();
-        let started = Instant::now();
-        let index = MatchIndex::build(&experts, &set.achievements).unwrap();
-        let build = started.elapsed();
-        let mut times = Vec::new();
-        for _ in 0..5 {
-            for (query, _) in &set.demands {
-                let t = Instant::now();
-                let e = index.top(query, Kind::Expert, 10);
-                let a = index.top(query, Kind::Achievement, 10);
-                times.push(t.elapsed());
-                assert!(!e.is_empty() && !a.is_empty());
-            }
-        }
-        times.sort();
-        let p99 = times[times.len() * 99 / 100 - 1];
-        let p50 = times[times.len() / 2];
-        eprintln!(
-            "build {build:?} for {} experts; query p50 {p50:?} p99 {p99:?}",
-            experts.len()
         );
     }
 }
