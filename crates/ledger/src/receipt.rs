@@ -5,6 +5,7 @@
 use crate::checkpoint::{verify_checkpoint, CheckpointError};
 use crate::leaf::{LeafEntry, LeafError};
 use crate::tree::{check_inclusion, Hash};
+use crate::witness::{Policy, Witnessed, WitnessedError};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +57,8 @@ pub enum ReceiptError {
     ProofMismatch,
     #[error("the opening (citizen id and salt) does not open any account in the entry")]
     OpeningMismatch,
+    #[error("the checkpoint's witnesses: {0}")]
+    Witnesses(WitnessedError),
 }
 
 /// What a valid receipt proves: this entry is leaf `index` of the signed tree `size`/`root`.
@@ -145,6 +148,20 @@ pub fn verify_receipt(r: &Receipt, vkey: &str) -> Result<VerifiedReceipt, Receip
         root: *cp.hash(),
         opened_for,
     })
+}
+
+/// [`verify_receipt`] under a trust policy: the log's key is the policy's, and the checkpoint
+/// must carry valid cosignatures of at least the policy's quorum of its witnesses (the refusal
+/// names the missing ones). Needs no network: the cosignatures travel in the receipt.
+pub fn verify_receipt_with_policy(
+    r: &Receipt,
+    policy: &Policy,
+) -> Result<(VerifiedReceipt, Witnessed), ReceiptError> {
+    let verified = verify_receipt(r, &policy.log_vkey)?;
+    let witnessed = policy
+        .require_quorum(&r.checkpoint)
+        .map_err(ReceiptError::Witnesses)?;
+    Ok((verified, witnessed))
 }
 
 /// The first line of a C2SP `tlog-proof` (<https://c2sp.org/tlog-proof>).
