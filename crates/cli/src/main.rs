@@ -17,6 +17,7 @@ mod real_name;
 mod server;
 mod sms;
 mod verify;
+mod witnessing;
 
 use clap::{Parser, Subcommand};
 use config::{Config, Overrides};
@@ -86,13 +87,48 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Check a ledger receipt offline against the log's verifier key (no database needed).
+    /// Check a ledger receipt offline under the log's trust policy: its key, and the quorum of
+    /// witnesses whose cosignatures the receipt must carry (no database or network needed).
     Verify {
         /// The receipt (JSON), as downloaded from the entries page.
         receipt: PathBuf,
-        /// The log's verifier key, or a file holding it (from /log/vkey).
+        /// The trust policy file (from /log/policy): log key, witness keys, quorum.
+        #[arg(long, value_name = "FILE", conflicts_with = "vkey")]
+        policy: Option<PathBuf>,
+        /// Only the log's verifier key, or a file holding it (from /log/vkey): no witnesses.
         #[arg(long, value_name = "VKEY")]
-        vkey: String,
+        vkey: Option<String>,
+    },
+    /// Run a witness (C2SP tlog-witness) for the given logs: it cosigns each checkpoint that
+    /// extends the last one it saw, refuses a fork and keeps it as evidence. Serves on --listen
+    /// (default 127.0.0.1:7380); its key and records live in --dir.
+    Witness {
+        /// The witness's folder: witness-key.toml (`moralbank keys witness-generate`), its
+        /// records and evidence.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// A log's verifier key, or a file holding it (from the log's /log/vkey); repeatable.
+        #[arg(long = "log-vkey", value_name = "VKEY", required = true)]
+        log_vkeys: Vec<String>,
+    },
+    /// Follow a log over HTTP (its checkpoints, tiles and proofs) and report every
+    /// inconsistency, gap or signature failure, one line each; exits 1 if there is any.
+    Monitor {
+        /// The log's address, e.g. https://yuyao.moralbank.example/log.
+        #[arg(long)]
+        url: String,
+        /// The trust policy file (from /log/policy).
+        #[arg(long, value_name = "FILE", conflicts_with = "vkey")]
+        policy: Option<PathBuf>,
+        /// Only the log's verifier key (or a file holding it): no witnesses checked.
+        #[arg(long, value_name = "VKEY")]
+        vkey: Option<String>,
+        /// Where to keep what was verified between runs (created on the first).
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Keep following, checking every this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        follow: Option<u64>,
     },
     /// The moral code.
     #[command(subcommand)]
@@ -145,6 +181,16 @@ enum KeysCommand {
     LogRotate,
     /// Print the log's verifier key (public; the same as GET /log/vkey).
     LogVkey,
+    /// Write a witness's key (DIR/witness-key.toml, mode 0600); refuses to overwrite one.
+    /// Prints its verifier key, which the log's operator lists in [witnessing].
+    WitnessGenerate {
+        /// The witness's name in its cosignatures, e.g. witness.bank.yuyao.example.
+        #[arg(long)]
+        name: String,
+        /// The witness's folder.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Write the moral code's issuer key (DATA_DIR/code-keys.toml, mode 0600); refuses to
     /// overwrite one.
     CodeGenerate,
@@ -361,8 +407,23 @@ fn run(cli: Cli) -> Result<()> {
         print!("{}", config::default_toml());
         return Ok(());
     }
-    if let Command::Verify { receipt, vkey } = &cli.command {
-        return verify::verify(receipt, vkey);
+    if let Command::Verify {
+        receipt,
+        policy,
+        vkey,
+    } = &cli.command
+    {
+        let policy = witnessing::policy_arg(policy.as_deref(), vkey.as_deref())?;
+        return verify::verify(receipt, &policy);
+    }
+    if let Command::Keys(KeysCommand::WitnessGenerate { name, dir }) = &cli.command {
+        let vkey = witnessing::generate_key(dir, name)?;
+        println!(
+            "wrote the witness key to {} (mode 0600); keep it secret and backed up",
+            dir.join(witnessing::WITNESS_KEY_FILE_NAME).display()
+        );
+        println!("verifier key (public): {vkey}");
+        return Ok(());
     }
     if let Command::Code(CodeCommand::Verify { code, keys, skew_s }) = &cli.command {
         return code_keys::verify(code, keys, *skew_s);
@@ -428,6 +489,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("new key id (public): {}; {} key(s) published", keys.signer.kid(), keys.published.keys().len());
             Ok(())
         }
+        Command::Keys(KeysCommand::WitnessGenerate { .. }) => Ok(()),
         Command::Keys(KeysCommand::LogVkey) => {
             println!("{}", log_keys::read(&log_keys::path(&config))?.vkey);
             Ok(())
@@ -435,11 +497,21 @@ fn run(cli: Cli) -> Result<()> {
         Command::Demo { .. } if cli.database_url.is_some() => Err(CliError::Usage(
             "demo always uses DATA_DIR/demo.db; choose the folder with --data-dir instead of --database-url".into(),
         )),
-        command => runtime()?.block_on(run_async(command, config, cli.database_url.is_some())),
+        command => runtime()?.block_on(run_async(
+            command,
+            config,
+            cli.database_url.is_some(),
+            cli.listen,
+        )),
     }
 }
 
-async fn run_async(command: Command, config: Config, url_given: bool) -> Result<()> {
+async fn run_async(
+    command: Command,
+    config: Config,
+    url_given: bool,
+    listen_flag: Option<SocketAddr>,
+) -> Result<()> {
     match command {
         Command::Serve { no_migrate } => server::serve(config, !no_migrate).await,
         Command::Migrate { create } => server::migrate(config, create).await,
@@ -456,6 +528,20 @@ async fn run_async(command: Command, config: Config, url_given: bool) -> Result<
         }) => admin::reset_password(config, &username, password_stdin).await,
         Command::Bench(b) => run_bench(b, config, url_given).await,
         Command::Audit => verify::audit(config).await,
+        Command::Witness { dir, log_vkeys } => {
+            let listen = listen_flag.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 7380)));
+            witnessing::witness_command(&dir, listen, &log_vkeys).await
+        }
+        Command::Monitor {
+            url,
+            policy,
+            vkey,
+            state,
+            follow,
+        } => {
+            let policy = witnessing::policy_arg(policy.as_deref(), vkey.as_deref())?;
+            witnessing::monitor_command(&url, policy, state, follow).await
+        }
         Command::Config(_) | Command::Keys(_) | Command::Verify { .. } | Command::Code(_) => Ok(()),
     }
 }

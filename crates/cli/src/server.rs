@@ -171,6 +171,10 @@ pub async fn run(
             "sms.sender is \"dev\": one-time codes reach nobody, so nobody can sign in or enrol; set [sms] (docs/enrolment.md)"
         );
     }
+    config.witnessing.check()?;
+    let ledger = ledger
+        .with_witnesses(config.witnessing.labelled(), config.witnessing.quorum)
+        .map_err(|e| CliError::Config(format!("witnessing: {e}")))?;
     let state = AppState::new(store.clone(), web, config.sms.sender()?, ledger)
         .with_verifier(config.identity.verifier()?)
         .with_rules(config.evaluation.rules()?)
@@ -208,6 +212,13 @@ pub async fn run(
         );
     }
     let reminders = tokio::spawn(remind_market_sessions_periodically(store.clone()));
+    // Witnesses are asked off the append path: one task each, reading committed checkpoints.
+    let collectors = moralbank_witness::collector::spawn(
+        &store,
+        &config.witnessing.endpoints(),
+        config.witnessing.interval(),
+        config.witnessing.timeout(),
+    );
     let app = moralbank_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = shutdown_signal();
     tracing::info!(%addr, "serving");
@@ -222,6 +233,9 @@ pub async fn run(
     folder.abort();
     offers.abort();
     reminders.abort();
+    for c in collectors {
+        c.abort();
+    }
     if let Some(m) = metrics {
         m.abort();
     }
@@ -410,7 +424,7 @@ async fn purge_expired_periodically(store: Store) {
 /// Resolves on Ctrl-C or SIGTERM. The SIGTERM handler is registered when this is called, not
 /// when the future is first polled: a signal that arrives just after "serving" is printed must
 /// not find the default action (exit) still in place.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     async move {

@@ -1,36 +1,19 @@
-//! `moralbank verify RECEIPT --vkey VKEY` (offline, no database) and `moralbank audit`.
+//! `moralbank verify RECEIPT --policy POLICY` or `--vkey VKEY` (offline, no database) and
+//! `moralbank audit`.
 
 use crate::config::Config;
 use crate::error::{CliError, Result};
 use crate::{keys, log_keys, server};
-use moralbank_ledger::{verify_receipt, AccountRef, Receipt};
+use moralbank_ledger::{verify_receipt_with_policy, AccountRef, Policy, Receipt};
 use std::path::Path;
 
 /// Largest receipt file read (a receipt is a few kilobytes).
 const RECEIPT_BYTES_MAX: u64 = 256 * 1024;
 
-/// The verifier key: a file holding it, or the key itself.
-fn read_vkey(arg: &str) -> Result<String> {
-    let p = Path::new(arg);
-    let vkey = if p.is_file() {
-        std::fs::read_to_string(p)
-            .map_err(CliError::io(format!("reading {}", p.display())))?
-            .trim()
-            .to_string()
-    } else {
-        arg.trim().to_string()
-    };
-    moralbank_ledger::parse_vkey(&vkey).map_err(|_| {
-        CliError::Usage(format!(
-            "--vkey: {arg} is neither a file holding a verifier key nor a verifier key (fetch one from /log/vkey)"
-        ))
-    })?;
-    Ok(vkey)
-}
-
-/// Check a receipt offline; prints what it proves, or fails saying exactly what is wrong.
-pub fn verify(receipt: &Path, vkey: &str) -> Result<()> {
-    let vkey = read_vkey(vkey)?;
+/// Check a receipt offline under a trust policy (the log's key, and the quorum of witnesses
+/// whose cosignatures the receipt's checkpoint must carry); prints what it proves, or fails
+/// saying exactly what is wrong.
+pub fn verify(receipt: &Path, policy: &Policy) -> Result<()> {
     let meta = std::fs::metadata(receipt)
         .map_err(CliError::io(format!("reading {}", receipt.display())))?;
     if meta.len() > RECEIPT_BYTES_MAX {
@@ -51,7 +34,7 @@ pub fn verify(receipt: &Path, vkey: &str) -> Result<()> {
             CliError::Check(format!("receipt NOT valid: not a receipt document: {e}"))
         })?
     };
-    let v = verify_receipt(&r, &vkey)
+    let (v, w) = verify_receipt_with_policy(&r, policy)
         .map_err(|e| CliError::Check(format!("receipt NOT valid: {e}")))?;
     let amount = v
         .entry
@@ -75,7 +58,21 @@ pub fn verify(receipt: &Path, vkey: &str) -> Result<()> {
         v.size,
         hex::encode(v.root.0)
     );
-    println!("  checkpoint signed by the given key");
+    println!("  checkpoint signed by the log's key");
+    if !policy.witnesses.is_empty() {
+        let by: Vec<String> = w
+            .cosigners
+            .iter()
+            .map(|(name, at)| format!("{name} (at {at} s)"))
+            .collect();
+        println!(
+            "  cosigned by {} of {} witnesses (quorum {}): {}",
+            w.cosigners.len(),
+            policy.witnesses.len(),
+            policy.quorum,
+            if by.is_empty() { "none".to_string() } else { by.join(", ") }
+        );
+    }
     match v.opened_for {
         Some(c) => println!("  the citizen account in it is {c} (the opening matches)"),
         None => println!("  no opening: the citizen account is not identified"),

@@ -132,6 +132,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_market.sql"),
         postgres: include_str!("../migrations/postgres/0020_market.sql"),
     },
+    Migration {
+        version: 21,
+        name: "witnesses",
+        sqlite: include_str!("../migrations/sqlite/0021_witnesses.sql"),
+        postgres: include_str!("../migrations/postgres/0021_witnesses.sql"),
+    },
 ];
 
 /// The version of the newest migration.

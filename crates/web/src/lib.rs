@@ -326,9 +326,41 @@ pub struct Ledger {
     pub vkey: String,
     /// Verifier keys of earlier (rotated) signing keys, still needed to check old checkpoints.
     pub retired_vkeys: Vec<String>,
+    /// The trust policy served at `/log/policy`: the log's key, the witnesses that cosign its
+    /// checkpoints and the quorum receipts are held to (no witnesses until configured).
+    pub policy: Arc<moralbank_ledger::Policy>,
+    /// Each witness's name (its key's) and what the `/log` page calls it (e.g. the bank's name).
+    pub witness_labels: Arc<Vec<(String, String)>>,
 }
 
 impl Ledger {
+    /// The same ledger, its checkpoints cosigned by the witnesses given as (`cosignature/v1`
+    /// vkey, label), `quorum` of them required.
+    pub fn with_witnesses(
+        mut self,
+        witnesses: Vec<(String, String)>,
+        quorum: usize,
+    ) -> Result<Ledger, moralbank_ledger::witness::PolicyError> {
+        let mut text = format!("log {}\n", self.vkey);
+        for (vkey, _) in &witnesses {
+            text.push_str(&format!("witness {vkey}\n"));
+        }
+        text.push_str(&format!("quorum {quorum}\n"));
+        self.policy = Arc::new(moralbank_ledger::Policy::parse(&text)?);
+        self.witness_labels = Arc::new(
+            witnesses
+                .into_iter()
+                .map(|(vkey, label)| (vkey.split('+').next().unwrap_or("").to_string(), label))
+                .collect(),
+        );
+        Ok(self)
+    }
+
+    /// The witnesses' names, in the policy's order.
+    pub fn witness_names(&self) -> Vec<String> {
+        self.policy.witness_names()
+    }
+
     /// Start the ledger's writer (and the redemption writer) on `store`, signing with `key` (whose verifier key is `vkey`).
     /// The writers stop when the last handle (this and its clones) is dropped.
     pub async fn start(
@@ -344,11 +376,18 @@ impl Ledger {
             sequencer.clone(),
             Default::default(),
         );
+        let policy = Arc::new(moralbank_ledger::Policy {
+            log_vkey: vkey.clone(),
+            witnesses: Vec::new(),
+            quorum: 0,
+        });
         Ok(Ledger {
             sequencer,
             redeemer,
             vkey,
             retired_vkeys,
+            policy,
+            witness_labels: Arc::new(Vec::new()),
         })
     }
 }

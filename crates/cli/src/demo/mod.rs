@@ -7,6 +7,7 @@ mod dispatch;
 mod history;
 pub mod market;
 pub mod market_pool;
+mod witnesses;
 
 use crate::config::Config;
 use crate::error::{CliError, Result};
@@ -55,6 +56,13 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
             logins.clone(),
         ] {
             remove_if_present(&file)?;
+        }
+        // A new log under the same key would look like a fork to witnesses that remember the
+        // old one: they start over with it.
+        let witnesses = dir.join(witnesses::WITNESSES_DIR);
+        if witnesses.exists() {
+            std::fs::remove_dir_all(&witnesses)
+                .map_err(CliError::io(format!("removing {}", witnesses.display())))?;
         }
     }
     config.database_url = format!("sqlite://{}", db.display());
@@ -117,6 +125,7 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
             config.listen
         );
     }
+    witnesses::start(&mut config, &log_keys.vkey).await?;
     let web = WebConfig {
         demo_mode: true,
         cookie_secure: false,

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod sequencer;
+mod witnessed;
 
 use crate::sql::in_list;
 use crate::{Result, StoreError};
@@ -20,6 +21,7 @@ use std::collections::HashMap;
 pub use moralbank_ledger::entry::{NewEntry, AMOUNT_MAX, REASON_CHARS_MAX};
 pub use moralbank_ledger::EntryKind;
 pub use sequencer::{Appended, Sequencer, SequencerConfig};
+pub use witnessed::{LatestCosignature, WitnessedCheckpoint};
 
 crate::facet!(Ledger, ledger, "The ledger's part of the store (`store.ledger()`): balances, entries, the log's tiles, proofs and receipts, reversal requests, the audit. Appends go through the [`ledger::Sequencer`].");
 
@@ -387,6 +389,20 @@ impl Ledger<'_> {
     /// A receipt for entry `index` against the newest checkpoint; with the citizen's opening
     /// when `for_citizen` is the entry's citizen. `None` if there is no such entry.
     pub async fn receipt(&self, index: u64, for_citizen: Option<&str>) -> Result<Option<Receipt>> {
+        self.witnessed_receipt(index, for_citizen, &[], 0).await
+    }
+
+    /// [`Ledger::receipt`] against the newest checkpoint cosigned by `quorum` of `witnesses`
+    /// when that one holds the entry (its cosignatures travel in the receipt), else against the
+    /// newest signed checkpoint (a verifier that requires the quorum will then refuse it, saying
+    /// which witnesses are missing, until the witnesses catch up).
+    pub async fn witnessed_receipt(
+        &self,
+        index: u64,
+        for_citizen: Option<&str>,
+        witnesses: &[String],
+        quorum: usize,
+    ) -> Result<Option<Receipt>> {
         let row = sqlx::query(
             "SELECT e.leaf, p.citizen_id, a.salt FROM ledger_entries e \
              JOIN ledger_postings p ON p.entry_idx = e.idx AND p.citizen_id IS NOT NULL \
@@ -399,8 +415,20 @@ impl Ledger<'_> {
         let leaf: Vec<u8> = row.try_get("leaf")?;
         let owner: String = row.try_get("citizen_id")?;
         let salt: Option<Vec<u8>> = row.try_get("salt")?;
-        let Some(cp) = self.latest_checkpoint().await? else {
-            return Ok(None);
+        let witnessed = self
+            .witnessed_checkpoint(witnesses, quorum)
+            .await?
+            .filter(|w| w.size > index);
+        let cp = match witnessed {
+            Some(w) => StoredCheckpoint {
+                size: w.size,
+                note: w.note,
+                at_ms: 0,
+            },
+            None => match self.latest_checkpoint().await? {
+                Some(cp) => cp,
+                None => return Ok(None),
+            },
         };
         let proof = self
             .log_proof(Plan::Inclusion {

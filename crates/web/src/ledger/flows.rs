@@ -106,7 +106,12 @@ pub(crate) async fn own_receipt(
     state
         .store
         .ledger()
-        .receipt(index, Some(citizen_id))
+        .witnessed_receipt(
+            index,
+            Some(citizen_id),
+            &state.ledger.witness_names(),
+            state.ledger.policy.quorum,
+        )
         .await?
         .ok_or(AppError::NotFound("entry"))
 }

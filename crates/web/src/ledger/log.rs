@@ -24,6 +24,8 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/log/checkpoint"),
     ("get", "/log/vkey"),
+    ("get", "/log/witnessed-checkpoint"),
+    ("get", "/log/policy"),
     ("get", "/log/tile/{path}"),
     ("get", "/log/proof/inclusion"),
     ("get", "/log/proof/consistency"),
@@ -34,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/log", get(page))
         .route("/log/checkpoint", get(checkpoint))
         .route("/log/vkey", get(vkey))
+        .route("/log/witnessed-checkpoint", get(witnessed_checkpoint))
+        .route("/log/policy", get(policy))
         .route("/log/tile/{*path}", get(tile))
         .route("/log/proof/inclusion", get(inclusion))
         .route("/log/proof/consistency", get(consistency))
@@ -58,6 +62,24 @@ async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError>
         .await?
         .ok_or(AppError::NotFound("checkpoint"))?;
     Ok(text(cp.note, "no-cache"))
+}
+
+/// The newest checkpoint cosigned by the policy's quorum of witnesses (by at least one when
+/// the quorum is 0), with the cosignatures after the log's signature.
+async fn witnessed_checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
+    let w = state
+        .store
+        .ledger()
+        .witnessed_checkpoint(&state.ledger.witness_names(), state.ledger.policy.quorum)
+        .await?
+        .ok_or(AppError::NotFound("witnessed checkpoint"))?;
+    Ok(text(w.note, "no-cache"))
+}
+
+/// The trust policy: the log's vkey, the witnesses' vkeys and the quorum (`moralbank verify
+/// --policy` and `moralbank monitor --policy` read this file).
+async fn policy(State(state): State<AppState>) -> Response {
+    text(state.ledger.policy.to_text(), "public, max-age=300")
 }
 
 async fn vkey(State(state): State<AppState>) -> Response {
@@ -189,12 +211,35 @@ async fn consistency(
 /// `/log`: the latest checkpoint, the tree size and how to verify, for anyone.
 async fn page(State(state): State<AppState>, ctx: crate::auth::PageCtx) -> Response {
     let result = async {
-        let head = state.store.ledger().log_head().await?;
-        let cp = state.store.ledger().latest_checkpoint().await?;
+        let ledger = state.store.ledger();
+        let head = ledger.log_head().await?;
+        let cp = ledger.latest_checkpoint().await?;
+        let names = state.ledger.witness_names();
+        let quorum = state.ledger.policy.quorum;
+        let witnessed = ledger.witnessed_checkpoint(&names, quorum).await?;
+        let latest = ledger.latest_cosignatures(&names).await?;
+        let witnesses: Vec<_> = names
+            .iter()
+            .map(|n| {
+                let last = latest.iter().find(|l| &l.witness == n);
+                let cosigned = witnessed
+                    .as_ref()
+                    .and_then(|w| w.cosigners.iter().find(|(c, _)| c == n));
+                context! {
+                    name => n,
+                    label => state.ledger.witness_labels.iter().find(|(w, _)| w == n).map(|(_, l)| l.clone()),
+                    last_size => last.map(|l| l.size), last_at => last.map(|l| l.at_ms),
+                    cosigned_at => cosigned.map(|(_, at)| *at),
+                }
+            })
+            .collect();
         let view = context! {
             size => head.size, root => head.root, vkey => state.ledger.vkey, retired => state.ledger.retired_vkeys,
             checkpoint => cp.as_ref().map(|c| c.note.clone()),
             checkpoint_at => cp.as_ref().map(|c| c.at_ms),
+            witnesses, quorum,
+            witnessed_size => witnessed.as_ref().map(|w| w.size),
+            witnessed_note => witnessed.as_ref().map(|w| w.note.clone()),
         };
         Ok::<_, AppError>(crate::frame::views::render(&state, &ctx, "log.html", view)?.into_response())
     }

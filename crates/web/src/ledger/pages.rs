@@ -62,8 +62,11 @@ async fn my_entries(
     let rules = super::labels::Labels::load(&state, ctx.lang)
         .await?
         .of(entries.iter().map(|e| e.rule.as_str()));
-    let view =
-        context! { mine, household, entries, names, rules, next, first_page => before.is_none() };
+    let witness_labels: std::collections::BTreeMap<_, _> =
+        state.ledger.witness_labels.iter().cloned().collect();
+    let view = context! {
+        mine, household, entries, names, rules, next, first_page => before.is_none(), witness_labels,
+    };
     Ok(render(&state, &ctx, "entries.html", view)?.into_response())
 }
 

@@ -1,0 +1,213 @@
+//! The log's side of witnessing: one task per configured witness sends it the newest signed
+//! checkpoint with a consistency proof from the size the witness last cosigned, checks the
+//! cosignature it returns against the witness's key, and keeps it. The tasks only read what
+//! the ledger's writer has committed, so a slow or dead witness never holds up an append; a
+//! witness that fails is retried with a growing pause (up to a minute), and catches up with
+//! one request when it returns, since a witness only needs the newest checkpoint.
+
+use crate::http::Client;
+use moralbank_ledger::witness::{AddCheckpoint, CosignatureVerifier};
+use moralbank_ledger::Plan;
+use moralbank_store::Store;
+use signed_note::{Note, VerifierList};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The longest pause between attempts at a failing witness.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// A witness the log asks: its `cosignature/v1` vkey and its submission URL prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub vkey: String,
+    pub url: String,
+}
+
+/// What one attempt gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The witness cosigned the checkpoint of this size; the cosignature is kept.
+    Cosigned(u64),
+    /// Nothing new to ask about.
+    UpToDate,
+    /// The witness holds another tree at the size it names: it refuses to follow this log.
+    Conflict { held: u64 },
+    /// Another refusal, or a cosignature that does not verify.
+    Refused(String),
+    /// No answer (down, slow, unreachable).
+    Unreachable(String),
+}
+
+pub struct Peer {
+    name: String,
+    verifier: CosignatureVerifier,
+    submit_url: String,
+    /// The size this witness last cosigned, as far as the log knows.
+    cosigned: Option<u64>,
+    /// The old size to send (the witness's record, corrected by its 409 answers).
+    old: u64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Peer {
+    pub async fn new(store: &Store, endpoint: &Endpoint) -> Result<Peer, String> {
+        let verifier = CosignatureVerifier::new(&endpoint.vkey)
+            .map_err(|e| format!("witness key {}: {e}", endpoint.vkey))?;
+        let name = verifier.name().to_string();
+        let cosigned = store
+            .ledger()
+            .latest_cosigned(&name)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Peer {
+            name,
+            verifier,
+            submit_url: format!("{}/add-checkpoint", endpoint.url.trim_end_matches('/')),
+            cosigned,
+            old: cosigned.unwrap_or(0),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Ask this witness to cosign the newest checkpoint, if it has not yet; on a 409 naming
+    /// another size (the log's record was behind), ask again once from that size.
+    pub async fn step(&mut self, store: &Store, client: &Client) -> Step {
+        let mut retried = false;
+        loop {
+            let cp = match store.ledger().latest_checkpoint().await {
+                Ok(Some(cp)) => cp,
+                Ok(None) => return Step::UpToDate,
+                Err(e) => return Step::Unreachable(format!("reading the log: {e}")),
+            };
+            if self.cosigned.is_some_and(|c| c >= cp.size) || self.old > cp.size {
+                return Step::UpToDate;
+            }
+            let proof = if self.old == 0 {
+                Vec::new()
+            } else {
+                match store
+                    .ledger()
+                    .log_proof(Plan::Consistency {
+                        old: self.old,
+                        new: cp.size,
+                    })
+                    .await
+                {
+                    Ok(p) => p,
+                    Err(e) => return Step::Refused(format!("no consistency proof: {e}")),
+                }
+            };
+            let body = AddCheckpoint {
+                old: self.old,
+                proof,
+                checkpoint: cp.note.clone(),
+            }
+            .to_body();
+            let answer = match client.post_text(&self.submit_url, body).await {
+                Ok(a) => a,
+                Err(e) => return Step::Unreachable(e.to_string()),
+            };
+            match answer.status {
+                200 => return self.keep(store, &cp.note, cp.size, &answer.text()).await,
+                409 if answer.content_type.starts_with("text/x.tlog.size") => {
+                    let held = answer.text().trim().parse::<u64>().unwrap_or(u64::MAX);
+                    if held == self.old || held > cp.size || retried {
+                        return Step::Conflict { held };
+                    }
+                    self.old = held;
+                    retried = true;
+                }
+                s => {
+                    let why = answer.text();
+                    return Step::Refused(format!("HTTP {s}: {}", why.lines().next().unwrap_or("")));
+                }
+            }
+        }
+    }
+
+    /// Check the returned lines against this witness's key and keep its cosignature.
+    async fn keep(&mut self, store: &Store, note: &str, size: u64, lines: &str) -> Step {
+        let Ok(full) = Note::from_bytes(format!("{note}{lines}").as_bytes()) else {
+            return Step::Refused("the answer is not note signature lines".into());
+        };
+        let verified = {
+            let list = VerifierList::new(vec![Box::new(self.verifier.clone())]);
+            full.verify(&list).map(|(verified, _)| verified.into_iter().next())
+        };
+        let sig = match verified {
+            Ok(Some(s)) => s,
+            Ok(None) => return Step::Refused("no cosignature by this witness's key".into()),
+            Err(e) => return Step::Refused(format!("the cosignature does not verify: {e}")),
+        };
+        let line = String::from_utf8_lossy(&sig.to_bytes()).into_owned();
+        if let Err(e) = store.ledger().add_cosignature(size, &self.name, &line, now_ms()).await {
+            return Step::Unreachable(format!("keeping the cosignature: {e}"));
+        }
+        self.old = size;
+        self.cosigned = Some(size);
+        Step::Cosigned(size)
+    }
+}
+
+/// Follow one witness for ever: an attempt every `interval`, pausing longer after failures.
+pub async fn follow(store: Store, endpoint: Endpoint, interval: Duration, timeout: Duration) {
+    let client = Client::new(timeout);
+    let mut peer = loop {
+        match Peer::new(&store, &endpoint).await {
+            Ok(p) => break p,
+            Err(e) => {
+                tracing::error!(witness = %endpoint.url, "cannot follow this witness: {e}");
+                tokio::time::sleep(BACKOFF_MAX).await;
+            }
+        }
+    };
+    let mut failures: u32 = 0;
+    loop {
+        let pause = if failures == 0 {
+            interval
+        } else {
+            interval.saturating_mul(1 << failures.min(10)).min(BACKOFF_MAX)
+        };
+        tokio::time::sleep(pause).await;
+        match peer.step(&store, &client).await {
+            Step::Cosigned(size) => {
+                if failures > 0 {
+                    tracing::info!(witness = %peer.name(), size, "the witness is back and cosigned");
+                }
+                failures = 0;
+            }
+            Step::UpToDate => failures = 0,
+            Step::Conflict { held } => {
+                failures += 1;
+                tracing::error!(
+                    witness = %peer.name(), held,
+                    "the witness refuses this log's checkpoint: it cosigned another tree of size {held}"
+                );
+            }
+            Step::Refused(why) | Step::Unreachable(why) => {
+                failures += 1;
+                tracing::warn!(witness = %peer.name(), failures, "no cosignature: {why}");
+            }
+        }
+    }
+}
+
+/// Start following every witness in `endpoints` (one task each).
+pub fn spawn(
+    store: &Store,
+    endpoints: &[Endpoint],
+    interval: Duration,
+    timeout: Duration,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    endpoints
+        .iter()
+        .map(|e| tokio::spawn(follow(store.clone(), e.clone(), interval, timeout)))
+        .collect()
+}
