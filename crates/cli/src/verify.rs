@@ -70,7 +70,11 @@ pub fn verify(receipt: &Path, policy: &Policy) -> Result<()> {
             w.cosigners.len(),
             policy.witnesses.len(),
             policy.quorum,
-            if by.is_empty() { "none".to_string() } else { by.join(", ") }
+            if by.is_empty() {
+                "none".to_string()
+            } else {
+                by.join(", ")
+            }
         );
     }
     match v.opened_for {

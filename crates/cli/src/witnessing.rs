@@ -75,7 +75,9 @@ impl WitnessingConfig {
                 ));
             }
             if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
-                return bad(format!("witnesses[{i}].url must start with http:// or https://"));
+                return bad(format!(
+                    "witnesses[{i}].url must start with http:// or https://"
+                ));
             }
             if w.label.trim().is_empty() || w.label.chars().count() > 60 {
                 return bad(format!("witnesses[{i}].label must be 1 to 60 characters"));
@@ -123,7 +125,8 @@ struct WitnessKeyFile {
 /// Write `dir/witness-key.toml` (mode 0600, never overwritten) for a witness named `name`;
 /// returns the vkey.
 pub fn generate_key(dir: &Path, name: &str) -> Result<String> {
-    let (private_key, vkey) = generate_witness_key(name).map_err(|e| CliError::Usage(format!("--name: {e}")))?;
+    let (private_key, vkey) =
+        generate_witness_key(name).map_err(|e| CliError::Usage(format!("--name: {e}")))?;
     std::fs::create_dir_all(dir).map_err(CliError::io(format!("creating {}", dir.display())))?;
     let file = WitnessKeyFile { private_key, vkey };
     let text = format!(
@@ -176,11 +179,16 @@ pub fn open_witness(dir: &Path, log_vkeys: &[String]) -> Result<Arc<Witness>> {
         logs.push(vkey);
     }
     if logs.is_empty() {
-        return Err(CliError::Usage("name at least one log with --log-vkey".into()));
+        return Err(CliError::Usage(
+            "name at least one log with --log-vkey".into(),
+        ));
     }
     Witness::open(key, logs, dir)
         .map(Arc::new)
-        .map_err(CliError::io(format!("opening the witness's folder {}", dir.display())))
+        .map_err(CliError::io(format!(
+            "opening the witness's folder {}",
+            dir.display()
+        )))
 }
 
 /// `moralbank witness`.
@@ -231,10 +239,15 @@ pub async fn monitor_command(
     state_file: Option<PathBuf>,
     follow: Option<u64>,
 ) -> Result<()> {
-    let monitor = Monitor::new(moralbank_witness::http::Client::new(Duration::from_secs(30)), url, policy);
+    let monitor = Monitor::new(
+        moralbank_witness::http::Client::new(Duration::from_secs(30)),
+        url,
+        policy,
+    );
     let mut state: Option<MonitorState> = match &state_file {
         Some(p) if p.exists() => {
-            let text = std::fs::read_to_string(p).map_err(CliError::io(format!("reading {}", p.display())))?;
+            let text = std::fs::read_to_string(p)
+                .map_err(CliError::io(format!("reading {}", p.display())))?;
             Some(serde_json::from_str(&text).map_err(|e| {
                 CliError::Config(format!("{}: not a monitor state file: {e}", p.display()))
             })?)

@@ -126,7 +126,10 @@ impl Peer {
                 }
                 s => {
                     let why = answer.text();
-                    return Step::Refused(format!("HTTP {s}: {}", why.lines().next().unwrap_or("")));
+                    return Step::Refused(format!(
+                        "HTTP {s}: {}",
+                        why.lines().next().unwrap_or("")
+                    ));
                 }
             }
         }
@@ -139,7 +142,8 @@ impl Peer {
         };
         let verified = {
             let list = VerifierList::new(vec![Box::new(self.verifier.clone())]);
-            full.verify(&list).map(|(verified, _)| verified.into_iter().next())
+            full.verify(&list)
+                .map(|(verified, _)| verified.into_iter().next())
         };
         let sig = match verified {
             Ok(Some(s)) => s,
@@ -147,7 +151,11 @@ impl Peer {
             Err(e) => return Step::Refused(format!("the cosignature does not verify: {e}")),
         };
         let line = String::from_utf8_lossy(&sig.to_bytes()).into_owned();
-        if let Err(e) = store.ledger().add_cosignature(size, &self.name, &line, now_ms()).await {
+        if let Err(e) = store
+            .ledger()
+            .add_cosignature(size, &self.name, &line, now_ms())
+            .await
+        {
             return Step::Unreachable(format!("keeping the cosignature: {e}"));
         }
         self.old = size;
@@ -173,7 +181,9 @@ pub async fn follow(store: Store, endpoint: Endpoint, interval: Duration, timeou
         let pause = if failures == 0 {
             interval
         } else {
-            interval.saturating_mul(1 << failures.min(10)).min(BACKOFF_MAX)
+            interval
+                .saturating_mul(1 << failures.min(10))
+                .min(BACKOFF_MAX)
         };
         tokio::time::sleep(pause).await;
         match peer.step(&store, &client).await {

@@ -57,15 +57,20 @@ impl Client {
         self.send(Method::POST, url, Some(body)).await
     }
 
-    async fn send(&self, method: Method, url: &str, body: Option<String>) -> Result<Answer, HttpError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<String>,
+    ) -> Result<Answer, HttpError> {
         let transport = |message: String| HttpError::Transport {
             url: url.to_string(),
             message,
         };
-        let mut req = Request::builder()
-            .method(method)
-            .uri(url)
-            .header("user-agent", concat!("moralbank/", env!("CARGO_PKG_VERSION")));
+        let mut req = Request::builder().method(method).uri(url).header(
+            "user-agent",
+            concat!("moralbank/", env!("CARGO_PKG_VERSION")),
+        );
         if body.is_some() {
             req = req.header("content-type", "text/plain; charset=utf-8");
         }

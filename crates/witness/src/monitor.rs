@@ -150,7 +150,9 @@ impl Monitor {
         let note = match self.get("checkpoint").await {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => {
-                report.problems.push(format!("checkpoint: cannot fetch it: {e}"));
+                report
+                    .problems
+                    .push(format!("checkpoint: cannot fetch it: {e}"));
                 return (report, None);
             }
         };
@@ -259,7 +261,9 @@ impl Monitor {
                     .and_then(|s| B64.decode(s).ok())
                     .and_then(|b| <[u8; 32]>::try_from(b).ok())
                     .map(Hash)
-                    .ok_or_else(|| "consistency: a proof hash is not 32 bytes of base64".to_string())
+                    .ok_or_else(|| {
+                        "consistency: a proof hash is not 32 bytes of base64".to_string()
+                    })
             })
             .collect()
     }
@@ -300,10 +304,16 @@ impl Monitor {
                     return;
                 }
             };
-            for (i, data) in entries.iter().enumerate().skip(usize::try_from(skip).unwrap_or(0)) {
+            for (i, data) in entries
+                .iter()
+                .enumerate()
+                .skip(usize::try_from(skip).unwrap_or(0))
+            {
                 let index = n * TILE + i as u64;
                 if let Err(e) = LeafEntry::decode(data) {
-                    report.problems.push(format!("entry {index}: not a valid ledger leaf: {e}"));
+                    report
+                        .problems
+                        .push(format!("entry {index}: not a valid ledger leaf: {e}"));
                 }
                 let h = leaf_hash(data);
                 if hashes.get(i * 32..(i + 1) * 32) != Some(&h.0[..]) {
@@ -350,7 +360,9 @@ impl Monitor {
                 w.size
             ));
         } else if w.size == size && w.root != root {
-            report.problems.push(format!("witnessed checkpoint: another root at size {size}: a fork"));
+            report.problems.push(format!(
+                "witnessed checkpoint: another root at size {size}: a fork"
+            ));
         } else if w.size < size && w.size > 0 {
             let ok = match self.consistency_proof(w.size, size).await {
                 Ok(p) => check_consistency(&p, size, root, w.size, w.root).is_ok(),
@@ -383,7 +395,12 @@ mod tests {
             let data = i.to_be_bytes();
             log.append(&data);
             edge.push(leaf_hash(&data));
-            assert_eq!(edge.root(), log.root(log.size()).expect("root"), "size {}", i + 1);
+            assert_eq!(
+                edge.root(),
+                log.root(log.size()).expect("root"),
+                "size {}",
+                i + 1
+            );
         }
         assert!(edge.nodes.len() <= 10);
     }

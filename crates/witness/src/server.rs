@@ -80,7 +80,10 @@ impl Witness {
             Ok(o) => o,
             Err(r) => return Outcome::Refused(r),
         };
-        let _turn = self.turn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _turn = self
+            .turn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let latest = match self.state.latest(&origin) {
             Ok(l) => l,
             Err(e) => return Outcome::Failed(e.to_string()),

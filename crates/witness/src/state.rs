@@ -46,13 +46,18 @@ pub struct WitnessState {
 fn corrupt(path: &Path, why: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
-        format!("{}: {why}; the witness will not cosign this log until an operator looks", path.display()),
+        format!(
+            "{}: {why}; the witness will not cosign this log until an operator looks",
+            path.display()
+        ),
     )
 }
 
 /// Write `bytes` to `path` so that a crash leaves the old file or the new one, never a mix.
 fn replace_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| io::Error::other("no parent folder"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::other("no parent folder"))?;
     let tmp = path.with_extension("tmp");
     {
         let mut f = OpenOptions::new()
@@ -116,7 +121,9 @@ impl WitnessState {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "checkpoint") {
                 let text = fs::read_to_string(&path)?;
-                out.push(parse_record(&text).ok_or_else(|| corrupt(&path, "the record is damaged"))?);
+                out.push(
+                    parse_record(&text).ok_or_else(|| corrupt(&path, "the record is damaged"))?,
+                );
             }
         }
         out.sort_by(|a, b| a.origin.cmp(&b.origin));
@@ -211,7 +218,13 @@ fn parse_record(text: &str) -> Option<LogRecord> {
     if lines.next()? != STATE_FORMAT {
         return None;
     }
-    let mut field = |k: &str| lines.next()?.strip_prefix(k)?.strip_prefix(' ').map(str::to_string);
+    let mut field = |k: &str| {
+        lines
+            .next()?
+            .strip_prefix(k)?
+            .strip_prefix(' ')
+            .map(str::to_string)
+    };
     let origin = field("origin")?;
     let size = field("size")?.parse().ok()?;
     let root = <[u8; 32]>::try_from(B64.decode(field("root")?).ok()?).ok()?;
@@ -253,12 +266,22 @@ mod tests {
         assert_eq!(state.latest("city.example/log").expect("read"), None);
         state.record(&record(5)).expect("write");
         state.record(&record(9)).expect("write");
-        assert!(WitnessState::open(dir.path()).is_err(), "one process per folder");
+        assert!(
+            WitnessState::open(dir.path()).is_err(),
+            "one process per folder"
+        );
         drop(state);
         let state = WitnessState::open(dir.path()).expect("reopen");
-        assert_eq!(state.latest("city.example/log").expect("read"), Some(record(9)));
+        assert_eq!(
+            state.latest("city.example/log").expect("read"),
+            Some(record(9))
+        );
         assert_eq!(state.all().expect("all").len(), 1);
-        fs::write(state.log_path("city.example/log"), "moralbank-witness-state/v1\norigin").expect("damage");
+        fs::write(
+            state.log_path("city.example/log"),
+            "moralbank-witness-state/v1\norigin",
+        )
+        .expect("damage");
         assert!(state.latest("city.example/log").is_err());
     }
 
@@ -267,12 +290,25 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let state = WitnessState::open(dir.path()).expect("open");
         let name = state
-            .keep_evidence(&Refusal::RootMismatch { size: 9 }, b"old 9\n\nforged", &record(9), 1_780_000_000_123)
+            .keep_evidence(
+                &Refusal::RootMismatch { size: 9 },
+                b"old 9\n\nforged",
+                &record(9),
+                1_780_000_000_123,
+            )
             .expect("kept");
         let text = state.evidence_file(&name).expect("read").expect("there");
-        assert!(text.contains("forged") && text.contains("city.example/log\n9\n"), "{text}");
+        assert!(
+            text.contains("forged") && text.contains("city.example/log\n9\n"),
+            "{text}"
+        );
         assert_eq!(state.evidence().expect("list")[0].name, name);
-        for bad in ["../logs/x.checkpoint", "witness.lock", "1-zzzzzzzz.txt", "-12345678.txt"] {
+        for bad in [
+            "../logs/x.checkpoint",
+            "witness.lock",
+            "1-zzzzzzzz.txt",
+            "-12345678.txt",
+        ] {
             assert_eq!(state.evidence_file(bad).expect("no error"), None, "{bad}");
         }
     }

@@ -12,7 +12,11 @@ pub const WITNESSES_DIR: &str = "witnesses";
 /// (folder, label on the /log page, the witness's key name).
 const WITNESSES: [(&str, &str, &str); 3] = [
     ("bank", "余姚农村商业银行", "witness.bank.yuyao.example"),
-    ("hospital", "余姚市人民医院", "witness.hospital.yuyao.example"),
+    (
+        "hospital",
+        "余姚市人民医院",
+        "witness.hospital.yuyao.example",
+    ),
     ("library", "余姚市图书馆", "witness.library.yuyao.example"),
 ];
 

@@ -32,7 +32,13 @@ pub struct LatestCosignature {
 impl Ledger<'_> {
     /// Keep `witness`'s cosignature `line` of the checkpoint of `size`; a second one for the
     /// same size and witness is ignored (the first stays).
-    pub async fn add_cosignature(&self, size: u64, witness: &str, line: &str, at_ms: i64) -> Result<()> {
+    pub async fn add_cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+        line: &str,
+        at_ms: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO log_cosignatures (size, witness, line, at_ms) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (size, witness) DO NOTHING",
@@ -57,7 +63,10 @@ impl Ledger<'_> {
     }
 
     /// Each of `witnesses`' newest cosignature (those that never cosigned are absent).
-    pub async fn latest_cosignatures(&self, witnesses: &[String]) -> Result<Vec<LatestCosignature>> {
+    pub async fn latest_cosignatures(
+        &self,
+        witnesses: &[String],
+    ) -> Result<Vec<LatestCosignature>> {
         let mut out = Vec::new();
         for w in witnesses {
             let row = sqlx::query(
@@ -111,7 +120,10 @@ impl Ledger<'_> {
         let mut note = cp.note;
         let mut cosigners = Vec::new();
         for w in witnesses {
-            if let Some(r) = rows.iter().find(|r| r.try_get::<String, _>("witness").ok().as_ref() == Some(w)) {
+            if let Some(r) = rows
+                .iter()
+                .find(|r| r.try_get::<String, _>("witness").ok().as_ref() == Some(w))
+            {
                 note.push_str(&r.try_get::<String, _>("line")?);
                 cosigners.push((w.clone(), r.try_get("at_ms")?));
             }
