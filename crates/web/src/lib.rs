@@ -252,6 +252,17 @@ impl Default for WebConfig {
 }
 
 impl AppState {
+    /// The same state, its log's checkpoints cosigned by the witnesses given as (vkey, label),
+    /// `quorum` of them required (see [`Ledger::with_witnesses`]).
+    pub fn with_witnesses(
+        mut self,
+        witnesses: Vec<(String, String)>,
+        quorum: usize,
+    ) -> Result<AppState, moralbank_ledger::witness::PolicyError> {
+        self.ledger = self.ledger.with_witnesses(witnesses, quorum)?;
+        Ok(self)
+    }
+
     /// The same state reading the time from `clock` (tests move it forward).
     pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> AppState {
         self.clock = clock;

@@ -70,6 +70,7 @@ async fn every_answer_carries_the_security_headers(w: World) {
         "/log".into(),
         "/log/checkpoint".into(),
         "/log/vkey".into(),
+        "/log/policy".into(),
         "/api/docs".into(),
         "/assets/app.css".into(),
         "/assets/code.js".into(),
