@@ -263,6 +263,11 @@ enum BenchCommand {
     /// substring baseline in the same run, and precision at 5 on the labelled set; one JSON
     /// line. Needs no database.
     Match(bench::market::MatchOptions),
+    /// Witnessing: one witness's cosignatures per second at tree sizes 1 M and 20 M (with its
+    /// durable write, against the write alone and the checks alone), and the ledger's append
+    /// rate with three witnesses and their collectors against none, alternating; one JSON
+    /// line. Writes to the database: name a scratch one with --database-url.
+    Witness(bench::witness::WitnessOptions),
     /// Volunteer dispatch through the store: a batch proposed (tasks, candidates with their
     /// hours and busy windows, the matcher, alternates) and its offers sent, against the
     /// matcher alone on the same input; one JSON line. Writes a city: name a new database with
@@ -637,6 +642,7 @@ async fn run_bench_more(command: BenchCommand, config: Config, url_given: bool) 
         BenchCommand::Credit(o) => bench::credit::credit(config, o, url_given).await,
         BenchCommand::Dispatch(o) => bench::dispatch::dispatch(o),
         BenchCommand::Match(o) => bench::market::matching(o),
+        BenchCommand::Witness(o) => bench::witness::witness(config, o, url_given).await,
         BenchCommand::DispatchStore(o) => {
             bench::dispatch_store::dispatch_store(config, o, url_given).await
         }

@@ -60,10 +60,10 @@ pub struct LedgerOptions {
 }
 
 /// Appends per phase: counts and acknowledgement latencies in microseconds.
-struct Acks {
-    latencies_us: Vec<u64>,
-    errors: u64,
-    wall_s: f64,
+pub(crate) struct Acks {
+    pub(crate) latencies_us: Vec<u64>,
+    pub(crate) errors: u64,
+    pub(crate) wall_s: f64,
 }
 
 pub async fn ledger(config: Config, o: LedgerOptions, url_given: bool) -> Result<()> {
@@ -256,9 +256,9 @@ async fn run(store: &Store, o: &LedgerOptions) -> Result<(serde_json::Value, u64
 }
 
 /// The benchmark's appends: awards of 1 to 10 points cycling over the citizens.
-struct Generator {
-    citizens: Arc<Vec<String>>,
-    run_tag: i64,
+pub(crate) struct Generator {
+    pub(crate) citizens: Arc<Vec<String>>,
+    pub(crate) run_tag: i64,
 }
 
 impl Generator {
@@ -281,7 +281,7 @@ impl Generator {
 }
 
 /// Appends `next..until` from `clients` closed-loop clients.
-async fn closed_loop(
+pub(crate) async fn closed_loop(
     seq: &Sequencer,
     gen: &Arc<Generator>,
     next: &Arc<AtomicU64>,
