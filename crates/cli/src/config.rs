@@ -40,8 +40,8 @@ pub struct Config {
     pub code: CodeConfig,
     pub identity: crate::real_name::IdentityConfig,
     pub sms: crate::sms::SmsConfig,
-    pub crypto: CryptoConfig,
     pub witnessing: crate::witnessing::WitnessingConfig,
+    pub crypto: CryptoConfig,
 }
 
 /// The `[code]` table: the moral code's issuer name, lifetimes and tier thresholds.
@@ -169,8 +169,8 @@ impl Default for Config {
             code: CodeConfig::default(),
             identity: crate::real_name::IdentityConfig::default(),
             sms: crate::sms::SmsConfig::default(),
-            crypto: CryptoConfig::default(),
             witnessing: crate::witnessing::WitnessingConfig::default(),
+            crypto: CryptoConfig::default(),
         }
     }
 }
@@ -455,7 +455,7 @@ const DOCS: &[(&str, &str)] = &[
     ("sms.timeout_ms", "How long the gateway may take; past it the request fails (500) and may be retried."),
     ("crypto", "Encryption of personal data at rest (AES-256-GCM) and keyed lookups (HMAC-SHA-256).\nWhen neither hmac_key nor [crypto.keys] is set here or in the environment, the keys are\nread from DATA_DIR/keys.toml, which `moralbank keys generate` writes (`moralbank demo`\nwrites one on its first run)."),
     ("witnessing", "Witnesses: partner institutions that cosign the log's checkpoints (C2SP tlog-witness), so that\nthe city cannot show two histories. Each is listed as [[witnessing.witnesses]] with label,\nvkey (from `moralbank keys witness-generate`) and url (docs/ledger.md). None by default."),
-    ("witnessing.quorum", "Cosignatures a checkpoint needs before it is served as witnessed and put in receipts\n(e.g. 2 of 3); 0 to 'witnesses listed'."),
+    ("witnessing.quorum", "Cosignatures a checkpoint needs before it is served as witnessed and put in receipts\n(e.g. 2 of 3): from 0 to the number of witnesses listed."),
     ("witnessing.interval_ms", "How often each witness is asked about the newest checkpoint, in milliseconds; a failing\nwitness is asked less often, down to once a minute."),
     ("witnessing.timeout_ms", "How long one witness may take to answer, in milliseconds."),
     ("witnessing.witnesses", "The witnesses: [[witnessing.witnesses]] tables with label, vkey and url."),

@@ -212,7 +212,7 @@ pub async fn run(
         );
     }
     let reminders = tokio::spawn(remind_market_sessions_periodically(store.clone()));
-    // Witnesses are asked off the append path: one task each, reading committed checkpoints.
+    // Witnesses are asked off the append path: one task reading committed checkpoints.
     let collectors = moralbank_witness::collector::spawn(
         &store,
         &config.witnessing.endpoints(),
@@ -233,7 +233,7 @@ pub async fn run(
     folder.abort();
     offers.abort();
     reminders.abort();
-    for c in collectors {
+    if let Some(c) = collectors {
         c.abort();
     }
     if let Some(m) = metrics {

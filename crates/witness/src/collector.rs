@@ -1,13 +1,16 @@
-//! The log's side of witnessing: one task per configured witness sends it the newest signed
-//! checkpoint with a consistency proof from the size the witness last cosigned, checks the
-//! cosignature it returns against the witness's key, and keeps it. The tasks only read what
-//! the ledger's writer has committed, so a slow or dead witness never holds up an append; a
-//! witness that fails is retried with a growing pause (up to a minute), and catches up with
-//! one request when it returns, since a witness only needs the newest checkpoint.
+//! The log's side of witnessing: one task, in rounds. Each round reads the newest signed
+//! checkpoint once and sends that same checkpoint to every witness at once (so that a quorum
+//! cosigns one size even while appends go on), each with a consistency proof from the size that
+//! witness last cosigned; it checks each returned cosignature against the witness's key and
+//! keeps it. The task only reads what the ledger's writer has committed, so a slow or dead
+//! witness never holds up an append; each request has a deadline, and a witness that failed is
+//! skipped for a pause that doubles up to a minute, then catches up with one request, since a
+//! witness only needs the newest checkpoint.
 
 use crate::http::Client;
 use moralbank_ledger::witness::{AddCheckpoint, CosignatureVerifier};
 use moralbank_ledger::Plan;
+use moralbank_store::ledger::StoredCheckpoint;
 use moralbank_store::Store;
 use signed_note::{Note, VerifierList};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -76,16 +79,11 @@ impl Peer {
         &self.name
     }
 
-    /// Ask this witness to cosign the newest checkpoint, if it has not yet; on a 409 naming
-    /// another size (the log's record was behind), ask again once from that size.
-    pub async fn step(&mut self, store: &Store, client: &Client) -> Step {
+    /// Ask this witness to cosign `cp` (the round's newest checkpoint), if it has not yet; on a
+    /// 409 naming another size (the log's record was behind), ask again once from that size.
+    pub async fn step(&mut self, store: &Store, client: &Client, cp: &StoredCheckpoint) -> Step {
         let mut retried = false;
         loop {
-            let cp = match store.ledger().latest_checkpoint().await {
-                Ok(Some(cp)) => cp,
-                Ok(None) => return Step::UpToDate,
-                Err(e) => return Step::Unreachable(format!("reading the log: {e}")),
-            };
             if self.cosigned.is_some_and(|c| c >= cp.size) || self.old > cp.size {
                 return Step::UpToDate;
             }
@@ -164,60 +162,106 @@ impl Peer {
     }
 }
 
-/// Follow one witness for ever: an attempt every `interval`, pausing longer after failures.
-pub async fn follow(store: Store, endpoint: Endpoint, interval: Duration, timeout: Duration) {
+/// A witness followed by [`follow`]: its state and when it may be asked again.
+struct Followed {
+    peer: Peer,
+    failures: u32,
+    next_try: tokio::time::Instant,
+}
+
+fn report(peer: &Peer, step: &Step, failures: u32) {
+    match step {
+        Step::Cosigned(size) if failures > 0 => {
+            tracing::info!(witness = %peer.name(), size, "the witness is back and cosigned");
+        }
+        Step::Cosigned(_) | Step::UpToDate => {}
+        Step::Conflict { held } => tracing::error!(
+            witness = %peer.name(), held,
+            "the witness refuses this log's checkpoint: it cosigned another tree of size {held}"
+        ),
+        Step::Refused(why) | Step::Unreachable(why) => {
+            tracing::warn!(witness = %peer.name(), failures, "no cosignature: {why}");
+        }
+    }
+}
+
+/// Follow every witness in `endpoints` for ever: a round every `interval`, each witness due
+/// asked at once about the round's newest checkpoint.
+pub async fn follow(store: Store, endpoints: Vec<Endpoint>, interval: Duration, timeout: Duration) {
     let client = Client::new(timeout);
-    let mut peer = loop {
-        match Peer::new(&store, &endpoint).await {
-            Ok(p) => break p,
-            Err(e) => {
-                tracing::error!(witness = %endpoint.url, "cannot follow this witness: {e}");
-                tokio::time::sleep(BACKOFF_MAX).await;
+    let mut followed = Vec::new();
+    for endpoint in &endpoints {
+        loop {
+            match Peer::new(&store, endpoint).await {
+                Ok(peer) => {
+                    followed.push(Followed {
+                        peer,
+                        failures: 0,
+                        next_try: tokio::time::Instant::now(),
+                    });
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(witness = %endpoint.url, "cannot follow this witness yet: {e}");
+                    tokio::time::sleep(BACKOFF_MAX).await;
+                }
             }
         }
-    };
-    let mut failures: u32 = 0;
+    }
     loop {
-        let pause = if failures == 0 {
-            interval
-        } else {
-            interval
-                .saturating_mul(1 << failures.min(10))
-                .min(BACKOFF_MAX)
+        tokio::time::sleep(interval).await;
+        let cp = match store.ledger().latest_checkpoint().await {
+            Ok(Some(cp)) => cp,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!("witnessing: reading the newest checkpoint failed: {e}");
+                continue;
+            }
         };
-        tokio::time::sleep(pause).await;
-        match peer.step(&store, &client).await {
-            Step::Cosigned(size) => {
-                if failures > 0 {
-                    tracing::info!(witness = %peer.name(), size, "the witness is back and cosigned");
+        let now = tokio::time::Instant::now();
+        let mut asked = Vec::new();
+        for mut f in followed.drain(..) {
+            let (store, client, cp) = (store.clone(), client.clone(), cp.clone());
+            asked.push(tokio::spawn(async move {
+                if f.next_try <= now {
+                    let step = f.peer.step(&store, &client, &cp).await;
+                    report(&f.peer, &step, f.failures);
+                    if matches!(step, Step::Cosigned(_) | Step::UpToDate) {
+                        f.failures = 0;
+                    } else {
+                        f.failures = (f.failures + 1).min(16);
+                        let pause = interval
+                            .saturating_mul(1 << f.failures.min(10))
+                            .min(BACKOFF_MAX);
+                        f.next_try = tokio::time::Instant::now() + pause;
+                    }
                 }
-                failures = 0;
-            }
-            Step::UpToDate => failures = 0,
-            Step::Conflict { held } => {
-                failures += 1;
-                tracing::error!(
-                    witness = %peer.name(), held,
-                    "the witness refuses this log's checkpoint: it cosigned another tree of size {held}"
-                );
-            }
-            Step::Refused(why) | Step::Unreachable(why) => {
-                failures += 1;
-                tracing::warn!(witness = %peer.name(), failures, "no cosignature: {why}");
+                f
+            }));
+        }
+        for task in asked {
+            match task.await {
+                Ok(f) => followed.push(f),
+                Err(e) => tracing::error!("witnessing: a request task failed: {e}"),
             }
         }
     }
 }
 
-/// Start following every witness in `endpoints` (one task each).
+/// Start following the witnesses in `endpoints` (none: nothing to start).
 pub fn spawn(
     store: &Store,
     endpoints: &[Endpoint],
     interval: Duration,
     timeout: Duration,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    endpoints
-        .iter()
-        .map(|e| tokio::spawn(follow(store.clone(), e.clone(), interval, timeout)))
-        .collect()
+) -> Option<tokio::task::JoinHandle<()>> {
+    if endpoints.is_empty() {
+        return None;
+    }
+    Some(tokio::spawn(follow(
+        store.clone(),
+        endpoints.to_vec(),
+        interval,
+        timeout,
+    )))
 }

@@ -125,10 +125,11 @@ async fn collecting_cosignatures_on_the_log_and_receipts_held_to_the_quorum(stor
         .unwrap()
         .unwrap()
         .size;
+    let cp = store.ledger().latest_checkpoint().await.unwrap().unwrap();
     for p in &mut peers {
-        assert_eq!(p.step(&store, &client).await, Step::Cosigned(size));
+        assert_eq!(p.step(&store, &client, &cp).await, Step::Cosigned(size));
         assert_eq!(
-            p.step(&store, &client).await,
+            p.step(&store, &client, &cp).await,
             Step::UpToDate,
             "nothing new to ask"
         );
@@ -143,15 +144,14 @@ async fn collecting_cosignatures_on_the_log_and_receipts_held_to_the_quorum(stor
     assert_eq!(policy.require_quorum(&w.note).unwrap().cosigners.len(), 3);
 
     // Every witness down: appends go on, the witnessed checkpoint stays where it was.
-    let mut stopped = Vec::new();
     for r in running.drain(..) {
-        stopped.push(r.url.clone());
         r.shut().await;
     }
     append(&store, &seq, &citizen, 300, "b").await;
+    let cp = store.ledger().latest_checkpoint().await.unwrap().unwrap();
     for p in &mut peers {
         assert!(matches!(
-            p.step(&store, &client).await,
+            p.step(&store, &client, &cp).await,
             Step::Unreachable(_)
         ));
     }
@@ -216,11 +216,10 @@ async fn collecting_cosignatures_on_the_log_and_receipts_held_to_the_quorum(stor
         .await
         .unwrap();
         assert_eq!(
-            p.step(&store, &client).await,
+            p.step(&store, &client, &cp).await,
             Step::Cosigned(newest),
             "witness {i}"
         );
-        let _ = &mut peers;
     }
     let w = store
         .ledger()
@@ -240,11 +239,104 @@ async fn collecting_cosignatures_on_the_log_and_receipts_held_to_the_quorum(stor
     for r in back {
         r.shut().await;
     }
-    assert_eq!(stopped.len(), 3);
+}
+
+/// The collector's own loop while appends go on: every round asks all witnesses about one size,
+/// so a quorum forms under load, and the witnessed checkpoint reaches the log's newest once the
+/// appends stop; one witness down all along changes nothing for 2 of 3.
+async fn the_collector_keeps_a_quorum_on_one_size_while_appends_go_on(store: Store) {
+    store.fixtures().seed_city(3, 5).await.unwrap();
+    let citizen = store.citizen_ids(1).await.remove(0);
+    let (key, log_vkey) = log_key();
+    let (seq, _task) =
+        moralbank_store::ledger::Sequencer::start(store.clone(), key, Default::default())
+            .await
+            .unwrap();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut endpoints = Vec::new();
+    let mut running = Vec::new();
+    let mut names = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        let (skey, _) = generate_witness_key(&format!("witness.w{i}.example")).unwrap();
+        let r = serve(dir.path(), &skey, &log_vkey).await;
+        endpoints.push(Endpoint {
+            vkey: r.vkey.clone(),
+            url: r.url.clone(),
+        });
+        names.push(format!("witness.w{i}.example"));
+        running.push(r);
+    }
+    // A third witness that never answers (nothing listens on its port).
+    let (_, dead) = generate_witness_key("witness.dead.example").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    endpoints.push(Endpoint {
+        vkey: dead,
+        url: format!("http://{port}"),
+    });
+    names.push("witness.dead.example".into());
+    let collector = moralbank_witness::collector::spawn(
+        &store,
+        &endpoints,
+        Duration::from_millis(30),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+
+    let started = std::time::Instant::now();
+    let mut i = 0;
+    while started.elapsed() < Duration::from_millis(1500) {
+        seq.append_unruled(format!("load/{i}"), test_award(&citizen, 1))
+            .await
+            .unwrap();
+        i += 1;
+    }
+    let during = store
+        .ledger()
+        .witnessed_checkpoint(&names, 2)
+        .await
+        .unwrap();
+    assert!(
+        during.is_some(),
+        "a quorum formed while {i} appends went on"
+    );
+    let newest = store
+        .ledger()
+        .latest_checkpoint()
+        .await
+        .unwrap()
+        .unwrap()
+        .size;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let w = store
+            .ledger()
+            .witnessed_checkpoint(&names, 2)
+            .await
+            .unwrap()
+            .unwrap();
+        if w.size == newest {
+            assert_eq!(w.cosigners.len(), 2);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the witnessed checkpoint stayed at {} of {newest}",
+            w.size
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    collector.abort();
+    for r in running {
+        r.shut().await;
+    }
 }
 
 moralbank_store::on_both_backends!(
-    collecting_cosignatures_on_the_log_and_receipts_held_to_the_quorum
+    collecting_cosignatures_on_the_log_and_receipts_held_to_the_quorum,
+    the_collector_keeps_a_quorum_on_one_size_while_appends_go_on,
 );
 
 /// A log without a store, for the witness's own tests.

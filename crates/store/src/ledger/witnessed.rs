@@ -7,6 +7,9 @@ use crate::sql::in_list;
 use crate::{Result, StoreError};
 use sqlx::Row;
 
+/// The newest cosignature rows searched for a quorum before the whole table.
+const RECENT_ROWS: u32 = 500;
+
 fn to_i64(n: u64) -> Result<i64> {
     i64::try_from(n).map_err(|_| StoreError::invalid("size", "out_of_range", "too large"))
 }
@@ -96,17 +99,31 @@ impl Ledger<'_> {
         if witnesses.is_empty() {
             return Ok(None);
         }
-        let sql = format!(
-            "SELECT size FROM log_cosignatures WHERE witness IN ({}) GROUP BY size \
-             HAVING COUNT(*) >= {} ORDER BY size DESC LIMIT 1",
-            in_list(1, witnesses.len()),
-            quorum.max(1)
+        // The newest rows first (the collector asks every witness about one size per round, so
+        // a quorum is normally among them); the whole table only when they hold none.
+        let list = in_list(1, witnesses.len());
+        let need = quorum.max(1);
+        let recent = format!(
+            "SELECT size FROM log_cosignatures WHERE witness IN ({list}) AND size IN \
+             (SELECT size FROM log_cosignatures WHERE witness IN ({list}) ORDER BY size DESC LIMIT {RECENT_ROWS}) \
+             GROUP BY size HAVING COUNT(*) >= {need} ORDER BY size DESC LIMIT 1"
         );
-        let mut q = sqlx::query(&sql);
-        for w in witnesses {
-            q = q.bind(w);
+        let all = format!(
+            "SELECT size FROM log_cosignatures WHERE witness IN ({list}) GROUP BY size \
+             HAVING COUNT(*) >= {need} ORDER BY size DESC LIMIT 1"
+        );
+        let mut found = None;
+        for sql in [recent, all] {
+            let mut q = sqlx::query(&sql);
+            for w in witnesses {
+                q = q.bind(w);
+            }
+            found = q.fetch_optional(&self.read).await?;
+            if found.is_some() {
+                break;
+            }
         }
-        let Some(row) = q.fetch_optional(&self.read).await? else {
+        let Some(row) = found else {
             return Ok(None);
         };
         let size: i64 = row.try_get("size")?;
