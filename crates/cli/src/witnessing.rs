@@ -3,7 +3,6 @@
 //! (a partner's witness server) and `moralbank monitor` (an auditor following a log). The
 //! protocol is `moralbank_ledger::witness`'s, the IO `moralbank_witness`'s.
 
-use crate::config::toml_error;
 use crate::error::{CliError, Result};
 use crate::keys::write_private_file;
 use moralbank_ledger::witness::{generate_witness_key, CosignatureVerifier, WitnessKey};
@@ -148,8 +147,8 @@ pub fn read_key(dir: &Path) -> Result<WitnessKey> {
             dir.display()
         ))
     })?;
-    let file: WitnessKeyFile =
-        toml::from_str(&text).map_err(|e| toml_error(&path.display().to_string(), &text, &e))?;
+    let file: WitnessKeyFile = toml::from_str(&text)
+        .map_err(|e| CliError::Config(format!("{}: {}", path.display(), e.message())))?;
     WitnessKey::from_private(&file.private_key)
         .map_err(|_| CliError::Config(format!("{}: the private key is not valid", path.display())))
 }
