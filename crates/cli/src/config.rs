@@ -40,7 +40,7 @@ pub struct Config {
     pub code: CodeConfig,
     pub identity: crate::real_name::IdentityConfig,
     pub sms: crate::sms::SmsConfig,
-    pub witnessing: crate::witnessing::WitnessingConfig,
+    pub witnessing: crate::witness_config::WitnessingConfig,
     pub crypto: CryptoConfig,
 }
 
@@ -169,7 +169,7 @@ impl Default for Config {
             code: CodeConfig::default(),
             identity: crate::real_name::IdentityConfig::default(),
             sms: crate::sms::SmsConfig::default(),
-            witnessing: crate::witnessing::WitnessingConfig::default(),
+            witnessing: crate::witness_config::WitnessingConfig::default(),
             crypto: CryptoConfig::default(),
         }
     }

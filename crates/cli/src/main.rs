@@ -17,6 +17,7 @@ mod real_name;
 mod server;
 mod sms;
 mod verify;
+mod witness_config;
 mod witnessing;
 
 use clap::{Parser, Subcommand};

@@ -1,116 +1,22 @@
-//! Witnesses from the command line: the `[witnessing]` table (which witnesses the log asks and
-//! the quorum), a witness's key file (`moralbank keys witness-generate`), `moralbank witness`
+//! Witnesses from the command line: a witness's key file (`moralbank keys witness-generate`), `moralbank witness`
 //! (a partner's witness server) and `moralbank monitor` (an auditor following a log). The
 //! protocol is `moralbank_ledger::witness`'s, the IO `moralbank_witness`'s.
 
 use crate::error::{CliError, Result};
 use crate::keys::write_private_file;
-use moralbank_ledger::witness::{generate_witness_key, CosignatureVerifier, WitnessKey};
+use moralbank_ledger::witness::{generate_witness_key, WitnessKey};
 use moralbank_ledger::Policy;
 use moralbank_witness::monitor::{Monitor, MonitorState};
-use moralbank_witness::{Endpoint, Witness};
+use moralbank_witness::Witness;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::witness_config::WitnessEntry;
+
 pub const WITNESS_KEY_FILE_NAME: &str = "witness-key.toml";
-
-/// The `[witnessing]` table.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WitnessingConfig {
-    pub quorum: usize,
-    pub interval_ms: u64,
-    pub timeout_ms: u64,
-    pub witnesses: Vec<WitnessEntry>,
-}
-
-/// One `[[witnessing.witnesses]]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WitnessEntry {
-    /// What the `/log` page calls it, e.g. the institution's name.
-    pub label: String,
-    /// Its `cosignature/v1` verifier key (from `moralbank keys witness-generate`).
-    pub vkey: String,
-    /// Its submission prefix, e.g. `https://witness.bank.example`.
-    pub url: String,
-}
-
-impl Default for WitnessingConfig {
-    fn default() -> Self {
-        WitnessingConfig {
-            quorum: 0,
-            interval_ms: 2_000,
-            timeout_ms: 5_000,
-            witnesses: Vec::new(),
-        }
-    }
-}
-
-impl WitnessingConfig {
-    /// Every field's rule, with the field named.
-    pub fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(CliError::Config(format!("witnessing.{m}")));
-        if !(100..=3_600_000).contains(&self.interval_ms) {
-            return bad("interval_ms must be 100 to 3600000".into());
-        }
-        if !(100..=60_000).contains(&self.timeout_ms) {
-            return bad("timeout_ms must be 100 to 60000".into());
-        }
-        if self.quorum > self.witnesses.len() {
-            return bad(format!(
-                "quorum is {} but only {} witnesses are listed",
-                self.quorum,
-                self.witnesses.len()
-            ));
-        }
-        for (i, w) in self.witnesses.iter().enumerate() {
-            if CosignatureVerifier::new(&w.vkey).is_err() {
-                return bad(format!(
-                    "witnesses[{i}].vkey is not a cosignature/v1 verifier key (from `moralbank keys witness-generate`)"
-                ));
-            }
-            if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
-                return bad(format!(
-                    "witnesses[{i}].url must start with http:// or https://"
-                ));
-            }
-            if w.label.trim().is_empty() || w.label.chars().count() > 60 {
-                return bad(format!("witnesses[{i}].label must be 1 to 60 characters"));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn endpoints(&self) -> Vec<Endpoint> {
-        self.witnesses
-            .iter()
-            .map(|w| Endpoint {
-                vkey: w.vkey.trim().to_string(),
-                url: w.url.clone(),
-            })
-            .collect()
-    }
-
-    /// (vkey, label) of each witness, for the web layer's policy.
-    pub fn labelled(&self) -> Vec<(String, String)> {
-        self.witnesses
-            .iter()
-            .map(|w| (w.vkey.trim().to_string(), w.label.clone()))
-            .collect()
-    }
-
-    pub fn interval(&self) -> Duration {
-        Duration::from_millis(self.interval_ms)
-    }
-
-    pub fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_ms)
-    }
-}
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
