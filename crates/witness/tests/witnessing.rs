@@ -76,7 +76,9 @@ async fn append(
 async fn collecting_cosignatures_on_the_log_and_receipts_held_to_the_quorum(store: Store) {
     store.fixtures().seed_city(3, 5).await.unwrap();
     let citizen = store.citizen_ids(1).await.remove(0);
-    let (key, log_vkey) = log_key();
+    // The log's key, kept here so that the test can also forge with it.
+    let (skey, log_vkey) = moralbank_ledger::generate_log_key("test.moralbank.example/log");
+    let key = LogKey::from_private(&skey).unwrap();
     let (seq, _task) =
         moralbank_store::ledger::Sequencer::start(store.clone(), key, Default::default())
             .await
@@ -142,6 +144,36 @@ async fn collecting_cosignatures_on_the_log_and_receipts_held_to_the_quorum(stor
         .expect("witnessed");
     assert_eq!((w.size, w.cosigners.len()), (size, 3));
     assert_eq!(policy.require_quorum(&w.note).unwrap().cosigners.len(), 3);
+
+    // A fork signed with the log's own key (an intruder who has it) is refused by every
+    // witness, and each keeps the evidence.
+    let mut forged = MemoryLog::new();
+    for i in 0..size {
+        forged.append(format!("forged {i}").as_bytes());
+    }
+    let forged_cp = LogKey::from_private(&skey)
+        .unwrap()
+        .sign(size, forged.root(size).unwrap())
+        .unwrap();
+    for r in &running {
+        let body = AddCheckpoint {
+            old: size,
+            proof: vec![],
+            checkpoint: forged_cp.clone(),
+        }
+        .to_body();
+        let a = client
+            .post_text(&format!("{}/add-checkpoint", r.url), body)
+            .await
+            .unwrap();
+        assert_eq!((a.status, a.text()), (409, format!("{size}\n")));
+        let list = client
+            .get(&format!("{}/evidence", r.url))
+            .await
+            .unwrap()
+            .text();
+        assert!(list.contains(".txt"), "{list}");
+    }
 
     // Every witness down: appends go on, the witnessed checkpoint stays where it was.
     for r in running.drain(..) {
