@@ -57,13 +57,6 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
         ] {
             remove_if_present(&file)?;
         }
-        // A new log under the same key would look like a fork to witnesses that remember the
-        // old one: they start over with it.
-        let witnesses = dir.join(witnesses::WITNESSES_DIR);
-        if witnesses.exists() {
-            std::fs::remove_dir_all(&witnesses)
-                .map_err(CliError::io(format!("removing {}", witnesses.display())))?;
-        }
     }
     config.database_url = format!("sqlite://{}", db.display());
     let (vault, new_keys) = keys::load_or_create_vault(&config)?;
@@ -75,6 +68,15 @@ pub async fn run(mut config: Config, opts: DemoOptions) -> Result<()> {
     }
     let store = server::open(&config, vault, true).await?;
     let seeded = store.registry().city().await?.is_some();
+    if !seeded {
+        // A new demo database is a new log: witnesses that remember an older one would see a
+        // fork and refuse it (rightly), so they start over with it.
+        let witnesses = dir.join(witnesses::WITNESSES_DIR);
+        if witnesses.exists() {
+            std::fs::remove_dir_all(&witnesses)
+                .map_err(CliError::io(format!("removing {}", witnesses.display())))?;
+        }
+    }
     let set_up = store.accounts().staff_by_username("admin").await?.is_some();
     if seeded && set_up {
         println!(
