@@ -1,11 +1,11 @@
-//! The log's side of witnessing: one task, in rounds. Each round reads the newest signed
-//! checkpoint once and sends that same checkpoint to every witness at once (so that a quorum
-//! cosigns one size even while appends go on), each with a consistency proof from the size that
-//! witness last cosigned; it checks each returned cosignature against the witness's key and
-//! keeps it. The task only reads what the ledger's writer has committed, so a slow or dead
-//! witness never holds up an append; each request has a deadline, and a witness that failed is
-//! skipped for a pause that doubles up to a minute, then catches up with one request, since a
-//! witness only needs the newest checkpoint.
+//! The log's side of witnessing, in rounds: every interval one task reads the newest signed
+//! checkpoint and publishes it to one task per witness, which sends that same checkpoint to its
+//! witness (so that a quorum cosigns one size even while appends go on) with a consistency proof
+//! from the size the witness last cosigned, checks the returned cosignature against the
+//! witness's key and keeps it. They only read what the ledger's writer has committed, so a slow
+//! or dead witness never holds up an append, nor the other witnesses (it only misses rounds);
+//! each request has a deadline, and a witness that failed waits a pause that doubles up to a
+//! minute, then catches up with one request, since a witness only needs the newest checkpoint.
 
 use crate::http::Client;
 use moralbank_ledger::witness::{AddCheckpoint, CosignatureVerifier};
@@ -162,13 +162,6 @@ impl Peer {
     }
 }
 
-/// A witness followed by [`follow`]: its state and when it may be asked again.
-struct Followed {
-    peer: Peer,
-    failures: u32,
-    next_try: tokio::time::Instant,
-}
-
 fn report(peer: &Peer, step: &Step, failures: u32) {
     match step {
         Step::Cosigned(size) if failures > 0 => {
@@ -185,66 +178,84 @@ fn report(peer: &Peer, step: &Step, failures: u32) {
     }
 }
 
-/// Follow every witness in `endpoints` for ever: a round every `interval`, each witness due
-/// asked at once about the round's newest checkpoint.
+/// Follow every witness in `endpoints` for ever: every `interval` the newest checkpoint is
+/// published to one task per witness, which asks its witness about it (all about the same size,
+/// so that a quorum forms on one size while appends go on). A slow witness only misses rounds;
+/// one that failed waits a pause that doubles up to a minute. Stopping this task stops them.
 pub async fn follow(store: Store, endpoints: Vec<Endpoint>, interval: Duration, timeout: Duration) {
-    let client = Client::new(timeout);
-    let mut followed = Vec::new();
-    for endpoint in &endpoints {
-        loop {
-            match Peer::new(&store, endpoint).await {
-                Ok(peer) => {
-                    followed.push(Followed {
-                        peer,
-                        failures: 0,
-                        next_try: tokio::time::Instant::now(),
-                    });
-                    break;
-                }
-                Err(e) => {
-                    tracing::error!(witness = %endpoint.url, "cannot follow this witness yet: {e}");
-                    tokio::time::sleep(BACKOFF_MAX).await;
-                }
-            }
-        }
+    let (round, _) = tokio::sync::watch::channel::<Option<StoredCheckpoint>>(None);
+    for endpoint in endpoints {
+        tokio::spawn(follow_one(
+            store.clone(),
+            endpoint,
+            round.subscribe(),
+            interval,
+            timeout,
+        ));
     }
     loop {
         tokio::time::sleep(interval).await;
-        let cp = match store.ledger().latest_checkpoint().await {
-            Ok(Some(cp)) => cp,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!("witnessing: reading the newest checkpoint failed: {e}");
-                continue;
-            }
-        };
-        let now = tokio::time::Instant::now();
-        let mut asked = Vec::new();
-        for mut f in followed.drain(..) {
-            let (store, client, cp) = (store.clone(), client.clone(), cp.clone());
-            asked.push(tokio::spawn(async move {
-                if f.next_try <= now {
-                    let step = f.peer.step(&store, &client, &cp).await;
-                    report(&f.peer, &step, f.failures);
-                    if matches!(step, Step::Cosigned(_) | Step::UpToDate) {
-                        f.failures = 0;
-                    } else {
-                        f.failures = (f.failures + 1).min(16);
-                        let pause = interval
-                            .saturating_mul(1 << f.failures.min(10))
-                            .min(BACKOFF_MAX);
-                        f.next_try = tokio::time::Instant::now() + pause;
+        match store.ledger().latest_checkpoint().await {
+            Ok(Some(cp)) => {
+                round.send_if_modified(|current| {
+                    let new = current
+                        .as_ref()
+                        .is_none_or(|c| c.size != cp.size || c.note != cp.note);
+                    if new {
+                        *current = Some(cp);
                     }
-                }
-                f
-            }));
+                    new
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("witnessing: reading the newest checkpoint failed: {e}"),
         }
-        for task in asked {
-            match task.await {
-                Ok(f) => followed.push(f),
-                Err(e) => tracing::error!("witnessing: a request task failed: {e}"),
+    }
+}
+
+/// One witness: asks about each round's checkpoint, or again after its pause once it failed.
+async fn follow_one(
+    store: Store,
+    endpoint: Endpoint,
+    mut round: tokio::sync::watch::Receiver<Option<StoredCheckpoint>>,
+    interval: Duration,
+    timeout: Duration,
+) {
+    let client = Client::new(timeout);
+    let mut peer = loop {
+        match Peer::new(&store, &endpoint).await {
+            Ok(peer) => break peer,
+            Err(e) => {
+                tracing::error!(witness = %endpoint.url, "cannot follow this witness yet: {e}");
+                tokio::time::sleep(BACKOFF_MAX).await;
             }
         }
+    };
+    let mut failures: u32 = 0;
+    loop {
+        if failures == 0 {
+            if round.changed().await.is_err() {
+                return;
+            }
+        } else {
+            let pause = interval
+                .saturating_mul(1 << failures.min(10))
+                .min(BACKOFF_MAX);
+            tokio::time::sleep(pause).await;
+            if round.has_changed().is_err() {
+                return;
+            }
+        }
+        let Some(cp) = round.borrow_and_update().clone() else {
+            continue;
+        };
+        let step = peer.step(&store, &client, &cp).await;
+        report(&peer, &step, failures);
+        failures = if matches!(step, Step::Cosigned(_) | Step::UpToDate) {
+            0
+        } else {
+            (failures + 1).min(16)
+        };
     }
 }
 

@@ -275,7 +275,7 @@ async fn collecting_cosignatures_on_the_log_and_receipts_held_to_the_quorum(stor
 
 /// The collector's own loop while appends go on: every round asks all witnesses about one size,
 /// so a quorum forms under load, and the witnessed checkpoint reaches the log's newest once the
-/// appends stop; one witness down all along changes nothing for 2 of 3.
+/// appends stop; one witness hung all along changes nothing for 2 of 3.
 async fn the_collector_keeps_a_quorum_on_one_size_while_appends_go_on(store: Store) {
     store.fixtures().seed_city(3, 5).await.unwrap();
     let citizen = store.citizen_ids(1).await.remove(0);
@@ -298,12 +298,11 @@ async fn the_collector_keeps_a_quorum_on_one_size_while_appends_go_on(store: Sto
         names.push(format!("witness.w{i}.example"));
         running.push(r);
     }
-    // A third witness that never answers (nothing listens on its port).
+    // A third witness that hangs: its port accepts connections (the kernel's backlog) and never
+    // answers, so each request to it runs into the deadline; the other two are not held up.
     let (_, dead) = generate_witness_key("witness.dead.example").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hung.local_addr().unwrap();
     endpoints.push(Endpoint {
         vkey: dead,
         url: format!("http://{port}"),
@@ -361,6 +360,7 @@ async fn the_collector_keeps_a_quorum_on_one_size_while_appends_go_on(store: Sto
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     collector.abort();
+    drop(hung);
     for r in running {
         r.shut().await;
     }
