@@ -59,7 +59,11 @@ pub fn verify(receipt: &Path, policy: &Policy) -> Result<()> {
         hex::encode(v.root.0)
     );
     println!("  checkpoint signed by the log's key");
-    if !policy.witnesses.is_empty() {
+    if policy.witnesses.is_empty() {
+        println!(
+            "  no witnesses checked: with --policy (from /log/policy) it also shows that the witnesses saw this same log"
+        );
+    } else {
         let by: Vec<String> = w
             .cosigners
             .iter()
