@@ -101,3 +101,57 @@ impl WitnessingConfig {
         Duration::from_millis(self.timeout_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str) -> WitnessEntry {
+        let (_, vkey) =
+            moralbank_ledger::witness::generate_witness_key(name).expect("a witness key");
+        WitnessEntry {
+            label: "余姚农村商业银行".into(),
+            vkey,
+            url: "https://witness.bank.example".into(),
+        }
+    }
+
+    fn refusal(c: &WitnessingConfig) -> String {
+        c.check().expect_err("refused").to_string()
+    }
+
+    #[test]
+    fn each_mistake_in_the_table_is_refused_naming_its_field() {
+        let good = WitnessingConfig {
+            quorum: 2,
+            witnesses: vec![
+                entry("w1.example"),
+                entry("w2.example"),
+                entry("w3.example"),
+            ],
+            ..WitnessingConfig::default()
+        };
+        assert!(good.check().is_ok());
+        assert_eq!(good.endpoints().len(), 3);
+        assert!(
+            WitnessingConfig::default().check().is_ok(),
+            "none by default"
+        );
+
+        let mut c = good.clone();
+        c.quorum = 4;
+        assert!(refusal(&c).starts_with("witnessing.quorum is 4 but only 3"));
+        let mut c = good.clone();
+        c.witnesses[1].vkey = "w2.example+00000000+AAAA".into();
+        assert!(refusal(&c).starts_with("witnessing.witnesses[1].vkey"));
+        let mut c = good.clone();
+        c.witnesses[2].url = "ftp://witness.example".into();
+        assert!(refusal(&c).starts_with("witnessing.witnesses[2].url"));
+        let mut c = good.clone();
+        c.witnesses[0].label = " ".into();
+        assert!(refusal(&c).starts_with("witnessing.witnesses[0].label"));
+        let mut c = good;
+        c.interval_ms = 10;
+        assert!(refusal(&c).starts_with("witnessing.interval_ms"));
+    }
+}
