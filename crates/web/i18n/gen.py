@@ -246,7 +246,7 @@ T = {
  "receipt.ok": ("验证通过：公开账本共 {size} 条记录的签名检查点中，第 {index} 条确实是您的这条记录（{amount}），没有被改动。", "Verified: entry {index} of the signed checkpoint of {size} entries is this entry of yours ({amount}), unaltered."),
  "receipt.failed": ("验证未通过：", "Not verified:"),
  "receipt.witnessed": ("见证方联署：{witnesses}。", "Cosigned by the witnesses {witnesses}."),
- "receipt.why.no_quorum": ("联署这个检查点的见证方还不够（尚缺：{missing}），通常一两分钟内补齐，请稍后再试。", "not enough witnesses have cosigned this checkpoint yet (missing: {missing}); this usually takes a minute or two, so try again shortly."),
+ "receipt.why.no_quorum": ("联署这个检查点的见证方还不够（尚缺：{missing}），通常几秒钟内补齐，请稍后再试。", "not enough witnesses have cosigned this checkpoint yet (missing: {missing}); this usually takes a few seconds, so try again shortly."),
  "receipt.why.bad_cosignature": ("检查点上有一个见证方联署无效：检查点或联署被改动过。", "a witness's cosignature on the checkpoint is invalid: the checkpoint or the cosignature was altered."),
  "receipt.why.bad_policy": ("公开账本的信任策略格式不对。", "the log's trust policy is malformed."),
  "receipt.why.bad_key": ("公开账本的公钥格式不对。", "the log's public key is malformed."),
