@@ -119,17 +119,11 @@ pub fn policy_arg(policy: Option<&Path>, vkey: Option<&str>) -> Result<Policy> {
             let text = std::fs::read_to_string(p).map_err(CliError::io(format!("reading {}", p.display())))?;
             Policy::parse(&text).map_err(|e| CliError::Usage(format!("--policy {}: {e}", p.display())))
         }
-        (None, Some(v)) => {
-            let vkey = key_arg(v)?;
-            moralbank_ledger::parse_vkey(&vkey).map_err(|_| {
-                CliError::Usage(format!("--vkey: {v} is neither a file holding a verifier key nor one (fetch it from /log/vkey)"))
-            })?;
-            Ok(Policy {
-                log_vkey: vkey,
-                witnesses: Vec::new(),
-                quorum: 0,
-            })
-        }
+        (None, Some(v)) => Policy::log_only(key_arg(v)?).map_err(|_| {
+            CliError::Usage(format!(
+                "--vkey: {v} is neither a file holding a verifier key nor one (fetch it from /log/vkey)"
+            ))
+        }),
         _ => Err(CliError::Usage(
             "give the log's trust policy with --policy FILE (from /log/policy), or its key alone with --vkey".into(),
         )),

@@ -311,15 +311,6 @@ async fn fill(
     store.close().await;
     (bus.id, claims)
 }
-fn kill_9(server: &mut Running) {
-    let pid = server.child.id().to_string();
-    assert!(std::process::Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let _ = server.child.wait();
-}
 
 /// What a redemption answered: the decision's id and the ledger index of its spending.
 #[derive(Debug, Clone, PartialEq, Eq)]

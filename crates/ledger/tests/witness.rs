@@ -4,7 +4,7 @@
 
 use moralbank_ledger::witness::cosign::{cosigned_message, CosignatureVerifier};
 use moralbank_ledger::witness::{
-    check, generate_witness_key, AddCheckpoint, Policy, Recorded, Refusal, WitnessKey,
+    check, generate_witness_key, AddCheckpoint, Policy, PolicyError, Recorded, Refusal, WitnessKey,
     WitnessedError,
 };
 use moralbank_ledger::{
@@ -384,6 +384,26 @@ fn policies_with_mistakes_are_refused_with_their_line() {
     ] {
         assert!(Policy::parse(&text).is_err(), "{why}");
     }
+    // The complaint names the line it is about, and the parts' checks are `new`'s.
+    assert_eq!(
+        Policy::parse(&format!(
+            "# keys\nlog {}\nwitness {w}\nwitness {w}\n",
+            log.vkey
+        ))
+        .unwrap_err(),
+        PolicyError::Line {
+            line: 4,
+            why: "a second witness with this name".into()
+        }
+    );
+    assert_eq!(
+        Policy::new(log.vkey.clone(), vec![w.clone(), log.vkey.clone()], 1).unwrap_err(),
+        PolicyError::Witness(1, "not a cosignature/v1 verifier key")
+    );
+    assert_eq!(
+        Policy::new(w.clone(), vec![], 0).unwrap_err(),
+        PolicyError::BadLogKey
+    );
     let p = Policy::parse(&format!("log {}\n", log.vkey)).expect("no witnesses, quorum 0");
     assert_eq!((p.witnesses.len(), p.quorum), (0, 0));
 }

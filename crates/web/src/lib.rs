@@ -352,12 +352,12 @@ impl Ledger {
         witnesses: Vec<(String, String)>,
         quorum: usize,
     ) -> Result<Ledger, moralbank_ledger::witness::PolicyError> {
-        let mut text = format!("log {}\n", self.vkey);
-        for (vkey, _) in &witnesses {
-            text.push_str(&format!("witness {vkey}\n"));
-        }
-        text.push_str(&format!("quorum {quorum}\n"));
-        self.policy = Arc::new(moralbank_ledger::Policy::parse(&text)?);
+        let vkeys = witnesses.iter().map(|(vkey, _)| vkey.clone()).collect();
+        self.policy = Arc::new(moralbank_ledger::Policy::new(
+            self.vkey.clone(),
+            vkeys,
+            quorum,
+        )?);
         self.witness_labels = Arc::new(
             witnesses
                 .into_iter()

@@ -13,7 +13,7 @@ use moralbank_ledger::Plan;
 use moralbank_store::ledger::StoredCheckpoint;
 use moralbank_store::Store;
 use signed_note::{Note, VerifierList};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The longest pause between attempts at a failing witness.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
@@ -48,12 +48,6 @@ pub struct Peer {
     cosigned: Option<u64>,
     /// The old size to send (the witness's record, corrected by its 409 answers).
     old: u64,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Peer {
@@ -151,7 +145,7 @@ impl Peer {
         let line = String::from_utf8_lossy(&sig.to_bytes()).into_owned();
         if let Err(e) = store
             .ledger()
-            .add_cosignature(size, &self.name, &line, now_ms())
+            .add_cosignature(size, &self.name, &line, moralbank_store::now_ms())
             .await
         {
             return Step::Unreachable(format!("keeping the cosignature: {e}"));

@@ -20,7 +20,6 @@ use moralbank_ledger::witness::protocol::BODY_BYTES_MAX;
 use moralbank_ledger::witness::{check, AddCheckpoint, Recorded, Refusal, WitnessKey};
 use std::path::Path as FsPath;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a witness answers to one `add-checkpoint`.
 #[derive(Debug)]
@@ -39,12 +38,6 @@ pub struct Witness {
     state: WitnessState,
     /// Held from reading a log's record to writing the new one.
     turn: Mutex<()>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Witness {
@@ -131,9 +124,11 @@ fn plain(status: StatusCode, body: String) -> Response {
 
 async fn add_checkpoint(State(w): State<Arc<Witness>>, body: Bytes) -> Response {
     let witness = w.clone();
-    let outcome = tokio::task::spawn_blocking(move || witness.add_checkpoint(&body, now_ms()))
-        .await
-        .unwrap_or_else(|e| Outcome::Failed(e.to_string()));
+    let outcome = tokio::task::spawn_blocking(move || {
+        witness.add_checkpoint(&body, u64::try_from(moralbank_store::now_ms()).unwrap_or(0))
+    })
+    .await
+    .unwrap_or_else(|e| Outcome::Failed(e.to_string()));
     match outcome {
         Outcome::Cosigned(lines) => plain(StatusCode::OK, lines),
         Outcome::Refused(r @ (Refusal::WrongOldSize { .. } | Refusal::RootMismatch { .. })) => {

@@ -514,8 +514,30 @@ async fn a_witness_over_http_answers_as_the_spec_says_and_keeps_evidence_of_a_fo
         .await
         .unwrap()
         .text();
+    // The newest evidence is the rewritten history's: what was cosigned at `held`, the refusal,
+    // and the refused request with its signed checkpoint of `held + 5`.
     assert!(
-        evidence.contains("forged") || evidence.contains(&format!("\n{held}\n")),
+        evidence.starts_with("moralbank-witness-evidence/v1\norigin city.example/log\n"),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains(&format!(
+            "refused the consistency proof from size {held} to {}",
+            held + 5
+        )),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("had cosigned (at ")
+            && evidence.contains(&format!("city.example/log\n{held}\n")),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains(&format!("refused add-checkpoint request ---\nold {held}\n")),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains(&format!("city.example/log\n{}\n", held + 5)),
         "{evidence}"
     );
     assert_eq!(

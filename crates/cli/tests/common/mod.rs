@@ -120,6 +120,17 @@ impl Running {
     }
 }
 
+/// SIGKILL, as a crash or an operator's `kill -9` would, and reap the process.
+pub fn kill_9(server: &mut Running) {
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .expect("kill runs")
+        .success());
+    let _ = server.child.wait();
+}
+
 pub fn http_get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream

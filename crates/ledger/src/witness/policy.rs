@@ -29,6 +29,11 @@ pub enum PolicyError {
     NoLog,
     #[error("the quorum {quorum} is more than the {witnesses} witnesses named")]
     QuorumTooLarge { quorum: usize, witnesses: usize },
+    #[error("the log's key is not a log verifier key")]
+    BadLogKey,
+    /// The witness at this position (from 0) is wrong, and why.
+    #[error("witness {0}: {1}")]
+    Witness(usize, &'static str),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +77,8 @@ fn name_of(vkey: &str) -> &str {
 
 impl Policy {
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
-        let (mut log, mut witnesses, mut quorum) = (None::<String>, Vec::<String>::new(), None);
+        let (mut log, mut witnesses, mut quorum) = (None::<(usize, String)>, Vec::new(), None);
+        let mut witness_lines = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
@@ -85,23 +91,13 @@ impl Policy {
             let (word, value) = line
                 .split_once(' ')
                 .ok_or_else(|| bad("expected '<keyword> <value>'"))?;
-            let value = value.trim();
+            let value = value.trim().to_string();
             match word {
                 "log" if log.is_some() => return Err(bad("a second 'log' line")),
-                "log" => {
-                    crate::parse_vkey(value).map_err(|_| bad("not a log verifier key"))?;
-                    log = Some(value.to_string());
-                }
+                "log" => log = Some((i + 1, value)),
                 "witness" => {
-                    let v = CosignatureVerifier::new(value)
-                        .map_err(|_| bad("not a cosignature/v1 verifier key"))?;
-                    if witnesses.iter().any(|w| name_of(w) == v.name()) {
-                        return Err(bad("a second witness with this name"));
-                    }
-                    if witnesses.len() == WITNESSES_MAX {
-                        return Err(bad("too many witnesses"));
-                    }
-                    witnesses.push(value.to_string());
+                    witnesses.push(value);
+                    witness_lines.push(i + 1);
                 }
                 "quorum" if quorum.is_some() => return Err(bad("a second 'quorum' line")),
                 "quorum" => {
@@ -110,22 +106,43 @@ impl Policy {
                 _ => return Err(bad("unknown keyword (log, witness, quorum)")),
             }
         }
-        let log_vkey = log.ok_or(PolicyError::NoLog)?;
-        if witnesses.iter().any(|w| name_of(w) == name_of(&log_vkey)) {
-            return Err(PolicyError::Line {
-                line: 0,
-                why: "a witness has the log's name".into(),
-            });
-        }
-        Policy::new(log_vkey, witnesses, quorum.unwrap_or(0))
+        let (log_line, log_vkey) = log.ok_or(PolicyError::NoLog)?;
+        // The keys are checked once, by `new`; its complaint is put on the line it is about.
+        Policy::new(log_vkey, witnesses, quorum.unwrap_or(0)).map_err(|e| match e {
+            PolicyError::BadLogKey => PolicyError::Line {
+                line: log_line,
+                why: "not a log verifier key".into(),
+            },
+            PolicyError::Witness(i, why) => PolicyError::Line {
+                line: witness_lines.get(i).copied().unwrap_or(0),
+                why: why.into(),
+            },
+            other => other,
+        })
     }
 
-    /// A policy from keys already checked (the server's configuration).
+    /// A policy from its parts, every key checked: the log's a log verifier key, each
+    /// witness's a `cosignature/v1` one, at most [`WITNESSES_MAX`] witnesses with distinct names
+    /// none of which is the log's, and a quorum no larger than the witnesses.
     pub fn new(
         log_vkey: String,
         witnesses: Vec<String>,
         quorum: usize,
     ) -> Result<Policy, PolicyError> {
+        crate::parse_vkey(&log_vkey).map_err(|_| PolicyError::BadLogKey)?;
+        if witnesses.len() > WITNESSES_MAX {
+            return Err(PolicyError::Witness(WITNESSES_MAX, "too many witnesses"));
+        }
+        for (i, w) in witnesses.iter().enumerate() {
+            let v = CosignatureVerifier::new(w)
+                .map_err(|_| PolicyError::Witness(i, "not a cosignature/v1 verifier key"))?;
+            if witnesses[..i].iter().any(|o| name_of(o) == v.name()) {
+                return Err(PolicyError::Witness(i, "a second witness with this name"));
+            }
+            if v.name() == name_of(&log_vkey) {
+                return Err(PolicyError::Witness(i, "a witness has the log's name"));
+            }
+        }
         if quorum > witnesses.len() {
             return Err(PolicyError::QuorumTooLarge {
                 quorum,
@@ -137,6 +154,11 @@ impl Policy {
             witnesses,
             quorum,
         })
+    }
+
+    /// The policy of a log without witnesses: its key alone.
+    pub fn log_only(log_vkey: String) -> Result<Policy, PolicyError> {
+        Policy::new(log_vkey, Vec::new(), 0)
     }
 
     /// The witnesses' names, in the policy's order.

@@ -2,17 +2,13 @@
 //! collector checks each against the witness's key first), and the newest checkpoint a quorum
 //! of the configured witnesses cosigned, served beside the newest signed one and put in receipts.
 
-use super::{Ledger, StoredCheckpoint};
+use super::{to_i64, to_u64, Ledger, StoredCheckpoint};
 use crate::sql::in_list;
-use crate::{Result, StoreError};
+use crate::Result;
 use sqlx::Row;
 
 /// The newest cosignature rows searched for a quorum before the whole table.
 const RECENT_ROWS: u32 = 500;
-
-fn to_i64(n: u64) -> Result<i64> {
-    i64::try_from(n).map_err(|_| StoreError::invalid("size", "out_of_range", "too large"))
-}
 
 /// A checkpoint with the cosignatures of the witnesses asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +58,7 @@ impl Ledger<'_> {
             .fetch_one(&self.read)
             .await?;
         let size: Option<i64> = row.try_get("size")?;
-        Ok(size.map(|s| u64::try_from(s).unwrap_or(0)))
+        Ok(size.map(to_u64))
     }
 
     /// Each of `witnesses`' newest cosignature (those that never cosigned are absent).
@@ -81,7 +77,7 @@ impl Ledger<'_> {
             if let Some(r) = row {
                 out.push(LatestCosignature {
                     witness: w.clone(),
-                    size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
+                    size: to_u64(r.try_get("size")?),
                     at_ms: r.try_get("at_ms")?,
                 });
             }
@@ -127,7 +123,7 @@ impl Ledger<'_> {
             return Ok(None);
         };
         let size: i64 = row.try_get("size")?;
-        let Some(cp) = self.checkpoint_at(u64::try_from(size).unwrap_or(0)).await? else {
+        let Some(cp) = self.checkpoint_at(to_u64(size)).await? else {
             return Ok(None);
         };
         let rows = sqlx::query("SELECT witness, line, at_ms FROM log_cosignatures WHERE size = $1")
@@ -162,7 +158,7 @@ impl Ledger<'_> {
         .await?;
         row.map(|r| {
             Ok(StoredCheckpoint {
-                size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
+                size: to_u64(r.try_get("size")?),
                 note: r.try_get("note")?,
                 at_ms: r.try_get("at_ms")?,
             })
