@@ -73,6 +73,12 @@ impl Frontier {
         out
     }
 
+    /// The hashes [`Frontier::load`] takes back, in the order of [`Frontier::indexes`] (what a
+    /// monitor keeps between runs).
+    pub fn hashes(&self) -> &[Hash] {
+        &self.by_level
+    }
+
     /// The root of the tree (RFC 6962 MTH), `SHA-256("")` when empty.
     pub fn root(&self) -> Hash {
         let mut acc: Option<Hash> = None;

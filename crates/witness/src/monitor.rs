@@ -19,55 +19,13 @@ use base64::Engine;
 use moralbank_ledger::tiles::decode_bundle;
 use moralbank_ledger::tree::check_consistency;
 use moralbank_ledger::witness::Policy;
-use moralbank_ledger::{leaf_hash, verify_checkpoint, Hash, LeafEntry, TileKind, TilePath};
+use moralbank_ledger::{
+    leaf_hash, verify_checkpoint, Frontier, Hash, LeafEntry, TileKind, TilePath,
+};
 use serde::{Deserialize, Serialize};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const TILE: u64 = 256;
-
-/// The right edge of a tree: the roots of its perfect subtrees, largest first, with heights.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RightEdge {
-    nodes: Vec<(Hash, u8)>,
-    size: u64,
-}
-
-impl RightEdge {
-    pub fn push(&mut self, leaf: Hash) {
-        self.nodes.push((leaf, 0));
-        self.size += 1;
-        while self.nodes.len() >= 2 {
-            let (r, hr) = self.nodes[self.nodes.len() - 1];
-            let (l, hl) = self.nodes[self.nodes.len() - 2];
-            if hl != hr {
-                break;
-            }
-            self.nodes.truncate(self.nodes.len() - 2);
-            self.nodes.push((tlog_tiles::node_hash(l, r), hl + 1));
-        }
-    }
-
-    /// The RFC 6962 root of the leaves pushed so far.
-    pub fn root(&self) -> Hash {
-        let mut nodes = self.nodes.iter().rev();
-        let Some(&(mut acc, _)) = nodes.next() else {
-            return Hash(sha256_empty());
-        };
-        for &(left, _) in nodes {
-            acc = tlog_tiles::node_hash(left, acc);
-        }
-        acc
-    }
-
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-}
-
-fn sha256_empty() -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(b"").into()
-}
 
 /// What a monitor keeps between runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,27 +36,27 @@ pub struct MonitorState {
     pub size: u64,
     pub root: String,
     pub checkpoint: String,
-    /// The right edge's hashes (base64) with their heights.
-    pub edge: Vec<(String, u8)>,
+    /// The tree's right edge ([`Frontier::hashes`], base64).
+    pub edge: Vec<String>,
 }
 
 const STATE_FORMAT: &str = "moralbank-monitor/v1";
 
 impl MonitorState {
-    fn edge(&self) -> Option<RightEdge> {
-        let nodes = self
-            .edge
-            .iter()
-            .map(|(h, height)| {
+    fn edge(&self) -> Option<Frontier> {
+        let indexes = Frontier::indexes(self.size);
+        if indexes.len() != self.edge.len() {
+            return None;
+        }
+        let hashes = indexes
+            .into_iter()
+            .zip(&self.edge)
+            .map(|(i, h)| {
                 let h = <[u8; 32]>::try_from(B64.decode(h).ok()?).ok()?;
-                Some((Hash(h), *height))
+                Some((i, Hash(h)))
             })
-            .collect::<Option<Vec<_>>>()?;
-        let edge = RightEdge {
-            nodes,
-            size: self.size,
-        };
-        (edge.nodes.iter().map(|(_, h)| 1u64 << h).sum::<u64>() == self.size).then_some(edge)
+            .collect::<Option<std::collections::HashMap<_, _>>>()?;
+        Frontier::load(self.size, &hashes).ok()
     }
 }
 
@@ -166,7 +124,7 @@ impl Monitor {
         let (size, root) = (cp.size(), *cp.hash());
         report.size = size;
         report.root = Some(root);
-        let mut edge = RightEdge::default();
+        let mut edge = Frontier::new();
         if let Some(prev) = previous {
             match self.step_from(prev, size, root).await {
                 Ok(Some(e)) => edge = e,
@@ -194,11 +152,7 @@ impl Monitor {
             size,
             root: B64.encode(root.0),
             checkpoint: note,
-            edge: edge
-                .nodes
-                .iter()
-                .map(|(h, height)| (B64.encode(h.0), *height))
-                .collect(),
+            edge: edge.hashes().iter().map(|h| B64.encode(h.0)).collect(),
         };
         (report, Some(state))
     }
@@ -210,7 +164,7 @@ impl Monitor {
         prev: &MonitorState,
         size: u64,
         root: Hash,
-    ) -> Result<Option<RightEdge>, String> {
+    ) -> Result<Option<Frontier>, String> {
         let prev_root = B64
             .decode(&prev.root)
             .ok()
@@ -270,7 +224,7 @@ impl Monitor {
 
     /// Read the bundles from `edge.size()` up to `size`, check each entry and hash tile, and
     /// push the leaves onto the edge.
-    async fn read_entries(&self, edge: &mut RightEdge, size: u64, report: &mut Report) {
+    async fn read_entries(&self, edge: &mut Frontier, size: u64, report: &mut Report) {
         while edge.size() < size {
             let n = edge.size() / TILE;
             let width = (size - n * TILE).min(TILE);
@@ -321,7 +275,7 @@ impl Monitor {
                         "entry {index}: the hash tile does not hold this entry's hash"
                     ));
                 }
-                edge.push(h);
+                edge.append(h);
                 report.checked += 1;
             }
             if report.problems.len() > 100 {
@@ -378,30 +332,5 @@ impl Monitor {
                 ));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use moralbank_ledger::MemoryLog;
-
-    #[test]
-    fn the_right_edge_gives_the_rfc_6962_root_at_every_size() {
-        let mut log = MemoryLog::new();
-        let mut edge = RightEdge::default();
-        assert_eq!(edge.root(), log.root(0).expect("empty root"));
-        for i in 0..600u32 {
-            let data = i.to_be_bytes();
-            log.append(&data);
-            edge.push(leaf_hash(&data));
-            assert_eq!(
-                edge.root(),
-                log.root(log.size()).expect("root"),
-                "size {}",
-                i + 1
-            );
-        }
-        assert!(edge.nodes.len() <= 10);
     }
 }
