@@ -187,7 +187,6 @@ pub async fn monitor_command(
 }
 
 fn write_state(path: &Path, text: &str) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).map_err(CliError::io(format!("writing {}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(CliError::io(format!("writing {}", path.display())))
+    moralbank_witness::state::replace_durably(path, text.as_bytes())
+        .map_err(CliError::io(format!("writing {}", path.display())))
 }

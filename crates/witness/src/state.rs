@@ -53,11 +53,14 @@ fn corrupt(path: &Path, why: &str) -> io::Error {
     )
 }
 
-/// Write `bytes` to `path` so that a crash leaves the old file or the new one, never a mix.
-fn replace_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::other("no parent folder"))?;
+/// Write `bytes` to `path` so that a crash leaves the old file or the new one, never a mix
+/// (also the monitor's state file).
+pub fn replace_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    // A bare file name's folder is the current one.
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let tmp = path.with_extension("tmp");
     {
         let mut f = OpenOptions::new()
