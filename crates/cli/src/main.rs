@@ -231,6 +231,12 @@ enum BenchCommand {
         /// Rows in the file (and residents seeded when the database has none).
         #[arg(long, default_value_t = 450_000)]
         rows: u64,
+        /// (Internal: the benchmark measures each phase in a process of its own.)
+        #[arg(long, hide = true, requires = "file")]
+        measure: Option<String>,
+        /// (Internal: the workbook a measured phase reads.)
+        #[arg(long, hide = true)]
+        file: Option<PathBuf>,
     },
     /// The statistics dashboard at city scale, through the whole web stack, against /healthz
     /// and against counting two of its figures by scanning; one JSON line. Writes a city: name
@@ -637,8 +643,17 @@ async fn run_bench(command: BenchCommand, config: Config, url_given: bool) -> Re
 /// `moralbank bench …`, the later capabilities' benchmarks.
 async fn run_bench_more(command: BenchCommand, config: Config, url_given: bool) -> Result<()> {
     match command {
-        BenchCommand::Import { rows } => {
-            bench::import::import(config, bench::import::ImportOptions { rows }, url_given).await
+        BenchCommand::Import {
+            rows,
+            measure,
+            file,
+        } => {
+            let options = bench::import::ImportOptions {
+                rows,
+                measure,
+                file,
+            };
+            bench::import::import(config, options, url_given).await
         }
         BenchCommand::Credit(o) => bench::credit::credit(config, o, url_given).await,
         BenchCommand::Dispatch(o) => bench::dispatch::dispatch(o),

@@ -5,12 +5,14 @@
 //! On the database named by `--database-url`: seeds a city of `--rows` residents when it has
 //! none, trusts a bench partner for blood donations, and writes (not timed) an XLSX of
 //! `--rows` partner deeds, one per resident, their ID numbers as text as the template has
-//! them. Then, each with the process's peak memory reset before it (`/proc/self/clear_refs`):
+//! them, into the data folder. Then each phase runs in a process of its own (this program
+//! again, `--measure`), so that its peak memory (`VmHWM`) is its own and not the seeder's:
 //!
 //! - the baseline: `calamine` opens the file and reads every cell of the first sheet;
 //! - the import: `store.citydata().import_file` in commit mode, the same call the API and the
 //!   clerk's page make: read, check every cell, resolve every resident, apply the evaluation's
-//!   rules to every deed and write them all in one transaction.
+//!   rules to every deed and write them all in one transaction. Its process opens the store
+//!   first, as a server has (`rss_before_mib`).
 //!
 //! The partner-deeds kind takes 5,000 rows a file; the benchmark uses the same schema with the
 //! limit raised to `--rows` (the limit is the city's policy, not what the pipeline can do).
@@ -28,9 +30,14 @@ use std::sync::atomic::AtomicUsize;
 use std::time::Instant;
 
 const CITY_RNG: u64 = 1;
+/// The partner whose file it is.
+const PARTNER: &str = "余姚市中心血站（测试）";
 
 pub struct ImportOptions {
     pub rows: u64,
+    /// `read` or `import`: measure that phase on `file` in this process.
+    pub measure: Option<String>,
+    pub file: Option<std::path::PathBuf>,
 }
 
 pub async fn import(config: Config, o: ImportOptions, url_given: bool) -> Result<()> {
@@ -43,18 +50,128 @@ pub async fn import(config: Config, o: ImportOptions, url_given: bool) -> Result
     if o.rows == 0 {
         return Err(CliError::Usage("--rows must be positive".into()));
     }
+    if let (Some(phase), Some(file)) = (&o.measure, &o.file) {
+        let bytes = std::fs::read(file)
+            .map_err(|e| CliError::Config(format!("reading {}: {e}", file.display())))?;
+        let line = match phase.as_str() {
+            "read" => measure_read(&bytes)?,
+            "import" => {
+                let (vault, _) = keys::load_or_create_vault(&config)?;
+                let store = server::open(&config, vault, false).await?;
+                let line = measure_import(&store, &o, &bytes).await;
+                store.close().await;
+                line?
+            }
+            other => {
+                return Err(CliError::Usage(format!(
+                    "--measure {other}: read or import"
+                )))
+            }
+        };
+        println!("{line}");
+        return Ok(());
+    }
     let (vault, _) = keys::load_or_create_vault(&config)?;
     let store = server::open(&config, vault, true).await?;
-    let line = run(&store, &o).await;
+    let line = run(&store, &config, &o).await;
     store.close().await;
     println!("{}", line?);
     Ok(())
 }
 
-/// Forget the process's peak resident memory so far (Linux): `VmHWM` then measures what
-/// follows.
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+/// Run this program again on `file` with `--measure phase`; its JSON line.
+fn measure_in_child(phase: &str, file: &std::path::Path) -> Result<Value> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::Config(format!("this program's path: {e}")))?;
+    let out = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .arg("--measure")
+        .arg(phase)
+        .arg("--file")
+        .arg(file)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| CliError::Config(format!("running the {phase} phase: {e}")))?;
+    if !out.status.success() {
+        return Err(CliError::Config(format!(
+            "the {phase} phase failed ({})",
+            out.status
+        )));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| CliError::Config(format!("the {phase} phase's line: {e}")))
+}
+
+/// The baseline: calamine opens the file and reads every cell of its first sheet.
+fn measure_read(bytes: &[u8]) -> Result<Value> {
+    let rss_before = rss_mib("VmRSS:");
+    let t = Instant::now();
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| CliError::Config(format!("calamine: {e}")))?;
+    let name = book.sheet_names().first().cloned().unwrap_or_default();
+    let range = book
+        .worksheet_range(&name)
+        .map_err(|e| CliError::Config(format!("calamine: {e}")))?;
+    let cells = range.used_cells().count();
+    drop(range);
+    drop(book);
+    Ok(json!({
+        "seconds": t.elapsed().as_secs_f64(),
+        "cells": cells,
+        "rss_before_mib": rss_before,
+        "rss_peak_mib": rss_mib("VmHWM:"),
+    }))
+}
+
+/// The import, as the API and the clerk's page make it, in commit mode.
+async fn measure_import(store: &Store, o: &ImportOptions, bytes: &[u8]) -> Result<Value> {
+    let partner = store
+        .accounts()
+        .list_partners()
+        .await?
+        .into_iter()
+        .find(|p| p.name == PARTNER)
+        .ok_or_else(|| CliError::Config("the bench partner is missing".into()))?
+        .id;
+    let mut schema = domain::citydata::kinds::PARTNER_DEEDS;
+    schema.rows_max = o.rows as usize;
+    schema.bytes_max = schema.bytes_max.max(bytes.len() + 1);
+    // An upload names a schema for the life of the program (the kinds are constants).
+    let schema: &'static domain::citydata::Schema = Box::leak(Box::new(schema));
+    let rss_before = rss_mib("VmRSS:");
+    let t = Instant::now();
+    let i = store
+        .citydata()
+        .import_file(
+            &Upload {
+                schema,
+                owner: ImportOwner::Partner(partner.clone()),
+                by: partner.clone(),
+                file_name: "bench.xlsx".into(),
+                bytes,
+            },
+            Mode::Commit,
+            &Rules::default(),
+            now_ms(),
+            &AtomicUsize::new(0),
+        )
+        .await?;
+    let seconds = t.elapsed().as_secs_f64();
+    if i.status != "committed" || i.rows.new != o.rows as i64 {
+        return Err(CliError::Config(format!(
+            "the import did not commit every row: {} ({} new, {} unchanged, {} refused; first problem {:?})",
+            i.status,
+            i.rows.new,
+            i.rows.unchanged,
+            i.rows.refused,
+            i.problems.first()
+        )));
+    }
+    Ok(json!({
+        "seconds": seconds,
+        "rss_before_mib": rss_before,
+        "rss_peak_mib": rss_mib("VmHWM:"),
+    }))
 }
 
 fn workbook(rows: u64, day: &str) -> Result<Vec<u8>> {
@@ -97,7 +214,7 @@ fn workbook(rows: u64, day: &str) -> Result<Vec<u8>> {
 }
 
 #[allow(clippy::too_many_lines)] // a benchmark run reads top to bottom: set up, measure, report
-async fn run(store: &Store, o: &ImportOptions) -> Result<Value> {
+async fn run(store: &Store, config: &Config, o: &ImportOptions) -> Result<Value> {
     let load_start = loadavg();
     let backend = format!("{:?}", store.backend()).to_lowercase();
     let mut setup = serde_json::Map::new();
@@ -121,13 +238,13 @@ async fn run(store: &Store, o: &ImportOptions) -> Result<Value> {
         .list_partners()
         .await?
         .into_iter()
-        .find(|p| p.name == "余姚市中心血站（测试）")
+        .find(|p| p.name == PARTNER)
     {
         Some(p) => p.id,
         None => {
             store
                 .accounts()
-                .create_partner("余姚市中心血站（测试）", "hospital")
+                .create_partner(PARTNER, "hospital")
                 .await?
                 .id
         }
@@ -151,70 +268,30 @@ async fn run(store: &Store, o: &ImportOptions) -> Result<Value> {
         json!(round1(t.elapsed().as_secs_f64())),
     );
 
-    eprintln!("reading it with calamine (the baseline)");
-    reset_peak();
-    let base_rss = rss_mib("VmRSS:");
-    let t = Instant::now();
-    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.as_slice()))
-        .map_err(|e| CliError::Config(format!("calamine: {e}")))?;
-    let name = book.sheet_names().first().cloned().unwrap_or_default();
-    let range = book
-        .worksheet_range(&name)
-        .map_err(|e| CliError::Config(format!("calamine: {e}")))?;
-    let cells = range.used_cells().count();
-    drop(range);
-    drop(book);
-    let read_s = t.elapsed().as_secs_f64();
-    let read_peak = rss_mib("VmHWM:");
+    let file = config.data_dir.join("bench-import.xlsx");
+    std::fs::write(&file, &bytes)
+        .map_err(|e| CliError::Config(format!("writing {}: {e}", file.display())))?;
 
-    eprintln!("importing it (validate every cell, commit in one transaction)");
-    let mut schema = domain::citydata::kinds::PARTNER_DEEDS;
-    schema.rows_max = o.rows as usize;
-    schema.bytes_max = schema.bytes_max.max(bytes.len() + 1);
-    // An upload names a schema for the life of the program (the kinds are constants).
-    let schema: &'static domain::citydata::Schema = Box::leak(Box::new(schema));
-    reset_peak();
-    let t = Instant::now();
-    let i = store
-        .citydata()
-        .import_file(
-            &Upload {
-                schema,
-                owner: ImportOwner::Partner(partner.clone()),
-                by: partner.clone(),
-                file_name: "bench.xlsx".into(),
-                bytes: &bytes,
-            },
-            Mode::Commit,
-            &Rules::default(),
-            now_ms(),
-            &AtomicUsize::new(0),
-        )
-        .await?;
-    let import_s = t.elapsed().as_secs_f64();
-    let import_peak = rss_mib("VmHWM:");
-    if i.status != "committed" || i.rows.new != o.rows as i64 {
-        return Err(CliError::Config(format!(
-            "the import did not commit every row: {} ({} new, {} unchanged, {} refused; first problem {:?})",
-            i.status,
-            i.rows.new,
-            i.rows.unchanged,
-            i.rows.refused,
-            i.problems.first()
-        )));
-    }
+    eprintln!("reading it with calamine (the baseline), in a process of its own");
+    let read = measure_in_child("read", &file)?;
+    eprintln!(
+        "importing it (validate every cell, commit in one transaction), in a process of its own"
+    );
+    let import = measure_in_child("import", &file)?;
+    let _ = std::fs::remove_file(&file);
+    let seconds = |v: &Value| v["seconds"].as_f64().unwrap_or(0.0);
+    let (read_s, import_s) = (seconds(&read), seconds(&import));
     Ok(json!({
         "bench": "import",
         "backend": backend,
         "rows": o.rows,
         "bytes": bytes.len(),
-        "cells": cells,
+        "cells": read["cells"],
         "setup": setup,
-        "rss_before_mib": base_rss,
         "read_seconds": (read_s * 100.0).round() / 100.0,
-        "read_rss_peak_mib": read_peak,
+        "read_rss_mib": { "before": read["rss_before_mib"], "peak": read["rss_peak_mib"] },
         "import_seconds": (import_s * 100.0).round() / 100.0,
-        "import_rss_peak_mib": import_peak,
+        "import_rss_mib": { "before": import["rss_before_mib"], "peak": import["rss_peak_mib"] },
         "import_rows_per_s": (o.rows as f64 / import_s.max(1e-9)).round(),
         "import_over_read": round1(import_s / read_s.max(1e-9)),
         "loadavg_start": load_start, "loadavg_end": loadavg(),

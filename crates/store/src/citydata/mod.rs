@@ -9,6 +9,6 @@ pub mod imports;
 pub mod open;
 pub mod stats;
 
-pub use imports::{Counts, Import, ImportOwner, Mode, RowResult, Upload};
+pub use imports::{Counts, Import, ImportOwner, Mode, RowResult, Upload, RESULTS_KEPT};
 
 crate::facet!(CityData, citydata, "City data's part of the store (`store.citydata()`): imports of partner files and the open-data tables.");

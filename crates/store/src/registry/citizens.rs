@@ -324,9 +324,12 @@ impl Registry<'_> {
         row.as_ref().map(summary).transpose()
     }
 
-    /// The summaries of many citizens at once, by id (a withdrawn or unknown id is absent).
+    /// The summaries of many citizens at once, by id (a withdrawn or unknown id is absent),
+    /// read through `conn` (an import's transaction: one connection's page cache, not every
+    /// pooled reader's).
     pub(crate) async fn citizen_summaries(
         &self,
+        conn: &mut sqlx::AnyConnection,
         ids: &[&str],
     ) -> Result<std::collections::HashMap<String, CitizenSummary>> {
         let mut ids: Vec<&str> = ids.to_vec();
@@ -342,7 +345,7 @@ impl Registry<'_> {
             for id in chunk {
                 q = q.bind(*id);
             }
-            for row in q.fetch_all(&self.read).await? {
+            for row in q.fetch_all(&mut *conn).await? {
                 let s = summary(&row)?;
                 out.insert(s.id.clone(), s);
             }
@@ -352,8 +355,10 @@ impl Registry<'_> {
 
     /// Citizens' ids by their ID numbers' lookup hashes, many at once (see
     /// [`Registry::citizen_id_by_resident_id`]); an ID number nobody enrolled with is absent.
+    /// Read through `conn`, as [`Registry::citizen_summaries`].
     pub(crate) async fn citizen_ids_by_resident_ids(
         &self,
+        conn: &mut sqlx::AnyConnection,
         rids: &[&domain::ResidentId],
     ) -> Result<std::collections::HashMap<String, String>> {
         let hashes: Vec<(String, Vec<u8>)> = rids
@@ -382,7 +387,7 @@ impl Registry<'_> {
             for (_, h) in chunk {
                 q = q.bind(h.as_slice());
             }
-            for row in q.fetch_all(&self.read).await? {
+            for row in q.fetch_all(&mut *conn).await? {
                 let h: Vec<u8> = row.try_get("resident_id_hmac")?;
                 if let Some(r) = by_hash.get(h.as_slice()) {
                     out.insert((*r).to_string(), row.try_get("id")?);

@@ -3,6 +3,7 @@
 //! the access-log row), all in the import's one transaction, many rows per statement
 //! (`evaluation`'s batch of partner submissions).
 
+use super::feed::CHUNK_ROWS;
 use super::{Applied, Place, RowResult, Upload};
 use crate::citydata::CityData;
 use crate::evaluation::{NewDeed, Reporter, Rules, Written};
@@ -13,10 +14,6 @@ use domain::{FieldError, IdempotencyKey, ResidentId};
 use sqlx::Row as _;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// Rows handed to the evaluation at once: its look-ups and inserts cover this many rows per
-/// round, and no more is held than one chunk's deeds.
-const CHUNK_ROWS: usize = 5_000;
 
 /// Apply every row in `tx` through the evaluation's batch of partner submissions (each row
 /// meets the checks of one submission); a refused row writes nothing and its problems are kept.
@@ -44,7 +41,7 @@ pub(super) async fn apply(
         }
         let found = data
             .registry()
-            .citizen_ids_by_resident_ids(&rids.iter().collect::<Vec<_>>())
+            .citizen_ids_by_resident_ids(tx, &rids.iter().collect::<Vec<_>>())
             .await?;
         let mut news = Vec::with_capacity(places.len());
         let mut named = Vec::with_capacity(places.len());

@@ -32,7 +32,7 @@ pub(super) async fn apply(
     }
     let found = data
         .registry()
-        .citizen_ids_by_resident_ids(&rids.iter().collect::<Vec<_>>())
+        .citizen_ids_by_resident_ids(tx, &rids.iter().collect::<Vec<_>>())
         .await?;
     for row in rows {
         progress.fetch_add(1, Ordering::Relaxed);

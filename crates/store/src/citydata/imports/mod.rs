@@ -1,14 +1,16 @@
 //! The import pipeline, the same for every kind of file: read ([`read`]: XLSX/XLS/ODS or CSV
-//! in UTF-8 or GB18030) → map the header and check every row (`domain::citydata`) → apply the
-//! rows that passed with the kind's rules inside ONE transaction ([`deeds`] for partner deeds),
-//! each row in its own savepoint so that a refused row is reported and the next one still
-//! checked → a preview (the transaction rolled back: exactly what a commit would do, caps
-//! included) or a commit (only when no row at all was refused). The import's row is written
-//! with the commit, and a file is committed once per owner, kind and schema version (a unique
-//! index on its SHA-256): sending it again answers with the first import.
+//! in UTF-8 or GB18030) → map the header and check every row (`domain::citydata`), both on a
+//! thread of their own ([`feed`]) that hands over the rows that passed in chunks as it reads →
+//! apply each chunk with the kind's rules inside ONE transaction ([`deeds`] for partner deeds;
+//! a loan book, whose months are replaced whole, all at once), a refused row reported and the
+//! next one still checked → a preview (the transaction rolled back: exactly what a commit
+//! would do, caps included) or a commit (only when no row at all was refused). The import's
+//! row is written with the commit, and a file is committed once per owner, kind and schema
+//! version (a unique index on its SHA-256): sending it again answers with the first import.
 
 mod deeds;
 mod experts;
+mod feed;
 mod honours;
 mod loans;
 pub mod read;
@@ -17,8 +19,9 @@ pub mod workbook;
 use super::CityData;
 use crate::evaluation::Rules;
 use crate::{Result, StoreError};
-use domain::citydata::rows::{check_rows, Row};
+use domain::citydata::rows::Row;
 use domain::citydata::{Cell, HeaderMap, Problem, Schema};
+use feed::{read_and_check, Fed, CHUNKS_AHEAD};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::Row as _;
@@ -102,6 +105,7 @@ pub struct Import {
     pub status: String,
     pub rows: Counts,
     pub problems: Vec<Problem>,
+    /// The rows' results, the first [`RESULTS_KEPT`] (the counts cover every row).
     pub results: Vec<RowResult>,
     pub created_at: i64,
     pub committed_at: Option<i64>,
@@ -116,56 +120,43 @@ impl Import {
     }
 }
 
+/// An import's transaction (begun with its first rows) and what its rules did.
+struct Written {
+    tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
+    applied: Applied,
+    /// Time spent in the rules.
+    busy: std::time::Duration,
+}
+
 /// The rows a kind applied and the problems its rules found.
 #[derive(Default)]
 struct Applied {
     results: Vec<RowResult>,
     problems: Vec<Problem>,
+    /// Rows applied as new records (or changed ones) and as unchanged ones, all of them (the
+    /// results keep only the first [`RESULTS_KEPT`]).
+    new: usize,
+    unchanged: usize,
 }
 
-/// A file read and checked, before the kind's rules.
-struct Checked {
-    format: &'static str,
-    total: usize,
-    problems: Vec<Problem>,
-    rows: Vec<Row>,
-    map: Option<HeaderMap>,
-}
+/// Row results an import keeps (and answers with): every row of a partner's deeds (5,000 at
+/// most) or an honour list (10,000); the counts cover every row of a larger file.
+pub const RESULTS_KEPT: usize = 10_000;
 
-fn check_file(up: &Upload<'_>) -> Checked {
-    let mut c = Checked {
-        format: "unknown",
-        total: 0,
-        problems: Vec::new(),
-        rows: Vec::new(),
-        map: None,
-    };
-    if up.bytes.len() > up.schema.bytes_max {
-        c.problems.push(Problem::file(
-            "file_too_large",
-            &format!("at most {} MiB", up.schema.bytes_max / 1024 / 1024),
-        ));
-        return c;
+impl Applied {
+    /// Add a chunk's rows: all of its problems and counts, results up to [`RESULTS_KEPT`].
+    fn extend(&mut self, more: Applied) {
+        let unchanged = more
+            .results
+            .iter()
+            .filter(|r| r.outcome == "unchanged")
+            .count();
+        self.unchanged += unchanged;
+        self.new += more.results.len() - unchanged;
+        let room = RESULTS_KEPT.saturating_sub(self.results.len());
+        self.results.extend(more.results.into_iter().take(room));
+        self.problems.extend(more.problems);
     }
-    let sheet = match read::read(up.bytes) {
-        Ok(s) => s,
-        Err(p) => {
-            c.problems.push(*p);
-            return c;
-        }
-    };
-    c.format = sheet.format;
-    match up.schema.map_header(&sheet.header, sheet.merged_header) {
-        Err(ps) => c.problems.extend(ps),
-        Ok(map) => {
-            let checked = check_rows(up.schema, &map, &sheet.rows);
-            c.total = checked.total;
-            c.problems = checked.problems;
-            c.rows = checked.rows;
-            c.map = Some(map);
-        }
-    }
-    c
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -278,10 +269,11 @@ impl CityData<'_> {
         stored: bool,
     ) -> Result<Import> {
         let started = std::time::Instant::now();
-        let checked = check_file(up);
-        let read_and_checked = started.elapsed();
-        let mut problems = checked.problems;
-        let mut results = Vec::new();
+        // The file is read and checked on a thread of its own while the rules write what it
+        // has read so far, both in step (a few chunks ahead at most).
+        let (feed, mut fed) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+        let (schema, bytes) = (up.schema, up.bytes.to_vec());
+        let reader = tokio::task::spawn_blocking(move || read_and_check(schema, &bytes, &feed));
         let mut import = Import {
             id: id.to_string(),
             kind: up.schema.kind.to_string(),
@@ -289,7 +281,7 @@ impl CityData<'_> {
             owner_id: up.owner.id().to_string(),
             file_name: up.file_name.clone(),
             file_sha256: sha.to_string(),
-            format: checked.format.to_string(),
+            format: String::new(),
             status: String::new(),
             rows: Counts::default(),
             problems: Vec::new(),
@@ -298,60 +290,40 @@ impl CityData<'_> {
             committed_at: None,
             already_imported: false,
         };
-        if let (Some(map), false) = (&checked.map, checked.rows.is_empty()) {
-            let mut tx = self.write.begin().await?;
-            let applied = match up.schema.kind {
-                "partner-deeds" => {
-                    deeds::apply(self, &mut tx, up, map, &checked.rows, rules, now, progress).await
-                }
-                "green-card-honours" => {
-                    honours::apply(self, &mut tx, up, map, &checked.rows, now, progress).await
-                }
-                "bank-loans" => {
-                    loans::apply(self, &mut tx, up, map, &checked.rows, now, progress).await
-                }
-                "market-experts" => {
-                    let rows = (map, checked.rows.as_slice());
-                    experts::apply(self, &mut tx, up, id, rows, now, progress).await
-                }
-                other => return Err(StoreError::Config(format!("no rules for kind {other}"))),
-            };
-            let applied = match applied {
-                Ok(a) => a,
-                // Another request wrote the same records meanwhile (its transaction committed
-                // while this one was writing): the same file, committed once, is that import;
-                // another file sharing rows is refused whole, to be sent again.
-                Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
-                    drop(tx);
-                    if let Some(done) = self.committed_import(up, sha).await? {
-                        return Ok(done);
-                    }
-                    return Err(StoreError::conflict(
-                        "file",
-                        "concurrent_submission",
-                        "rows of this file were submitted at the same moment by another request; send the file again",
-                    ));
-                }
-                Err(e) => return Err(e),
-            };
+        let written = match self
+            .write_fed(&mut fed, id, up, rules, now, progress)
+            .await?
+        {
+            Ok(w) => w,
+            Err(done) => return Ok(done),
+        };
+        let (tx, applied, applying) = (written.tx, written.applied, written.busy);
+        let checked = reader
+            .await
+            .map_err(|e| StoreError::Config(format!("reading the file: {e}")))?;
+        import.format = checked.format.to_string();
+        let mut problems = checked.problems;
+        let counts = (checked.total, applied.new, applied.unchanged);
+        let mut results = Vec::new();
+        if let Some(mut tx) = tx {
             problems.extend(applied.problems);
             results = applied.results;
             problems.sort_by_key(|p| p.row);
             if mode == Mode::Commit && problems.is_empty() {
                 import.status = "committed".into();
                 import.committed_at = Some(now);
-                fill(&mut import, checked.total, problems, results);
+                fill(&mut import, counts, problems, results);
                 let written = self.save(&mut tx, &import, up, stored).await;
                 match written {
                     Ok(()) => {
-                        let applied = started.elapsed();
+                        let before_commit = started.elapsed();
                         tx.commit().await?;
                         tracing::info!(
                             kind = up.schema.kind,
                             rows = import.rows.total,
-                            read_and_check_ms = read_and_checked.as_millis() as u64,
-                            apply_ms = (applied - read_and_checked).as_millis() as u64,
-                            commit_ms = (started.elapsed() - applied).as_millis() as u64,
+                            read_and_check_ms = checked.busy.as_millis() as u64,
+                            apply_ms = applying.as_millis() as u64,
+                            commit_ms = (started.elapsed() - before_commit).as_millis() as u64,
                             "import committed"
                         );
                         return Ok(import);
@@ -375,10 +347,103 @@ impl CityData<'_> {
             "refused"
         }
         .into();
-        fill(&mut import, checked.total, problems, results);
+        fill(&mut import, counts, problems, results);
         let mut conn = self.write.acquire().await?;
         self.save(&mut conn, &import, up, stored).await?;
         Ok(import)
+    }
+
+    /// Take the reader's rows as they come and apply them in one transaction, begun with the
+    /// first rows; `Err` with the import when the same file was committed meanwhile.
+    async fn write_fed(
+        &self,
+        fed: &mut tokio::sync::mpsc::Receiver<Fed>,
+        id: &str,
+        up: &Upload<'_>,
+        rules: &Rules,
+        now: i64,
+        progress: &AtomicUsize,
+    ) -> Result<std::result::Result<Written, Import>> {
+        let mut w = Written {
+            tx: None,
+            applied: Applied::default(),
+            busy: std::time::Duration::ZERO,
+        };
+        let mut map = None;
+        // A kind whose rules need the whole file at once (a loan book replaces its months).
+        let whole = up.schema.kind == "bank-loans";
+        let mut held: Vec<Row> = Vec::new();
+        loop {
+            let rows = match fed.recv().await {
+                Some(Fed::Map(m)) => {
+                    map = Some(m);
+                    continue;
+                }
+                Some(Fed::Rows(rows)) if whole => {
+                    held.extend(rows);
+                    continue;
+                }
+                Some(Fed::Rows(rows)) => rows,
+                None if held.is_empty() => return Ok(Ok(w)),
+                None => std::mem::take(&mut held),
+            };
+            let (Some(map), t) = (&map, std::time::Instant::now()) else {
+                continue;
+            };
+            let tx = match &mut w.tx {
+                Some(tx) => tx,
+                None => w.tx.insert(self.write.begin().await?),
+            };
+            match self
+                .apply(tx, id, up, map, &rows, rules, now, progress)
+                .await?
+            {
+                Ok(a) => w.applied.extend(a),
+                Err(done) => return Ok(Err(done)),
+            }
+            w.busy += t.elapsed();
+        }
+    }
+
+    /// Rows through their kind's rules in `tx`; `Err` with the import when the same file was
+    /// committed meanwhile by another request (nothing more to do).
+    #[allow(clippy::too_many_arguments)] // one import's parts, passed through
+    async fn apply(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        id: &str,
+        up: &Upload<'_>,
+        map: &HeaderMap,
+        rows: &[Row],
+        rules: &Rules,
+        now: i64,
+        progress: &AtomicUsize,
+    ) -> Result<std::result::Result<Applied, Import>> {
+        let applied = match up.schema.kind {
+            "partner-deeds" => deeds::apply(self, tx, up, map, rows, rules, now, progress).await,
+            "green-card-honours" => honours::apply(self, tx, up, map, rows, now, progress).await,
+            "bank-loans" => loans::apply(self, tx, up, map, rows, now, progress).await,
+            "market-experts" => experts::apply(self, tx, up, id, (map, rows), now, progress).await,
+            other => return Err(StoreError::Config(format!("no rules for kind {other}"))),
+        };
+        match applied {
+            Ok(a) => Ok(Ok(a)),
+            // Another request wrote the same records meanwhile (its transaction committed
+            // while this one was writing): the same file, committed once, is that import;
+            // another file sharing rows is refused whole, to be sent again.
+            Err(StoreError::Database(e)) if StoreError::is_unique_violation(&e) => {
+                let sha = sha256_hex(up.bytes);
+                match self.committed_import(up, &sha).await? {
+                    Some(done) => Ok(Err(done)),
+                    None => Err(StoreError::conflict(
+                        "file",
+                        "concurrent_submission",
+                        "rows of this file were submitted at the same moment by another request; send the file again",
+                    )),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Insert the import's row, or update the stored preview's. A committed import drops the
@@ -625,7 +690,12 @@ fn import_of(r: &sqlx::any::AnyRow) -> Result<Import> {
     })
 }
 
-fn fill(import: &mut Import, total: usize, problems: Vec<Problem>, results: Vec<RowResult>) {
+fn fill(
+    import: &mut Import,
+    (total, new, unchanged): (usize, usize, usize),
+    problems: Vec<Problem>,
+    results: Vec<RowResult>,
+) {
     let mut bad: Vec<usize> = problems
         .iter()
         .filter(|p| p.row >= 2)
@@ -633,15 +703,55 @@ fn fill(import: &mut Import, total: usize, problems: Vec<Problem>, results: Vec<
         .collect();
     bad.sort_unstable();
     bad.dedup();
-    let new = results.iter().filter(|r| r.outcome != "unchanged").count();
     let committed = import.status == "committed";
     import.rows = Counts {
         total: total as i64,
         new: new as i64,
-        unchanged: (results.len() - new) as i64,
+        unchanged: unchanged as i64,
         refused: bad.len() as i64,
     };
     import.problems = problems;
     // A preview's results name records that were not written: keep only the counts.
     import.results = if committed { results } else { Vec::new() };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applied(lines: std::ops::Range<usize>, unchanged_every: usize) -> Applied {
+        Applied {
+            results: lines
+                .map(|line| RowResult {
+                    line,
+                    key: format!("k{line}"),
+                    record_id: format!("r{line}"),
+                    outcome: if line % unchanged_every == 0 {
+                        "unchanged"
+                    } else {
+                        "new"
+                    }
+                    .into(),
+                    status: "publicity".into(),
+                })
+                .collect(),
+            problems: vec![Problem::file("x", "y")],
+            ..Applied::default()
+        }
+    }
+
+    #[test]
+    fn a_large_file_keeps_the_first_results_and_counts_every_row() {
+        let mut all = Applied::default();
+        for start in (2..25_002).step_by(5_000) {
+            all.extend(applied(start..start + 5_000, 4));
+        }
+        assert_eq!(all.results.len(), RESULTS_KEPT);
+        assert_eq!(all.results.first().map(|r| r.line), Some(2));
+        assert_eq!(all.results.last().map(|r| r.line), Some(RESULTS_KEPT + 1));
+        // Lines 2..25_002: every fourth is unchanged.
+        assert_eq!(all.unchanged, (2..25_002).filter(|l| l % 4 == 0).count());
+        assert_eq!(all.new + all.unchanged, 25_000);
+        assert_eq!(all.problems.len(), 5);
+    }
 }

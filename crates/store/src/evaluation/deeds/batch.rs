@@ -50,7 +50,7 @@ impl Evaluation<'_> {
         now: i64,
     ) -> Result<Vec<RowOutcome>> {
         let ids: Vec<&str> = rows.iter().map(|r| r.citizen_id.as_str()).collect();
-        let citizens = self.registry().citizen_summaries(&ids).await?;
+        let citizens = self.registry().citizen_summaries(tx, &ids).await?;
         let mut standards: HashMap<&str, Option<Standard>> = HashMap::new();
         for r in rows {
             if !standards.contains_key(r.standard_code.as_str()) {
