@@ -125,8 +125,13 @@ impl Store {
             opts.busy_timeout_ms,
             u64::from(opts.sqlite_cache_mib) * 1024,
         );
-        let pool = |max: u32| {
-            let pragmas = pragmas.clone();
+        let pool = |max: u32, writer: bool| {
+            // The writer's statement journals (a many-row insert's undo, kept until the
+            // statement ends) in memory, not spilled to a temporary file past 64 KiB.
+            let pragmas = match (&pragmas, writer) {
+                (Some(p), true) => Some(format!("{p} PRAGMA temp_store = MEMORY;")),
+                (p, _) => p.clone(),
+            };
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(10))
@@ -141,9 +146,11 @@ impl Store {
                     })
                 })
         };
-        let read = pool(opts.max_connections.max(1)).connect(&url).await?;
+        let read = pool(opts.max_connections.max(1), false)
+            .connect(&url)
+            .await?;
         let write = if backend.single_writer() {
-            pool(1).connect(&url).await?
+            pool(1, true).connect(&url).await?
         } else {
             read.clone()
         };
@@ -157,6 +164,20 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// A connection of its own for a long job's look-ups beside its transaction (an import
+    /// reads the next rows' residents while it writes these): taken out of the readers' pool
+    /// for good (closed when dropped), its SQLite page cache kept to 8 MiB, as it reads each
+    /// page about once.
+    pub(crate) async fn lookup_connection(&self) -> Result<sqlx::AnyConnection> {
+        let mut conn = self.read.acquire().await?.detach();
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA cache_size = -8192")
+                .execute(&mut conn)
+                .await?;
+        }
+        Ok(conn)
     }
 
     pub fn vault(&self) -> &Vault {

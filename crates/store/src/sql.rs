@@ -174,18 +174,35 @@ pub(crate) fn multi_insert(head: &str, cols: usize, rows: usize) -> String {
 
 /// `($1,…,$cols),($cols+1,…)` for `rows` rows.
 pub(crate) fn values_list(cols: usize, rows: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", in_list(r * cols + 1, cols)))
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut out = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            out.push(',');
+        }
+        out.push('(');
+        push_params(&mut out, r * cols + 1, cols);
+        out.push(')');
+    }
+    out
 }
 
 /// `$start,…,$(start+n-1)`.
 pub(crate) fn in_list(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut out = String::with_capacity(n * 6);
+    push_params(&mut out, start, n);
+    out
+}
+
+/// Append `$start,…,$(start+n-1)` to `out` (large insert statements are built often, so
+/// without a string per parameter).
+fn push_params(out: &mut String, start: usize, n: usize) {
+    use std::fmt::Write;
+    for i in start..start + n {
+        if i > start {
+            out.push(',');
+        }
+        let _ = write!(out, "${i}");
+    }
 }
 
 /// `sql` as `backend` binds it fastest. SQLite binds a `$N` parameter by looking its name up in

@@ -353,6 +353,49 @@ impl Registry<'_> {
         Ok(out)
     }
 
+    /// Citizens' summaries by their ID numbers (through their lookup hashes, as
+    /// [`Registry::citizen_ids_by_resident_ids`]), many at once, read through `conn`; an ID
+    /// number nobody enrolled with is absent.
+    pub(crate) async fn citizen_summaries_by_resident_ids(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        rids: &[&domain::ResidentId],
+    ) -> Result<std::collections::HashMap<String, CitizenSummary>> {
+        let hashes: Vec<(&str, Vec<u8>)> = rids
+            .iter()
+            .map(|r| {
+                (
+                    r.as_str(),
+                    self.vault.lookup_hash("resident_id", r.as_str()),
+                )
+            })
+            .collect();
+        let by_hash: std::collections::HashMap<&[u8], &str> =
+            hashes.iter().map(|(r, h)| (h.as_slice(), *r)).collect();
+        let mut out = std::collections::HashMap::with_capacity(rids.len());
+        let select = SUMMARY.replacen("SELECT ", "SELECT c.resident_id_hmac, ", 1);
+        for chunk in hashes.chunks(500) {
+            let sql = crate::sql::positional(
+                self.backend,
+                format!(
+                    "{select} WHERE c.resident_id_hmac IN ({})",
+                    crate::sql::in_list(1, chunk.len())
+                ),
+            );
+            let mut q = sqlx::query(&sql).persistent(false);
+            for (_, h) in chunk {
+                q = q.bind(h.as_slice());
+            }
+            for row in q.fetch_all(&mut *conn).await? {
+                let h: Vec<u8> = row.try_get("resident_id_hmac")?;
+                if let Some(r) = by_hash.get(h.as_slice()) {
+                    out.insert((*r).to_string(), summary(&row)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Citizens' ids by their ID numbers' lookup hashes, many at once (see
     /// [`Registry::citizen_id_by_resident_id`]); an ID number nobody enrolled with is absent.
     /// Read through `conn`, as [`Registry::citizen_summaries`].

@@ -3,10 +3,10 @@
 //! the access-log row), all in the import's one transaction, many rows per statement
 //! (`evaluation`'s batch of partner submissions).
 
-use super::feed::CHUNK_ROWS;
 use super::{Applied, Place, RowResult, Upload};
 use crate::citydata::CityData;
 use crate::evaluation::{NewDeed, Reporter, Rules, Written};
+use crate::registry::CitizenSummary;
 use crate::{Result, StoreError};
 use domain::citydata::rows::Row;
 use domain::citydata::{HeaderMap, Problem};
@@ -15,38 +15,43 @@ use sqlx::Row as _;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// Rows decided per round of the pipeline: while one round is written, the next one's
+/// residents are looked up.
+const ROUND_ROWS: usize = 1_000;
+
 /// Apply every row in `tx` through the evaluation's batch of partner submissions (each row
 /// meets the checks of one submission); a refused row writes nothing and its problems are kept.
+///
+/// Rounds of [`ROUND_ROWS`] are pipelined: the residents of the next round are looked up on a
+/// connection of their own (`look`, made with the first rows and kept for the whole file) (the file's residents are only read, and on SQLite no other writer
+/// can commit while this transaction writes) while this round is written in `tx`.
 #[allow(clippy::too_many_arguments)] // one import's parts
 pub(super) async fn apply(
     data: &CityData<'_>,
-    tx: &mut sqlx::AnyConnection,
+    (tx, look): (&mut sqlx::AnyConnection, &mut Option<sqlx::AnyConnection>),
     up: &Upload<'_>,
-    map: &HeaderMap,
-    rows: &[Row],
+    (map, rows): (&HeaderMap, &[Row]),
     rules: &Rules,
     now: i64,
     progress: &AtomicUsize,
 ) -> Result<Applied> {
     let mut out = Applied::default();
     let mut villages: HashMap<String, Option<String>> = HashMap::new();
-    for chunk in rows.chunks(CHUNK_ROWS) {
-        let places: Vec<Place<'_>> = chunk.iter().map(|row| Place { up, map, row }).collect();
-        // The residents, by ID number, many at once.
-        let mut rids = Vec::new();
-        for at in &places {
-            if let Some(rid) = at.value("resident_id_number") {
-                rids.push(ResidentId::parse(rid).map_err(StoreError::Conflict)?);
-            }
-        }
-        let found = data
-            .registry()
-            .citizen_ids_by_resident_ids(tx, &rids.iter().collect::<Vec<_>>())
-            .await?;
+    let look = match look {
+        Some(look) => look,
+        None => look.insert(data.lookup_connection().await?),
+    };
+    let rounds: Vec<&[Row]> = rows.chunks(ROUND_ROWS).collect();
+    let Some(first) = rounds.first() else {
+        return Ok(out);
+    };
+    let mut residents = residents_of(data, look, up, first).await?;
+    for (k, round) in rounds.iter().enumerate() {
+        let places: Vec<Place<'_>> = round.iter().map(|row| Place { up, map, row }).collect();
         let mut news = Vec::with_capacity(places.len());
         let mut named = Vec::with_capacity(places.len());
         for at in &places {
-            match deed_of(data, at, &found, &mut villages).await? {
+            match deed_of(data, at, &residents, &mut villages).await? {
                 Ok(new) => {
                     news.push(new);
                     named.push(at);
@@ -54,11 +59,21 @@ pub(super) async fn apply(
                 Err(p) => out.problems.extend(p),
             }
         }
-        let outcomes = data
-            .evaluation()
-            .report_batch(tx, &news, rules, now)
-            .await?;
-        for (at, outcome) in named.into_iter().zip(outcomes) {
+        let citizens: HashMap<String, CitizenSummary> =
+            residents.drain().map(|(_, c)| (c.id.clone(), c)).collect();
+        let evaluation = data.evaluation();
+        let write = evaluation.report_batch(tx, &news, &citizens, rules, now);
+        let next = async {
+            match rounds.get(k + 1) {
+                Some(r) => residents_of(data, look, up, r).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (outcomes, next) = tokio::join!(write, next);
+        if let Some(next) = next? {
+            residents = next;
+        }
+        for (at, outcome) in named.into_iter().zip(outcomes?) {
             match outcome {
                 Ok((written, status)) => {
                     let (id, outcome) = match written {
@@ -76,9 +91,36 @@ pub(super) async fn apply(
                 Err(e) => out.problems.extend(at.problems_of(e)?),
             }
         }
-        progress.fetch_add(chunk.len(), Ordering::Relaxed);
+        progress.fetch_add(round.len(), Ordering::Relaxed);
     }
     Ok(out)
+}
+
+/// The residents a round's rows name, by ID number or by id (as the row gives it), many per
+/// statement: their summaries by what the row wrote.
+async fn residents_of(
+    data: &CityData<'_>,
+    look: &mut sqlx::AnyConnection,
+    up: &Upload<'_>,
+    round: &[Row],
+) -> Result<HashMap<String, CitizenSummary>> {
+    let mut rids = Vec::new();
+    let mut ids = Vec::new();
+    for row in round {
+        if let Some(rid) = row.get(up.schema, "resident_id_number") {
+            rids.push(ResidentId::parse(rid).map_err(StoreError::Conflict)?);
+        } else if let Some(id) = row.get(up.schema, "citizen_id") {
+            ids.push(id);
+        }
+    }
+    let registry = data.registry();
+    let mut found = registry
+        .citizen_summaries_by_resident_ids(look, &rids.iter().collect::<Vec<_>>())
+        .await?;
+    if !ids.is_empty() {
+        found.extend(registry.citizen_summaries(look, &ids).await?);
+    }
+    Ok(found)
 }
 
 impl Place<'_> {
@@ -130,13 +172,19 @@ impl Place<'_> {
 async fn deed_of(
     data: &CityData<'_>,
     at: &Place<'_>,
-    found: &HashMap<String, String>,
+    found: &HashMap<String, CitizenSummary>,
     villages: &mut HashMap<String, Option<String>>,
 ) -> Result<std::result::Result<NewDeed, Vec<Problem>>> {
     let mut problems = Vec::new();
-    let citizen_id = if let Some(rid) = at.value("resident_id_number") {
-        found.get(rid).cloned()
+    // (`found` is keyed by what the row wrote: its ID number, or else its resident's id.)
+    let lives = at
+        .value("resident_id_number")
+        .or_else(|| at.value("citizen_id"))
+        .and_then(|n| found.get(n));
+    let citizen_id = if at.value("resident_id_number").is_some() {
+        lives.map(|c| c.id.clone())
     } else {
+        // An unknown id goes on to the evaluation, which refuses it as a submission would.
         at.value("citizen_id").map(str::to_string)
     };
     let Some(citizen_id) = citizen_id else {
@@ -167,7 +215,6 @@ async fn deed_of(
                 problems.push(at.problem("village", "unknown_region", "no village has this code"))
             }
             Some(v) => {
-                let lives = data.registry().citizen_summary(&citizen_id).await?;
                 if lives.is_some_and(|c| c.village_id != v) {
                     problems.push(at.problem(
                         "village",

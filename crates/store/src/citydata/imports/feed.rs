@@ -9,7 +9,7 @@ use domain::citydata::{Cell, HeaderMap, Problem, Schema};
 
 /// Rows the reader hands the rules at once: the evaluation looks up and writes this many rows
 /// per round, and no more of a large file is held than a few such chunks.
-pub(super) const CHUNK_ROWS: usize = 5_000;
+const CHUNK_ROWS: usize = 5_000;
 /// Chunks read ahead of the rules (the reader waits when the rules are behind).
 pub(super) const CHUNKS_AHEAD: usize = 2;
 

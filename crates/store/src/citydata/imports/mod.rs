@@ -123,6 +123,8 @@ impl Import {
 /// An import's transaction (begun with its first rows) and what its rules did.
 struct Written {
     tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
+    /// The connection the rules read the next rows' residents through, beside `tx`.
+    look: Option<sqlx::AnyConnection>,
     applied: Applied,
     /// Time spent in the rules.
     busy: std::time::Duration,
@@ -366,6 +368,7 @@ impl CityData<'_> {
     ) -> Result<std::result::Result<Written, Import>> {
         let mut w = Written {
             tx: None,
+            look: None,
             applied: Applied::default(),
             busy: std::time::Duration::ZERO,
         };
@@ -384,7 +387,12 @@ impl CityData<'_> {
                     continue;
                 }
                 Some(Fed::Rows(rows)) => rows,
-                None if held.is_empty() => return Ok(Ok(w)),
+                None if held.is_empty() => {
+                    if let Some(look) = w.look.take() {
+                        sqlx::Connection::close(look).await?;
+                    }
+                    return Ok(Ok(w));
+                }
                 None => std::mem::take(&mut held),
             };
             let (Some(map), t) = (&map, std::time::Instant::now()) else {
@@ -395,7 +403,7 @@ impl CityData<'_> {
                 None => w.tx.insert(self.write.begin().await?),
             };
             match self
-                .apply(tx, id, up, map, &rows, rules, now, progress)
+                .apply((tx, &mut w.look), id, up, map, &rows, rules, now, progress)
                 .await?
             {
                 Ok(a) => w.applied.extend(a),
@@ -410,7 +418,7 @@ impl CityData<'_> {
     #[allow(clippy::too_many_arguments)] // one import's parts, passed through
     async fn apply(
         &self,
-        tx: &mut sqlx::AnyConnection,
+        (tx, look): (&mut sqlx::AnyConnection, &mut Option<sqlx::AnyConnection>),
         id: &str,
         up: &Upload<'_>,
         map: &HeaderMap,
@@ -420,7 +428,10 @@ impl CityData<'_> {
         progress: &AtomicUsize,
     ) -> Result<std::result::Result<Applied, Import>> {
         let applied = match up.schema.kind {
-            "partner-deeds" => deeds::apply(self, tx, up, map, rows, rules, now, progress).await,
+            "partner-deeds" => {
+                let rows = (map, rows);
+                deeds::apply(self, (tx, look), up, rows, rules, now, progress).await
+            }
             "green-card-honours" => honours::apply(self, tx, up, map, rows, now, progress).await,
             "bank-loans" => loans::apply(self, tx, up, map, rows, now, progress).await,
             "market-experts" => experts::apply(self, tx, up, id, (map, rows), now, progress).await,

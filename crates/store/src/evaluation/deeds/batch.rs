@@ -13,6 +13,7 @@
 use super::report::{self, Prepared, Written};
 use super::{lock_resident, refused, NewDeed, Rules};
 use crate::evaluation::{Evaluation, Standard};
+use crate::registry::CitizenSummary;
 use crate::sql::{in_list, positional, values_list, Backend};
 use crate::{Result, StoreError};
 use domain::deed::{self, DeedStatus};
@@ -40,17 +41,18 @@ struct Automatic<'a> {
 }
 
 impl Evaluation<'_> {
-    /// Submit `rows` (partner submissions) in the caller's transaction; one outcome per row,
-    /// in order. A failure of the database itself is the error of the whole batch.
+    /// Submit `rows` (partner submissions) in the caller's transaction, their residents'
+    /// summaries by id in `citizens` (looked up by the caller; a resident absent from it is
+    /// refused as unknown); one outcome per row, in order. A failure of the database itself is
+    /// the error of the whole batch.
     pub(crate) async fn report_batch(
         &self,
         tx: &mut AnyConnection,
         rows: &[NewDeed],
+        citizens: &HashMap<String, CitizenSummary>,
         rules: &Rules,
         now: i64,
     ) -> Result<Vec<RowOutcome>> {
-        let ids: Vec<&str> = rows.iter().map(|r| r.citizen_id.as_str()).collect();
-        let citizens = self.registry().citizen_summaries(tx, &ids).await?;
         let mut standards: HashMap<&str, Option<Standard>> = HashMap::new();
         for r in rows {
             if !standards.contains_key(r.standard_code.as_str()) {
@@ -391,12 +393,17 @@ struct Known {
     names: HashMap<String, String>,
 }
 
-/// The rows a group writes, table by table.
+/// The rows a group writes, table by table: each row's own values (the columns every row of
+/// the group shares are `write_rows`' constants).
 struct Rows {
     deeds: Vec<Vec<Value>>,
+    /// Each deed's submission event (and a duplicate's flag).
     events: Vec<Vec<Value>>,
+    /// Each deed's going to publicity.
+    publicity: Vec<Vec<Value>>,
     notes: Vec<Vec<Value>>,
     access: Vec<Vec<Value>>,
+    publicity_ends_at: i64,
 }
 
 /// Decide each row in file order, as the rows before it left things.
@@ -416,6 +423,7 @@ fn decide(
     } = known;
     let mut deeds: Vec<Vec<Value>> = Vec::new();
     let mut events: Vec<Vec<Value>> = Vec::new();
+    let mut publicity: Vec<Vec<Value>> = Vec::new();
     let mut notes: Vec<Vec<Value>> = Vec::new();
     let mut access: Vec<Vec<Value>> = Vec::new();
     for g in group {
@@ -453,7 +461,7 @@ fn decide(
         let same = (new.citizen_id.clone(), s.code.clone(), p.c.date.clone());
         let duplicate_of = earlier.get(&same).map(|e| e.1.clone());
         earlier.entry(same).or_insert((now, id.clone()));
-        let ends = now + rules.publicity_ms;
+        // (Columns the same for every row of the group are written once: see `write_rows`.)
         deeds.push(vec![
             Value::S(id.clone()),
             Value::S(new.citizen_id.clone()),
@@ -467,18 +475,13 @@ fn decide(
             Value::S(p.c.date.clone()),
             Value::S(p.c.place.clone()),
             Value::S(p.c.description.clone()),
-            Value::S(DeedStatus::Publicity.as_str().into()),
             Value::I(Some(points)),
             Value::O(duplicate_of.clone()),
-            Value::I(Some(now)),
-            Value::I(Some(ends)),
-            Value::I(Some(now)),
         ]);
         let event = |action: &str, actor: (&str, &str), detail: &str| {
             vec![
                 Value::S(domain::new_id()),
                 Value::S(id.clone()),
-                Value::I(Some(now)),
                 Value::S(actor.0.into()),
                 Value::S(actor.1.into()),
                 Value::S(action.into()),
@@ -493,23 +496,15 @@ fn decide(
         if let Some(d) = &duplicate_of {
             events.push(event("flagged_duplicate", ("system", "evaluation"), d));
         }
-        events.push(event(
-            "publicity",
-            ("system", "evaluation"),
-            "automatic partner submission",
-        ));
+        publicity.push(vec![Value::S(domain::new_id()), Value::S(id.clone())]);
         notes.push(vec![
             Value::S(domain::new_id()),
-            Value::S("citizen".into()),
             Value::S(new.citizen_id.clone()),
             Value::S(id.clone()),
-            Value::S("deed_publicity".into()),
-            Value::I(Some(now)),
         ]);
         access.push(vec![
             Value::S(domain::new_id()),
             Value::S(new.citizen_id.clone()),
-            Value::S("partner".into()),
             Value::S(p.who.reporter_id.clone()),
             Value::S(
                 partner_names
@@ -517,8 +512,6 @@ fn decide(
                     .cloned()
                     .unwrap_or_default(),
             ),
-            Value::S("deed_submitted".into()),
-            Value::I(Some(now)),
         ]);
         outcomes[g.at] = Some(Ok((
             Written::New(id),
@@ -528,54 +521,115 @@ fn decide(
     Rows {
         deeds,
         events,
+        publicity,
         notes,
         access,
+        publicity_ends_at: now + rules.publicity_ms,
     }
 }
+
+/// The columns of a deed each row gives (see `decide`).
+const DEED_COLUMNS: [&str; 14] = [
+    "id",
+    "citizen_id",
+    "village_id",
+    "household_id",
+    "source",
+    "reporter_id",
+    "idem_key",
+    "request_hash",
+    "standard_id",
+    "deed_date",
+    "place",
+    "description",
+    "points",
+    "duplicate_of",
+];
 
 /// Write a group's rows, table by table, as few statements as the parameter limit allows.
 async fn write_rows(tx: &mut AnyConnection, backend: Backend, rows: Rows, now: i64) -> Result<()> {
     let Rows {
         deeds,
         events,
+        publicity,
         notes,
         access,
+        publicity_ends_at,
     } = rows;
-    insert(
-            tx,
-            backend,
-            "INSERT INTO deeds (id, citizen_id, village_id, household_id, source, reporter_id, idem_key, request_hash, \
-             standard_id, deed_date, place, description, status, points, duplicate_of, decided_at, publicity_ends_at, \
-             created_at, round, updated_at)",
-            // `round` is 1 and `updated_at` is `created_at`, as `insert_deed` writes them.
-            &deeds
-                .into_iter()
-                .map(|mut r| {
-                    r.push(Value::I(Some(1)));
-                    r.push(Value::I(Some(now)));
-                    r
-                })
-                .collect::<Vec<_>>(),
-        )
-        .await?;
+    let s = |v: &str| Value::S(v.into());
+    let i = |v: i64| Value::I(Some(v));
     insert(
         tx,
         backend,
-        "INSERT INTO deed_events (id, deed_id, at, actor_kind, actor_id, action, detail)",
+        "deeds",
+        &DEED_COLUMNS,
+        // `round` is 1 and `updated_at` is `created_at`, as `insert_deed` writes them.
+        &[
+            ("status", s(DeedStatus::Publicity.as_str())),
+            ("decided_at", i(now)),
+            ("publicity_ends_at", i(publicity_ends_at)),
+            ("created_at", i(now)),
+            ("round", i(1)),
+            ("updated_at", i(now)),
+        ],
+        &deeds,
+    )
+    .await?;
+    let event_columns = [
+        "id",
+        "deed_id",
+        "actor_kind",
+        "actor_id",
+        "action",
+        "detail",
+    ];
+    insert(
+        tx,
+        backend,
+        "deed_events",
+        &event_columns,
+        &[("at", i(now))],
         &events,
     )
     .await?;
     insert(
         tx,
         backend,
-        "INSERT INTO notifications (id, recipient_kind, recipient_id, deed_id, kind, at)",
+        "deed_events",
+        &["id", "deed_id"],
+        &[
+            ("at", i(now)),
+            ("actor_kind", s("system")),
+            ("actor_id", s("evaluation")),
+            ("action", s("publicity")),
+            ("detail", s("automatic partner submission")),
+        ],
+        &publicity,
+    )
+    .await?;
+    insert(
+        tx,
+        backend,
+        "notifications",
+        &["id", "recipient_id", "deed_id"],
+        &[
+            ("recipient_kind", s("citizen")),
+            ("kind", s("deed_publicity")),
+            ("at", i(now)),
+        ],
         &notes,
     )
     .await?;
     insert(
         tx,
         backend,
-        "INSERT INTO access_log (id, citizen_id, actor_kind, actor_id, actor_label, action, at)",
+        "access_log",
+        &["id", "citizen_id", "actor_id", "actor_label"],
+        &[
+            ("actor_kind", s("partner")),
+            ("action", s("deed_submitted")),
+            ("at", i(now)),
+        ],
         &access,
     )
     .await?;
@@ -590,31 +644,58 @@ enum Value {
     B(Vec<u8>),
 }
 
-/// `head VALUES (…), (…)` for every row, as few statements as the parameter limit allows.
+impl Value {
+    fn bind<'q>(
+        &'q self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Value::S(s) => q.bind(s.as_str()),
+            Value::O(s) => q.bind(s.as_deref()),
+            Value::I(i) => q.bind(*i),
+            Value::B(b) => q.bind(b.as_slice()),
+        }
+    }
+}
+
+/// Insert `rows` (the values of `columns`) into `table`, each with the values of `fixed`
+/// (bound once per statement, not once per row), as few statements as the parameter limit
+/// allows: `WITH v(columns) AS (VALUES (…), (…)) INSERT INTO table (columns, fixed) SELECT
+/// columns, $… FROM v`, which SQLite and PostgreSQL read alike.
 async fn insert(
     tx: &mut AnyConnection,
     backend: Backend,
-    head: &str,
+    table: &str,
+    columns: &[&str],
+    fixed: &[(&str, Value)],
     rows: &[Vec<Value>],
 ) -> Result<()> {
-    let Some(cols) = rows.first().map(Vec::len) else {
+    if rows.is_empty() {
         return Ok(());
-    };
-    for chunk in rows.chunks((INSERT_PARAMS / cols).max(1)) {
+    }
+    let names = columns.join(", ");
+    let fixed_names: String = fixed.iter().map(|(c, _)| format!(", {c}")).collect();
+    let per_statement = (INSERT_PARAMS.saturating_sub(fixed.len()) / columns.len()).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let n = chunk.len() * columns.len();
+        let fixed_params: String = (0..fixed.len())
+            .map(|k| format!(", ${}", n + k + 1))
+            .collect();
         let sql = positional(
             backend,
-            format!("{head} VALUES {}", values_list(cols, chunk.len())),
+            format!(
+                "WITH v({names}) AS (VALUES {}) INSERT INTO {table} ({names}{fixed_names}) SELECT {names}{fixed_params} FROM v",
+                values_list(columns.len(), chunk.len())
+            ),
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
             for v in r {
-                q = match v {
-                    Value::S(s) => q.bind(s.as_str()),
-                    Value::O(s) => q.bind(s.as_deref()),
-                    Value::I(i) => q.bind(*i),
-                    Value::B(b) => q.bind(b.as_slice()),
-                };
+                q = v.bind(q);
             }
+        }
+        for (_, v) in fixed {
+            q = v.bind(q);
         }
         q.execute(&mut *tx).await?;
     }
