@@ -142,7 +142,11 @@ async fn show(State(state): State<AppState>, ctx: PageCtx, Path(id): Path<String
         }).collect::<Vec<_>>(),
         more_problems => i.problems.len().saturating_sub(50),
         first_results => &i.results[..i.results.len().min(RESULTS_SHOWN)],
-        more_results => i.results.len().saturating_sub(RESULTS_SHOWN),
+        // Every applied row, not only the results kept (the first 10,000 of a larger file).
+        more_results => usize::try_from(i.rows.new + i.rows.unchanged)
+            .unwrap_or(0)
+            .max(i.results.len())
+            .saturating_sub(RESULTS_SHOWN),
         running => running.is_some(),
         done => running.map_or(0, |r| r.0),
         total => running.map_or(0, |r| r.1),

@@ -7,8 +7,8 @@ use super::read;
 use domain::citydata::rows::{Row, RowChecker};
 use domain::citydata::{Cell, HeaderMap, Problem, Schema};
 
-/// Rows the reader hands the rules at once: the evaluation looks up and writes this many rows
-/// per round, and no more of a large file is held than a few such chunks.
+/// Rows the reader hands the rules at once (the partner deeds' rules work through a chunk in
+/// rounds of 1,000); no more of a large file is held than a few such chunks.
 const CHUNK_ROWS: usize = 5_000;
 /// Chunks read ahead of the rules (the reader waits when the rules are behind).
 pub(super) const CHUNKS_AHEAD: usize = 2;
