@@ -1045,6 +1045,12 @@ async fn the_loan_book_is_all_or_nothing_and_feeds_the_figures(store: Store) {
         store.credit().loan_totals().await.unwrap()[1],
         (202_611, 2, 350_000)
     );
+    // Open data's raw figures: the newest month, each household's balance by town (one).
+    let open = store.citydata().open_figures().await.unwrap();
+    assert_eq!(open.loan_month, Some(202_612));
+    let balances: Vec<i64> = open.loan_balances.iter().flatten().copied().collect();
+    assert_eq!(balances, vec![180_000]);
+    assert_eq!(open.loan_balances.len(), open.towns.len());
     let d = store
         .credit()
         .household_decisions(

@@ -270,8 +270,9 @@ async fn open_data_suppresses_small_cells_in_every_format(w: World) {
     assert!(rows.iter().any(|r| r[3] == "<10"), "{v}");
     let (s, pkg) = w.api_root("/open-data/datapackage.json").await;
     assert_eq!(s, StatusCode::OK);
-    // Four tables (residents, deeds, volunteers, the market by industry), three formats each.
-    assert_eq!(pkg["resources"].as_array().unwrap().len(), 12);
+    // Five tables (residents, deeds, volunteers, loans, the market by industry), three
+    // formats each.
+    assert_eq!(pkg["resources"].as_array().unwrap().len(), 15);
     for f in ["residents-by-town.csv", "deeds-by-town-and-category.xlsx"] {
         let (s, _, _) = w
             .send(

@@ -357,6 +357,21 @@ async fn a_household_consents_the_bank_verifies_and_decides_and_the_household_se
         page.contains("id=\"loan-households\">1<") && page.contains("¥150,000"),
         "{page}"
     );
+    // Open data publishes the month's balances by town under the money rule: one household's
+    // balance is nobody's business but its own (its town `<10`, the balance and the city's
+    // withheld).
+    let (status, v) = w.api_root("/open-data/loans-by-town.json").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["as_of"], "2026-11", "{v}");
+    let rows = v["rows"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r[3] == "<10" && r[4] == "×"), "{v}");
+    assert!(!v.to_string().contains("150000"), "{v}");
+    let city = rows.last().unwrap();
+    assert_eq!(
+        (city[3].as_str(), city[4].as_str()),
+        (Some("<10"), Some("×")),
+        "{v}"
+    );
     let (status, _, _) = w
         .page(
             "GET",

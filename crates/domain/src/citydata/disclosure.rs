@@ -24,6 +24,10 @@
 //! each determined cell, withhold the smallest published positive cell of a line through it;
 //! repeat until the check finds nothing. Money-like figures published beside the counts (points)
 //! take the same pattern and are checked too, with the bounds a reader knows for them.
+//!
+//! **Money** (loan balances, [`money_publishable`]): a sum of money is published only over at
+//! least four contributors of whom the two largest hold at most 85 %; a cell that fails is
+//! withheld from the start ([`protect_with`]) and its lines protected as any other's.
 
 use super::flow::{feasible, Bounded};
 use serde::Serialize;
@@ -184,9 +188,45 @@ pub fn determined(t: &Table, p: &Pattern, k: i64, f: Figure) -> Vec<(usize, usiz
         .collect()
 }
 
+/// A money figure needs at least this many contributors (households with a balance)...
+pub const MONEY_MIN_CONTRIBUTORS: usize = 4;
+/// ...and its two largest contributions may hold at most this share of it, in percent.
+pub const MONEY_TOP_TWO_MAX_PERCENT: i64 = 85;
+
+/// May a sum of money over `contributions` (one per contributor) be published: nothing at all,
+/// or at least [`MONEY_MIN_CONTRIBUTORS`] contributors of whom the two largest hold no more
+/// than [`MONEY_TOP_TWO_MAX_PERCENT`] % (so that neither of them can work out the other's
+/// share, nor anyone a single large loan)?
+pub fn money_publishable(contributions: &[i64]) -> bool {
+    let mut positive: Vec<i64> = contributions.iter().copied().filter(|&c| c > 0).collect();
+    if positive.is_empty() {
+        return true;
+    }
+    if positive.len() < MONEY_MIN_CONTRIBUTORS {
+        return false;
+    }
+    positive.sort_unstable_by(|a, b| b.cmp(a));
+    let total: i128 = positive.iter().map(|&c| i128::from(c)).sum();
+    let top_two = i128::from(positive[0]) + i128::from(positive[1]);
+    top_two * 100 <= total * i128::from(MONEY_TOP_TWO_MAX_PERCENT)
+}
+
 /// The publication pattern of `counts` (and of `magnitudes`, tables of the same shape whose
 /// figures are sums over the counted people) under threshold `k` (at least [`K_MIN`]).
 pub fn protect(counts: &Table, magnitudes: &[&Table], k: i64) -> Pattern {
+    protect_with(counts, magnitudes, k, &[])
+}
+
+/// As [`protect`], with the cells at `forced` withheld too from the start (a money figure
+/// that fails [`money_publishable`]): their lines are then protected like any other's. A
+/// forced cell whose count is small is `<k` as it would be anyway, and one whose count is 0
+/// has nothing to hide.
+pub fn protect_with(
+    counts: &Table,
+    magnitudes: &[&Table],
+    k: i64,
+    forced: &[(usize, usize)],
+) -> Pattern {
     let k = k.max(K_MIN);
     let mut p: Pattern = counts
         .v
@@ -203,6 +243,16 @@ pub fn protect(counts: &Table, magnitudes: &[&Table], k: i64) -> Pattern {
                 .collect()
         })
         .collect();
+    for &(i, j) in forced {
+        if counts
+            .v
+            .get(i)
+            .and_then(|r| r.get(j))
+            .is_some_and(|&x| x >= k)
+        {
+            p[i][j] = Mark::Withheld;
+        }
+    }
     let lines = counts.lines();
     loop {
         if lone_in_a_line(counts, &mut p, &lines) {
@@ -401,6 +451,36 @@ mod tests {
     }
 
     #[test]
+    fn money_needs_four_contributors_and_no_two_holding_over_85_percent() {
+        assert!(money_publishable(&[]));
+        assert!(money_publishable(&[0, 0]));
+        assert!(!money_publishable(&[100, 100, 100]));
+        assert!(money_publishable(&[100, 100, 100, 100]));
+        // 85 % exactly is allowed, more is not.
+        assert!(money_publishable(&[425, 425, 75, 75]));
+        assert!(!money_publishable(&[426, 425, 75, 74]));
+        assert!(!money_publishable(&[1_000_000, 10, 10, 10, 10, 10]));
+        assert!(money_publishable(&[30, 30, 20, 20, 0]));
+    }
+
+    #[test]
+    fn a_dominated_town_is_withheld_with_a_partner() {
+        let t = Table::new(&[vec![40], vec![30], vec![25]]);
+        let p = protect_with(&t, &[], 10, &[(0, 0)]);
+        assert_eq!(p[0][0], Mark::Withheld);
+        assert_eq!(
+            p[2][0],
+            Mark::Withheld,
+            "the smallest other town goes with it"
+        );
+        assert_eq!((p[1][0], p[3][0]), (Mark::Shown, Mark::Shown));
+        // A forced cell that is small stays `<k`; an empty one stays 0.
+        let t = Table::new(&[vec![3], vec![0], vec![25], vec![30]]);
+        let p = protect_with(&t, &[], 10, &[(0, 0), (1, 0)]);
+        assert_eq!((p[0][0], p[1][0]), (Mark::Small, Mark::Shown));
+    }
+
+    #[test]
     fn k_is_never_below_five() {
         let t = Table::new(&[vec![4], vec![40], vec![25]]);
         assert_eq!(protect(&t, &[], 2)[0][0], Mark::Small);
@@ -446,9 +526,20 @@ mod tests {
                     })
                     .collect::<Vec<_>>(),
             );
-            let p = protect(&t, &[&points], k);
+            // Some cells' money fails its rule: withheld from the start.
+            let forced: Vec<(usize, usize)> = t
+                .positions()
+                .into_iter()
+                .filter(|_| rng.below(8) == 0)
+                .collect();
+            let p = protect_with(&t, &[&points], k, &forced);
             check(&t, &p, k);
             assert!(determined(&points, &p, k, Figure::Magnitude).is_empty());
+            for &(i, j) in &forced {
+                if t.v[i][j] > 0 {
+                    assert_ne!(p[i][j], Mark::Shown, "a failing money cell is never shown");
+                }
+            }
         }
         let mut tried = 0;
         for _ in 0..400 {

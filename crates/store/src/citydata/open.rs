@@ -1,7 +1,8 @@
 //! The figures behind the open-data tables, counted from the registry's, evaluation's and
 //! dispatch's tables: residents enrolled per town, per town and point standard the residents
 //! with a credited deed and their points, and per town the volunteers with counted service
-//! hours and those hours. Disclosure control is applied by the caller
+//! hours and those hours, and per town the households' balances of the newest month of the
+//! banks' loan books. Disclosure control is applied by the caller
 //! (`domain::citydata::disclosure`); nothing here is published as it is.
 
 use super::CityData;
@@ -34,6 +35,11 @@ pub struct Figures {
     pub volunteers_served: Vec<i64>,
     /// Their counted hours, per town.
     pub volunteer_hours: Vec<i64>,
+    /// The newest month of the banks' loan books (`yyyymm`), if any bank sent one.
+    pub loan_month: Option<i64>,
+    /// Per town, each household's balance outstanding that month (yuan; households with a
+    /// disbursed loan and a balance), for the money rule: nothing of it is published as it is.
+    pub loan_balances: Vec<Vec<i64>>,
 }
 
 impl CityData<'_> {
@@ -113,6 +119,7 @@ impl CityData<'_> {
                 volunteer_hours[i] = r.try_get::<Option<i64>, _>("hours")?.unwrap_or(0);
             }
         }
+        let (loan_month, loan_balances) = self.loan_balances(&town_at).await?;
         Ok(Figures {
             towns,
             residents,
@@ -121,7 +128,41 @@ impl CityData<'_> {
             deed_points,
             volunteers_served,
             volunteer_hours,
+            loan_month,
+            loan_balances,
         })
+    }
+
+    /// The newest month of the loan books and, per town, each household's balance that month.
+    async fn loan_balances(
+        &self,
+        town_at: &HashMap<&str, usize>,
+    ) -> Result<(Option<i64>, Vec<Vec<i64>>)> {
+        let mut balances = vec![Vec::new(); town_at.len()];
+        let month: Option<i64> = sqlx::query("SELECT MAX(month) AS month FROM credit_loan_months")
+            .fetch_one(&self.read)
+            .await?
+            .try_get("month")?;
+        let Some(month) = month else {
+            return Ok((None, balances));
+        };
+        for r in sqlx::query(
+            "SELECT v.parent_id AS town, CAST(SUM(m.outstanding_yuan) AS BIGINT) AS balance \
+             FROM credit_loan_months m JOIN households h ON h.id = m.household_id \
+             JOIN regions v ON v.id = h.village_id \
+             WHERE m.month = $1 AND m.state = 'disbursed' AND m.outstanding_yuan > 0 \
+             GROUP BY v.parent_id, m.household_id",
+        )
+        .bind(month)
+        .fetch_all(&self.read)
+        .await?
+        {
+            let town: Option<String> = r.try_get("town")?;
+            if let Some(&i) = town.as_deref().and_then(|t| town_at.get(t)) {
+                balances[i].push(r.try_get("balance")?);
+            }
+        }
+        Ok((Some(month), balances))
     }
 }
 

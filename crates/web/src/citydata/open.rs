@@ -13,7 +13,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use domain::citydata::disclosure::{protect, Mark, Table, K_MIN};
+use domain::citydata::disclosure::{
+    money_publishable, protect, protect_with, Mark, Table, K_MIN, MONEY_MIN_CONTRIBUTORS,
+    MONEY_TOP_TWO_MAX_PERCENT,
+};
 use minijinja::context;
 use moralbank_store::citydata::open::Figures;
 use serde::Serialize;
@@ -195,6 +198,70 @@ pub fn volunteers_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
     }
 }
 
+/// Households with a moral loan's balance outstanding and those balances, by town, in the
+/// newest month of the banks' loan books. Counts follow the k rule; a balance is published only
+/// over at least four households of which the two largest hold at most 85 % (else it and its
+/// count are withheld, and their lines protected as any other's).
+pub fn loans_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
+    let counts: Vec<Vec<i64>> = f
+        .loan_balances
+        .iter()
+        .map(|b| vec![b.len() as i64])
+        .collect();
+    let sums: Vec<Vec<i64>> = f
+        .loan_balances
+        .iter()
+        .map(|b| vec![b.iter().sum()])
+        .collect();
+    let (counts, sums) = (Table::new(&counts), Table::new(&sums));
+    let mut forced: Vec<(usize, usize)> = f
+        .loan_balances
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| !money_publishable(b))
+        .map(|(i, _)| (i, 0))
+        .collect();
+    let city: Vec<i64> = f.loan_balances.iter().flatten().copied().collect();
+    if !money_publishable(&city) {
+        forced.push((f.towns.len(), 0));
+    }
+    let p = protect_with(&counts, &[&sums], k, &forced);
+    let mut rows = Vec::new();
+    let mut grid = Vec::new();
+    for i in 0..=f.towns.len() {
+        let (code, zh, en) = match f.towns.get(i) {
+            Some(t) => (t.code.clone(), t.name_zh.clone(), t.name_en.clone()),
+            None => ("".into(), "全市".into(), "City".into()),
+        };
+        let (n, yuan) = (
+            shown(&counts, &p, (i, 0), k, true),
+            shown(&sums, &p, (i, 0), k, false),
+        );
+        grid.push((zh.clone(), vec![n.clone(), yuan.clone()]));
+        rows.push(vec![code, zh, en, n, yuan]);
+    }
+    let month = f
+        .loan_month
+        .map_or(as_of.to_string(), |m| format!("{}-{:02}", m / 100, m % 100));
+    Published {
+        name: "loans-by-town",
+        title_zh: "各镇（街道）道德信用贷款余额户数与贷款余额（元）",
+        title_en: "Households with a moral loan outstanding and the balance (yuan), by town",
+        k,
+        rule: format!(
+            "counts of 1 to {} households shown as <{k}; a balance is published only over at least {MONEY_MIN_CONTRIBUTORS} households of which the two largest hold at most {MONEY_TOP_TWO_MAX_PERCENT} %; further cells withheld (×) so that none can be worked out from the published figures and totals; balances withheld with their counts",
+            k - 1
+        ),
+        as_of: month,
+        header: ["town_code", "town", "town_en", "households", "balance_yuan"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        grid_columns: vec!["户数 households".into(), "余额 balance (yuan)".into()],
+        grid,
+    }
+}
+
 /// The technology supermarket by industry (GB/T 4754 division): enterprises that published a
 /// demand and the demands they published. The unit protected is the enterprise: a division
 /// with 1 to k−1 of them is `<k` and its demands are withheld with it, so no single firm's
@@ -257,6 +324,7 @@ async fn tables(state: &AppState) -> Result<Vec<Published>, AppError> {
         residents_by_town(&f, k(state), &as_of),
         deeds_by_town_and_category(&f, k(state), &as_of),
         volunteers_by_town(&f, k(state), &as_of),
+        loans_by_town(&f, k(state), &as_of),
         market_by_industry(&state.store.market().figures().await?, k(state), &as_of),
     ])
 }

@@ -23,9 +23,9 @@ const ROUND_ROWS: usize = 1_000;
 /// meets the checks of one submission); a refused row writes nothing and its problems are kept.
 ///
 /// Rounds of [`ROUND_ROWS`] are pipelined: the residents of the next round are looked up on a
-/// connection of their own (`look`, made with the first rows and kept for the whole file) (the file's residents are only read, and on SQLite no other writer
-/// can commit while this transaction writes) while this round is written in `tx`.
-#[allow(clippy::too_many_arguments)] // one import's parts
+/// connection of their own (`look`, made with the first rows and kept for the whole file)
+/// while this round is written in `tx`. The file's residents are only read; on SQLite no
+/// other writer can commit while this transaction writes.
 pub(super) async fn apply(
     data: &CityData<'_>,
     (tx, look): (&mut sqlx::AnyConnection, &mut Option<sqlx::AnyConnection>),

@@ -66,7 +66,8 @@ pub(super) fn read_and_check(
     }
     c.format = reader.format;
     if let Some(checker) = reader.checker.take() {
-        if !reader.chunk.is_empty() {
+        // (A file over the row limit is refused whole: its last rows need no rules.)
+        if !reader.chunk.is_empty() && !checker.over_limit() {
             let rows = std::mem::take(&mut reader.chunk);
             reader.send(Fed::Rows(rows));
         }
