@@ -414,6 +414,7 @@ T = {
  "imports.more": ("另有问题数：", "More problems:"), "imports.outcome": ("结果", "Outcome"),
  "open.title": ("开放数据", "Open data"),
  "open.lead": ("按全市、镇（街道）公布的固定统计表。为保护个人信息，少于 k 人的数字显示为“<k”，另有部分数字以“×”隐去，使任何隐去的数字都无法由合计推算出来。", "Fixed tables by city and town. To protect people, counts below k are shown as “<k”, and further figures are withheld (“×”) so that no withheld figure can be worked out from the totals."),
+ "open.money_rule_text": ("余额仅在至少 {n} 户有贷款余额、且最大两户合计不超过 {p}% 时公布，否则连同户数一并隐去（×），再按上述规则隐去其他数字，使其无法推算。", "a balance is published only over at least {n} households with a balance of which the two largest hold at most {p} %; otherwise it is withheld (×) with its count, and further cells as above so that it cannot be worked out."),
  "open.as_of": ("数据日期", "data as of"), "open.rule": ("规则", "Rule"),
  "stats.title": ("统计看板", "Statistics"),
  "stats.lead": ("全部数字来自按日、按月汇总的统计表，每张图旁有同样数字的表格，可下载 CSV。", "Every figure comes from daily and monthly roll-ups; each chart has its table beside it and a CSV download."),

@@ -254,6 +254,12 @@ async fn open_data_suppresses_small_cells_in_every_format(w: World) {
     let (s, _, html) = w.page("GET", "/open-data", None, &[]).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("residents-by-town") && html.contains("k = 10"));
+    // The loans table says its money rule beside the k rule, in the reader's language.
+    assert!(
+        html.contains("id=\"loans-by-town\"")
+            && (html.contains("至少 4 户") || html.contains("at least 4 households")),
+        "{html}"
+    );
     let (s, v) = w.api_root("/open-data/residents-by-town.json").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["disclosure"]["k"], 10);

@@ -48,6 +48,8 @@ pub struct Published {
     /// Column labels and rows (label, cells) of the page's grid.
     pub grid_columns: Vec<String>,
     pub grid: Vec<(String, Vec<String>)>,
+    /// Its money figures follow the money rule too (the page says so beside the k rule).
+    pub money: bool,
 }
 
 fn rule(k: i64) -> String {
@@ -96,6 +98,7 @@ pub fn residents_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
         rows,
         grid_columns: vec!["居民 residents".into()],
         grid,
+        money: false,
     }
 }
 
@@ -158,6 +161,7 @@ pub fn deeds_by_town_and_category(f: &Figures, k: i64, as_of: &str) -> Published
         rows,
         grid_columns: (0..=last_col).map(|j| cat(j).1).collect(),
         grid,
+        money: false,
     }
 }
 
@@ -195,6 +199,7 @@ pub fn volunteers_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
         rows,
         grid_columns: vec!["志愿者 volunteers".into(), "时长 hours".into()],
         grid,
+        money: false,
     }
 }
 
@@ -259,6 +264,7 @@ pub fn loans_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
         rows,
         grid_columns: vec!["户数 households".into(), "余额 balance (yuan)".into()],
         grid,
+        money: true,
     }
 }
 
@@ -314,6 +320,7 @@ pub fn market_by_industry(
         rows,
         grid_columns: vec!["企业 enterprises".into(), "需求 demands".into()],
         grid,
+        money: false,
     }
 }
 
@@ -335,7 +342,12 @@ async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         &state,
         &ctx,
         "open_data.html",
-        context! { tables => tables, k => k(&state) },
+        context! {
+            tables => tables,
+            k => k(&state),
+            money_min => MONEY_MIN_CONTRIBUTORS,
+            money_top => MONEY_TOP_TWO_MAX_PERCENT,
+        },
     )?
     .into_response())
 }
