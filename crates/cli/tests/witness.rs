@@ -11,9 +11,7 @@ mod common;
 
 use common::*;
 use moralbank_ledger::witness::AddCheckpoint;
-use moralbank_ledger::{
-    AccountRef, Commitment, EntryKind, LeafEntry, LogKey, MemoryLog, Posting, Receipt,
-};
+use moralbank_ledger::{LogKey, MemoryLog, Receipt};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -28,27 +26,7 @@ fn free_port() -> String {
 }
 
 fn leaf(i: u64) -> Vec<u8> {
-    LeafEntry {
-        entry_id: format!("e-{i}"),
-        kind: EntryKind::Award,
-        rule: "blood-donation@1".into(),
-        reference: String::new(),
-        postings: vec![
-            Posting {
-                account: AccountRef::System("issuance:330281".into()),
-                amount: -10,
-            },
-            Posting {
-                account: AccountRef::Citizen(Commitment::new(&[3; 32], &format!("c{i}"))),
-                amount: 10,
-            },
-        ],
-        approvers: vec!["blood-centre".into()],
-        at_ms: 1_764_000_000_000 + i as i64,
-        details: [0; 32],
-    }
-    .encode()
-    .unwrap()
+    moralbank_ledger::fixtures::award_leaf("e", i)
 }
 
 struct Log {

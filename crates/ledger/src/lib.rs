@@ -15,6 +15,8 @@
 
 pub mod checkpoint;
 pub mod entry;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod leaf;
 pub mod receipt;
 pub mod stored;

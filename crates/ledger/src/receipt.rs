@@ -220,30 +220,10 @@ impl Receipt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{generate_log_key, AccountRef, Commitment, EntryKind, LogKey, MemoryLog, Posting};
+    use crate::{generate_log_key, LogKey, MemoryLog};
 
     fn entry(i: u64) -> Vec<u8> {
-        LeafEntry {
-            entry_id: format!("entry-{i}"),
-            kind: EntryKind::Award,
-            rule: "blood-donation@1".into(),
-            reference: String::new(),
-            postings: vec![
-                Posting {
-                    account: AccountRef::System("issuance:330281".into()),
-                    amount: -10,
-                },
-                Posting {
-                    account: AccountRef::Citizen(Commitment::new(&[3; 32], &format!("c{i}"))),
-                    amount: 10,
-                },
-            ],
-            approvers: vec!["blood-centre".into()],
-            at_ms: 1_764_000_000_000 + i as i64,
-            details: [0; 32],
-        }
-        .encode()
-        .expect("valid")
+        crate::fixtures::award_leaf("entry", i)
     }
 
     /// A log of 11 entries, its keys, and a receipt for entry 6.

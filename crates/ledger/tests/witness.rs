@@ -8,8 +8,7 @@ use moralbank_ledger::witness::{
     WitnessedError,
 };
 use moralbank_ledger::{
-    generate_log_key, verify_receipt_with_policy, AccountRef, Commitment, EntryKind, Hash,
-    LeafEntry, LogKey, MemoryLog, Posting, Receipt, ReceiptError,
+    generate_log_key, verify_receipt_with_policy, Hash, LogKey, MemoryLog, Receipt, ReceiptError,
 };
 
 const ORIGIN: &str = "yuyao.moralbank.example/log";
@@ -331,27 +330,7 @@ fn cosignatures_verify_under_the_policy_and_the_quorum_names_who_is_missing() {
 }
 
 fn entry(i: u64) -> Vec<u8> {
-    LeafEntry {
-        entry_id: format!("entry-{i}"),
-        kind: EntryKind::Award,
-        rule: "blood-donation@1".into(),
-        reference: String::new(),
-        postings: vec![
-            Posting {
-                account: AccountRef::System("issuance:330281".into()),
-                amount: -10,
-            },
-            Posting {
-                account: AccountRef::Citizen(Commitment::new(&[3; 32], &format!("c{i}"))),
-                amount: 10,
-            },
-        ],
-        approvers: vec!["blood-centre".into()],
-        at_ms: 1_764_000_000_000 + i as i64,
-        details: [0; 32],
-    }
-    .encode()
-    .expect("valid")
+    moralbank_ledger::fixtures::award_leaf("entry", i)
 }
 
 #[test]

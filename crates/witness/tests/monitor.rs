@@ -10,10 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::Engine;
 use moralbank_ledger::tiles::encode_bundle;
-use moralbank_ledger::{
-    leaf_hash, AccountRef, Commitment, EntryKind, LeafEntry, LogKey, MemoryLog, Policy, Posting,
-    TileKind, TilePath,
-};
+use moralbank_ledger::{leaf_hash, LogKey, MemoryLog, Policy, TileKind, TilePath};
 use moralbank_witness::http::Client;
 use moralbank_witness::monitor::{Monitor, MonitorState};
 use std::collections::HashMap;
@@ -21,27 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn leaf(i: u64, tag: &str) -> Vec<u8> {
-    LeafEntry {
-        entry_id: format!("{tag}-{i}"),
-        kind: EntryKind::Award,
-        rule: "blood-donation@1".into(),
-        reference: String::new(),
-        postings: vec![
-            Posting {
-                account: AccountRef::System("issuance:330281".into()),
-                amount: -10,
-            },
-            Posting {
-                account: AccountRef::Citizen(Commitment::new(&[3; 32], &format!("c{i}"))),
-                amount: 10,
-            },
-        ],
-        approvers: vec!["blood-centre".into()],
-        at_ms: 1_764_000_000_000 + i as i64,
-        details: [0; 32],
-    }
-    .encode()
-    .unwrap()
+    moralbank_ledger::fixtures::award_leaf(tag, i)
 }
 
 /// What the server serves: leaves, the size it claims, the key it signs with, and a bundle it
