@@ -34,6 +34,9 @@ fn k(state: &AppState) -> i64 {
     state.config.open_data_k.max(K_MIN)
 }
 
+/// The page's grid of a table: each row's label and its cells.
+pub type Grid = Vec<(String, Vec<String>)>;
+
 /// A published table: long rows (one figure per column) and, for the page, the same as a grid.
 #[derive(Debug, Clone, Serialize)]
 pub struct Published {
@@ -47,7 +50,7 @@ pub struct Published {
     pub rows: Vec<Vec<String>>,
     /// Column labels and rows (label, cells) of the page's grid.
     pub grid_columns: Vec<String>,
-    pub grid: Vec<(String, Vec<String>)>,
+    pub grid: Grid,
     /// Its money figures follow the money rule too (the page says so beside the k rule).
     pub money: bool,
 }
@@ -67,24 +70,36 @@ fn shown(t: &Table, p: &[Vec<Mark>], (i, j): (usize, usize), k: i64, count: bool
     }
 }
 
-pub fn residents_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
-    let t = Table::new(&f.residents.iter().map(|&n| vec![n]).collect::<Vec<_>>());
-    let p = protect(&t, &[], k);
+/// A one-column-per-figure table by town and the city: its long rows (code, names, figures)
+/// and the page's grid. `figures` are the tables published with their pattern, each with
+/// whether it is a count (`<k`) or a sum withheld with its count (`×`).
+fn by_town(
+    f: &Figures,
+    figures: &[(&Table, bool)],
+    p: &[Vec<Mark>],
+    k: i64,
+) -> (Vec<Vec<String>>, Grid) {
     let mut rows = Vec::new();
     let mut grid = Vec::new();
     for i in 0..=f.towns.len() {
         let (code, zh, en) = match f.towns.get(i) {
-            Some(town) => (
-                town.code.clone(),
-                town.name_zh.clone(),
-                town.name_en.clone(),
-            ),
+            Some(t) => (t.code.clone(), t.name_zh.clone(), t.name_en.clone()),
             None => ("".into(), "全市".into(), "City".into()),
         };
-        let v = shown(&t, &p, (i, 0), k, true);
-        grid.push((zh.clone(), vec![v.clone()]));
-        rows.push(vec![code, zh, en, v]);
+        let values: Vec<String> = figures
+            .iter()
+            .map(|(t, count)| shown(t, p, (i, 0), k, *count))
+            .collect();
+        grid.push((zh.clone(), values.clone()));
+        rows.push([vec![code, zh, en], values].concat());
     }
+    (rows, grid)
+}
+
+pub fn residents_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
+    let t = Table::new(&f.residents.iter().map(|&n| vec![n]).collect::<Vec<_>>());
+    let p = protect(&t, &[], k);
+    let (rows, grid) = by_town(f, &[(&t, true)], &p, k);
     Published {
         name: "residents-by-town",
         title_zh: "各镇（街道）登记居民数",
@@ -172,20 +187,7 @@ pub fn volunteers_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
     let counts = Table::new(&one_col(&f.volunteers_served));
     let hours = Table::new(&one_col(&f.volunteer_hours));
     let p = protect(&counts, &[&hours], k);
-    let mut rows = Vec::new();
-    let mut grid = Vec::new();
-    for i in 0..=f.towns.len() {
-        let (code, zh, en) = match f.towns.get(i) {
-            Some(t) => (t.code.clone(), t.name_zh.clone(), t.name_en.clone()),
-            None => ("".into(), "全市".into(), "City".into()),
-        };
-        let (n, h) = (
-            shown(&counts, &p, (i, 0), k, true),
-            shown(&hours, &p, (i, 0), k, false),
-        );
-        grid.push((zh.clone(), vec![n.clone(), h.clone()]));
-        rows.push(vec![code, zh, en, n, h]);
-    }
+    let (rows, grid) = by_town(f, &[(&counts, true), (&hours, false)], &p, k);
     Published {
         name: "volunteers-by-town",
         title_zh: "各镇（街道）参加志愿服务的志愿者数与服务时长",
@@ -231,20 +233,7 @@ pub fn loans_by_town(f: &Figures, k: i64, as_of: &str) -> Published {
         forced.push((f.towns.len(), 0));
     }
     let p = protect_with(&counts, &[&sums], k, &forced);
-    let mut rows = Vec::new();
-    let mut grid = Vec::new();
-    for i in 0..=f.towns.len() {
-        let (code, zh, en) = match f.towns.get(i) {
-            Some(t) => (t.code.clone(), t.name_zh.clone(), t.name_en.clone()),
-            None => ("".into(), "全市".into(), "City".into()),
-        };
-        let (n, yuan) = (
-            shown(&counts, &p, (i, 0), k, true),
-            shown(&sums, &p, (i, 0), k, false),
-        );
-        grid.push((zh.clone(), vec![n.clone(), yuan.clone()]));
-        rows.push(vec![code, zh, en, n, yuan]);
-    }
+    let (rows, grid) = by_town(f, &[(&counts, true), (&sums, false)], &p, k);
     let month = f
         .loan_month
         .map_or(as_of.to_string(), |m| format!("{}-{:02}", m / 100, m % 100));
