@@ -661,7 +661,9 @@ impl Value {
 /// Insert `rows` (the values of `columns`) into `table`, each with the values of `fixed`
 /// (bound once per statement, not once per row), as few statements as the parameter limit
 /// allows: `WITH v(columns) AS (VALUES (…), (…)) INSERT INTO table (columns, fixed) SELECT
-/// columns, $… FROM v`, which SQLite and PostgreSQL read alike.
+/// columns, $… FROM v`, which SQLite and PostgreSQL read alike. The next statement's values
+/// are bound while the database runs this one (binding is this task's work, running the
+/// database's).
 async fn insert(
     tx: &mut AnyConnection,
     backend: Backend,
@@ -676,28 +678,60 @@ async fn insert(
     let names = columns.join(", ");
     let fixed_names: String = fixed.iter().map(|(c, _)| format!(", {c}")).collect();
     let per_statement = (INSERT_PARAMS.saturating_sub(fixed.len()) / columns.len()).max(1);
-    for chunk in rows.chunks(per_statement) {
-        let n = chunk.len() * columns.len();
+    // Every statement but the last has `per_statement` rows: at most two texts.
+    let sql_for = |n: usize| {
+        let values = n * columns.len();
         let fixed_params: String = (0..fixed.len())
-            .map(|k| format!(", ${}", n + k + 1))
+            .map(|k| format!(", ${}", values + k + 1))
             .collect();
-        let sql = positional(
+        positional(
             backend,
             format!(
                 "WITH v({names}) AS (VALUES {}) INSERT INTO {table} ({names}{fixed_names}) SELECT {names}{fixed_params} FROM v",
-                values_list(columns.len(), chunk.len())
+                values_list(columns.len(), n)
             ),
-        );
-        let mut q = sqlx::query(&sql);
-        for r in chunk {
-            for v in r {
-                q = v.bind(q);
-            }
-        }
-        for (_, v) in fixed {
-            q = v.bind(q);
-        }
-        q.execute(&mut *tx).await?;
+        )
+    };
+    let full = sql_for(per_statement.min(rows.len()));
+    let last = match rows.len() % per_statement {
+        0 => None,
+        n if rows.len() > per_statement => Some(sql_for(n)),
+        _ => None,
+    };
+    let bound = |chunk| {
+        let sql = match &last {
+            Some(l) if <[Vec<Value>]>::len(chunk) < per_statement => l.as_str(),
+            _ => full.as_str(),
+        };
+        statement(sql, chunk, fixed)
+    };
+    let mut chunks = rows.chunks(per_statement);
+    let mut next = chunks.next().map(&bound);
+    while let Some(q) = next.take() {
+        // `join!` polls the statement first: it is sent to the database before the next one
+        // is bound.
+        let (done, following) =
+            tokio::join!(q.execute(&mut *tx), async { chunks.next().map(&bound) });
+        done?;
+        next = following;
     }
     Ok(())
+}
+
+/// `sql` with the values of `chunk`'s rows and then of `fixed`.
+fn statement<'q>(
+    sql: &'q str,
+    chunk: &'q [Vec<Value>],
+    fixed: &'q [(&str, Value)],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql);
+    for r in chunk {
+        for v in r {
+            q = v.bind(q);
+        }
+    }
+    for (_, v) in fixed {
+        q = v.bind(q);
+    }
+    q
 }
