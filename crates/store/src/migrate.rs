@@ -138,6 +138,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0021_witnesses.sql"),
         postgres: include_str!("../migrations/postgres/0021_witnesses.sql"),
     },
+    Migration {
+        version: 22,
+        name: "stats_deed_triggers",
+        sqlite: include_str!("../migrations/sqlite/0022_stats_deed_triggers.sql"),
+        postgres: include_str!("../migrations/postgres/0022_stats_deed_triggers.sql"),
+    },
 ];
 
 /// The version of the newest migration.
