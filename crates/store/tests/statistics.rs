@@ -329,7 +329,91 @@ async fn folds_while_residents_enrol_lose_and_double_nothing(store: Store) {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM citizens").await, 41);
 }
 
+/// A deed written already credited (as the bulk loaders of the demo's history do) is counted
+/// as reported, in its status and as credited with its points, on the day it was written in
+/// China Standard Time, in its village and that village's town; a later status change counts
+/// the new status only.
+async fn a_deed_written_credited_counts_every_delta_on_its_day_and_town(store: Store) {
+    store.fixtures().seed_city(2, 11).await.unwrap();
+    let ids = store.citizen_ids(2).await;
+    let citizen = store.registry().citizen(&ids[0]).await.unwrap().unwrap();
+    let town = store
+        .registry()
+        .villages()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(v, _)| v.id == citizen.village_id)
+        .and_then(|(v, _)| v.parent_id)
+        .unwrap();
+    store
+        .evaluation()
+        .ensure_default_standards("staff:test")
+        .await
+        .unwrap();
+    store.citydata().fold_statistics().await.unwrap();
+    // 2026-03-01 20:00 UTC is 2026-03-02 04:00 in China.
+    let at: i64 = 1_772_395_200_000;
+    store
+        .execute_for_tests(&format!(
+            "INSERT INTO deeds (id, citizen_id, village_id, household_id, source, reporter_id, standard_id, \
+             deed_date, place, description, status, round, points, created_at, updated_at) \
+             SELECT 'deed-written-credited', c.id, c.village_id, c.household_id, 'own', c.id, s.id, \
+             '2026-03-01', '血站', '无偿献血', 'credited', 1, 15, {at}, {at} \
+             FROM citizens c, standards s WHERE c.id = '{}' AND s.code = 'blood-donation'",
+            ids[0]
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.citydata().fold_statistics().await.unwrap(), 3);
+    let metrics = ["deed_reported", "deed_status", "deed_credited"];
+    let rows = read(&store, &metrics, &Scope::City, Level::Village, Grain::Day).await;
+    let mut got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.metric.as_str(),
+                r.bucket.as_str(),
+                r.region_id.as_str(),
+                r.key.as_str(),
+                r.n,
+                r.amount,
+            )
+        })
+        .collect();
+    got.sort_unstable();
+    let v = citizen.village_id.as_str();
+    assert_eq!(
+        got,
+        vec![
+            ("deed_credited", "2026-03-02", v, "blood-donation", 1, 15),
+            ("deed_reported", "2026-03-02", v, "blood-donation", 1, 0),
+            ("deed_status", "2026-03-02", v, "credited", 1, 0),
+        ]
+    );
+    let towns = read(&store, &metrics, &Scope::City, Level::Town, Grain::Month).await;
+    assert_eq!(towns.len(), 3, "{towns:?}");
+    assert!(towns
+        .iter()
+        .all(|r| r.region_id == town && r.bucket == "2026-03"));
+
+    // A status change counts the new status, and nothing as reported again.
+    store
+        .execute_for_tests(&format!(
+            "UPDATE deeds SET status = 'closed', updated_at = {} WHERE id = 'deed-written-credited'",
+            at + 86_400_000
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.citydata().fold_statistics().await.unwrap(), 1);
+    let month = totals(&read(&store, &metrics, &Scope::City, Level::Town, Grain::Month).await);
+    assert_eq!(month["deed_status/closed"], (1, 0));
+    assert_eq!(month["deed_reported/blood-donation"], (1, 0));
+    assert_eq!(month["deed_credited/blood-donation"], (1, 15));
+}
+
 moralbank_store::on_both_backends!(
     every_event_is_counted_once_in_every_grain_and_level,
     folds_while_residents_enrol_lose_and_double_nothing,
+    a_deed_written_credited_counts_every_delta_on_its_day_and_town,
 );
