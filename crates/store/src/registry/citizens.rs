@@ -361,6 +361,37 @@ impl Registry<'_> {
         conn: &mut sqlx::AnyConnection,
         rids: &[&domain::ResidentId],
     ) -> Result<std::collections::HashMap<String, CitizenSummary>> {
+        let select = SUMMARY.replacen("SELECT ", "SELECT c.resident_id_hmac, ", 1);
+        self.by_resident_ids(conn, rids, &select, summary).await
+    }
+
+    /// Citizens' ids by their ID numbers' lookup hashes, many at once (see
+    /// [`Registry::citizen_id_by_resident_id`]); an ID number nobody enrolled with is absent.
+    /// Read through `conn`, as [`Registry::citizen_summaries`].
+    pub(crate) async fn citizen_ids_by_resident_ids(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        rids: &[&domain::ResidentId],
+    ) -> Result<std::collections::HashMap<String, String>> {
+        self.by_resident_ids(
+            conn,
+            rids,
+            "SELECT c.id, c.resident_id_hmac FROM citizens c",
+            |row| Ok(row.try_get("id")?),
+        )
+        .await
+    }
+
+    /// `select` (over `citizens c`, reading `c.resident_id_hmac`) for the citizens with these ID
+    /// numbers, found by their lookup hashes, 500 a statement through `conn`; `each` makes of a
+    /// row what is kept under the ID number.
+    async fn by_resident_ids<T>(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        rids: &[&domain::ResidentId],
+        select: &str,
+        each: impl Fn(&AnyRow) -> Result<T>,
+    ) -> Result<std::collections::HashMap<String, T>> {
         let hashes: Vec<(&str, Vec<u8>)> = rids
             .iter()
             .map(|r| {
@@ -373,7 +404,6 @@ impl Registry<'_> {
         let by_hash: std::collections::HashMap<&[u8], &str> =
             hashes.iter().map(|(r, h)| (h.as_slice(), *r)).collect();
         let mut out = std::collections::HashMap::with_capacity(rids.len());
-        let select = SUMMARY.replacen("SELECT ", "SELECT c.resident_id_hmac, ", 1);
         for chunk in hashes.chunks(500) {
             let sql = crate::sql::positional(
                 self.backend,
@@ -389,51 +419,7 @@ impl Registry<'_> {
             for row in q.fetch_all(&mut *conn).await? {
                 let h: Vec<u8> = row.try_get("resident_id_hmac")?;
                 if let Some(r) = by_hash.get(h.as_slice()) {
-                    out.insert((*r).to_string(), summary(&row)?);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Citizens' ids by their ID numbers' lookup hashes, many at once (see
-    /// [`Registry::citizen_id_by_resident_id`]); an ID number nobody enrolled with is absent.
-    /// Read through `conn`, as [`Registry::citizen_summaries`].
-    pub(crate) async fn citizen_ids_by_resident_ids(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        rids: &[&domain::ResidentId],
-    ) -> Result<std::collections::HashMap<String, String>> {
-        let hashes: Vec<(String, Vec<u8>)> = rids
-            .iter()
-            .map(|r| {
-                (
-                    r.as_str().to_string(),
-                    self.vault.lookup_hash("resident_id", r.as_str()),
-                )
-            })
-            .collect();
-        let by_hash: std::collections::HashMap<&[u8], &str> = hashes
-            .iter()
-            .map(|(r, h)| (h.as_slice(), r.as_str()))
-            .collect();
-        let mut out = std::collections::HashMap::with_capacity(rids.len());
-        for chunk in hashes.chunks(500) {
-            let sql = crate::sql::positional(
-                self.backend,
-                format!(
-                    "SELECT id, resident_id_hmac FROM citizens WHERE resident_id_hmac IN ({})",
-                    crate::sql::in_list(1, chunk.len())
-                ),
-            );
-            let mut q = sqlx::query(&sql).persistent(false);
-            for (_, h) in chunk {
-                q = q.bind(h.as_slice());
-            }
-            for row in q.fetch_all(&mut *conn).await? {
-                let h: Vec<u8> = row.try_get("resident_id_hmac")?;
-                if let Some(r) = by_hash.get(h.as_slice()) {
-                    out.insert((*r).to_string(), row.try_get("id")?);
+                    out.insert((*r).to_string(), each(&row)?);
                 }
             }
         }
