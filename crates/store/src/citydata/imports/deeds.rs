@@ -5,7 +5,8 @@
 
 use super::{Applied, Place, RowResult, Upload};
 use crate::citydata::CityData;
-use crate::evaluation::{NewDeed, Reporter, Rules, Written};
+use crate::evaluation::RowOutcome;
+use crate::evaluation::{let_writes_go_on, NewDeed, Planned, Reporter, Rules, Touched, Written};
 use crate::registry::CitizenSummary;
 use crate::{Result, StoreError};
 use domain::citydata::rows::Row;
@@ -16,19 +17,86 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Rows decided per round of the pipeline: while one round is written, the next one's
-/// residents are looked up.
+/// residents are looked up and, where it can be, the round decided.
 const ROUND_ROWS: usize = 1_000;
+
+/// What the rules read beside the import's transaction, for the whole file: the connection
+/// (made with the first rows), the file's rows so far as fingerprints, and the last round of
+/// the rows so far when it was decided beside and is not yet written (it is written while the
+/// next rows' first round is decided, or by [`Beside::finish`]).
+pub(super) struct Beside {
+    look: sqlx::AnyConnection,
+    touched: Touched,
+    pending: Option<Decided>,
+}
+
+impl Beside {
+    /// Write the round still pending, if any, and close the connection.
+    pub(super) async fn finish(
+        self,
+        data: &CityData<'_>,
+        tx: &mut sqlx::AnyConnection,
+        progress: &AtomicUsize,
+    ) -> Result<Applied> {
+        let mut out = Applied::default();
+        if let Some(Decided {
+            planned,
+            applied,
+            rows,
+        }) = self.pending
+        {
+            data.evaluation().write_planned(tx, planned).await?;
+            written(&mut out, applied, rows, progress);
+        }
+        sqlx::Connection::close(self.look).await?;
+        Ok(out)
+    }
+}
+
+/// A round decided beside the transaction: what it writes, and what each row came to, kept
+/// until it is written.
+struct Decided {
+    planned: Planned,
+    applied: Applied,
+    rows: usize,
+}
+
+/// A written round's results and problems in `out` (counted with the chunk's), its `rows` in
+/// `progress`.
+fn written(out: &mut Applied, applied: Applied, rows: usize, progress: &AtomicUsize) {
+    out.results.extend(applied.results);
+    out.problems.extend(applied.problems);
+    progress.fetch_add(rows, Ordering::Relaxed);
+}
+
+/// A round of rows, ready to be written.
+enum Round<'p> {
+    Decided(Decided),
+    /// To be decided and written in the transaction, in its turn: the rows that became
+    /// submissions, their residents by id, and the others' problems.
+    InTurn {
+        named: Vec<Place<'p>>,
+        news: Vec<NewDeed>,
+        citizens: HashMap<String, CitizenSummary>,
+        problems: Vec<Problem>,
+        rows: usize,
+    },
+}
 
 /// Apply every row in `tx` through the evaluation's batch of partner submissions (each row
 /// meets the checks of one submission); a refused row writes nothing and its problems are kept.
 ///
-/// Rounds of [`ROUND_ROWS`] are pipelined: the residents of the next round are looked up on a
-/// connection of their own (`look`, made with the first rows and kept for the whole file)
-/// while this round is written in `tx`. The file's residents are only read; on SQLite no
-/// other writer can commit while this transaction writes.
+/// Rounds of [`ROUND_ROWS`] are pipelined: while one round is written in `tx`, the next one's
+/// residents are looked up on a connection of their own (`beside`, made with the first rows
+/// and kept for the whole file), and on SQLite the round is decided there too
+/// (`Evaluation::plan_batch`: the transaction takes the database's write lock first, so that
+/// connection reads what the transaction does, less the file's own rows). A round that cannot
+/// be decided so is decided and written in `tx` in its turn (`Evaluation::report_batch`).
+/// The last round of `rows`, when decided beside, is left in `beside` to be written with the
+/// next rows' first round (or by [`Beside::finish`]).
 pub(super) async fn apply(
     data: &CityData<'_>,
-    (tx, look): (&mut sqlx::AnyConnection, &mut Option<sqlx::AnyConnection>),
+    (tx, beside): (&mut sqlx::AnyConnection, &mut Option<Beside>),
     up: &Upload<'_>,
     (map, rows): (&HeaderMap, &[Row]),
     rules: &Rules,
@@ -37,63 +105,164 @@ pub(super) async fn apply(
 ) -> Result<Applied> {
     let mut out = Applied::default();
     let mut villages: HashMap<String, Option<String>> = HashMap::new();
-    let look = match look {
-        Some(look) => look,
-        None => look.insert(data.lookup_connection().await?),
-    };
-    let rounds: Vec<&[Row]> = rows.chunks(ROUND_ROWS).collect();
-    let Some(first) = rounds.first() else {
-        return Ok(out);
-    };
-    let mut residents = residents_of(data, look, up, first).await?;
-    for (k, round) in rounds.iter().enumerate() {
-        let places: Vec<Place<'_>> = round.iter().map(|row| Place { up, map, row }).collect();
-        let mut news = Vec::with_capacity(places.len());
-        let mut named = Vec::with_capacity(places.len());
-        for at in &places {
-            match deed_of(data, at, &residents, &mut villages).await? {
-                Ok(new) => {
-                    news.push(new);
-                    named.push(at);
-                }
-                Err(p) => out.problems.extend(p),
-            }
+    let evaluation = data.evaluation();
+    let beside = match beside {
+        Some(b) => b,
+        None => {
+            evaluation.hold_writes(tx).await?;
+            beside.insert(Beside {
+                look: data.lookup_connection().await?,
+                touched: Touched::default(),
+                pending: None,
+            })
         }
-        let citizens: HashMap<String, CitizenSummary> =
-            residents.drain().map(|(_, c)| (c.id.clone(), c)).collect();
-        let evaluation = data.evaluation();
-        let write = evaluation.report_batch(tx, &news, &citizens, rules, now);
+    };
+    let mut rounds = rows.chunks(ROUND_ROWS);
+    let mut this = match beside.pending.take() {
+        Some(d) => Round::Decided(d),
+        None => match rounds.next() {
+            Some(r) => round_of(data, beside, (up, map), r, &mut villages, (rules, now)).await?,
+            None => return Ok(out),
+        },
+    };
+    loop {
+        let following = rounds.next();
+        let write = async {
+            match this {
+                Round::Decided(Decided {
+                    planned,
+                    applied,
+                    rows,
+                }) => {
+                    evaluation.write_planned(tx, planned).await?;
+                    Ok::<_, StoreError>(Ok((applied, rows)))
+                }
+                Round::InTurn {
+                    named,
+                    news,
+                    citizens,
+                    problems,
+                    rows,
+                } => {
+                    let outcomes = evaluation
+                        .report_batch(tx, &news, &citizens, rules, now)
+                        .await?;
+                    Ok(Err((named, outcomes, problems, rows)))
+                }
+            }
+        };
         let next = async {
-            match rounds.get(k + 1) {
-                Some(r) => residents_of(data, look, up, r).await.map(Some),
+            match following {
+                Some(r) => round_of(data, beside, (up, map), r, &mut villages, (rules, now))
+                    .await
+                    .map(Some),
                 None => Ok(None),
             }
         };
-        let (outcomes, next) = tokio::join!(write, next);
-        if let Some(next) = next? {
-            residents = next;
-        }
-        for (at, outcome) in named.into_iter().zip(outcomes?) {
-            match outcome {
-                Ok((written, status)) => {
-                    let (id, outcome) = match written {
-                        Written::New(id) => (id, "new"),
-                        Written::Replay(id) => (id, "unchanged"),
-                    };
-                    out.results.push(RowResult {
-                        line: at.row.line,
-                        key: at.value("key").unwrap_or_default().to_string(),
-                        record_id: id,
-                        outcome: outcome.into(),
-                        status,
-                    });
-                }
-                Err(e) => out.problems.extend(at.problems_of(e)?),
+        let (done, next) = tokio::join!(write, next);
+        match done? {
+            Ok((applied, rows)) => written(&mut out, applied, rows, progress),
+            Err((named, outcomes, problems, rows)) => {
+                let mut applied = Applied {
+                    problems,
+                    ..Applied::default()
+                };
+                outcomes_into(&mut applied, &named, outcomes)?;
+                written(&mut out, applied, rows, progress);
             }
         }
-        progress.fetch_add(round.len(), Ordering::Relaxed);
+        match next? {
+            Some(Round::Decided(d)) if rounds.len() == 0 => {
+                beside.pending = Some(d);
+                return Ok(out);
+            }
+            Some(n) => this = n,
+            None => return Ok(out),
+        }
     }
-    Ok(out)
+}
+
+/// Each row's outcome as its result or its problems, in `out`.
+fn outcomes_into(out: &mut Applied, named: &[Place<'_>], outcomes: Vec<RowOutcome>) -> Result<()> {
+    for (at, outcome) in named.iter().zip(outcomes) {
+        match outcome {
+            Ok((written, status)) => {
+                let (id, outcome) = match written {
+                    Written::New(id) => (id, "new"),
+                    Written::Replay(id) => (id, "unchanged"),
+                };
+                out.results.push(RowResult {
+                    line: at.row.line,
+                    key: at.value("key").unwrap_or_default().to_string(),
+                    record_id: id,
+                    outcome: outcome.into(),
+                    status,
+                });
+            }
+            Err(e) => out.problems.extend(at.problems_of(e)?),
+        }
+    }
+    Ok(())
+}
+
+/// A round's residents (many per statement, on the connection beside), its rows as
+/// submissions, and on SQLite the round decided there when it can be.
+async fn round_of<'p>(
+    data: &CityData<'_>,
+    beside: &mut Beside,
+    (up, map): (&'p Upload<'p>, &'p HeaderMap),
+    rows: &'p [Row],
+    villages: &mut HashMap<String, Option<String>>,
+    (rules, now): (&Rules, i64),
+) -> Result<Round<'p>> {
+    let residents = residents_of(data, &mut beside.look, up, rows).await?;
+    let mut named = Vec::with_capacity(rows.len());
+    let mut news = Vec::with_capacity(rows.len());
+    let mut problems = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let_writes_go_on(i).await;
+        let at = Place { up, map, row };
+        match deed_of(data, &at, &residents, villages).await? {
+            Ok(new) => {
+                news.push(new);
+                named.push(at);
+            }
+            Err(p) => problems.extend(p),
+        }
+    }
+    let citizens: HashMap<String, CitizenSummary> =
+        residents.into_values().map(|c| (c.id.clone(), c)).collect();
+    let planned = data
+        .evaluation()
+        .plan_batch(
+            &mut beside.look,
+            &news,
+            &citizens,
+            (rules, now),
+            &mut beside.touched,
+        )
+        .await?;
+    Ok(match planned {
+        Some((planned, outcomes)) => {
+            let mut applied = Applied {
+                problems,
+                ..Applied::default()
+            };
+            outcomes_into(&mut applied, &named, outcomes)?;
+            Round::Decided(Decided {
+                planned,
+                applied,
+                rows: rows.len(),
+            })
+        }
+        None => Round::InTurn {
+            named,
+            news,
+            citizens,
+            problems,
+            rows: rows.len(),
+        },
+    })
 }
 
 /// The residents a round's rows name, by ID number or by id (as the row gives it), many per

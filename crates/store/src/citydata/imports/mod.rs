@@ -123,8 +123,9 @@ impl Import {
 /// An import's transaction (begun with its first rows) and what its rules did.
 struct Written {
     tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
-    /// The connection the rules read the next rows' residents through, beside `tx`.
-    look: Option<sqlx::AnyConnection>,
+    /// What the rules read beside `tx` (partner deeds: the next rows' residents, and the
+    /// rows decided there).
+    look: Option<deeds::Beside>,
     applied: Applied,
     /// Time spent in the rules.
     busy: std::time::Duration,
@@ -388,8 +389,14 @@ impl CityData<'_> {
                 }
                 Some(Fed::Rows(rows)) => rows,
                 None if held.is_empty() => {
-                    if let Some(look) = w.look.take() {
-                        sqlx::Connection::close(look).await?;
+                    if let (Some(beside), Some(tx)) = (w.look.take(), &mut w.tx) {
+                        let t = std::time::Instant::now();
+                        let finished = beside.finish(self, tx, progress).await;
+                        match self.settle(up, finished).await? {
+                            Ok(a) => w.applied.extend(a),
+                            Err(done) => return Ok(Err(done)),
+                        }
+                        w.busy += t.elapsed();
                     }
                     return Ok(Ok(w));
                 }
@@ -418,7 +425,7 @@ impl CityData<'_> {
     #[allow(clippy::too_many_arguments)] // one import's parts, passed through
     async fn apply(
         &self,
-        (tx, look): (&mut sqlx::AnyConnection, &mut Option<sqlx::AnyConnection>),
+        (tx, look): (&mut sqlx::AnyConnection, &mut Option<deeds::Beside>),
         id: &str,
         up: &Upload<'_>,
         map: &HeaderMap,
@@ -437,6 +444,16 @@ impl CityData<'_> {
             "market-experts" => experts::apply(self, tx, up, id, (map, rows), now, progress).await,
             other => return Err(StoreError::Config(format!("no rules for kind {other}"))),
         };
+        self.settle(up, applied).await
+    }
+
+    /// What the rules came to: their rows, or when the database refused a row as written
+    /// meanwhile by another request, that request's import (the same file) or a conflict.
+    async fn settle(
+        &self,
+        up: &Upload<'_>,
+        applied: Result<Applied>,
+    ) -> Result<std::result::Result<Applied, Import>> {
         match applied {
             Ok(a) => Ok(Ok(a)),
             // Another request wrote the same records meanwhile (its transaction committed

@@ -15,6 +15,7 @@ mod inbox;
 mod objection;
 mod report;
 
+pub(crate) use batch::{let_writes_go_on, Planned, RowOutcome, Touched};
 pub use board::{BoardCursor, BoardPage, PublicDeed, BOARD_PAGE_ROWS};
 pub(crate) use report::Written;
 

@@ -1,0 +1,238 @@
+//! What a group's decisions read: keys used before, the caps' points so far, earlier deeds of
+//! the same person, category and day, the partners' names; many rows per statement.
+
+use super::decide::{capped, Known};
+use super::{lock_resident, Automatic};
+use crate::evaluation::Evaluation;
+use crate::sql::{in_list, positional, Backend};
+use crate::Result;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+
+/// Rows per look-up statement (ids in an `IN` list). Look-ups are not kept as prepared
+/// statements (`persistent(false)`): PostgreSQL would soon plan them once for every list, from
+/// statistics taken before the file's own rows were written in this transaction, and scan the
+/// whole table for each chunk (measured: 1.7 s a look-up, growing, at 200,000 rows).
+const LOOKUP_ROWS: usize = 500;
+
+impl Evaluation<'_> {
+    /// What the group's rows depend on, read on `tx`: keys used before, the residents' cap
+    /// windows so far (with `take`, their rows taken first, as `lock_resident`, in one order for
+    /// every writer; without, `tx` reads beside the transaction that holds the write lock),
+    /// earlier deeds of the same person, category and day, the partners' names.
+    pub(super) async fn look_up(
+        &self,
+        tx: &mut AnyConnection,
+        group: &[Automatic<'_>],
+        take: bool,
+    ) -> Result<Known> {
+        let prior = self.keys_used(tx, group).await?;
+        let used = self.caps_so_far(tx, group, &prior, take).await?;
+        let earlier = self.earlier_deeds(tx, group).await?;
+        let names = self.partner_names(tx, group).await?;
+        Ok(Known {
+            prior,
+            used,
+            earlier,
+            names,
+        })
+    }
+
+    /// Keys used before (a retry, or a conflict): their deed, request hash and status.
+    async fn keys_used(
+        &self,
+        tx: &mut AnyConnection,
+        group: &[Automatic<'_>],
+    ) -> Result<HashMap<String, (String, Vec<u8>, String)>> {
+        let backend = self.backend;
+        let keys: Vec<String> = group
+            .iter()
+            .filter_map(|g| g.p.who.idem_key.clone())
+            .collect();
+        let mut prior: HashMap<String, (String, Vec<u8>, String)> = HashMap::new();
+        for chunk in keys.chunks(LOOKUP_ROWS) {
+            let sql = positional(
+                backend,
+                format!(
+                    "SELECT idem_key, id, request_hash, status FROM deeds WHERE idem_key IN ({})",
+                    in_list(1, chunk.len())
+                ),
+            );
+            let mut q = sqlx::query(&sql).persistent(false);
+            for k in chunk {
+                q = q.bind(k.as_str());
+            }
+            for r in q.fetch_all(&mut *tx).await? {
+                prior.insert(
+                    r.try_get("idem_key")?,
+                    (
+                        r.try_get("id")?,
+                        r.try_get("request_hash")?,
+                        r.try_get("status")?,
+                    ),
+                );
+            }
+        }
+        Ok(prior)
+    }
+
+    /// The points of each capped row's resident, standard and window so far, the residents'
+    /// rows taken first (as `lock_resident`), in one order for every writer.
+    async fn caps_so_far(
+        &self,
+        tx: &mut AnyConnection,
+        group: &[Automatic<'_>],
+        prior: &HashMap<String, (String, Vec<u8>, String)>,
+        take: bool,
+    ) -> Result<HashMap<(String, String, String), i64>> {
+        let backend = self.backend;
+        let mut residents: Vec<&str> = group
+            .iter()
+            .filter(|g| {
+                capped(g).is_some()
+                    && !g
+                        .p
+                        .who
+                        .idem_key
+                        .as_ref()
+                        .is_some_and(|k| prior.contains_key(k))
+            })
+            .map(|g| g.new.citizen_id.as_str())
+            .collect();
+        residents.sort_unstable();
+        residents.dedup();
+        match backend {
+            _ if !take => {}
+            Backend::Postgres => {
+                for chunk in residents.chunks(LOOKUP_ROWS) {
+                    let sql = format!(
+                        "SELECT id FROM citizens WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                        in_list(1, chunk.len())
+                    );
+                    // (PostgreSQL binds `$N` by position already.)
+                    let mut q = sqlx::query(&sql).persistent(false);
+                    for c in chunk {
+                        q = q.bind(*c);
+                    }
+                    q.fetch_all(&mut *tx).await?;
+                }
+            }
+            // One writer at a time: the first write takes the database.
+            Backend::Sqlite => {
+                if let Some(c) = residents.first() {
+                    lock_resident(tx, c).await?;
+                }
+            }
+        }
+        let mut windows: HashMap<(String, String), Vec<&str>> = HashMap::new();
+        for g in group {
+            if let Some((_, w)) = capped(g) {
+                windows
+                    .entry((g.p.c.standard.code.clone(), w))
+                    .or_default()
+                    .push(g.new.citizen_id.as_str());
+            }
+        }
+        let mut used: HashMap<(String, String, String), i64> = HashMap::new();
+        for ((code, window), mut who) in windows {
+            who.sort_unstable();
+            who.dedup();
+            for chunk in who.chunks(LOOKUP_ROWS) {
+                let sql = positional(
+                    backend,
+                    format!(
+                        "SELECT d.citizen_id, CAST(COALESCE(SUM(d.points), 0) AS BIGINT) AS used FROM deeds d \
+                         JOIN standards s ON s.id = d.standard_id WHERE s.code = $1 AND d.deed_date LIKE $2 \
+                         AND d.status IN ('publicity', 'paused', 'credited') AND d.citizen_id IN ({}) GROUP BY d.citizen_id",
+                        in_list(3, chunk.len())
+                    ),
+                );
+                let mut q = sqlx::query(&sql)
+                    .persistent(false)
+                    .bind(code.as_str())
+                    .bind(format!("{window}%"));
+                for c in chunk {
+                    q = q.bind(*c);
+                }
+                for r in q.fetch_all(&mut *tx).await? {
+                    used.insert(
+                        (r.try_get("citizen_id")?, code.clone(), window.clone()),
+                        r.try_get("used")?,
+                    );
+                }
+            }
+        }
+        Ok(used)
+    }
+
+    /// The first deed of each row's resident, standard and day (not rejected or closed).
+    async fn earlier_deeds(
+        &self,
+        tx: &mut AnyConnection,
+        group: &[Automatic<'_>],
+    ) -> Result<HashMap<(String, String, String), (i64, String)>> {
+        let backend = self.backend;
+        let mut by_code: HashMap<&str, Vec<&str>> = HashMap::new();
+        for g in group {
+            by_code
+                .entry(g.p.c.standard.code.as_str())
+                .or_default()
+                .push(g.new.citizen_id.as_str());
+        }
+        let mut earlier: HashMap<(String, String, String), (i64, String)> = HashMap::new();
+        for (code, mut who) in by_code {
+            who.sort_unstable();
+            who.dedup();
+            for chunk in who.chunks(LOOKUP_ROWS) {
+                let sql = positional(
+                    backend,
+                    format!(
+                        "SELECT d.id, d.citizen_id, d.deed_date, d.created_at FROM deeds d JOIN standards s ON s.id = d.standard_id \
+                         WHERE s.code = $1 AND d.status NOT IN ('rejected', 'closed') AND d.citizen_id IN ({})",
+                        in_list(2, chunk.len())
+                    ),
+                );
+                let mut q = sqlx::query(&sql).persistent(false).bind(code);
+                for c in chunk {
+                    q = q.bind(*c);
+                }
+                for r in q.fetch_all(&mut *tx).await? {
+                    let k = (
+                        r.try_get("citizen_id")?,
+                        code.to_string(),
+                        r.try_get("deed_date")?,
+                    );
+                    let v: (i64, String) = (r.try_get("created_at")?, r.try_get("id")?);
+                    match earlier.get(&k) {
+                        Some(e) if e.0 <= v.0 => {}
+                        _ => {
+                            earlier.insert(k, v);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(earlier)
+    }
+
+    /// The submitting partners' names, as their residents' access logs show them.
+    async fn partner_names(
+        &self,
+        tx: &mut AnyConnection,
+        group: &[Automatic<'_>],
+    ) -> Result<HashMap<String, String>> {
+        let mut names = HashMap::new();
+        for g in group {
+            let id = &g.p.who.reporter_id;
+            if !names.contains_key(id) {
+                let name: String = sqlx::query("SELECT name FROM partners WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("name")?;
+                names.insert(id.clone(), name);
+            }
+        }
+        Ok(names)
+    }
+}
