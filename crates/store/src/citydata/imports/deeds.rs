@@ -5,8 +5,9 @@
 
 use super::{Applied, Place, RowResult, Upload};
 use crate::citydata::CityData;
-use crate::evaluation::RowOutcome;
-use crate::evaluation::{let_writes_go_on, NewDeed, Planned, Reporter, Rules, Touched, Written};
+use crate::evaluation::{
+    let_writes_go_on, NewDeed, Planned, Reporter, RowOutcome, Rules, Touched, Written,
+};
 use crate::registry::CitizenSummary;
 use crate::{Result, StoreError};
 use domain::citydata::rows::Row;

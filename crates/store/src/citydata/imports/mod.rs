@@ -125,7 +125,7 @@ struct Written {
     tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
     /// What the rules read beside `tx` (partner deeds: the next rows' residents, and the
     /// rows decided there).
-    look: Option<deeds::Beside>,
+    beside: Option<deeds::Beside>,
     applied: Applied,
     /// Time spent in the rules.
     busy: std::time::Duration,
@@ -369,7 +369,7 @@ impl CityData<'_> {
     ) -> Result<std::result::Result<Written, Import>> {
         let mut w = Written {
             tx: None,
-            look: None,
+            beside: None,
             applied: Applied::default(),
             busy: std::time::Duration::ZERO,
         };
@@ -389,7 +389,7 @@ impl CityData<'_> {
                 }
                 Some(Fed::Rows(rows)) => rows,
                 None if held.is_empty() => {
-                    if let (Some(beside), Some(tx)) = (w.look.take(), &mut w.tx) {
+                    if let (Some(beside), Some(tx)) = (w.beside.take(), &mut w.tx) {
                         let t = std::time::Instant::now();
                         let finished = beside.finish(self, tx, progress).await;
                         match self.settle(up, finished).await? {
@@ -410,7 +410,16 @@ impl CityData<'_> {
                 None => w.tx.insert(self.write.begin().await?),
             };
             match self
-                .apply((tx, &mut w.look), id, up, map, &rows, rules, now, progress)
+                .apply(
+                    (tx, &mut w.beside),
+                    id,
+                    up,
+                    map,
+                    &rows,
+                    rules,
+                    now,
+                    progress,
+                )
                 .await?
             {
                 Ok(a) => w.applied.extend(a),
@@ -425,7 +434,7 @@ impl CityData<'_> {
     #[allow(clippy::too_many_arguments)] // one import's parts, passed through
     async fn apply(
         &self,
-        (tx, look): (&mut sqlx::AnyConnection, &mut Option<deeds::Beside>),
+        (tx, beside): (&mut sqlx::AnyConnection, &mut Option<deeds::Beside>),
         id: &str,
         up: &Upload<'_>,
         map: &HeaderMap,
@@ -437,7 +446,7 @@ impl CityData<'_> {
         let applied = match up.schema.kind {
             "partner-deeds" => {
                 let rows = (map, rows);
-                deeds::apply(self, (tx, look), up, rows, rules, now, progress).await
+                deeds::apply(self, (tx, beside), up, rows, rules, now, progress).await
             }
             "green-card-honours" => honours::apply(self, tx, up, map, rows, now, progress).await,
             "bank-loans" => loans::apply(self, tx, up, map, rows, now, progress).await,
