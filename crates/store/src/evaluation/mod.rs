@@ -7,7 +7,7 @@ mod deeds;
 mod links;
 pub(crate) mod standards;
 
-pub(crate) use deeds::{let_writes_go_on, Planned, RowOutcome, Touched, Written};
+pub(crate) use deeds::{let_writes_go_on, Plan, Planned, Prepared, RowOutcome, Touched, Written};
 pub use deeds::{
     Appeal, AppealDecision, BoardCursor, BoardPage, CreditReport, Deed, DeedDetail, DeedEvent,
     Evidence, NewDeed, Notification, Objection, PublicDeed, Reporter, Rules, Vote, VoteInput,

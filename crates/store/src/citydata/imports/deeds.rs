@@ -6,7 +6,8 @@
 use super::{Applied, Place, RowResult, Upload};
 use crate::citydata::CityData;
 use crate::evaluation::{
-    let_writes_go_on, NewDeed, Planned, Reporter, RowOutcome, Rules, Touched, Written,
+    let_writes_go_on, NewDeed, Plan, Planned, Prepared, Reporter, RowOutcome, Rules, Touched,
+    Written,
 };
 use crate::registry::CitizenSummary;
 use crate::{Result, StoreError};
@@ -74,11 +75,11 @@ fn written(out: &mut Applied, applied: Applied, rows: usize, progress: &AtomicUs
 enum Round<'p> {
     Decided(Decided),
     /// To be decided and written in the transaction, in its turn: the rows that became
-    /// submissions, their residents by id, and the others' problems.
+    /// submissions, their checks, and the others' problems.
     InTurn {
         named: Vec<Place<'p>>,
         news: Vec<NewDeed>,
-        citizens: HashMap<String, CitizenSummary>,
+        prepared: Vec<Result<Prepared>>,
         problems: Vec<Problem>,
         rows: usize,
     },
@@ -141,12 +142,12 @@ pub(super) async fn apply(
                 Round::InTurn {
                     named,
                     news,
-                    citizens,
+                    prepared,
                     problems,
                     rows,
                 } => {
                     let outcomes = evaluation
-                        .report_batch(tx, &news, &citizens, rules, now)
+                        .report_batch(tx, &news, prepared, rules, now)
                         .await?;
                     Ok(Err((named, outcomes, problems, rows)))
                 }
@@ -207,7 +208,7 @@ fn outcomes_into(out: &mut Applied, named: &[Place<'_>], outcomes: Vec<RowOutcom
 }
 
 /// A round's residents (many per statement, on the connection beside), its rows as
-/// submissions, and on SQLite the round decided there when it can be.
+/// submissions and their checks, and on SQLite the round decided there when it can be.
 async fn round_of<'p>(
     data: &CityData<'_>,
     beside: &mut Beside,
@@ -233,18 +234,19 @@ async fn round_of<'p>(
     }
     let citizens: HashMap<String, CitizenSummary> =
         residents.into_values().map(|c| (c.id.clone(), c)).collect();
-    let planned = data
-        .evaluation()
+    let evaluation = data.evaluation();
+    let prepared = evaluation.prepare_batch(&news, &citizens, now).await?;
+    let plan = evaluation
         .plan_batch(
             &mut beside.look,
             &news,
-            &citizens,
+            prepared,
             (rules, now),
             &mut beside.touched,
         )
         .await?;
-    Ok(match planned {
-        Some((planned, outcomes)) => {
+    Ok(match plan {
+        Plan::Decided(planned, outcomes) => {
             let mut applied = Applied {
                 problems,
                 ..Applied::default()
@@ -256,10 +258,10 @@ async fn round_of<'p>(
                 rows: rows.len(),
             })
         }
-        None => Round::InTurn {
+        Plan::InTurn(prepared) => Round::InTurn {
             named,
             news,
-            citizens,
+            prepared,
             problems,
             rows: rows.len(),
         },

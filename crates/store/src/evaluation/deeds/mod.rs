@@ -15,8 +15,9 @@ mod inbox;
 mod objection;
 mod report;
 
-pub(crate) use batch::{let_writes_go_on, Planned, RowOutcome, Touched};
+pub(crate) use batch::{let_writes_go_on, Plan, Planned, RowOutcome, Touched};
 pub use board::{BoardCursor, BoardPage, PublicDeed, BOARD_PAGE_ROWS};
+pub(crate) use report::Prepared;
 pub(crate) use report::Written;
 
 use super::standards::{standard, Standard, STANDARD_COLUMNS};

@@ -1,7 +1,7 @@
 //! Deciding a group of automatic submissions in file order, from what was read for them.
 
 use super::insert::Value;
-use super::{refused, Automatic, RowOutcome};
+use super::{refused, Ready, RowOutcome};
 use crate::evaluation::deeds::report::Written;
 use crate::evaluation::Rules;
 use crate::StoreError;
@@ -10,7 +10,7 @@ use domain::IdempotencyKey;
 use std::collections::HashMap;
 
 /// A row's cap and the window its deed date falls in, when its standard has a cap.
-pub(super) fn capped(g: &Automatic<'_>) -> Option<(i64, String)> {
+pub(super) fn capped(g: &Ready<'_>) -> Option<(i64, String)> {
     let s = &g.p.c.standard;
     match (s.cap_points, deed::cap_window(&s.cap_period, &g.p.c.date)) {
         (Some(cap), Some(window)) => Some((cap, window.to_string())),
@@ -46,7 +46,7 @@ pub(super) struct Rows {
 /// Decide each row in file order, as the rows before it left things.
 #[allow(clippy::too_many_lines)] // one row's decision, read top to bottom as `write_report`'s
 pub(super) async fn decide(
-    group: Vec<Automatic<'_>>,
+    group: Vec<Ready<'_>>,
     known: Known,
     outcomes: &mut [Option<RowOutcome>],
     now: i64,

@@ -55,8 +55,9 @@ pub(crate) async fn let_writes_go_on(i: usize) {
 /// why it was refused.
 pub(crate) type RowOutcome = std::result::Result<(Written, String), StoreError>;
 
-/// A row that passed its checks and goes to publicity with the others.
-struct Automatic<'a> {
+/// A row that passed its checks, at its place in the batch: an automatic submission (goes to
+/// publicity with the others) or the committee's.
+struct Ready<'a> {
     at: usize,
     new: &'a NewDeed,
     p: Prepared,
@@ -105,34 +106,62 @@ pub(crate) struct Planned {
     now: i64,
 }
 
+/// Where [`Evaluation::plan_batch`] sends a batch.
+pub(crate) enum Plan {
+    /// Decided beside the transaction: what to write there, and each row's outcome, in order.
+    Decided(Planned, Vec<RowOutcome>),
+    /// To go through [`Evaluation::report_batch`] in its place, with its rows' checks.
+    InTurn(Vec<Result<Prepared>>),
+}
+
+/// Does a prepared row go to publicity with the others (not to the committee)?
+fn automatic(p: &Prepared) -> bool {
+    p.automatic && p.points.is_some()
+}
+
+/// A batch's rows in file order: the refused ones' outcomes in place, the others as automatic
+/// submissions or, in `Err`, the committee's.
+fn sorted<'a>(
+    rows: &'a [NewDeed],
+    prepared: Vec<Result<Prepared>>,
+) -> (
+    Vec<Option<RowOutcome>>,
+    Vec<std::result::Result<Ready<'a>, Ready<'a>>>,
+) {
+    let mut outcomes: Vec<Option<RowOutcome>> = (0..rows.len()).map(|_| None).collect();
+    let mut next = Vec::with_capacity(rows.len());
+    for (at, (new, p)) in rows.iter().zip(prepared).enumerate() {
+        match p {
+            Err(e) => outcomes[at] = Some(Err(e)),
+            Ok(p) if automatic(&p) => next.push(Ok(Ready { at, new, p })),
+            Ok(p) => next.push(Err(Ready { at, new, p })),
+        }
+    }
+    (outcomes, next)
+}
+
 impl Evaluation<'_> {
-    /// Submit `rows` (partner submissions) in the caller's transaction, their residents'
-    /// summaries by id in `citizens` (looked up by the caller; a resident absent from it is
-    /// refused as unknown); one outcome per row, in order. A failure of the database itself is
+    /// Submit `rows` (partner submissions, `prepared` by [`Self::prepare_batch`]) in the
+    /// caller's transaction; one outcome per row, in order. A failure of the database itself is
     /// the error of the whole batch.
     pub(crate) async fn report_batch(
         &self,
         tx: &mut AnyConnection,
         rows: &[NewDeed],
-        citizens: &HashMap<String, CitizenSummary>,
+        prepared: Vec<Result<Prepared>>,
         rules: &Rules,
         now: i64,
     ) -> Result<Vec<RowOutcome>> {
-        let mut outcomes: Vec<Option<RowOutcome>> = (0..rows.len()).map(|_| None).collect();
-        let mut group: Vec<Automatic<'_>> = Vec::new();
-        for (at, (new, p)) in rows
-            .iter()
-            .zip(self.prepare_all(rows, citizens, now).await?)
-            .enumerate()
-        {
-            match p {
-                Err(e) => outcomes[at] = Some(Err(e)),
-                Ok(p) if p.automatic && p.points.is_some() => group.push(Automatic { at, new, p }),
-                Ok(p) => {
+        let (mut outcomes, next) = sorted(rows, prepared);
+        let mut group: Vec<Ready<'_>> = Vec::new();
+        for n in next {
+            match n {
+                Ok(a) => group.push(a),
+                Err(one) => {
                     // The committee's deeds keep their place: what came before is written first.
                     self.write_automatic(tx, std::mem::take(&mut group), &mut outcomes, now, rules)
                         .await?;
-                    outcomes[at] = Some(self.write_one(tx, new, &p, rules, now).await?);
+                    outcomes[one.at] = Some(self.write_one(tx, one.new, &one.p, rules, now).await?);
                 }
             }
         }
@@ -153,45 +182,38 @@ impl Evaluation<'_> {
         Ok(())
     }
 
-    /// SQLite: decide `rows` reading on `look`, beside a transaction that holds the write lock
-    /// ([`Self::hold_writes`]) and has written, or will write before this batch, every earlier
-    /// row of the file, each recorded in `touched` (as this call records `rows`): what to write
-    /// and each row's outcome, in order. `None` when the batch must go through
-    /// [`Self::report_batch`] in its place: a row shares a resident and standard, or a key, with
-    /// an earlier row (`look` does not see the transaction's rows), or goes to the committee
-    /// (written on its own, in order).
+    /// SQLite: decide `rows` (`prepared` by [`Self::prepare_batch`]) reading on `look`, beside
+    /// a transaction that holds the write lock ([`Self::hold_writes`]) and has written, or will
+    /// write before this batch, every earlier row of the file, each recorded in `touched` (as
+    /// this call records `rows`). [`Plan::InTurn`] when the batch must go through
+    /// [`Self::report_batch`] in its place: on PostgreSQL, or when a row shares a resident and
+    /// standard, or a key, with an earlier row (`look` does not see the transaction's rows), or
+    /// goes to the committee (written on its own, in order).
     pub(crate) async fn plan_batch(
         &self,
         look: &mut AnyConnection,
         rows: &[NewDeed],
-        citizens: &HashMap<String, CitizenSummary>,
+        prepared: Vec<Result<Prepared>>,
         (rules, now): (&Rules, i64),
         touched: &mut Touched,
-    ) -> Result<Option<(Planned, Vec<RowOutcome>)>> {
+    ) -> Result<Plan> {
         if self.backend != Backend::Sqlite {
-            return Ok(None);
+            return Ok(Plan::InTurn(prepared));
         }
         let met = touched.meets(rows);
         touched.add(rows);
-        if met {
-            return Ok(None);
-        }
-        let mut outcomes: Vec<Option<RowOutcome>> = (0..rows.len()).map(|_| None).collect();
-        let mut group: Vec<Automatic<'_>> = Vec::new();
-        for (at, (new, p)) in rows
-            .iter()
-            .zip(self.prepare_all(rows, citizens, now).await?)
-            .enumerate()
+        if met
+            || prepared
+                .iter()
+                .any(|p| p.as_ref().is_ok_and(|p| !automatic(p)))
         {
-            match p {
-                Err(e) => outcomes[at] = Some(Err(e)),
-                Ok(p) if p.automatic && p.points.is_some() => group.push(Automatic { at, new, p }),
-                Ok(_) => return Ok(None),
-            }
+            return Ok(Plan::InTurn(prepared));
         }
+        let (mut outcomes, next) = sorted(rows, prepared);
+        let group: Vec<Ready<'_>> = next.into_iter().flatten().collect();
         let known = self.look_up(look, &group, false).await?;
         let rows = decide(group, known, &mut outcomes, now, rules).await;
-        Ok(Some((Planned { rows, now }, every_row(outcomes))))
+        Ok(Plan::Decided(Planned { rows, now }, every_row(outcomes)))
     }
 
     /// Write a batch [`Self::plan_batch`] decided, in the transaction it was decided beside.
@@ -203,9 +225,10 @@ impl Evaluation<'_> {
         write_rows(tx, self.backend, planned.rows, planned.now).await
     }
 
-    /// Each row through `report::prepare`: its standard (current version), the partner's trust
-    /// in it, its resident from `citizens`.
-    async fn prepare_all(
+    /// Each row through `report::prepare`, as one submission's checks: its standard (current
+    /// version), the partner's trust in it, its resident from `citizens` (looked up by the
+    /// caller; a resident absent from it is refused as unknown).
+    pub(crate) async fn prepare_batch(
         &self,
         rows: &[NewDeed],
         citizens: &HashMap<String, CitizenSummary>,
@@ -290,7 +313,7 @@ impl Evaluation<'_> {
     async fn write_automatic(
         &self,
         tx: &mut AnyConnection,
-        group: Vec<Automatic<'_>>,
+        group: Vec<Ready<'_>>,
         outcomes: &mut [Option<RowOutcome>],
         now: i64,
         rules: &Rules,

@@ -2,10 +2,11 @@
 //! the same person, category and day, the partners' names; many rows per statement.
 
 use super::decide::{capped, Known};
-use super::{lock_resident, Automatic};
+use super::{lock_resident, Ready};
 use crate::evaluation::Evaluation;
 use crate::sql::{in_list, positional, Backend};
 use crate::Result;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashMap;
 
@@ -23,7 +24,7 @@ impl Evaluation<'_> {
     pub(super) async fn look_up(
         &self,
         tx: &mut AnyConnection,
-        group: &[Automatic<'_>],
+        group: &[Ready<'_>],
         take: bool,
     ) -> Result<Known> {
         let prior = self.keys_used(tx, group).await?;
@@ -42,36 +43,24 @@ impl Evaluation<'_> {
     async fn keys_used(
         &self,
         tx: &mut AnyConnection,
-        group: &[Automatic<'_>],
+        group: &[Ready<'_>],
     ) -> Result<HashMap<String, (String, Vec<u8>, String)>> {
-        let backend = self.backend;
-        let keys: Vec<String> = group
+        let keys: Vec<&str> = group
             .iter()
-            .filter_map(|g| g.p.who.idem_key.clone())
+            .filter_map(|g| g.p.who.idem_key.as_deref())
             .collect();
         let mut prior: HashMap<String, (String, Vec<u8>, String)> = HashMap::new();
-        for chunk in keys.chunks(LOOKUP_ROWS) {
-            let sql = positional(
-                backend,
-                format!(
-                    "SELECT idem_key, id, request_hash, status FROM deeds WHERE idem_key IN ({})",
-                    in_list(1, chunk.len())
+        let select =
+            "SELECT idem_key, id, request_hash, status FROM deeds WHERE idem_key IN ({ids})";
+        for r in rows_in(tx, self.backend, select, &[], &keys).await? {
+            prior.insert(
+                r.try_get("idem_key")?,
+                (
+                    r.try_get("id")?,
+                    r.try_get("request_hash")?,
+                    r.try_get("status")?,
                 ),
             );
-            let mut q = sqlx::query(&sql).persistent(false);
-            for k in chunk {
-                q = q.bind(k.as_str());
-            }
-            for r in q.fetch_all(&mut *tx).await? {
-                prior.insert(
-                    r.try_get("idem_key")?,
-                    (
-                        r.try_get("id")?,
-                        r.try_get("request_hash")?,
-                        r.try_get("status")?,
-                    ),
-                );
-            }
         }
         Ok(prior)
     }
@@ -81,7 +70,7 @@ impl Evaluation<'_> {
     async fn caps_so_far(
         &self,
         tx: &mut AnyConnection,
-        group: &[Automatic<'_>],
+        group: &[Ready<'_>],
         prior: &HashMap<String, (String, Vec<u8>, String)>,
         take: bool,
     ) -> Result<HashMap<(String, String, String), i64>> {
@@ -104,18 +93,8 @@ impl Evaluation<'_> {
         match backend {
             _ if !take => {}
             Backend::Postgres => {
-                for chunk in residents.chunks(LOOKUP_ROWS) {
-                    let sql = format!(
-                        "SELECT id FROM citizens WHERE id IN ({}) ORDER BY id FOR UPDATE",
-                        in_list(1, chunk.len())
-                    );
-                    // (PostgreSQL binds `$N` by position already.)
-                    let mut q = sqlx::query(&sql).persistent(false);
-                    for c in chunk {
-                        q = q.bind(*c);
-                    }
-                    q.fetch_all(&mut *tx).await?;
-                }
+                let select = "SELECT id FROM citizens WHERE id IN ({ids}) ORDER BY id FOR UPDATE";
+                rows_in(tx, backend, select, &[], &residents).await?;
             }
             // One writer at a time: the first write takes the database.
             Backend::Sqlite => {
@@ -137,29 +116,15 @@ impl Evaluation<'_> {
         for ((code, window), mut who) in windows {
             who.sort_unstable();
             who.dedup();
-            for chunk in who.chunks(LOOKUP_ROWS) {
-                let sql = positional(
-                    backend,
-                    format!(
-                        "SELECT d.citizen_id, CAST(COALESCE(SUM(d.points), 0) AS BIGINT) AS used FROM deeds d \
-                         JOIN standards s ON s.id = d.standard_id WHERE s.code = $1 AND d.deed_date LIKE $2 \
-                         AND d.status IN ('publicity', 'paused', 'credited') AND d.citizen_id IN ({}) GROUP BY d.citizen_id",
-                        in_list(3, chunk.len())
-                    ),
+            let select = "SELECT d.citizen_id, CAST(COALESCE(SUM(d.points), 0) AS BIGINT) AS used FROM deeds d \
+                 JOIN standards s ON s.id = d.standard_id WHERE s.code = $1 AND d.deed_date LIKE $2 \
+                 AND d.status IN ('publicity', 'paused', 'credited') AND d.citizen_id IN ({ids}) GROUP BY d.citizen_id";
+            let pattern = format!("{window}%");
+            for r in rows_in(tx, backend, select, &[&code, &pattern], &who).await? {
+                used.insert(
+                    (r.try_get("citizen_id")?, code.clone(), window.clone()),
+                    r.try_get("used")?,
                 );
-                let mut q = sqlx::query(&sql)
-                    .persistent(false)
-                    .bind(code.as_str())
-                    .bind(format!("{window}%"));
-                for c in chunk {
-                    q = q.bind(*c);
-                }
-                for r in q.fetch_all(&mut *tx).await? {
-                    used.insert(
-                        (r.try_get("citizen_id")?, code.clone(), window.clone()),
-                        r.try_get("used")?,
-                    );
-                }
             }
         }
         Ok(used)
@@ -169,7 +134,7 @@ impl Evaluation<'_> {
     async fn earlier_deeds(
         &self,
         tx: &mut AnyConnection,
-        group: &[Automatic<'_>],
+        group: &[Ready<'_>],
     ) -> Result<HashMap<(String, String, String), (i64, String)>> {
         let backend = self.backend;
         let mut by_code: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -183,31 +148,20 @@ impl Evaluation<'_> {
         for (code, mut who) in by_code {
             who.sort_unstable();
             who.dedup();
-            for chunk in who.chunks(LOOKUP_ROWS) {
-                let sql = positional(
-                    backend,
-                    format!(
-                        "SELECT d.id, d.citizen_id, d.deed_date, d.created_at FROM deeds d JOIN standards s ON s.id = d.standard_id \
-                         WHERE s.code = $1 AND d.status NOT IN ('rejected', 'closed') AND d.citizen_id IN ({})",
-                        in_list(2, chunk.len())
-                    ),
+            let select = "SELECT d.id, d.citizen_id, d.deed_date, d.created_at FROM deeds d \
+                 JOIN standards s ON s.id = d.standard_id \
+                 WHERE s.code = $1 AND d.status NOT IN ('rejected', 'closed') AND d.citizen_id IN ({ids})";
+            for r in rows_in(tx, backend, select, &[code], &who).await? {
+                let k = (
+                    r.try_get("citizen_id")?,
+                    code.to_string(),
+                    r.try_get("deed_date")?,
                 );
-                let mut q = sqlx::query(&sql).persistent(false).bind(code);
-                for c in chunk {
-                    q = q.bind(*c);
-                }
-                for r in q.fetch_all(&mut *tx).await? {
-                    let k = (
-                        r.try_get("citizen_id")?,
-                        code.to_string(),
-                        r.try_get("deed_date")?,
-                    );
-                    let v: (i64, String) = (r.try_get("created_at")?, r.try_get("id")?);
-                    match earlier.get(&k) {
-                        Some(e) if e.0 <= v.0 => {}
-                        _ => {
-                            earlier.insert(k, v);
-                        }
+                let v: (i64, String) = (r.try_get("created_at")?, r.try_get("id")?);
+                match earlier.get(&k) {
+                    Some(e) if e.0 <= v.0 => {}
+                    _ => {
+                        earlier.insert(k, v);
                     }
                 }
             }
@@ -219,7 +173,7 @@ impl Evaluation<'_> {
     async fn partner_names(
         &self,
         tx: &mut AnyConnection,
-        group: &[Automatic<'_>],
+        group: &[Ready<'_>],
     ) -> Result<HashMap<String, String>> {
         let mut names = HashMap::new();
         for g in group {
@@ -235,4 +189,26 @@ impl Evaluation<'_> {
         }
         Ok(names)
     }
+}
+
+/// The rows `select` reads for `ids`, [`LOOKUP_ROWS`] a statement: `select` writes `{ids}`
+/// where the `IN` list goes, its parameters numbered after the `leading` values, bound first.
+async fn rows_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    select: &str,
+    leading: &[&str],
+    ids: &[&str],
+) -> Result<Vec<AnyRow>> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(LOOKUP_ROWS) {
+        let list = in_list(leading.len() + 1, chunk.len());
+        let sql = positional(backend, select.replace("{ids}", &list));
+        let mut q = sqlx::query(&sql).persistent(false);
+        for v in leading.iter().chain(chunk) {
+            q = q.bind(*v);
+        }
+        rows.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
 }
