@@ -60,6 +60,7 @@ mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod vault;
+mod wal;
 
 pub use accounts::{
     ApiKey, ApiPrincipal, NewStaff, OtpIssued, Partner, Session, Staff, SubjectKind, API_SCOPES,
@@ -73,6 +74,7 @@ pub use registry::{
 };
 pub use sql::Backend;
 pub use vault::Vault;
+pub use wal::Checkpointed;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -115,6 +117,8 @@ pub struct Store {
     write: AnyPool,
     backend: Backend,
     vault: Vault,
+    /// A large commit's WAL checkpoint, left to a connection of its own (SQLite).
+    wal: wal::Deferred,
 }
 
 impl Store {
@@ -125,6 +129,7 @@ impl Store {
             opts.busy_timeout_ms,
             u64::from(opts.sqlite_cache_mib) * 1024,
         );
+        let wal = wal::Deferred::default();
         let pool = |max: u32, writer: bool| {
             // The writer's statement journals (a many-row insert's undo, kept until the
             // statement ends) in memory, not spilled to a temporary file past 64 KiB.
@@ -132,7 +137,7 @@ impl Store {
                 (Some(p), true) => Some(format!("{p} PRAGMA temp_store = MEMORY;")),
                 (p, _) => p.clone(),
             };
-            AnyPoolOptions::new()
+            let options = AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(Duration::from_secs(10))
                 .after_connect(move |conn, _meta| {
@@ -144,7 +149,16 @@ impl Store {
                         }
                         Ok(())
                     })
-                })
+                });
+            if !writer {
+                return options;
+            }
+            // The writer's automatic checkpoint, put back after a large commit (`wal`).
+            let wal = wal.clone();
+            options.after_release(move |conn, _meta| {
+                let wal = wal.clone();
+                Box::pin(async move { Ok(wal.restore(conn).await) })
+            })
         };
         let read = pool(opts.max_connections.max(1), false)
             .connect(&url)
@@ -159,6 +173,7 @@ impl Store {
             write,
             backend,
             vault,
+            wal,
         })
     }
 
@@ -196,6 +211,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.wal_settled().await;
         self.write.close().await;
         self.read.close().await;
     }

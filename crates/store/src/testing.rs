@@ -157,6 +157,13 @@ impl Store {
         Ok(out)
     }
 
+    /// The first column of the first row of `sql`, an integer, read on the writer's connection
+    /// (tests of the writer's own settings, such as its WAL checkpoint).
+    pub async fn writer_value_for_tests(&self, sql: &str) -> Result<i64, crate::StoreError> {
+        use sqlx::Row;
+        Ok(sqlx::query(sql).fetch_one(&self.write).await?.try_get(0)?)
+    }
+
     /// Run a statement as it is, on the writer (tests that play an attacker with database
     /// access: dropping a trigger, changing a row).
     pub async fn execute_raw(&self, sql: &str) -> Result<u64, crate::StoreError> {

@@ -440,6 +440,23 @@ async fn a_long_file_s_later_rounds_see_its_earlier_rows(store: Store) {
         .await
         .unwrap();
     assert_eq!(reported, 2 + ROWS as i64 + 2, "every deed counted once");
+    // On SQLite the commit left its WAL checkpoint to a connection of its own, which copied
+    // the whole log; the writer checkpoints its own commits again (SQLite's 1,000 pages).
+    let checkpoint = store.wal_settled().await;
+    match store.backend() {
+        Backend::Sqlite => {
+            let c = checkpoint.expect("a checkpoint after the commit");
+            assert!(c.log_frames > 0, "{c:?}");
+            assert_eq!(c.copied_frames, c.log_frames, "{c:?}");
+            let pages = store
+                .writer_value_for_tests("PRAGMA wal_autocheckpoint")
+                .await
+                .unwrap();
+            assert_eq!(pages, 1_000);
+        }
+        Backend::Postgres => assert_eq!(checkpoint, None),
+    }
+    assert_eq!(store.wal_settled().await, None, "one checkpoint a commit");
 }
 
 moralbank_store::on_both_backends!(

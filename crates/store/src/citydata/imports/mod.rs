@@ -320,7 +320,8 @@ impl CityData<'_> {
                 match written {
                     Ok(()) => {
                         let before_commit = started.elapsed();
-                        tx.commit().await?;
+                        // Its WAL checkpoint runs after it, beside the writer (`wal`).
+                        self.commit_large(tx).await?;
                         tracing::info!(
                             kind = up.schema.kind,
                             rows = import.rows.total,
