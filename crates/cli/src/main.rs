@@ -4,6 +4,15 @@
 //! This crate only wires the layers together (configuration → store → web). It holds no
 //! business rules and no SQL. Output meant for people goes to stdout; logs go to stderr.
 
+/// jemalloc for every allocation of the Rust code (SQLite's own stay with the C library's
+/// `malloc`). With glibc's, a fifth of a large import's samples were in `malloc` and `free`:
+/// sqlx copies each bound value on the task and SQLite's thread frees it, and glibc's arenas
+/// take locks and consolidate their free lists for that. jemalloc made the import 20 % faster at
+/// the same peak memory (docs/BENCHMARKS.md, "2026-12-07, later").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod adapter;
 mod admin;
 mod bench;
