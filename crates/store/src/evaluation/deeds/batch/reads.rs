@@ -103,19 +103,11 @@ impl Evaluation<'_> {
                 }
             }
         }
-        let mut windows: HashMap<(String, String), Vec<&str>> = HashMap::new();
-        for g in group {
-            if let Some((_, w)) = capped(g) {
-                windows
-                    .entry((g.p.c.standard.code.clone(), w))
-                    .or_default()
-                    .push(g.new.citizen_id.as_str());
-            }
-        }
+        let windows = residents_by(group, |g| {
+            capped(g).map(|(_, w)| (g.p.c.standard.code.clone(), w))
+        });
         let mut used: HashMap<(String, String, String), i64> = HashMap::new();
-        for ((code, window), mut who) in windows {
-            who.sort_unstable();
-            who.dedup();
+        for ((code, window), who) in windows {
             let select = "SELECT d.citizen_id, CAST(COALESCE(SUM(d.points), 0) AS BIGINT) AS used FROM deeds d \
                  JOIN standards s ON s.id = d.standard_id WHERE s.code = $1 AND d.deed_date LIKE $2 \
                  AND d.status IN ('publicity', 'paused', 'credited') AND d.citizen_id IN ({ids}) GROUP BY d.citizen_id";
@@ -137,17 +129,9 @@ impl Evaluation<'_> {
         group: &[Ready<'_>],
     ) -> Result<HashMap<(String, String, String), (i64, String)>> {
         let backend = self.backend;
-        let mut by_code: HashMap<&str, Vec<&str>> = HashMap::new();
-        for g in group {
-            by_code
-                .entry(g.p.c.standard.code.as_str())
-                .or_default()
-                .push(g.new.citizen_id.as_str());
-        }
+        let by_code = residents_by(group, |g| Some(g.p.c.standard.code.as_str()));
         let mut earlier: HashMap<(String, String, String), (i64, String)> = HashMap::new();
-        for (code, mut who) in by_code {
-            who.sort_unstable();
-            who.dedup();
+        for (code, who) in by_code {
             let select = "SELECT d.id, d.citizen_id, d.deed_date, d.created_at FROM deeds d \
                  JOIN standards s ON s.id = d.standard_id \
                  WHERE s.code = $1 AND d.status NOT IN ('rejected', 'closed') AND d.citizen_id IN ({ids})";
@@ -189,6 +173,25 @@ impl Evaluation<'_> {
         }
         Ok(names)
     }
+}
+
+/// The group's residents under each key `key` gives a row (rows without one left out), sorted
+/// and each once: the `IN` list of one key's look-up.
+fn residents_by<'a, K: Eq + std::hash::Hash>(
+    group: &'a [Ready<'_>],
+    key: impl Fn(&'a Ready<'_>) -> Option<K>,
+) -> HashMap<K, Vec<&'a str>> {
+    let mut by: HashMap<K, Vec<&'a str>> = HashMap::new();
+    for g in group {
+        if let Some(k) = key(g) {
+            by.entry(k).or_default().push(g.new.citizen_id.as_str());
+        }
+    }
+    for who in by.values_mut() {
+        who.sort_unstable();
+        who.dedup();
+    }
+    by
 }
 
 /// The rows `select` reads for `ids`, [`LOOKUP_ROWS`] a statement: `select` writes `{ids}`
